@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* corral.h: the public API of libcorral, a supervisor of backends in cgroups, tracked by pidfds. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Conventions: every function returns >= 0 on success and a negative errno on failure; outputs
+ * are named ret_* and written only on success. Handles are opaque. Nothing here logs above debug
+ * or prints: lifecycle transitions are delivered as corral_event records to the handler.
+ */
+
+typedef struct corral corral;
+typedef struct corral_spec corral_spec;
+typedef struct corral_backend corral_backend;
+
+/* Use the stop signal or grace period of the backend's spec. */
+#define CORRAL_GRACE_DEFAULT UINT64_MAX
+
+typedef enum corral_type {
+        CORRAL_TYPE_SERVICE, /* any exit it was not asked for is unexpected */
+        CORRAL_TYPE_TASK,    /* exit 0 is success */
+} corral_type;
+
+typedef enum corral_state {
+        CORRAL_STATE_STARTING,
+        CORRAL_STATE_RUNNING,
+        CORRAL_STATE_STOPPING,
+        CORRAL_STATE_EXITED, /* main process reaped; others may still be in the cgroup */
+        CORRAL_STATE_GONE,   /* cgroup empty and removed, verdict emitted */
+} corral_state;
+
+typedef enum corral_event_type {
+        CORRAL_EVENT_STARTED,
+        CORRAL_EVENT_STOPPING,
+        CORRAL_EVENT_STOPPED,
+        CORRAL_EVENT_FINISHED,
+        CORRAL_EVENT_EXITED,
+        CORRAL_EVENT_KILLED,
+        CORRAL_EVENT_CRASHED,
+        CORRAL_EVENT_OOM_KILLED,
+        CORRAL_EVENT_START_FAILED,
+        _CORRAL_EVENT_MAX,
+} corral_event_type;
+
+/* Ordered from least to most severe; the numbers are not syslog priorities. */
+typedef enum corral_level {
+        CORRAL_LEVEL_DEBUG,
+        CORRAL_LEVEL_INFO,
+        CORRAL_LEVEL_NOTICE,
+        CORRAL_LEVEL_WARNING,
+        CORRAL_LEVEL_ERROR,
+} corral_level;
+
+typedef enum corral_how {
+        CORRAL_HOW_NONE,   /* no exit yet (started, stopping) or never ran (start-failed) */
+        CORRAL_HOW_EXITED, /* exit_code is set */
+        CORRAL_HOW_KILLED, /* signal is set */
+        CORRAL_HOW_DUMPED, /* signal is set, core dumped */
+        CORRAL_HOW_UNKNOWN,
+} corral_how;
+
+/*
+ * One lifecycle transition. Valid only during the handler call. The raw facts (how, exit_code,
+ * signal, core_dumped, escalated, leftover, runtime) never decide the verdict: intent does.
+ */
+typedef struct corral_event {
+        corral_event_type type;
+        corral_level level;
+        uint64_t ts_usec; /* CLOCK_REALTIME */
+        const char *backend;
+        const char *launch;
+        pid_t pid; /* 0 when no process was created */
+        const char *cgroup;
+        bool intentional; /* the exit was asked for by corral_stop() */
+        corral_how how;
+        int exit_code; /* -1 unless how == CORRAL_HOW_EXITED */
+        int signal;    /* 0 unless killed or dumped */
+        bool core_dumped;
+        bool escalated; /* cgroup.kill was needed */
+        bool oom_killed;
+        unsigned leftover; /* processes besides the main one that were still in the cgroup */
+        uint64_t runtime_usec;
+        int error; /* start-failed: the positive errno */
+        const char *message;
+} corral_event;
+
+typedef void (*corral_event_handler_t)(corral *c, const corral_event *ev, void *userdata);
+
+/* corral_new() flags */
+enum {
+        /* Become a child subreaper: orphans of a backend come to this process, so a pid read from
+         * a backend's cgroup cannot be recycled before it is signalled, and corral reaps them. Use
+         * only when this process has no children of its own besides the backends. */
+        CORRAL_NEW_SUBREAPER = 1 << 0,
+};
+
+/**
+ * corral_new() - create a supervisor.
+ * @ret: the new supervisor, owned by the caller (corral_free()).
+ * @cgroup_root: directory under which each backend gets a leaf cgroup, or NULL to use
+ *               $CORRAL_CGROUP_ROOT or else the caller's own cgroup in the cgroup2 mount.
+ * @flags: CORRAL_NEW_* flags.
+ *
+ * Return: 0, -ENOMEDIUM if there is no cgroup2 mount, -EOPNOTSUPP if the kernel lacks pidfds
+ * or clone3, or another negative errno.
+ */
+int corral_new(corral **ret, const char *cgroup_root, uint64_t flags);
+
+/**
+ * corral_free() - destroy a supervisor. Backends still alive are killed with cgroup.kill and
+ * waited for (no events are emitted), so no process, cgroup or fd is left behind.
+ * Return: NULL.
+ */
+corral *corral_free(corral *c);
+
+/** corral_set_event_handler() - where lifecycle events go. */
+void corral_set_event_handler(corral *c, corral_event_handler_t handler, void *userdata);
+
+/** corral_get_cgroup_root() - the directory the backends' leaves are made in. */
+const char *corral_get_cgroup_root(corral *c);
+
+/**
+ * corral_get_event() - the sd-event loop corral runs on, to add sources of one's own
+ * (signals, say). Borrowed: valid until corral_free().
+ */
+sd_event *corral_get_event(corral *c);
+
+/** corral_get_fd() - an fd that polls readable when corral_dispatch() has work to do. */
+int corral_get_fd(corral *c);
+
+/** corral_dispatch() - do whatever is pending, without blocking. Return: 0 or -errno. */
+int corral_dispatch(corral *c);
+
+/** corral_run() - run the loop until corral_exit(). Return: the code passed to corral_exit(). */
+int corral_run(corral *c);
+
+/** corral_exit() - make corral_run() return @code once the current dispatch is done. */
+int corral_exit(corral *c, int code);
+
+/* Backend specs: what to start and how to stop it. */
+int corral_spec_new(corral_spec **ret);
+corral_spec *corral_spec_free(corral_spec *s);
+/** corral_spec_set_name() - 1-64 chars of [A-Za-z0-9_.@-], not "." or "..". -EINVAL otherwise. */
+int corral_spec_set_name(corral_spec *s, const char *name);
+/** corral_spec_set_argv() - the command; argv[0] is looked up in $PATH if it has no '/'. */
+int corral_spec_set_argv(corral_spec *s, char *const *argv);
+int corral_spec_set_type(corral_spec *s, corral_type type);
+/** corral_spec_set_stop_signal() - default SIGTERM. */
+int corral_spec_set_stop_signal(corral_spec *s, int sig);
+/** corral_spec_set_grace() - time between the stop signal and cgroup.kill, default 15 s. */
+int corral_spec_set_grace(corral_spec *s, uint64_t usec);
+
+/**
+ * corral_spawn() - start a backend in a new leaf cgroup.
+ * @ret: optional; a new reference to the backend (corral_backend_unref()).
+ *
+ * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
+ * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...).
+ */
+int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
+
+/* corral_stop() return values, besides a negative errno. */
+enum {
+        CORRAL_STOP_STARTED = 0,  /* the intent is recorded and the stop signal sent */
+        CORRAL_STOP_PENDING = 1,  /* a stop was already under way, or the backend had already
+                                   * exited on its own and is being cleaned up: nothing new sent */
+        CORRAL_STOP_ALREADY = 2,  /* the backend is gone: already stopped */
+};
+
+/**
+ * corral_stop() - stop a backend on purpose. The intent is recorded before any signal; the stop
+ * signal goes to every process of the backend's cgroup, and after @grace_usec
+ * (CORRAL_GRACE_DEFAULT: the spec's) the cgroup is killed. The verdict comes as an event once the
+ * main process is reaped and the cgroup is empty. Never fails on a backend that already stopped.
+ * Return: one of CORRAL_STOP_*, or a negative errno.
+ */
+int corral_stop(corral_backend *b, uint64_t grace_usec);
+
+/**
+ * corral_stop_all() - corral_stop() every live backend at once, under one deadline.
+ * Return: the number of backends a stop was started for, or a negative errno.
+ */
+int corral_stop_all(corral *c, uint64_t grace_usec);
+
+/** corral_count() - backends not yet gone. */
+unsigned corral_count(corral *c);
+
+corral_backend *corral_backend_ref(corral_backend *b);
+corral_backend *corral_backend_unref(corral_backend *b);
+const char *corral_backend_get_name(corral_backend *b);
+const char *corral_backend_get_launch(corral_backend *b);
+/** corral_backend_get_cgroup() - the leaf's path below the cgroup2 mount, e.g. "/corral/x.1f". */
+const char *corral_backend_get_cgroup(corral_backend *b);
+pid_t corral_backend_get_pid(corral_backend *b);
+corral_state corral_backend_get_state(corral_backend *b);
+
+/* Names, as they appear in logs: "stopped", "warning", "exited". NULL when out of range. */
+const char *corral_event_type_to_string(corral_event_type t);
+const char *corral_level_to_string(corral_level l);
+const char *corral_how_to_string(corral_how h);
+const char *corral_state_to_string(corral_state s);
+
+#ifdef __cplusplus
+}
+#endif

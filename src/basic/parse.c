@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* parse.c: parsing and naming of durations, signals and backend names. */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "macro.h"
+#include "parse.h"
+
+#define NAME_MAX_LEN 64
+
+static const struct {
+        const char *suffix;
+        uint64_t usec;
+} duration_units[] = {
+        { "us", 1 },
+        { "usec", 1 },
+        { "ms", USEC_PER_MSEC },
+        { "msec", USEC_PER_MSEC },
+        { "s", USEC_PER_SEC },
+        { "sec", USEC_PER_SEC },
+        { "second", USEC_PER_SEC },
+        { "seconds", USEC_PER_SEC },
+        { "m", 60 * USEC_PER_SEC },
+        { "min", 60 * USEC_PER_SEC },
+        { "minute", 60 * USEC_PER_SEC },
+        { "minutes", 60 * USEC_PER_SEC },
+        { "h", 3600 * USEC_PER_SEC },
+        { "hr", 3600 * USEC_PER_SEC },
+        { "hour", 3600 * USEC_PER_SEC },
+        { "hours", 3600 * USEC_PER_SEC },
+        { "d", 86400 * USEC_PER_SEC },
+        { "day", 86400 * USEC_PER_SEC },
+        { "days", 86400 * USEC_PER_SEC },
+};
+
+static int duration_unit(const char *s, size_t n, uint64_t *ret) {
+        if (n == 0) { /* no unit: seconds */
+                *ret = USEC_PER_SEC;
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(duration_units); i++)
+                if (strlen(duration_units[i].suffix) == n && strncmp(duration_units[i].suffix, s, n) == 0) {
+                        *ret = duration_units[i].usec;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* One "<number>[.<fraction>]<unit>" term; advances *p. */
+static int duration_term(const char **p, uint64_t *ret) {
+        const char *s = *p, *u;
+        uint64_t whole = 0, unit, frac_usec = 0, scale;
+        int r;
+
+        if (!isdigit((unsigned char) *s))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *s); s++) {
+                if (whole > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                whole = whole * 10 + (uint64_t) (*s - '0');
+        }
+        const char *frac = NULL;
+        if (*s == '.') {
+                frac = ++s;
+                if (!isdigit((unsigned char) *s))
+                        return -EINVAL;
+                while (isdigit((unsigned char) *s))
+                        s++;
+        }
+        for (u = s; isalpha((unsigned char) *s); s++)
+                ;
+        r = duration_unit(u, (size_t) (s - u), &unit);
+        if (r < 0)
+                return r;
+        if (whole > UINT64_MAX / unit)
+                return -ERANGE;
+        /* The fraction is exact to the microsecond; digits below that are dropped. */
+        scale = unit;
+        for (const char *f = frac; f && isdigit((unsigned char) *f); f++) {
+                scale /= 10;
+                frac_usec += (uint64_t) (*f - '0') * scale;
+        }
+        if (whole * unit > UINT64_MAX - frac_usec)
+                return -ERANGE;
+        *ret = whole * unit + frac_usec;
+        *p = s;
+        return 0;
+}
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
+        uint64_t total = 0, v;
+        int r, terms = 0;
+
+        if (!s)
+                return -EINVAL;
+        for (;;) {
+                while (*s == ' ')
+                        s++;
+                if (*s == '\0')
+                        break;
+                r = duration_term(&s, &v);
+                if (r < 0)
+                        return r;
+                if (total > UINT64_MAX - 1 - v) /* UINT64_MAX is reserved for "infinity" */
+                        return -ERANGE;
+                total += v;
+                terms++;
+        }
+        if (terms == 0)
+                return -EINVAL;
+        *ret_usec = total;
+        return 0;
+}
+
+const char *signal_to_name(int sig) {
+        static char buf[16];
+        const char *abbrev;
+
+        if (sig <= 0 || sig >= NSIG)
+                return NULL;
+        abbrev = sigabbrev_np(sig);
+        if (!abbrev)
+                return NULL;
+        (void) snprintf(buf, sizeof(buf), "SIG%s", abbrev);
+        return buf;
+}
+
+int parse_signal(const char *s) {
+        char *end;
+        long n;
+
+        if (!s || !*s)
+                return -EINVAL;
+        if (isdigit((unsigned char) *s)) {
+                errno = 0;
+                n = strtol(s, &end, 10);
+                if (errno != 0 || *end != '\0' || n <= 0 || n >= NSIG || !sigabbrev_np((int) n))
+                        return -EINVAL;
+                return (int) n;
+        }
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (int sig = 1; sig < NSIG; sig++) {
+                const char *a = sigabbrev_np(sig);
+                if (a && strcasecmp(a, s) == 0)
+                        return sig;
+        }
+        return -EINVAL;
+}
+
+static bool name_char_ok(char c) {
+        return isascii((unsigned char) c) && (isalnum((unsigned char) c) || strchr("_.@-", c));
+}
+
+bool name_is_valid(const char *s) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n == 0 || n > NAME_MAX_LEN || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!name_char_ok(s[i]))
+                        return false;
+        return true;
+}
+
+char *name_from_string(const char *s, char *buf, size_t size) {
+        size_t n = 0;
+
+        for (; s && *s && n < NAME_MAX_LEN && n + 1 < size; s++)
+                buf[n++] = name_char_ok(*s) ? *s : '_';
+        buf[n] = '\0';
+        if (n == 0 || strcmp(buf, ".") == 0 || strcmp(buf, "..") == 0)
+                (void) snprintf(buf, size, "backend");
+        return buf;
+}

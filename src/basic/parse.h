@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* parse.h: parsing and naming of durations, signals and backend names. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define USEC_PER_MSEC 1000ULL
+#define USEC_PER_SEC  1000000ULL
+#define USEC_INFINITY UINT64_MAX
+
+/* "500ms", "15s", "2min", "1h 30min", "1.5s"; a bare number is seconds, as in systemd.
+ * Returns 0 and *ret_usec, or -EINVAL (malformed) / -ERANGE (overflow). */
+int parse_duration(const char *s, uint64_t *ret_usec);
+
+/* "SIGTERM", "TERM" or "15" (any case for names). Returns the signal number or -EINVAL. */
+int parse_signal(const char *s);
+
+/* "SIGTERM" for 15; NULL for a number that names no signal. Points into static storage. */
+const char *signal_to_name(int sig);
+
+/* 1-64 chars of [A-Za-z0-9_.@-], not "." or "..". */
+bool name_is_valid(const char *s);
+
+/* A valid name made from any string (the basename of a command, say): other characters become
+ * '_', it is cut to 64 chars. Writes to buf (at least 65 bytes); returns buf. */
+char *name_from_string(const char *s, char *buf, size_t size);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* syscall.c: raw wrappers for pidfd_open, pidfd_send_signal, waitid(P_PIDFD), clone3 and PIDFD_GET_INFO. */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "syscall.h"
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
+#ifndef __NR_clone3
+#define __NR_clone3 435
+#endif
+
+int syscall_pidfd_open(pid_t pid) {
+        long r = syscall(__NR_pidfd_open, pid, 0);
+        return r < 0 ? negative_errno() : (int) r;
+}
+
+int syscall_pidfd_send_signal(int pidfd, int sig) {
+        if (syscall(__NR_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int syscall_waitid_pidfd(int pidfd, int options, siginfo_t *ret_si) {
+        siginfo_t si = { 0 };
+
+        if (waitid((idtype_t) P_PIDFD, (id_t) pidfd, &si, options) < 0)
+                return negative_errno();
+        *ret_si = si;
+        return 0;
+}
+
+#if defined(__x86_64__)
+/* clone3 with fn/arg: the kernel preserves every register but rax, rcx and r11 across syscall,
+ * so fn and arg ride in r8/r9 into the child, which starts on its own stack and never returns. */
+long syscall_clone3_raw(struct syscall_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+__asm__(".text\n"
+        ".globl syscall_clone3_raw\n"
+        ".hidden syscall_clone3_raw\n"
+        ".type syscall_clone3_raw,@function\n"
+        "syscall_clone3_raw:\n"
+        "        mov %rdx, %r8\n"
+        "        mov %rcx, %r9\n"
+        "        mov $435, %eax\n"
+        "        syscall\n"
+        "        test %rax, %rax\n"
+        "        jz 1f\n"
+        "        ret\n"
+        "1:      xor %ebp, %ebp\n"
+        "        mov %r9, %rdi\n"
+        "        call *%r8\n"
+        "        mov %eax, %edi\n"
+        "        mov $231, %eax\n" /* exit_group */
+        "        syscall\n"
+        "        hlt\n"
+        ".size syscall_clone3_raw, .-syscall_clone3_raw\n");
+
+int syscall_clone3_vfork_supported(void) {
+        return 1;
+}
+
+pid_t syscall_clone3_fn(struct syscall_clone_args *args, int (*fn)(void *), void *arg) {
+        long r = syscall_clone3_raw(args, sizeof(*args), fn, arg);
+        return (pid_t) r; /* a negative value is already -errno */
+}
+#else
+int syscall_clone3_vfork_supported(void) {
+        return 0;
+}
+
+pid_t syscall_clone3_fn(struct syscall_clone_args *args, int (*fn)(void *), void *arg) {
+        struct syscall_clone_args a = *args;
+        long r;
+
+        /* Fork style: no shared memory, so no separate stack is needed. */
+        a.flags &= ~(uint64_t) (CLONE_VM | CLONE_VFORK);
+        a.stack = a.stack_size = 0;
+        r = syscall(__NR_clone3, &a, sizeof(a));
+        if (r < 0)
+                return negative_errno();
+        if (r == 0)
+                _exit(fn(arg));
+        return (pid_t) r;
+}
+#endif
+
+/* Kernel 6.13 uapi, not in Debian 12's headers. */
+struct syscall_pidfd_info {
+        uint64_t mask;
+        uint64_t cgroupid;
+        uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+        int32_t exit_code;
+        uint32_t coredump_mask;
+        uint32_t spare1;
+};
+#define SYSCALL_PIDFD_GET_INFO      _IOWR(0xFF, 11, struct syscall_pidfd_info)
+#define SYSCALL_PIDFD_INFO_CGROUPID (1ULL << 2)
+
+int syscall_pidfd_get_cgroupid(int pidfd, uint64_t *ret_cgroupid) {
+        struct syscall_pidfd_info info = { .mask = SYSCALL_PIDFD_INFO_CGROUPID };
+
+        if (ioctl(pidfd, SYSCALL_PIDFD_GET_INFO, &info) < 0)
+                return negative_errno();
+        if (!(info.mask & SYSCALL_PIDFD_INFO_CGROUPID))
+                return -EOPNOTSUPP;
+        *ret_cgroupid = info.cgroupid;
+        return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* syscall.h: each syscall glibc 2.36 lacks, wrapped once, with the kernel version beside it. */
+#pragma once
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3 /* waitid() on a pidfd: 5.4 */
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000 /* 5.2 */
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL /* 5.7 */
+#endif
+
+/* Same layout as the kernel's struct clone_args, size version 2 (88 bytes, 5.7). */
+struct syscall_clone_args {
+        uint64_t flags;
+        uint64_t pidfd;
+        uint64_t child_tid;
+        uint64_t parent_tid;
+        uint64_t exit_signal;
+        uint64_t stack;
+        uint64_t stack_size;
+        uint64_t tls;
+        uint64_t set_tid;
+        uint64_t set_tid_size;
+        uint64_t cgroup;
+};
+
+/* pidfd_open(2), 5.3. Returns a new O_CLOEXEC pidfd or -errno. */
+int syscall_pidfd_open(pid_t pid);
+
+/* pidfd_send_signal(2), 5.1. Returns 0 or -errno (-ESRCH once the process has exited). */
+int syscall_pidfd_send_signal(int pidfd, int sig);
+
+/* waitid(P_PIDFD), 5.4. Fills *ret_si; returns 0 or -errno. With WNOHANG, ret_si->si_pid is 0
+ * when the process has not exited yet. */
+int syscall_waitid_pidfd(int pidfd, int options, siginfo_t *ret_si);
+
+/* clone3(2), 5.3. In vfork style: with CLONE_VM|CLONE_VFORK and a stack the child runs
+ * fn(arg) on that stack and _exit()s with its return value; the caller is suspended until the
+ * child execs or exits. fn must be async-signal-safe and must not return into the caller's frames.
+ * Returns the child's pid in the parent, or -errno. */
+pid_t syscall_clone3_fn(struct syscall_clone_args *args, int (*fn)(void *), void *arg);
+
+/* Whether syscall_clone3_fn() really runs on a separate stack here (x86-64, aarch64). Elsewhere it
+ * falls back to a fork-style clone3 (no CLONE_VM), which is correct but costs more in a large
+ * parent. */
+int syscall_clone3_vfork_supported(void);
+
+/* PIDFD_GET_INFO (6.13): the cgroup id of the process behind a pidfd. -ENOTTY or -EINVAL where
+ * the kernel lacks it, -ESRCH once the process is gone. */
+int syscall_pidfd_get_cgroupid(int pidfd, uint64_t *ret_cgroupid);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cli.h: what the verbs of the corral command share: error reporting and exit codes. */
+#pragma once
+
+#include "corral.h"
+#include "macro.h"
+
+#define CLI_EXIT_FAILURE 1
+#define CLI_EXIT_USAGE   2
+
+/* Print "corral: <message>" and return -EINVAL; the verb then exits CLI_EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) _printf_(1, 2);
+
+/* Print "corral: <message>: <cause of r>" and return CLI_EXIT_FAILURE. */
+int cli_error(int r, const char *fmt, ...) _printf_(2, 3);
+
+static inline void corral_spec_freep(corral_spec **s) {
+        corral_spec_free(*s);
+}
+
+int verb_run(int argc, char **argv);

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* main.c: the corral command: picks the verb and reports errors in one line with their cause. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *cli_strerror(int r) {
+        switch (r) {
+        case -ENOMEDIUM:
+                return "no cgroup2 file system is mounted";
+        case -EMEDIUMTYPE:
+                return "not a directory of the cgroup2 file system";
+        default:
+                return strerror(-r);
+        }
+}
+
+int cli_usage(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("corral: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(" (see corral run --help)\n", stderr);
+        return -EINVAL;
+}
+
+int cli_error(int r, const char *fmt, ...) {
+        va_list ap;
+
+        fputs("corral: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, ": %s\n", cli_strerror(r));
+        return CLI_EXIT_FAILURE;
+}
+
+static void help(void) {
+        printf("Usage: corral VERB [OPTIONS]\n\n"
+               "  run [OPTIONS] -- COMMAND [ARG...]   run one backend in the foreground\n\n"
+               "See corral VERB --help.\n");
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                help();
+                return CLI_EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "run") == 0)
+                return verb_run(argc - 1, argv + 1);
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+                help();
+                return 0;
+        }
+        if (strcmp(argv[1], "--version") == 0) {
+                printf("corral %s\n", CORRAL_VERSION);
+                return 0;
+        }
+        fprintf(stderr, "corral: unknown verb '%s' (see corral --help)\n", argv[1]);
+        return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* run.c: `corral run`: one backend in the foreground, no daemon; our own signals are a stop. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "corral.h"
+#include "evlog.h"
+#include "macro.h"
+#include "parse.h"
+
+typedef struct run_args {
+        const char *name;
+        const char *cgroup_root;
+        uint64_t grace_usec;
+        int stop_signal;
+        corral_type type;
+        evlog_format format;
+        evlog_target target;
+        char **argv;
+} run_args;
+
+typedef struct run_state {
+        const run_args *args;
+        corral_backend *backend;
+        int exit_status;
+        bool start_failed;
+} run_state;
+
+static void run_help(void) {
+        printf("Usage: corral run [OPTIONS] -- COMMAND [ARG...]\n\n"
+               "Run COMMAND as one backend in a new cgroup, in the foreground. SIGINT, SIGTERM and\n"
+               "SIGHUP stop it on purpose. Exits 0 after stopped or finished, else the backend's exit\n"
+               "code, or 128+N if it died by signal N.\n\n"
+               "  --name NAME            backend name (default: the command's base name)\n"
+               "  --type service|task    service: any exit not asked for is unexpected (default);\n"
+               "                         task: exit 0 is success\n"
+               "  --stop-signal SIGNAL   signal that asks it to stop (default SIGTERM)\n"
+               "  --grace DURATION       time before the cgroup is killed (default 15s)\n"
+               "  --cgroup-root DIR      where leaf cgroups are made (default $CORRAL_CGROUP_ROOT,\n"
+               "                         else our own cgroup)\n"
+               "  --log-format text|json (default: text on a terminal, else json)\n"
+               "  --log-target auto|stderr|journal (default auto: the journal if stderr goes there)\n"
+               "  -h, --help\n");
+}
+
+static int run_parse_value(int opt, const char *v, run_args *a) {
+        int r;
+
+        switch (opt) {
+        case 'n':
+                if (!name_is_valid(v))
+                        return cli_usage("invalid --name '%s': use 1-64 of A-Z a-z 0-9 _ . @ -, not . or ..", v);
+                a->name = v;
+                return 0;
+        case 'g':
+                r = parse_duration(v, &a->grace_usec);
+                if (r < 0)
+                        return cli_usage("invalid --grace '%s': expected a duration such as 500ms, 15s or 2min", v);
+                return 0;
+        case 's':
+                a->stop_signal = parse_signal(v);
+                if (a->stop_signal < 0)
+                        return cli_usage("invalid --stop-signal '%s': expected a signal such as SIGTERM or 15", v);
+                return 0;
+        case 't':
+                if (strcmp(v, "service") != 0 && strcmp(v, "task") != 0)
+                        return cli_usage("invalid --type '%s': expected service or task", v);
+                a->type = strcmp(v, "task") == 0 ? CORRAL_TYPE_TASK : CORRAL_TYPE_SERVICE;
+                return 0;
+        }
+        return cli_usage("unknown option");
+}
+
+static int run_parse_log(int opt, const char *v, run_args *a) {
+        if (opt == 'f') {
+                if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+                        return cli_usage("invalid --log-format '%s': expected text or json", v);
+                a->format = strcmp(v, "json") == 0 ? EVLOG_FORMAT_JSON : EVLOG_FORMAT_TEXT;
+                return 0;
+        }
+        if (strcmp(v, "auto") == 0)
+                a->target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL : EVLOG_TARGET_STDERR;
+        else if (strcmp(v, "stderr") == 0)
+                a->target = EVLOG_TARGET_STDERR;
+        else if (strcmp(v, "journal") == 0)
+                a->target = EVLOG_TARGET_JOURNAL;
+        else
+                return cli_usage("invalid --log-target '%s': expected auto, stderr or journal", v);
+        return 0;
+}
+
+static int run_parse(int argc, char **argv, run_args *a) {
+        static const struct option opts[] = {
+                { "name", required_argument, NULL, 'n' },
+                { "grace", required_argument, NULL, 'g' },
+                { "stop-signal", required_argument, NULL, 's' },
+                { "type", required_argument, NULL, 't' },
+                { "cgroup-root", required_argument, NULL, 'c' },
+                { "log-format", required_argument, NULL, 'f' },
+                { "log-target", required_argument, NULL, 'T' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int opt, r = 0;
+
+        *a = (run_args){ .grace_usec = 15 * USEC_PER_SEC, .stop_signal = SIGTERM,
+                         .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_JSON,
+                         .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
+                                                                       : EVLOG_TARGET_STDERR };
+        optind = 1;
+        opterr = 0;
+        while (r >= 0 && (opt = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+                if (opt == 'h') {
+                        run_help();
+                        return 1;
+                } else if (opt == 'c')
+                        a->cgroup_root = optarg;
+                else if (opt == 'f' || opt == 'T')
+                        r = run_parse_log(opt, optarg, a);
+                else if (opt == '?' || opt == ':')
+                        r = cli_usage("unknown or incomplete option '%s'", argv[optind - 1]);
+                else
+                        r = run_parse_value(opt, optarg, a);
+        }
+        if (r < 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage("missing COMMAND: corral run [OPTIONS] -- COMMAND [ARG...]");
+        a->argv = argv + optind;
+        return 0;
+}
+
+/* What corral run exits with, from the verdict: 0 if it ended as asked or as a task should. */
+static int run_exit_status(const corral_event *ev) {
+        if (ev->type == CORRAL_EVENT_STOPPED || ev->type == CORRAL_EVENT_FINISHED)
+                return 0;
+        if (ev->type == CORRAL_EVENT_START_FAILED)
+                return ev->error == ENOENT ? 127 : 126;
+        if (ev->how == CORRAL_HOW_EXITED)
+                return ev->exit_code;
+        if (ev->signal > 0)
+                return 128 + ev->signal;
+        return 1;
+}
+
+static void run_on_event(corral *c, const corral_event *ev, void *userdata) {
+        run_state *st = userdata;
+        int r = evlog_write(ev, st->args->target, st->args->format);
+
+        if (r < 0 && st->args->target == EVLOG_TARGET_JOURNAL)
+                (void) evlog_write(ev, EVLOG_TARGET_STDERR, st->args->format);
+        if (ev->type == CORRAL_EVENT_STARTED || ev->type == CORRAL_EVENT_STOPPING)
+                return;
+        st->exit_status = run_exit_status(ev);
+        st->start_failed = ev->type == CORRAL_EVENT_START_FAILED;
+        (void) corral_exit(c, 0);
+}
+
+static int run_on_signal(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
+                         void *userdata) {
+        run_state *st = userdata;
+
+        (void) corral_stop(st->backend, CORRAL_GRACE_DEFAULT);
+        return 0;
+}
+
+static int run_spec(const run_args *a, corral_spec **ret) {
+        corral_spec *s = NULL;
+        char buf[80];
+        const char *base = strrchr(a->argv[0], '/');
+        int r = corral_spec_new(&s);
+
+        if (r >= 0)
+                r = corral_spec_set_name(s, a->name ?: name_from_string(base ? base + 1 : a->argv[0], buf, sizeof(buf)));
+        if (r >= 0)
+                r = corral_spec_set_argv(s, a->argv);
+        if (r >= 0)
+                r = corral_spec_set_type(s, a->type);
+        if (r >= 0)
+                r = corral_spec_set_stop_signal(s, a->stop_signal);
+        if (r >= 0)
+                r = corral_spec_set_grace(s, a->grace_usec);
+        if (r < 0) {
+                corral_spec_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+static int run_signals(corral *c, run_state *st) {
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+        sigset_t mask;
+        int r;
+
+        (void) sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                (void) sigaddset(&mask, sigs[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+                r = sd_event_add_signal(corral_get_event(c), NULL, sigs[i], run_on_signal, st);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int run_main_loop(const run_args *a, corral *c) {
+        _cleanup_(corral_spec_freep) corral_spec *spec = NULL;
+        run_state st = { .args = a, .exit_status = 1 };
+        int r;
+
+        corral_set_event_handler(c, run_on_event, &st);
+        r = run_signals(c, &st);
+        if (r < 0)
+                return cli_error(r, "failed to set up signal handling");
+        r = run_spec(a, &spec);
+        if (r < 0)
+                return cli_error(r, "invalid backend definition");
+        r = corral_spawn(c, spec, &st.backend);
+        if (r < 0)
+                return st.start_failed ? st.exit_status : cli_error(r, "failed to start %s", a->argv[0]);
+        r = corral_run(c);
+        corral_backend_unref(st.backend);
+        if (r < 0)
+                return cli_error(r, "event loop failed");
+        return st.exit_status;
+}
+
+int verb_run(int argc, char **argv) {
+        corral *c = NULL;
+        run_args a;
+        int r = run_parse(argc, argv, &a);
+
+        if (r != 0)
+                return r < 0 ? CLI_EXIT_USAGE : 0;
+        r = corral_new(&c, a.cgroup_root, CORRAL_NEW_SUBREAPER);
+        if (r < 0)
+                return cli_error(r, "cannot use cgroup root %s",
+                                 a.cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)");
+        r = run_main_loop(&a, c);
+        corral_free(c);
+        return r;
+}

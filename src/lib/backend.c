@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* backend.c: one backend's record and its life: running, stopping with intent, exited, gone. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "corral-private.h"
+#include "fileio.h"
+#include "macro.h"
+#include "syscall.h"
+#include "verdict.h"
+
+static void backend_finish(corral_backend *b);
+
+int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
+        corral_backend *b = calloc(1, sizeof(*b));
+
+        if (!b)
+                return -ENOMEM;
+        *b = (corral_backend){
+                .n_ref = 1,
+                .corral = c,
+                .type = s->type,
+                .stop_signal = s->stop_signal,
+                .grace_usec = s->grace_usec,
+                .state = CORRAL_STATE_STARTING,
+                .pidfd = -EBADF,
+                .cgroup_fd = -EBADF,
+                .events_fd = -EBADF,
+        };
+        b->name = strdup(s->name);
+        if (!b->name) {
+                free(b);
+                return -ENOMEM;
+        }
+        *ret = b;
+        return 0;
+}
+
+static void backend_close(corral_backend *b) {
+        b->pidfd_source = sd_event_source_disable_unref(b->pidfd_source);
+        b->events_source = sd_event_source_disable_unref(b->events_source);
+        b->timer_source = sd_event_source_disable_unref(b->timer_source);
+        b->pidfd = safe_close(b->pidfd);
+        b->events_fd = safe_close(b->events_fd);
+        b->cgroup_fd = safe_close(b->cgroup_fd);
+}
+
+corral_backend *corral_backend_ref(corral_backend *b) {
+        if (b)
+                b->n_ref++;
+        return b;
+}
+
+corral_backend *corral_backend_unref(corral_backend *b) {
+        if (!b || --b->n_ref > 0)
+                return NULL;
+        backend_close(b);
+        free(b->name);
+        free(b->cgroup);
+        free(b);
+        return NULL;
+}
+
+void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message, int error) {
+        const siginfo_t *si = &b->exit_si;
+        corral_how how = b->reaped ? verdict_how(si->si_code) : CORRAL_HOW_NONE;
+        uint64_t end = b->reaped ? b->exit_usec : now_usec(CLOCK_MONOTONIC);
+        corral_event ev = {
+                .type = type,
+                .level = level,
+                .ts_usec = now_usec(CLOCK_REALTIME),
+                .backend = b->name,
+                .launch = b->launch,
+                .pid = b->pid,
+                .cgroup = b->cgroup,
+                .intentional = b->intent.stop,
+                .how = how,
+                .exit_code = how == CORRAL_HOW_EXITED ? si->si_status : -1,
+                .signal = how == CORRAL_HOW_KILLED || how == CORRAL_HOW_DUMPED ? si->si_status : 0,
+                .core_dumped = how == CORRAL_HOW_DUMPED,
+                .escalated = b->escalated,
+                .leftover = b->leftover,
+                .runtime_usec = b->start_usec && end > b->start_usec ? end - b->start_usec : 0,
+                .error = error,
+                .message = message,
+        };
+
+        if (type == CORRAL_EVENT_OOM_KILLED)
+                ev.oom_killed = true;
+        if (b->corral)
+                corral_emit(b->corral, &ev);
+}
+
+/* Measured once, at the first of the main process's exit and cgroup.kill, so that processes
+ * still dying from our own kill are never counted. */
+static void backend_note_leftover(corral_backend *b) {
+        int n;
+
+        if (b->leftover_known)
+                return;
+        n = cgroup_count_procs(b->cgroup_fd, b->reaped ? 0 : b->pid);
+        b->leftover = n > 0 ? (unsigned) n : 0;
+        b->leftover_known = true;
+}
+
+static void backend_escalate(corral_backend *b) {
+        backend_note_leftover(b);
+        b->escalated = true;
+        (void) cgroup_kill(b->cgroup_fd);
+        b->timer_source = sd_event_source_disable_unref(b->timer_source);
+}
+
+static int backend_on_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = userdata;
+
+        if (b->populated)
+                backend_escalate(b);
+        return 0;
+}
+
+/* Whether the leaf still holds a process; on error assume it does and wait for the next event. */
+static void backend_check_populated(corral_backend *b) {
+        int r = cgroup_is_populated(b->events_fd);
+
+        b->populated = r != 0;
+        if (!b->populated && b->reaped)
+                backend_finish(b);
+}
+
+static int backend_on_events(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                             void *userdata) {
+        corral_backend *b = userdata;
+
+        corral_backend_ref(b);
+        backend_check_populated(b);
+        /* An empty leaf means the main process is gone too, even if its pidfd is not yet seen. */
+        if (!b->populated && !b->reaped)
+                (void) backend_on_exit(b);
+        corral_backend_unref(b);
+        return 0;
+}
+
+/* Reap the main process if it has exited. Returns 1 if it was reaped now, 0 if still running. */
+int backend_on_exit(corral_backend *b) {
+        siginfo_t si;
+        int r;
+
+        if (b->reaped)
+                return 0;
+        r = syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG, &si);
+        if (r == -ECHILD) /* someone else reaped it: SIGCHLD set to SIG_IGN, say */
+                si = (siginfo_t){ .si_pid = b->pid, .si_code = 0 };
+        else if (r < 0 || si.si_pid == 0)
+                return r < 0 ? r : 0;
+        b->exit_si = si;
+        b->reaped = true;
+        b->exit_usec = now_usec(CLOCK_MONOTONIC);
+        b->pidfd_source = sd_event_source_disable_unref(b->pidfd_source);
+        b->pidfd = safe_close(b->pidfd);
+        b->state = CORRAL_STATE_EXITED;
+        backend_note_leftover(b);
+        /* Left behind by an unasked exit (a double-forked daemon, say): not ours to keep. A stop
+         * under way gives them the rest of its grace period instead. */
+        if (!b->intent.stop && b->leftover > 0)
+                backend_escalate(b);
+        backend_check_populated(b);
+        return 1;
+}
+
+static int backend_on_pidfd(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                            void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+
+        (void) backend_on_exit(b);
+        corral_backend_unref(b);
+        return 0;
+}
+
+int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
+        sd_event *e = b->corral->event;
+        int r;
+
+        b->pid = pid;
+        b->pidfd = pidfd;
+        b->cgroup_fd = cgroup_fd;
+        b->events_fd = events_fd;
+        b->start_usec = now_usec(CLOCK_MONOTONIC);
+        b->populated = true;
+        b->have_oom = cgroup_oom_kills(cgroup_fd, &b->oom_at_start) >= 0;
+        r = sd_event_add_io(e, &b->pidfd_source, pidfd, EPOLLIN, backend_on_pidfd, b);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(e, &b->events_source, events_fd, EPOLLPRI, backend_on_events, b);
+        if (r < 0)
+                return r;
+        b->state = CORRAL_STATE_RUNNING;
+        return 0;
+}
+
+static bool backend_oom_grew(corral_backend *b) {
+        uint64_t now;
+
+        return b->have_oom && cgroup_oom_kills(b->cgroup_fd, &now) >= 0 && now > b->oom_at_start;
+}
+
+static void backend_finish(corral_backend *b) {
+        corral *c = b->corral;
+        verdict_input in = {
+                .intent_stop = b->intent.stop,
+                .type = b->type,
+                .si_code = b->exit_si.si_code,
+                .status = b->exit_si.si_status,
+                .escalated = b->escalated,
+                .oom_killed = backend_oom_grew(b),
+        };
+        verdict v = verdict_decide(&in);
+
+        if (b->state == CORRAL_STATE_GONE || !c)
+                return;
+        backend_close(b);
+        (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
+        b->state = CORRAL_STATE_GONE;
+        backend_emit(b, v.type, v.level, v.message, 0);
+        corral_unlink(c, b); /* drops the supervisor's reference: b may be freed */
+        corral_reap_orphans(c);
+}
+
+/* Wait for an fd to poll readable for the given events, without a timeout: used only after
+ * SIGKILL, which ends every process that can be ended. */
+static void wait_fd(int fd, short events) {
+        struct pollfd p = { .fd = fd, .events = events };
+
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                ;
+}
+
+void backend_kill_sync(corral_backend *b) {
+        siginfo_t si;
+
+        if (b->state == CORRAL_STATE_GONE)
+                return;
+        (void) cgroup_kill(b->cgroup_fd);
+        if (!b->reaped)
+                (void) syscall_waitid_pidfd(b->pidfd, WEXITED, &si);
+        b->reaped = true;
+        while (cgroup_is_populated(b->events_fd) > 0)
+                wait_fd(b->events_fd, POLLPRI);
+        backend_close(b);
+        (void) cgroup_leaf_remove(&b->corral->root, b->name, b->launch);
+        b->state = CORRAL_STATE_GONE;
+}
+
+static int backend_arm_timer(corral_backend *b, uint64_t deadline) {
+        /* accuracy 1us: sd-event's default slack is 250ms */
+        return sd_event_add_time(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, deadline, 1,
+                                 backend_on_timer, b);
+}
+
+int corral_stop(corral_backend *b, uint64_t grace_usec) {
+        return backend_stop(b, grace_usec, now_usec(CLOCK_MONOTONIC));
+}
+
+int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec) {
+        siginfo_t si;
+
+        if (!b)
+                return -EINVAL;
+        if (!b->corral || b->state == CORRAL_STATE_GONE)
+                return CORRAL_STOP_ALREADY;
+        if (b->state != CORRAL_STATE_RUNNING)
+                return CORRAL_STOP_PENDING;
+        /* Exited on its own but not yet seen: that exit was not ours, no intent. */
+        if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) >= 0 && si.si_pid != 0) {
+                corral_backend_ref(b);
+                (void) backend_on_exit(b);
+                corral_backend_unref(b);
+                return CORRAL_STOP_PENDING;
+        }
+        b->intent = (backend_intent){ .stop = true, .at_usec = now_usec(CLOCK_MONOTONIC) };
+        b->state = CORRAL_STATE_STOPPING;
+        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend", 0);
+        if (grace_usec == CORRAL_GRACE_DEFAULT)
+                grace_usec = b->grace_usec;
+        if (cgroup_signal_all(b->cgroup_fd, b->stop_signal) < 0 || grace_usec == 0 ||
+            backend_arm_timer(b, grace_usec >= UINT64_MAX - 1 - base_usec ? UINT64_MAX - 1 : base_usec + grace_usec) < 0) {
+                backend_escalate(b);
+                return CORRAL_STOP_STARTED;
+        }
+        /* A stopped (SIGSTOP) process must run to act on the stop signal. */
+        if (b->stop_signal != SIGKILL && b->stop_signal != SIGCONT)
+                (void) cgroup_signal_all(b->cgroup_fd, SIGCONT);
+        return CORRAL_STOP_STARTED;
+}
+
+const char *corral_backend_get_name(corral_backend *b) {
+        return b ? b->name : NULL;
+}
+
+const char *corral_backend_get_launch(corral_backend *b) {
+        return b ? b->launch : NULL;
+}
+
+const char *corral_backend_get_cgroup(corral_backend *b) {
+        return b ? b->cgroup : NULL;
+}
+
+pid_t corral_backend_get_pid(corral_backend *b) {
+        return b ? b->pid : 0;
+}
+
+corral_state corral_backend_get_state(corral_backend *b) {
+        return b ? b->state : CORRAL_STATE_GONE;
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cgroup.c: the only door to cgroupfs: the root, leaf cgroups, their events, signals and kills. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "fileio.h"
+#include "macro.h"
+#include "syscall.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static void fclosep(FILE **f) {
+        if (*f)
+                (void) fclose(*f);
+}
+
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_octal(char *s) {
+        char *w = s;
+
+        for (; *s; s++) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+                    s[3] <= '7') {
+                        *w++ = (char) (((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+                        s += 3;
+                } else
+                        *w++ = *s;
+        }
+        *w = '\0';
+}
+
+static int find_cgroup2_mount(char **ret) {
+        _cleanup_(fclosep) FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+
+        if (!f)
+                return negative_errno();
+        while (getline(&line, &n, f) > 0) {
+                char mnt[4096], fstype[64];
+                const char *sep = strstr(line, " - ");
+
+                if (!sep || sscanf(sep, " - %63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
+                        continue;
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+                        continue;
+                unescape_octal(mnt);
+                *ret = strdup(mnt);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENOMEDIUM;
+}
+
+static int own_cgroup(char **ret) {
+        _cleanup_(fclosep) FILE *f = fopen("/proc/self/cgroup", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+        ssize_t len;
+
+        if (!f)
+                return negative_errno();
+        while ((len = getline(&line, &n, f)) > 0) {
+                if (strncmp(line, "0::", 3) != 0)
+                        continue;
+                if (line[len - 1] == '\n')
+                        line[len - 1] = '\0';
+                *ret = strdup(line + 3);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENOMEDIUM;
+}
+
+static int default_root(char *mount, char **ret) {
+        _cleanup_free_ char *own = NULL;
+        int r = own_cgroup(&own);
+
+        if (r < 0)
+                return r;
+        if (asprintf(ret, "%s%s", mount, strcmp(own, "/") == 0 ? "" : own) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int cgroup_root_open(const char *override, cgroup_root *ret) {
+        _cleanup_free_ char *mount = NULL, *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct statfs sfs;
+        int r;
+
+        r = find_cgroup2_mount(&mount);
+        if (r < 0)
+                return r;
+        if (!override || !*override)
+                override = secure_getenv("CORRAL_CGROUP_ROOT");
+        if (override && *override)
+                path = realpath(override, NULL);
+        else if ((r = default_root(mount, &path)) < 0)
+                return r;
+        if (!path)
+                return negative_errno();
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        if (fstatfs(fd, &sfs) < 0)
+                return negative_errno();
+        if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+                return -EMEDIUMTYPE;
+        *ret = (cgroup_root){ .path = TAKE_PTR(path), .mount = TAKE_PTR(mount), .fd = TAKE_FD(fd) };
+        return 0;
+}
+
+void cgroup_root_done(cgroup_root *r) {
+        free(r->path);
+        free(r->mount);
+        r->path = r->mount = NULL;
+        r->fd = safe_close(r->fd);
+}
+
+int cgroup_leaf_create(const cgroup_root *r, const char *name, char ret_launch[static 13]) {
+        for (int attempt = 0; attempt < 16; attempt++) {
+                char dir[128];
+                uint64_t rnd;
+                int fd;
+
+                if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+                        return -EIO;
+                (void) snprintf(ret_launch, 13, "%012" PRIx64, (uint64_t) (rnd & 0xffffffffffffULL));
+                (void) snprintf(dir, sizeof(dir), "%s.%s", name, ret_launch);
+                if (mkdirat(r->fd, dir, 0755) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return negative_errno();
+                }
+                fd = openat(r->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0) {
+                        int e = negative_errno();
+                        (void) unlinkat(r->fd, dir, AT_REMOVEDIR);
+                        return e;
+                }
+                return fd;
+        }
+        return -EEXIST;
+}
+
+int cgroup_leaf_remove(const cgroup_root *r, const char *name, const char *launch) {
+        char dir[128];
+
+        (void) snprintf(dir, sizeof(dir), "%s.%s", name, launch);
+        if (unlinkat(r->fd, dir, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
+}
+
+int cgroup_events_open(int leaf_fd) {
+        int fd = openat(leaf_fd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int cgroup_is_populated(int events_fd) {
+        char buf[256];
+        uint64_t v;
+        ssize_t n = read_small_at(events_fd, NULL, buf, sizeof(buf));
+        int r;
+
+        if (n < 0)
+                return (int) n;
+        r = keyed_file_get(buf, "populated", &v);
+        if (r < 0)
+                return r;
+        return v != 0;
+}
+
+/* cgroup.procs of the leaf as a 0-terminated array of pids (malloc'ed). */
+static int read_procs(int leaf_fd, pid_t **ret) {
+        _cleanup_close_ int fd = openat(leaf_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t len = 0, cap = 0, n = 0;
+        ssize_t k;
+
+        if (fd < 0)
+                return negative_errno();
+        do {
+                if (cap - len < 4096) {
+                        char *nb = realloc(buf, cap + 16384);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        cap += 16384;
+                }
+                k = read(fd, buf + len, cap - len - 1);
+                if (k < 0)
+                        return negative_errno();
+                len += (size_t) k;
+        } while (k > 0);
+        buf[len] = '\0';
+        pids = calloc(len / 2 + 2, sizeof(pid_t)); /* at least 2 bytes per line */
+        if (!pids)
+                return -ENOMEM;
+        for (char *p = buf, *end; *p; p = end) {
+                long v = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                if (v > 0)
+                        pids[n++] = (pid_t) v;
+                while (*end == '\n')
+                        end++;
+        }
+        pids[n] = 0;
+        *ret = TAKE_PTR(pids);
+        return (int) n;
+}
+
+/* Is the process behind pidfd (pid) in the cgroup with this id and path? A pid read from
+ * cgroup.procs may have been recycled before pidfd_open(); this rules it out. */
+static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, int leaf_fd) {
+        char path[64], buf[4096], want[4096];
+        uint64_t id;
+        int r = syscall_pidfd_get_cgroupid(pidfd, &id);
+
+        if (r >= 0)
+                return id == cgid;
+        if (r == -ESRCH)
+                return 0;
+        /* No PIDFD_GET_INFO (before 6.13): compare /proc/PID/cgroup with the leaf, then check the
+         * pidfd is still alive, which proves /proc described the same process. */
+        (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+        if (read_small_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
+                return 0;
+        (void) snprintf(path, sizeof(path), "/proc/self/fd/%d", leaf_fd);
+        ssize_t n = readlink(path, want, sizeof(want) - 1);
+        if (n < 0)
+                return negative_errno();
+        want[n] = '\0';
+        const char *rel = strstr(buf, "0::");
+        if (!rel || strncmp(rel + 3, "/", 1) != 0)
+                return 0;
+        size_t rl = strcspn(rel + 3, "\n");
+        if ((size_t) n < rl || strncmp(want + n - rl, rel + 3, rl) != 0)
+                return 0;
+        return syscall_pidfd_send_signal(pidfd, 0) >= 0;
+}
+
+int cgroup_signal_all(int leaf_fd, int sig) {
+        _cleanup_free_ pid_t *pids = NULL;
+        struct stat st;
+        int r, count = 0;
+
+        if (fstat(leaf_fd, &st) < 0)
+                return negative_errno();
+        r = read_procs(leaf_fd, &pids);
+        if (r < 0)
+                return r;
+        for (pid_t *p = pids; *p; p++) {
+                _cleanup_close_ int pidfd = syscall_pidfd_open(*p);
+                if (pidfd < 0)
+                        continue; /* exited meanwhile */
+                if (pidfd_in_leaf(pidfd, *p, (uint64_t) st.st_ino, leaf_fd) <= 0)
+                        continue;
+                if (syscall_pidfd_send_signal(pidfd, sig) >= 0)
+                        count++;
+        }
+        return count;
+}
+
+int cgroup_count_procs(int leaf_fd, pid_t except) {
+        _cleanup_free_ pid_t *pids = NULL;
+        int r = read_procs(leaf_fd, &pids), n = 0;
+
+        if (r < 0)
+                return r;
+        for (pid_t *p = pids; *p; p++)
+                n += *p != except;
+        return n;
+}
+
+int cgroup_kill(int leaf_fd) {
+        int r = write_string_at(leaf_fd, "cgroup.kill", "1");
+
+        if (r != -ENOENT)
+                return r;
+        /* Before 5.14: freeze so nothing forks away between the read and the signals. */
+        (void) write_string_at(leaf_fd, "cgroup.freeze", "1");
+        r = cgroup_signal_all(leaf_fd, SIGKILL);
+        (void) write_string_at(leaf_fd, "cgroup.freeze", "0");
+        return r < 0 ? r : 0;
+}
+
+int cgroup_oom_kills(int leaf_fd, uint64_t *ret) {
+        char buf[512];
+        ssize_t n = read_small_at(leaf_fd, "memory.events", buf, sizeof(buf));
+
+        if (n < 0)
+                return (int) n;
+        return keyed_file_get(buf, "oom_kill", ret);
+}

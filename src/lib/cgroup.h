@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cgroup.h: the only door to cgroupfs: the root, leaf cgroups, their events, signals and kills. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct cgroup_root {
+        char *path;  /* absolute filesystem path, e.g. /sys/fs/cgroup/unified/corral */
+        char *mount; /* the cgroup2 mount it lies in, e.g. /sys/fs/cgroup/unified */
+        int fd;      /* O_DIRECTORY fd of path */
+} cgroup_root;
+
+/* Find the root: override, else $CORRAL_CGROUP_ROOT, else the caller's own cgroup in the cgroup2
+ * mount. -ENOMEDIUM: no cgroup2 mount; -EMEDIUMTYPE: the override is not on cgroup2. */
+int cgroup_root_open(const char *override, cgroup_root *ret);
+void cgroup_root_done(cgroup_root *r);
+
+/* Make a fresh leaf "<name>.<launch>" under the root, with a new random launch id.
+ * Writes the launch id (13 bytes with NUL) and returns the leaf's O_DIRECTORY fd, or -errno. */
+int cgroup_leaf_create(const cgroup_root *r, const char *name, char ret_launch[static 13]);
+
+/* Remove the leaf directory "<name>.<launch>" (it must be empty). Returns 0 or -errno. */
+int cgroup_leaf_remove(const cgroup_root *r, const char *name, const char *launch);
+
+/* Open the leaf's cgroup.events for EPOLLPRI. Returns an fd or -errno. */
+int cgroup_events_open(int leaf_fd);
+
+/* 1 if the leaf (or a descendant) holds a live process, 0 if not, -errno. */
+int cgroup_is_populated(int events_fd);
+
+/* Send sig to every process in the leaf, each through a pidfd verified to be in the leaf.
+ * Returns the number of processes signalled or -errno. */
+int cgroup_signal_all(int leaf_fd, int sig);
+
+/* Number of processes in the leaf other than pid `except` (0 for none). */
+int cgroup_count_procs(int leaf_fd, pid_t except);
+
+/* SIGKILL every process in the leaf: cgroup.kill (5.14), else freeze, signal each, thaw. */
+int cgroup_kill(int leaf_fd);
+
+/* The oom_kill counter of the leaf's memory.events; -ENOENT without the memory controller. */
+int cgroup_oom_kills(int leaf_fd, uint64_t *ret);

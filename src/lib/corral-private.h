@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* corral-private.h: the supervisor and backend records, shared by corral.c and backend.c. */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+#include "corral.h"
+#include "spawn.h"
+
+struct corral {
+        sd_event *event;
+        cgroup_root root;
+        spawn_stack stack;
+        corral_event_handler_t handler;
+        void *userdata;
+        corral_backend *live; /* backends not yet gone; each holds a reference from here */
+        unsigned n_live;
+        bool subreaper;
+        bool sweeping;
+};
+
+/* A stop asked for: recorded before any signal is sent. */
+typedef struct backend_intent {
+        bool stop;
+        uint64_t at_usec; /* CLOCK_MONOTONIC */
+} backend_intent;
+
+struct corral_backend {
+        unsigned n_ref;
+        corral *corral; /* NULL once gone or once the supervisor is freed */
+        corral_backend *prev, *next;
+
+        char *name;
+        char launch[13];
+        char *cgroup; /* path below the cgroup2 mount */
+        corral_type type;
+        int stop_signal;
+        uint64_t grace_usec;
+
+        corral_state state;
+        pid_t pid;
+        int pidfd;
+        int cgroup_fd;
+        int events_fd;
+        sd_event_source *pidfd_source, *events_source, *timer_source;
+
+        backend_intent intent;
+        siginfo_t exit_si;
+        bool reaped, populated, escalated, leftover_known, have_oom;
+        unsigned leftover;
+        uint64_t oom_at_start;
+        uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
+};
+
+struct corral_spec {
+        char *name;
+        char **argv;
+        corral_type type;
+        int stop_signal;
+        uint64_t grace_usec;
+};
+
+/* backend.c */
+int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
+int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec);
+int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
+int backend_on_exit(corral_backend *b);
+void backend_kill_sync(corral_backend *b);
+void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message, int error);
+
+/* corral.c */
+void corral_emit(corral *c, const corral_event *ev);
+void corral_link(corral *c, corral_backend *b);
+void corral_unlink(corral *c, corral_backend *b);
+void corral_reap_orphans(corral *c);

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* corral.c: the supervisor object: its loop, its live backends, spawning, stop-all, orphan reaping. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "corral-private.h"
+#include "fileio.h"
+#include "macro.h"
+#include "parse.h"
+#include "syscall.h"
+
+#define GRACE_DEFAULT_USEC (15 * USEC_PER_SEC)
+
+extern char **environ;
+
+int corral_new(corral **ret, const char *root_path, uint64_t flags) {
+        corral *c;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->root.fd = -EBADF;
+        r = cgroup_root_open(root_path, &c->root);
+        if (r >= 0)
+                r = sd_event_new(&c->event);
+        if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER)) {
+                if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                        r = negative_errno();
+                c->subreaper = r >= 0;
+        }
+        if (r < 0) {
+                corral_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+corral *corral_free(corral *c) {
+        if (!c)
+                return NULL;
+        while (c->live) {
+                corral_backend *b = c->live;
+                backend_kill_sync(b);
+                corral_unlink(c, b);
+        }
+        corral_reap_orphans(c);
+        spawn_stack_done(&c->stack);
+        cgroup_root_done(&c->root);
+        sd_event_unref(c->event);
+        free(c);
+        return NULL;
+}
+
+void corral_set_event_handler(corral *c, corral_event_handler_t handler, void *userdata) {
+        c->handler = handler;
+        c->userdata = userdata;
+}
+
+const char *corral_get_cgroup_root(corral *c) {
+        return c->root.path;
+}
+
+sd_event *corral_get_event(corral *c) {
+        return c->event;
+}
+
+int corral_get_fd(corral *c) {
+        return sd_event_get_fd(c->event);
+}
+
+int corral_dispatch(corral *c) {
+        int r = sd_event_run(c->event, 0);
+        return r < 0 ? r : 0;
+}
+
+int corral_run(corral *c) {
+        return sd_event_loop(c->event);
+}
+
+int corral_exit(corral *c, int code) {
+        return sd_event_exit(c->event, code);
+}
+
+unsigned corral_count(corral *c) {
+        return c->n_live;
+}
+
+void corral_emit(corral *c, const corral_event *ev) {
+        if (c->handler)
+                c->handler(c, ev, c->userdata);
+}
+
+void corral_link(corral *c, corral_backend *b) {
+        b->next = c->live;
+        if (c->live)
+                c->live->prev = b;
+        c->live = b;
+        c->n_live++;
+}
+
+void corral_unlink(corral *c, corral_backend *b) {
+        if (b->prev)
+                b->prev->next = b->next;
+        else
+                c->live = b->next;
+        if (b->next)
+                b->next->prev = b->prev;
+        b->prev = b->next = NULL;
+        b->corral = NULL;
+        c->n_live--;
+        corral_backend_unref(b);
+}
+
+static corral_backend *corral_find_unreaped(corral *c, pid_t pid) {
+        for (corral_backend *b = c->live; b; b = b->next)
+                if (b->pid == pid && !b->reaped)
+                        return b;
+        return NULL;
+}
+
+/* As subreaper, orphans of every backend come to us. Their zombies are reaped here, each through
+ * a pidfd; a zombie that is a backend's main process goes to its record, so no exit status is
+ * ever lost. Peeking with WNOWAIT reaps nothing by itself. */
+void corral_reap_orphans(corral *c) {
+        if (!c->subreaper || c->sweeping)
+                return;
+        c->sweeping = true;
+        for (;;) {
+                siginfo_t si = { 0 };
+                corral_backend *b;
+                int pidfd;
+
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+                        break;
+                b = corral_find_unreaped(c, si.si_pid);
+                if (b) {
+                        corral_backend_ref(b);
+                        (void) backend_on_exit(b);
+                        corral_backend_unref(b);
+                        continue;
+                }
+                /* A zombie child's pid cannot be reused until it is reaped. */
+                pidfd = syscall_pidfd_open(si.si_pid);
+                if (pidfd < 0 || syscall_waitid_pidfd(pidfd, WEXITED | WNOHANG, &si) < 0) {
+                        safe_close(pidfd);
+                        break;
+                }
+                safe_close(pidfd);
+        }
+        c->sweeping = false;
+}
+
+static void corral_emit_start_failed(corral_backend *b, const char *what, int err) {
+        char msg[512];
+
+        b->state = CORRAL_STATE_GONE;
+        (void) snprintf(msg, sizeof(msg), "backend failed to start: %s: %s", what, strerror(err));
+        backend_emit(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, msg, err);
+}
+
+/* Create the leaf and start the process in it. On an exec failure the leaf is removed. */
+static int corral_spawn_in_leaf(corral *c, const corral_spec *s, const char *path, corral_backend *b) {
+        _cleanup_close_ int leaf = -EBADF, events = -EBADF;
+        spawn_params p = { .path = path, .argv = s->argv, .envp = environ };
+        int r, pidfd = -EBADF;
+        pid_t pid = 0;
+
+        leaf = cgroup_leaf_create(&c->root, s->name, b->launch);
+        if (leaf < 0) {
+                b->launch[0] = '\0';
+                return leaf;
+        }
+        if (asprintf(&b->cgroup, "%s/%s.%s", c->root.path + strlen(c->root.mount), s->name, b->launch) < 0)
+                b->cgroup = NULL;
+        events = cgroup_events_open(leaf);
+        p.cgroup_fd = leaf;
+        r = events < 0 ? events : !b->cgroup ? -ENOMEM : spawn_start(&p, &c->stack, &pid, &pidfd);
+        if (r < 0) {
+                (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
+                return r;
+        }
+        corral_link(c, b); /* from here the record owns the process: a failure kills it */
+        return backend_attach(b, pid, pidfd, TAKE_FD(leaf), TAKE_FD(events));
+}
+
+static int corral_spec_check(const corral_spec *s) {
+        if (!s || !s->argv || !s->argv[0] || !name_is_valid(s->name))
+                return -EINVAL;
+        return 0;
+}
+
+int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
+        _cleanup_free_ char *path = NULL;
+        corral_backend *b;
+        int r;
+
+        if (!c || corral_spec_check(s) < 0)
+                return -EINVAL;
+        r = backend_new(c, s, &b);
+        if (r < 0)
+                return r;
+        r = spawn_resolve(s->argv[0], &path);
+        if (r >= 0)
+                r = corral_spawn_in_leaf(c, s, path, b);
+        if (r < 0 && b->pid == 0) { /* never started */
+                _cleanup_free_ char *what = NULL;
+                if (path && !b->launch[0] && asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
+                        what = NULL;
+                corral_emit_start_failed(b, what ?: s->argv[0], -r);
+                corral_backend_unref(b);
+                return r;
+        }
+        if (r < 0) { /* started but not watchable: do not leave it running unsupervised */
+                backend_kill_sync(b);
+                corral_unlink(c, b);
+                return r;
+        }
+        backend_emit(b, CORRAL_EVENT_STARTED, CORRAL_LEVEL_INFO, "backend started", 0);
+        if (ret)
+                *ret = corral_backend_ref(b);
+        return 0;
+}
+
+int corral_stop_all(corral *c, uint64_t grace_usec) {
+        uint64_t base = now_usec(CLOCK_MONOTONIC);
+        corral_backend **v;
+        unsigned n = 0;
+        int started = 0;
+
+        if (c->n_live == 0)
+                return 0;
+        /* A stop may finish any backend at once; hold them all first. */
+        v = calloc(c->n_live, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (corral_backend *b = c->live; b; b = b->next)
+                v[n++] = corral_backend_ref(b);
+        for (unsigned i = 0; i < n; i++) {
+                if (backend_stop(v[i], grace_usec, base) == CORRAL_STOP_STARTED)
+                        started++;
+                corral_backend_unref(v[i]);
+        }
+        free(v);
+        return started;
+}
+
+int corral_spec_new(corral_spec **ret) {
+        corral_spec *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        s->type = CORRAL_TYPE_SERVICE;
+        s->stop_signal = SIGTERM;
+        s->grace_usec = GRACE_DEFAULT_USEC;
+        *ret = s;
+        return 0;
+}
+
+static void strv_free(char **v) {
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
+
+corral_spec *corral_spec_free(corral_spec *s) {
+        if (s) {
+                free(s->name);
+                strv_free(s->argv);
+                free(s);
+        }
+        return NULL;
+}
+
+int corral_spec_set_name(corral_spec *s, const char *name) {
+        char *n;
+
+        if (!name_is_valid(name))
+                return -EINVAL;
+        n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+        free(s->name);
+        s->name = n;
+        return 0;
+}
+
+int corral_spec_set_argv(corral_spec *s, char *const *argv) {
+        size_t n = 0;
+        char **v;
+
+        while (argv && argv[n])
+                n++;
+        if (n == 0 || !*argv[0])
+                return -EINVAL;
+        v = calloc(n + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(v[i] = strdup(argv[i]))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        strv_free(s->argv);
+        s->argv = v;
+        return 0;
+}
+
+int corral_spec_set_type(corral_spec *s, corral_type type) {
+        if (type != CORRAL_TYPE_SERVICE && type != CORRAL_TYPE_TASK)
+                return -EINVAL;
+        s->type = type;
+        return 0;
+}
+
+int corral_spec_set_stop_signal(corral_spec *s, int sig) {
+        if (!signal_to_name(sig))
+                return -EINVAL;
+        s->stop_signal = sig;
+        return 0;
+}
+
+int corral_spec_set_grace(corral_spec *s, uint64_t usec) {
+        if (usec == CORRAL_GRACE_DEFAULT)
+                return -EINVAL;
+        s->grace_usec = usec;
+        return 0;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* event.c: the names of events, levels, exit kinds and states as they appear in logs. */
+#include <stddef.h>
+
+#include "corral.h"
+#include "macro.h"
+
+static const char *const event_names[_CORRAL_EVENT_MAX] = {
+        [CORRAL_EVENT_STARTED] = "started",   [CORRAL_EVENT_STOPPING] = "stopping",
+        [CORRAL_EVENT_STOPPED] = "stopped",   [CORRAL_EVENT_FINISHED] = "finished",
+        [CORRAL_EVENT_EXITED] = "exited",     [CORRAL_EVENT_KILLED] = "killed",
+        [CORRAL_EVENT_CRASHED] = "crashed",   [CORRAL_EVENT_OOM_KILLED] = "oom-killed",
+        [CORRAL_EVENT_START_FAILED] = "start-failed",
+};
+
+static const char *const level_names[] = {
+        [CORRAL_LEVEL_DEBUG] = "debug",     [CORRAL_LEVEL_INFO] = "info",   [CORRAL_LEVEL_NOTICE] = "notice",
+        [CORRAL_LEVEL_WARNING] = "warning", [CORRAL_LEVEL_ERROR] = "error",
+};
+
+static const char *const how_names[] = {
+        [CORRAL_HOW_NONE] = NULL,           [CORRAL_HOW_EXITED] = "exited", [CORRAL_HOW_KILLED] = "killed",
+        [CORRAL_HOW_DUMPED] = "dumped",     [CORRAL_HOW_UNKNOWN] = "unknown",
+};
+
+static const char *const state_names[] = {
+        [CORRAL_STATE_STARTING] = "starting", [CORRAL_STATE_RUNNING] = "running",
+        [CORRAL_STATE_STOPPING] = "stopping", [CORRAL_STATE_EXITED] = "exited",
+        [CORRAL_STATE_GONE] = "gone",
+};
+
+#define LOOKUP(table, i) ((unsigned) (i) < ELEMENTSOF(table) ? (table)[i] : NULL)
+
+const char *corral_event_type_to_string(corral_event_type t) {
+        return LOOKUP(event_names, t);
+}
+
+const char *corral_level_to_string(corral_level l) {
+        return LOOKUP(level_names, l);
+}
+
+const char *corral_how_to_string(corral_how h) {
+        return LOOKUP(how_names, h);
+}
+
+const char *corral_state_to_string(corral_state s) {
+        return LOOKUP(state_names, s);
+}

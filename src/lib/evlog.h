@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* evlog.h: lifecycle events written out: logfmt text, JSON lines, or native journal fields. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "corral.h"
+
+typedef enum evlog_format {
+        EVLOG_FORMAT_TEXT,
+        EVLOG_FORMAT_JSON,
+} evlog_format;
+
+typedef enum evlog_target {
+        EVLOG_TARGET_STDERR,
+        EVLOG_TARGET_JOURNAL,
+} evlog_target;
+
+/* One line, without the newline, in the given format. Returns 0 and a malloc'ed string. */
+int evlog_format_event(const corral_event *ev, evlog_format fmt, char **ret);
+
+/* Send the event to journald with CORRAL_* fields, PRIORITY= and a stable MESSAGE_ID=. */
+int evlog_journal(const corral_event *ev);
+
+/* Write the event to the target: a line on stderr or a journal entry. */
+int evlog_write(const corral_event *ev, evlog_target target, evlog_format fmt);
+
+/* The stable 128-bit MESSAGE_ID of an event type, as 32 hex digits. */
+const char *evlog_message_id(corral_event_type t);
+
+/* syslog priority of a level: info 6, warning 4, ... */
+int evlog_priority(corral_level l);
+
+/* Whether fd is the stream $JOURNAL_STREAM names, i.e. journald reads it. */
+bool evlog_fd_is_journal(int fd);

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* spawn.c: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "spawn.h"
+#include "syscall.h"
+
+#define SPAWN_STACK_SIZE (64 * 1024)
+
+static int clone_into_cgroup_ok = -1; /* probed at the first spawn */
+
+int spawn_clone_into_cgroup_state(void) {
+        return clone_into_cgroup_ok;
+}
+
+/* What the child needs, prepared by the parent so that the child only makes syscalls. */
+typedef struct spawn_child_ctx {
+        const spawn_params *p;
+        int devnull_fd;
+        int procs_fd;      /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
+        int err_pipe;      /* fork-style fallback: write end for the errno, else -1 */
+        volatile int err;  /* vfork style: the child's errno, seen by the parent through CLONE_VM */
+} spawn_child_ctx;
+
+void spawn_stack_done(spawn_stack *s) {
+        if (s->base)
+                (void) munmap(s->base, s->size);
+        *s = (spawn_stack){ 0 };
+}
+
+static int spawn_stack_get(spawn_stack *s) {
+        void *b;
+
+        if (s->base)
+                return 0;
+        b = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (b == MAP_FAILED)
+                return negative_errno();
+        (void) mprotect(b, 4096, PROT_NONE); /* guard page: the stack grows down */
+        *s = (spawn_stack){ .base = b, .size = SPAWN_STACK_SIZE };
+        return 0;
+}
+
+int spawn_resolve(const char *cmd, char **ret_path) {
+        const char *path = getenv("PATH");
+        int err = -ENOENT;
+
+        if (!cmd || !*cmd)
+                return -ENOENT;
+        if (strchr(cmd, '/')) {
+                *ret_path = strdup(cmd);
+                return *ret_path ? 0 : -ENOMEM;
+        }
+        if (!path)
+                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (const char *d = path; d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+                size_t len = strcspn(d, ":");
+                _cleanup_free_ char *full = NULL;
+                struct stat st;
+
+                if (asprintf(&full, "%.*s/%s", (int) len, len ? d : ".", cmd) < 0)
+                        return -ENOMEM;
+                if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                if (access(full, X_OK) < 0) {
+                        err = -EACCES;
+                        continue;
+                }
+                *ret_path = TAKE_PTR(full);
+                return 0;
+        }
+        return err;
+}
+
+static int spawn_child_fail(spawn_child_ctx *c, int err) {
+        if (c->err_pipe >= 0)
+                (void) !write(c->err_pipe, &err, sizeof(err));
+        else
+                c->err = err;
+        return 127;
+}
+
+/* stdin is /dev/null; stdout and stderr are inherited, or /dev/null where the parent has none. */
+static int spawn_child_stdio(spawn_child_ctx *c, int fd) {
+        if (fd != c->devnull_fd && (fd == STDIN_FILENO || fcntl(fd, F_GETFD) < 0))
+                return dup2(c->devnull_fd, fd) < 0 ? -1 : 0;
+        return fcntl(fd, F_SETFD, 0); /* keep it across exec */
+}
+
+/* Runs between clone and exec, on the parent's memory: syscalls only, no allocation, no locks. */
+static int spawn_child(void *arg) {
+        spawn_child_ctx *c = arg;
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t none;
+
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) sigaction(sig, &dfl, NULL);
+        if (c->procs_fd >= 0 && write(c->procs_fd, "0", 1) != 1)
+                return spawn_child_fail(c, errno);
+        if (setsid() < 0)
+                return spawn_child_fail(c, errno);
+        for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+                if (spawn_child_stdio(c, fd) < 0)
+                        return spawn_child_fail(c, errno);
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+                return spawn_child_fail(c, errno);
+        (void) sigemptyset(&none);
+        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+                return spawn_child_fail(c, errno);
+        execve(c->p->path, c->p->argv, c->p->envp);
+        return spawn_child_fail(c, errno);
+}
+
+static pid_t spawn_clone(spawn_child_ctx *c, spawn_stack *stack, bool into_cgroup, int *ret_pidfd) {
+        struct syscall_clone_args args = {
+                .flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD,
+                .pidfd = (uint64_t) (uintptr_t) ret_pidfd,
+                .exit_signal = SIGCHLD,
+                .stack = (uint64_t) (uintptr_t) stack->base,
+                .stack_size = stack->size,
+        };
+        sigset_t all, old;
+        pid_t pid;
+
+        if (into_cgroup) {
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t) c->p->cgroup_fd;
+        }
+        /* No handler of ours may run in the child on our memory before it resets dispositions. */
+        (void) sigfillset(&all);
+        (void) pthread_sigmask(SIG_SETMASK, &all, &old);
+        pid = syscall_clone3_fn(&args, spawn_child, c);
+        (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return pid;
+}
+
+static int spawn_child_errno(spawn_child_ctx *c, int pipe_rd) {
+        int err = 0;
+
+        if (pipe_rd < 0)
+                return c->err;
+        if (read(pipe_rd, &err, sizeof(err)) != sizeof(err))
+                return 0; /* closed by exec: success */
+        return err;
+}
+
+static pid_t spawn_clone_probed(spawn_child_ctx *c, spawn_stack *stack, int *ret_pidfd) {
+        pid_t pid;
+
+        if (clone_into_cgroup_ok != 0) {
+                pid = spawn_clone(c, stack, true, ret_pidfd);
+                if (pid >= 0 || (pid != -E2BIG && pid != -EINVAL)) {
+                        if (pid >= 0)
+                                clone_into_cgroup_ok = 1;
+                        return pid;
+                }
+                clone_into_cgroup_ok = 0; /* before 5.7: the child joins the leaf itself */
+        }
+        c->procs_fd = openat(c->p->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (c->procs_fd < 0)
+                return negative_errno();
+        pid = spawn_clone(c, stack, false, ret_pidfd);
+        c->procs_fd = safe_close(c->procs_fd);
+        return pid;
+}
+
+int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd) {
+        spawn_child_ctx c = { .p = p, .procs_fd = -EBADF, .err_pipe = -EBADF };
+        _cleanup_close_ int pipe_rd = -EBADF;
+        int pidfd = -EBADF, fds[2], r, err;
+        pid_t pid;
+
+        r = spawn_stack_get(stack);
+        if (r < 0)
+                return r;
+        c.devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        if (c.devnull_fd < 0)
+                return negative_errno();
+        if (!syscall_clone3_vfork_supported()) {
+                if (pipe2(fds, O_CLOEXEC) < 0) {
+                        r = negative_errno();
+                        safe_close(c.devnull_fd);
+                        return r;
+                }
+                pipe_rd = fds[0];
+                c.err_pipe = fds[1];
+        }
+        pid = spawn_clone_probed(&c, stack, &pidfd);
+        c.devnull_fd = safe_close(c.devnull_fd);
+        c.err_pipe = safe_close(c.err_pipe);
+        if (pid < 0)
+                return pid;
+        err = spawn_child_errno(&c, pipe_rd);
+        if (err != 0) {
+                siginfo_t si;
+                (void) syscall_waitid_pidfd(pidfd, WEXITED, &si); /* it has _exit()ed already */
+                safe_close(pidfd);
+                return -err;
+        }
+        *ret_pid = pid;
+        *ret_pidfd = pidfd;
+        return 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* spawn.h: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct spawn_params {
+        const char *path;   /* executable, already resolved (spawn_resolve()) */
+        char *const *argv;
+        char *const *envp;
+        int cgroup_fd;      /* the leaf, O_DIRECTORY */
+} spawn_params;
+
+/* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */
+typedef struct spawn_stack {
+        void *base;
+        size_t size;
+} spawn_stack;
+
+void spawn_stack_done(spawn_stack *s);
+
+/* Look cmd up in $PATH as execvp() would (no lookup if it has a '/').
+ * Returns 0 and a malloc'ed path, -ENOENT or -EACCES. */
+int spawn_resolve(const char *cmd, char **ret_path);
+
+/* Start p->path in the leaf as a new session, default signal mask and dispositions, stdin on
+ * /dev/null, no fds but 0, 1, 2. Returns 0 with the pid and an O_CLOEXEC pidfd, or -errno;
+ * an exec failure is returned as its errno, after the child has been reaped. */
+int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd);
+
+/* Whether the last spawn could place the child with CLONE_INTO_CGROUP (1), had to fall back to
+ * writing cgroup.procs in the child (0), or nothing has been tried yet (-1). */
+int spawn_clone_into_cgroup_state(void);
