@@ -8,7 +8,7 @@
 
 #include "cgroup.h"
 #include "corral.h"
-#include "spawn.h"
+#include "spawn-clone3.h"
 
 struct corral {
         sd_event *event;

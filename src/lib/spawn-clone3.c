@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn.c: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
+/* spawn-clone3.c: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "spawn.h"
+#include "spawn-clone3.h"
 #include "syscall.h"
 
 #define SPAWN_STACK_SIZE (64 * 1024)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn.h: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
+/* spawn-clone3.h: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
 #pragma once
 
 #include <stddef.h>

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* harness.c: integration test fixture: a cgroup root of the test's own, events recorded, leaks checked. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int cgroup2_mount(char *buf, size_t size) {
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096];
+        int r = -ENOENT;
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                char mnt[1024];
+                if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %*s %1023s", mnt) == 1) {
+                        snprintf(buf, size, "%s", mnt);
+                        r = 0;
+                        break;
+                }
+        }
+        fclose(f);
+        return r;
+}
+
+void harness_require_root_cgroup2(void) {
+        char mnt[1024];
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "skipped: needs root to create cgroups\n");
+                exit(77);
+        }
+        if (cgroup2_mount(mnt, sizeof(mnt)) < 0) {
+                fprintf(stderr, "skipped: no cgroup2 file system is mounted\n");
+                exit(77);
+        }
+        if (!getenv("CORRAL_TEST_HELPER")) {
+                fprintf(stderr, "skipped: CORRAL_TEST_HELPER is not set (run through meson test)\n");
+                exit(77);
+        }
+}
+
+const char *harness_helper(void) {
+        return getenv("CORRAL_TEST_HELPER");
+}
+
+int harness_make_root(char *buf, size_t size) {
+        static unsigned counter;
+        char mnt[1024];
+        int r = cgroup2_mount(mnt, sizeof(mnt));
+
+        if (r < 0)
+                return r;
+        snprintf(buf, size, "%s/corral-test.%d.%u", mnt, (int) getpid(), counter++);
+        return mkdir(buf, 0755) < 0 ? -errno : 0;
+}
+
+void harness_assert_no_leftovers(const char *root) {
+        DIR *d = opendir(root);
+        struct dirent *de;
+        char path[1024], procs[64] = "";
+        int fd;
+
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        fail_msg("leaf cgroup left behind: %s/%s", root, de->d_name);
+        }
+        closedir(d);
+        snprintf(path, sizeof(path), "%s/cgroup.procs", root);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(read(fd, procs, sizeof(procs) - 1), 0);
+        close(fd);
+}
+
+void harness_remove_root(const char *root) {
+        if (rmdir(root) < 0 && errno != ENOENT)
+                fail_msg("cannot remove test cgroup root %s: %s", root, strerror(errno));
+}
+
+int harness_count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int n = 0;
+
+        while (d && (de = readdir(d)))
+                n += de->d_name[0] != '.';
+        if (d)
+                closedir(d);
+        return n - 1;
+}
+
+static void assert_no_zombie(void) {
+        siginfo_t si = { 0 };
+
+        /* Peek only: a zombie child left behind is a leak; ECHILD means no children at all. */
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
+                fail_msg("zombie child left behind: pid %d", (int) si.si_pid);
+}
+
+static void record(corral *c, const corral_event *ev, void *userdata) {
+        harness *h = userdata;
+        recorded_event *r;
+
+        (void) c;
+        if (h->n_events >= HARNESS_MAX_EVENTS)
+                fail_msg("too many events");
+        r = &h->events[h->n_events++];
+        r->ev = *ev;
+        snprintf(r->backend, sizeof(r->backend), "%s", ev->backend ?: "");
+        snprintf(r->launch, sizeof(r->launch), "%s", ev->launch ?: "");
+        snprintf(r->cgroup, sizeof(r->cgroup), "%s", ev->cgroup ?: "");
+        snprintf(r->message, sizeof(r->message), "%s", ev->message ?: "");
+        r->ev.backend = r->backend;
+        r->ev.launch = r->launch;
+        r->ev.cgroup = r->cgroup;
+        r->ev.message = r->message;
+}
+
+int harness_setup(void **state) {
+        harness *h = calloc(1, sizeof(*h));
+
+        assert_non_null(h);
+        h->fifo_fd = -1;
+        h->fds_before = harness_count_fds();
+        assert_int_equal(harness_make_root(h->root, sizeof(h->root)), 0);
+        snprintf(h->tmpdir, sizeof(h->tmpdir), "/tmp/corral-test.XXXXXX");
+        assert_non_null(mkdtemp(h->tmpdir));
+        snprintf(h->fifo, sizeof(h->fifo), "%s/ready", h->tmpdir);
+        assert_int_equal(mkfifo(h->fifo, 0600), 0);
+        /* Read-write: we are a writer too, so the fifo never polls as hung up between helpers. */
+        h->fifo_fd = open(h->fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        assert_true(h->fifo_fd >= 0);
+        assert_int_equal(corral_new(&h->c, h->root, CORRAL_NEW_SUBREAPER), 0);
+        corral_set_event_handler(h->c, record, h);
+        *state = h;
+        return 0;
+}
+
+static void remove_tmpdir(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        char path[1024];
+
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                (void) unlink(path); /* the fifo, core files */
+        }
+        if (d)
+                closedir(d);
+        (void) rmdir(dir);
+}
+
+int harness_teardown(void **state) {
+        harness *h = *state;
+
+        h->c = corral_free(h->c);
+        close(h->fifo_fd);
+        remove_tmpdir(h->tmpdir);
+        harness_assert_no_leftovers(h->root);
+        harness_remove_root(h->root);
+        assert_no_zombie();
+        assert_int_equal(harness_count_fds(), h->fds_before);
+        free(h);
+        return 0;
+}
+
+corral_backend *harness_spawn(harness *h, const char *name, corral_type type, uint64_t grace_usec,
+                              const char *mode, const char *extra) {
+        char *argv[] = { (char *) harness_helper(), (char *) mode, h->fifo, (char *) extra, NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, name), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_type(s, type), 0);
+        assert_int_equal(corral_spec_set_grace(s, grace_usec), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        assert_non_null(b);
+        return b;
+}
+
+static int pidfd_open_pid(pid_t pid) {
+        return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+int harness_wait_ready(harness *h, bool want_grandchild) {
+        struct pollfd p = { .fd = h->fifo_fd, .events = POLLIN };
+        size_t len = 0;
+        char *g;
+
+        memset(h->ready_buf, 0, sizeof(h->ready_buf));
+        while (!strchr(h->ready_buf, 'R') || (want_grandchild && !strchr(h->ready_buf, 'G'))) {
+                ssize_t n;
+                if (poll(&p, 1, 30000) <= 0)
+                        fail_msg("the helper never said ready (hang guard)");
+                n = read(h->fifo_fd, h->ready_buf + len, sizeof(h->ready_buf) - 1 - len);
+                if (n < 0 && errno != EAGAIN)
+                        fail_msg("reading the fifo: %s", strerror(errno));
+                len += n > 0 ? (size_t) n : 0;
+        }
+        if (!want_grandchild)
+                return -1;
+        g = strchr(h->ready_buf, 'G');
+        int fd = pidfd_open_pid((pid_t) atoi(g + 1));
+        assert_true(fd >= 0);
+        return fd;
+}
+
+static const recorded_event *find_event(harness *h, corral_backend *b, corral_event_type type) {
+        for (unsigned i = 0; i < h->n_events; i++) {
+                const recorded_event *r = &h->events[i];
+                if (r->ev.type == type && strcmp(r->launch, corral_backend_get_launch(b)) == 0)
+                        return r;
+        }
+        return NULL;
+}
+
+const recorded_event *harness_wait_event(harness *h, corral_backend *b, corral_event_type type) {
+        const recorded_event *r;
+
+        for (int i = 0; i < 30 && !(r = find_event(h, b, type)); i++) {
+                sd_event *e = corral_get_event(h->c);
+                int k = sd_event_run(e, 1000000);
+                assert_true(k >= 0);
+        }
+        if (!r)
+                fail_msg("no %s event for %s (hang guard)", corral_event_type_to_string(type),
+                         corral_backend_get_name(b));
+        return r;
+}
+
+unsigned harness_count(harness *h, corral_event_type type) {
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < h->n_events; i++)
+                n += h->events[i].ev.type == type;
+        return n;
+}
+
+bool harness_pidfd_exited(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        return poll(&p, 1, 0) == 1;
+}
+
+void harness_pidfd_wait(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        if (poll(&p, 1, 30000) != 1)
+                fail_msg("process did not exit (hang guard)");
+}

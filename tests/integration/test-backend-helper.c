@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-backend-helper.c: a backend that misbehaves on demand, for the integration tests.
+ *
+ * Usage: test-backend-helper MODE FIFO [ARG]
+ * It writes "R\n" to FIFO once its signal handling is in place, so a test never races it.
+ * A grandchild, where there is one, writes "G<pid>\n" first.
+ *
+ *   pause         default dispositions: SIGTERM kills it
+ *   term-exit     exits 0 on SIGTERM (a well-behaved server)
+ *   term-ignore   ignores SIGTERM
+ *   exit N        exits N right after saying ready
+ *   segv DIR      dumps core (RLIMIT_CORE raised, cwd DIR) by SIGSEGV
+ *   abort-on-term dumps core when asked to stop (a crash while stopping), cwd DIR
+ *   grandchild    double-forks a grandchild in a new session that ignores SIGTERM; the main
+ *                 process dies on SIGTERM
+ *   daemonize     like grandchild, but the main process exits 0 on its own once it is ready
+ *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
+ *                 stdin is not /dev/null
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int fifo_fd = -1;
+
+static void say(const char *s) {
+        if (fifo_fd >= 0 && write(fifo_fd, s, strlen(s)) < 0)
+                _exit(90);
+}
+
+static void on_term(int sig) {
+        (void) sig;
+        _exit(0);
+}
+
+static void on_term_abort(int sig) {
+        (void) sig;
+        abort();
+}
+
+static void forever(void) {
+        for (;;)
+                pause();
+}
+
+static void grandchild(void) {
+        char buf[32];
+        pid_t mid = fork();
+
+        if (mid < 0)
+                _exit(91);
+        if (mid == 0) {
+                (void) setsid();
+                pid_t g = fork();
+                if (g < 0)
+                        _exit(92);
+                if (g > 0)
+                        _exit(0);
+                signal(SIGTERM, SIG_IGN);
+                snprintf(buf, sizeof(buf), "G%d\n", (int) getpid());
+                say(buf);
+                forever();
+        }
+        if (waitpid(mid, NULL, 0) != mid) /* our own child, by its pid: the helper is not corral */
+                _exit(93);
+}
+
+static void dump_core_in(const char *dir) {
+        struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+        if (!dir || chdir(dir) < 0)
+                _exit(94);
+        (void) setrlimit(RLIMIT_CORE, &rl);
+}
+
+static int count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return 99;
+        while ((de = readdir(d)))
+                n += atoi(de->d_name) > 2;
+        closedir(d);
+        return n - 1; /* the DIR's own fd */
+}
+
+static int check_stdio(void) {
+        struct stat a, b;
+
+        if (fstat(STDIN_FILENO, &a) < 0 || stat("/dev/null", &b) < 0)
+                return 100 + errno;
+        return a.st_rdev == b.st_rdev ? 0 : 100;
+}
+
+int main(int argc, char **argv) {
+        const char *mode = argc > 1 ? argv[1] : "";
+
+        if (strcmp(mode, "fds") == 0) {
+                int r = check_stdio();
+                return r ? r : count_fds();
+        }
+        if (argc < 3)
+                return 95;
+        fifo_fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+        if (fifo_fd < 0)
+                return 96;
+        if (strcmp(mode, "term-exit") == 0)
+                signal(SIGTERM, on_term);
+        else if (strcmp(mode, "term-ignore") == 0)
+                signal(SIGTERM, SIG_IGN);
+        else if (strcmp(mode, "grandchild") == 0 || strcmp(mode, "daemonize") == 0)
+                grandchild();
+        else if (strcmp(mode, "segv") == 0 || strcmp(mode, "abort-on-term") == 0)
+                dump_core_in(argc > 3 ? argv[3] : NULL);
+        say("R\n");
+        if (strcmp(mode, "exit") == 0)
+                return argc > 3 ? atoi(argv[3]) : 0;
+        if (strcmp(mode, "daemonize") == 0)
+                return 0;
+        if (strcmp(mode, "segv") == 0)
+                raise(SIGSEGV);
+        if (strcmp(mode, "abort-on-term") == 0)
+                signal(SIGTERM, on_term_abort);
+        forever();
+}

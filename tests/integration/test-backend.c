@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-backend.c: libcorral with real processes in real cgroups: spawn, stop, verdicts, leftovers. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MSEC 1000ULL
+#define SEC  1000000ULL
+
+static void assert_stopped(const recorded_event *r, corral_level level, bool escalated) {
+        assert_int_equal(r->ev.type, CORRAL_EVENT_STOPPED);
+        assert_int_equal(r->ev.level, level);
+        assert_true(r->ev.intentional);
+        assert_int_equal(r->ev.escalated, escalated);
+        assert_string_equal(r->message, "backend stopped");
+}
+
+/* The classic false alarm: killed by our own SIGTERM, no exit code, yet a clean stop. */
+static void test_stop_killed_by_sigterm_is_info(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "pause", CORRAL_TYPE_SERVICE, 10 * SEC, "pause", NULL);
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_stopped(r, CORRAL_LEVEL_INFO, false);
+        assert_int_equal(r->ev.how, CORRAL_HOW_KILLED);
+        assert_int_equal(r->ev.signal, SIGTERM);
+        assert_int_equal(r->ev.exit_code, -1);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_STOPPING), 1);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_GONE);
+        corral_backend_unref(b);
+}
+
+static void test_stop_clean_exit_is_info(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "srv", CORRAL_TYPE_SERVICE, 10 * SEC, "term-exit", NULL);
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_stopped(r, CORRAL_LEVEL_INFO, false);
+        assert_int_equal(r->ev.how, CORRAL_HOW_EXITED);
+        assert_int_equal(r->ev.exit_code, 0);
+        corral_backend_unref(b);
+}
+
+static void test_stop_ignoring_sigterm_is_killed_at_deadline_notice(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "stubborn", CORRAL_TYPE_SERVICE, 200 * MSEC, "term-ignore", NULL);
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_stopped(r, CORRAL_LEVEL_NOTICE, true);
+        assert_int_equal(r->ev.how, CORRAL_HOW_KILLED);
+        assert_int_equal(r->ev.signal, SIGKILL);
+        assert_int_equal(r->ev.leftover, 0);
+        assert_true(r->ev.runtime_usec >= 200 * MSEC); /* killed no earlier than the deadline */
+        corral_backend_unref(b);
+}
+
+static void test_crash_without_stop_is_warning(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "crasher", CORRAL_TYPE_SERVICE, 10 * SEC, "segv", h->tmpdir);
+
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_CRASHED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_false(r->ev.intentional);
+        assert_int_equal(r->ev.how, CORRAL_HOW_DUMPED);
+        assert_true(r->ev.core_dumped);
+        assert_int_equal(r->ev.signal, SIGSEGV);
+        assert_string_equal(r->message, "backend crashed (core dumped)");
+        corral_backend_unref(b);
+}
+
+static void test_crash_while_stopping_is_warning(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "abrt", CORRAL_TYPE_SERVICE, 10 * SEC, "abort-on-term", h->tmpdir);
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_CRASHED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_true(r->ev.intentional);
+        assert_int_equal(r->ev.signal, SIGABRT);
+        corral_backend_unref(b);
+}
+
+static void test_double_stop_and_stop_after_gone(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "twice", CORRAL_TYPE_SERVICE, 10 * SEC, "term-exit", NULL);
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_PENDING);
+        assert_stopped(harness_wait_event(h, b, CORRAL_EVENT_STOPPED), CORRAL_LEVEL_INFO, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_ALREADY);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_STOPPING), 1);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_STOPPED), 1);
+        corral_backend_unref(b);
+}
+
+/* It exited on its own before the stop was asked for: that exit stays unexpected. */
+static void test_stop_after_own_exit_stays_unexpected(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "quitter", CORRAL_TYPE_SERVICE, 10 * SEC, "exit", "3");
+        int pidfd = (int) syscall(SYS_pidfd_open, corral_backend_get_pid(b), 0);
+
+        assert_true(pidfd >= 0);
+        harness_wait_ready(h, false);
+        harness_pidfd_wait(pidfd); /* it has exited, but corral has not looked yet */
+        close(pidfd);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_PENDING);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_EXITED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_false(r->ev.intentional);
+        assert_int_equal(r->ev.exit_code, 3);
+        assert_string_equal(r->message, "backend exited unexpectedly");
+        assert_int_equal(harness_count(h, CORRAL_EVENT_STOPPING), 0);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_ALREADY);
+        corral_backend_unref(b);
+}
+
+static void test_setsid_grandchild_does_not_survive_stop(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "forker", CORRAL_TYPE_SERVICE, 200 * MSEC, "grandchild", NULL);
+        int gfd = harness_wait_ready(h, true);
+
+        assert_false(harness_pidfd_exited(gfd));
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_stopped(r, CORRAL_LEVEL_NOTICE, true);
+        assert_int_equal(r->ev.signal, SIGTERM); /* the main process obeyed */
+        assert_int_equal(r->ev.leftover, 1);     /* the grandchild did not */
+        assert_true(harness_pidfd_exited(gfd));
+        close(gfd);
+        corral_backend_unref(b);
+}
+
+/* A double-forking daemon whose main process exits: the leftovers are killed and counted. */
+static void test_leftovers_after_own_exit_are_killed(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "daemon", CORRAL_TYPE_SERVICE, 10 * SEC, "daemonize", NULL);
+        int gfd = harness_wait_ready(h, true);
+
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_EXITED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_int_equal(r->ev.exit_code, 0);
+        assert_int_equal(r->ev.leftover, 1);
+        assert_true(r->ev.escalated);
+        assert_true(harness_pidfd_exited(gfd));
+        close(gfd);
+        corral_backend_unref(b);
+}
+
+static void test_task_exit_zero_is_finished(void **state) {
+        harness *h = *state;
+        corral_backend *t = harness_spawn(h, "job", CORRAL_TYPE_TASK, 10 * SEC, "exit", "0");
+        const recorded_event *r = harness_wait_event(h, t, CORRAL_EVENT_FINISHED);
+
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_INFO);
+        assert_int_equal(r->ev.exit_code, 0);
+        corral_backend_unref(t);
+        harness_wait_ready(h, false);
+}
+
+static void test_task_exit_nonzero_and_service_exit_zero_are_unexpected(void **state) {
+        harness *h = *state;
+        corral_backend *t = harness_spawn(h, "job", CORRAL_TYPE_TASK, 10 * SEC, "exit", "1");
+        const recorded_event *r = harness_wait_event(h, t, CORRAL_EVENT_EXITED);
+
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_int_equal(r->ev.exit_code, 1);
+        corral_backend_unref(t);
+        harness_wait_ready(h, false);
+
+        corral_backend *s = harness_spawn(h, "svc", CORRAL_TYPE_SERVICE, 10 * SEC, "exit", "0");
+        r = harness_wait_event(h, s, CORRAL_EVENT_EXITED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_int_equal(r->ev.exit_code, 0);
+        corral_backend_unref(s);
+}
+
+static void spawn_fails(harness *h, const char *cmd, int expect_errno) {
+        char *argv[] = { (char *) cmd, NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+        unsigned before = h->n_events;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "broken"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), -expect_errno);
+        corral_spec_free(s);
+        assert_null(b);
+        assert_int_equal(h->n_events, before + 1); /* reported synchronously */
+        const recorded_event *r = &h->events[before];
+        assert_int_equal(r->ev.type, CORRAL_EVENT_START_FAILED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_ERROR);
+        assert_int_equal(r->ev.error, expect_errno);
+        assert_non_null(strstr(r->message, strerror(expect_errno)));
+        harness_assert_no_leftovers(h->root);
+        assert_int_equal(corral_count(h->c), 0);
+}
+
+static void test_missing_or_unexecutable_binary_is_start_failed(void **state) {
+        harness *h = *state;
+        char noexec[512];
+        FILE *f;
+
+        spawn_fails(h, "/nonexistent/corral-test-binary", ENOENT);
+        spawn_fails(h, "corral-test-no-such-command-in-path", ENOENT);
+        snprintf(noexec, sizeof(noexec), "%s/noexec", h->tmpdir);
+        f = fopen(noexec, "w");
+        assert_non_null(f);
+        fputs("#!/bin/sh\n", f);
+        fclose(f);
+        assert_int_equal(chmod(noexec, 0644), 0);
+        spawn_fails(h, noexec, EACCES);
+}
+
+static void test_child_gets_clean_stdio_and_no_fds(void **state) {
+        harness *h = *state;
+        char *argv[] = { (char *) harness_helper(), "fds", NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "fds"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_type(s, CORRAL_TYPE_TASK), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0); /* the harness holds fifo and dirs open */
+        corral_spec_free(s);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_FINISHED);
+        assert_int_equal(r->ev.exit_code, 0);
+        corral_backend_unref(b);
+}
+
+static void test_stop_all_under_one_deadline(void **state) {
+        harness *h = *state;
+        corral_backend *b[3];
+
+        b[0] = harness_spawn(h, "a", CORRAL_TYPE_SERVICE, 10 * SEC, "term-exit", NULL);
+        harness_wait_ready(h, false);
+        b[1] = harness_spawn(h, "b", CORRAL_TYPE_SERVICE, 10 * SEC, "term-ignore", NULL);
+        harness_wait_ready(h, false);
+        b[2] = harness_spawn(h, "c", CORRAL_TYPE_SERVICE, 10 * SEC, "pause", NULL);
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_count(h->c), 3);
+        assert_int_equal(corral_stop_all(h->c, 200 * MSEC), 3);
+        for (int i = 0; i < 3; i++) {
+                const recorded_event *r = harness_wait_event(h, b[i], CORRAL_EVENT_STOPPED);
+                assert_true(r->ev.intentional);
+                assert_int_equal(r->ev.level, i == 1 ? CORRAL_LEVEL_NOTICE : CORRAL_LEVEL_INFO);
+                corral_backend_unref(b[i]);
+        }
+        assert_int_equal(corral_count(h->c), 0);
+}
+
+/* corral_free() with backends still running leaves nothing behind (teardown checks). */
+static void test_free_kills_live_backends(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "left", CORRAL_TYPE_SERVICE, 10 * SEC, "grandchild", NULL);
+        int gfd = harness_wait_ready(h, true);
+
+        h->c = corral_free(h->c);
+        assert_true(harness_pidfd_exited(gfd));
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_GONE);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_ALREADY);
+        close(gfd);
+        corral_backend_unref(b);
+}
+
+static void test_leaf_is_in_the_given_root(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "where", CORRAL_TYPE_SERVICE, 10 * SEC, "pause", NULL);
+        char path[1024], procs[64] = "";
+        FILE *f;
+
+        harness_wait_ready(h, false);
+        snprintf(path, sizeof(path), "%s/where.%s/cgroup.procs", h->root, corral_backend_get_launch(b));
+        f = fopen(path, "re");
+        assert_non_null(f);
+        assert_non_null(fgets(procs, sizeof(procs), f));
+        fclose(f);
+        assert_int_equal(atoi(procs), corral_backend_get_pid(b));
+        assert_non_null(strstr(path, corral_backend_get_cgroup(b)));
+        assert_int_equal(corral_stop(b, 0), CORRAL_STOP_STARTED);
+        assert_stopped(harness_wait_event(h, b, CORRAL_EVENT_STOPPED), CORRAL_LEVEL_NOTICE, true);
+        corral_backend_unref(b);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
+                T(test_stop_killed_by_sigterm_is_info),
+                T(test_stop_clean_exit_is_info),
+                T(test_stop_ignoring_sigterm_is_killed_at_deadline_notice),
+                T(test_crash_without_stop_is_warning),
+                T(test_crash_while_stopping_is_warning),
+                T(test_double_stop_and_stop_after_gone),
+                T(test_stop_after_own_exit_stays_unexpected),
+                T(test_setsid_grandchild_does_not_survive_stop),
+                T(test_leftovers_after_own_exit_are_killed),
+                T(test_task_exit_zero_is_finished),
+                T(test_task_exit_nonzero_and_service_exit_zero_are_unexpected),
+                T(test_missing_or_unexecutable_binary_is_start_failed),
+                T(test_child_gets_clean_stdio_and_no_fds),
+                T(test_stop_all_under_one_deadline),
+                T(test_free_kills_live_backends),
+                T(test_leaf_is_in_the_given_root),
+        };
+
+        harness_require_root_cgroup2();
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

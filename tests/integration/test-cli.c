@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-cli.c: the corral binary: `corral run` exit statuses, its own signals as a stop, usage errors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+extern char **environ;
+
+typedef struct cli_run {
+        int pidfd;
+        pid_t pid;
+        char log[300];
+} cli_run;
+
+/* Start `corral ARGS...` with the test's cgroup root in the environment and stderr to a file. */
+static void cli_start(harness *h, cli_run *run, const char *const *args) {
+        const char *argv[32] = { getenv("CORRAL_BIN") };
+        posix_spawn_file_actions_t fa;
+        size_t n = 1;
+
+        for (; args[n - 1]; n++)
+                argv[n] = args[n - 1];
+        argv[n] = NULL;
+        snprintf(run->log, sizeof(run->log), "%s/stderr", h->tmpdir);
+        assert_int_equal(setenv("CORRAL_CGROUP_ROOT", h->root, 1), 0);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, run->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_int_equal(posix_spawn(&run->pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        run->pidfd = (int) syscall(SYS_pidfd_open, run->pid, 0);
+        assert_true(run->pidfd >= 0);
+}
+
+static int cli_wait(cli_run *run) {
+        siginfo_t si = { 0 };
+
+        harness_pidfd_wait(run->pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) run->pidfd, &si, WEXITED), 0);
+        close(run->pidfd);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        return si.si_status;
+}
+
+static char *cli_log(cli_run *run) {
+        static char buf[16384];
+        FILE *f = fopen(run->log, "re");
+        size_t n;
+
+        assert_non_null(f);
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        return buf;
+}
+
+static int cli(harness *h, const char *const *args, char **ret_log) {
+        cli_run run;
+        int status;
+
+        cli_start(h, &run, args);
+        status = cli_wait(&run);
+        *ret_log = cli_log(&run);
+        return status;
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void assert_usage_error(harness *h, const char *const *args, const char *mentions) {
+        char *log;
+
+        assert_int_equal(cli(h, args, &log), 2);
+        if (!strstr(log, mentions))
+                fail_msg("usage error does not name '%s': %s", mentions, log);
+        assert_null(strchr(strchr(log, '\n') + 1, '\n')); /* one line */
+}
+
+static void test_usage_errors_exit_2_and_name_the_problem(void **state) {
+        harness *h = *state;
+
+        assert_usage_error(h, ARGS("run", "--grace", "soon", "--", "true"), "--grace 'soon'");
+        assert_usage_error(h, ARGS("run", "--grace", "-1s", "--", "true"), "--grace");
+        assert_usage_error(h, ARGS("run", "--stop-signal", "SIGNOPE", "--", "true"), "--stop-signal 'SIGNOPE'");
+        assert_usage_error(h, ARGS("run", "--name", "../x", "--", "true"), "--name '../x'");
+        assert_usage_error(h, ARGS("run", "--name", "..", "--", "true"), "--name");
+        assert_usage_error(h, ARGS("run", "--type", "daemon", "--", "true"), "--type 'daemon'");
+        assert_usage_error(h, ARGS("run", "--log-format", "xml", "--", "true"), "--log-format 'xml'");
+        assert_usage_error(h, ARGS("run", "--frobnicate", "--", "true"), "--frobnicate");
+        assert_usage_error(h, ARGS("run"), "missing COMMAND");
+        assert_usage_error(h, ARGS("launch"), "unknown verb 'launch'");
+}
+
+static void test_exit_code_is_passed_through(void **state) {
+        harness *h = *state;
+        char *log;
+
+        assert_int_equal(cli(h, ARGS("run", "--name", "three", "--", harness_helper(), "exit", h->fifo, "3"), &log),
+                         3);
+        assert_non_null(strstr(log, "\"event\":\"exited\""));
+        assert_non_null(strstr(log, "\"level\":\"warning\""));
+        assert_non_null(strstr(log, "\"exit_code\":3"));
+        assert_non_null(strstr(log, "\"backend\":\"three\""));
+}
+
+static void test_task_exit_zero_exits_zero(void **state) {
+        harness *h = *state;
+        char *log;
+
+        assert_int_equal(cli(h, ARGS("run", "--type", "task", "--", harness_helper(), "exit", h->fifo, "0"), &log), 0);
+        assert_non_null(strstr(log, "\"level\":\"info\",\"event\":\"finished\""));
+}
+
+static void stop_by_signal(harness *h, int sig) {
+        cli_run run;
+        char *log;
+
+        cli_start(h, &run, ARGS("run", "--grace", "10s", "--", harness_helper(), "pause", h->fifo));
+        harness_wait_ready(h, false);
+        assert_int_equal(syscall(SYS_pidfd_send_signal, run.pidfd, sig, NULL, 0), 0);
+        assert_int_equal(cli_wait(&run), 0);
+        log = cli_log(&run);
+        assert_non_null(strstr(log, "\"event\":\"stopping\""));
+        assert_non_null(strstr(log, "\"level\":\"info\",\"event\":\"stopped\""));
+        assert_non_null(strstr(log, "\"intentional\":true"));
+        assert_non_null(strstr(log, "\"signal\":\"SIGTERM\""));
+        assert_null(strstr(log, "warning"));
+}
+
+static void test_sigterm_sigint_sighup_stop_cleanly(void **state) {
+        harness *h = *state;
+
+        stop_by_signal(h, SIGTERM);
+        stop_by_signal(h, SIGINT);
+        stop_by_signal(h, SIGHUP);
+}
+
+static void test_text_log_format(void **state) {
+        harness *h = *state;
+        char *log;
+
+        assert_int_equal(cli(h, ARGS("run", "--log-format", "text", "--name", "t", "--", harness_helper(), "exit",
+                                     h->fifo, "4"),
+                             &log),
+                         4);
+        assert_non_null(strstr(log, "level=warning event=exited backend=t "));
+        assert_non_null(strstr(log, " exit_code=4 signal= "));
+        assert_non_null(strstr(log, "message=\"backend exited unexpectedly\""));
+}
+
+static void test_crash_exits_128_plus_signal(void **state) {
+        harness *h = *state;
+        char *log;
+
+        assert_int_equal(cli(h, ARGS("run", "--", harness_helper(), "segv", h->fifo, h->tmpdir), &log), 128 + SIGSEGV);
+        assert_non_null(strstr(log, "\"event\":\"crashed\""));
+}
+
+static void test_missing_binary_exits_127(void **state) {
+        harness *h = *state;
+        char *log;
+
+        assert_int_equal(cli(h, ARGS("run", "--", "/nonexistent/backend"), &log), 127);
+        assert_non_null(strstr(log, "\"event\":\"start-failed\""));
+        assert_non_null(strstr(log, "No such file or directory"));
+}
+
+static void test_bad_cgroup_root_is_one_clear_error(void **state) {
+        harness *h = *state;
+        char *log;
+
+        assert_int_equal(cli(h, ARGS("run", "--cgroup-root", h->tmpdir, "--", "true"), &log), 1);
+        assert_non_null(strstr(log, h->tmpdir));
+        assert_non_null(strstr(log, "not a directory of the cgroup2 file system"));
+        assert_int_equal(cli(h, ARGS("run", "--cgroup-root", "/nonexistent/root", "--", "true"), &log), 1);
+        assert_non_null(strstr(log, "/nonexistent/root: No such file or directory"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
+                T(test_usage_errors_exit_2_and_name_the_problem),
+                T(test_exit_code_is_passed_through),
+                T(test_task_exit_zero_exits_zero),
+                T(test_sigterm_sigint_sighup_stop_cleanly),
+                T(test_text_log_format),
+                T(test_crash_exits_128_plus_signal),
+                T(test_missing_binary_exits_127),
+                T(test_bad_cgroup_root_is_one_clear_error),
+        };
+
+        harness_require_root_cgroup2();
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-parse.c: durations, signal names and backend names. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "parse.h"
+
+static uint64_t dur(const char *s) {
+        uint64_t v = 0;
+        assert_int_equal(parse_duration(s, &v), 0);
+        return v;
+}
+
+static void test_durations(void **state) {
+        assert_int_equal(dur("500ms"), 500 * USEC_PER_MSEC);
+        assert_int_equal(dur("15s"), 15 * USEC_PER_SEC);
+        assert_int_equal(dur("15"), 15 * USEC_PER_SEC);
+        assert_int_equal(dur("2min"), 120 * USEC_PER_SEC);
+        assert_int_equal(dur("1h 30min"), 5400 * USEC_PER_SEC);
+        assert_int_equal(dur("1.5s"), 1500 * USEC_PER_MSEC);
+        assert_int_equal(dur("0.25ms"), 250);
+        assert_int_equal(dur("1.0000001s"), USEC_PER_SEC); /* below a microsecond is dropped */
+        assert_int_equal(dur("2d"), 2 * 86400 * USEC_PER_SEC);
+        assert_int_equal(dur("0"), 0);
+        assert_int_equal(dur("10us"), 10);
+        assert_int_equal(dur("1min30s"), 90 * USEC_PER_SEC);
+}
+
+static void test_bad_durations(void **state) {
+        const char *bad[] = { "", " ", "soon", "-1s", "1x", "1.s", ".5s", "1 s", "s", "1e3s", "1,5s", "15s junk" };
+        uint64_t v = 77;
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                if (parse_duration(bad[i], &v) != -EINVAL)
+                        fail_msg("'%s' was accepted", bad[i]);
+        }
+        assert_int_equal(v, 77); /* untouched on failure */
+        assert_int_equal(parse_duration(NULL, &v), -EINVAL);
+        assert_int_equal(parse_duration("99999999999999999999s", &v), -ERANGE);
+        assert_int_equal(parse_duration("999999999999999d", &v), -ERANGE);
+        assert_int_equal(parse_duration("18446744073709551615us", &v), -ERANGE); /* reserved: infinity */
+}
+
+static void test_signals(void **state) {
+        assert_int_equal(parse_signal("SIGTERM"), SIGTERM);
+        assert_int_equal(parse_signal("TERM"), SIGTERM);
+        assert_int_equal(parse_signal("sigint"), SIGINT);
+        assert_int_equal(parse_signal("15"), SIGTERM);
+        assert_int_equal(parse_signal("SIGUSR1"), SIGUSR1);
+        assert_int_equal(parse_signal("KILL"), SIGKILL);
+        assert_int_equal(parse_signal("SIGNOPE"), -EINVAL);
+        assert_int_equal(parse_signal(""), -EINVAL);
+        assert_int_equal(parse_signal(NULL), -EINVAL);
+        assert_int_equal(parse_signal("0"), -EINVAL);
+        assert_int_equal(parse_signal("65"), -EINVAL);
+        assert_int_equal(parse_signal("15x"), -EINVAL);
+        assert_int_equal(parse_signal("SIG"), -EINVAL);
+        assert_string_equal(signal_to_name(SIGTERM), "SIGTERM");
+        assert_string_equal(signal_to_name(SIGSEGV), "SIGSEGV");
+        assert_null(signal_to_name(0));
+        assert_null(signal_to_name(NSIG));
+}
+
+static void test_names(void **state) {
+        const char *good[] = { "a", "db", "model-server_2", "x@1", "a.b", "...", "-", "0123456789012345678901234567890123456789012345678901234567890123" };
+        const char *bad[] = { "", ".", "..", "../x", "a/b", "a b", "naïve", "x\n", "01234567890123456789012345678901234567890123456789012345678901234", "$x", "a:b" };
+
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                if (!name_is_valid(good[i]))
+                        fail_msg("'%s' was refused", good[i]);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (name_is_valid(bad[i]))
+                        fail_msg("'%s' was accepted", bad[i]);
+        assert_false(name_is_valid(NULL));
+}
+
+static void test_name_from_string(void **state) {
+        char buf[80];
+
+        assert_string_equal(name_from_string("python3", buf, sizeof(buf)), "python3");
+        assert_string_equal(name_from_string("my server", buf, sizeof(buf)), "my_server");
+        assert_string_equal(name_from_string("..", buf, sizeof(buf)), "backend");
+        assert_string_equal(name_from_string("", buf, sizeof(buf)), "backend");
+        memset(buf, 0, sizeof(buf));
+        name_from_string("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", buf, sizeof(buf));
+        assert_int_equal(strlen(buf), 64);
+        assert_true(name_is_valid(buf));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_durations),     cmocka_unit_test(test_bad_durations),
+                cmocka_unit_test(test_signals),       cmocka_unit_test(test_names),
+                cmocka_unit_test(test_name_from_string),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

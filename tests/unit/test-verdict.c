@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-verdict.c: every row of the verdict table in DESIGN.md. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "verdict.h"
+
+#define STOP true
+#define NONE false
+
+static void check(bool intent, corral_type type, int code, int status, bool escalated, bool oom,
+                  corral_event_type want, corral_level level, const char *message) {
+        verdict_input in = { .intent_stop = intent, .type = type, .si_code = code, .status = status,
+                             .escalated = escalated, .oom_killed = oom };
+        verdict v = verdict_decide(&in);
+
+        assert_int_equal(v.type, want);
+        assert_int_equal(v.level, level);
+        assert_string_equal(v.message, message);
+}
+
+/* stop | any exit code, any signal, no core, no OOM | stopped | info (notice if cgroup.kill) */
+static void test_stop_any_exit_is_stopped(void **state) {
+        const corral_type types[] = { CORRAL_TYPE_SERVICE, CORRAL_TYPE_TASK };
+        for (int t = 0; t < 2; t++) {
+                for (int code = 0; code < 256; code += 51)
+                        check(STOP, types[t], CLD_EXITED, code, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
+                              "backend stopped");
+                check(STOP, types[t], CLD_KILLED, SIGTERM, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
+                      "backend stopped");
+                check(STOP, types[t], CLD_KILLED, SIGINT, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
+                      "backend stopped");
+                check(STOP, types[t], CLD_KILLED, SIGKILL, true, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_NOTICE,
+                      "backend stopped");
+                check(STOP, types[t], CLD_EXITED, 143, true, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_NOTICE,
+                      "backend stopped");
+                check(STOP, types[t], 0, 0, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped");
+        }
+}
+
+/* stop | core dumped, or OOM-killed | crashed / oom-killed | warning */
+static void test_stop_core_or_oom_is_warning(void **state) {
+        check(STOP, CORRAL_TYPE_SERVICE, CLD_DUMPED, SIGABRT, false, false, CORRAL_EVENT_CRASHED,
+              CORRAL_LEVEL_WARNING, "backend crashed while stopping");
+        check(STOP, CORRAL_TYPE_SERVICE, CLD_DUMPED, SIGSEGV, true, false, CORRAL_EVENT_CRASHED,
+              CORRAL_LEVEL_WARNING, "backend crashed while stopping");
+        check(STOP, CORRAL_TYPE_TASK, CLD_KILLED, SIGKILL, false, true, CORRAL_EVENT_OOM_KILLED,
+              CORRAL_LEVEL_WARNING, "backend crashed while stopping (OOM killer)");
+}
+
+/* none | task, exit 0 | finished | info */
+static void test_task_exit_zero_is_finished(void **state) {
+        check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 0, false, false, CORRAL_EVENT_FINISHED, CORRAL_LEVEL_INFO,
+              "backend finished");
+}
+
+/* none | exit code (service: any; task: non-zero) | exited | warning */
+static void test_unasked_exit_is_exited_warning(void **state) {
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 0, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
+              "backend exited unexpectedly");
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 1, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
+              "backend exited unexpectedly");
+        check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 2, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
+              "backend exited unexpectedly");
+        /* leftovers were killed: still the main process's own exit that decides */
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 0, true, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
+              "backend exited unexpectedly");
+        check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 0, true, false, CORRAL_EVENT_FINISHED, CORRAL_LEVEL_INFO,
+              "backend finished");
+}
+
+/* none | killed by a signal (anyone's but ours) | killed | warning; even SIGTERM */
+static void test_unasked_signal_is_killed_warning(void **state) {
+        const int sigs[] = { SIGTERM, SIGKILL, SIGINT, SIGHUP };
+        for (int i = 0; i < 4; i++) {
+                check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, sigs[i], false, false, CORRAL_EVENT_KILLED,
+                      CORRAL_LEVEL_WARNING, "backend killed by signal");
+                check(NONE, CORRAL_TYPE_TASK, CLD_KILLED, sigs[i], false, false, CORRAL_EVENT_KILLED,
+                      CORRAL_LEVEL_WARNING, "backend killed by signal");
+        }
+}
+
+/* none | core dumped | crashed | warning */
+static void test_unasked_core_is_crashed_warning(void **state) {
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_DUMPED, SIGSEGV, false, false, CORRAL_EVENT_CRASHED,
+              CORRAL_LEVEL_WARNING, "backend crashed (core dumped)");
+        check(NONE, CORRAL_TYPE_TASK, CLD_DUMPED, SIGABRT, false, false, CORRAL_EVENT_CRASHED, CORRAL_LEVEL_WARNING,
+              "backend crashed (core dumped)");
+}
+
+/* none | oom_kill grew | oom-killed | warning: before any other reading of the status */
+static void test_unasked_oom_is_oom_killed_warning(void **state) {
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGKILL, false, true, CORRAL_EVENT_OOM_KILLED,
+              CORRAL_LEVEL_WARNING, "backend killed by the OOM killer");
+        check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 0, false, true, CORRAL_EVENT_OOM_KILLED, CORRAL_LEVEL_WARNING,
+              "backend killed by the OOM killer");
+}
+
+/* - | exec or setup failed | start-failed | error */
+static void test_start_failed_is_error(void **state) {
+        verdict_input in = { .start_failed = true, .intent_stop = true };
+        verdict v = verdict_decide(&in);
+
+        assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+        assert_int_equal(v.level, CORRAL_LEVEL_ERROR);
+        in.intent_stop = false;
+        assert_int_equal(verdict_decide(&in).type, CORRAL_EVENT_START_FAILED);
+}
+
+static void test_unknown_status(void **state) {
+        check(NONE, CORRAL_TYPE_SERVICE, 0, 0, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
+              "backend exited unexpectedly (status unknown)");
+        assert_int_equal(verdict_how(0), CORRAL_HOW_UNKNOWN);
+        assert_int_equal(verdict_how(CLD_EXITED), CORRAL_HOW_EXITED);
+        assert_int_equal(verdict_how(CLD_KILLED), CORRAL_HOW_KILLED);
+        assert_int_equal(verdict_how(CLD_DUMPED), CORRAL_HOW_DUMPED);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_stop_any_exit_is_stopped),
+                cmocka_unit_test(test_stop_core_or_oom_is_warning),
+                cmocka_unit_test(test_task_exit_zero_is_finished),
+                cmocka_unit_test(test_unasked_exit_is_exited_warning),
+                cmocka_unit_test(test_unasked_signal_is_killed_warning),
+                cmocka_unit_test(test_unasked_core_is_crashed_warning),
+                cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
+                cmocka_unit_test(test_start_failed_is_error),
+                cmocka_unit_test(test_unknown_status),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
