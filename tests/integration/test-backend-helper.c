@@ -122,6 +122,8 @@ int main(int argc, char **argv) {
                 grandchild();
         else if (strcmp(mode, "segv") == 0 || strcmp(mode, "abort-on-term") == 0)
                 dump_core_in(argc > 3 ? argv[3] : NULL);
+        if (strcmp(mode, "abort-on-term") == 0)
+                signal(SIGTERM, on_term_abort);
         say("R\n");
         if (strcmp(mode, "exit") == 0)
                 return argc > 3 ? atoi(argv[3]) : 0;
@@ -129,7 +131,5 @@ int main(int argc, char **argv) {
                 return 0;
         if (strcmp(mode, "segv") == 0)
                 raise(SIGSEGV);
-        if (strcmp(mode, "abort-on-term") == 0)
-                signal(SIGTERM, on_term_abort);
         forever();
 }
