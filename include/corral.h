@@ -121,6 +121,12 @@ int corral_new(corral **ret, const char *cgroup_root, uint64_t flags);
  */
 corral *corral_free(corral *c);
 
+/**
+ * corral_get_fallbacks() - what this kernel lacks and what corral does instead, as one line,
+ * for the caller to log at start-up; NULL when no fallback is in use. Borrowed.
+ */
+const char *corral_get_fallbacks(corral *c);
+
 /** corral_set_event_handler() - where lifecycle events go. */
 void corral_set_event_handler(corral *c, corral_event_handler_t handler, void *userdata);
 

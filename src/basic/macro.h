@@ -37,6 +37,11 @@ static inline void freep(void *p) {
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 /* Never retry close() on EINTR: the fd is gone either way on Linux. */
 static inline int safe_close(int fd) {
         if (fd >= 0) {

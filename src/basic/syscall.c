@@ -2,6 +2,7 @@
 /* syscall.c: raw wrappers for pidfd_open, pidfd_send_signal, waitid(P_PIDFD), clone3 and PIDFD_GET_INFO. */
 #include <errno.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -114,4 +115,41 @@ int syscall_pidfd_get_cgroupid(int pidfd, uint64_t *ret_cgroupid) {
                 return -EOPNOTSUPP;
         *ret_cgroupid = info.cgroupid;
         return 0;
+}
+
+int syscall_probe_pidfd(void) {
+        int fd = syscall_pidfd_open(getpid());
+        siginfo_t si;
+        int r;
+
+        if (fd < 0)
+                return 0;
+        /* We are not our own child: ECHILD where P_PIDFD exists, EINVAL before 5.4. */
+        r = syscall_waitid_pidfd(fd, WEXITED | WNOHANG, &si);
+        safe_close(fd);
+        return r == -ECHILD;
+}
+
+int syscall_probe_clone3(void) {
+        /* A NULL, zero-sized argument is refused with EINVAL where clone3 exists. */
+        return syscall(__NR_clone3, NULL, 0) < 0 && errno == EINVAL;
+}
+
+int syscall_probe_clone_into_cgroup(void) {
+        /* An invalid exit signal makes clone3 fail after it has read the arguments: EINVAL from 5.7
+         * on, E2BIG before, where the cgroup field lies beyond the struct the kernel knows. */
+        struct syscall_clone_args a = { .flags = CLONE_INTO_CGROUP, .exit_signal = ~0ULL, .cgroup = 1 };
+
+        return syscall(__NR_clone3, &a, sizeof(a)) < 0 && errno == EINVAL;
+}
+
+int syscall_probe_pidfd_get_info(void) {
+        uint64_t id;
+        int fd = syscall_pidfd_open(getpid()), r;
+
+        if (fd < 0)
+                return 0;
+        r = syscall_pidfd_get_cgroupid(fd, &id);
+        safe_close(fd);
+        return r >= 0;
 }

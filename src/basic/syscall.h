@@ -56,3 +56,9 @@ int syscall_clone3_vfork_supported(void);
 /* PIDFD_GET_INFO (6.13): the cgroup id of the process behind a pidfd. -ENOTTY or -EINVAL where
  * the kernel lacks it, -ESRCH once the process is gone. */
 int syscall_pidfd_get_cgroupid(int pidfd, uint64_t *ret_cgroupid);
+
+/* Probes, by calling rather than by kernel version. Each returns 1 if the feature works, 0 if not. */
+int syscall_probe_pidfd(void);             /* pidfd_open (5.3) and waitid(P_PIDFD) (5.4) */
+int syscall_probe_clone3(void);            /* 5.3 */
+int syscall_probe_clone_into_cgroup(void); /* 5.7 */
+int syscall_probe_pidfd_get_info(void);    /* 6.13 */

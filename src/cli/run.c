@@ -245,6 +245,8 @@ int verb_run(int argc, char **argv) {
         if (r < 0)
                 return cli_error(r, "cannot use cgroup root %s",
                                  a.cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)");
+        if (corral_get_fallbacks(c))
+                fprintf(stderr, "corral: kernel fallbacks in use: %s\n", corral_get_fallbacks(c));
         r = run_main_loop(&a, c);
         corral_free(c);
         return r;

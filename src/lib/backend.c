@@ -109,7 +109,7 @@ static void backend_note_leftover(corral_backend *b) {
 static void backend_escalate(corral_backend *b) {
         backend_note_leftover(b);
         b->escalated = true;
-        (void) cgroup_kill(b->cgroup_fd);
+        (void) cgroup_kill(b->cgroup_fd, &b->corral->features.cgroup);
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
 }
 
@@ -242,7 +242,7 @@ void backend_kill_sync(corral_backend *b) {
 
         if (b->state == CORRAL_STATE_GONE)
                 return;
-        (void) cgroup_kill(b->cgroup_fd);
+        (void) cgroup_kill(b->cgroup_fd, &b->corral->features.cgroup);
         if (!b->reaped)
                 (void) syscall_waitid_pidfd(b->pidfd, WEXITED, &si);
         b->reaped = true;
@@ -284,14 +284,14 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec) {
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend", 0);
         if (grace_usec == CORRAL_GRACE_DEFAULT)
                 grace_usec = b->grace_usec;
-        if (cgroup_signal_all(b->cgroup_fd, b->stop_signal) < 0 || grace_usec == 0 ||
+        if (cgroup_signal_all(b->cgroup_fd, b->stop_signal, &b->corral->features.cgroup) < 0 || grace_usec == 0 ||
             backend_arm_timer(b, grace_usec >= UINT64_MAX - 1 - base_usec ? UINT64_MAX - 1 : base_usec + grace_usec) < 0) {
                 backend_escalate(b);
                 return CORRAL_STOP_STARTED;
         }
         /* A stopped (SIGSTOP) process must run to act on the stop signal. */
         if (b->stop_signal != SIGKILL && b->stop_signal != SIGCONT)
-                (void) cgroup_signal_all(b->cgroup_fd, SIGCONT);
+                (void) cgroup_signal_all(b->cgroup_fd, SIGCONT, &b->corral->features.cgroup);
         return CORRAL_STOP_STARTED;
 }
 

@@ -226,15 +226,14 @@ static int read_procs(int leaf_fd, pid_t **ret) {
 
 /* Is the process behind pidfd (pid) in the cgroup with this id and path? A pid read from
  * cgroup.procs may have been recycled before pidfd_open(); this rules it out. */
-static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, int leaf_fd) {
+static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, int leaf_fd, const cgroup_caps *caps) {
         char path[64], buf[4096], want[4096];
         uint64_t id;
-        int r = syscall_pidfd_get_cgroupid(pidfd, &id);
 
-        if (r >= 0)
-                return id == cgid;
-        if (r == -ESRCH)
-                return 0;
+        if (caps->pidfd_info) {
+                int r = syscall_pidfd_get_cgroupid(pidfd, &id);
+                return r >= 0 ? id == cgid : 0; /* -ESRCH: gone */
+        }
         /* No PIDFD_GET_INFO (before 6.13): compare /proc/PID/cgroup with the leaf, then check the
          * pidfd is still alive, which proves /proc described the same process. */
         (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
@@ -254,7 +253,7 @@ static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, int leaf_fd) {
         return syscall_pidfd_send_signal(pidfd, 0) >= 0;
 }
 
-int cgroup_signal_all(int leaf_fd, int sig) {
+int cgroup_signal_all(int leaf_fd, int sig, const cgroup_caps *caps) {
         _cleanup_free_ pid_t *pids = NULL;
         struct stat st;
         int r, count = 0;
@@ -268,7 +267,7 @@ int cgroup_signal_all(int leaf_fd, int sig) {
                 _cleanup_close_ int pidfd = syscall_pidfd_open(*p);
                 if (pidfd < 0)
                         continue; /* exited meanwhile */
-                if (pidfd_in_leaf(pidfd, *p, (uint64_t) st.st_ino, leaf_fd) <= 0)
+                if (pidfd_in_leaf(pidfd, *p, (uint64_t) st.st_ino, leaf_fd, caps) <= 0)
                         continue;
                 if (syscall_pidfd_send_signal(pidfd, sig) >= 0)
                         count++;
@@ -287,14 +286,14 @@ int cgroup_count_procs(int leaf_fd, pid_t except) {
         return n;
 }
 
-int cgroup_kill(int leaf_fd) {
-        int r = write_string_at(leaf_fd, "cgroup.kill", "1");
+int cgroup_kill(int leaf_fd, const cgroup_caps *caps) {
+        int r;
 
-        if (r != -ENOENT)
-                return r;
+        if (caps->kill_file)
+                return write_string_at(leaf_fd, "cgroup.kill", "1");
         /* Before 5.14: freeze so nothing forks away between the read and the signals. */
         (void) write_string_at(leaf_fd, "cgroup.freeze", "1");
-        r = cgroup_signal_all(leaf_fd, SIGKILL);
+        r = cgroup_signal_all(leaf_fd, SIGKILL, caps);
         (void) write_string_at(leaf_fd, "cgroup.freeze", "0");
         return r < 0 ? r : 0;
 }
@@ -306,4 +305,21 @@ int cgroup_oom_kills(int leaf_fd, uint64_t *ret) {
         if (n < 0)
                 return (int) n;
         return keyed_file_get(buf, "oom_kill", ret);
+}
+
+int cgroup_probe_kill(const cgroup_root *r) {
+        char launch[13];
+        int fd, found;
+
+        if (faccessat(r->fd, "cgroup.kill", F_OK, 0) == 0)
+                return 1;
+        if (strcmp(r->path, r->mount) != 0) /* every non-top cgroup has it where the kernel does */
+                return 0;
+        fd = cgroup_leaf_create(r, ".corral-probe", launch);
+        if (fd < 0)
+                return fd;
+        found = faccessat(fd, "cgroup.kill", F_OK, 0) == 0;
+        safe_close(fd);
+        (void) cgroup_leaf_remove(r, ".corral-probe", launch);
+        return found;
 }

@@ -7,6 +7,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* What the kernel lets us use, probed once (or turned off for tests, see corral_new()). */
+typedef struct cgroup_caps {
+        bool kill_file;  /* cgroup.kill, 5.14 */
+        bool pidfd_info; /* PIDFD_GET_INFO with the cgroup id, 6.13 */
+} cgroup_caps;
+
 typedef struct cgroup_root {
         char *path;  /* absolute filesystem path, e.g. /sys/fs/cgroup/unified/corral */
         char *mount; /* the cgroup2 mount it lies in, e.g. /sys/fs/cgroup/unified */
@@ -33,13 +39,17 @@ int cgroup_is_populated(int events_fd);
 
 /* Send sig to every process in the leaf, each through a pidfd verified to be in the leaf.
  * Returns the number of processes signalled or -errno. */
-int cgroup_signal_all(int leaf_fd, int sig);
+int cgroup_signal_all(int leaf_fd, int sig, const cgroup_caps *caps);
 
 /* Number of processes in the leaf other than pid `except` (0 for none). */
 int cgroup_count_procs(int leaf_fd, pid_t except);
 
 /* SIGKILL every process in the leaf: cgroup.kill (5.14), else freeze, signal each, thaw. */
-int cgroup_kill(int leaf_fd);
+int cgroup_kill(int leaf_fd, const cgroup_caps *caps);
 
 /* The oom_kill counter of the leaf's memory.events; -ENOENT without the memory controller. */
 int cgroup_oom_kills(int leaf_fd, uint64_t *ret);
+
+/* 1 if cgroup.kill (5.14) exists for leaves under the root, 0 if not, -errno. Looks at the
+ * root itself, or at a short-lived probe leaf where the root is the top of the hierarchy. */
+int cgroup_probe_kill(const cgroup_root *r);

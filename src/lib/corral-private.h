@@ -10,8 +10,17 @@
 #include "corral.h"
 #include "spawn-clone3.h"
 
+/* What the kernel offers, probed once at corral_new(). */
+typedef struct corral_features {
+        bool clone_into_cgroup; /* 5.7 */
+        cgroup_caps cgroup;     /* cgroup.kill 5.14, PIDFD_GET_INFO 6.13 */
+        bool vfork_clone;       /* our clone3 trampoline exists for this architecture */
+} corral_features;
+
 struct corral {
         sd_event *event;
+        corral_features features;
+        char *fallbacks; /* NULL when no fallback is in use */
         cgroup_root root;
         spawn_stack stack;
         corral_event_handler_t handler;

@@ -17,6 +17,63 @@
 
 extern char **environ;
 
+static int corral_describe_fallbacks(const corral_features *f, char **ret) {
+        char *s = NULL;
+        size_t size = 0;
+        FILE *m = open_memstream(&s, &size);
+
+        if (!m)
+                return -ENOMEM;
+        if (!f->clone_into_cgroup)
+                fputs("no CLONE_INTO_CGROUP (5.7): the child joins its cgroup itself before exec; ", m);
+        if (!f->cgroup.kill_file)
+                fputs("no cgroup.kill (5.14): killing each process of a frozen cgroup; ", m);
+        if (!f->cgroup.pidfd_info)
+                fputs("no PIDFD_GET_INFO (6.13): checking a process's cgroup in /proc; ", m);
+        if (!f->vfork_clone)
+                fputs("no vfork-style clone3 on this architecture: fork-style spawns; ", m);
+        if (fclose(m) != 0)
+                return -ENOMEM;
+        if (size >= 2)
+                s[size - 2] = '\0'; /* the last "; " */
+        else
+                s = mfree(s);
+        *ret = s;
+        return 0;
+}
+
+/* $CORRAL_DISABLE (comma-separated: clone-into-cgroup, cgroup-kill, pidfd-get-info) turns
+ * features off, so that every fallback can be tested on a kernel that has it all. */
+static void corral_disable_features(corral_features *f, const char *list) {
+        if (!list)
+                return;
+        if (strstr(list, "clone-into-cgroup"))
+                f->clone_into_cgroup = false;
+        if (strstr(list, "cgroup-kill"))
+                f->cgroup.kill_file = false;
+        if (strstr(list, "pidfd-get-info"))
+                f->cgroup.pidfd_info = false;
+}
+
+/* Probe what we rely on; refuse what we cannot do without. */
+static int corral_probe(corral *c) {
+        corral_features *f = &c->features;
+        int r;
+
+        if (!syscall_probe_pidfd() || !syscall_probe_clone3())
+                return -EOPNOTSUPP; /* pidfds and clone3 (5.4) are the point of corral */
+        r = cgroup_probe_kill(&c->root);
+        if (r < 0)
+                return r;
+        *f = (corral_features){
+                .clone_into_cgroup = syscall_probe_clone_into_cgroup(),
+                .cgroup = { .kill_file = r > 0, .pidfd_info = syscall_probe_pidfd_get_info() },
+                .vfork_clone = syscall_clone3_vfork_supported(),
+        };
+        corral_disable_features(f, secure_getenv("CORRAL_DISABLE"));
+        return corral_describe_fallbacks(f, &c->fallbacks);
+}
+
 int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         corral *c;
         int r;
@@ -28,6 +85,8 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 return -ENOMEM;
         c->root.fd = -EBADF;
         r = cgroup_root_open(root_path, &c->root);
+        if (r >= 0)
+                r = corral_probe(c);
         if (r >= 0)
                 r = sd_event_new(&c->event);
         if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER)) {
@@ -53,10 +112,15 @@ corral *corral_free(corral *c) {
         }
         corral_reap_orphans(c);
         spawn_stack_done(&c->stack);
+        free(c->fallbacks);
         cgroup_root_done(&c->root);
         sd_event_unref(c->event);
         free(c);
         return NULL;
+}
+
+const char *corral_get_fallbacks(corral *c) {
+        return c->fallbacks;
 }
 
 void corral_set_event_handler(corral *c, corral_event_handler_t handler, void *userdata) {
@@ -169,7 +233,8 @@ static void corral_emit_start_failed(corral_backend *b, const char *what, int er
 /* Create the leaf and start the process in it. On an exec failure the leaf is removed. */
 static int corral_spawn_in_leaf(corral *c, const corral_spec *s, const char *path, corral_backend *b) {
         _cleanup_close_ int leaf = -EBADF, events = -EBADF;
-        spawn_params p = { .path = path, .argv = s->argv, .envp = environ };
+        spawn_params p = { .path = path, .argv = s->argv, .envp = environ,
+                           .into_cgroup = c->features.clone_into_cgroup };
         int r, pidfd = -EBADF;
         pid_t pid = 0;
 

@@ -19,12 +19,6 @@
 
 #define SPAWN_STACK_SIZE (64 * 1024)
 
-static int clone_into_cgroup_ok = -1; /* probed at the first spawn */
-
-int spawn_clone_into_cgroup_state(void) {
-        return clone_into_cgroup_ok;
-}
-
 /* What the child needs, prepared by the parent so that the child only makes syscalls. */
 typedef struct spawn_child_ctx {
         const spawn_params *p;
@@ -157,18 +151,11 @@ static int spawn_child_errno(spawn_child_ctx *c, int pipe_rd) {
         return err;
 }
 
-static pid_t spawn_clone_probed(spawn_child_ctx *c, spawn_stack *stack, int *ret_pidfd) {
+static pid_t spawn_clone_placed(spawn_child_ctx *c, spawn_stack *stack, int *ret_pidfd) {
         pid_t pid;
 
-        if (clone_into_cgroup_ok != 0) {
-                pid = spawn_clone(c, stack, true, ret_pidfd);
-                if (pid >= 0 || (pid != -E2BIG && pid != -EINVAL)) {
-                        if (pid >= 0)
-                                clone_into_cgroup_ok = 1;
-                        return pid;
-                }
-                clone_into_cgroup_ok = 0; /* before 5.7: the child joins the leaf itself */
-        }
+        if (c->p->into_cgroup)
+                return spawn_clone(c, stack, true, ret_pidfd);
         c->procs_fd = openat(c->p->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
         if (c->procs_fd < 0)
                 return negative_errno();
@@ -198,7 +185,7 @@ int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *
                 pipe_rd = fds[0];
                 c.err_pipe = fds[1];
         }
-        pid = spawn_clone_probed(&c, stack, &pidfd);
+        pid = spawn_clone_placed(&c, stack, &pidfd);
         c.devnull_fd = safe_close(c.devnull_fd);
         c.err_pipe = safe_close(c.err_pipe);
         if (pid < 0)

@@ -2,6 +2,7 @@
 /* spawn-clone3.h: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -10,6 +11,7 @@ typedef struct spawn_params {
         char *const *argv;
         char *const *envp;
         int cgroup_fd;      /* the leaf, O_DIRECTORY */
+        bool into_cgroup;   /* CLONE_INTO_CGROUP works (5.7); else the child joins the leaf itself */
 } spawn_params;
 
 /* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */
@@ -28,7 +30,3 @@ int spawn_resolve(const char *cmd, char **ret_path);
  * /dev/null, no fds but 0, 1, 2. Returns 0 with the pid and an O_CLOEXEC pidfd, or -errno;
  * an exec failure is returned as its errno, after the child has been reaped. */
 int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd);
-
-/* Whether the last spawn could place the child with CLONE_INTO_CGROUP (1), had to fall back to
- * writing cgroup.procs in the child (0), or nothing has been tried yet (-1). */
-int spawn_clone_into_cgroup_state(void);
