@@ -97,7 +97,8 @@ typedef void (*corral_event_handler_t)(corral *c, const corral_event *ev, void *
 /* corral_new() flags */
 enum {
         /* Become a child subreaper: orphans of a backend come to this process, so a pid read from
-         * a backend's cgroup cannot be recycled before it is signalled, and corral reaps them. Use
+         * a backend's cgroup cannot be recycled before it is signalled, and corral reaps them when
+         * SIGCHLD comes (it is blocked in the calling thread and read through the loop). Use
          * only when this process has no children of its own besides the backends. */
         CORRAL_NEW_SUBREAPER = 1 << 0,
 };

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* corral.c: the supervisor object: its loop, its live backends, spawning, stop-all, orphan reaping. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,27 @@ static int corral_probe(corral *c) {
         return corral_describe_fallbacks(f, &c->fallbacks);
 }
 
+static int corral_on_sigchld(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
+                             void *userdata) {
+        corral_reap_orphans(userdata);
+        return 0;
+}
+
+/* Orphans of the backends come to us; SIGCHLD tells when one of them (or a backend) died, so
+ * their zombies never pile up while a backend runs. */
+static int corral_become_subreaper(corral *c) {
+        sigset_t mask;
+
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                return negative_errno();
+        c->subreaper = true;
+        (void) sigemptyset(&mask);
+        (void) sigaddset(&mask, SIGCHLD);
+        if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
+                return -EINVAL;
+        return sd_event_add_signal(c->event, NULL, SIGCHLD, corral_on_sigchld, c);
+}
+
 int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         corral *c;
         int r;
@@ -89,11 +112,8 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 r = corral_probe(c);
         if (r >= 0)
                 r = sd_event_new(&c->event);
-        if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER)) {
-                if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
-                        r = negative_errno();
-                c->subreaper = r >= 0;
-        }
+        if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER))
+                r = corral_become_subreaper(c);
         if (r < 0) {
                 corral_free(c);
                 return r;

@@ -14,6 +14,8 @@
  *   grandchild    double-forks a grandchild in a new session that ignores SIGTERM; the main
  *                 process dies on SIGTERM
  *   daemonize     like grandchild, but the main process exits 0 on its own once it is ready
+ *   orphan        leaves an orphan in a new session that says "G<pid>" and exits at once, then
+ *                 runs on with default dispositions
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
  */
@@ -73,6 +75,27 @@ static void grandchild(void) {
                 _exit(93);
 }
 
+static void orphan(void) {
+        char buf[32];
+        pid_t mid = fork();
+
+        if (mid < 0)
+                _exit(91);
+        if (mid == 0) {
+                (void) setsid();
+                pid_t g = fork();
+                if (g < 0)
+                        _exit(92);
+                if (g > 0)
+                        _exit(0);
+                snprintf(buf, sizeof(buf), "G%d\n", (int) getpid());
+                say(buf);
+                _exit(0);
+        }
+        if (waitpid(mid, NULL, 0) != mid)
+                _exit(93);
+}
+
 static void dump_core_in(const char *dir) {
         struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 
@@ -120,6 +143,8 @@ int main(int argc, char **argv) {
                 signal(SIGTERM, SIG_IGN);
         else if (strcmp(mode, "grandchild") == 0 || strcmp(mode, "daemonize") == 0)
                 grandchild();
+        else if (strcmp(mode, "orphan") == 0)
+                orphan();
         else if (strcmp(mode, "segv") == 0 || strcmp(mode, "abort-on-term") == 0)
                 dump_core_in(argc > 3 ? argv[3] : NULL);
         if (strcmp(mode, "abort-on-term") == 0)

@@ -299,6 +299,28 @@ static void test_leaf_is_in_the_given_root(void **state) {
         corral_backend_unref(b);
 }
 
+static bool have_zombie(void) {
+        siginfo_t si = { 0 };
+        return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+}
+
+/* As subreaper, corral reaps a backend's dead orphans while the backend runs on. */
+static void test_orphans_are_reaped_while_backend_runs(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "parent", CORRAL_TYPE_SERVICE, 10 * SEC, "orphan", NULL);
+        int gfd = harness_wait_ready(h, true);
+
+        harness_pidfd_wait(gfd);
+        close(gfd);
+        for (int i = 0; i < 30 && have_zombie(); i++)
+                assert_true(sd_event_run(corral_get_event(h->c), 1000000) >= 0);
+        assert_false(have_zombie());
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        assert_stopped(harness_wait_event(h, b, CORRAL_EVENT_STOPPED), CORRAL_LEVEL_INFO, false);
+        corral_backend_unref(b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -318,6 +340,7 @@ int main(void) {
                 T(test_stop_all_under_one_deadline),
                 T(test_free_kills_live_backends),
                 T(test_leaf_is_in_the_given_root),
+                T(test_orphans_are_reaped_while_backend_runs),
         };
 
         harness_require_root_cgroup2();
