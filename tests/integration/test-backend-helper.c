@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,9 @@ static void forever(void) {
                 pause();
 }
 
-static void grandchild(void) {
+/* Fork a grandchild in a new session (its parent exits at once, so it is an orphan) that says
+ * "G<pid>" and then either lives on ignoring SIGTERM or exits at once. */
+static void fork_orphan(bool live_on) {
         char buf[32];
         pid_t mid = fork();
 
@@ -66,33 +69,15 @@ static void grandchild(void) {
                         _exit(92);
                 if (g > 0)
                         _exit(0);
-                signal(SIGTERM, SIG_IGN);
+                if (live_on)
+                        signal(SIGTERM, SIG_IGN);
                 snprintf(buf, sizeof(buf), "G%d\n", (int) getpid());
                 say(buf);
-                forever();
-        }
-        if (waitpid(mid, NULL, 0) != mid) /* our own child, by its pid: the helper is not corral */
-                _exit(93);
-}
-
-static void orphan(void) {
-        char buf[32];
-        pid_t mid = fork();
-
-        if (mid < 0)
-                _exit(91);
-        if (mid == 0) {
-                (void) setsid();
-                pid_t g = fork();
-                if (g < 0)
-                        _exit(92);
-                if (g > 0)
-                        _exit(0);
-                snprintf(buf, sizeof(buf), "G%d\n", (int) getpid());
-                say(buf);
+                if (live_on)
+                        forever();
                 _exit(0);
         }
-        if (waitpid(mid, NULL, 0) != mid)
+        if (waitpid(mid, NULL, 0) != mid) /* our own child, by its pid: the helper is not corral */
                 _exit(93);
 }
 
@@ -142,9 +127,9 @@ int main(int argc, char **argv) {
         else if (strcmp(mode, "term-ignore") == 0)
                 signal(SIGTERM, SIG_IGN);
         else if (strcmp(mode, "grandchild") == 0 || strcmp(mode, "daemonize") == 0)
-                grandchild();
+                fork_orphan(true);
         else if (strcmp(mode, "orphan") == 0)
-                orphan();
+                fork_orphan(false);
         else if (strcmp(mode, "segv") == 0 || strcmp(mode, "abort-on-term") == 0)
                 dump_core_in(argc > 3 ? argv[3] : NULL);
         if (strcmp(mode, "abort-on-term") == 0)

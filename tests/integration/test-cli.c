@@ -183,6 +183,37 @@ static void test_bad_cgroup_root_is_one_clear_error(void **state) {
         assert_non_null(strstr(log, "/nonexistent/root: No such file or directory"));
 }
 
+static long ctxt_switches(pid_t pid) {
+        char path[64], line[256];
+        long n = 0;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+                if (strstr(line, "ctxt_switches:"))
+                        n += atol(strchr(line, ':') + 1);
+        fclose(f);
+        return n;
+}
+
+/* No polling, no periodic timer: a supervisor with nothing to do is never woken up. */
+static void test_idle_supervisor_never_wakes(void **state) {
+        harness *h = *state;
+        cli_run run;
+        long before;
+
+        cli_start(h, &run, ARGS("run", "--", harness_helper(), "pause", h->fifo));
+        harness_wait_ready(h, false);
+        usleep(200 * 1000); /* let it settle into epoll_wait after logging "started" */
+        before = ctxt_switches(run.pid);
+        sleep(2);
+        assert_int_equal(ctxt_switches(run.pid), before);
+        assert_int_equal(syscall(SYS_pidfd_send_signal, run.pidfd, SIGTERM, NULL, 0), 0);
+        assert_int_equal(cli_wait(&run), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -194,6 +225,7 @@ int main(void) {
                 T(test_crash_exits_128_plus_signal),
                 T(test_missing_binary_exits_127),
                 T(test_bad_cgroup_root_is_one_clear_error),
+                T(test_idle_supervisor_never_wakes),
         };
 
         harness_require_root_cgroup2();
