@@ -94,6 +94,16 @@ void backend_emit(corral_backend *b, corral_event_type type, corral_level level,
                 corral_emit(b->corral, &ev);
 }
 
+static int backend_signal(corral_backend *b, int sig) {
+        cgroup_leaf leaf = { .fd = b->cgroup_fd, .path = b->cgroup };
+        return cgroup_signal_all(&leaf, sig, &b->corral->features.cgroup);
+}
+
+static int backend_kill(corral_backend *b) {
+        cgroup_leaf leaf = { .fd = b->cgroup_fd, .path = b->cgroup };
+        return cgroup_kill(&leaf, &b->corral->features.cgroup);
+}
+
 /* Measured once, at the first of the main process's exit and cgroup.kill, so that processes
  * still dying from our own kill are never counted. */
 static void backend_note_leftover(corral_backend *b) {
@@ -109,7 +119,7 @@ static void backend_note_leftover(corral_backend *b) {
 static void backend_escalate(corral_backend *b) {
         backend_note_leftover(b);
         b->escalated = true;
-        (void) cgroup_kill(b->cgroup_fd, &b->corral->features.cgroup);
+        (void) backend_kill(b);
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
 }
 
@@ -242,7 +252,7 @@ void backend_kill_sync(corral_backend *b) {
 
         if (b->state == CORRAL_STATE_GONE)
                 return;
-        (void) cgroup_kill(b->cgroup_fd, &b->corral->features.cgroup);
+        (void) backend_kill(b);
         if (!b->reaped)
                 (void) syscall_waitid_pidfd(b->pidfd, WEXITED, &si);
         b->reaped = true;
@@ -257,6 +267,11 @@ static int backend_arm_timer(corral_backend *b, uint64_t deadline) {
         /* accuracy 1us: sd-event's default slack is 250ms */
         return sd_event_add_time(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, deadline, 1,
                                  backend_on_timer, b);
+}
+
+/* base + grace, saturating below USEC_INFINITY: an absurd grace never wraps to "now". */
+static uint64_t deadline_add(uint64_t base, uint64_t grace) {
+        return grace >= UINT64_MAX - 1 - base ? UINT64_MAX - 1 : base + grace;
 }
 
 int corral_stop(corral_backend *b, uint64_t grace_usec) {
@@ -284,14 +299,14 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec) {
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend", 0);
         if (grace_usec == CORRAL_GRACE_DEFAULT)
                 grace_usec = b->grace_usec;
-        if (cgroup_signal_all(b->cgroup_fd, b->stop_signal, &b->corral->features.cgroup) < 0 || grace_usec == 0 ||
-            backend_arm_timer(b, grace_usec >= UINT64_MAX - 1 - base_usec ? UINT64_MAX - 1 : base_usec + grace_usec) < 0) {
+        if (backend_signal(b, b->stop_signal) < 0 || grace_usec == 0 ||
+            backend_arm_timer(b, deadline_add(base_usec, grace_usec)) < 0) {
                 backend_escalate(b);
                 return CORRAL_STOP_STARTED;
         }
         /* A stopped (SIGSTOP) process must run to act on the stop signal. */
         if (b->stop_signal != SIGKILL && b->stop_signal != SIGCONT)
-                (void) cgroup_signal_all(b->cgroup_fd, SIGCONT, &b->corral->features.cgroup);
+                (void) backend_signal(b, SIGCONT);
         return CORRAL_STOP_STARTED;
 }
 

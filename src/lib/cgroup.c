@@ -224,50 +224,46 @@ static int read_procs(int leaf_fd, pid_t **ret) {
         return (int) n;
 }
 
-/* Is the process behind pidfd (pid) in the cgroup with this id and path? A pid read from
- * cgroup.procs may have been recycled before pidfd_open(); this rules it out. */
-static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, int leaf_fd, const cgroup_caps *caps) {
-        char path[64], buf[4096], want[4096];
+/* Is the process behind pidfd (pid) in the leaf? A pid read from cgroup.procs may have been
+ * recycled before pidfd_open(); this rules it out. */
+static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf *leaf, const cgroup_caps *caps) {
+        char path[64], buf[4096], *line;
         uint64_t id;
 
         if (caps->pidfd_info) {
                 int r = syscall_pidfd_get_cgroupid(pidfd, &id);
                 return r >= 0 ? id == cgid : 0; /* -ESRCH: gone */
         }
-        /* No PIDFD_GET_INFO (before 6.13): compare /proc/PID/cgroup with the leaf, then check the
-         * pidfd is still alive, which proves /proc described the same process. */
+        /* No PIDFD_GET_INFO (before 6.13): compare /proc/PID/cgroup with the leaf's path, then
+         * check that the pidfd is still alive, which proves /proc described the same process. */
         (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
         if (read_small_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
                 return 0;
-        (void) snprintf(path, sizeof(path), "/proc/self/fd/%d", leaf_fd);
-        ssize_t n = readlink(path, want, sizeof(want) - 1);
-        if (n < 0)
-                return negative_errno();
-        want[n] = '\0';
-        const char *rel = strstr(buf, "0::");
-        if (!rel || strncmp(rel + 3, "/", 1) != 0)
+        line = strstr(buf, "0::");
+        if (!line || (line != buf && line[-1] != '\n'))
                 return 0;
-        size_t rl = strcspn(rel + 3, "\n");
-        if ((size_t) n < rl || strncmp(want + n - rl, rel + 3, rl) != 0)
+        line += 3;
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, leaf->path) != 0)
                 return 0;
         return syscall_pidfd_send_signal(pidfd, 0) >= 0;
 }
 
-int cgroup_signal_all(int leaf_fd, int sig, const cgroup_caps *caps) {
+int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
         _cleanup_free_ pid_t *pids = NULL;
         struct stat st;
         int r, count = 0;
 
-        if (fstat(leaf_fd, &st) < 0)
+        if (fstat(leaf->fd, &st) < 0)
                 return negative_errno();
-        r = read_procs(leaf_fd, &pids);
+        r = read_procs(leaf->fd, &pids);
         if (r < 0)
                 return r;
         for (pid_t *p = pids; *p; p++) {
                 _cleanup_close_ int pidfd = syscall_pidfd_open(*p);
                 if (pidfd < 0)
                         continue; /* exited meanwhile */
-                if (pidfd_in_leaf(pidfd, *p, (uint64_t) st.st_ino, leaf_fd, caps) <= 0)
+                if (pidfd_in_leaf(pidfd, *p, (uint64_t) st.st_ino, leaf, caps) <= 0)
                         continue;
                 if (syscall_pidfd_send_signal(pidfd, sig) >= 0)
                         count++;
@@ -286,15 +282,15 @@ int cgroup_count_procs(int leaf_fd, pid_t except) {
         return n;
 }
 
-int cgroup_kill(int leaf_fd, const cgroup_caps *caps) {
+int cgroup_kill(const cgroup_leaf *leaf, const cgroup_caps *caps) {
         int r;
 
         if (caps->kill_file)
-                return write_string_at(leaf_fd, "cgroup.kill", "1");
+                return write_string_at(leaf->fd, "cgroup.kill", "1");
         /* Before 5.14: freeze so nothing forks away between the read and the signals. */
-        (void) write_string_at(leaf_fd, "cgroup.freeze", "1");
-        r = cgroup_signal_all(leaf_fd, SIGKILL, caps);
-        (void) write_string_at(leaf_fd, "cgroup.freeze", "0");
+        (void) write_string_at(leaf->fd, "cgroup.freeze", "1");
+        r = cgroup_signal_all(leaf, SIGKILL, caps);
+        (void) write_string_at(leaf->fd, "cgroup.freeze", "0");
         return r < 0 ? r : 0;
 }
 

@@ -13,6 +13,12 @@ typedef struct cgroup_caps {
         bool pidfd_info; /* PIDFD_GET_INFO with the cgroup id, 6.13 */
 } cgroup_caps;
 
+/* A leaf as signalling needs it: its directory fd and its path below the cgroup2 mount. */
+typedef struct cgroup_leaf {
+        int fd;
+        const char *path;
+} cgroup_leaf;
+
 typedef struct cgroup_root {
         char *path;  /* absolute filesystem path, e.g. /sys/fs/cgroup/unified/corral */
         char *mount; /* the cgroup2 mount it lies in, e.g. /sys/fs/cgroup/unified */
@@ -39,13 +45,13 @@ int cgroup_is_populated(int events_fd);
 
 /* Send sig to every process in the leaf, each through a pidfd verified to be in the leaf.
  * Returns the number of processes signalled or -errno. */
-int cgroup_signal_all(int leaf_fd, int sig, const cgroup_caps *caps);
+int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps);
 
 /* Number of processes in the leaf other than pid `except` (0 for none). */
 int cgroup_count_procs(int leaf_fd, pid_t except);
 
 /* SIGKILL every process in the leaf: cgroup.kill (5.14), else freeze, signal each, thaw. */
-int cgroup_kill(int leaf_fd, const cgroup_caps *caps);
+int cgroup_kill(const cgroup_leaf *leaf, const cgroup_caps *caps);
 
 /* The oom_kill counter of the leaf's memory.events; -ENOENT without the memory controller. */
 int cgroup_oom_kills(int leaf_fd, uint64_t *ret);
