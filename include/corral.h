@@ -176,10 +176,10 @@ int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
 /* corral_stop() return values, besides a negative errno. */
 enum {
-        CORRAL_STOP_STARTED = 0,  /* the intent is recorded and the stop signal sent */
-        CORRAL_STOP_PENDING = 1,  /* a stop was already under way, or the backend had already
-                                   * exited on its own and is being cleaned up: nothing new sent */
-        CORRAL_STOP_ALREADY = 2,  /* the backend is gone: already stopped */
+        CORRAL_STOP_STARTED = 0, /* the intent is recorded and the stop signal sent */
+        CORRAL_STOP_PENDING = 1, /* a stop was already under way, or the backend had already
+                                  * exited on its own and is being cleaned up: nothing new sent */
+        CORRAL_STOP_ALREADY = 2, /* the backend is gone: already stopped */
 };
 
 /**

@@ -55,18 +55,21 @@ static int run_parse_value(int opt, const char *v, run_args *a) {
         switch (opt) {
         case 'n':
                 if (!name_is_valid(v))
-                        return cli_usage("invalid --name '%s': use 1-64 of A-Z a-z 0-9 _ . @ -, not . or ..", v);
+                        return cli_usage("invalid --name '%s': use 1-64 of A-Z a-z 0-9 _ . @ -, not . or ..",
+                                         v);
                 a->name = v;
                 return 0;
         case 'g':
                 r = parse_duration(v, &a->grace_usec);
                 if (r < 0)
-                        return cli_usage("invalid --grace '%s': expected a duration such as 500ms, 15s or 2min", v);
+                        return cli_usage(
+                                "invalid --grace '%s': expected a duration such as 500ms, 15s or 2min", v);
                 return 0;
         case 's':
                 a->stop_signal = parse_signal(v);
                 if (a->stop_signal < 0)
-                        return cli_usage("invalid --stop-signal '%s': expected a signal such as SIGTERM or 15", v);
+                        return cli_usage(
+                                "invalid --stop-signal '%s': expected a signal such as SIGTERM or 15", v);
                 return 0;
         case 't':
                 if (strcmp(v, "service") != 0 && strcmp(v, "task") != 0)
@@ -109,10 +112,11 @@ static int run_parse(int argc, char **argv, run_args *a) {
         };
         int opt, r = 0;
 
-        *a = (run_args){ .grace_usec = 15 * USEC_PER_SEC, .stop_signal = SIGTERM,
+        *a = (run_args){ .grace_usec = 15 * USEC_PER_SEC,
+                         .stop_signal = SIGTERM,
                          .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_JSON,
                          .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
-                                                                       : EVLOG_TARGET_STDERR };
+                                                                      : EVLOG_TARGET_STDERR };
         optind = 1;
         opterr = 0;
         while (r >= 0 && (opt = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
@@ -177,7 +181,8 @@ static int run_spec(const run_args *a, corral_spec **ret) {
         int r = corral_spec_new(&s);
 
         if (r >= 0)
-                r = corral_spec_set_name(s, a->name ?: name_from_string(base ? base + 1 : a->argv[0], buf, sizeof(buf)));
+                r = corral_spec_set_name(
+                        s, a->name ?: name_from_string(base ? base + 1 : a->argv[0], buf, sizeof(buf)));
         if (r >= 0)
                 r = corral_spec_set_argv(s, a->argv);
         if (r >= 0)

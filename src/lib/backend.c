@@ -64,7 +64,8 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         return NULL;
 }
 
-void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message, int error) {
+void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
+                  int error) {
         const siginfo_t *si = &b->exit_si;
         corral_how how = b->reaped ? verdict_how(si->si_code) : CORRAL_HOW_NONE;
         uint64_t end = b->reaped ? b->exit_usec : now_usec(CLOCK_MONOTONIC);

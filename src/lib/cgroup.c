@@ -32,8 +32,8 @@ static void unescape_octal(char *s) {
         char *w = s;
 
         for (; *s; s++) {
-                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-                    s[3] <= '7') {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+                    s[3] >= '0' && s[3] <= '7') {
                         *w++ = (char) (((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
                         s += 3;
                 } else
@@ -226,7 +226,8 @@ static int read_procs(int leaf_fd, pid_t **ret) {
 
 /* Is the process behind pidfd (pid) in the leaf? A pid read from cgroup.procs may have been
  * recycled before pidfd_open(); this rules it out. */
-static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf *leaf, const cgroup_caps *caps) {
+static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf *leaf,
+                         const cgroup_caps *caps) {
         char path[64], buf[4096], *line;
         uint64_t id;
 

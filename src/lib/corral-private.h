@@ -78,7 +78,8 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec);
 int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
 int backend_on_exit(corral_backend *b);
 void backend_kill_sync(corral_backend *b);
-void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message, int error);
+void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
+                  int error);
 
 /* corral.c */
 void corral_emit(corral *c, const corral_event *ev);

@@ -253,8 +253,9 @@ static void corral_emit_start_failed(corral_backend *b, const char *what, int er
 /* Create the leaf and start the process in it. On an exec failure the leaf is removed. */
 static int corral_spawn_in_leaf(corral *c, const corral_spec *s, const char *path, corral_backend *b) {
         _cleanup_close_ int leaf = -EBADF, events = -EBADF;
-        spawn_params p = { .path = path, .argv = s->argv, .envp = environ,
-                           .into_cgroup = c->features.clone_into_cgroup };
+        spawn_params p = {
+                .path = path, .argv = s->argv, .envp = environ, .into_cgroup = c->features.clone_into_cgroup
+        };
         int r, pidfd = -EBADF;
         pid_t pid = 0;
 
@@ -297,7 +298,8 @@ int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
                 r = corral_spawn_in_leaf(c, s, path, b);
         if (r < 0 && b->pid == 0) { /* never started */
                 _cleanup_free_ char *what = NULL;
-                if (path && !b->launch[0] && asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
+                if (path && !b->launch[0] &&
+                    asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
                         what = NULL;
                 corral_emit_start_failed(b, what ?: s->argv[0], -r);
                 corral_backend_unref(b);

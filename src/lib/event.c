@@ -6,10 +6,14 @@
 #include "macro.h"
 
 static const char *const event_names[_CORRAL_EVENT_MAX] = {
-        [CORRAL_EVENT_STARTED] = "started",   [CORRAL_EVENT_STOPPING] = "stopping",
-        [CORRAL_EVENT_STOPPED] = "stopped",   [CORRAL_EVENT_FINISHED] = "finished",
-        [CORRAL_EVENT_EXITED] = "exited",     [CORRAL_EVENT_KILLED] = "killed",
-        [CORRAL_EVENT_CRASHED] = "crashed",   [CORRAL_EVENT_OOM_KILLED] = "oom-killed",
+        [CORRAL_EVENT_STARTED] = "started",
+        [CORRAL_EVENT_STOPPING] = "stopping",
+        [CORRAL_EVENT_STOPPED] = "stopped",
+        [CORRAL_EVENT_FINISHED] = "finished",
+        [CORRAL_EVENT_EXITED] = "exited",
+        [CORRAL_EVENT_KILLED] = "killed",
+        [CORRAL_EVENT_CRASHED] = "crashed",
+        [CORRAL_EVENT_OOM_KILLED] = "oom-killed",
         [CORRAL_EVENT_START_FAILED] = "start-failed",
 };
 
@@ -19,8 +23,8 @@ static const char *const level_names[] = {
 };
 
 static const char *const how_names[] = {
-        [CORRAL_HOW_NONE] = NULL,           [CORRAL_HOW_EXITED] = "exited", [CORRAL_HOW_KILLED] = "killed",
-        [CORRAL_HOW_DUMPED] = "dumped",     [CORRAL_HOW_UNKNOWN] = "unknown",
+        [CORRAL_HOW_NONE] = NULL,       [CORRAL_HOW_EXITED] = "exited",   [CORRAL_HOW_KILLED] = "killed",
+        [CORRAL_HOW_DUMPED] = "dumped", [CORRAL_HOW_UNKNOWN] = "unknown",
 };
 
 static const char *const state_names[] = {

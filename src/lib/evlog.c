@@ -54,13 +54,31 @@ typedef struct evlog_fields {
         const char *str[17];
 } evlog_fields;
 
-enum { F_TS, F_LEVEL, F_EVENT, F_BACKEND, F_LAUNCH, F_PID, F_CGROUP, F_INTENTIONAL, F_HOW, F_EXIT_CODE,
-       F_SIGNAL, F_CORE, F_ESCALATED, F_OOM, F_LEFTOVER, F_RUNTIME, F_MESSAGE, _F_MAX };
+enum {
+        F_TS,
+        F_LEVEL,
+        F_EVENT,
+        F_BACKEND,
+        F_LAUNCH,
+        F_PID,
+        F_CGROUP,
+        F_INTENTIONAL,
+        F_HOW,
+        F_EXIT_CODE,
+        F_SIGNAL,
+        F_CORE,
+        F_ESCALATED,
+        F_OOM,
+        F_LEFTOVER,
+        F_RUNTIME,
+        F_MESSAGE,
+        _F_MAX
+};
 
 static const char *const field_names[_F_MAX] = {
-        "ts",     "level",      "event",       "backend",   "launch",     "pid",      "cgroup",
-        "intentional", "how",   "exit_code",   "signal",    "core_dumped", "escalated", "oom_killed",
-        "leftover", "runtime_ms", "message",
+        "ts",        "level",       "event",    "backend",    "launch",  "pid",
+        "cgroup",    "intentional", "how",      "exit_code",  "signal",  "core_dumped",
+        "escalated", "oom_killed",  "leftover", "runtime_ms", "message",
 };
 
 /* Which fields are JSON numbers or booleans rather than strings. */
@@ -71,7 +89,7 @@ static bool field_is_bool(int f) {
         return f == F_INTENTIONAL || f == F_CORE || f == F_ESCALATED || f == F_OOM;
 }
 
-#define BOOLSTR(b) ((b) ? "true" : "false")
+#define BOOLSTR(b)    ((b) ? "true" : "false")
 #define EMPTY_NULL(s) ((s) && *(s) ? (s) : NULL)
 
 static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {

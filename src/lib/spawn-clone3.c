@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn-clone3.c: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
+/* spawn-clone3.c: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -23,9 +24,9 @@
 typedef struct spawn_child_ctx {
         const spawn_params *p;
         int devnull_fd;
-        int procs_fd;      /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
-        int err_pipe;      /* fork-style fallback: write end for the errno, else -1 */
-        volatile int err;  /* vfork style: the child's errno, seen by the parent through CLONE_VM */
+        int procs_fd;     /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
+        int err_pipe;     /* fork-style fallback: write end for the errno, else -1 */
+        volatile int err; /* vfork style: the child's errno, seen by the parent through CLONE_VM */
 } spawn_child_ctx;
 
 void spawn_stack_done(spawn_stack *s) {
@@ -39,7 +40,8 @@ static int spawn_stack_get(spawn_stack *s) {
 
         if (s->base)
                 return 0;
-        b = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        b = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1,
+                 0);
         if (b == MAP_FAILED)
                 return negative_errno();
         (void) mprotect(b, 4096, PROT_NONE); /* guard page: the stack grows down */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn-clone3.h: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd. */
+/* spawn-clone3.h: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -7,11 +8,11 @@
 #include <sys/types.h>
 
 typedef struct spawn_params {
-        const char *path;   /* executable, already resolved (spawn_resolve()) */
+        const char *path; /* executable, already resolved (spawn_resolve()) */
         char *const *argv;
         char *const *envp;
-        int cgroup_fd;      /* the leaf, O_DIRECTORY */
-        bool into_cgroup;   /* CLONE_INTO_CGROUP works (5.7); else the child joins the leaf itself */
+        int cgroup_fd;    /* the leaf, O_DIRECTORY */
+        bool into_cgroup; /* CLONE_INTO_CGROUP works (5.7); else the child joins the leaf itself */
 } spawn_params;
 
 /* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */

@@ -7,7 +7,7 @@
 #include "corral.h"
 
 typedef struct verdict_input {
-        bool intent_stop;  /* corral_stop() was asked before the main process exited */
+        bool intent_stop; /* corral_stop() was asked before the main process exited */
         corral_type type;
         int si_code;       /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, or 0 when unknown */
         int status;        /* si_status: the exit code or the signal */

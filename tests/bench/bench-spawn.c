@@ -90,12 +90,15 @@ static uint64_t one_corral(corral *c, corral_spec *s, int *gone) {
 
 static int run_row(const char *what, corral *c, corral_spec *s, int *gone, int rounds, const char *mem) {
         uint64_t *v[3];
-        const char *names[] = { "corral_spawn (new leaf cgroup)", "posix_spawn (no cgroup)", "fork+exec (no cgroup)" };
+        const char *names[] = { "corral_spawn (new leaf cgroup)", "posix_spawn (no cgroup)",
+                                "fork+exec (no cgroup)" };
 
         for (int k = 0; k < 3; k++) {
                 v[k] = calloc((size_t) rounds, sizeof(uint64_t));
                 for (int i = 0; i < rounds; i++) {
-                        v[k][i] = k == 0 ? one_corral(c, s, gone) : k == 1 ? one_posix_spawn() : one_fork_exec();
+                        v[k][i] = k == 0 ? one_corral(c, s, gone)
+                                : k == 1 ? one_posix_spawn()
+                                         : one_fork_exec();
                         if (v[k][i] == 0) {
                                 fprintf(stderr, "bench-spawn: %s failed: %s\n", names[k], strerror(errno));
                                 return 1;

@@ -55,7 +55,8 @@ static void test_stop_clean_exit_is_info(void **state) {
 
 static void test_stop_ignoring_sigterm_is_killed_at_deadline_notice(void **state) {
         harness *h = *state;
-        corral_backend *b = harness_spawn(h, "stubborn", CORRAL_TYPE_SERVICE, 200 * MSEC, "term-ignore", NULL);
+        corral_backend *b =
+                harness_spawn(h, "stubborn", CORRAL_TYPE_SERVICE, 200 * MSEC, "term-ignore", NULL);
 
         harness_wait_ready(h, false);
         assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
@@ -84,7 +85,8 @@ static void test_crash_without_stop_is_warning(void **state) {
 
 static void test_crash_while_stopping_is_warning(void **state) {
         harness *h = *state;
-        corral_backend *b = harness_spawn(h, "abrt", CORRAL_TYPE_SERVICE, 10 * SEC, "abort-on-term", h->tmpdir);
+        corral_backend *b =
+                harness_spawn(h, "abrt", CORRAL_TYPE_SERVICE, 10 * SEC, "abort-on-term", h->tmpdir);
 
         harness_wait_ready(h, false);
         assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);

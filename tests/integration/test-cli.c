@@ -88,7 +88,8 @@ static void test_usage_errors_exit_2_and_name_the_problem(void **state) {
 
         assert_usage_error(h, ARGS("run", "--grace", "soon", "--", "true"), "--grace 'soon'");
         assert_usage_error(h, ARGS("run", "--grace", "-1s", "--", "true"), "--grace");
-        assert_usage_error(h, ARGS("run", "--stop-signal", "SIGNOPE", "--", "true"), "--stop-signal 'SIGNOPE'");
+        assert_usage_error(h, ARGS("run", "--stop-signal", "SIGNOPE", "--", "true"),
+                           "--stop-signal 'SIGNOPE'");
         assert_usage_error(h, ARGS("run", "--name", "../x", "--", "true"), "--name '../x'");
         assert_usage_error(h, ARGS("run", "--name", "..", "--", "true"), "--name");
         assert_usage_error(h, ARGS("run", "--type", "daemon", "--", "true"), "--type 'daemon'");
@@ -102,8 +103,9 @@ static void test_exit_code_is_passed_through(void **state) {
         harness *h = *state;
         char *log;
 
-        assert_int_equal(cli(h, ARGS("run", "--name", "three", "--", harness_helper(), "exit", h->fifo, "3"), &log),
-                         3);
+        assert_int_equal(
+                cli(h, ARGS("run", "--name", "three", "--", harness_helper(), "exit", h->fifo, "3"), &log),
+                3);
         assert_non_null(strstr(log, "\"event\":\"exited\""));
         assert_non_null(strstr(log, "\"level\":\"warning\""));
         assert_non_null(strstr(log, "\"exit_code\":3"));
@@ -114,7 +116,9 @@ static void test_task_exit_zero_exits_zero(void **state) {
         harness *h = *state;
         char *log;
 
-        assert_int_equal(cli(h, ARGS("run", "--type", "task", "--", harness_helper(), "exit", h->fifo, "0"), &log), 0);
+        assert_int_equal(
+                cli(h, ARGS("run", "--type", "task", "--", harness_helper(), "exit", h->fifo, "0"), &log),
+                0);
         assert_non_null(strstr(log, "\"level\":\"info\",\"event\":\"finished\""));
 }
 
@@ -146,8 +150,9 @@ static void test_text_log_format(void **state) {
         harness *h = *state;
         char *log;
 
-        assert_int_equal(cli(h, ARGS("run", "--log-format", "text", "--name", "t", "--", harness_helper(), "exit",
-                                     h->fifo, "4"),
+        assert_int_equal(cli(h,
+                             ARGS("run", "--log-format", "text", "--name", "t", "--", harness_helper(),
+                                  "exit", h->fifo, "4"),
                              &log),
                          4);
         assert_non_null(strstr(log, "level=warning event=exited backend=t "));
@@ -159,7 +164,8 @@ static void test_crash_exits_128_plus_signal(void **state) {
         harness *h = *state;
         char *log;
 
-        assert_int_equal(cli(h, ARGS("run", "--", harness_helper(), "segv", h->fifo, h->tmpdir), &log), 128 + SIGSEGV);
+        assert_int_equal(cli(h, ARGS("run", "--", harness_helper(), "segv", h->fifo, h->tmpdir), &log),
+                         128 + SIGSEGV);
         assert_non_null(strstr(log, "\"event\":\"crashed\""));
 }
 

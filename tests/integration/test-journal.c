@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-journal.c: events reach journald as native fields: a stand-in journald socket in a private mount namespace. */
+/* test-journal.c: events reach journald as native fields: a stand-in journald socket in a private mount
+ * namespace. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -42,10 +43,19 @@ static int journal_child(const corral_event *ev, int out) {
 }
 
 static void test_event_as_journal_fields(void **state) {
-        corral_event ev = { .type = CORRAL_EVENT_EXITED, .level = CORRAL_LEVEL_WARNING, .ts_usec = 1,
-                            .backend = "db", .launch = "0123456789ab", .pid = 77, .cgroup = "/x/db.0123456789ab",
-                            .how = CORRAL_HOW_EXITED, .exit_code = 3, .leftover = 1, .escalated = true,
-                            .runtime_usec = 5000, .message = "backend exited unexpectedly" };
+        corral_event ev = { .type = CORRAL_EVENT_EXITED,
+                            .level = CORRAL_LEVEL_WARNING,
+                            .ts_usec = 1,
+                            .backend = "db",
+                            .launch = "0123456789ab",
+                            .pid = 77,
+                            .cgroup = "/x/db.0123456789ab",
+                            .how = CORRAL_HOW_EXITED,
+                            .exit_code = 3,
+                            .leftover = 1,
+                            .escalated = true,
+                            .runtime_usec = 5000,
+                            .message = "backend exited unexpectedly" };
         char got[8192] = "";
         int p[2], status;
         pid_t pid;
@@ -61,13 +71,23 @@ static void test_event_as_journal_fields(void **state) {
         assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
-        const char *want[] = { "MESSAGE=db: backend exited unexpectedly\n", "PRIORITY=4\n",
-                               "MESSAGE_ID=10ae2da566d5474daab60f76885ebbf0\n", "CORRAL_EVENT=exited\n",
-                               "CORRAL_LEVEL=warning\n", "CORRAL_BACKEND=db\n", "CORRAL_LAUNCH=0123456789ab\n",
-                               "CORRAL_PID=77\n", "CORRAL_CGROUP=/x/db.0123456789ab\n",
-                               "CORRAL_INTENTIONAL=false\n", "CORRAL_HOW=exited\n", "CORRAL_EXIT_CODE=3\n",
-                               "CORRAL_CORE_DUMPED=false\n", "CORRAL_ESCALATED=true\n",
-                               "CORRAL_OOM_KILLED=false\n", "CORRAL_LEFTOVER=1\n", "CORRAL_RUNTIME_MS=5\n",
+        const char *want[] = { "MESSAGE=db: backend exited unexpectedly\n",
+                               "PRIORITY=4\n",
+                               "MESSAGE_ID=10ae2da566d5474daab60f76885ebbf0\n",
+                               "CORRAL_EVENT=exited\n",
+                               "CORRAL_LEVEL=warning\n",
+                               "CORRAL_BACKEND=db\n",
+                               "CORRAL_LAUNCH=0123456789ab\n",
+                               "CORRAL_PID=77\n",
+                               "CORRAL_CGROUP=/x/db.0123456789ab\n",
+                               "CORRAL_INTENTIONAL=false\n",
+                               "CORRAL_HOW=exited\n",
+                               "CORRAL_EXIT_CODE=3\n",
+                               "CORRAL_CORE_DUMPED=false\n",
+                               "CORRAL_ESCALATED=true\n",
+                               "CORRAL_OOM_KILLED=false\n",
+                               "CORRAL_LEFTOVER=1\n",
+                               "CORRAL_RUNTIME_MS=5\n",
                                "CORRAL_MESSAGE=backend exited unexpectedly\n" };
         for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
                 if (!strstr(got, want[i]))

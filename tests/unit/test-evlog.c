@@ -12,16 +12,25 @@
 
 #include "evlog.h"
 
-static const char *const fields[] = { "ts", "level", "event", "backend", "launch", "pid", "cgroup",
-                                      "intentional", "how", "exit_code", "signal", "core_dumped",
-                                      "escalated", "oom_killed", "leftover", "runtime_ms", "message" };
+static const char *const fields[] = { "ts",         "level",       "event",       "backend",    "launch",
+                                      "pid",        "cgroup",      "intentional", "how",        "exit_code",
+                                      "signal",     "core_dumped", "escalated",   "oom_killed", "leftover",
+                                      "runtime_ms", "message" };
 
 static corral_event stopped(void) {
-        return (corral_event){ .type = CORRAL_EVENT_STOPPED, .level = CORRAL_LEVEL_INFO,
-                               .ts_usec = 1795920507123456ULL, .backend = "db", .launch = "0123456789ab",
-                               .pid = 4242, .cgroup = "/corral/db.0123456789ab", .intentional = true,
-                               .how = CORRAL_HOW_KILLED, .exit_code = -1, .signal = SIGTERM,
-                               .runtime_usec = 1234567, .message = "backend stopped" };
+        return (corral_event){ .type = CORRAL_EVENT_STOPPED,
+                               .level = CORRAL_LEVEL_INFO,
+                               .ts_usec = 1795920507123456ULL,
+                               .backend = "db",
+                               .launch = "0123456789ab",
+                               .pid = 4242,
+                               .cgroup = "/corral/db.0123456789ab",
+                               .intentional = true,
+                               .how = CORRAL_HOW_KILLED,
+                               .exit_code = -1,
+                               .signal = SIGTERM,
+                               .runtime_usec = 1234567,
+                               .message = "backend stopped" };
 }
 
 static void test_json_fields_and_types(void **state) {
@@ -53,8 +62,12 @@ static void test_json_fields_and_types(void **state) {
 }
 
 static void test_json_exit_code_and_nulls(void **state) {
-        corral_event ev = { .type = CORRAL_EVENT_EXITED, .level = CORRAL_LEVEL_WARNING, .backend = "x",
-                            .how = CORRAL_HOW_EXITED, .exit_code = 0, .message = "m" };
+        corral_event ev = { .type = CORRAL_EVENT_EXITED,
+                            .level = CORRAL_LEVEL_WARNING,
+                            .backend = "x",
+                            .how = CORRAL_HOW_EXITED,
+                            .exit_code = 0,
+                            .message = "m" };
         char *s = NULL;
 
         assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
@@ -70,10 +83,11 @@ static void test_text_is_logfmt_with_every_field(void **state) {
         char *s = NULL;
 
         assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
-        assert_string_equal(s, "ts=2026-11-29T02:48:27.123456Z level=info event=stopped backend=db "
-                               "launch=0123456789ab pid=4242 cgroup=/corral/db.0123456789ab intentional=true "
-                               "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
-                               "oom_killed=false leftover=0 runtime_ms=1234 message=\"backend stopped\"");
+        assert_string_equal(s,
+                            "ts=2026-11-29T02:48:27.123456Z level=info event=stopped backend=db "
+                            "launch=0123456789ab pid=4242 cgroup=/corral/db.0123456789ab intentional=true "
+                            "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
+                            "oom_killed=false leftover=0 runtime_ms=1234 message=\"backend stopped\"");
         free(s);
 }
 
@@ -105,9 +119,11 @@ static void test_priorities_and_ids(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_json_fields_and_types),   cmocka_unit_test(test_json_exit_code_and_nulls),
+                cmocka_unit_test(test_json_fields_and_types),
+                cmocka_unit_test(test_json_exit_code_and_nulls),
                 cmocka_unit_test(test_text_is_logfmt_with_every_field),
-                cmocka_unit_test(test_text_quotes_and_escapes), cmocka_unit_test(test_priorities_and_ids),
+                cmocka_unit_test(test_text_quotes_and_escapes),
+                cmocka_unit_test(test_priorities_and_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

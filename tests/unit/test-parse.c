@@ -33,7 +33,8 @@ static void test_durations(void **state) {
 }
 
 static void test_bad_durations(void **state) {
-        const char *bad[] = { "", " ", "soon", "-1s", "1x", "1.s", ".5s", "1 s", "s", "1e3s", "1,5s", "15s junk" };
+        const char *bad[] = { "",    " ",   "soon", "-1s",  "1x",   "1.s",
+                              ".5s", "1 s", "s",    "1e3s", "1,5s", "15s junk" };
         uint64_t v = 77;
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -68,8 +69,20 @@ static void test_signals(void **state) {
 }
 
 static void test_names(void **state) {
-        const char *good[] = { "a", "db", "model-server_2", "x@1", "a.b", "...", "-", "0123456789012345678901234567890123456789012345678901234567890123" };
-        const char *bad[] = { "", ".", "..", "../x", "a/b", "a b", "naïve", "x\n", "01234567890123456789012345678901234567890123456789012345678901234", "$x", "a:b" };
+        const char *good[] = { "a",
+                               "db",
+                               "model-server_2",
+                               "x@1",
+                               "a.b",
+                               "...",
+                               "-",
+                               "0123456789012345678901234567890123456789012345678901234567890123" };
+        const char *bad[] = {
+                "",      ".",   "..",
+                "../x",  "a/b", "a b",
+                "naïve", "x\n", "01234567890123456789012345678901234567890123456789012345678901234",
+                "$x",    "a:b"
+        };
 
         for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
                 if (!name_is_valid(good[i]))
@@ -88,15 +101,16 @@ static void test_name_from_string(void **state) {
         assert_string_equal(name_from_string("..", buf, sizeof(buf)), "backend");
         assert_string_equal(name_from_string("", buf, sizeof(buf)), "backend");
         memset(buf, 0, sizeof(buf));
-        name_from_string("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", buf, sizeof(buf));
+        name_from_string("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                         buf, sizeof(buf));
         assert_int_equal(strlen(buf), 64);
         assert_true(name_is_valid(buf));
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_durations),     cmocka_unit_test(test_bad_durations),
-                cmocka_unit_test(test_signals),       cmocka_unit_test(test_names),
+                cmocka_unit_test(test_durations),        cmocka_unit_test(test_bad_durations),
+                cmocka_unit_test(test_signals),          cmocka_unit_test(test_names),
                 cmocka_unit_test(test_name_from_string),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,8 +14,12 @@
 
 static void check(bool intent, corral_type type, int code, int status, bool escalated, bool oom,
                   corral_event_type want, corral_level level, const char *message) {
-        verdict_input in = { .intent_stop = intent, .type = type, .si_code = code, .status = status,
-                             .escalated = escalated, .oom_killed = oom };
+        verdict_input in = { .intent_stop = intent,
+                             .type = type,
+                             .si_code = code,
+                             .status = status,
+                             .escalated = escalated,
+                             .oom_killed = oom };
         verdict v = verdict_decide(&in);
 
         assert_int_equal(v.type, want);
@@ -28,17 +32,18 @@ static void test_stop_any_exit_is_stopped(void **state) {
         const corral_type types[] = { CORRAL_TYPE_SERVICE, CORRAL_TYPE_TASK };
         for (int t = 0; t < 2; t++) {
                 for (int code = 0; code < 256; code += 51)
-                        check(STOP, types[t], CLD_EXITED, code, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
-                              "backend stopped");
-                check(STOP, types[t], CLD_KILLED, SIGTERM, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
+                        check(STOP, types[t], CLD_EXITED, code, false, false, CORRAL_EVENT_STOPPED,
+                              CORRAL_LEVEL_INFO, "backend stopped");
+                check(STOP, types[t], CLD_KILLED, SIGTERM, false, false, CORRAL_EVENT_STOPPED,
+                      CORRAL_LEVEL_INFO, "backend stopped");
+                check(STOP, types[t], CLD_KILLED, SIGINT, false, false, CORRAL_EVENT_STOPPED,
+                      CORRAL_LEVEL_INFO, "backend stopped");
+                check(STOP, types[t], CLD_KILLED, SIGKILL, true, false, CORRAL_EVENT_STOPPED,
+                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                check(STOP, types[t], CLD_EXITED, 143, true, false, CORRAL_EVENT_STOPPED,
+                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                check(STOP, types[t], 0, 0, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
                       "backend stopped");
-                check(STOP, types[t], CLD_KILLED, SIGINT, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
-                      "backend stopped");
-                check(STOP, types[t], CLD_KILLED, SIGKILL, true, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_NOTICE,
-                      "backend stopped");
-                check(STOP, types[t], CLD_EXITED, 143, true, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_NOTICE,
-                      "backend stopped");
-                check(STOP, types[t], 0, 0, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped");
         }
 }
 
@@ -60,15 +65,15 @@ static void test_task_exit_zero_is_finished(void **state) {
 
 /* none | exit code (service: any; task: non-zero) | exited | warning */
 static void test_unasked_exit_is_exited_warning(void **state) {
-        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 0, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
-              "backend exited unexpectedly");
-        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 1, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
-              "backend exited unexpectedly");
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 0, false, false, CORRAL_EVENT_EXITED,
+              CORRAL_LEVEL_WARNING, "backend exited unexpectedly");
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 1, false, false, CORRAL_EVENT_EXITED,
+              CORRAL_LEVEL_WARNING, "backend exited unexpectedly");
         check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 2, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
               "backend exited unexpectedly");
         /* leftovers were killed: still the main process's own exit that decides */
-        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 0, true, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
-              "backend exited unexpectedly");
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_EXITED, 0, true, false, CORRAL_EVENT_EXITED,
+              CORRAL_LEVEL_WARNING, "backend exited unexpectedly");
         check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 0, true, false, CORRAL_EVENT_FINISHED, CORRAL_LEVEL_INFO,
               "backend finished");
 }
@@ -88,16 +93,16 @@ static void test_unasked_signal_is_killed_warning(void **state) {
 static void test_unasked_core_is_crashed_warning(void **state) {
         check(NONE, CORRAL_TYPE_SERVICE, CLD_DUMPED, SIGSEGV, false, false, CORRAL_EVENT_CRASHED,
               CORRAL_LEVEL_WARNING, "backend crashed (core dumped)");
-        check(NONE, CORRAL_TYPE_TASK, CLD_DUMPED, SIGABRT, false, false, CORRAL_EVENT_CRASHED, CORRAL_LEVEL_WARNING,
-              "backend crashed (core dumped)");
+        check(NONE, CORRAL_TYPE_TASK, CLD_DUMPED, SIGABRT, false, false, CORRAL_EVENT_CRASHED,
+              CORRAL_LEVEL_WARNING, "backend crashed (core dumped)");
 }
 
 /* none | oom_kill grew | oom-killed | warning: before any other reading of the status */
 static void test_unasked_oom_is_oom_killed_warning(void **state) {
         check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGKILL, false, true, CORRAL_EVENT_OOM_KILLED,
               CORRAL_LEVEL_WARNING, "backend killed by the OOM killer");
-        check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 0, false, true, CORRAL_EVENT_OOM_KILLED, CORRAL_LEVEL_WARNING,
-              "backend killed by the OOM killer");
+        check(NONE, CORRAL_TYPE_TASK, CLD_EXITED, 0, false, true, CORRAL_EVENT_OOM_KILLED,
+              CORRAL_LEVEL_WARNING, "backend killed by the OOM killer");
 }
 
 /* - | exec or setup failed | start-failed | error */
