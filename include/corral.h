@@ -80,6 +80,8 @@ typedef struct corral_event {
         pid_t pid; /* 0 when no process was created */
         const char *cgroup;
         bool intentional; /* the exit was asked for by corral_stop() */
+        uid_t stop_uid;   /* who asked for the stop: (uid_t) -1 if not known */
+        pid_t stop_pid;   /* 0 if not known */
         corral_how how;
         int exit_code; /* -1 unless how == CORRAL_HOW_EXITED */
         int signal;    /* 0 unless killed or dumped */
@@ -159,6 +161,10 @@ corral_spec *corral_spec_free(corral_spec *s);
 int corral_spec_set_name(corral_spec *s, const char *name);
 /** corral_spec_set_argv() - the command; argv[0] is looked up in $PATH if it has no '/'. */
 int corral_spec_set_argv(corral_spec *s, char *const *argv);
+/** corral_spec_set_environment() - "KEY=value" strings; NULL (the default): the supervisor's. */
+int corral_spec_set_environment(corral_spec *s, char *const *envp);
+/** corral_spec_set_working_directory() - an absolute path; NULL (the default): the supervisor's. */
+int corral_spec_set_working_directory(corral_spec *s, const char *path);
 int corral_spec_set_type(corral_spec *s, corral_type type);
 /** corral_spec_set_stop_signal() - default SIGTERM. */
 int corral_spec_set_stop_signal(corral_spec *s, int sig);
@@ -192,10 +198,17 @@ enum {
 int corral_stop(corral_backend *b, uint64_t grace_usec);
 
 /**
+ * corral_stop_by() - corral_stop(), recording who asked (a uid and pid from SO_PEERCRED, say);
+ * the verdict event carries them as stop_uid and stop_pid.
+ */
+int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
+
+/**
  * corral_stop_all() - corral_stop() every live backend at once, under one deadline.
  * Return: the number of backends a stop was started for, or a negative errno.
  */
 int corral_stop_all(corral *c, uint64_t grace_usec);
+int corral_stop_all_by(corral *c, uint64_t grace_usec, uid_t uid, pid_t pid);
 
 /** corral_count() - backends not yet gone. */
 unsigned corral_count(corral *c);

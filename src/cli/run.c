@@ -166,11 +166,11 @@ static void run_on_event(corral *c, const corral_event *ev, void *userdata) {
         (void) corral_exit(c, 0);
 }
 
-static int run_on_signal(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
-                         void *userdata) {
+/* Whoever sent the signal asked for the stop: the verdict event names them. */
+static int run_on_signal(sd_event_source *s _unused_, const struct signalfd_siginfo *si, void *userdata) {
         run_state *st = userdata;
 
-        (void) corral_stop(st->backend, CORRAL_GRACE_DEFAULT);
+        (void) corral_stop_by(st->backend, CORRAL_GRACE_DEFAULT, (uid_t) si->ssi_uid, (pid_t) si->ssi_pid);
         return 0;
 }
 

@@ -78,6 +78,8 @@ void backend_emit(corral_backend *b, corral_event_type type, corral_level level,
                 .pid = b->pid,
                 .cgroup = b->cgroup,
                 .intentional = b->intent.stop,
+                .stop_uid = b->intent.stop ? b->intent.by_uid : (uid_t) -1,
+                .stop_pid = b->intent.stop ? b->intent.by_pid : 0,
                 .how = how,
                 .exit_code = how == CORRAL_HOW_EXITED ? si->si_status : -1,
                 .signal = how == CORRAL_HOW_KILLED || how == CORRAL_HOW_DUMPED ? si->si_status : 0,
@@ -276,10 +278,14 @@ static uint64_t deadline_add(uint64_t base, uint64_t grace) {
 }
 
 int corral_stop(corral_backend *b, uint64_t grace_usec) {
-        return backend_stop(b, grace_usec, now_usec(CLOCK_MONOTONIC));
+        return backend_stop(b, grace_usec, now_usec(CLOCK_MONOTONIC), (uid_t) -1, 0);
 }
 
-int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec) {
+int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid) {
+        return backend_stop(b, grace_usec, now_usec(CLOCK_MONOTONIC), uid, pid);
+}
+
+int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid) {
         siginfo_t si;
 
         if (!b)
@@ -295,7 +301,9 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec) {
                 corral_backend_unref(b);
                 return CORRAL_STOP_PENDING;
         }
-        b->intent = (backend_intent){ .stop = true, .at_usec = now_usec(CLOCK_MONOTONIC) };
+        b->intent = (backend_intent){
+                .stop = true, .at_usec = now_usec(CLOCK_MONOTONIC), .by_uid = uid, .by_pid = pid
+        };
         b->state = CORRAL_STATE_STOPPING;
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend", 0);
         if (grace_usec == CORRAL_GRACE_DEFAULT)

@@ -35,6 +35,8 @@ struct corral {
 typedef struct backend_intent {
         bool stop;
         uint64_t at_usec; /* CLOCK_MONOTONIC */
+        uid_t by_uid;     /* who asked, (uid_t) -1 if not known */
+        pid_t by_pid;     /* 0 if not known */
 } backend_intent;
 
 struct corral_backend {
@@ -67,6 +69,8 @@ struct corral_backend {
 struct corral_spec {
         char *name;
         char **argv;
+        char **envp; /* NULL: the supervisor's environment */
+        char *cwd;   /* NULL: the supervisor's working directory */
         corral_type type;
         int stop_signal;
         uint64_t grace_usec;
@@ -74,7 +78,7 @@ struct corral_spec {
 
 /* backend.c */
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
-int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec);
+int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);
 int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
 int backend_on_exit(corral_backend *b);
 void backend_kill_sync(corral_backend *b);

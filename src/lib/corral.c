@@ -253,9 +253,11 @@ static void corral_emit_start_failed(corral_backend *b, const char *what, int er
 /* Create the leaf and start the process in it. On an exec failure the leaf is removed. */
 static int corral_spawn_in_leaf(corral *c, const corral_spec *s, const char *path, corral_backend *b) {
         _cleanup_close_ int leaf = -EBADF, events = -EBADF;
-        spawn_params p = {
-                .path = path, .argv = s->argv, .envp = environ, .into_cgroup = c->features.clone_into_cgroup
-        };
+        spawn_params p = { .path = path,
+                           .argv = s->argv,
+                           .envp = s->envp ?: environ,
+                           .cwd = s->cwd,
+                           .into_cgroup = c->features.clone_into_cgroup };
         int r, pidfd = -EBADF;
         pid_t pid = 0;
 
@@ -283,8 +285,20 @@ static int corral_spec_check(const corral_spec *s) {
         return 0;
 }
 
+/* Check what can be checked before anything is created; says which step failed. */
+static int corral_spawn_prepare(const corral_spec *s, char **ret_path, char **ret_what) {
+        int r = spawn_resolve(s->argv[0], ret_path);
+
+        if (r < 0)
+                return asprintf(ret_what, "%s", s->argv[0]) < 0 ? -ENOMEM : r;
+        r = s->cwd ? spawn_check_directory(s->cwd) : 0;
+        if (r < 0)
+                return asprintf(ret_what, "working directory %s", s->cwd) < 0 ? -ENOMEM : r;
+        return 0;
+}
+
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *what = NULL;
         corral_backend *b;
         int r;
 
@@ -293,12 +307,11 @@ int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
         r = backend_new(c, s, &b);
         if (r < 0)
                 return r;
-        r = spawn_resolve(s->argv[0], &path);
+        r = corral_spawn_prepare(s, &path, &what);
         if (r >= 0)
                 r = corral_spawn_in_leaf(c, s, path, b);
         if (r < 0 && b->pid == 0) { /* never started */
-                _cleanup_free_ char *what = NULL;
-                if (path && !b->launch[0] &&
+                if (!what && !b->launch[0] &&
                     asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
                         what = NULL;
                 corral_emit_start_failed(b, what ?: s->argv[0], -r);
@@ -317,6 +330,10 @@ int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
 }
 
 int corral_stop_all(corral *c, uint64_t grace_usec) {
+        return corral_stop_all_by(c, grace_usec, (uid_t) -1, 0);
+}
+
+int corral_stop_all_by(corral *c, uint64_t grace_usec, uid_t uid, pid_t pid) {
         uint64_t base = now_usec(CLOCK_MONOTONIC);
         corral_backend **v;
         unsigned n = 0;
@@ -331,7 +348,7 @@ int corral_stop_all(corral *c, uint64_t grace_usec) {
         for (corral_backend *b = c->live; b; b = b->next)
                 v[n++] = corral_backend_ref(b);
         for (unsigned i = 0; i < n; i++) {
-                if (backend_stop(v[i], grace_usec, base) == CORRAL_STOP_STARTED)
+                if (backend_stop(v[i], grace_usec, base, uid, pid) == CORRAL_STOP_STARTED)
                         started++;
                 corral_backend_unref(v[i]);
         }
@@ -361,6 +378,8 @@ corral_spec *corral_spec_free(corral_spec *s) {
         if (s) {
                 free(s->name);
                 strv_free(s->argv);
+                strv_free(s->envp);
+                free(s->cwd);
                 free(s);
         }
         return NULL;
@@ -379,24 +398,61 @@ int corral_spec_set_name(corral_spec *s, const char *name) {
         return 0;
 }
 
-int corral_spec_set_argv(corral_spec *s, char *const *argv) {
+static int strv_copy(char *const *v, char ***ret) {
         size_t n = 0;
-        char **v;
+        char **c;
 
-        while (argv && argv[n])
+        while (v && v[n])
                 n++;
-        if (n == 0 || !*argv[0])
-                return -EINVAL;
-        v = calloc(n + 1, sizeof(char *));
-        if (!v)
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                if (!(v[i] = strdup(argv[i]))) {
-                        strv_free(v);
+                if (!(c[i] = strdup(v[i]))) {
+                        strv_free(c);
                         return -ENOMEM;
                 }
+        *ret = c;
+        return (int) n;
+}
+
+int corral_spec_set_argv(corral_spec *s, char *const *argv) {
+        char **v;
+        int r;
+
+        if (!argv || !argv[0] || !*argv[0])
+                return -EINVAL;
+        r = strv_copy(argv, &v);
+        if (r < 0)
+                return r;
         strv_free(s->argv);
         s->argv = v;
+        return 0;
+}
+
+int corral_spec_set_environment(corral_spec *s, char *const *envp) {
+        char **v = NULL;
+        int r;
+
+        for (char *const *e = envp; e && *e; e++)
+                if (!strchr(*e, '=') || **e == '=')
+                        return -EINVAL;
+        if (envp && (r = strv_copy(envp, &v)) < 0)
+                return r;
+        strv_free(s->envp);
+        s->envp = v;
+        return 0;
+}
+
+int corral_spec_set_working_directory(corral_spec *s, const char *path) {
+        char *p = NULL;
+
+        if (path && *path != '/')
+                return -EINVAL;
+        if (path && !(p = strdup(path)))
+                return -ENOMEM;
+        free(s->cwd);
+        s->cwd = p;
         return 0;
 }
 

@@ -50,8 +50,8 @@ static void format_ts(uint64_t usec, char buf[static 32]) {
 
 /* The fields every form carries, in order; NULL value means null. */
 typedef struct evlog_fields {
-        char ts[32], pid[16], exit_code[16], leftover[16], runtime[24];
-        const char *str[17];
+        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24];
+        const char *str[19];
 } evlog_fields;
 
 enum {
@@ -63,6 +63,8 @@ enum {
         F_PID,
         F_CGROUP,
         F_INTENTIONAL,
+        F_STOP_UID,
+        F_STOP_PID,
         F_HOW,
         F_EXIT_CODE,
         F_SIGNAL,
@@ -76,14 +78,31 @@ enum {
 };
 
 static const char *const field_names[_F_MAX] = {
-        "ts",        "level",       "event",    "backend",    "launch",  "pid",
-        "cgroup",    "intentional", "how",      "exit_code",  "signal",  "core_dumped",
-        "escalated", "oom_killed",  "leftover", "runtime_ms", "message",
+        [F_TS] = "ts",
+        [F_LEVEL] = "level",
+        [F_EVENT] = "event",
+        [F_BACKEND] = "backend",
+        [F_LAUNCH] = "launch",
+        [F_PID] = "pid",
+        [F_CGROUP] = "cgroup",
+        [F_INTENTIONAL] = "intentional",
+        [F_STOP_UID] = "stop_uid",
+        [F_STOP_PID] = "stop_pid",
+        [F_HOW] = "how",
+        [F_EXIT_CODE] = "exit_code",
+        [F_SIGNAL] = "signal",
+        [F_CORE] = "core_dumped",
+        [F_ESCALATED] = "escalated",
+        [F_OOM] = "oom_killed",
+        [F_LEFTOVER] = "leftover",
+        [F_RUNTIME] = "runtime_ms",
+        [F_MESSAGE] = "message",
 };
 
 /* Which fields are JSON numbers or booleans rather than strings. */
 static bool field_is_number(int f) {
-        return f == F_PID || f == F_EXIT_CODE || f == F_LEFTOVER || f == F_RUNTIME;
+        return f == F_PID || f == F_STOP_UID || f == F_STOP_PID || f == F_EXIT_CODE || f == F_LEFTOVER ||
+                f == F_RUNTIME;
 }
 static bool field_is_bool(int f) {
         return f == F_INTENTIONAL || f == F_CORE || f == F_ESCALATED || f == F_OOM;
@@ -95,6 +114,8 @@ static bool field_is_bool(int f) {
 static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
         format_ts(ev->ts_usec, f->ts);
         (void) snprintf(f->pid, sizeof(f->pid), "%d", (int) ev->pid);
+        (void) snprintf(f->stop_uid, sizeof(f->stop_uid), "%u", (unsigned) ev->stop_uid);
+        (void) snprintf(f->stop_pid, sizeof(f->stop_pid), "%d", (int) ev->stop_pid);
         (void) snprintf(f->exit_code, sizeof(f->exit_code), "%d", ev->exit_code);
         (void) snprintf(f->leftover, sizeof(f->leftover), "%u", ev->leftover);
         (void) snprintf(f->runtime, sizeof(f->runtime), "%" PRIu64, ev->runtime_usec / 1000);
@@ -107,6 +128,8 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_PID] = ev->pid > 0 ? f->pid : NULL,
                 [F_CGROUP] = EMPTY_NULL(ev->cgroup),
                 [F_INTENTIONAL] = BOOLSTR(ev->intentional),
+                [F_STOP_UID] = ev->intentional && ev->stop_uid != (uid_t) -1 ? f->stop_uid : NULL,
+                [F_STOP_PID] = ev->intentional && ev->stop_pid > 0 ? f->stop_pid : NULL,
                 [F_HOW] = corral_how_to_string(ev->how),
                 [F_EXIT_CODE] = ev->how == CORRAL_HOW_EXITED ? f->exit_code : NULL,
                 [F_SIGNAL] = ev->signal > 0 ? signal_to_name(ev->signal) : NULL,
@@ -173,17 +196,28 @@ static json_t *json_field(int i, const char *v) {
         return json_string(v);
 }
 
-static int evlog_format_json(const evlog_fields *fl, char **ret) {
+static json_t *evlog_fields_to_json(const evlog_fields *fl) {
         json_t *o = json_object();
+
+        for (int i = 0; o && i < _F_MAX; i++)
+                if (json_object_set_new(o, field_names[i], json_field(i, fl->str[i])) < 0)
+                        o = (json_decref(o), NULL);
+        return o;
+}
+
+json_t *evlog_event_to_json(const corral_event *ev) {
+        evlog_fields fl;
+
+        evlog_fields_fill(ev, &fl);
+        return evlog_fields_to_json(&fl);
+}
+
+static int evlog_format_json(const evlog_fields *fl, char **ret) {
+        json_t *o = evlog_fields_to_json(fl);
         char *s;
 
         if (!o)
                 return -ENOMEM;
-        for (int i = 0; i < _F_MAX; i++)
-                if (json_object_set_new(o, field_names[i], json_field(i, fl->str[i])) < 0) {
-                        json_decref(o);
-                        return -ENOMEM;
-                }
         s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
         json_decref(o);
         if (!s)

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "corral.h"
 
 typedef enum evlog_format {
@@ -19,6 +21,9 @@ typedef enum evlog_target {
 
 /* One line, without the newline, in the given format. Returns 0 and a malloc'ed string. */
 int evlog_format_event(const corral_event *ev, evlog_format fmt, char **ret);
+
+/* The JSON form as an object (a new reference), or NULL on ENOMEM. */
+json_t *evlog_event_to_json(const corral_event *ev);
 
 /* Send the event to journald with CORRAL_* fields, PRIORITY= and a stable MESSAGE_ID=. */
 int evlog_journal(const corral_event *ev);

@@ -49,6 +49,16 @@ static int spawn_stack_get(spawn_stack *s) {
         return 0;
 }
 
+int spawn_check_directory(const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return negative_errno();
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        return access(path, X_OK) < 0 ? negative_errno() : 0;
+}
+
 int spawn_resolve(const char *cmd, char **ret_path) {
         const char *path = getenv("PATH");
         int err = -ENOENT;
@@ -111,6 +121,8 @@ static int spawn_child(void *arg) {
         for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
                 if (spawn_child_stdio(c, fd) < 0)
                         return spawn_child_fail(c, errno);
+        if (c->p->cwd && chdir(c->p->cwd) < 0)
+                return spawn_child_fail(c, errno);
         if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
                 return spawn_child_fail(c, errno);
         (void) sigemptyset(&none);

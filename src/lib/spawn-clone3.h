@@ -11,6 +11,7 @@ typedef struct spawn_params {
         const char *path; /* executable, already resolved (spawn_resolve()) */
         char *const *argv;
         char *const *envp;
+        const char *cwd;  /* NULL: the supervisor's */
         int cgroup_fd;    /* the leaf, O_DIRECTORY */
         bool into_cgroup; /* CLONE_INTO_CGROUP works (5.7); else the child joins the leaf itself */
 } spawn_params;
@@ -22,6 +23,9 @@ typedef struct spawn_stack {
 } spawn_stack;
 
 void spawn_stack_done(spawn_stack *s);
+
+/* 0 if path is a directory we may enter, else -errno (-ENOENT, -ENOTDIR, -EACCES). */
+int spawn_check_directory(const char *path);
 
 /* Look cmd up in $PATH as execvp() would (no lookup if it has a '/').
  * Returns 0 and a malloc'ed path, -ENOENT or -EACCES. */

@@ -323,6 +323,63 @@ static void test_orphans_are_reaped_while_backend_runs(void **state) {
         corral_backend_unref(b);
 }
 
+static corral_backend *spawn_sh(harness *h, const char *script, char *const *envp, const char *cwd,
+                                int expect) {
+        char *argv[] = { "/bin/sh", "-c", (char *) script, NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "sh"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_type(s, CORRAL_TYPE_TASK), 0);
+        assert_int_equal(corral_spec_set_environment(s, envp), 0);
+        assert_int_equal(corral_spec_set_working_directory(s, cwd), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), expect);
+        corral_spec_free(s);
+        return b;
+}
+
+static void test_environment_and_working_directory(void **state) {
+        harness *h = *state;
+        char *env[] = { "FOO=bar", "PATH=/usr/bin:/bin", NULL };
+        char script[512];
+        corral_backend *b;
+
+        snprintf(script, sizeof(script), "test \"$FOO\" = bar && test \"$(pwd)\" = %s && test -z \"$HOME\"",
+                 h->tmpdir);
+        b = spawn_sh(h, script, env, h->tmpdir, 0);
+        assert_int_equal(harness_wait_event(h, b, CORRAL_EVENT_FINISHED)->ev.exit_code, 0);
+        corral_backend_unref(b);
+
+        char *bad[] = { "NOEQUALS", NULL };
+        corral_spec *s = NULL;
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_environment(s, bad), -EINVAL);
+        assert_int_equal(corral_spec_set_working_directory(s, "relative/dir"), -EINVAL);
+        corral_spec_free(s);
+
+        unsigned before = h->n_events;
+        assert_null(spawn_sh(h, "true", NULL, "/nonexistent/dir", -ENOENT));
+        assert_int_equal(h->events[before].ev.type, CORRAL_EVENT_START_FAILED);
+        assert_string_equal(
+                h->events[before].message,
+                "backend failed to start: working directory /nonexistent/dir: No such file or directory");
+}
+
+/* The stop records who asked; the verdict carries it. */
+static void test_stop_by_records_the_requester(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "asked", CORRAL_TYPE_SERVICE, 10 * SEC, "pause", NULL);
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop_by(b, CORRAL_GRACE_DEFAULT, 1000, 4242), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_int_equal(r->ev.stop_uid, 1000);
+        assert_int_equal(r->ev.stop_pid, 4242);
+        corral_backend_unref(b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -343,6 +400,8 @@ int main(void) {
                 T(test_free_kills_live_backends),
                 T(test_leaf_is_in_the_given_root),
                 T(test_orphans_are_reaped_while_backend_runs),
+                T(test_environment_and_working_directory),
+                T(test_stop_by_records_the_requester),
         };
 
         harness_require_root_cgroup2();

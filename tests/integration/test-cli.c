@@ -134,6 +134,9 @@ static void stop_by_signal(harness *h, int sig) {
         assert_non_null(strstr(log, "\"event\":\"stopping\""));
         assert_non_null(strstr(log, "\"level\":\"info\",\"event\":\"stopped\""));
         assert_non_null(strstr(log, "\"intentional\":true"));
+        char by[64]; /* the sender of the signal is who asked */
+        snprintf(by, sizeof(by), "\"stop_uid\":%u,\"stop_pid\":%d", (unsigned) getuid(), (int) getpid());
+        assert_non_null(strstr(log, by));
         assert_non_null(strstr(log, "\"signal\":\"SIGTERM\""));
         assert_null(strstr(log, "warning"));
 }

@@ -12,10 +12,10 @@
 
 #include "evlog.h"
 
-static const char *const fields[] = { "ts",         "level",       "event",       "backend",    "launch",
-                                      "pid",        "cgroup",      "intentional", "how",        "exit_code",
-                                      "signal",     "core_dumped", "escalated",   "oom_killed", "leftover",
-                                      "runtime_ms", "message" };
+static const char *const fields[] = { "ts",         "level",     "event",       "backend",     "launch",
+                                      "pid",        "cgroup",    "intentional", "stop_uid",    "stop_pid",
+                                      "how",        "exit_code", "signal",      "core_dumped", "escalated",
+                                      "oom_killed", "leftover",  "runtime_ms",  "message" };
 
 static corral_event stopped(void) {
         return (corral_event){ .type = CORRAL_EVENT_STOPPED,
@@ -26,6 +26,8 @@ static corral_event stopped(void) {
                                .pid = 4242,
                                .cgroup = "/corral/db.0123456789ab",
                                .intentional = true,
+                               .stop_uid = 0,
+                               .stop_pid = 1234,
                                .how = CORRAL_HOW_KILLED,
                                .exit_code = -1,
                                .signal = SIGTERM,
@@ -50,6 +52,8 @@ static void test_json_fields_and_types(void **state) {
         assert_string_equal(json_string_value(json_object_get(o, "event")), "stopped");
         assert_int_equal(json_integer_value(json_object_get(o, "pid")), 4242);
         assert_true(json_is_true(json_object_get(o, "intentional")));
+        assert_int_equal(json_integer_value(json_object_get(o, "stop_uid")), 0);
+        assert_int_equal(json_integer_value(json_object_get(o, "stop_pid")), 1234);
         assert_string_equal(json_string_value(json_object_get(o, "how")), "killed");
         assert_true(json_is_null(json_object_get(o, "exit_code")));
         assert_string_equal(json_string_value(json_object_get(o, "signal")), "SIGTERM");
@@ -74,6 +78,7 @@ static void test_json_exit_code_and_nulls(void **state) {
         assert_non_null(strstr(s, "\"exit_code\":0,"));
         assert_non_null(strstr(s, "\"signal\":null"));
         assert_non_null(strstr(s, "\"pid\":null"));
+        assert_non_null(strstr(s, "\"stop_uid\":null,\"stop_pid\":null"));
         assert_non_null(strstr(s, "\"launch\":null"));
         free(s);
 }
@@ -83,11 +88,13 @@ static void test_text_is_logfmt_with_every_field(void **state) {
         char *s = NULL;
 
         assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
-        assert_string_equal(s,
-                            "ts=2026-11-29T02:48:27.123456Z level=info event=stopped backend=db "
-                            "launch=0123456789ab pid=4242 cgroup=/corral/db.0123456789ab intentional=true "
-                            "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
-                            "oom_killed=false leftover=0 runtime_ms=1234 message=\"backend stopped\"");
+        assert_string_equal(
+                s,
+                "ts=2026-11-29T02:48:27.123456Z level=info event=stopped backend=db "
+                "launch=0123456789ab pid=4242 cgroup=/corral/db.0123456789ab intentional=true stop_uid=0 "
+                "stop_pid=1234 "
+                "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
+                "oom_killed=false leftover=0 runtime_ms=1234 message=\"backend stopped\"");
         free(s);
 }
 
