@@ -103,6 +103,9 @@ enum {
          * SIGCHLD comes (it is blocked in the calling thread and read through the loop). Use
          * only when this process has no children of its own besides the backends. */
         CORRAL_NEW_SUBREAPER = 1 << 0,
+        /* Move the calling process into the leaf "<root>/supervisor" first, so that the root is
+         * free for the backends' leaves: what a service with Delegate=yes must do. */
+        CORRAL_NEW_OWN_LEAF = 1 << 1,
 };
 
 /**
@@ -221,6 +224,11 @@ const char *corral_backend_get_launch(corral_backend *b);
 const char *corral_backend_get_cgroup(corral_backend *b);
 pid_t corral_backend_get_pid(corral_backend *b);
 corral_state corral_backend_get_state(corral_backend *b);
+/**
+ * corral_backend_get_usage() - the cgroup's memory.current and cpu.stat usage_usec; each is
+ * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.
+ */
+int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
 
 /* Names, as they appear in logs: "stopped", "warning", "exited". NULL when out of range. */
 const char *corral_event_type_to_string(corral_event_type t);

@@ -335,6 +335,20 @@ pid_t corral_backend_get_pid(corral_backend *b) {
         return b ? b->pid : 0;
 }
 
+int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec) {
+        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+
+        if (!b || b->cgroup_fd < 0)
+                return -ESTALE;
+        if (cgroup_memory_current(b->cgroup_fd, &mem) < 0)
+                mem = UINT64_MAX;
+        if (cgroup_cpu_usage(b->cgroup_fd, &cpu) < 0)
+                cpu = UINT64_MAX;
+        *ret_memory_bytes = mem;
+        *ret_cpu_usec = cpu;
+        return 0;
+}
+
 corral_state corral_backend_get_state(corral_backend *b) {
         return b ? b->state : CORRAL_STATE_GONE;
 }

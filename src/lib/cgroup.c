@@ -320,3 +320,38 @@ int cgroup_probe_kill(const cgroup_root *r) {
         (void) cgroup_leaf_remove(r, ".corral-probe", launch);
         return found;
 }
+
+int cgroup_memory_current(int leaf_fd, uint64_t *ret) {
+        char buf[64], *end;
+        ssize_t n = read_small_at(leaf_fd, "memory.current", buf, sizeof(buf));
+        unsigned long long v;
+
+        if (n < 0)
+                return (int) n;
+        errno = 0;
+        v = strtoull(buf, &end, 10);
+        if (errno != 0 || end == buf)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int cgroup_cpu_usage(int leaf_fd, uint64_t *ret) {
+        char buf[1024];
+        ssize_t n = read_small_at(leaf_fd, "cpu.stat", buf, sizeof(buf));
+
+        if (n < 0)
+                return (int) n;
+        return keyed_file_get(buf, "usage_usec", ret);
+}
+
+int cgroup_join_leaf(const cgroup_root *r, const char *name) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (mkdirat(r->fd, name, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = openat(r->fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return write_string_at(fd, "cgroup.procs", "0");
+}

@@ -59,3 +59,11 @@ int cgroup_oom_kills(int leaf_fd, uint64_t *ret);
 /* 1 if cgroup.kill (5.14) exists for leaves under the root, 0 if not, -errno. Looks at the
  * root itself, or at a short-lived probe leaf where the root is the top of the hierarchy. */
 int cgroup_probe_kill(const cgroup_root *r);
+
+/* memory.current in bytes (-ENOENT without the memory controller) and cpu.stat's usage_usec. */
+int cgroup_memory_current(int leaf_fd, uint64_t *ret);
+int cgroup_cpu_usage(int leaf_fd, uint64_t *ret);
+
+/* Move the calling process into the leaf <root>/<name> (made if missing), so that the root has
+ * no process of its own (cgroup v2's no-internal-processes rule) and backends go beside it. */
+int cgroup_join_leaf(const cgroup_root *r, const char *name);

@@ -108,6 +108,8 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 return -ENOMEM;
         c->root.fd = -EBADF;
         r = cgroup_root_open(root_path, &c->root);
+        if (r >= 0 && (flags & CORRAL_NEW_OWN_LEAF))
+                r = cgroup_join_leaf(&c->root, "supervisor");
         if (r >= 0)
                 r = corral_probe(c);
         if (r >= 0)

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* corrald.c: the supervisor daemon: one loop, many backends, a varlink socket, systemd integration. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "corral.h"
+#include "daemon-log.h"
+#include "evlog.h"
+#include "macro.h"
+#include "registry.h"
+#include "server.h"
+
+#define DEFAULT_ADDRESS "/run/corral/io.corral.Supervisor"
+
+typedef struct daemon_args {
+        const char *address;
+        const char *allow_group;
+        const char *cgroup_root;
+        mode_t socket_mode;
+        unsigned max_connections;
+        int own_leaf; /* -1 auto: under systemd */
+        evlog_format format;
+        evlog_target target;
+} daemon_args;
+
+typedef struct daemon_state {
+        corral *corral;
+        registry *registry;
+        server *server;
+} daemon_state;
+
+static void help(void) {
+        printf("Usage: corrald [OPTIONS]\n\n"
+               "Supervise backends started over varlink (io.corral.Supervisor), each in its own cgroup.\n\n"
+               "  --address PATH          control socket (default $CORRAL_ADDRESS, else " DEFAULT_ADDRESS ")\n"
+               "  --allow-group GROUP     members may start and stop backends besides root (default corral)\n"
+               "  --socket-mode MODE      octal permissions of the socket it makes (default 0660)\n"
+               "  --max-connections N     clients at once (default 64)\n"
+               "  --cgroup-root DIR       where backends' leaf cgroups go (default: own cgroup)\n"
+               "  --own-leaf yes|no|auto  move into <root>/supervisor first (auto: under systemd)\n"
+               "  --log-format text|json  (default: text)\n"
+               "  --log-target auto|stderr|journal (default auto: the journal under systemd)\n"
+               "  -h, --help\n");
+}
+
+static int usage(const char *fmt, ...) _printf_(1, 2);
+static int usage(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("corrald: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(" (see corrald --help)\n", stderr);
+        return -EINVAL;
+}
+
+static int parse_option(int opt, const char *v, daemon_args *a) {
+        char *end;
+        unsigned long n;
+
+        switch (opt) {
+        case 'a':
+                a->address = v;
+                return 0;
+        case 'g':
+                a->allow_group = v;
+                return 0;
+        case 'c':
+                a->cgroup_root = v;
+                return 0;
+        case 'm':
+                n = strtoul(v, &end, 8);
+                if (*v == '\0' || *end || n > 0777)
+                        return usage("invalid --socket-mode '%s': expected octal permissions such as 0660", v);
+                a->socket_mode = (mode_t) n;
+                return 0;
+        case 'n':
+                n = strtoul(v, &end, 10);
+                if (*v == '\0' || *end || n == 0 || n > 65536)
+                        return usage("invalid --max-connections '%s': expected 1 to 65536", v);
+                a->max_connections = (unsigned) n;
+                return 0;
+        case 'o':
+                if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0 && strcmp(v, "auto") != 0)
+                        return usage("invalid --own-leaf '%s': expected yes, no or auto", v);
+                a->own_leaf = strcmp(v, "auto") == 0 ? -1 : strcmp(v, "yes") == 0;
+                return 0;
+        case 'f':
+                if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+                        return usage("invalid --log-format '%s': expected text or json", v);
+                a->format = strcmp(v, "json") == 0 ? EVLOG_FORMAT_JSON : EVLOG_FORMAT_TEXT;
+                return 0;
+        case 'T':
+                if (strcmp(v, "auto") != 0 && strcmp(v, "stderr") != 0 && strcmp(v, "journal") != 0)
+                        return usage("invalid --log-target '%s': expected auto, stderr or journal", v);
+                a->target = strcmp(v, "journal") == 0 || (strcmp(v, "auto") == 0 && evlog_fd_is_journal(STDERR_FILENO))
+                                    ? EVLOG_TARGET_JOURNAL
+                                    : EVLOG_TARGET_STDERR;
+                return 0;
+        }
+        return usage("unknown option '%s'", v);
+}
+
+static int parse_args(int argc, char **argv, daemon_args *a) {
+        static const struct option opts[] = {
+                { "address", required_argument, NULL, 'a' },
+                { "allow-group", required_argument, NULL, 'g' },
+                { "cgroup-root", required_argument, NULL, 'c' },
+                { "socket-mode", required_argument, NULL, 'm' },
+                { "max-connections", required_argument, NULL, 'n' },
+                { "own-leaf", required_argument, NULL, 'o' },
+                { "log-format", required_argument, NULL, 'f' },
+                { "log-target", required_argument, NULL, 'T' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        int opt, r = 0;
+
+        *a = (daemon_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
+                            .allow_group = "corral",
+                            .socket_mode = 0660,
+                            .max_connections = 64,
+                            .own_leaf = -1,
+                            .format = EVLOG_FORMAT_TEXT,
+                            .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
+                                                                         : EVLOG_TARGET_STDERR };
+        opterr = 0;
+        while (r >= 0 && (opt = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+                if (opt == 'h') {
+                        help();
+                        return 1;
+                }
+                r = opt == '?' || opt == ':' ? usage("unknown or incomplete option '%s'", argv[optind - 1])
+                                             : parse_option(opt, optarg, a);
+        }
+        if (r >= 0 && optind < argc)
+                r = usage("unexpected argument '%s'", argv[optind]);
+        return r;
+}
+
+static gid_t lookup_group(const char *name) {
+        struct group *g = name && *name ? getgrnam(name) : NULL;
+
+        if (!g && name && *name)
+                daemon_log(LOG_NOTICE, "group %s does not exist: only root may start and stop backends", name);
+        return g ? g->gr_gid : (gid_t) -1;
+}
+
+static void on_shutdown_done(void *userdata) {
+        daemon_state *d = userdata;
+        (void) sd_event_exit(corral_get_event(d->corral), 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        daemon_state *d = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                daemon_log(LOG_NOTICE, "SIGHUP: nothing to reload");
+                return 0;
+        }
+        if (!registry_shutting_down(d->registry))
+                daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)", strsignal((int) si->ssi_signo),
+                           si->ssi_pid, registry_count_running(d->registry));
+        (void) sd_notify(0, "STOPPING=1");
+        registry_shutdown(d->registry, (uid_t) si->ssi_uid, (pid_t) si->ssi_pid, on_shutdown_done, d);
+        return 0;
+}
+
+static int setup_signals(daemon_state *d) {
+        static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+        sigset_t mask;
+
+        (void) sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                (void) sigaddset(&mask, sigs[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+        (void) signal(SIGPIPE, SIG_IGN);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
+                int r = sd_event_add_signal(corral_get_event(d->corral), NULL, sigs[i], on_signal, d);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The socket systemd passed (socket activation), or one of our own. */
+static int get_listen_fd(const daemon_args *a, gid_t gid) {
+        int n = sd_listen_fds(1), fd;
+
+        if (n > 1)
+                return daemon_log(LOG_ERR, "expected one socket from systemd, got %d", n), -EINVAL;
+        if (n == 1)
+                return SD_LISTEN_FDS_START;
+        fd = server_listen_unix(a->address, a->socket_mode, gid);
+        if (fd == -EADDRINUSE)
+                daemon_log(LOG_ERR, "cannot listen on %s: another corrald is serving it", a->address);
+        else if (fd < 0)
+                daemon_log(LOG_ERR, "cannot listen on %s: %s", a->address, strerror(-fd));
+        return fd;
+}
+
+static int daemon_setup(const daemon_args *a, daemon_state *d) {
+        bool under_systemd = getenv("INVOCATION_ID") != NULL;
+        bool own_leaf = a->own_leaf < 0 ? under_systemd && !a->cgroup_root && !getenv("CORRAL_CGROUP_ROOT")
+                                        : a->own_leaf;
+        gid_t gid = lookup_group(a->allow_group);
+        server_options so = { .max_connections = a->max_connections,
+                              .max_message = 256 * 1024,
+                              .max_output = 16 * 1024 * 1024,
+                              .allow_gid = gid,
+                              .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group };
+        int r, fd;
+
+        r = corral_new(&d->corral, a->cgroup_root, CORRAL_NEW_SUBREAPER | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
+        if (r < 0)
+                return daemon_log(LOG_ERR, "cannot use cgroup root %s: %s",
+                                  a->cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)", strerror(-r)),
+                       r;
+        if (corral_get_fallbacks(d->corral))
+                daemon_log(LOG_NOTICE, "kernel fallbacks in use: %s", corral_get_fallbacks(d->corral));
+        r = registry_new(d->corral, a->target, a->format, &d->registry);
+        if (r >= 0)
+                r = setup_signals(d);
+        if (r < 0)
+                return daemon_log(LOG_ERR, "cannot set up: %s", strerror(-r)), r;
+        fd = get_listen_fd(a, gid);
+        if (fd < 0)
+                return fd;
+        r = server_new(corral_get_event(d->corral), d->registry, &so, fd, &d->server);
+        if (r < 0)
+                return daemon_log(LOG_ERR, "cannot serve %s: %s", a->address, strerror(-r)), r;
+        registry_set_server(d->registry, d->server);
+        (void) sd_event_set_watchdog(corral_get_event(d->corral), true); /* WATCHDOG=1 if WatchdogSec= */
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        daemon_state d = {};
+        daemon_args a;
+        int r = parse_args(argc, argv, &a);
+
+        if (r != 0)
+                return r < 0 ? 2 : 0;
+        daemon_log_set_journal(a.target == EVLOG_TARGET_JOURNAL);
+        r = daemon_setup(&a, &d);
+        if (r >= 0) {
+                daemon_log(LOG_INFO, "listening on %s, cgroup root %s", a.address, corral_get_cgroup_root(d.corral));
+                (void) sd_notify(0, "READY=1\nSTATUS=0 backend(s) running");
+                r = corral_run(d.corral);
+        }
+        d.server = server_free(d.server);
+        d.registry = registry_free(d.registry);
+        d.corral = corral_free(d.corral);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* registry.c: corrald's backends by name: their specs, last verdicts, and the calls waiting on them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "registry.h"
+#include "server.h"
+
+#define ERROR_EXISTS        "io.corral.Supervisor.BackendExists"
+#define ERROR_NO_SUCH       "io.corral.Supervisor.NoSuchBackend"
+#define ERROR_START_FAILED  "io.corral.Supervisor.StartFailed"
+#define ERROR_SHUTTING_DOWN "io.corral.Supervisor.ShuttingDown"
+
+/* StopAll: one reply once every backend it stopped is gone. */
+typedef struct stop_group {
+        conn *conn;
+        json_t *verdicts;
+        unsigned remaining;
+} stop_group;
+
+typedef enum wait_kind {
+        WAIT_STOP,
+        WAIT_RESTART,
+        WAIT_GROUP,
+} wait_kind;
+
+typedef struct waiter {
+        wait_kind kind;
+        conn *conn; /* a reference; for WAIT_GROUP it is the group's */
+        stop_group *group;
+        struct waiter *next;
+} waiter;
+
+typedef struct entry {
+        struct entry *next;
+        char *name;
+        char **command;
+        char **environment;
+        char *cwd;
+        corral_type type;
+        int stop_signal;
+        uint64_t grace_usec;
+        corral_backend *backend; /* the current launch while it is not gone */
+        uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
+        json_t *last_verdict;
+        waiter *waiters;
+} entry;
+
+struct registry {
+        corral *corral;
+        server *server;
+        evlog_target target;
+        evlog_format format;
+        entry *entries;
+        bool shutting_down;
+        void (*done)(void *userdata);
+        void *done_userdata;
+};
+
+static void strv_free(char **v) {
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
+
+static char **strv_dup(char **v) {
+        size_t n = 0;
+        char **c;
+
+        while (v && v[n])
+                n++;
+        c = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; c && i < n; i++)
+                if (!(c[i] = strdup(v[i]))) {
+                        strv_free(c);
+                        return NULL;
+                }
+        return c;
+}
+
+static entry *entry_free(entry *e) {
+        while (e->waiters) {
+                waiter *w = e->waiters;
+                e->waiters = w->next;
+                conn_unref(w->conn);
+                free(w);
+        }
+        free(e->name);
+        strv_free(e->command);
+        strv_free(e->environment);
+        free(e->cwd);
+        corral_backend_unref(e->backend);
+        json_decref(e->last_verdict);
+        free(e);
+        return NULL;
+}
+
+static entry *registry_find(registry *r, const char *name) {
+        for (entry *e = r->entries; e; e = e->next)
+                if (strcmp(e->name, name) == 0)
+                        return e;
+        return NULL;
+}
+
+unsigned registry_count_running(registry *r) {
+        return corral_count(r->corral);
+}
+
+bool registry_shutting_down(registry *r) {
+        return r->shutting_down;
+}
+
+static json_t *json_strv(char **v) {
+        json_t *a = json_array();
+
+        for (char **p = v; a && p && *p; p++)
+                json_array_append_new(a, json_string(*p));
+        return a;
+}
+
+static json_t *json_u64_or_null(uint64_t v) {
+        return v == UINT64_MAX ? json_null() : json_integer((json_int_t) v);
+}
+
+static json_t *entry_json(entry *e, bool usage) {
+        corral_backend *b = e->backend;
+        json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:I, s:O}", "name", e->name, "launch",
+                              b ? json_string(corral_backend_get_launch(b)) : json_null(), "state",
+                              b ? corral_state_to_string(corral_backend_get_state(b)) : "gone", "pid",
+                              b ? json_integer(corral_backend_get_pid(b)) : json_null(), "cgroup",
+                              b ? json_string(corral_backend_get_cgroup(b)) : json_null(), "type",
+                              e->type == CORRAL_TYPE_TASK ? "task" : "service", "command", json_strv(e->command),
+                              "since", (json_int_t) e->since_usec, "lastVerdict",
+                              e->last_verdict ?: json_null());
+        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+
+        if (o && usage) {
+                if (b)
+                        (void) corral_backend_get_usage(b, &mem, &cpu);
+                json_object_set_new(o, "memoryCurrent", json_u64_or_null(mem));
+                json_object_set_new(o, "cpuUsageUSec", json_u64_or_null(cpu));
+        }
+        return o;
+}
+
+static bool event_is_verdict(corral_event_type t) {
+        return t != CORRAL_EVENT_STARTED && t != CORRAL_EVENT_STOPPING;
+}
+
+static void registry_notify_status(registry *r) {
+        (void) sd_notifyf(0, "STATUS=%u backend(s) running%s", corral_count(r->corral),
+                          r->shutting_down ? ", shutting down" : "");
+}
+
+static int registry_spawn(registry *r, entry *e);
+
+static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
+        stop_group *g = w->group;
+
+        switch (w->kind) {
+        case WAIT_STOP:
+                server_reply(w->conn, json_pack("{s:O, s:b}", "verdict", verdict, "alreadyStopped", 0), false);
+                break;
+        case WAIT_RESTART:
+                if (registry_spawn(r, e) >= 0)
+                        server_reply(w->conn, json_pack("{s:o}", "backend", entry_json(e, false)), false);
+                else
+                        server_error(w->conn, ERROR_START_FAILED,
+                                     json_pack("{s:s, s:O}", "name", e->name, "verdict", e->last_verdict ?: json_null()));
+                break;
+        case WAIT_GROUP:
+                if (verdict)
+                        json_array_append(g->verdicts, verdict);
+                if (--g->remaining == 0) {
+                        server_reply(g->conn, json_pack("{s:O}", "verdicts", g->verdicts), false);
+                        json_decref(g->verdicts);
+                        conn_unref(g->conn);
+                        free(g);
+                }
+                return; /* the group holds the connection */
+        }
+        conn_unref(w->conn);
+}
+
+static void registry_resolve(registry *r, entry *e) {
+        waiter *w = e->waiters;
+
+        e->waiters = NULL;
+        while (w) {
+                waiter *next = w->next;
+                waiter_resolve(r, e, w, e->last_verdict);
+                free(w);
+                w = next;
+        }
+}
+
+static void registry_log(registry *r, const corral_event *ev) {
+        if (evlog_write(ev, r->target, r->format) < 0 && r->target == EVLOG_TARGET_JOURNAL)
+                (void) evlog_write(ev, EVLOG_TARGET_STDERR, r->format);
+}
+
+static void registry_on_event(corral *c, const corral_event *ev, void *userdata) {
+        registry *r = userdata;
+        json_t *j = evlog_event_to_json(ev);
+        entry *e = registry_find(r, ev->backend);
+
+        registry_log(r, ev);
+        if (r->server && j)
+                server_broadcast(r->server, json_pack("{s:O}", "event", j));
+        if (e)
+                e->since_usec = ev->ts_usec;
+        /* A verdict for the launch we track (start-failed comes before there is one). */
+        if (e && j && event_is_verdict(ev->type) &&
+            (ev->type == CORRAL_EVENT_START_FAILED ||
+             (e->backend && strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0))) {
+                json_decref(e->last_verdict);
+                e->last_verdict = json_incref(j);
+                e->backend = corral_backend_unref(e->backend);
+                registry_resolve(r, e);
+        }
+        json_decref(j);
+        registry_notify_status(r);
+        if (r->shutting_down && corral_count(c) == 0 && r->done)
+                r->done(r->done_userdata);
+}
+
+int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret) {
+        registry *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return -ENOMEM;
+        *r = (registry){ .corral = c, .target = target, .format = format };
+        corral_set_event_handler(c, registry_on_event, r);
+        *ret = r;
+        return 0;
+}
+
+registry *registry_free(registry *r) {
+        if (!r)
+                return NULL;
+        while (r->entries) {
+                entry *e = r->entries;
+                r->entries = e->next;
+                entry_free(e);
+        }
+        free(r);
+        return NULL;
+}
+
+void registry_set_server(registry *r, server *s) {
+        r->server = s;
+}
+
+static int registry_make_spec(entry *e, corral_spec **ret) {
+        corral_spec *s = NULL;
+        int r = corral_spec_new(&s);
+
+        if (r >= 0)
+                r = corral_spec_set_name(s, e->name);
+        if (r >= 0)
+                r = corral_spec_set_argv(s, e->command);
+        if (r >= 0)
+                r = corral_spec_set_environment(s, e->environment);
+        if (r >= 0)
+                r = corral_spec_set_working_directory(s, e->cwd);
+        if (r >= 0)
+                r = corral_spec_set_type(s, e->type);
+        if (r >= 0)
+                r = corral_spec_set_stop_signal(s, e->stop_signal);
+        if (r >= 0)
+                r = corral_spec_set_grace(s, e->grace_usec);
+        if (r < 0)
+                s = corral_spec_free(s);
+        *ret = s;
+        return r;
+}
+
+static int registry_spawn(registry *r, entry *e) {
+        corral_spec *s;
+        int k = registry_make_spec(e, &s);
+
+        if (k < 0)
+                return k;
+        k = corral_spawn(r->corral, s, &e->backend);
+        corral_spec_free(s);
+        return k;
+}
+
+static int entry_set(entry *e, const registry_start *p) {
+        strv_free(e->command);
+        strv_free(e->environment);
+        free(e->cwd);
+        e->command = strv_dup(p->command);
+        e->environment = p->environment ? strv_dup(p->environment) : NULL;
+        e->cwd = p->working_directory ? strdup(p->working_directory) : NULL;
+        e->type = p->type;
+        e->stop_signal = p->stop_signal;
+        e->grace_usec = p->grace_usec;
+        if (!e->command || (p->environment && !e->environment) || (p->working_directory && !e->cwd))
+                return -ENOMEM;
+        return 0;
+}
+
+static entry *registry_add(registry *r, const char *name) {
+        entry *e = calloc(1, sizeof(*e));
+
+        if (!e || !(e->name = strdup(name))) {
+                free(e);
+                return NULL;
+        }
+        e->next = r->entries;
+        r->entries = e;
+        return e;
+}
+
+void registry_start_backend(registry *r, conn *c, const registry_start *p) {
+        entry *e = registry_find(r, p->name);
+
+        if (r->shutting_down)
+                return server_error(c, ERROR_SHUTTING_DOWN, NULL);
+        if (e && e->backend)
+                return server_error(c, ERROR_EXISTS, json_pack("{s:s}", "name", p->name));
+        if (!e && !(e = registry_add(r, p->name)))
+                return server_error(c, "org.varlink.service.InvalidParameter", json_pack("{s:s}", "parameter", "name"));
+        if (entry_set(e, p) < 0 || registry_spawn(r, e) < 0) {
+                json_t *v = e->last_verdict;
+                return server_error(c, ERROR_START_FAILED,
+                                    json_pack("{s:s, s:s, s:O}", "name", p->name, "message",
+                                              v ? json_string_value(json_object_get(v, "message")) : "out of memory",
+                                              "verdict", v ?: json_null()));
+        }
+        server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
+}
+
+static int entry_wait(entry *e, wait_kind kind, conn *c, stop_group *g) {
+        waiter *w = calloc(1, sizeof(*w));
+
+        if (!w)
+                return -ENOMEM;
+        *w = (waiter){ .kind = kind, .conn = kind == WAIT_GROUP ? NULL : conn_ref(c), .group = g, .next = e->waiters };
+        e->waiters = w;
+        return 0;
+}
+
+void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec) {
+        entry *e = registry_find(r, name);
+
+        if (!e)
+                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+        if (!e->backend)
+                return server_reply(c,
+                                    json_pack("{s:O, s:b}", "verdict", e->last_verdict ?: json_null(),
+                                              "alreadyStopped", 1),
+                                    false);
+        /* Waiting first: the verdict may come at once, from inside the stop. A second Stop of the
+         * same backend just waits for the same verdict. */
+        if (entry_wait(e, WAIT_STOP, c, NULL) < 0)
+                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
+        (void) corral_stop_by(e->backend, grace_usec, c->cred.uid, c->cred.pid);
+}
+
+void registry_restart(registry *r, conn *c, const char *name) {
+        entry *e = registry_find(r, name);
+
+        if (r->shutting_down)
+                return server_error(c, ERROR_SHUTTING_DOWN, NULL);
+        if (!e)
+                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+        if (!e->backend) { /* not running: just start it again */
+                if (registry_spawn(r, e) < 0)
+                        return server_error(c, ERROR_START_FAILED,
+                                            json_pack("{s:s, s:O}", "name", name, "verdict", e->last_verdict ?: json_null()));
+                return server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
+        }
+        if (entry_wait(e, WAIT_RESTART, c, NULL) < 0)
+                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
+        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, c->cred.uid, c->cred.pid);
+}
+
+void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
+        stop_group *g = calloc(1, sizeof(*g));
+
+        if (!g || !(g->verdicts = json_array())) {
+                free(g);
+                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
+        }
+        g->conn = conn_ref(c);
+        g->remaining = 1; /* held until every stop has been sent */
+        for (entry *e = r->entries; e; e = e->next)
+                if (e->backend && entry_wait(e, WAIT_GROUP, NULL, g) >= 0)
+                        g->remaining++;
+        (void) corral_stop_all_by(r->corral, grace_usec, c->cred.uid, c->cred.pid);
+        waiter self = { .kind = WAIT_GROUP, .group = g };
+        waiter_resolve(r, NULL, &self, NULL); /* drop the hold; replies if all are gone */
+}
+
+void registry_list(registry *r, conn *c) {
+        json_t *a = json_array();
+
+        for (entry *e = r->entries; a && e; e = e->next)
+                json_array_append_new(a, entry_json(e, false));
+        server_reply(c, json_pack("{s:o}", "backends", a), false);
+}
+
+void registry_list_continues(registry *r, conn *c) {
+        json_t *a = json_array();
+
+        for (entry *e = r->entries; a && e; e = e->next)
+                json_array_append_new(a, entry_json(e, false));
+        server_reply(c, json_pack("{s:o}", "backends", a), true);
+}
+
+void registry_status(registry *r, conn *c, const char *name) {
+        entry *e = registry_find(r, name);
+
+        if (!e)
+                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+        server_reply(c, json_pack("{s:o}", "backend", entry_json(e, true)), false);
+}
+
+void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata) {
+        r->done = done;
+        r->done_userdata = userdata;
+        if (r->shutting_down)
+                return;
+        r->shutting_down = true;
+        registry_notify_status(r);
+        (void) corral_stop_all_by(r->corral, CORRAL_GRACE_DEFAULT, uid, pid);
+        if (corral_count(r->corral) == 0)
+                done(userdata);
+}
