@@ -5,8 +5,9 @@
 #include "corral.h"
 #include "macro.h"
 
-#define CLI_EXIT_FAILURE 1
-#define CLI_EXIT_USAGE   2
+#define CLI_EXIT_FAILURE     1
+#define CLI_EXIT_USAGE       2
+#define CLI_EXIT_UNREACHABLE 3 /* corrald could not be reached */
 
 /* Print "corral: <message>" and return -EINVAL; the verb then exits CLI_EXIT_USAGE. */
 int cli_usage(const char *fmt, ...) _printf_(1, 2);
@@ -19,3 +20,6 @@ static inline void corral_spec_freep(corral_spec **s) {
 }
 
 int verb_run(int argc, char **argv);
+
+/* start, stop, restart, list, status, watch: argv[0] is the verb. */
+int verb_client(int argc, char **argv);

@@ -25,7 +25,7 @@ int cli_usage(const char *fmt, ...) {
         va_start(ap, fmt);
         vfprintf(stderr, fmt, ap);
         va_end(ap);
-        fputs(" (see corral run --help)\n", stderr);
+        fputs(" (see corral --help)\n", stderr);
         return -EINVAL;
 }
 
@@ -42,8 +42,23 @@ int cli_error(int r, const char *fmt, ...) {
 
 static void help(void) {
         printf("Usage: corral VERB [OPTIONS]\n\n"
-               "  run [OPTIONS] -- COMMAND [ARG...]   run one backend in the foreground\n\n"
-               "See corral VERB --help.\n");
+               "Without a daemon:\n"
+               "  run [OPTIONS] -- COMMAND [ARG...]     run one backend in the foreground (corral run "
+               "--help)\n\n"
+               "Driving corrald:\n"
+               "  start NAME [OPTIONS] -- COMMAND [ARG...]\n"
+               "        --type service|task  --stop-signal SIG  --grace DURATION\n"
+               "        --env KEY=VALUE (repeatable)  --workdir DIR\n"
+               "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
+               "  restart NAME\n"
+               "  list\n"
+               "  status NAME\n"
+               "  watch                                 follow every event\n\n"
+               "  --address PATH   corrald's socket (default $CORRAL_ADDRESS, else\n"
+               "                   /run/corral/io.corral.Supervisor)\n"
+               "  --json           machine-readable output\n\n"
+               "Exit status: 0 success, 1 corrald reported a failure, 2 usage error, 3 corrald not "
+               "reachable.\n");
 }
 
 int main(int argc, char **argv) {
@@ -53,6 +68,10 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[1], "run") == 0)
                 return verb_run(argc - 1, argv + 1);
+        static const char *const client_verbs[] = { "start", "stop", "restart", "list", "status", "watch" };
+        for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
+                if (strcmp(argv[1], client_verbs[i]) == 0)
+                        return verb_client(argc - 1, argv + 1);
         if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
                 help();
                 return 0;

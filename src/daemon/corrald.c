@@ -41,8 +41,10 @@ typedef struct daemon_state {
 static void help(void) {
         printf("Usage: corrald [OPTIONS]\n\n"
                "Supervise backends started over varlink (io.corral.Supervisor), each in its own cgroup.\n\n"
-               "  --address PATH          control socket (default $CORRAL_ADDRESS, else " DEFAULT_ADDRESS ")\n"
-               "  --allow-group GROUP     members may start and stop backends besides root (default corral)\n"
+               "  --address PATH          control socket (default $CORRAL_ADDRESS, else " DEFAULT_ADDRESS
+               ")\n"
+               "  --allow-group GROUP     members may start and stop backends besides root (default "
+               "corral)\n"
                "  --socket-mode MODE      octal permissions of the socket it makes (default 0660)\n"
                "  --max-connections N     clients at once (default 64)\n"
                "  --cgroup-root DIR       where backends' leaf cgroups go (default: own cgroup)\n"
@@ -81,7 +83,8 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
         case 'm':
                 n = strtoul(v, &end, 8);
                 if (*v == '\0' || *end || n > 0777)
-                        return usage("invalid --socket-mode '%s': expected octal permissions such as 0660", v);
+                        return usage("invalid --socket-mode '%s': expected octal permissions such as 0660",
+                                     v);
                 a->socket_mode = (mode_t) n;
                 return 0;
         case 'n':
@@ -103,9 +106,10 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
         case 'T':
                 if (strcmp(v, "auto") != 0 && strcmp(v, "stderr") != 0 && strcmp(v, "journal") != 0)
                         return usage("invalid --log-target '%s': expected auto, stderr or journal", v);
-                a->target = strcmp(v, "journal") == 0 || (strcmp(v, "auto") == 0 && evlog_fd_is_journal(STDERR_FILENO))
-                                    ? EVLOG_TARGET_JOURNAL
-                                    : EVLOG_TARGET_STDERR;
+                a->target = strcmp(v, "journal") == 0 ||
+                                (strcmp(v, "auto") == 0 && evlog_fd_is_journal(STDERR_FILENO))
+                        ? EVLOG_TARGET_JOURNAL
+                        : EVLOG_TARGET_STDERR;
                 return 0;
         }
         return usage("unknown option '%s'", v);
@@ -152,7 +156,8 @@ static gid_t lookup_group(const char *name) {
         struct group *g = name && *name ? getgrnam(name) : NULL;
 
         if (!g && name && *name)
-                daemon_log(LOG_NOTICE, "group %s does not exist: only root may start and stop backends", name);
+                daemon_log(LOG_NOTICE, "group %s does not exist: only root may start and stop backends",
+                           name);
         return g ? g->gr_gid : (gid_t) -1;
 }
 
@@ -169,8 +174,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 return 0;
         }
         if (!registry_shutting_down(d->registry))
-                daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)", strsignal((int) si->ssi_signo),
-                           si->ssi_pid, registry_count_running(d->registry));
+                daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)",
+                           strsignal((int) si->ssi_signo), si->ssi_pid, registry_count_running(d->registry));
         (void) sd_notify(0, "STOPPING=1");
         registry_shutdown(d->registry, (uid_t) si->ssi_uid, (pid_t) si->ssi_pid, on_shutdown_done, d);
         return 0;
@@ -222,7 +227,8 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                               .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group };
         int r, fd;
 
-        r = corral_new(&d->corral, a->cgroup_root, CORRAL_NEW_SUBREAPER | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
+        r = corral_new(&d->corral, a->cgroup_root,
+                       CORRAL_NEW_SUBREAPER | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot use cgroup root %s: %s",
                                   a->cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)", strerror(-r)),
@@ -255,7 +261,8 @@ int main(int argc, char **argv) {
         daemon_log_set_journal(a.target == EVLOG_TARGET_JOURNAL);
         r = daemon_setup(&a, &d);
         if (r >= 0) {
-                daemon_log(LOG_INFO, "listening on %s, cgroup root %s", a.address, corral_get_cgroup_root(d.corral));
+                daemon_log(LOG_INFO, "listening on %s, cgroup root %s", a.address,
+                           corral_get_cgroup_root(d.corral));
                 (void) sd_notify(0, "READY=1\nSTATUS=0 backend(s) running");
                 r = corral_run(d.corral);
         }

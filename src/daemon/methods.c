@@ -44,9 +44,7 @@ static bool param_type_ok(json_t *v, param_type t) {
         case P_STRV:
                 if (!json_is_array(v))
                         return false;
-                json_array_foreach (v, i, e)
-                        if (!json_is_string(e))
-                                return false;
+                json_array_foreach(v, i, e) if (!json_is_string(e)) return false;
                 return true;
         }
         return false;
@@ -58,7 +56,7 @@ static const char *params_check(json_t *params, const param *table) {
         const char *key;
         json_t *v;
 
-        json_object_foreach (params, key, v) {
+        json_object_foreach(params, key, v) {
                 const param *p = table;
                 while (p && p->name && strcmp(p->name, key) != 0)
                         p++;
@@ -89,9 +87,7 @@ static char **get_strv(json_t *params, const char *key) {
         if (!json_is_array(a))
                 return NULL;
         v = calloc(json_array_size(a) + 1, sizeof(char *));
-        json_array_foreach (a, i, e)
-                if (v)
-                        v[i] = (char *) json_string_value(e);
+        json_array_foreach(a, i, e) if (v) v[i] = (char *) json_string_value(e);
         return v;
 }
 
@@ -207,17 +203,19 @@ static void m_get_description(server *s, conn *c, json_t *params, bool more) {
         const char *iface = get_str(params, "interface");
 
         if (strcmp(iface, IFACE) == 0)
-                return server_reply(c, json_pack("{s:s}", "description", interface_io_corral_Supervisor), false);
+                return server_reply(c, json_pack("{s:s}", "description", interface_io_corral_Supervisor),
+                                    false);
         if (strcmp(iface, VARLINK_SERVICE) == 0)
-                return server_reply(c, json_pack("{s:s}", "description", varlink_service_description), false);
+                return server_reply(c, json_pack("{s:s}", "description", varlink_service_description),
+                                    false);
         server_error(c, VARLINK_SERVICE ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
 }
 
 static const param p_start[] = {
-        { "name", P_STRING, false },          { "command", P_STRV, false },
-        { "environment", P_STRV, true },      { "workingDirectory", P_STRING, true },
-        { "type", P_STRING, true },           { "stopSignal", P_STRING, true },
-        { "stopTimeoutUSec", P_UINT, true },  {},
+        { "name", P_STRING, false },         { "command", P_STRV, false },
+        { "environment", P_STRV, true },     { "workingDirectory", P_STRING, true },
+        { "type", P_STRING, true },          { "stopSignal", P_STRING, true },
+        { "stopTimeoutUSec", P_UINT, true }, {},
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };
 static const param p_timeout[] = { { "timeoutUSec", P_UINT, true }, {} };
@@ -250,7 +248,8 @@ static void method_not_found(conn *c, const char *name) {
 
         if ((len == strlen(IFACE) && strncmp(name, IFACE, len) == 0) ||
             (len == strlen(VARLINK_SERVICE) && strncmp(name, VARLINK_SERVICE, len) == 0))
-                return server_error(c, VARLINK_SERVICE ".MethodNotFound", json_pack("{s:s}", "method", name));
+                return server_error(c, VARLINK_SERVICE ".MethodNotFound",
+                                    json_pack("{s:s}", "method", name));
         server_error(c, VARLINK_SERVICE ".InterfaceNotFound",
                      json_pack("{s:s%}", "interface", name, len ? len : strlen(name)));
 }

@@ -134,8 +134,8 @@ static json_t *entry_json(entry *e, bool usage) {
                               b ? corral_state_to_string(corral_backend_get_state(b)) : "gone", "pid",
                               b ? json_integer(corral_backend_get_pid(b)) : json_null(), "cgroup",
                               b ? json_string(corral_backend_get_cgroup(b)) : json_null(), "type",
-                              e->type == CORRAL_TYPE_TASK ? "task" : "service", "command", json_strv(e->command),
-                              "since", (json_int_t) e->since_usec, "lastVerdict",
+                              e->type == CORRAL_TYPE_TASK ? "task" : "service", "command",
+                              json_strv(e->command), "since", (json_int_t) e->since_usec, "lastVerdict",
                               e->last_verdict ?: json_null());
         uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
 
@@ -164,14 +164,16 @@ static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
 
         switch (w->kind) {
         case WAIT_STOP:
-                server_reply(w->conn, json_pack("{s:O, s:b}", "verdict", verdict, "alreadyStopped", 0), false);
+                server_reply(w->conn, json_pack("{s:O, s:b}", "verdict", verdict, "alreadyStopped", 0),
+                             false);
                 break;
         case WAIT_RESTART:
                 if (registry_spawn(r, e) >= 0)
                         server_reply(w->conn, json_pack("{s:o}", "backend", entry_json(e, false)), false);
                 else
                         server_error(w->conn, ERROR_START_FAILED,
-                                     json_pack("{s:s, s:O}", "name", e->name, "verdict", e->last_verdict ?: json_null()));
+                                     json_pack("{s:s, s:O}", "name", e->name, "verdict",
+                                               e->last_verdict ?: json_null()));
                 break;
         case WAIT_GROUP:
                 if (verdict)
@@ -326,13 +328,15 @@ void registry_start_backend(registry *r, conn *c, const registry_start *p) {
         if (e && e->backend)
                 return server_error(c, ERROR_EXISTS, json_pack("{s:s}", "name", p->name));
         if (!e && !(e = registry_add(r, p->name)))
-                return server_error(c, "org.varlink.service.InvalidParameter", json_pack("{s:s}", "parameter", "name"));
+                return server_error(c, "org.varlink.service.InvalidParameter",
+                                    json_pack("{s:s}", "parameter", "name"));
         if (entry_set(e, p) < 0 || registry_spawn(r, e) < 0) {
                 json_t *v = e->last_verdict;
-                return server_error(c, ERROR_START_FAILED,
-                                    json_pack("{s:s, s:s, s:O}", "name", p->name, "message",
-                                              v ? json_string_value(json_object_get(v, "message")) : "out of memory",
-                                              "verdict", v ?: json_null()));
+                return server_error(
+                        c, ERROR_START_FAILED,
+                        json_pack("{s:s, s:s, s:O}", "name", p->name, "message",
+                                  v ? json_string_value(json_object_get(v, "message")) : "out of memory",
+                                  "verdict", v ?: json_null()));
         }
         server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
 }
@@ -342,7 +346,9 @@ static int entry_wait(entry *e, wait_kind kind, conn *c, stop_group *g) {
 
         if (!w)
                 return -ENOMEM;
-        *w = (waiter){ .kind = kind, .conn = kind == WAIT_GROUP ? NULL : conn_ref(c), .group = g, .next = e->waiters };
+        *w = (waiter){
+                .kind = kind, .conn = kind == WAIT_GROUP ? NULL : conn_ref(c), .group = g, .next = e->waiters
+        };
         e->waiters = w;
         return 0;
 }
@@ -374,7 +380,8 @@ void registry_restart(registry *r, conn *c, const char *name) {
         if (!e->backend) { /* not running: just start it again */
                 if (registry_spawn(r, e) < 0)
                         return server_error(c, ERROR_START_FAILED,
-                                            json_pack("{s:s, s:O}", "name", name, "verdict", e->last_verdict ?: json_null()));
+                                            json_pack("{s:s, s:O}", "name", name, "verdict",
+                                                      e->last_verdict ?: json_null()));
                 return server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
         }
         if (entry_wait(e, WAIT_RESTART, c, NULL) < 0)

@@ -147,8 +147,10 @@ static void conn_read(conn *c) {
         if (r == -EMSGSIZE) {
                 daemon_log(LOG_WARNING, "closing client uid=%u pid=%d: message larger than %zu bytes",
                            (unsigned) c->cred.uid, (int) c->cred.pid, c->server->opt.max_message);
-                conn_send(c, varlink_error_new("io.corral.Supervisor.MessageTooLarge",
-                                               json_pack("{s:I}", "limit", (json_int_t) c->server->opt.max_message)));
+                conn_send(c,
+                          varlink_error_new(
+                                  "io.corral.Supervisor.MessageTooLarge",
+                                  json_pack("{s:I}", "limit", (json_int_t) c->server->opt.max_message)));
                 return conn_close(c);
         }
         conn_process(c);
@@ -218,7 +220,8 @@ static void server_accept_one(server *s, int fd) {
         s->n_conns++;
 }
 
-static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t revents _unused_, void *userdata) {
+static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t revents _unused_,
+                            void *userdata) {
         server *s = userdata;
 
         for (;;) {

@@ -22,12 +22,12 @@ struct conn {
         varlink_conn vc;
         sd_event_source *io;
         struct ucred cred;
-        bool privileged; /* root or in the allowed group */
-        bool closed;     /* hung up or dropped: replies to it go nowhere */
-        bool watching;   /* a Watch() is streaming to it */
-        bool busy;       /* a call is waiting for its reply */
-        bool oneway;     /* the current call wants no reply */
-        bool processing; /* inside conn_process(): do not re-enter it */
+        bool privileged;    /* root or in the allowed group */
+        bool closed;        /* hung up or dropped: replies to it go nowhere */
+        bool watching;      /* a Watch() is streaming to it */
+        bool busy;          /* a call is waiting for its reply */
+        bool oneway;        /* the current call wants no reply */
+        bool processing;    /* inside conn_process(): do not re-enter it */
         const char *method; /* the call being answered, for logs */
 };
 

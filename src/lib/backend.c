@@ -64,8 +64,8 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         return NULL;
 }
 
-void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
-                  int error) {
+static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type, corral_level level,
+                            const char *message, int error) {
         const siginfo_t *si = &b->exit_si;
         corral_how how = b->reaped ? verdict_how(si->si_code) : CORRAL_HOW_NONE;
         uint64_t end = b->reaped ? b->exit_usec : now_usec(CLOCK_MONOTONIC);
@@ -93,8 +93,13 @@ void backend_emit(corral_backend *b, corral_event_type type, corral_level level,
 
         if (type == CORRAL_EVENT_OOM_KILLED)
                 ev.oom_killed = true;
-        if (b->corral)
-                corral_emit(b->corral, &ev);
+        if (c)
+                corral_emit(c, &ev);
+}
+
+void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
+                  int error) {
+        backend_emit_in(b->corral, b, type, level, message, error);
 }
 
 static int backend_signal(corral_backend *b, int sig) {
@@ -236,8 +241,11 @@ static void backend_finish(corral_backend *b) {
         backend_close(b);
         (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
         b->state = CORRAL_STATE_GONE;
-        backend_emit(b, v.type, v.level, v.message, 0);
-        corral_unlink(c, b); /* drops the supervisor's reference: b may be freed */
+        /* Unlinked first, so that corral_count() no longer counts it when the verdict is read. */
+        corral_backend_ref(b);
+        corral_unlink(c, b);
+        backend_emit_in(c, b, v.type, v.level, v.message, 0);
+        corral_backend_unref(b);
         corral_reap_orphans(c);
 }
 

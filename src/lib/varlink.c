@@ -108,7 +108,8 @@ int varlink_conn_queue(varlink_conn *c, json_t *msg) {
 
 int varlink_conn_flush(varlink_conn *c) {
         while (c->out_off < c->out_len) {
-                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (n < 0)
                         return errno == EAGAIN || errno == EINTR ? -EAGAIN : negative_errno();
                 c->out_off += (size_t) n;

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* client.c: the corral verbs that drive corrald over varlink: start, stop, restart, list, status, watch. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "macro.h"
+#include "parse.h"
+#include "varlink.h"
+
+#define DEFAULT_ADDRESS "/run/corral/io.corral.Supervisor"
+#define IFACE           "io.corral.Supervisor."
+
+typedef struct client_args {
+        const char *address;
+        bool json;
+        bool all;
+        const char *name;
+        uint64_t grace_usec; /* UINT64_MAX: the daemon's default */
+        const char *type, *stop_signal, *workdir;
+        char **env;
+        size_t n_env;
+        char **command;
+} client_args;
+
+/* Options every verb takes, and those of start and stop. */
+static const struct option client_options[] = {
+        { "address", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'A' },           { "grace", required_argument, NULL, 'g' },
+        { "type", required_argument, NULL, 't' },    { "stop-signal", required_argument, NULL, 's' },
+        { "env", required_argument, NULL, 'e' },     { "workdir", required_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },          {},
+};
+
+static int client_option(int opt, const char *v, client_args *a) {
+        switch (opt) {
+        case 'a':
+                a->address = v;
+                return 0;
+        case 'j':
+                a->json = true;
+                return 0;
+        case 'A':
+                a->all = true;
+                return 0;
+        case 'g':
+                return parse_duration(v, &a->grace_usec) < 0
+                        ? cli_usage("invalid --grace '%s': expected a duration such as 500ms, 15s or 2min",
+                                    v)
+                        : 0;
+        case 't':
+                a->type = v;
+                return strcmp(v, "service") == 0 || strcmp(v, "task") == 0
+                        ? 0
+                        : cli_usage("invalid --type '%s': expected service or task", v);
+        case 's':
+                a->stop_signal = v;
+                return parse_signal(v) < 0
+                        ? cli_usage("invalid --stop-signal '%s': expected a signal such as SIGTERM", v)
+                        : 0;
+        case 'e': {
+                char **n = realloc(a->env, (a->n_env + 2) * sizeof(char *));
+                if (!n)
+                        return -ENOMEM;
+                a->env = n;
+                a->env[a->n_env++] = (char *) v;
+                a->env[a->n_env] = NULL;
+                return strchr(v, '=') && *v != '=' ? 0
+                                                   : cli_usage("invalid --env '%s': expected KEY=value", v);
+        }
+        case 'w':
+                a->workdir = v;
+                return *v == '/' ? 0 : cli_usage("invalid --workdir '%s': expected an absolute path", v);
+        }
+        return cli_usage("unknown option");
+}
+
+/* argv[0] is the verb. Options may come anywhere before "--"; the first other word is NAME; for
+ * start, the command follows "--" (or is simply the rest after NAME). */
+static int client_parse(int argc, char **argv, client_args *a) {
+        bool start = strcmp(argv[0], "start") == 0;
+        int opt, r = 0;
+
+        *a = (client_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
+                            .grace_usec = UINT64_MAX };
+        optind = 1;
+        opterr = 0;
+        for (;;) {
+                while (r >= 0 && (opt = getopt_long(argc, argv, "+h", client_options, NULL)) >= 0) {
+                        if (opt == 'h') {
+                                printf("See corral --help.\n");
+                                return 1;
+                        }
+                        r = opt == '?' ? cli_usage("unknown or incomplete option '%s'", argv[optind - 1])
+                                       : client_option(opt, optarg, a);
+                }
+                if (r < 0 || optind >= argc)
+                        return r;
+                if ((strcmp(argv[optind - 1], "--") == 0 || a->name) && start) {
+                        a->command = argv + optind;
+                        return 0;
+                }
+                if (a->name || strcmp(argv[optind - 1], "--") == 0)
+                        return cli_usage("unexpected argument '%s'", argv[optind]);
+                a->name = argv[optind++];
+        }
+}
+
+static int client_connect(const client_args *a, varlink_conn *ret) {
+        int fd = varlink_connect(a->address);
+
+        if (fd < 0) {
+                fprintf(stderr, "corral: cannot reach corrald at %s: %s\n", a->address, strerror(-fd));
+                return CLI_EXIT_UNREACHABLE;
+        }
+        varlink_conn_init(ret, fd, 0, 0);
+        return 0;
+}
+
+/* Print a daemon's error in words; returns CLI_EXIT_FAILURE. */
+static int client_report_error(const client_args *a, const char *error, json_t *params) {
+        const char *name = json_string_value(json_object_get(params, "name"));
+        const char *msg = json_string_value(json_object_get(params, "message"));
+
+        if (strcmp(error, IFACE "NoSuchBackend") == 0)
+                fprintf(stderr, "corral: no backend named %s\n", name);
+        else if (strcmp(error, IFACE "BackendExists") == 0)
+                fprintf(stderr, "corral: a backend named %s is already running\n", name);
+        else if (strcmp(error, IFACE "StartFailed") == 0)
+                fprintf(stderr, "corral: %s: %s\n", name, msg ?: "failed to start");
+        else if (strcmp(error, IFACE "ShuttingDown") == 0)
+                fprintf(stderr, "corral: corrald is shutting down\n");
+        else if (strcmp(error, VARLINK_SERVICE ".PermissionDenied") == 0)
+                fprintf(stderr,
+                        "corral: permission denied: only root and members of corrald's group may do this\n");
+        else if (strcmp(error, VARLINK_SERVICE ".InvalidParameter") == 0)
+                fprintf(stderr, "corral: corrald refused parameter %s\n",
+                        json_string_value(json_object_get(params, "parameter")));
+        else {
+                char *p = json_dumps(params, JSON_COMPACT);
+                fprintf(stderr, "corral: %s %s\n", error, p ?: "");
+                free(p);
+        }
+        (void) a;
+        return CLI_EXIT_FAILURE;
+}
+
+/* One call, one reply: 0 with the reply's parameters, or the exit status to use. */
+static int client_call(const client_args *a, const char *method, json_t *params, json_t **ret) {
+        varlink_conn c;
+        json_t *reply = NULL;
+        int r = client_connect(a, &c);
+
+        if (r != 0) {
+                json_decref(params);
+                return r;
+        }
+        r = varlink_call(&c, method, params, false, &reply);
+        varlink_conn_done(&c);
+        if (r < 0) {
+                fprintf(stderr, "corral: corrald at %s did not answer: %s\n", a->address, strerror(-r));
+                return CLI_EXIT_UNREACHABLE;
+        }
+        json_t *p = json_object_get(reply, "parameters");
+        const char *error = json_string_value(json_object_get(reply, "error"));
+        if (error) {
+                r = client_report_error(a, error, p);
+                json_decref(reply);
+                return r;
+        }
+        *ret = json_incref(p);
+        json_decref(reply);
+        return 0;
+}
+
+static void print_json(json_t *j) {
+        char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", s ?: "null");
+        free(s);
+}
+
+static const char *jstr(json_t *o, const char *key) {
+        const char *s = json_string_value(json_object_get(o, key));
+        return s ?: "-";
+}
+
+static void format_since(json_t *o, char *buf, size_t size) {
+        time_t t = (time_t) (json_integer_value(json_object_get(o, "since")) / 1000000);
+        struct tm tm;
+
+        if (t <= 0 || !localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+                snprintf(buf, size, "-");
+}
+
+static void print_verdict(const char *name, json_t *v, bool already) {
+        json_t *sig = json_object_get(v, "signal"), *code = json_object_get(v, "exit_code");
+
+        if (!json_is_object(v)) {
+                printf("%s: already stopped\n", name);
+                return;
+        }
+        printf("%s: %s%s (%s): %s", name, already ? "already " : "", jstr(v, "event"), jstr(v, "level"),
+               jstr(v, "message"));
+        if (json_is_string(sig))
+                printf(", signal %s", json_string_value(sig));
+        if (json_is_integer(code))
+                printf(", exit code %" JSON_INTEGER_FORMAT, json_integer_value(code));
+        if (json_is_true(json_object_get(v, "escalated")))
+                printf(", cgroup killed at the deadline");
+        printf("\n");
+}
+
+static int verb_start(client_args *a) {
+        json_t *p, *out = NULL;
+        int r;
+
+        if (!a->name || !a->command || !a->command[0])
+                return cli_usage("usage: corral start NAME [OPTIONS] -- COMMAND [ARG...]"), CLI_EXIT_USAGE;
+        if (!name_is_valid(a->name))
+                return cli_usage("invalid NAME '%s': use 1-64 of A-Z a-z 0-9 _ . @ -, not . or ..", a->name),
+                       CLI_EXIT_USAGE;
+        p = json_pack("{s:s, s:o}", "name", a->name, "command", json_array());
+        for (char **c = a->command; *c; c++)
+                json_array_append_new(json_object_get(p, "command"), json_string(*c));
+        if (a->env) {
+                json_t *e = json_array();
+                for (char **c = a->env; *c; c++)
+                        json_array_append_new(e, json_string(*c));
+                json_object_set_new(p, "environment", e);
+        }
+        if (a->workdir)
+                json_object_set_new(p, "workingDirectory", json_string(a->workdir));
+        if (a->type)
+                json_object_set_new(p, "type", json_string(a->type));
+        if (a->stop_signal)
+                json_object_set_new(p, "stopSignal", json_string(a->stop_signal));
+        if (a->grace_usec != UINT64_MAX)
+                json_object_set_new(p, "stopTimeoutUSec", json_integer((json_int_t) a->grace_usec));
+        r = client_call(a, IFACE "Start", p, &out);
+        if (r == 0) {
+                json_t *b = json_object_get(out, "backend");
+                if (a->json)
+                        print_json(b);
+                else
+                        printf("%s: started, pid %" JSON_INTEGER_FORMAT ", cgroup %s\n", a->name,
+                               json_integer_value(json_object_get(b, "pid")), jstr(b, "cgroup"));
+        }
+        json_decref(out);
+        return r;
+}
+
+static json_t *timeout_params(const client_args *a, const char *name) {
+        json_t *p = name ? json_pack("{s:s}", "name", name) : json_object();
+
+        if (p && a->grace_usec != UINT64_MAX)
+                json_object_set_new(p, "timeoutUSec", json_integer((json_int_t) a->grace_usec));
+        return p;
+}
+
+static int verb_stop(client_args *a) {
+        json_t *out = NULL, *v;
+        size_t i;
+        int r;
+
+        if (!a->name == !a->all)
+                return cli_usage("usage: corral stop NAME|--all [--grace DURATION]"), CLI_EXIT_USAGE;
+        r = client_call(a, a->all ? IFACE "StopAll" : IFACE "Stop", timeout_params(a, a->name), &out);
+        if (r == 0 && a->json)
+                print_json(out);
+        else if (r == 0 && a->all)
+                json_array_foreach(json_object_get(out, "verdicts"), i, v)
+                        print_verdict(jstr(v, "backend"), v, false);
+        else if (r == 0)
+                print_verdict(a->name, json_object_get(out, "verdict"),
+                              json_is_true(json_object_get(out, "alreadyStopped")));
+        json_decref(out);
+        return r;
+}
+
+static int verb_restart(client_args *a) {
+        json_t *out = NULL;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral restart NAME"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Restart", json_pack("{s:s}", "name", a->name), &out);
+        if (r == 0 && a->json)
+                print_json(json_object_get(out, "backend"));
+        else if (r == 0)
+                printf("%s: restarted, pid %" JSON_INTEGER_FORMAT "\n", a->name,
+                       json_integer_value(json_object_get(json_object_get(out, "backend"), "pid")));
+        json_decref(out);
+        return r;
+}
+
+static void print_backend_row(json_t *b) {
+        json_t *pid = json_object_get(b, "pid"), *v = json_object_get(b, "lastVerdict");
+        char since[32], pidbuf[16] = "-";
+
+        format_since(b, since, sizeof(since));
+        if (json_is_integer(pid))
+                snprintf(pidbuf, sizeof(pidbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(pid));
+        printf("%-24s %-9s %-8s %-19s %s\n", jstr(b, "name"), jstr(b, "state"), pidbuf, since,
+               json_is_object(v) ? jstr(v, "event") : "-");
+}
+
+static int verb_list(client_args *a) {
+        json_t *out = NULL, *b;
+        size_t i;
+        int r = client_call(a, IFACE "List", NULL, &out);
+
+        if (r == 0 && a->json)
+                print_json(json_object_get(out, "backends"));
+        else if (r == 0) {
+                printf("%-24s %-9s %-8s %-19s %s\n", "NAME", "STATE", "PID", "SINCE", "LAST");
+                json_array_foreach(json_object_get(out, "backends"), i, b) print_backend_row(b);
+        }
+        json_decref(out);
+        return r;
+}
+
+static void print_usage_line(const char *label, json_t *v, const char *unit, double div) {
+        if (json_is_integer(v))
+                printf("%-10s %.1f %s\n", label, (double) json_integer_value(v) / div, unit);
+        else
+                printf("%-10s -\n", label);
+}
+
+static int verb_status(client_args *a) {
+        json_t *out = NULL, *b, *v, *cmd;
+        char since[32];
+        size_t i;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral status NAME"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Status", json_pack("{s:s}", "name", a->name), &out);
+        if (r != 0 || a->json) {
+                if (r == 0)
+                        print_json(json_object_get(out, "backend"));
+                json_decref(out);
+                return r;
+        }
+        b = json_object_get(out, "backend");
+        format_since(b, since, sizeof(since));
+        printf("%-10s %s\n%-10s %s since %s\n%-10s %s\n", "name", jstr(b, "name"), "state", jstr(b, "state"),
+               since, "type", jstr(b, "type"));
+        printf("%-10s %" JSON_INTEGER_FORMAT "\n%-10s %s\n%-10s", "pid",
+               json_integer_value(json_object_get(b, "pid")), "cgroup", jstr(b, "cgroup"), "command");
+        json_array_foreach((cmd = json_object_get(b, "command")), i, v) printf(" %s", json_string_value(v));
+        printf("\n");
+        print_usage_line("memory", json_object_get(b, "memoryCurrent"), "MiB", 1024.0 * 1024.0);
+        print_usage_line("cpu", json_object_get(b, "cpuUsageUSec"), "s", 1e6);
+        if (json_is_object((v = json_object_get(b, "lastVerdict"))))
+                print_verdict("last", v, false);
+        json_decref(out);
+        return 0;
+}
+
+/* An event as a logfmt line, like corrald's own log, or as JSON. */
+static void print_event(const client_args *a, json_t *ev) {
+        const char *key;
+        bool first = true;
+        json_t *v;
+
+        if (a->json)
+                return print_json(ev);
+        json_object_foreach(ev, key, v) {
+                char *s = json_is_string(v) || json_is_null(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
+                const char *val = json_is_string(v) ? json_string_value(v) : s ?: "";
+                printf(strpbrk(val, " =\"") ? "%s%s=\"%s\"" : "%s%s=%s", first ? "" : " ", key, val);
+                first = false;
+                free(s);
+        }
+        printf("\n");
+}
+
+static int verb_watch(client_args *a) {
+        varlink_conn c;
+        json_t *reply = NULL;
+        int r = client_connect(a, &c);
+
+        if (r != 0)
+                return r;
+        (void) signal(SIGPIPE, SIG_IGN);
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        for (r = varlink_call(&c, IFACE "Watch", NULL, true, &reply); r >= 0;
+             r = varlink_next_reply(&c, &reply)) {
+                json_t *p = json_object_get(reply, "parameters");
+                const char *error = json_string_value(json_object_get(reply, "error"));
+                if (error) {
+                        r = client_report_error(a, error, p);
+                        json_decref(reply);
+                        varlink_conn_done(&c);
+                        return r;
+                }
+                if (json_object_get(p, "event"))
+                        print_event(a, json_object_get(p, "event"));
+                json_decref(reply);
+        }
+        varlink_conn_done(&c);
+        fprintf(stderr, "corral: corrald at %s went away: %s\n", a->address, strerror(-r));
+        return CLI_EXIT_UNREACHABLE;
+}
+
+int verb_client(int argc, char **argv) {
+        static const struct {
+                const char *verb;
+                int (*run)(client_args *a);
+        } verbs[] = {
+                { "start", verb_start }, { "stop", verb_stop },     { "restart", verb_restart },
+                { "list", verb_list },   { "status", verb_status }, { "watch", verb_watch },
+        };
+        client_args a;
+        int r = client_parse(argc, argv, &a);
+
+        if (r != 0) {
+                free(a.env);
+                return r < 0 ? CLI_EXIT_USAGE : 0;
+        }
+        r = CLI_EXIT_USAGE;
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (strcmp(argv[0], verbs[i].verb) == 0)
+                        r = verbs[i].run(&a);
+        free(a.env);
+        return r;
+}
