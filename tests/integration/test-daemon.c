@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-daemon.c: the real corrald on a socket of the test's own, driven by raw varlink and the real client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <grp.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "varlink.h"
+
+#define IFACE "io.corral.Supervisor."
+
+extern char **environ;
+
+typedef struct daemon_fixture {
+        harness *h;
+        char sock[300], log[300], notify[300];
+        int pidfd;
+        pid_t pid;
+} daemon_fixture;
+
+static int wait_ready(const char *notify_path, int notify_fd) {
+        struct pollfd p = { .fd = notify_fd, .events = POLLIN };
+        char buf[512];
+
+        (void) notify_path;
+        for (;;) {
+                ssize_t n;
+                if (poll(&p, 1, 30000) != 1)
+                        return -ETIMEDOUT;
+                n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
+                if (n < 0)
+                        return -errno;
+                buf[n] = '\0';
+                if (strstr(buf, "READY=1"))
+                        return 0;
+        }
+}
+
+/* Start corrald with extra arguments and wait for READY=1 on a notify socket of our own. */
+static void daemon_start(daemon_fixture *d, const char *const *extra) {
+        const char *argv[24] = { getenv("CORRAL_DAEMON_BIN"),
+                                 "--address",
+                                 d->sock,
+                                 "--cgroup-root",
+                                 d->h->root,
+                                 "--socket-mode",
+                                 "0666",
+                                 "--log-format",
+                                 "json",
+                                 "--log-target",
+                                 "stderr" };
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        posix_spawn_file_actions_t fa;
+        size_t n = 11;
+        int nfd;
+
+        for (; extra && *extra; extra++)
+                argv[n++] = *extra;
+        assert_true(strlen(d->notify) < sizeof(sa.sun_path));
+        memcpy(sa.sun_path, d->notify, strlen(d->notify) + 1);
+        nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(nfd >= 0);
+        assert_int_equal(bind(nfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(setenv("NOTIFY_SOCKET", d->notify, 1), 0);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        assert_int_equal(posix_spawn(&d->pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        unsetenv("NOTIFY_SOCKET");
+        d->pidfd = (int) syscall(SYS_pidfd_open, d->pid, 0);
+        assert_true(d->pidfd >= 0);
+        assert_int_equal(wait_ready(d->notify, nfd), 0);
+        close(nfd);
+        unlink(d->notify);
+}
+
+/* SIGTERM through its pidfd; returns its exit status. */
+static int daemon_stop(daemon_fixture *d) {
+        siginfo_t si = { 0 };
+
+        if (d->pidfd < 0)
+                return -1;
+        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGTERM, NULL, 0), 0);
+        harness_pidfd_wait(d->pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED), 0);
+        close(d->pidfd);
+        d->pidfd = -1;
+        return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
+
+static int fixture_setup(void **state) {
+        daemon_fixture *d = calloc(1, sizeof(*d));
+
+        assert_non_null(d);
+        harness_setup((void **) &d->h);
+        snprintf(d->sock, sizeof(d->sock), "%s/sock", d->h->tmpdir);
+        snprintf(d->log, sizeof(d->log), "%s/corrald.log", d->h->tmpdir);
+        snprintf(d->notify, sizeof(d->notify), "%s/notify", d->h->tmpdir);
+        d->pidfd = -1;
+        *state = d;
+        return 0;
+}
+
+static int fixture_teardown(void **state) {
+        daemon_fixture *d = *state;
+
+        if (d->pidfd >= 0)
+                assert_int_equal(daemon_stop(d), 0);
+        harness_teardown((void **) &d->h);
+        free(d);
+        return 0;
+}
+
+static int fixture_setup_started(void **state) {
+        fixture_setup(state);
+        daemon_start(*state, NULL);
+        return 0;
+}
+
+static char *read_log(daemon_fixture *d) {
+        static char buf[65536];
+        FILE *f = fopen(d->log, "re");
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+        buf[n] = '\0';
+        if (f)
+                fclose(f);
+        return buf;
+}
+
+static void conn_open(daemon_fixture *d, varlink_conn *c) {
+        int fd = varlink_connect(d->sock);
+
+        assert_true(fd >= 0);
+        varlink_conn_init(c, fd, 0, 0);
+}
+
+/* One call on a fresh connection; returns the whole reply (caller decrefs). */
+static json_t *call(daemon_fixture *d, const char *method, json_t *params) {
+        varlink_conn c;
+        json_t *reply = NULL;
+
+        conn_open(d, &c);
+        assert_int_equal(varlink_call(&c, method, params, false, &reply), 0);
+        varlink_conn_done(&c);
+        return reply;
+}
+
+static const char *error_of(json_t *reply) {
+        return json_string_value(json_object_get(reply, "error"));
+}
+
+static json_t *param(json_t *reply, const char *key) {
+        return json_object_get(json_object_get(reply, "parameters"), key);
+}
+
+static void assert_error(json_t *reply, const char *error, const char *key, const char *value) {
+        if (!error_of(reply) || strcmp(error_of(reply), error) != 0) {
+                char *s = json_dumps(reply, 0);
+                fail_msg("expected %s, got %s", error, s);
+        }
+        if (key)
+                assert_string_equal(json_string_value(param(reply, key)), value);
+        json_decref(reply);
+}
+
+static json_t *start_params(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec) {
+        return json_pack("{s:s, s:[s, s, s], s:I}", "name", name, "command", harness_helper(), mode,
+                         d->h->fifo, "stopTimeoutUSec", grace_usec);
+}
+
+static void start_ready(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec) {
+        json_t *r = call(d, IFACE "Start", start_params(d, name, mode, grace_usec));
+
+        assert_null(error_of(r));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
+        json_decref(r);
+        harness_wait_ready(d->h, false);
+}
+
+static void test_start_list_status_stop(void **state) {
+        daemon_fixture *d = *state;
+        json_t *r, *b, *v;
+
+        start_ready(d, "web", "pause", 10000000);
+        r = call(d, IFACE "List", NULL);
+        assert_int_equal(json_array_size(param(r, "backends")), 1);
+        b = json_array_get(param(r, "backends"), 0);
+        assert_string_equal(json_string_value(json_object_get(b, "name")), "web");
+        assert_true(json_integer_value(json_object_get(b, "pid")) > 0);
+        json_decref(r);
+
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "web"));
+        b = param(r, "backend");
+        assert_string_equal(json_string_value(json_object_get(b, "state")), "running");
+        assert_true(json_is_integer(json_object_get(b, "cpuUsageUSec")));
+        assert_non_null(json_object_get(b, "memoryCurrent")); /* null without the memory controller */
+        json_decref(r);
+
+        r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "web"));
+        v = param(r, "verdict");
+        assert_string_equal(json_string_value(json_object_get(v, "event")), "stopped");
+        assert_string_equal(json_string_value(json_object_get(v, "level")), "info");
+        assert_true(json_is_true(json_object_get(v, "intentional")));
+        assert_int_equal(json_integer_value(json_object_get(v, "stop_uid")), getuid());
+        assert_int_equal(json_integer_value(json_object_get(v, "stop_pid")), getpid());
+        assert_true(json_is_false(param(r, "alreadyStopped")));
+        json_decref(r);
+
+        r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "web"));
+        assert_true(json_is_true(param(r, "alreadyStopped")));
+        assert_string_equal(json_string_value(json_object_get(param(r, "verdict"), "event")), "stopped");
+        json_decref(r);
+
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "web"));
+        b = param(r, "backend");
+        assert_string_equal(json_string_value(json_object_get(b, "state")), "gone");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(b, "lastVerdict"), "event")),
+                            "stopped");
+        json_decref(r);
+}
+
+static void send_call(varlink_conn *c, const char *method, json_t *params, bool more) {
+        json_t *m = varlink_call_new(method, params, more);
+
+        assert_int_equal(varlink_conn_queue(c, m), 0);
+        json_decref(m);
+        assert_int_equal(varlink_conn_flush(c), 0);
+}
+
+static void test_two_concurrent_stops_get_the_same_verdict(void **state) {
+        daemon_fixture *d = *state;
+        varlink_conn a, b;
+        json_t *ra = NULL, *rb = NULL;
+
+        start_ready(d, "slow", "term-ignore", 300000);
+        conn_open(d, &a);
+        conn_open(d, &b);
+        send_call(&a, IFACE "Stop", json_pack("{s:s}", "name", "slow"), false);
+        send_call(&b, IFACE "Stop", json_pack("{s:s}", "name", "slow"), false);
+        assert_int_equal(varlink_next_reply(&a, &ra), 0);
+        assert_int_equal(varlink_next_reply(&b, &rb), 0);
+        assert_true(json_equal(param(ra, "verdict"), param(rb, "verdict")));
+        assert_string_equal(json_string_value(json_object_get(param(ra, "verdict"), "level")), "notice");
+        assert_true(json_is_false(param(ra, "alreadyStopped")));
+        assert_true(json_is_false(param(rb, "alreadyStopped")));
+        json_decref(ra);
+        json_decref(rb);
+        varlink_conn_done(&a);
+        varlink_conn_done(&b);
+}
+
+static const char *event_name(json_t *reply) {
+        return json_string_value(json_object_get(param(reply, "event"), "event"));
+}
+
+static void test_watch_streams_every_event(void **state) {
+        daemon_fixture *d = *state;
+        const char *want[] = { "started", "stopping", "stopped" };
+        varlink_conn w;
+        json_t *r = NULL;
+
+        conn_open(d, &w);
+        assert_int_equal(varlink_call(&w, IFACE "Watch", NULL, true, &r), 0);
+        assert_true(json_is_true(json_object_get(r, "continues")));
+        assert_true(json_is_array(param(r, "backends"))); /* the state first */
+        json_decref(r);
+        start_ready(d, "watched", "pause", 10000000);
+        json_decref(call(d, IFACE "Stop", json_pack("{s:s}", "name", "watched")));
+        for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(varlink_next_reply(&w, &r), 0);
+                assert_true(json_is_true(json_object_get(r, "continues")));
+                assert_string_equal(event_name(r), want[i]);
+                assert_string_equal(json_string_value(json_object_get(param(r, "event"), "backend")),
+                                    "watched");
+                json_decref(r);
+        }
+        varlink_conn_done(&w);
+
+        r = call(d, IFACE "Watch", NULL); /* without "more" */
+        assert_error(r, "org.varlink.service.ExpectedMore", NULL, NULL);
+}
+
+/* A client that setuid()s to nobody may look but not touch, and is logged. */
+static void test_unprivileged_caller_is_refused(void **state) {
+        daemon_fixture *d = *state;
+        int status;
+        pid_t pid;
+
+        start_ready(d, "guarded", "pause", 10000000);
+        assert_int_equal(chmod(d->h->tmpdir, 0755), 0); /* so that nobody can reach the socket */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                varlink_conn c;
+                json_t *r = NULL;
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(10);
+                c.fd = varlink_connect(d->sock);
+                if (c.fd < 0)
+                        _exit(11);
+                varlink_conn_init(&c, c.fd, 0, 0);
+                if (varlink_call(&c, IFACE "Stop", json_pack("{s:s}", "name", "guarded"), false, &r) < 0)
+                        _exit(12);
+                if (!error_of(r) || strcmp(error_of(r), "org.varlink.service.PermissionDenied") != 0)
+                        _exit(13);
+                if (varlink_call(&c, IFACE "List", NULL, false, &r) < 0 || error_of(r))
+                        _exit(14);
+                if (varlink_call(&c, IFACE "Start", start_params(d, "x", "pause", 1), false, &r) < 0 ||
+                    !error_of(r) || strcmp(error_of(r), "org.varlink.service.PermissionDenied") != 0)
+                        _exit(15);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(read_log(d), "refused io.corral.Supervisor.Stop from uid=65534"));
+        json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", "guarded"));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
+        json_decref(r);
+}
+
+static void assert_still_serving(daemon_fixture *d) {
+        json_t *r = call(d, IFACE "List", NULL);
+
+        assert_null(error_of(r));
+        json_decref(r);
+}
+
+/* Send raw bytes; return the reply, or NULL if the daemon closed the connection. */
+static json_t *raw(daemon_fixture *d, const char *bytes, size_t len) {
+        varlink_conn c;
+        json_t *r = NULL;
+        int k;
+
+        conn_open(d, &c);
+        assert_int_equal(send(c.fd, bytes, len, MSG_NOSIGNAL), (ssize_t) len);
+        k = varlink_next_reply(&c, &r);
+        varlink_conn_done(&c);
+        return k < 0 ? NULL : r;
+}
+
+#define RAW(s) raw(d, s, sizeof(s))
+
+static void test_bad_input_is_answered_and_the_daemon_goes_on(void **state) {
+        daemon_fixture *d = *state;
+        char *big;
+
+        assert_null(RAW("{not json")); /* malformed: closed */
+        assert_still_serving(d);
+        assert_null(RAW("[1,2,3]")); /* not an object: closed */
+        assert_error(RAW("{\"parameters\":{}}"), "org.varlink.service.InvalidParameter", "parameter",
+                     "method");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Frob\"}"), "org.varlink.service.MethodNotFound",
+                     "method", "io.corral.Supervisor.Frob");
+        assert_error(RAW("{\"method\":\"com.example.X.Y\"}"), "org.varlink.service.InterfaceNotFound",
+                     "interface", "com.example.X");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Stop\",\"parameters\":{}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "name");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Stop\",\"parameters\":{\"name\":7}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "name");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Stop\",\"parameters\":{\"name\":\"x\","
+                         "\"bogus\":1}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "bogus");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Stop\",\"parameters\":{\"name\":\"../x\"}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "name");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Stop\",\"parameters\":{\"name\":\"x\","
+                         "\"timeoutUSec\":-5}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "timeoutUSec");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[1]}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "command");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[]}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "command");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[\"true\"],"
+                         "\"stopSignal\":\"SIGNOPE\"}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "stopSignal");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[\"true\"],"
+                         "\"environment\":[\"NOEQUALS\"]}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "environment");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.List\",\"parameters\":[]}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "parameters");
+
+        /* Larger than the limit, never terminated: an error, then the connection is closed. */
+        big = malloc(300 * 1024);
+        memset(big, ' ', 300 * 1024);
+        json_t *r = raw(d, big, 300 * 1024);
+        free(big);
+        assert_non_null(r);
+        assert_error(r, "io.corral.Supervisor.MessageTooLarge", NULL, NULL);
+
+        /* Half a message, then gone. */
+        varlink_conn c;
+        conn_open(d, &c);
+        assert_int_equal(send(c.fd, "{\"method\":\"io.cor", 17, MSG_NOSIGNAL), 17);
+        varlink_conn_done(&c);
+        assert_still_serving(d);
+        assert_int_equal(waitid(P_PIDFD, (id_t) d->pidfd, &(siginfo_t){ 0 }, WEXITED | WNOHANG), 0);
+}
+
+static void test_errors_name_what_was_wrong(void **state) {
+        daemon_fixture *d = *state;
+        json_t *r;
+
+        start_ready(d, "one", "pause", 10000000);
+        assert_error(call(d, IFACE "Start", start_params(d, "one", "pause", 1)), IFACE "BackendExists",
+                     "name", "one");
+        assert_error(call(d, IFACE "Stop", json_pack("{s:s}", "name", "none")), IFACE "NoSuchBackend",
+                     "name", "none");
+        assert_error(call(d, IFACE "Status", json_pack("{s:s}", "name", "none")), IFACE "NoSuchBackend",
+                     "name", "none");
+        r = call(d, IFACE "Start",
+                 json_pack("{s:s, s:[s]}", "name", "missing", "command", "/nonexistent/binary"));
+        assert_non_null(strstr(json_string_value(param(r, "message")), "No such file or directory"));
+        assert_error(r, IFACE "StartFailed", "name", "missing");
+
+        r = call(d, "org.varlink.service.GetInfo", NULL);
+        assert_string_equal(json_string_value(param(r, "product")), "corrald");
+        json_decref(r);
+        r = call(d, "org.varlink.service.GetInterfaceDescription",
+                 json_pack("{s:s}", "interface", "io.corral.Supervisor"));
+        assert_non_null(
+                strstr(json_string_value(param(r, "description")), "interface io.corral.Supervisor"));
+        json_decref(r);
+        assert_error(call(d, "org.varlink.service.GetInterfaceDescription",
+                          json_pack("{s:s}", "interface", "x.y")),
+                     "org.varlink.service.InterfaceNotFound", "interface", "x.y");
+}
+
+static void test_restart_gives_a_new_launch(void **state) {
+        daemon_fixture *d = *state;
+        json_t *r;
+        char first[32];
+
+        start_ready(d, "again", "pause", 10000000);
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "again"));
+        snprintf(first, sizeof(first), "%s",
+                 json_string_value(json_object_get(param(r, "backend"), "launch")));
+        json_decref(r);
+        r = call(d, IFACE "Restart", json_pack("{s:s}", "name", "again"));
+        assert_null(error_of(r));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
+        assert_string_not_equal(json_string_value(json_object_get(param(r, "backend"), "launch")), first);
+        assert_string_equal(json_string_value(json_object_get(
+                                    json_object_get(param(r, "backend"), "lastVerdict"), "event")),
+                            "stopped");
+        json_decref(r);
+        harness_wait_ready(d->h, false);
+}
+
+static void test_connection_limit(void **state) {
+        daemon_fixture *d = *state;
+        const char *extra[] = { "--max-connections", "2", NULL };
+        varlink_conn c[2];
+        json_t *r = NULL;
+
+        daemon_start(d, extra);
+        conn_open(d, &c[0]);
+        conn_open(d, &c[1]);
+        assert_int_equal(varlink_call(&c[0], IFACE "List", NULL, false, &r), 0); /* both are served */
+        json_decref(r);
+        assert_int_equal(varlink_call(&c[1], IFACE "List", NULL, false, &r), 0);
+        json_decref(r);
+        varlink_conn c3;
+        conn_open(d, &c3);
+        assert_int_equal(varlink_call(&c3, IFACE "List", NULL, false, &r),
+                         -ECONNRESET); /* the third is not */
+        varlink_conn_done(&c3);
+        varlink_conn_done(&c[0]);
+        varlink_conn_done(&c[1]);
+        /* Once the daemon has seen the two hang up, it serves again: each refused try is one
+         * more turn of its loop, so this ends within a few tries. */
+        int k = -ECONNRESET;
+        for (int i = 0; i < 1000 && k == -ECONNRESET; i++) {
+                conn_open(d, &c3);
+                k = varlink_call(&c3, IFACE "List", NULL, false, &r);
+                varlink_conn_done(&c3);
+        }
+        assert_int_equal(k, 0);
+        json_decref(r);
+}
+
+static void test_sigterm_stops_every_backend_at_info(void **state) {
+        daemon_fixture *d = *state;
+        char *log;
+
+        start_ready(d, "a", "term-exit", 10000000);
+        start_ready(d, "b", "pause", 10000000);
+        start_ready(d, "c", "grandchild", 200000);
+        assert_int_equal(daemon_stop(d), 0);
+        log = read_log(d);
+        assert_non_null(strstr(log, "\"level\":\"info\",\"event\":\"stopped\",\"backend\":\"a\""));
+        assert_non_null(strstr(log, "\"level\":\"info\",\"event\":\"stopped\",\"backend\":\"b\""));
+        assert_non_null(strstr(log, "\"level\":\"notice\",\"event\":\"stopped\",\"backend\":\"c\""));
+        assert_null(strstr(log, "\"level\":\"warning\""));
+        harness_assert_no_leftovers(d->h->root); /* and teardown checks again */
+}
+
+/* The real client against the real daemon. */
+static int client(daemon_fixture *d, const char *const *args, char *out, size_t size) {
+        const char *argv[24] = { getenv("CORRAL_BIN"), "--address", d->sock };
+        posix_spawn_file_actions_t fa;
+        char path[320];
+        size_t n = 1;
+        int status;
+        pid_t pid;
+
+        argv[1] = args[0]; /* the verb first, then --address */
+        argv[2] = "--address";
+        argv[3] = d->sock;
+        for (n = 4; *++args; n++)
+                argv[n] = *args;
+        argv[n] = NULL;
+        snprintf(path, sizeof(path), "%s/client.out", d->h->tmpdir);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
+        FILE *f = fopen(path, "re");
+        size_t k = fread(out, 1, size - 1, f);
+        out[k] = '\0';
+        fclose(f);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_client_verbs_and_exit_codes(void **state) {
+        daemon_fixture *d = *state;
+        char out[8192];
+
+        assert_int_equal(client(d, ARGS("start", "cli", "--", harness_helper(), "pause", d->h->fifo), out,
+                                sizeof(out)),
+                         0);
+        assert_non_null(strstr(out, "cli: started, pid "));
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client(d, ARGS("list"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "NAME"));
+        assert_non_null(strstr(out, "cli "));
+        assert_non_null(strstr(out, "running"));
+        assert_int_equal(client(d, ARGS("status", "cli"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "state      running"));
+        assert_int_equal(client(d, ARGS("status", "cli", "--json"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"name\":\"cli\""));
+        assert_int_equal(client(d, ARGS("start", "cli", "--", "true"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "a backend named cli is already running"));
+        assert_int_equal(client(d, ARGS("stop", "cli"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "cli: stopped (info): backend stopped, signal SIGTERM"));
+        assert_int_equal(client(d, ARGS("stop", "nothing"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "no backend named nothing"));
+        assert_int_equal(client(d, ARGS("stop"), out, sizeof(out)), 2);
+        assert_int_equal(client(d, ARGS("start", "x", "--grace", "soon", "--", "true"), out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out, "--grace 'soon'"));
+        assert_int_equal(client(d, ARGS("stop", "--all"), out, sizeof(out)), 0);
+
+        const char *saved = getenv("CORRAL_BIN");
+        (void) saved;
+        snprintf(d->sock, sizeof(d->sock), "%s/no-such.sock", d->h->tmpdir); /* and back below */
+        assert_int_equal(client(d, ARGS("list"), out, sizeof(out)), 3);
+        assert_non_null(strstr(out, "cannot reach corrald at "));
+        assert_non_null(strstr(out, "no-such.sock"));
+        snprintf(d->sock, sizeof(d->sock), "%s/sock", d->h->tmpdir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup_started, fixture_teardown)
+                T(test_start_list_status_stop),
+                T(test_two_concurrent_stops_get_the_same_verdict),
+                T(test_watch_streams_every_event),
+                T(test_unprivileged_caller_is_refused),
+                T(test_bad_input_is_answered_and_the_daemon_goes_on),
+                T(test_errors_name_what_was_wrong),
+                T(test_restart_gives_a_new_launch),
+                T(test_sigterm_stops_every_backend_at_info),
+                T(test_client_verbs_and_exit_codes),
+                cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
+        };
+
+        harness_require_root_cgroup2();
+        if (!getenv("CORRAL_DAEMON_BIN")) {
+                fprintf(stderr, "skipped: CORRAL_DAEMON_BIN is not set (run through meson test)\n");
+                return 77;
+        }
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
