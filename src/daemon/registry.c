@@ -315,8 +315,10 @@ static entry *registry_add(registry *r, const char *name) {
                 free(e);
                 return NULL;
         }
-        e->next = r->entries;
-        r->entries = e;
+        entry **tail = &r->entries; /* in the order they were first started */
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = e;
         return e;
 }
 
