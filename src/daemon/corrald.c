@@ -33,6 +33,7 @@ typedef struct daemon_args {
 } daemon_args;
 
 typedef struct daemon_state {
+        bool socket_activated;
         corral *corral;
         registry *registry;
         server *server;
@@ -208,8 +209,10 @@ static int setup_signals(daemon_state *d) {
 }
 
 /* The socket systemd passed (socket activation), or one of our own. */
-static int get_listen_fd(const daemon_args *a, gid_t gid) {
+static int get_listen_fd(const daemon_args *a, gid_t gid, bool *ret_activated) {
         int n = sd_listen_fds(1), fd;
+
+        *ret_activated = n == 1;
 
         if (n > 1)
                 return daemon_log(LOG_ERR, "expected one socket from systemd, got %d", n), -EINVAL;
@@ -248,7 +251,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                 r = setup_signals(d);
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot set up: %s", strerror(-r)), r;
-        fd = get_listen_fd(a, gid);
+        fd = get_listen_fd(a, gid, &d->socket_activated);
         if (fd < 0)
                 return fd;
         r = server_new(corral_get_event(d->corral), d->registry, &so, fd, &d->server);
@@ -269,7 +272,8 @@ int main(int argc, char **argv) {
         daemon_log_set_journal(a.target == EVLOG_TARGET_JOURNAL);
         r = daemon_setup(&a, &d);
         if (r >= 0) {
-                daemon_log(LOG_INFO, "listening on %s, cgroup root %s", a.address,
+                daemon_log(LOG_INFO, "listening on %s, cgroup root %s",
+                           d.socket_activated ? "the socket systemd passed" : a.address,
                            corral_get_cgroup_root(d.corral));
                 (void) sd_notify(0, "READY=1\nSTATUS=0 backend(s) running");
                 r = corral_run(d.corral);

@@ -581,6 +581,41 @@ static void test_client_verbs_and_exit_codes(void **state) {
         snprintf(d->sock, sizeof(d->sock), "%s/sock", d->h->tmpdir);
 }
 
+/* Socket activation: the listening socket comes from sd_listen_fds(). systemd-socket-activate
+ * listens, and on the first connection execs corrald in its place with LISTEN_FDS set. */
+static void test_socket_activation(void **state) {
+        daemon_fixture *d = *state;
+        const char *activate = "/usr/bin/systemd-socket-activate";
+        char listen_arg[320];
+        json_t *r;
+
+        if (access(activate, X_OK) < 0)
+                skip(); /* Debian's systemd package has it */
+        snprintf(listen_arg, sizeof(listen_arg), "--listen=%s", d->sock);
+        const char *argv[] = { activate,        listen_arg, getenv("CORRAL_DAEMON_BIN"),
+                               "--cgroup-root", d->h->root, "--log-format",
+                               "json",          NULL };
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        assert_int_equal(posix_spawn(&d->pid, activate, &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        d->pidfd = (int) syscall(SYS_pidfd_open, d->pid, 0);
+        assert_true(d->pidfd >= 0);
+
+        /* Until it listens, connecting fails; a bounded wait for the socket file to appear. */
+        for (int i = 0; i < 3000 && access(d->sock, F_OK) < 0; i++)
+                usleep(1000);
+        r = call(d, IFACE "List", NULL); /* the first connection makes it exec corrald */
+        assert_null(error_of(r));
+        json_decref(r);
+        start_ready(d, "activated", "pause", 10000000);
+        assert_int_equal(daemon_stop(d), 0);
+        assert_non_null(strstr(read_log(d), "listening on the socket systemd passed"));
+        assert_non_null(
+                strstr(read_log(d), "\"level\":\"info\",\"event\":\"stopped\",\"backend\":\"activated\""));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup_started, fixture_teardown)
@@ -594,6 +629,7 @@ int main(void) {
                 T(test_sigterm_stops_every_backend_at_info),
                 T(test_client_verbs_and_exit_codes),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),
         };
 
         harness_require_root_cgroup2();
