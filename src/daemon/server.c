@@ -190,7 +190,7 @@ static bool peer_in_group(int fd, gid_t gid, gid_t primary) {
         return false;
 }
 
-static void server_accept_one(server *s, int fd) {
+void server_add_connection(server *s, int fd) {
         socklen_t len = sizeof(struct ucred);
         conn *c;
 
@@ -231,7 +231,7 @@ static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t reven
                                 daemon_log(LOG_WARNING, "accept failed: %s", strerror(errno));
                         break;
                 }
-                server_accept_one(s, cfd);
+                server_add_connection(s, cfd);
         }
         return 0;
 }
@@ -243,6 +243,10 @@ int server_new(sd_event *e, registry *reg, const server_options *opt, int listen
         if (!s)
                 return -ENOMEM;
         *s = (server){ .event = e, .registry = reg, .opt = *opt, .listen_fd = listen_fd };
+        if (listen_fd < 0) { /* connections come only through server_add_connection() */
+                *ret = s;
+                return 0;
+        }
         if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK) < 0) {
                 r = negative_errno();
                 server_free(s);

@@ -49,9 +49,13 @@ struct server {
         unsigned n_conns;
 };
 
-/* Listen on fd (already bound and listening; taken). */
+/* Listen on fd (already bound and listening; taken), or on nothing if it is negative. */
 int server_new(sd_event *e, registry *reg, const server_options *opt, int listen_fd, server **ret);
 server *server_free(server *s);
+
+/* Serve a connected, non-blocking socket (taken): its peer's credentials decide what it may do.
+ * Past max_connections it is closed at once. */
+void server_add_connection(server *s, int fd);
 
 /* Bind and listen on a unix socket path: the parent directory is created, a stale socket
  * replaced, a live one (another daemon) refused with -EADDRINUSE. Returns the fd or -errno. */

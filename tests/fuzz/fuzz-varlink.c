@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fuzz-varlink.c: bytes from a client through corrald's whole request path: framing, JSON, method
+ * and parameter checks, permissions, replies (with a registry that starts nothing). */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static server *fuzz_server(void) {
+        static server *s;
+        static sd_event *e;
+        server_options opt = { .max_connections = 4, .max_message = 4096, .max_output = 65536,
+                               .allow_gid = (gid_t) -1 };
+
+        if (!s && (sd_event_new(&e) < 0 || server_new(e, NULL, &opt, -1, &s) < 0))
+                abort();
+        return s;
+}
+
+/* Run the loop until nothing is pending, reading and dropping whatever the server replied. */
+static void pump(server *s, int client) {
+        char buf[65536];
+
+        for (int i = 0; i < 100000; i++) {
+                while (client >= 0 && read(client, buf, sizeof(buf)) > 0)
+                        ;
+                if (sd_event_run(s->event, 0) <= 0)
+                        return;
+        }
+        abort(); /* the server never went idle */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        server *s = fuzz_server();
+        size_t off = 0;
+        int fds[2];
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+                abort();
+        server_add_connection(s, fds[0]);
+        while (off < size) {
+                ssize_t n = write(fds[1], data + off, size - off);
+                if (n < 0 && errno != EAGAIN)
+                        break; /* the server closed it: too large, malformed */
+                off += n > 0 ? (size_t) n : 0;
+                pump(s, fds[1]);
+        }
+        (void) shutdown(fds[1], SHUT_WR);
+        pump(s, fds[1]);
+        close(fds[1]);
+        pump(s, -1);
+        if (s->n_conns != 0)
+                abort(); /* a connection outlived its client */
+        return 0;
+}

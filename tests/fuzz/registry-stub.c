@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* registry-stub.c: a registry that starts nothing, so that fuzzing the request path never runs a
+ * command a mutated message names. Every call is answered at once, as the real one may be. */
+#include "registry.h"
+#include "server.h"
+
+void registry_start_backend(registry *r, conn *c, const registry_start *p) {
+        json_t *cmd = json_array();
+
+        for (char **a = p->command; a && *a; a++)
+                json_array_append_new(cmd, json_string(*a));
+        server_reply(c, json_pack("{s:{s:s, s:o, s:i}}", "backend", "name", p->name, "command", cmd, "signal",
+                                  p->stop_signal),
+                     false);
+}
+
+void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec) {
+        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+}
+
+void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
+        server_reply(c, json_pack("{s:[]}", "verdicts"), false);
+}
+
+void registry_restart(registry *r, conn *c, const char *name) {
+        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+}
+
+void registry_list(registry *r, conn *c) {
+        server_reply(c, json_pack("{s:[]}", "backends"), false);
+}
+
+void registry_list_continues(registry *r, conn *c) {
+        server_reply(c, json_pack("{s:[]}", "backends"), true);
+}
+
+void registry_status(registry *r, conn *c, const char *name) {
+        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+}
