@@ -9,8 +9,9 @@ void registry_start_backend(registry *r, conn *c, const registry_start *p) {
 
         for (char **a = p->command; a && *a; a++)
                 json_array_append_new(cmd, json_string(*a));
-        server_reply(c, json_pack("{s:{s:s, s:o, s:i}}", "backend", "name", p->name, "command", cmd, "signal",
-                                  p->stop_signal),
+        server_reply(c,
+                     json_pack("{s:{s:s, s:o, s:i}}", "backend", "name", p->name, "command", cmd, "signal",
+                               p->stop_signal),
                      false);
 }
 

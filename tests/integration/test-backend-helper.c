@@ -58,8 +58,14 @@ static void forever(void) {
  * "G<pid>" and then either lives on ignoring SIGTERM or exits at once. */
 static void fork_orphan(bool live_on) {
         char buf[32];
-        pid_t mid = fork();
+        int ready[2];
+        pid_t mid;
 
+        /* The grandchild says when its SIGTERM disposition is in place, so that the main process
+         * only then says "R": a test never signals a half-made grandchild. */
+        if (pipe(ready) < 0)
+                _exit(90);
+        mid = fork();
         if (mid < 0)
                 _exit(91);
         if (mid == 0) {
@@ -73,10 +79,18 @@ static void fork_orphan(bool live_on) {
                         signal(SIGTERM, SIG_IGN);
                 snprintf(buf, sizeof(buf), "G%d\n", (int) getpid());
                 say(buf);
+                if (write(ready[1], "g", 1) != 1)
+                        _exit(94);
+                close(ready[0]);
+                close(ready[1]);
                 if (live_on)
                         forever();
                 _exit(0);
         }
+        close(ready[1]);
+        if (read(ready[0], buf, 1) != 1)
+                _exit(95);
+        close(ready[0]);
         if (waitpid(mid, NULL, 0) != mid) /* our own child, by its pid: the helper is not corral */
                 _exit(93);
 }
