@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* daemon-fixture.c: the real corrald on a socket and a cgroup root of the test's own, and raw varlink calls to it. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon-fixture.h"
+
+extern char **environ;
+
+static int wait_ready(const char *notify_path, int notify_fd) {
+        struct pollfd p = { .fd = notify_fd, .events = POLLIN };
+        char buf[512];
+
+        (void) notify_path;
+        for (;;) {
+                ssize_t n;
+                if (poll(&p, 1, 30000) != 1)
+                        return -ETIMEDOUT;
+                n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
+                if (n < 0)
+                        return -errno;
+                buf[n] = '\0';
+                if (strstr(buf, "READY=1"))
+                        return 0;
+        }
+}
+
+/* corrald's open fds, but for the timerfds sd-event makes at the first timer of each clock and
+ * keeps: one per clock, not a leak. Lists them on stderr when asked to. */
+int daemon_fds_list(daemon_fixture *d, bool show) {
+        char path[64], link[384], target[256];
+        struct dirent *de;
+        int n = 0;
+        DIR *dir;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int) d->pid);
+        dir = opendir(path);
+        assert_non_null(dir);
+        while ((de = readdir(dir))) {
+                ssize_t k;
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
+                k = readlink(link, target, sizeof(target) - 1);
+                target[k > 0 ? k : 0] = '\0';
+                if (strcmp(target, "anon_inode:[timerfd]") == 0)
+                        continue;
+                if (show)
+                        fprintf(stderr, "corrald fd %s -> %s\n", de->d_name, target);
+                n++;
+        }
+        closedir(dir);
+        return n;
+}
+
+int daemon_fds(daemon_fixture *d) {
+        return daemon_fds_list(d, false);
+}
+
+/* Start corrald with extra arguments and wait for READY=1 on a notify socket of our own. */
+void daemon_start(daemon_fixture *d, const char *const *extra) {
+        const char *argv[24] = { getenv("CORRAL_DAEMON_BIN"),
+                                 "--address",
+                                 d->sock,
+                                 "--cgroup-root",
+                                 d->h->root,
+                                 "--socket-mode",
+                                 "0666",
+                                 "--log-format",
+                                 "json",
+                                 "--log-target",
+                                 "stderr" };
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        posix_spawn_file_actions_t fa;
+        size_t n = 11;
+        int nfd;
+
+        for (; extra && *extra; extra++)
+                argv[n++] = *extra;
+        assert_true(strlen(d->notify) < sizeof(sa.sun_path));
+        memcpy(sa.sun_path, d->notify, strlen(d->notify) + 1);
+        nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(nfd >= 0);
+        assert_int_equal(bind(nfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(setenv("NOTIFY_SOCKET", d->notify, 1), 0);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        assert_int_equal(posix_spawn(&d->pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        unsetenv("NOTIFY_SOCKET");
+        d->pidfd = (int) syscall(SYS_pidfd_open, d->pid, 0);
+        assert_true(d->pidfd >= 0);
+        assert_int_equal(wait_ready(d->notify, nfd), 0);
+        close(nfd);
+        unlink(d->notify);
+        d->fds_at_start = daemon_fds(d);
+}
+
+/* SIGTERM through its pidfd; returns its exit status. */
+int daemon_stop(daemon_fixture *d) {
+        siginfo_t si = { 0 };
+
+        if (d->pidfd < 0)
+                return -1;
+        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGTERM, NULL, 0), 0);
+        harness_pidfd_wait(d->pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED), 0);
+        close(d->pidfd);
+        d->pidfd = -1;
+        return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
+
+int fixture_setup(void **state) {
+        daemon_fixture *d = calloc(1, sizeof(*d));
+
+        assert_non_null(d);
+        harness_setup((void **) &d->h);
+        snprintf(d->sock, sizeof(d->sock), "%s/sock", d->h->tmpdir);
+        snprintf(d->log, sizeof(d->log), "%s/corrald.log", d->h->tmpdir);
+        snprintf(d->notify, sizeof(d->notify), "%s/notify", d->h->tmpdir);
+        d->pidfd = -1;
+        *state = d;
+        return 0;
+}
+
+
+/* With every backend stopped and every client gone, corrald holds the fds it started with.
+ * Hang-ups are seen in the daemon's own time: each call is one more turn of its loop. */
+void assert_daemon_fds_back(daemon_fixture *d) {
+        json_decref(call(d, "io.corral.Supervisor.StopAll", NULL));
+        for (int i = 0; i < 100 && daemon_fds(d) != d->fds_at_start; i++)
+                json_decref(call(d, "io.corral.Supervisor.List", NULL));
+        if (daemon_fds(d) != d->fds_at_start)
+                fail_msg("corrald has %d fds, had %d at start", daemon_fds_list(d, true), d->fds_at_start);
+}
+
+int fixture_teardown(void **state) {
+        daemon_fixture *d = *state;
+
+        if (d->pidfd >= 0 && d->fds_at_start > 0)
+                assert_daemon_fds_back(d);
+        if (d->pidfd >= 0)
+                assert_int_equal(daemon_stop(d), 0);
+        harness_teardown((void **) &d->h);
+        free(d);
+        return 0;
+}
+
+int fixture_setup_started(void **state) {
+        fixture_setup(state);
+        daemon_start(*state, NULL);
+        return 0;
+}
+
+char *read_log(daemon_fixture *d) {
+        static char buf[65536];
+        FILE *f = fopen(d->log, "re");
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+        buf[n] = '\0';
+        if (f)
+                fclose(f);
+        return buf;
+}
+
+void conn_open(daemon_fixture *d, varlink_conn *c) {
+        int fd = varlink_connect(d->sock);
+
+        assert_true(fd >= 0);
+        varlink_conn_init(c, fd, 0, 0);
+}
+
+/* One call on a fresh connection; returns the whole reply (caller decrefs). */
+json_t *call(daemon_fixture *d, const char *method, json_t *params) {
+        varlink_conn c;
+        json_t *reply = NULL;
+
+        conn_open(d, &c);
+        assert_int_equal(varlink_call(&c, method, params, false, &reply), 0);
+        varlink_conn_done(&c);
+        return reply;
+}
+
+const char *error_of(json_t *reply) {
+        return json_string_value(json_object_get(reply, "error"));
+}
+
+json_t *param(json_t *reply, const char *key) {
+        return json_object_get(json_object_get(reply, "parameters"), key);
+}
+
+void assert_error(json_t *reply, const char *error, const char *key, const char *value) {
+        if (!error_of(reply) || strcmp(error_of(reply), error) != 0) {
+                char *s = json_dumps(reply, 0);
+                fail_msg("expected %s, got %s", error, s);
+        }
+        if (key)
+                assert_string_equal(json_string_value(param(reply, key)), value);
+        json_decref(reply);
+}
+
+json_t *start_params(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec) {
+        return json_pack("{s:s, s:[s, s, s], s:I}", "name", name, "command", harness_helper(), mode,
+                         d->h->fifo, "stopTimeoutUSec", grace_usec);
+}
+
+void start_ready(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec) {
+        json_t *r = call(d, IFACE "Start", start_params(d, name, mode, grace_usec));
+
+        assert_null(error_of(r));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
+        json_decref(r);
+        harness_wait_ready(d->h, false);
+}
+

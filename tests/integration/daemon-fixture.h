@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* daemon-fixture.h: the real corrald on a socket and a cgroup root of the test's own, and raw varlink calls to it. */
+#pragma once
+
+#include <jansson.h>
+
+#include "harness.h"
+#include "varlink.h"
+
+#define IFACE "io.corral.Supervisor."
+
+typedef struct daemon_fixture {
+        harness *h;
+        char sock[300], log[300], notify[300];
+        int pidfd;
+        pid_t pid;
+        int fds_at_start; /* corrald's own, once it is ready */
+} daemon_fixture;
+
+/* cmocka setup/teardown: a harness and socket paths; _started also starts corrald. Teardown
+ * stops every backend, checks corrald's fds are back to what it started with, SIGTERMs it (exit 0
+ * expected) and runs the harness's leak checks. */
+int fixture_setup(void **state);
+int fixture_setup_started(void **state);
+int fixture_teardown(void **state);
+
+/* Start corrald (extra arguments, NULL-terminated, or NULL) and wait for READY=1. */
+void daemon_start(daemon_fixture *d, const char *const *extra);
+/* SIGTERM through its pidfd; its exit status, 128+N if killed. */
+int daemon_stop(daemon_fixture *d);
+/* corrald's open fds, but for sd-event's timerfds (one per clock, kept). */
+int daemon_fds(daemon_fixture *d);
+int daemon_fds_list(daemon_fixture *d, bool show);
+void assert_daemon_fds_back(daemon_fixture *d);
+/* corrald's stderr so far. */
+char *read_log(daemon_fixture *d);
+
+void conn_open(daemon_fixture *d, varlink_conn *c);
+/* One call on a fresh connection; the whole reply (the caller decrefs). */
+json_t *call(daemon_fixture *d, const char *method, json_t *params);
+const char *error_of(json_t *reply);
+json_t *param(json_t *reply, const char *key);
+/* Check the error and one of its string parameters; consumes reply. */
+void assert_error(json_t *reply, const char *error, const char *key, const char *value);
+/* Start parameters for the helper in a mode; start_ready also waits for it to say ready. */
+json_t *start_params(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec);
+void start_ready(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec);
