@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon-fixture.c: the real corrald on a socket and a cgroup root of the test's own, and raw varlink calls to it. */
+/* daemon-fixture.c: the real corrald on a socket and a cgroup root of the test's own, and raw varlink calls
+ * to it. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -135,7 +136,6 @@ int fixture_setup(void **state) {
         return 0;
 }
 
-
 /* With every backend stopped and every client gone, corrald holds the fds it started with.
  * Hang-ups are seen in the daemon's own time: each call is one more turn of its loop. */
 void assert_daemon_fds_back(daemon_fixture *d) {
@@ -224,4 +224,3 @@ void start_ready(daemon_fixture *d, const char *name, const char *mode, json_int
         json_decref(r);
         harness_wait_ready(d->h, false);
 }
-

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon-fixture.h: the real corrald on a socket and a cgroup root of the test's own, and raw varlink calls to it. */
+/* daemon-fixture.h: the real corrald on a socket and a cgroup root of the test's own, and raw varlink calls
+ * to it. */
 #pragma once
 
 #include <jansson.h>

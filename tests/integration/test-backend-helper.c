@@ -16,6 +16,9 @@
  *   daemonize     like grandchild, but the main process exits 0 on its own once it is ready
  *   orphan        leaves an orphan in a new session that says "G<pid>" and exits at once, then
  *                 runs on with default dispositions
+ *   exit-after MS:CODE  exits CODE after MS milliseconds
+ *   segv-after MS dies of SIGSEGV after MS milliseconds (no core: RLIMIT_CORE as inherited)
+ *   forker        starts 5 children with default dispositions that wait forever, then waits
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
  */
@@ -148,7 +151,20 @@ int main(int argc, char **argv) {
                 dump_core_in(argc > 3 ? argv[3] : NULL);
         if (strcmp(mode, "abort-on-term") == 0)
                 signal(SIGTERM, on_term_abort);
+        if (strcmp(mode, "forker") == 0)
+                for (int i = 0; i < 5; i++)
+                        if (fork() == 0) {
+                                close(fifo_fd);
+                                forever();
+                        }
         say("R\n");
+        if (strcmp(mode, "exit-after") == 0 || strcmp(mode, "segv-after") == 0) {
+                const char *arg = argc > 3 ? argv[3] : "0";
+                usleep((useconds_t) atoi(arg) * 1000);
+                if (strcmp(mode, "segv-after") == 0)
+                        raise(SIGSEGV);
+                return strchr(arg, ':') ? atoi(strchr(arg, ':') + 1) : 0;
+        }
         if (strcmp(mode, "exit") == 0)
                 return argc > 3 ? atoi(argv[3]) : 0;
         if (strcmp(mode, "daemonize") == 0)

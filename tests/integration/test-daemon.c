@@ -20,7 +20,6 @@
 
 #include "daemon-fixture.h"
 
-
 extern char **environ;
 
 static void test_start_list_status_stop(void **state) {
