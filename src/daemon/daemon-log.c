@@ -7,6 +7,11 @@
 #include "daemon-log.h"
 
 static bool use_journal;
+static int max_priority = LOG_DEBUG;
+
+void daemon_log_set_max_priority(int prio) {
+        max_priority = prio;
+}
 
 void daemon_log_set_journal(bool journal) {
         use_journal = journal;
@@ -16,6 +21,8 @@ int daemon_log(int prio, const char *fmt, ...) {
         char buf[2048];
         va_list ap;
 
+        if (prio > max_priority)
+                return prio <= LOG_ERR ? -1 : 0;
         va_start(ap, fmt);
         (void) vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
