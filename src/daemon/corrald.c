@@ -27,6 +27,7 @@ typedef struct daemon_args {
         const char *cgroup_root;
         mode_t socket_mode;
         unsigned max_connections;
+        size_t max_client_buffer;
         int own_leaf; /* -1 auto: under systemd */
         evlog_format format;
         evlog_target target;
@@ -48,6 +49,8 @@ static void help(void) {
                "corral)\n"
                "  --socket-mode MODE      octal permissions of the socket it makes (default 0660)\n"
                "  --max-connections N     clients at once (default 64)\n"
+               "  --max-client-buffer B   replies that may wait for a client that does not read,\n"
+               "                          in bytes, before it is dropped (default 16 MiB)\n"
                "  --cgroup-root DIR       where backends' leaf cgroups go (default: own cgroup)\n"
                "  --own-leaf yes|no|auto  move into <root>/supervisor first (auto: under systemd)\n"
                "  --log-format text|json  (default: text)\n"
@@ -94,6 +97,12 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         return usage("invalid --max-connections '%s': expected 1 to 65536", v);
                 a->max_connections = (unsigned) n;
                 return 0;
+        case 'b':
+                n = strtoul(v, &end, 10);
+                if (*v == '\0' || *end || n < 4096 || n > (1UL << 32))
+                        return usage("invalid --max-client-buffer '%s': expected bytes, 4096 to 4 GiB", v);
+                a->max_client_buffer = n;
+                return 0;
         case 'o':
                 if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0 && strcmp(v, "auto") != 0)
                         return usage("invalid --own-leaf '%s': expected yes, no or auto", v);
@@ -123,6 +132,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "cgroup-root", required_argument, NULL, 'c' },
                 { "socket-mode", required_argument, NULL, 'm' },
                 { "max-connections", required_argument, NULL, 'n' },
+                { "max-client-buffer", required_argument, NULL, 'b' },
                 { "own-leaf", required_argument, NULL, 'o' },
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
@@ -135,6 +145,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                             .allow_group = "corral",
                             .socket_mode = 0660,
                             .max_connections = 64,
+                            .max_client_buffer = 16 * 1024 * 1024,
                             .own_leaf = -1,
                             .format = EVLOG_FORMAT_TEXT,
                             .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
@@ -233,7 +244,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         gid_t gid = lookup_group(a->allow_group);
         server_options so = { .max_connections = a->max_connections,
                               .max_message = 256 * 1024,
-                              .max_output = 16 * 1024 * 1024,
+                              .max_output = a->max_client_buffer,
                               .allow_gid = gid,
                               .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group };
         int r, fd;

@@ -66,6 +66,26 @@ int daemon_fds_list(daemon_fixture *d, bool show) {
         return n;
 }
 
+/* How many of corrald's fds are sockets. */
+static int daemon_sockets(daemon_fixture *d) {
+        char path[64], link[384], target[256];
+        struct dirent *de;
+        int n = 0;
+        DIR *dir;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int) d->pid);
+        dir = opendir(path);
+        assert_non_null(dir);
+        while ((de = readdir(dir))) {
+                ssize_t k;
+                snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
+                k = readlink(link, target, sizeof(target) - 1);
+                n += k > 0 && strncmp(target, "socket:", 7) == 0;
+        }
+        closedir(dir);
+        return n;
+}
+
 int daemon_fds(daemon_fixture *d) {
         return daemon_fds_list(d, false);
 }
@@ -106,6 +126,10 @@ void daemon_start(daemon_fixture *d, const char *const *extra) {
         assert_int_equal(wait_ready(d->notify, nfd), 0);
         close(nfd);
         unlink(d->notify);
+        /* The baseline once sd_notify() has closed its socket: the listener is the only socket
+         * left, as no client has connected yet. */
+        for (int i = 0; i < 1000 && daemon_sockets(d) > 1; i++)
+                usleep(1000);
         d->fds_at_start = daemon_fds(d);
 }
 
@@ -165,11 +189,16 @@ int fixture_setup_started(void **state) {
 }
 
 char *read_log(daemon_fixture *d) {
-        static char buf[65536];
+        static char *buf; /* the whole log, valid until the next call */
+        size_t size = 0;
         FILE *f = fopen(d->log, "re");
-        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
 
-        buf[n] = '\0';
+        free(buf);
+        buf = NULL;
+        if (!f || getdelim(&buf, &size, '\0', f) < 0) { /* the log has no NUL: all of it */
+                free(buf);
+                buf = strdup("");
+        }
         if (f)
                 fclose(f);
         return buf;

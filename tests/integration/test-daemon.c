@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -295,6 +296,49 @@ static void test_restart_gives_a_new_launch(void **state) {
         harness_wait_ready(d->h, false);
 }
 
+/* A watcher that never reads cannot make corrald hold its replies without end: past the
+ * client buffer it is dropped, and everyone else is served as before. */
+static void test_slow_watcher_is_dropped(void **state) {
+        daemon_fixture *d = *state;
+        const char *extra[] = { "--max-client-buffer", "65536", NULL };
+        varlink_conn w;
+        json_t *r = NULL;
+        int k = 0, i;
+
+        daemon_start(d, extra);
+        conn_open(d, &w);
+        assert_int_equal(varlink_call(&w, IFACE "Watch", NULL, true, &r), 0); /* then never read */
+        json_decref(r);
+        /* Each start and stop makes three events of ~500 bytes; the socket buffers take ~200 KiB
+         * before corrald has to hold any. Stop as soon as it has dropped the watcher. */
+        for (i = 0; i < 2000 && (i % 25 != 0 || !strstr(read_log(d), "dropping client")); i++) {
+                json_decref(call(d, IFACE "Start",
+                                 json_pack("{s:s, s:[s, s]}", "name", "flood", "command", "sleep", "1000")));
+                json_decref(call(d, IFACE "Stop", json_pack("{s:s}", "name", "flood")));
+        }
+        assert_non_null(strstr(read_log(d), "dropping client"));
+        assert_non_null(strstr(read_log(d), "65536 bytes of replies unread"));
+        /* What was written before the drop can still be read; then the connection ends. */
+        while ((k = varlink_next_reply(&w, &r)) == 0)
+                json_decref(r);
+        assert_int_equal(k, -ECONNRESET);
+        varlink_conn_done(&w);
+        assert_still_serving(d);
+}
+
+/* An absurd grace period saturates instead of wrapping around to "now". */
+static void test_absurd_timeout_is_no_deadline(void **state) {
+        daemon_fixture *d = *state;
+        json_t *r;
+
+        start_ready(d, "patient", "term-exit", INT64_MAX);
+        r = call(d, IFACE "Stop",
+                 json_pack("{s:s, s:I}", "name", "patient", "timeoutUSec", (json_int_t) INT64_MAX));
+        assert_string_equal(json_string_value(json_object_get(param(r, "verdict"), "level")), "info");
+        assert_true(json_is_false(json_object_get(param(r, "verdict"), "escalated")));
+        json_decref(r);
+}
+
 /* Closed by the daemon before or while we wrote. */
 static bool refused(int k) {
         return k == -ECONNRESET || k == -EPIPE;
@@ -470,6 +514,9 @@ int main(void) {
                 T(test_client_verbs_and_exit_codes),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_slow_watcher_is_dropped, fixture_setup,
+                                                fixture_teardown),
+                T(test_absurd_timeout_is_no_deadline),
         };
 
         harness_require_root_cgroup2();
