@@ -29,12 +29,20 @@ typedef enum corral_type {
         CORRAL_TYPE_TASK,    /* exit 0 is success */
 } corral_type;
 
+typedef enum corral_restart {
+        CORRAL_RESTART_NO,         /* never (the default) */
+        CORRAL_RESTART_ON_FAILURE, /* after any verdict but stopped and finished */
+        CORRAL_RESTART_ALWAYS,     /* also after finished; never after a stop that was asked for */
+} corral_restart;
+
 typedef enum corral_state {
         CORRAL_STATE_STARTING,
         CORRAL_STATE_RUNNING,
         CORRAL_STATE_STOPPING,
         CORRAL_STATE_EXITED, /* main process reaped; others may still be in the cgroup */
         CORRAL_STATE_GONE,   /* cgroup empty and removed, verdict emitted */
+        CORRAL_STATE_RESTARTING, /* gone, and started again when its backoff delay is over */
+        CORRAL_STATE_FAILED,     /* restarted too often: stays down until started again by hand */
 } corral_state;
 
 typedef enum corral_event_type {
@@ -47,6 +55,8 @@ typedef enum corral_event_type {
         CORRAL_EVENT_CRASHED,
         CORRAL_EVENT_OOM_KILLED,
         CORRAL_EVENT_START_FAILED,
+        CORRAL_EVENT_RESTARTING, /* after a verdict: the restart policy starts it again after a delay */
+        CORRAL_EVENT_FAILED,     /* after a verdict: the crash-loop limit was reached */
         _CORRAL_EVENT_MAX,
 } corral_event_type;
 
@@ -91,6 +101,8 @@ typedef struct corral_event {
         unsigned leftover; /* processes besides the main one that were still in the cgroup */
         uint64_t runtime_usec;
         int error; /* start-failed: the positive errno */
+        unsigned attempt;          /* restarting: the restart's number since the last reset */
+        uint64_t restart_delay_usec; /* restarting: the delay before it */
         const char *message;
 } corral_event;
 
@@ -175,6 +187,19 @@ int corral_spec_set_stop_signal(corral_spec *s, int sig);
 int corral_spec_set_grace(corral_spec *s, uint64_t usec);
 
 /**
+ * corral_spec_set_restart() - the restart policy and its backoff: the n-th restart in a row
+ * waits min(@initial_usec * @factor^(n-1), @max_usec), +-10% jitter; a run that stayed up for
+ * @reset_usec starts the sequence again. Defaults: no, 100 ms, 2, 5 min, 10 s.
+ */
+int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t initial_usec, unsigned factor,
+                            uint64_t max_usec, uint64_t reset_usec);
+/**
+ * corral_spec_set_restart_limit() - the crash-loop limit: the @burst-th restart within
+ * @interval_usec makes the backend failed instead (0 to disable). Default: 5 in 1 min.
+ */
+int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec);
+
+/**
  * corral_spawn() - start a backend in a new leaf cgroup.
  * @ret: optional; a new reference to the backend (corral_backend_unref()).
  *
@@ -224,6 +249,10 @@ const char *corral_backend_get_launch(corral_backend *b);
 const char *corral_backend_get_cgroup(corral_backend *b);
 pid_t corral_backend_get_pid(corral_backend *b);
 corral_state corral_backend_get_state(corral_backend *b);
+/** corral_backend_get_next_restart() - CLOCK_REALTIME µs of the next attempt, or 0 if none is due. */
+uint64_t corral_backend_get_next_restart(corral_backend *b);
+/** corral_backend_get_restarts() - restarts since the last reset by a long enough run. */
+unsigned corral_backend_get_restarts(corral_backend *b);
 /**
  * corral_backend_get_usage() - the cgroup's memory.current and cpu.stat usage_usec; each is
  * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.
@@ -235,6 +264,9 @@ const char *corral_event_type_to_string(corral_event_type t);
 const char *corral_level_to_string(corral_level l);
 const char *corral_how_to_string(corral_how h);
 const char *corral_state_to_string(corral_state s);
+const char *corral_restart_to_string(corral_restart r);
+/** corral_restart_from_string() - "no", "on-failure", "always"; -EINVAL otherwise. */
+int corral_restart_from_string(const char *s);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* backend.c: one backend's record and its life: running, stopping with intent, exited, gone. */
 #include <errno.h>
+#include <stdio.h>
+#include <inttypes.h>
+#include <sys/random.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +11,7 @@
 
 #include "corral-private.h"
 #include "fileio.h"
+#include "parse.h"
 #include "macro.h"
 #include "syscall.h"
 #include "verdict.h"
@@ -31,7 +35,8 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .events_fd = -EBADF,
         };
         b->name = strdup(s->name);
-        if (!b->name) {
+        if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
+                free(b->name);
                 free(b);
                 return -ENOMEM;
         }
@@ -60,6 +65,7 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         backend_close(b);
         free(b->name);
         free(b->cgroup);
+        corral_spec_free(b->spec);
         free(b);
         return NULL;
 }
@@ -88,6 +94,8 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .leftover = b->leftover,
                 .runtime_usec = b->start_usec && end > b->start_usec ? end - b->start_usec : 0,
                 .error = error,
+                .attempt = b->attempt,
+                .restart_delay_usec = b->restart_delay_usec,
                 .message = message,
         };
 
@@ -224,6 +232,95 @@ static bool backend_oom_grew(corral_backend *b) {
         return b->have_oom && cgroup_oom_kills(b->cgroup_fd, &now) >= 0 && now > b->oom_at_start;
 }
 
+static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
+        switch (b->spec->restart.policy) {
+        case CORRAL_RESTART_ALWAYS:
+                return !b->intent.stop;
+        case CORRAL_RESTART_ON_FAILURE:
+                return !b->intent.stop && outcome != CORRAL_EVENT_FINISHED && outcome != CORRAL_EVENT_STOPPED;
+        default:
+                return false;
+        }
+}
+
+/* Record a restart at now, unless it would be one too many within the limit's interval. */
+static bool restart_allowed(corral_backend *b, uint64_t now) {
+        const restart_policy *p = &b->spec->restart;
+        unsigned recent = 0, n = b->n_restart_times < RESTART_HISTORY ? b->n_restart_times : RESTART_HISTORY;
+
+        for (unsigned i = 0; p->limit_burst > 0 && i < n; i++)
+                recent += now - b->restart_times[i] < p->limit_interval_usec;
+        if (p->limit_burst > 0 && recent >= p->limit_burst)
+                return false;
+        b->restart_times[b->n_restart_times++ % RESTART_HISTORY] = now;
+        return true;
+}
+
+/* initial * factor^(attempt-1), capped, +-10% jitter; a long enough run starts over. */
+static uint64_t restart_delay(corral_backend *b, uint64_t runtime) {
+        const restart_policy *p = &b->spec->restart;
+        uint64_t d = p->initial_usec;
+        uint32_t rnd;
+
+        if (runtime >= p->reset_usec)
+                b->attempt = 0;
+        b->attempt++;
+        for (unsigned i = 1; i < b->attempt && d < p->max_usec; i++)
+                d = d > p->max_usec / p->factor ? p->max_usec : d * p->factor;
+        if (d > p->max_usec)
+                d = p->max_usec;
+        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+                rnd = 0;
+        return d / 10 * 9 + (d / 5 ? rnd % (d / 5 + 1) : 0);
+}
+
+static int backend_on_restart_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+
+        (void) backend_respawn(b);
+        corral_backend_unref(b);
+        return 0;
+}
+
+/* After a verdict: wait and start again, give up (crash loop), or be gone. Sets the state only. */
+static corral_state backend_next_state(corral_backend *b, corral_event_type outcome, uint64_t runtime) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (!restart_wanted(b, outcome))
+                return CORRAL_STATE_GONE;
+        if (!restart_allowed(b, now))
+                return CORRAL_STATE_FAILED;
+        b->restart_delay_usec = restart_delay(b, runtime);
+        b->next_restart_usec = now + b->restart_delay_usec;
+        if (sd_event_add_time(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, b->next_restart_usec, 1000,
+                              backend_on_restart_timer, b) < 0)
+                return CORRAL_STATE_FAILED;
+        return CORRAL_STATE_RESTARTING;
+}
+
+/* Emit the verdict of a launch, then what follows from it: restarting, failed, or nothing. */
+static void backend_conclude(corral_backend *b, corral_event_type type, corral_level level, const char *message,
+                             int error, uint64_t runtime) {
+        corral *c = b->corral;
+        char msg[128];
+
+        corral_backend_ref(b);
+        b->state = backend_next_state(b, type, runtime);
+        /* Unlinked first, so that corral_count() no longer counts it when the verdict is read. */
+        if (b->state != CORRAL_STATE_RESTARTING)
+                corral_unlink(c, b);
+        backend_emit_in(c, b, type, level, message, error);
+        if (b->state == CORRAL_STATE_RESTARTING) {
+                (void) snprintf(msg, sizeof(msg), "restarting backend (attempt %u)", b->attempt);
+                backend_emit_in(c, b, CORRAL_EVENT_RESTARTING, CORRAL_LEVEL_INFO, msg, 0);
+        } else if (b->state == CORRAL_STATE_FAILED) {
+                (void) snprintf(msg, sizeof(msg), "backend failed: %u restarts within %" PRIu64 " s", b->spec->restart.limit_burst,
+                                (uint64_t) (b->spec->restart.limit_interval_usec / USEC_PER_SEC));
+                backend_emit_in(c, b, CORRAL_EVENT_FAILED, CORRAL_LEVEL_ERROR, msg, 0);
+        }
+        corral_backend_unref(b);
+}
+
 static void backend_finish(corral_backend *b) {
         corral *c = b->corral;
         verdict_input in = {
@@ -240,13 +337,27 @@ static void backend_finish(corral_backend *b) {
                 return;
         backend_close(b);
         (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
-        b->state = CORRAL_STATE_GONE;
-        /* Unlinked first, so that corral_count() no longer counts it when the verdict is read. */
-        corral_backend_ref(b);
-        corral_unlink(c, b);
-        backend_emit_in(c, b, v.type, v.level, v.message, 0);
-        corral_backend_unref(b);
+        backend_conclude(b, v.type, v.level, v.message, 0, b->exit_usec > b->start_usec ? b->exit_usec - b->start_usec : 0);
         corral_reap_orphans(c);
+}
+
+/* The restart timer fired: a fresh launch of the same spec, with nothing of the last one. */
+int backend_respawn(corral_backend *b) {
+        _cleanup_free_ char *what = NULL;
+        corral *c = b->corral;
+        int r;
+
+        b->timer_source = sd_event_source_disable_unref(b->timer_source);
+        b->reaped = b->populated = b->escalated = b->leftover_known = b->have_oom = false;
+        b->exit_si = (siginfo_t){ 0 };
+        b->leftover = 0;
+        b->intent = (backend_intent){ 0 };
+        b->next_restart_usec = b->start_usec = b->exit_usec = 0;
+        b->state = CORRAL_STATE_STARTING;
+        r = corral_spawn_launch(c, b, &what);
+        if (r < 0) /* counts as a failure of the launch: the policy decides again */
+                backend_conclude(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, "backend failed to start", -r, 0);
+        return r;
 }
 
 /* Wait for an fd to poll readable for the given events, without a timeout: used only after
@@ -298,8 +409,21 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
 
         if (!b)
                 return -EINVAL;
-        if (!b->corral || b->state == CORRAL_STATE_GONE)
+        if (!b->corral || b->state == CORRAL_STATE_GONE || b->state == CORRAL_STATE_FAILED)
                 return CORRAL_STOP_ALREADY;
+        if (b->state == CORRAL_STATE_RESTARTING) { /* nothing runs: the stop is done at once */
+                corral *c = b->corral;
+                b->timer_source = sd_event_source_disable_unref(b->timer_source);
+                b->next_restart_usec = 0;
+                b->intent = (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
+                b->reaped = false; /* no exit to report: how is null */
+                b->state = CORRAL_STATE_GONE;
+                corral_backend_ref(b);
+                corral_unlink(c, b);
+                backend_emit_in(c, b, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped (restart cancelled)", 0);
+                corral_backend_unref(b);
+                return CORRAL_STOP_STARTED;
+        }
         if (b->state != CORRAL_STATE_RUNNING)
                 return CORRAL_STOP_PENDING;
         /* Exited on its own but not yet seen: that exit was not ours, no intent. */
@@ -355,6 +479,18 @@ int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint
         *ret_memory_bytes = mem;
         *ret_cpu_usec = cpu;
         return 0;
+}
+
+uint64_t corral_backend_get_next_restart(corral_backend *b) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (!b || b->state != CORRAL_STATE_RESTARTING || !b->next_restart_usec)
+                return 0;
+        return now_usec(CLOCK_REALTIME) + (b->next_restart_usec > now ? b->next_restart_usec - now : 0);
+}
+
+unsigned corral_backend_get_restarts(corral_backend *b) {
+        return b ? b->attempt : 0;
 }
 
 corral_state corral_backend_get_state(corral_backend *b) {

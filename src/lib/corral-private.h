@@ -31,6 +31,16 @@ struct corral {
         bool sweeping;
 };
 
+#define RESTART_HISTORY 64
+
+typedef struct restart_policy {
+        corral_restart policy;
+        uint64_t initial_usec, max_usec, reset_usec;
+        unsigned factor;
+        unsigned limit_burst; /* 0: no crash-loop limit */
+        uint64_t limit_interval_usec;
+} restart_policy;
+
 /* A stop asked for: recorded before any signal is sent. */
 typedef struct backend_intent {
         bool stop;
@@ -42,6 +52,7 @@ typedef struct backend_intent {
 struct corral_backend {
         unsigned n_ref;
         corral *corral; /* NULL once gone or once the supervisor is freed */
+        bool linked;    /* in the supervisor's list of live backends */
         corral_backend *prev, *next;
 
         char *name;
@@ -59,6 +70,12 @@ struct corral_backend {
         sd_event_source *pidfd_source, *events_source, *timer_source;
 
         backend_intent intent;
+        corral_spec *spec; /* a copy, to start it again */
+        unsigned attempt;  /* restarts in a row, since the last reset */
+        uint64_t restart_times[RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
+        unsigned n_restart_times;
+        uint64_t next_restart_usec; /* CLOCK_MONOTONIC, 0 if none */
+        uint64_t restart_delay_usec;
         siginfo_t exit_si;
         bool reaped, populated, escalated, leftover_known, have_oom;
         unsigned leftover;
@@ -74,7 +91,10 @@ struct corral_spec {
         corral_type type;
         int stop_signal;
         uint64_t grace_usec;
+        restart_policy restart;
 };
+
+int corral_spec_copy(const corral_spec *s, corral_spec **ret);
 
 /* backend.c */
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
@@ -85,7 +105,13 @@ void backend_kill_sync(corral_backend *b);
 void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
                   int error);
 
+int backend_respawn(corral_backend *b);
+
 /* corral.c */
+/* One launch of b (b->spec) in a fresh leaf; emits started. On failure nothing is left running,
+ * and *ret_what says what failed, for the start-failed event, which is the caller's to emit. */
+int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what);
+void corral_emit_start_failed(corral_backend *b, const char *what, int err);
 void corral_emit(corral *c, const corral_event *ev);
 void corral_link(corral *c, corral_backend *b);
 void corral_unlink(corral *c, corral_backend *b);

@@ -185,6 +185,7 @@ void corral_emit(corral *c, const corral_event *ev) {
 }
 
 void corral_link(corral *c, corral_backend *b) {
+        b->linked = true;
         b->next = c->live;
         if (c->live)
                 c->live->prev = b;
@@ -201,6 +202,7 @@ void corral_unlink(corral *c, corral_backend *b) {
                 b->next->prev = b->prev;
         b->prev = b->next = NULL;
         b->corral = NULL;
+        b->linked = false;
         c->n_live--;
         corral_backend_unref(b);
 }
@@ -244,10 +246,9 @@ void corral_reap_orphans(corral *c) {
         c->sweeping = false;
 }
 
-static void corral_emit_start_failed(corral_backend *b, const char *what, int err) {
+void corral_emit_start_failed(corral_backend *b, const char *what, int err) {
         char msg[512];
 
-        b->state = CORRAL_STATE_GONE;
         (void) snprintf(msg, sizeof(msg), "backend failed to start: %s: %s", what, strerror(err));
         backend_emit(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, msg, err);
 }
@@ -277,7 +278,8 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, const char *pat
                 (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
                 return r;
         }
-        corral_link(c, b); /* from here the record owns the process: a failure kills it */
+        if (!b->linked)
+                corral_link(c, b); /* from here the record owns the process: a failure kills it */
         return backend_attach(b, pid, pidfd, TAKE_FD(leaf), TAKE_FD(events));
 }
 
@@ -299,8 +301,32 @@ static int corral_spawn_prepare(const corral_spec *s, char **ret_path, char **re
         return 0;
 }
 
+int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
+        _cleanup_free_ char *path = NULL;
+        char *what = NULL;
+        int r;
+
+        b->launch[0] = '\0';
+        b->cgroup = mfree(b->cgroup);
+        b->pid = 0;
+        r = corral_spawn_prepare(b->spec, &path, &what);
+        if (r >= 0)
+                r = corral_spawn_in_leaf(c, b->spec, path, b);
+        if (r < 0 && b->pid != 0) /* started but not watchable: never left running unsupervised */
+                backend_kill_sync(b);
+        else if (r < 0 && !what && !b->launch[0] && asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
+                what = NULL;
+        if (r < 0) {
+                *ret_what = what ?: strdup(b->spec->argv[0]);
+                return r;
+        }
+        free(what);
+        backend_emit(b, CORRAL_EVENT_STARTED, CORRAL_LEVEL_INFO, "backend started", 0);
+        return 0;
+}
+
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
-        _cleanup_free_ char *path = NULL, *what = NULL;
+        _cleanup_free_ char *what = NULL;
         corral_backend *b;
         int r;
 
@@ -309,23 +335,15 @@ int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
         r = backend_new(c, s, &b);
         if (r < 0)
                 return r;
-        r = corral_spawn_prepare(s, &path, &what);
-        if (r >= 0)
-                r = corral_spawn_in_leaf(c, s, path, b);
-        if (r < 0 && b->pid == 0) { /* never started */
-                if (!what && !b->launch[0] &&
-                    asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
-                        what = NULL;
+        r = corral_spawn_launch(c, b, &what);
+        if (r < 0) { /* the first start is the caller's to retry: no restart policy here */
+                b->state = CORRAL_STATE_GONE;
                 corral_emit_start_failed(b, what ?: s->argv[0], -r);
+                if (b->linked)
+                        corral_unlink(c, b);
                 corral_backend_unref(b);
                 return r;
         }
-        if (r < 0) { /* started but not watchable: do not leave it running unsupervised */
-                backend_kill_sync(b);
-                corral_unlink(c, b);
-                return r;
-        }
-        backend_emit(b, CORRAL_EVENT_STARTED, CORRAL_LEVEL_INFO, "backend started", 0);
         if (ret)
                 *ret = corral_backend_ref(b);
         return 0;
@@ -366,6 +384,13 @@ int corral_spec_new(corral_spec **ret) {
         s->type = CORRAL_TYPE_SERVICE;
         s->stop_signal = SIGTERM;
         s->grace_usec = GRACE_DEFAULT_USEC;
+        s->restart = (restart_policy){ .policy = CORRAL_RESTART_NO,
+                                       .initial_usec = 100 * USEC_PER_MSEC,
+                                       .factor = 2,
+                                       .max_usec = 300 * USEC_PER_SEC,
+                                       .reset_usec = 10 * USEC_PER_SEC,
+                                       .limit_burst = 5,
+                                       .limit_interval_usec = 60 * USEC_PER_SEC };
         *ret = s;
         return 0;
 }
@@ -455,6 +480,49 @@ int corral_spec_set_working_directory(corral_spec *s, const char *path) {
                 return -ENOMEM;
         free(s->cwd);
         s->cwd = p;
+        return 0;
+}
+
+int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t initial_usec, unsigned factor,
+                            uint64_t max_usec, uint64_t reset_usec) {
+        if (!corral_restart_to_string(policy) || factor == 0 || max_usec < initial_usec)
+                return -EINVAL;
+        s->restart.policy = policy;
+        s->restart.initial_usec = initial_usec;
+        s->restart.factor = factor;
+        s->restart.max_usec = max_usec;
+        s->restart.reset_usec = reset_usec;
+        return 0;
+}
+
+int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec) {
+        if (burst > RESTART_HISTORY)
+                return -ERANGE;
+        s->restart.limit_burst = burst;
+        s->restart.limit_interval_usec = interval_usec;
+        return 0;
+}
+
+int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
+        corral_spec *c = calloc(1, sizeof(*c));
+        int r = c ? 0 : -ENOMEM;
+
+        if (r >= 0) {
+                *c = (corral_spec){ .type = s->type, .stop_signal = s->stop_signal, .grace_usec = s->grace_usec,
+                                    .restart = s->restart };
+                r = corral_spec_set_name(c, s->name);
+        }
+        if (r >= 0)
+                r = corral_spec_set_argv(c, s->argv);
+        if (r >= 0)
+                r = corral_spec_set_environment(c, s->envp);
+        if (r >= 0)
+                r = corral_spec_set_working_directory(c, s->cwd);
+        if (r < 0) {
+                corral_spec_free(c);
+                return r;
+        }
+        *ret = c;
         return 0;
 }
 

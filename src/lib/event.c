@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* event.c: the names of events, levels, exit kinds and states as they appear in logs. */
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "corral.h"
 #include "macro.h"
@@ -15,6 +17,8 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_CRASHED] = "crashed",
         [CORRAL_EVENT_OOM_KILLED] = "oom-killed",
         [CORRAL_EVENT_START_FAILED] = "start-failed",
+        [CORRAL_EVENT_RESTARTING] = "restarting",
+        [CORRAL_EVENT_FAILED] = "failed",
 };
 
 static const char *const level_names[] = {
@@ -31,6 +35,14 @@ static const char *const state_names[] = {
         [CORRAL_STATE_STARTING] = "starting", [CORRAL_STATE_RUNNING] = "running",
         [CORRAL_STATE_STOPPING] = "stopping", [CORRAL_STATE_EXITED] = "exited",
         [CORRAL_STATE_GONE] = "gone",
+        [CORRAL_STATE_RESTARTING] = "restarting",
+        [CORRAL_STATE_FAILED] = "failed",
+};
+
+static const char *const restart_names[] = {
+        [CORRAL_RESTART_NO] = "no",
+        [CORRAL_RESTART_ON_FAILURE] = "on-failure",
+        [CORRAL_RESTART_ALWAYS] = "always",
 };
 
 #define LOOKUP(table, i) ((unsigned) (i) < ELEMENTSOF(table) ? (table)[i] : NULL)
@@ -49,4 +61,15 @@ const char *corral_how_to_string(corral_how h) {
 
 const char *corral_state_to_string(corral_state s) {
         return LOOKUP(state_names, s);
+}
+
+const char *corral_restart_to_string(corral_restart r) {
+        return LOOKUP(restart_names, r);
+}
+
+int corral_restart_from_string(const char *s) {
+        for (size_t i = 0; s && i < ELEMENTSOF(restart_names); i++)
+                if (strcmp(restart_names[i], s) == 0)
+                        return (int) i;
+        return -EINVAL;
 }

@@ -27,6 +27,8 @@ static const char *const message_ids[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_CRASHED] = "998692d15c054d0281bf3706cc287e06",
         [CORRAL_EVENT_OOM_KILLED] = "ce458019b3e449e99268f7ffe9e7d81b",
         [CORRAL_EVENT_START_FAILED] = "10de5cbe01a04162bfbbefb918427885",
+        [CORRAL_EVENT_RESTARTING] = "d44c7474e49c426b81e018469a43e039",
+        [CORRAL_EVENT_FAILED] = "aa9e4b5dab93430db402ac21799b7060",
 };
 
 const char *evlog_message_id(corral_event_type t) {
@@ -50,8 +52,9 @@ static void format_ts(uint64_t usec, char buf[static 32]) {
 
 /* The fields every form carries, in order; NULL value means null. */
 typedef struct evlog_fields {
-        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24];
-        const char *str[19];
+        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24], attempt[16],
+                delay[24];
+        const char *str[21];
 } evlog_fields;
 
 enum {
@@ -73,6 +76,8 @@ enum {
         F_OOM,
         F_LEFTOVER,
         F_RUNTIME,
+        F_ATTEMPT,
+        F_DELAY,
         F_MESSAGE,
         _F_MAX
 };
@@ -96,6 +101,8 @@ static const char *const field_names[_F_MAX] = {
         [F_OOM] = "oom_killed",
         [F_LEFTOVER] = "leftover",
         [F_RUNTIME] = "runtime_ms",
+        [F_ATTEMPT] = "attempt",
+        [F_DELAY] = "restart_delay_ms",
         [F_MESSAGE] = "message",
 };
 
@@ -119,6 +126,8 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
         (void) snprintf(f->exit_code, sizeof(f->exit_code), "%d", ev->exit_code);
         (void) snprintf(f->leftover, sizeof(f->leftover), "%u", ev->leftover);
         (void) snprintf(f->runtime, sizeof(f->runtime), "%" PRIu64, ev->runtime_usec / 1000);
+        (void) snprintf(f->attempt, sizeof(f->attempt), "%u", ev->attempt);
+        (void) snprintf(f->delay, sizeof(f->delay), "%" PRIu64, ev->restart_delay_usec / 1000);
         const char *v[_F_MAX] = {
                 [F_TS] = f->ts,
                 [F_LEVEL] = corral_level_to_string(ev->level),
@@ -138,6 +147,8 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_OOM] = BOOLSTR(ev->oom_killed),
                 [F_LEFTOVER] = f->leftover,
                 [F_RUNTIME] = f->runtime,
+                [F_ATTEMPT] = ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED ? f->attempt : NULL,
+                [F_DELAY] = ev->type == CORRAL_EVENT_RESTARTING ? f->delay : NULL,
                 [F_MESSAGE] = ev->message,
         };
         memcpy(f->str, v, sizeof(v));
