@@ -237,7 +237,8 @@ static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
         case CORRAL_RESTART_ALWAYS:
                 return !b->intent.stop;
         case CORRAL_RESTART_ON_FAILURE:
-                return !b->intent.stop && outcome != CORRAL_EVENT_FINISHED && outcome != CORRAL_EVENT_STOPPED;
+                return !b->intent.stop && outcome != CORRAL_EVENT_FINISHED &&
+                        outcome != CORRAL_EVENT_STOPPED;
         default:
                 return false;
         }
@@ -292,15 +293,15 @@ static corral_state backend_next_state(corral_backend *b, corral_event_type outc
                 return CORRAL_STATE_FAILED;
         b->restart_delay_usec = restart_delay(b, runtime);
         b->next_restart_usec = now + b->restart_delay_usec;
-        if (sd_event_add_time(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, b->next_restart_usec, 1000,
-                              backend_on_restart_timer, b) < 0)
+        if (sd_event_add_time(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, b->next_restart_usec,
+                              1000, backend_on_restart_timer, b) < 0)
                 return CORRAL_STATE_FAILED;
         return CORRAL_STATE_RESTARTING;
 }
 
 /* Emit the verdict of a launch, then what follows from it: restarting, failed, or nothing. */
-static void backend_conclude(corral_backend *b, corral_event_type type, corral_level level, const char *message,
-                             int error, uint64_t runtime) {
+static void backend_conclude(corral_backend *b, corral_event_type type, corral_level level,
+                             const char *message, int error, uint64_t runtime) {
         corral *c = b->corral;
         char msg[128];
 
@@ -314,7 +315,8 @@ static void backend_conclude(corral_backend *b, corral_event_type type, corral_l
                 (void) snprintf(msg, sizeof(msg), "restarting backend (attempt %u)", b->attempt);
                 backend_emit_in(c, b, CORRAL_EVENT_RESTARTING, CORRAL_LEVEL_INFO, msg, 0);
         } else if (b->state == CORRAL_STATE_FAILED) {
-                (void) snprintf(msg, sizeof(msg), "backend failed: %u restarts within %" PRIu64 " s", b->spec->restart.limit_burst,
+                (void) snprintf(msg, sizeof(msg), "backend failed: %u restarts within %" PRIu64 " s",
+                                b->spec->restart.limit_burst,
                                 (uint64_t) (b->spec->restart.limit_interval_usec / USEC_PER_SEC));
                 backend_emit_in(c, b, CORRAL_EVENT_FAILED, CORRAL_LEVEL_ERROR, msg, 0);
         }
@@ -337,7 +339,8 @@ static void backend_finish(corral_backend *b) {
                 return;
         backend_close(b);
         (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
-        backend_conclude(b, v.type, v.level, v.message, 0, b->exit_usec > b->start_usec ? b->exit_usec - b->start_usec : 0);
+        backend_conclude(b, v.type, v.level, v.message, 0,
+                         b->exit_usec > b->start_usec ? b->exit_usec - b->start_usec : 0);
         corral_reap_orphans(c);
 }
 
@@ -356,7 +359,8 @@ int backend_respawn(corral_backend *b) {
         b->state = CORRAL_STATE_STARTING;
         r = corral_spawn_launch(c, b, &what);
         if (r < 0) /* counts as a failure of the launch: the policy decides again */
-                backend_conclude(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, "backend failed to start", -r, 0);
+                backend_conclude(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, "backend failed to start",
+                                 -r, 0);
         return r;
 }
 
@@ -415,12 +419,14 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
                 corral *c = b->corral;
                 b->timer_source = sd_event_source_disable_unref(b->timer_source);
                 b->next_restart_usec = 0;
-                b->intent = (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
+                b->intent =
+                        (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
                 b->reaped = false; /* no exit to report: how is null */
                 b->state = CORRAL_STATE_GONE;
                 corral_backend_ref(b);
                 corral_unlink(c, b);
-                backend_emit_in(c, b, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped (restart cancelled)", 0);
+                backend_emit_in(c, b, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
+                                "backend stopped (restart cancelled)", 0);
                 corral_backend_unref(b);
                 return CORRAL_STOP_STARTED;
         }

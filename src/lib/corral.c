@@ -314,7 +314,8 @@ int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
                 r = corral_spawn_in_leaf(c, b->spec, path, b);
         if (r < 0 && b->pid != 0) /* started but not watchable: never left running unsupervised */
                 backend_kill_sync(b);
-        else if (r < 0 && !what && !b->launch[0] && asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
+        else if (r < 0 && !what && !b->launch[0] &&
+                 asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
                 what = NULL;
         if (r < 0) {
                 *ret_what = what ?: strdup(b->spec->argv[0]);
@@ -508,7 +509,9 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         int r = c ? 0 : -ENOMEM;
 
         if (r >= 0) {
-                *c = (corral_spec){ .type = s->type, .stop_signal = s->stop_signal, .grace_usec = s->grace_usec,
+                *c = (corral_spec){ .type = s->type,
+                                    .stop_signal = s->stop_signal,
+                                    .grace_usec = s->grace_usec,
                                     .restart = s->restart };
                 r = corral_spec_set_name(c, s->name);
         }

@@ -34,8 +34,7 @@ static const char *const how_names[] = {
 static const char *const state_names[] = {
         [CORRAL_STATE_STARTING] = "starting", [CORRAL_STATE_RUNNING] = "running",
         [CORRAL_STATE_STOPPING] = "stopping", [CORRAL_STATE_EXITED] = "exited",
-        [CORRAL_STATE_GONE] = "gone",
-        [CORRAL_STATE_RESTARTING] = "restarting",
+        [CORRAL_STATE_GONE] = "gone",         [CORRAL_STATE_RESTARTING] = "restarting",
         [CORRAL_STATE_FAILED] = "failed",
 };
 

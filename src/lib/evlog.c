@@ -52,8 +52,8 @@ static void format_ts(uint64_t usec, char buf[static 32]) {
 
 /* The fields every form carries, in order; NULL value means null. */
 typedef struct evlog_fields {
-        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24], attempt[16],
-                delay[24];
+        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24],
+                attempt[16], delay[24];
         const char *str[21];
 } evlog_fields;
 
@@ -147,7 +147,9 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_OOM] = BOOLSTR(ev->oom_killed),
                 [F_LEFTOVER] = f->leftover,
                 [F_RUNTIME] = f->runtime,
-                [F_ATTEMPT] = ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED ? f->attempt : NULL,
+                [F_ATTEMPT] = ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED
+                        ? f->attempt
+                        : NULL,
                 [F_DELAY] = ev->type == CORRAL_EVENT_RESTARTING ? f->delay : NULL,
                 [F_MESSAGE] = ev->message,
         };

@@ -265,3 +265,24 @@ void harness_pidfd_wait(int pidfd) {
         if (poll(&p, 1, 30000) != 1)
                 fail_msg("process did not exit (hang guard)");
 }
+
+static const recorded_event *nth_event(harness *h, const char *name, corral_event_type type, unsigned n) {
+        for (unsigned i = 0, k = 0; i < h->n_events; i++)
+                if (h->events[i].ev.type == type && strcmp(h->events[i].backend, name) == 0 && ++k == n)
+                        return &h->events[i];
+        return NULL;
+}
+
+const recorded_event *harness_wait_events(harness *h, const char *name, corral_event_type type, unsigned n) {
+        const recorded_event *r;
+
+        for (int idle = 0; idle < 30 && !(r = nth_event(h, name, type, n));) {
+                unsigned before = h->n_events;
+                assert_true(sd_event_run(corral_get_event(h->c), 1000000) >= 0);
+                idle = h->n_events == before ? idle + 1 : 0;
+        }
+        if (!r)
+                fail_msg("fewer than %u %s events for %s (hang guard)", n, corral_event_type_to_string(type),
+                         name);
+        return r;
+}

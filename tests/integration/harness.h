@@ -67,3 +67,7 @@ bool harness_pidfd_exited(int pidfd);
 
 /* Block until a pidfd's process has exited; fails the test after 30 s (hang guard). */
 void harness_pidfd_wait(int pidfd);
+
+/* Run the loop until n events of this type have come for backends of this name (hang guard:
+ * 30 turns of the loop without any event). Returns the n-th. */
+const recorded_event *harness_wait_events(harness *h, const char *name, corral_event_type type, unsigned n);
