@@ -181,3 +181,28 @@ char *name_from_string(const char *s, char *buf, size_t size) {
                 (void) snprintf(buf, size, "backend");
         return buf;
 }
+
+int parse_restart_limit(const char *s, unsigned *ret_burst, uint64_t *ret_window_usec) {
+        const char *slash = s ? strchr(s, '/') : NULL;
+        unsigned long n;
+        uint64_t w;
+        char *end;
+        int r;
+
+        if (!slash || slash == s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        n = strtoul(s, &end, 10);
+        if (errno != 0 || end != slash)
+                return -EINVAL;
+        if (n > 64)
+                return -ERANGE;
+        r = parse_duration(slash + 1, &w);
+        if (r < 0)
+                return r;
+        if (n > 0 && w == 0)
+                return -EINVAL;
+        *ret_burst = (unsigned) n;
+        *ret_window_usec = w;
+        return 0;
+}

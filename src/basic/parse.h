@@ -26,3 +26,7 @@ bool name_is_valid(const char *s);
 /* A valid name made from any string (the basename of a command, say): other characters become
  * '_', it is cut to 64 chars. Writes to buf (at least 65 bytes); returns buf. */
 char *name_from_string(const char *s, char *buf, size_t size);
+
+/* "N/WINDOW": at most N restarts (0 to 64; 0 disables the limit) within a duration, as
+ * "5/1min". Returns 0, or -EINVAL / -ERANGE. */
+int parse_restart_limit(const char *s, unsigned *ret_burst, uint64_t *ret_window_usec);

@@ -23,6 +23,9 @@ typedef struct run_args {
         evlog_format format;
         evlog_target target;
         char **argv;
+        corral_restart restart;
+        uint64_t restart_delay, restart_max_delay, restart_reset, restart_window;
+        unsigned restart_burst;
 } run_args;
 
 typedef struct run_state {
@@ -44,6 +47,12 @@ static void run_help(void) {
                "  --grace DURATION       time before the cgroup is killed (default 15s)\n"
                "  --cgroup-root DIR      where leaf cgroups are made (default $CORRAL_CGROUP_ROOT,\n"
                "                         else our own cgroup)\n"
+               "  --restart no|on-failure|always  start it again after an exit not asked for\n"
+               "                         (on-failure: not after finished; default no)\n"
+               "  --restart-delay D      first delay, doubled each time (default 100ms)\n"
+               "  --restart-max-delay D  (default 5min)\n"
+               "  --restart-reset D      a run this long starts the delays over (default 10s)\n"
+               "  --restart-limit N/W    failed after N restarts within W (default 5/1min; 0/0: none)\n"
                "  --log-format text|json (default: text on a terminal, else json)\n"
                "  --log-target auto|stderr|journal (default auto: the journal if stderr goes there)\n"
                "  -h, --help\n");
@@ -80,6 +89,35 @@ static int run_parse_value(int opt, const char *v, run_args *a) {
         return cli_usage("unknown option");
 }
 
+static int run_parse_restart(int opt, const char *v, run_args *a) {
+        uint64_t *d = opt == 'D' ? &a->restart_delay
+                : opt == 'M'     ? &a->restart_max_delay
+                                 : &a->restart_reset;
+        int r;
+
+        switch (opt) {
+        case 'R':
+                r = corral_restart_from_string(v);
+                if (r < 0)
+                        return cli_usage("invalid --restart '%s': expected no, on-failure or always", v);
+                a->restart = (corral_restart) r;
+                return 0;
+        case 'L':
+                if (parse_restart_limit(v, &a->restart_burst, &a->restart_window) < 0)
+                        return cli_usage(
+                                "invalid --restart-limit '%s': expected N/WINDOW such as 5/1min, N up to 64",
+                                v);
+                return 0;
+        }
+        if (parse_duration(v, d) < 0)
+                return cli_usage("invalid --restart-%s '%s': expected a duration such as 100ms or 5min",
+                                 opt == 'D'           ? "delay"
+                                         : opt == 'M' ? "max-delay"
+                                                      : "reset",
+                                 v);
+        return 0;
+}
+
 static int run_parse_log(int opt, const char *v, run_args *a) {
         if (opt == 'f') {
                 if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
@@ -104,6 +142,11 @@ static int run_parse(int argc, char **argv, run_args *a) {
                 { "grace", required_argument, NULL, 'g' },
                 { "stop-signal", required_argument, NULL, 's' },
                 { "type", required_argument, NULL, 't' },
+                { "restart", required_argument, NULL, 'R' },
+                { "restart-delay", required_argument, NULL, 'D' },
+                { "restart-max-delay", required_argument, NULL, 'M' },
+                { "restart-reset", required_argument, NULL, 'E' },
+                { "restart-limit", required_argument, NULL, 'L' },
                 { "cgroup-root", required_argument, NULL, 'c' },
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
@@ -114,6 +157,11 @@ static int run_parse(int argc, char **argv, run_args *a) {
 
         *a = (run_args){ .grace_usec = 15 * USEC_PER_SEC,
                          .stop_signal = SIGTERM,
+                         .restart_delay = 100 * USEC_PER_MSEC,
+                         .restart_max_delay = 300 * USEC_PER_SEC,
+                         .restart_reset = 10 * USEC_PER_SEC,
+                         .restart_burst = 5,
+                         .restart_window = 60 * USEC_PER_SEC,
                          .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_JSON,
                          .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
                                                                       : EVLOG_TARGET_STDERR };
@@ -127,6 +175,8 @@ static int run_parse(int argc, char **argv, run_args *a) {
                         a->cgroup_root = optarg;
                 else if (opt == 'f' || opt == 'T')
                         r = run_parse_log(opt, optarg, a);
+                else if (strchr("RDMEL", opt))
+                        r = run_parse_restart(opt, optarg, a);
                 else if (opt == '?' || opt == ':')
                         r = cli_usage("unknown or incomplete option '%s'", argv[optind - 1]);
                 else
@@ -159,11 +209,16 @@ static void run_on_event(corral *c, const corral_event *ev, void *userdata) {
 
         if (r < 0 && st->args->target == EVLOG_TARGET_JOURNAL)
                 (void) evlog_write(ev, EVLOG_TARGET_STDERR, st->args->format);
-        if (ev->type == CORRAL_EVENT_STARTED || ev->type == CORRAL_EVENT_STOPPING)
+        if (ev->type == CORRAL_EVENT_STARTED || ev->type == CORRAL_EVENT_STOPPING ||
+            ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED)
                 return;
         st->exit_status = run_exit_status(ev);
         st->start_failed = ev->type == CORRAL_EVENT_START_FAILED;
-        (void) corral_exit(c, 0);
+        /* Done once it is neither running nor about to run again (the verdict of a restart's
+         * exec failure comes while the first spawn is long over: backend is set then). */
+        corral_state state = st->backend ? corral_backend_get_state(st->backend) : CORRAL_STATE_GONE;
+        if (state == CORRAL_STATE_GONE || state == CORRAL_STATE_FAILED)
+                (void) corral_exit(c, 0);
 }
 
 /* Whoever sent the signal asked for the stop: the verdict event names them. */
@@ -191,6 +246,11 @@ static int run_spec(const run_args *a, corral_spec **ret) {
                 r = corral_spec_set_stop_signal(s, a->stop_signal);
         if (r >= 0)
                 r = corral_spec_set_grace(s, a->grace_usec);
+        if (r >= 0)
+                r = corral_spec_set_restart(s, a->restart, a->restart_delay, 2, a->restart_max_delay,
+                                            a->restart_reset);
+        if (r >= 0)
+                r = corral_spec_set_restart_limit(s, a->restart_burst, a->restart_window);
         if (r < 0) {
                 corral_spec_free(s);
                 return r;

@@ -96,6 +96,10 @@ static void test_usage_errors_exit_2_and_name_the_problem(void **state) {
         assert_usage_error(h, ARGS("run", "--log-format", "xml", "--", "true"), "--log-format 'xml'");
         assert_usage_error(h, ARGS("run", "--frobnicate", "--", "true"), "--frobnicate");
         assert_usage_error(h, ARGS("run"), "missing COMMAND");
+        assert_usage_error(h, ARGS("run", "--restart", "sometimes", "--", "true"), "--restart 'sometimes'");
+        assert_usage_error(h, ARGS("run", "--restart-limit", "5", "--", "true"), "--restart-limit '5'");
+        assert_usage_error(h, ARGS("run", "--restart-delay", "fast", "--", "true"),
+                           "--restart-delay 'fast'");
         assert_usage_error(h, ARGS("launch"), "unknown verb 'launch'");
 }
 
@@ -147,6 +151,23 @@ static void test_sigterm_sigint_sighup_stop_cleanly(void **state) {
         stop_by_signal(h, SIGTERM);
         stop_by_signal(h, SIGINT);
         stop_by_signal(h, SIGHUP);
+}
+
+/* With a restart policy, corral run lives through the restarts and exits with the last one. */
+static void test_restart_until_the_limit(void **state) {
+        harness *h = *state;
+        char *log, *p;
+        int restarting = 0;
+
+        assert_int_equal(cli(h,
+                             ARGS("run", "--restart", "on-failure", "--restart-delay", "5ms",
+                                  "--restart-limit", "2/1min", "--", harness_helper(), "exit", h->fifo, "4"),
+                             &log),
+                         4);
+        for (p = log; (p = strstr(p, "\"event\":\"restarting\"")); p++)
+                restarting++;
+        assert_int_equal(restarting, 2);
+        assert_non_null(strstr(log, "\"level\":\"error\",\"event\":\"failed\""));
 }
 
 static void test_text_log_format(void **state) {
@@ -231,6 +252,7 @@ int main(void) {
                 T(test_task_exit_zero_exits_zero),
                 T(test_sigterm_sigint_sighup_stop_cleanly),
                 T(test_text_log_format),
+                T(test_restart_until_the_limit),
                 T(test_crash_exits_128_plus_signal),
                 T(test_missing_binary_exits_127),
                 T(test_bad_cgroup_root_is_one_clear_error),

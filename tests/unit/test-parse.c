@@ -107,11 +107,29 @@ static void test_name_from_string(void **state) {
         assert_true(name_is_valid(buf));
 }
 
+static void test_restart_limit(void **state) {
+        unsigned n = 99;
+        uint64_t w = 99;
+
+        assert_int_equal(parse_restart_limit("5/1min", &n, &w), 0);
+        assert_int_equal(n, 5);
+        assert_int_equal(w, 60 * USEC_PER_SEC);
+        assert_int_equal(parse_restart_limit("0/0", &n, &w), 0);
+        assert_int_equal(n, 0);
+        const char *bad[] = { "", "5", "/1min", "5/", "x/1s", "5/soon", "-1/1s", "5 /1s", "3/0" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (parse_restart_limit(bad[i], &n, &w) >= 0)
+                        fail_msg("'%s' was accepted", bad[i]);
+        assert_int_equal(parse_restart_limit("65/1s", &n, &w), -ERANGE);
+        assert_int_equal(parse_restart_limit(NULL, &n, &w), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations),        cmocka_unit_test(test_bad_durations),
                 cmocka_unit_test(test_signals),          cmocka_unit_test(test_names),
                 cmocka_unit_test(test_name_from_string),
+                cmocka_unit_test(test_restart_limit),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
