@@ -24,7 +24,8 @@ typedef struct client_args {
         bool all;
         const char *name;
         uint64_t grace_usec; /* UINT64_MAX: the daemon's default */
-        const char *type, *stop_signal, *workdir;
+        const char *type, *stop_signal, *workdir, *restart, *restart_limit;
+        uint64_t restart_delay, restart_max_delay, restart_reset; /* UINT64_MAX: the daemon's default */
         char **env;
         size_t n_env;
         char **command;
@@ -74,6 +75,29 @@ static int client_option(int opt, const char *v, client_args *a) {
                 a->env[a->n_env] = NULL;
                 return strchr(v, '=') && *v != '=' ? 0
                                                    : cli_usage("invalid --env '%s': expected KEY=value", v);
+        }
+        case 'R':
+                a->restart = v;
+                return corral_restart_from_string(v) >= 0
+                        ? 0
+                        : cli_usage("invalid --restart '%s': expected no, on-failure or always", v);
+        case 'L': {
+                unsigned n;
+                uint64_t w;
+                a->restart_limit = v;
+                return parse_restart_limit(v, &n, &w) >= 0
+                        ? 0
+                        : cli_usage("invalid --restart-limit '%s': expected N/WINDOW such as 5/1min", v);
+        }
+        case 'D':
+        case 'M':
+        case 'E': {
+                uint64_t *d = opt == 'D' ? &a->restart_delay
+                        : opt == 'M'     ? &a->restart_max_delay
+                                         : &a->restart_reset;
+                return parse_duration(v, d) >= 0
+                        ? 0
+                        : cli_usage("invalid duration '%s': expected 100ms, 5min, ...", v);
         }
         case 'w':
                 a->workdir = v;
@@ -243,6 +267,19 @@ static int verb_start(client_args *a) {
                 json_object_set_new(p, "stopSignal", json_string(a->stop_signal));
         if (a->grace_usec != UINT64_MAX)
                 json_object_set_new(p, "stopTimeoutUSec", json_integer((json_int_t) a->grace_usec));
+        if (a->restart)
+                json_object_set_new(p, "restart", json_string(a->restart));
+        if (a->restart_limit)
+                json_object_set_new(p, "restartLimit", json_string(a->restart_limit));
+        const struct {
+                const char *key;
+                uint64_t v;
+        } durations[] = { { "restartDelayUSec", a->restart_delay },
+                          { "restartMaxDelayUSec", a->restart_max_delay },
+                          { "restartResetUSec", a->restart_reset } };
+        for (size_t i = 0; i < ELEMENTSOF(durations); i++)
+                if (durations[i].v != UINT64_MAX)
+                        json_object_set_new(p, durations[i].key, json_integer((json_int_t) durations[i].v));
         r = client_call(a, IFACE "Start", p, &out);
         if (r == 0) {
                 json_t *b = json_object_get(out, "backend");
@@ -280,6 +317,19 @@ static int verb_stop(client_args *a) {
         else if (r == 0)
                 print_verdict(a->name, json_object_get(out, "verdict"),
                               json_is_true(json_object_get(out, "alreadyStopped")));
+        json_decref(out);
+        return r;
+}
+
+static int verb_reset_failed(client_args *a) {
+        json_t *out = NULL;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral reset-failed NAME"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "ResetFailed", json_pack("{s:s}", "name", a->name), &out);
+        if (r == 0 && a->json)
+                print_json(json_object_get(out, "backend"));
         json_decref(out);
         return r;
 }
@@ -415,8 +465,13 @@ int verb_client(int argc, char **argv) {
                 const char *verb;
                 int (*run)(client_args *a);
         } verbs[] = {
-                { "start", verb_start }, { "stop", verb_stop },     { "restart", verb_restart },
-                { "list", verb_list },   { "status", verb_status }, { "watch", verb_watch },
+                { "start", verb_start },
+                { "stop", verb_stop },
+                { "restart", verb_restart },
+                { "list", verb_list },
+                { "status", verb_status },
+                { "watch", verb_watch },
+                { "reset-failed", verb_reset_failed },
         };
         client_args a;
         int r = client_parse(argc, argv, &a);

@@ -49,8 +49,11 @@ static void help(void) {
                "  start NAME [OPTIONS] -- COMMAND [ARG...]\n"
                "        --type service|task  --stop-signal SIG  --grace DURATION\n"
                "        --env KEY=VALUE (repeatable)  --workdir DIR\n"
+               "        --restart no|on-failure|always  --restart-delay D  --restart-max-delay D\n"
+               "        --restart-reset D  --restart-limit N/WINDOW\n"
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME\n"
+               "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"
                "  list\n"
                "  status NAME\n"
                "  watch                                 follow every event\n\n"
@@ -68,7 +71,8 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[1], "run") == 0)
                 return verb_run(argc - 1, argv + 1);
-        static const char *const client_verbs[] = { "start", "stop", "restart", "list", "status", "watch" };
+        static const char *const client_verbs[] = { "start",  "stop",  "restart",     "list",
+                                                    "status", "watch", "reset-failed" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(argv[1], client_verbs[i]) == 0)
                         return verb_client(argc - 1, argv + 1);

@@ -98,6 +98,25 @@ static bool strv_has_bad_env(char **v) {
         return false;
 }
 
+static const char *start_restart_values(json_t *params, registry_start *p) {
+        const char *restart = get_str(params, "restart"), *limit = get_str(params, "restartLimit");
+        int r = restart ? corral_restart_from_string(restart) : CORRAL_RESTART_NO;
+
+        if (r < 0)
+                return "restart";
+        p->restart = (corral_restart) r;
+        p->restart_delay_usec = get_usec(params, "restartDelayUSec", 100 * USEC_PER_MSEC);
+        p->restart_max_delay_usec = get_usec(params, "restartMaxDelayUSec", 300 * USEC_PER_SEC);
+        p->restart_reset_usec = get_usec(params, "restartResetUSec", 10 * USEC_PER_SEC);
+        if (p->restart_max_delay_usec < p->restart_delay_usec)
+                return "restartMaxDelayUSec";
+        p->restart_burst = 5;
+        p->restart_window_usec = 60 * USEC_PER_SEC;
+        if (limit && parse_restart_limit(limit, &p->restart_burst, &p->restart_window_usec) < 0)
+                return "restartLimit";
+        return NULL;
+}
+
 /* Beyond types: the values themselves. Returns the bad parameter's name or NULL. */
 static const char *start_values(json_t *params, registry_start *p) {
         const char *type = get_str(params, "type"), *sig = get_str(params, "stopSignal");
@@ -118,7 +137,7 @@ static const char *start_values(json_t *params, registry_start *p) {
                 return "stopSignal";
         if (p->grace_usec == CORRAL_GRACE_DEFAULT)
                 return "stopTimeoutUSec";
-        return NULL;
+        return start_restart_values(params, p);
 }
 
 static void m_start(server *s, conn *c, json_t *params, bool more) {
@@ -157,6 +176,14 @@ static void m_restart(server *s, conn *c, json_t *params, bool more) {
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
         registry_restart(s->registry, c, name);
+}
+
+static void m_reset_failed(server *s, conn *c, json_t *params, bool more) {
+        const char *name = get_str(params, "name");
+
+        if (!name_is_valid(name))
+                return server_invalid_parameter(c, "name");
+        registry_reset_failed(s->registry, c, name);
 }
 
 static void m_list(server *s, conn *c, json_t *params, bool more) {
@@ -212,10 +239,19 @@ static void m_get_description(server *s, conn *c, json_t *params, bool more) {
 }
 
 static const param p_start[] = {
-        { "name", P_STRING, false },         { "command", P_STRV, false },
-        { "environment", P_STRV, true },     { "workingDirectory", P_STRING, true },
-        { "type", P_STRING, true },          { "stopSignal", P_STRING, true },
-        { "stopTimeoutUSec", P_UINT, true }, {},
+        { "name", P_STRING, false },
+        { "command", P_STRV, false },
+        { "environment", P_STRV, true },
+        { "workingDirectory", P_STRING, true },
+        { "type", P_STRING, true },
+        { "stopSignal", P_STRING, true },
+        { "stopTimeoutUSec", P_UINT, true },
+        { "restart", P_STRING, true },
+        { "restartDelayUSec", P_UINT, true },
+        { "restartMaxDelayUSec", P_UINT, true },
+        { "restartResetUSec", P_UINT, true },
+        { "restartLimit", P_STRING, true },
+        {},
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };
 static const param p_timeout[] = { { "timeoutUSec", P_UINT, true }, {} };
@@ -228,6 +264,7 @@ static const method methods[] = {
         { IFACE ".Stop", m_stop, p_stop, true },
         { IFACE ".StopAll", m_stop_all, p_timeout, true },
         { IFACE ".Restart", m_restart, p_name, true },
+        { IFACE ".ResetFailed", m_reset_failed, p_name, true },
         { IFACE ".List", m_list, p_none, false },
         { IFACE ".Status", m_status, p_name, false },
         { IFACE ".Watch", m_watch, p_none, false },

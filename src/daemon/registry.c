@@ -45,7 +45,11 @@ typedef struct entry {
         corral_type type;
         int stop_signal;
         uint64_t grace_usec;
-        corral_backend *backend; /* the current launch while it is not gone */
+        corral_restart restart;
+        uint64_t restart_delay_usec, restart_max_delay_usec, restart_reset_usec, restart_window_usec;
+        unsigned restart_burst;
+        bool failed;             /* the crash-loop limit ended it */
+        corral_backend *backend; /* while it runs or waits to be restarted */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
         waiter *waiters;
@@ -137,8 +141,15 @@ static json_t *entry_json(entry *e, bool usage) {
                               e->type == CORRAL_TYPE_TASK ? "task" : "service", "command",
                               json_strv(e->command), "since", (json_int_t) e->since_usec, "lastVerdict",
                               e->last_verdict ?: json_null());
-        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX, next = b ? corral_backend_get_next_restart(b) : 0;
 
+        if (o) {
+                json_object_set_new(o, "restart", json_string(corral_restart_to_string(e->restart)));
+                json_object_set_new(o, "restarts", json_integer(b ? corral_backend_get_restarts(b) : 0));
+                json_object_set_new(o, "nextRestart", next ? json_integer((json_int_t) next) : json_null());
+                if (!b && e->failed)
+                        json_object_set_new(o, "state", json_string("failed"));
+        }
         if (o && usage) {
                 if (b)
                         (void) corral_backend_get_usage(b, &mem, &cpu);
@@ -220,10 +231,14 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
         if (e && j && event_is_verdict(ev->type) &&
             (ev->type == CORRAL_EVENT_START_FAILED ||
              (e->backend && strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0))) {
+                corral_state st = e->backend ? corral_backend_get_state(e->backend) : CORRAL_STATE_GONE;
                 json_decref(e->last_verdict);
                 e->last_verdict = json_incref(j);
-                e->backend = corral_backend_unref(e->backend);
-                registry_resolve(r, e);
+                if (st != CORRAL_STATE_RESTARTING) { /* else it comes back, under the same entry */
+                        e->failed = st == CORRAL_STATE_FAILED;
+                        e->backend = corral_backend_unref(e->backend);
+                        registry_resolve(r, e);
+                }
         }
         json_decref(j);
         registry_notify_status(r);
@@ -276,6 +291,11 @@ static int registry_make_spec(entry *e, corral_spec **ret) {
                 r = corral_spec_set_stop_signal(s, e->stop_signal);
         if (r >= 0)
                 r = corral_spec_set_grace(s, e->grace_usec);
+        if (r >= 0)
+                r = corral_spec_set_restart(s, e->restart, e->restart_delay_usec, 2,
+                                            e->restart_max_delay_usec, e->restart_reset_usec);
+        if (r >= 0)
+                r = corral_spec_set_restart_limit(s, e->restart_burst, e->restart_window_usec);
         if (r < 0)
                 s = corral_spec_free(s);
         *ret = s;
@@ -285,6 +305,8 @@ static int registry_make_spec(entry *e, corral_spec **ret) {
 static int registry_spawn(registry *r, entry *e) {
         corral_spec *s;
         int k = registry_make_spec(e, &s);
+
+        e->failed = false;
 
         if (k < 0)
                 return k;
@@ -303,6 +325,12 @@ static int entry_set(entry *e, const registry_start *p) {
         e->type = p->type;
         e->stop_signal = p->stop_signal;
         e->grace_usec = p->grace_usec;
+        e->restart = p->restart;
+        e->restart_delay_usec = p->restart_delay_usec;
+        e->restart_max_delay_usec = p->restart_max_delay_usec;
+        e->restart_reset_usec = p->restart_reset_usec;
+        e->restart_burst = p->restart_burst;
+        e->restart_window_usec = p->restart_window_usec;
         if (!e->command || (p->environment && !e->environment) || (p->working_directory && !e->cwd))
                 return -ENOMEM;
         return 0;
@@ -430,6 +458,15 @@ void registry_status(registry *r, conn *c, const char *name) {
         if (!e)
                 return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
         server_reply(c, json_pack("{s:o}", "backend", entry_json(e, true)), false);
+}
+
+void registry_reset_failed(registry *r, conn *c, const char *name) {
+        entry *e = registry_find(r, name);
+
+        if (!e)
+                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+        e->failed = false;
+        server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
 }
 
 void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata) {

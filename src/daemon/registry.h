@@ -20,6 +20,9 @@ typedef struct registry_start {
         corral_type type;
         int stop_signal;
         uint64_t grace_usec;
+        corral_restart restart;
+        uint64_t restart_delay_usec, restart_max_delay_usec, restart_reset_usec, restart_window_usec;
+        unsigned restart_burst;
 } registry_start;
 
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);
@@ -35,6 +38,8 @@ void registry_list(registry *r, conn *c);
 /* The first reply of a Watch: the backends as they are, with more to come. */
 void registry_list_continues(registry *r, conn *c);
 void registry_status(registry *r, conn *c, const char *name);
+/* A backend that failed (crash-loop limit) is marked gone again: no start, a state change only. */
+void registry_reset_failed(registry *r, conn *c, const char *name);
 
 /* Shutdown: stop every backend on purpose, by this caller; calls done() once none is left. */
 void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata);

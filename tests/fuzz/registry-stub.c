@@ -38,3 +38,7 @@ void registry_list_continues(registry *r, conn *c) {
 void registry_status(registry *r, conn *c, const char *name) {
         server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
 }
+
+void registry_reset_failed(registry *r, conn *c, const char *name) {
+        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+}

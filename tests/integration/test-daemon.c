@@ -339,6 +339,72 @@ static void test_absurd_timeout_is_no_deadline(void **state) {
         json_decref(r);
 }
 
+static json_t *watch_until(varlink_conn *w, const char *event) {
+        json_t *r = NULL;
+
+        for (;;) {
+                assert_int_equal(varlink_next_reply(w, &r), 0);
+                if (param(r, "event") && strcmp(event_name(r), event) == 0)
+                        return r;
+                json_decref(r);
+        }
+}
+
+/* Over varlink: a crash loop ends failed; ResetFailed and Restart bring it back; a Stop while it
+ * waits to be restarted answers at once. */
+static void test_restart_policy_over_varlink(void **state) {
+        daemon_fixture *d = *state;
+        varlink_conn w;
+        json_t *r, *p;
+
+        conn_open(d, &w);
+        assert_int_equal(varlink_call(&w, IFACE "Watch", NULL, true, &r), 0);
+        json_decref(r);
+        p = json_pack("{s:s, s:[s, s, s, s], s:s, s:I, s:s}", "name", "loop", "command", harness_helper(),
+                      "exit-after", d->h->fifo, "0:2", "restart", "on-failure", "restartDelayUSec",
+                      (json_int_t) 5000, "restartLimit", "2/1min");
+        r = call(d, IFACE "Start", p);
+        assert_null(error_of(r));
+        json_decref(r);
+        json_decref(watch_until(&w, "restarting"));
+        json_decref(watch_until(&w, "restarting"));
+        r = watch_until(&w, "failed");
+        assert_string_equal(json_string_value(json_object_get(param(r, "event"), "level")), "error");
+        json_decref(r);
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "loop"));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "failed");
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "restart")),
+                            "on-failure");
+        json_decref(r);
+        r = call(d, IFACE "ResetFailed", json_pack("{s:s}", "name", "loop"));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "gone");
+        json_decref(r);
+
+        /* Long delays now: Stop while it waits. */
+        p = json_pack("{s:s, s:[s, s, s, s], s:s, s:I}", "name", "slowloop", "command", harness_helper(),
+                      "exit-after", d->h->fifo, "0:2", "restart", "always", "restartDelayUSec",
+                      (json_int_t) 60000000);
+        json_decref(call(d, IFACE "Start", p));
+        json_decref(watch_until(&w, "restarting"));
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "slowloop"));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "restarting");
+        assert_true(json_is_integer(json_object_get(param(r, "backend"), "nextRestart")));
+        json_decref(r);
+        r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "slowloop"));
+        assert_string_equal(json_string_value(json_object_get(param(r, "verdict"), "message")),
+                            "backend stopped (restart cancelled)");
+        json_decref(r);
+        varlink_conn_done(&w);
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[\"true\"],"
+                         "\"restart\":\"sometimes\"}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "restart");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[\"true\"],"
+                         "\"restartLimit\":\"5\"}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "restartLimit");
+}
+
 /* Closed by the daemon before or while we wrote. */
 static bool refused(int k) {
         return k == -ECONNRESET || k == -EPIPE;
@@ -517,6 +583,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_slow_watcher_is_dropped, fixture_setup,
                                                 fixture_teardown),
                 T(test_absurd_timeout_is_no_deadline),
+                T(test_restart_policy_over_varlink),
         };
 
         harness_require_root_cgroup2();

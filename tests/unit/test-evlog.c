@@ -12,10 +12,12 @@
 
 #include "evlog.h"
 
-static const char *const fields[] = { "ts",         "level",     "event",       "backend",     "launch",
-                                      "pid",        "cgroup",    "intentional", "stop_uid",    "stop_pid",
-                                      "how",        "exit_code", "signal",      "core_dumped", "escalated",
-                                      "oom_killed", "leftover",  "runtime_ms",  "attempt", "restart_delay_ms", "message" };
+static const char *const fields[] = { "ts",       "level",       "event",     "backend",
+                                      "launch",   "pid",         "cgroup",    "intentional",
+                                      "stop_uid", "stop_pid",    "how",       "exit_code",
+                                      "signal",   "core_dumped", "escalated", "oom_killed",
+                                      "leftover", "runtime_ms",  "attempt",   "restart_delay_ms",
+                                      "message" };
 
 static corral_event stopped(void) {
         return (corral_event){ .type = CORRAL_EVENT_STOPPED,
@@ -94,7 +96,8 @@ static void test_text_is_logfmt_with_every_field(void **state) {
                 "launch=0123456789ab pid=4242 cgroup=/corral/db.0123456789ab intentional=true stop_uid=0 "
                 "stop_pid=1234 "
                 "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
-                "oom_killed=false leftover=0 runtime_ms=1234 attempt= restart_delay_ms= message=\"backend stopped\"");
+                "oom_killed=false leftover=0 runtime_ms=1234 attempt= restart_delay_ms= message=\"backend "
+                "stopped\"");
         free(s);
 }
 

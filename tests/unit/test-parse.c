@@ -128,8 +128,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations),        cmocka_unit_test(test_bad_durations),
                 cmocka_unit_test(test_signals),          cmocka_unit_test(test_names),
-                cmocka_unit_test(test_name_from_string),
-                cmocka_unit_test(test_restart_limit),
+                cmocka_unit_test(test_name_from_string), cmocka_unit_test(test_restart_limit),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
