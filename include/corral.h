@@ -178,6 +178,20 @@ int corral_spec_set_name(corral_spec *s, const char *name);
 int corral_spec_set_argv(corral_spec *s, char *const *argv);
 /** corral_spec_set_environment() - "KEY=value" strings; NULL (the default): the supervisor's. */
 int corral_spec_set_environment(corral_spec *s, char *const *envp);
+/** corral_spec_add_environment() - "KEY=value" strings added to (over) the supervisor's environment. */
+int corral_spec_add_environment(corral_spec *s, char *const *envp);
+/**
+ * corral_spec_set_user() - run as this user (name or number), with its primary group and its
+ * supplementary groups; NULL (default): as the supervisor. Resolved at each start.
+ */
+int corral_spec_set_user(corral_spec *s, const char *user);
+/** corral_spec_set_group() - primary group (name or number) instead of the user's. */
+int corral_spec_set_group(corral_spec *s, const char *group);
+int corral_spec_set_no_new_privileges(corral_spec *s, bool enable);
+/** corral_spec_set_umask() - 0 to 0777, or -1 (default) to inherit. */
+int corral_spec_set_umask(corral_spec *s, int mask);
+/** corral_spec_set_rlimit() - a resource limit (RLIMIT_NOFILE, ...); RLIM_INFINITY for none. */
+int corral_spec_set_rlimit(corral_spec *s, int resource, uint64_t soft, uint64_t hard);
 /** corral_spec_set_working_directory() - an absolute path; NULL (the default): the supervisor's. */
 int corral_spec_set_working_directory(corral_spec *s, const char *path);
 int corral_spec_set_type(corral_spec *s, corral_type type);

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
+#include "strv.h"
 
 #define ERROR_EXISTS        "io.corral.Supervisor.BackendExists"
 #define ERROR_NO_SUCH       "io.corral.Supervisor.NoSuchBackend"
@@ -66,25 +67,9 @@ struct registry {
         void *done_userdata;
 };
 
-static void strv_free(char **v) {
-        for (char **p = v; p && *p; p++)
-                free(*p);
-        free(v);
-}
-
 static char **strv_dup(char **v) {
-        size_t n = 0;
-        char **c;
-
-        while (v && v[n])
-                n++;
-        c = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; c && i < n; i++)
-                if (!(c[i] = strdup(v[i]))) {
-                        strv_free(c);
-                        return NULL;
-                }
-        return c;
+        char **c = NULL;
+        return strv_copy(v, &c) < 0 ? NULL : c;
 }
 
 static entry *entry_free(entry *e) {

@@ -88,6 +88,12 @@ struct corral_spec {
         char **argv;
         char **envp; /* NULL: the supervisor's environment */
         char *cwd;   /* NULL: the supervisor's working directory */
+        bool env_extend; /* envp is added to the supervisor's environment, not instead of it */
+        char *user, *group; /* names or numbers; NULL: the supervisor's */
+        bool no_new_privs;
+        int umask; /* -1: inherit */
+        spawn_rlimit rlimits[16];
+        size_t n_rlimits;
         corral_type type;
         int stop_signal;
         uint64_t grace_usec;

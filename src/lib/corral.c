@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 
 #include "corral-private.h"
+#include "creds.h"
+#include "strv.h"
 #include "fileio.h"
 #include "macro.h"
 #include "parse.h"
@@ -254,13 +256,35 @@ void corral_emit_start_failed(corral_backend *b, const char *what, int err) {
 }
 
 /* Create the leaf and start the process in it. On an exec failure the leaf is removed. */
-static int corral_spawn_in_leaf(corral *c, const corral_spec *s, const char *path, corral_backend *b) {
+/* What a launch needs that the supervisor works out first: the executable, who it runs as, its
+ * environment. */
+typedef struct launch_prep {
+        char *path;
+        spawn_creds creds;
+        bool have_creds;
+        char **merged_env; /* for env_extend */
+} launch_prep;
+
+static void launch_prep_done(launch_prep *l) {
+        free(l->path);
+        creds_done(&l->creds);
+        strv_free(l->merged_env);
+        *l = (launch_prep){ 0 };
+}
+
+static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l, corral_backend *b,
+                                const char **ret_step) {
         _cleanup_close_ int leaf = -EBADF, events = -EBADF;
-        spawn_params p = { .path = path,
+        spawn_params p = { .path = l->path,
                            .argv = s->argv,
-                           .envp = s->envp ?: environ,
+                           .envp = l->merged_env ?: s->envp ?: environ,
                            .cwd = s->cwd,
-                           .into_cgroup = c->features.clone_into_cgroup };
+                           .into_cgroup = c->features.clone_into_cgroup,
+                           .creds = l->have_creds ? &l->creds : NULL,
+                           .umask = s->umask,
+                           .no_new_privs = s->no_new_privs,
+                           .rlimits = s->rlimits,
+                           .n_rlimits = s->n_rlimits };
         int r, pidfd = -EBADF;
         pid_t pid = 0;
 
@@ -273,7 +297,7 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, const char *pat
                 b->cgroup = NULL;
         events = cgroup_events_open(leaf);
         p.cgroup_fd = leaf;
-        r = events < 0 ? events : !b->cgroup ? -ENOMEM : spawn_start(&p, &c->stack, &pid, &pidfd);
+        r = events < 0 ? events : !b->cgroup ? -ENOMEM : spawn_start(&p, &c->stack, &pid, &pidfd, ret_step);
         if (r < 0) {
                 (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
                 return r;
@@ -289,33 +313,88 @@ static int corral_spec_check(const corral_spec *s) {
         return 0;
 }
 
-/* Check what can be checked before anything is created; says which step failed. */
-static int corral_spawn_prepare(const corral_spec *s, char **ret_path, char **ret_what) {
-        int r = spawn_resolve(s->argv[0], ret_path);
+/* The supervisor's environment with the spec's entries over it. */
+static int env_merge(char *const *extra, char ***ret) {
+        size_t n = 0, k = 0;
+        char **v;
 
-        if (r < 0)
-                return asprintf(ret_what, "%s", s->argv[0]) < 0 ? -ENOMEM : r;
-        r = s->cwd ? spawn_check_directory(s->cwd) : 0;
-        if (r < 0)
-                return asprintf(ret_what, "working directory %s", s->cwd) < 0 ? -ENOMEM : r;
+        for (char **e = environ; e && *e; e++)
+                n++;
+        for (char *const *e = extra; e && *e; e++)
+                n++;
+        v = calloc(n + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (char **e = environ; e && *e; e++) {
+                size_t key = strcspn(*e, "=");
+                bool overridden = false;
+                for (char *const *x = extra; x && *x && !overridden; x++)
+                        overridden = strncmp(*x, *e, key + 1) == 0;
+                if (!overridden && !(v[k++] = strdup(*e)))
+                        return strv_free(v), -ENOMEM;
+        }
+        for (char *const *x = extra; x && *x; x++)
+                if (!(v[k++] = strdup(*x)))
+                        return strv_free(v), -ENOMEM;
+        *ret = v;
         return 0;
 }
 
+/* Check what can be checked before anything is created; says which step failed. */
+static int corral_spawn_prepare(const corral_spec *s, launch_prep *l, char **ret_what) {
+        int r = spawn_resolve(s->argv[0], &l->path);
+
+        if (r < 0)
+                return asprintf(ret_what, "%s", s->argv[0]) < 0 ? -ENOMEM : r;
+        r = s->cwd && !s->user ? spawn_check_directory(s->cwd) : 0; /* as another user: the child knows */
+        if (r < 0)
+                return asprintf(ret_what, "working directory %s", s->cwd) < 0 ? -ENOMEM : r;
+        if (s->user || s->group) {
+                r = creds_resolve(s->user, s->group, &l->creds);
+                if (r == -ESRCH || r == -ENXIO) {
+                        if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
+                                     r == -ESRCH ? s->user : s->group) < 0)
+                                return -ENOMEM;
+                        return -EINVAL;
+                }
+                if (r < 0)
+                        return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
+                l->have_creds = true;
+        }
+        if (s->env_extend && (r = env_merge(s->envp, &l->merged_env)) < 0)
+                return asprintf(ret_what, "environment") < 0 ? -ENOMEM : r;
+        return 0;
+}
+
+/* Words for the step of the child that failed. */
+static char *step_what(const corral_spec *s, const char *step) {
+        char *w = NULL;
+
+        if (!step || strcmp(step, "execve") == 0)
+                return strdup(s->argv[0]);
+        if (strcmp(step, "chdir") == 0 && asprintf(&w, "working directory %s", s->cwd) >= 0)
+                return w;
+        return strdup(step);
+}
+
 int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
-        _cleanup_free_ char *path = NULL;
+        launch_prep l = { 0 };
+        const char *step = NULL;
         char *what = NULL;
         int r;
 
         b->launch[0] = '\0';
         b->cgroup = mfree(b->cgroup);
         b->pid = 0;
-        r = corral_spawn_prepare(b->spec, &path, &what);
+        r = corral_spawn_prepare(b->spec, &l, &what);
         if (r >= 0)
-                r = corral_spawn_in_leaf(c, b->spec, path, b);
+                r = corral_spawn_in_leaf(c, b->spec, &l, b, &step);
+        launch_prep_done(&l);
         if (r < 0 && b->pid != 0) /* started but not watchable: never left running unsupervised */
                 backend_kill_sync(b);
-        else if (r < 0 && !what && !b->launch[0] &&
-                 asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
+        else if (r < 0 && !what && step)
+                what = step_what(b->spec, step);
+        else if (r < 0 && !what && !b->launch[0] && asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
                 what = NULL;
         if (r < 0) {
                 *ret_what = what ?: strdup(b->spec->argv[0]);
@@ -385,6 +464,7 @@ int corral_spec_new(corral_spec **ret) {
         s->type = CORRAL_TYPE_SERVICE;
         s->stop_signal = SIGTERM;
         s->grace_usec = GRACE_DEFAULT_USEC;
+        s->umask = -1;
         s->restart = (restart_policy){ .policy = CORRAL_RESTART_NO,
                                        .initial_usec = 100 * USEC_PER_MSEC,
                                        .factor = 2,
@@ -396,18 +476,14 @@ int corral_spec_new(corral_spec **ret) {
         return 0;
 }
 
-static void strv_free(char **v) {
-        for (char **p = v; p && *p; p++)
-                free(*p);
-        free(v);
-}
-
 corral_spec *corral_spec_free(corral_spec *s) {
         if (s) {
                 free(s->name);
                 strv_free(s->argv);
                 strv_free(s->envp);
                 free(s->cwd);
+                free(s->user);
+                free(s->group);
                 free(s);
         }
         return NULL;
@@ -424,24 +500,6 @@ int corral_spec_set_name(corral_spec *s, const char *name) {
         free(s->name);
         s->name = n;
         return 0;
-}
-
-static int strv_copy(char *const *v, char ***ret) {
-        size_t n = 0;
-        char **c;
-
-        while (v && v[n])
-                n++;
-        c = calloc(n + 1, sizeof(char *));
-        if (!c)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(c[i] = strdup(v[i]))) {
-                        strv_free(c);
-                        return -ENOMEM;
-                }
-        *ret = c;
-        return (int) n;
 }
 
 int corral_spec_set_argv(corral_spec *s, char *const *argv) {
@@ -469,6 +527,59 @@ int corral_spec_set_environment(corral_spec *s, char *const *envp) {
                 return r;
         strv_free(s->envp);
         s->envp = v;
+        return 0;
+}
+
+int corral_spec_add_environment(corral_spec *s, char *const *envp) {
+        int r = corral_spec_set_environment(s, envp);
+
+        if (r >= 0)
+                s->env_extend = true;
+        return r;
+}
+
+static int set_string(char **field, const char *v) {
+        char *c = v ? strdup(v) : NULL;
+
+        if (v && !c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
+
+int corral_spec_set_user(corral_spec *s, const char *user) {
+        return user && !*user ? -EINVAL : set_string(&s->user, user);
+}
+
+int corral_spec_set_group(corral_spec *s, const char *group) {
+        return group && !*group ? -EINVAL : set_string(&s->group, group);
+}
+
+int corral_spec_set_no_new_privileges(corral_spec *s, bool enable) {
+        s->no_new_privs = enable;
+        return 0;
+}
+
+int corral_spec_set_umask(corral_spec *s, int mask) {
+        if (mask < -1 || mask > 0777)
+                return -EINVAL;
+        s->umask = mask;
+        return 0;
+}
+
+int corral_spec_set_rlimit(corral_spec *s, int resource, uint64_t soft, uint64_t hard) {
+        size_t i = 0;
+
+        if (resource < 0 || resource >= RLIMIT_NLIMITS || soft > hard)
+                return -EINVAL;
+        while (i < s->n_rlimits && s->rlimits[i].resource != resource)
+                i++;
+        if (i == ELEMENTSOF(s->rlimits))
+                return -E2BIG;
+        s->rlimits[i] = (spawn_rlimit){ .resource = resource, .limit = { .rlim_cur = soft, .rlim_max = hard } };
+        if (i == s->n_rlimits)
+                s->n_rlimits++;
         return 0;
 }
 
@@ -521,6 +632,10 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                 r = corral_spec_set_environment(c, s->envp);
         if (r >= 0)
                 r = corral_spec_set_working_directory(c, s->cwd);
+        if (r >= 0)
+                r = corral_spec_set_user(c, s->user);
+        if (r >= 0)
+                r = corral_spec_set_group(c, s->group);
         if (r < 0) {
                 corral_spec_free(c);
                 return r;

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +30,15 @@ typedef struct spawn_child_ctx {
         int procs_fd;     /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
         int err_pipe;     /* fork-style fallback: write end for the errno, else -1 */
         volatile int err; /* vfork style: the child's errno, seen by the parent through CLONE_VM */
+        volatile int step; /* which step failed: an index into spawn_steps */
 } spawn_child_ctx;
+
+enum { STEP_EXEC, STEP_SETUP, STEP_RLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CHDIR };
+static const char *const spawn_steps[] = {
+        [STEP_EXEC] = "execve",     [STEP_SETUP] = "child setup",  [STEP_RLIMIT] = "setrlimit",
+        [STEP_SETGROUPS] = "setgroups", [STEP_SETGID] = "setgid", [STEP_SETUID] = "setuid",
+        [STEP_NO_NEW_PRIVS] = "no_new_privs", [STEP_CHDIR] = "chdir",
+};
 
 void spawn_stack_done(spawn_stack *s) {
         if (s->base)
@@ -90,11 +101,15 @@ int spawn_resolve(const char *cmd, char **ret_path) {
         return err;
 }
 
-static int spawn_child_fail(spawn_child_ctx *c, int err) {
+static int spawn_child_fail(spawn_child_ctx *c, int step, int err) {
+        int msg[2] = { err, step };
+
         if (c->err_pipe >= 0)
-                (void) !write(c->err_pipe, &err, sizeof(err));
-        else
+                (void) !write(c->err_pipe, msg, sizeof(msg));
+        else {
                 c->err = err;
+                c->step = step;
+        }
         return 127;
 }
 
@@ -103,6 +118,26 @@ static int spawn_child_stdio(spawn_child_ctx *c, int fd) {
         if (fd != c->devnull_fd && (fd == STDIN_FILENO || fcntl(fd, F_GETFD) < 0))
                 return dup2(c->devnull_fd, fd) < 0 ? -1 : 0;
         return fcntl(fd, F_SETFD, 0); /* keep it across exec */
+}
+
+/* Limits, umask, then who it runs as: groups before the uid, while we still may. */
+static int spawn_child_privileges(spawn_child_ctx *c) {
+        const spawn_params *p = c->p;
+
+        for (size_t i = 0; i < p->n_rlimits; i++)
+                if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0)
+                        return spawn_child_fail(c, STEP_RLIMIT, errno);
+        if (p->umask >= 0)
+                (void) umask((mode_t) p->umask);
+        if (p->creds && setgroups(p->creds->n_groups, p->creds->groups) < 0)
+                return spawn_child_fail(c, STEP_SETGROUPS, errno);
+        if (p->creds && setresgid(p->creds->gid, p->creds->gid, p->creds->gid) < 0)
+                return spawn_child_fail(c, STEP_SETGID, errno);
+        if (p->creds && setresuid(p->creds->uid, p->creds->uid, p->creds->uid) < 0)
+                return spawn_child_fail(c, STEP_SETUID, errno);
+        if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return spawn_child_fail(c, STEP_NO_NEW_PRIVS, errno);
+        return 0;
 }
 
 /* Runs between clone and exec, on the parent's memory: syscalls only, no allocation, no locks. */
@@ -115,21 +150,23 @@ static int spawn_child(void *arg) {
                 if (sig != SIGKILL && sig != SIGSTOP)
                         (void) sigaction(sig, &dfl, NULL);
         if (c->procs_fd >= 0 && write(c->procs_fd, "0", 1) != 1)
-                return spawn_child_fail(c, errno);
+                return spawn_child_fail(c, STEP_SETUP, errno);
         if (setsid() < 0)
-                return spawn_child_fail(c, errno);
+                return spawn_child_fail(c, STEP_SETUP, errno);
         for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
                 if (spawn_child_stdio(c, fd) < 0)
-                        return spawn_child_fail(c, errno);
-        if (c->p->cwd && chdir(c->p->cwd) < 0)
-                return spawn_child_fail(c, errno);
+                        return spawn_child_fail(c, STEP_SETUP, errno);
+        if (spawn_child_privileges(c) != 0)
+                return 127;
+        if (c->p->cwd && chdir(c->p->cwd) < 0) /* as the user: its permissions apply */
+                return spawn_child_fail(c, STEP_CHDIR, errno);
         if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-                return spawn_child_fail(c, errno);
+                return spawn_child_fail(c, STEP_SETUP, errno);
         (void) sigemptyset(&none);
         if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-                return spawn_child_fail(c, errno);
+                return spawn_child_fail(c, STEP_SETUP, errno);
         execve(c->p->path, c->p->argv, c->p->envp);
-        return spawn_child_fail(c, errno);
+        return spawn_child_fail(c, STEP_EXEC, errno);
 }
 
 static pid_t spawn_clone(spawn_child_ctx *c, spawn_stack *stack, bool into_cgroup, int *ret_pidfd) {
@@ -156,13 +193,14 @@ static pid_t spawn_clone(spawn_child_ctx *c, spawn_stack *stack, bool into_cgrou
 }
 
 static int spawn_child_errno(spawn_child_ctx *c, int pipe_rd) {
-        int err = 0;
+        int msg[2] = { 0, 0 };
 
         if (pipe_rd < 0)
                 return c->err;
-        if (read(pipe_rd, &err, sizeof(err)) != sizeof(err))
+        if (read(pipe_rd, msg, sizeof(msg)) != sizeof(msg))
                 return 0; /* closed by exec: success */
-        return err;
+        c->step = msg[1];
+        return msg[0];
 }
 
 static pid_t spawn_clone_placed(spawn_child_ctx *c, spawn_stack *stack, int *ret_pidfd) {
@@ -178,7 +216,8 @@ static pid_t spawn_clone_placed(spawn_child_ctx *c, spawn_stack *stack, int *ret
         return pid;
 }
 
-int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd) {
+int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd,
+                const char **ret_step) {
         spawn_child_ctx c = { .p = p, .procs_fd = -EBADF, .err_pipe = -EBADF };
         _cleanup_close_ int pipe_rd = -EBADF;
         int pidfd = -EBADF, fds[2], r, err;
@@ -209,6 +248,7 @@ int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *
                 siginfo_t si;
                 (void) syscall_waitid_pidfd(pidfd, WEXITED, &si); /* it has _exit()ed already */
                 safe_close(pidfd);
+                *ret_step = spawn_steps[(unsigned) c.step < ELEMENTSOF(spawn_steps) ? c.step : STEP_SETUP];
                 return -err;
         }
         *ret_pid = pid;

@@ -5,7 +5,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
+
+/* Who the child becomes, resolved by the parent (creds.c). */
+typedef struct spawn_creds {
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups; /* supplementary */
+        size_t n_groups;
+} spawn_creds;
+
+typedef struct spawn_rlimit {
+        int resource;
+        struct rlimit limit;
+} spawn_rlimit;
 
 typedef struct spawn_params {
         const char *path; /* executable, already resolved (spawn_resolve()) */
@@ -14,6 +28,11 @@ typedef struct spawn_params {
         const char *cwd;  /* NULL: the supervisor's */
         int cgroup_fd;    /* the leaf, O_DIRECTORY */
         bool into_cgroup; /* CLONE_INTO_CGROUP works (5.7); else the child joins the leaf itself */
+        const spawn_creds *creds; /* NULL: stay who we are */
+        int umask;                /* -1: inherit */
+        bool no_new_privs;
+        const spawn_rlimit *rlimits;
+        size_t n_rlimits;
 } spawn_params;
 
 /* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */
@@ -32,6 +51,8 @@ int spawn_check_directory(const char *path);
 int spawn_resolve(const char *cmd, char **ret_path);
 
 /* Start p->path in the leaf as a new session, default signal mask and dispositions, stdin on
- * /dev/null, no fds but 0, 1, 2. Returns 0 with the pid and an O_CLOEXEC pidfd, or -errno;
- * an exec failure is returned as its errno, after the child has been reaped. */
-int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd);
+ * /dev/null, no fds but 0, 1, 2, with the rlimits, umask, no_new_privs and credentials asked for.
+ * Returns 0 with the pid and an O_CLOEXEC pidfd, or -errno; a failure in the child is returned as
+ * its errno, with *ret_step naming the step ("execve", "setuid", ...), after it has been reaped. */
+int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd,
+                const char **ret_step);
