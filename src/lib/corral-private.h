@@ -70,8 +70,8 @@ struct corral_backend {
         sd_event_source *pidfd_source, *events_source, *timer_source;
 
         backend_intent intent;
-        corral_spec *spec; /* a copy, to start it again */
-        unsigned attempt;  /* restarts in a row, since the last reset */
+        corral_spec *spec;                       /* a copy, to start it again */
+        unsigned attempt;                        /* restarts in a row, since the last reset */
         uint64_t restart_times[RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
         unsigned n_restart_times;
         uint64_t next_restart_usec; /* CLOCK_MONOTONIC, 0 if none */
@@ -86,9 +86,9 @@ struct corral_backend {
 struct corral_spec {
         char *name;
         char **argv;
-        char **envp; /* NULL: the supervisor's environment */
-        char *cwd;   /* NULL: the supervisor's working directory */
-        bool env_extend; /* envp is added to the supervisor's environment, not instead of it */
+        char **envp;        /* NULL: the supervisor's environment */
+        char *cwd;          /* NULL: the supervisor's working directory */
+        bool env_extend;    /* envp is added to the supervisor's environment, not instead of it */
         char *user, *group; /* names or numbers; NULL: the supervisor's */
         bool no_new_privs;
         int umask; /* -1: inherit */

@@ -394,7 +394,8 @@ int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
                 backend_kill_sync(b);
         else if (r < 0 && !what && step)
                 what = step_what(b->spec, step);
-        else if (r < 0 && !what && !b->launch[0] && asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
+        else if (r < 0 && !what && !b->launch[0] &&
+                 asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
                 what = NULL;
         if (r < 0) {
                 *ret_what = what ?: strdup(b->spec->argv[0]);
@@ -527,6 +528,7 @@ int corral_spec_set_environment(corral_spec *s, char *const *envp) {
                 return r;
         strv_free(s->envp);
         s->envp = v;
+        s->env_extend = false;
         return 0;
 }
 
@@ -577,7 +579,8 @@ int corral_spec_set_rlimit(corral_spec *s, int resource, uint64_t soft, uint64_t
                 i++;
         if (i == ELEMENTSOF(s->rlimits))
                 return -E2BIG;
-        s->rlimits[i] = (spawn_rlimit){ .resource = resource, .limit = { .rlim_cur = soft, .rlim_max = hard } };
+        s->rlimits[i] =
+                (spawn_rlimit){ .resource = resource, .limit = { .rlim_cur = soft, .rlim_max = hard } };
         if (i == s->n_rlimits)
                 s->n_rlimits++;
         return 0;
@@ -623,13 +626,18 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                 *c = (corral_spec){ .type = s->type,
                                     .stop_signal = s->stop_signal,
                                     .grace_usec = s->grace_usec,
-                                    .restart = s->restart };
+                                    .restart = s->restart,
+                                    .no_new_privs = s->no_new_privs,
+                                    .umask = s->umask,
+                                    .n_rlimits = s->n_rlimits };
+                memcpy(c->rlimits, s->rlimits, sizeof(c->rlimits));
                 r = corral_spec_set_name(c, s->name);
         }
         if (r >= 0)
                 r = corral_spec_set_argv(c, s->argv);
         if (r >= 0)
-                r = corral_spec_set_environment(c, s->envp);
+                r = s->env_extend ? corral_spec_add_environment(c, s->envp)
+                                  : corral_spec_set_environment(c, s->envp);
         if (r >= 0)
                 r = corral_spec_set_working_directory(c, s->cwd);
         if (r >= 0)

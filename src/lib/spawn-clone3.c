@@ -27,17 +27,31 @@
 typedef struct spawn_child_ctx {
         const spawn_params *p;
         int devnull_fd;
-        int procs_fd;     /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
-        int err_pipe;     /* fork-style fallback: write end for the errno, else -1 */
-        volatile int err; /* vfork style: the child's errno, seen by the parent through CLONE_VM */
+        int procs_fd;      /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
+        int err_pipe;      /* fork-style fallback: write end for the errno, else -1 */
+        volatile int err;  /* vfork style: the child's errno, seen by the parent through CLONE_VM */
         volatile int step; /* which step failed: an index into spawn_steps */
 } spawn_child_ctx;
 
-enum { STEP_EXEC, STEP_SETUP, STEP_RLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_NO_NEW_PRIVS, STEP_CHDIR };
+enum {
+        STEP_EXEC,
+        STEP_SETUP,
+        STEP_RLIMIT,
+        STEP_SETGROUPS,
+        STEP_SETGID,
+        STEP_SETUID,
+        STEP_NO_NEW_PRIVS,
+        STEP_CHDIR
+};
 static const char *const spawn_steps[] = {
-        [STEP_EXEC] = "execve",     [STEP_SETUP] = "child setup",  [STEP_RLIMIT] = "setrlimit",
-        [STEP_SETGROUPS] = "setgroups", [STEP_SETGID] = "setgid", [STEP_SETUID] = "setuid",
-        [STEP_NO_NEW_PRIVS] = "no_new_privs", [STEP_CHDIR] = "chdir",
+        [STEP_EXEC] = "execve",
+        [STEP_SETUP] = "child setup",
+        [STEP_RLIMIT] = "setrlimit",
+        [STEP_SETGROUPS] = "setgroups",
+        [STEP_SETGID] = "setgid",
+        [STEP_SETUID] = "setuid",
+        [STEP_NO_NEW_PRIVS] = "no_new_privs",
+        [STEP_CHDIR] = "chdir",
 };
 
 void spawn_stack_done(spawn_stack *s) {

@@ -25,9 +25,9 @@ typedef struct spawn_params {
         const char *path; /* executable, already resolved (spawn_resolve()) */
         char *const *argv;
         char *const *envp;
-        const char *cwd;  /* NULL: the supervisor's */
-        int cgroup_fd;    /* the leaf, O_DIRECTORY */
-        bool into_cgroup; /* CLONE_INTO_CGROUP works (5.7); else the child joins the leaf itself */
+        const char *cwd;          /* NULL: the supervisor's */
+        int cgroup_fd;            /* the leaf, O_DIRECTORY */
+        bool into_cgroup;         /* CLONE_INTO_CGROUP works (5.7); else the child joins the leaf itself */
         const spawn_creds *creds; /* NULL: stay who we are */
         int umask;                /* -1: inherit */
         bool no_new_privs;

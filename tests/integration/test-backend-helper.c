@@ -19,6 +19,7 @@
  *   exit-after MS:CODE  exits CODE after MS milliseconds
  *   segv-after MS dies of SIGSEGV after MS milliseconds (no core: RLIMIT_CORE as inherited)
  *   forker        starts 5 children with default dispositions that wait forever, then waits
+ *   ids           says "I<uid>:<gid>:<groups>:<umask>:<nofile soft>:<no_new_privs>" and exits 0
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
  */
@@ -151,6 +152,25 @@ int main(int argc, char **argv) {
                 dump_core_in(argc > 3 ? argv[3] : NULL);
         if (strcmp(mode, "abort-on-term") == 0)
                 signal(SIGTERM, on_term_abort);
+        if (strcmp(mode, "ids") == 0) {
+                char buf[128], line[256];
+                FILE *st = fopen("/proc/self/status", "re");
+                int nnp = -1;
+                struct rlimit rl;
+                mode_t m = umask(0);
+                while (st && fgets(line, sizeof(line), st))
+                        if (strncmp(line, "NoNewPrivs:", 11) == 0)
+                                nnp = atoi(line + 11);
+                if (st)
+                        fclose(st);
+                getrlimit(RLIMIT_NOFILE, &rl);
+                snprintf(buf, sizeof(buf), "I%u:%u:%d:%03o:%llu:%d\n", (unsigned) getuid(),
+                         (unsigned) getgid(), getgroups(0, NULL), (unsigned) m,
+                         (unsigned long long) rl.rlim_cur, nnp);
+                say(buf);
+                say("R\n");
+                return 0;
+        }
         if (strcmp(mode, "forker") == 0)
                 for (int i = 0; i < 5; i++)
                         if (fork() == 0) {

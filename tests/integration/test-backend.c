@@ -2,6 +2,8 @@
 /* test-backend.c: libcorral with real processes in real cgroups: spawn, stop, verdicts, leftovers. */
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +354,20 @@ static void test_environment_and_working_directory(void **state) {
         assert_int_equal(harness_wait_event(h, b, CORRAL_EVENT_FINISHED)->ev.exit_code, 0);
         corral_backend_unref(b);
 
+        /* Added to ours rather than instead of it: our PATH is there, and FOO. */
+        corral_spec *x = NULL;
+        char *add[] = { "FOO=added", NULL };
+        char *argv[] = { "/bin/sh", "-c", "test \"$FOO\" = added && test -n \"$PATH\"", NULL };
+        assert_int_equal(corral_spec_new(&x), 0);
+        assert_int_equal(corral_spec_set_name(x, "extend"), 0);
+        assert_int_equal(corral_spec_set_argv(x, argv), 0);
+        assert_int_equal(corral_spec_set_type(x, CORRAL_TYPE_TASK), 0);
+        assert_int_equal(corral_spec_add_environment(x, add), 0);
+        assert_int_equal(corral_spawn(h->c, x, &b), 0);
+        corral_spec_free(x);
+        assert_int_equal(harness_wait_event(h, b, CORRAL_EVENT_FINISHED)->ev.exit_code, 0);
+        corral_backend_unref(b);
+
         char *bad[] = { "NOEQUALS", NULL };
         corral_spec *s = NULL;
         assert_int_equal(corral_spec_new(&s), 0);
@@ -380,6 +396,73 @@ static void test_stop_by_records_the_requester(void **state) {
         corral_backend_unref(b);
 }
 
+static corral_spec *ids_spec(harness *h, const char *user) {
+        char *argv[] = { (char *) harness_helper(), "ids", h->fifo, NULL };
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "who"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_type(s, CORRAL_TYPE_TASK), 0);
+        assert_int_equal(corral_spec_set_user(s, user), 0);
+        return s;
+}
+
+/* A backend run as an unprivileged user really runs as it, with the limits asked for. */
+static void test_runs_as_an_unprivileged_user(void **state) {
+        harness *h = *state;
+        corral_spec *s = ids_spec(h, "nobody");
+        corral_backend *b = NULL;
+        char want[64];
+
+        assert_int_equal(chmod(h->tmpdir, 0755), 0); /* nobody must reach the fifo */
+        assert_int_equal(chmod(h->fifo, 0666), 0);
+        assert_int_equal(corral_spec_set_umask(s, 027), 0);
+        assert_int_equal(corral_spec_set_no_new_privileges(s, true), 0);
+        assert_int_equal(corral_spec_set_rlimit(s, RLIMIT_NOFILE, 321, 4096), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        assert_int_equal(harness_wait_event(h, b, CORRAL_EVENT_FINISHED)->ev.exit_code, 0);
+        harness_wait_ready(h, false);
+        struct passwd *pw = getpwnam("nobody");
+        assert_non_null(pw);
+        snprintf(want, sizeof(want), "I%u:%u:", (unsigned) pw->pw_uid, (unsigned) pw->pw_gid);
+        assert_non_null(strstr(h->ready_buf, want));
+        if (!strstr(h->ready_buf, ":027:321:1\n"))
+                fail_msg("the helper said %s", h->ready_buf);
+        corral_backend_unref(b);
+}
+
+static void test_bad_user_group_and_directory_are_start_failed(void **state) {
+        harness *h = *state;
+        corral_spec *s = ids_spec(h, "no-such-user-here");
+        corral_backend *b = NULL;
+        char dir[512];
+
+        assert_int_equal(corral_spawn(h->c, s, &b), -EINVAL);
+        assert_string_equal(h->events[h->n_events - 1].message,
+                            "backend failed to start: unknown user 'no-such-user-here': Invalid argument");
+        assert_int_equal(corral_spec_set_user(s, NULL), 0);
+        assert_int_equal(corral_spec_set_group(s, "no-such-group-here"), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), -EINVAL);
+        assert_non_null(strstr(h->events[h->n_events - 1].message, "unknown group 'no-such-group-here'"));
+        /* A directory only root may enter: as nobody, the child's chdir fails, and says so. */
+        snprintf(dir, sizeof(dir), "%s/private", h->tmpdir);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(chmod(h->tmpdir, 0755), 0);
+        assert_int_equal(corral_spec_set_group(s, NULL), 0);
+        assert_int_equal(corral_spec_set_user(s, "nobody"), 0);
+        assert_int_equal(corral_spec_set_working_directory(s, dir), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), -EACCES);
+        assert_non_null(strstr(h->events[h->n_events - 1].message, "working directory"));
+        assert_non_null(strstr(h->events[h->n_events - 1].message, "Permission denied"));
+        assert_int_equal(corral_spec_set_rlimit(s, RLIMIT_NOFILE, 10, 5), -EINVAL);
+        assert_int_equal(corral_spec_set_umask(s, 01000), -EINVAL);
+        corral_spec_free(s);
+        rmdir(dir);
+        harness_assert_no_leftovers(h->root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -402,6 +485,8 @@ int main(void) {
                 T(test_orphans_are_reaped_while_backend_runs),
                 T(test_environment_and_working_directory),
                 T(test_stop_by_records_the_requester),
+                T(test_runs_as_an_unprivileged_user),
+                T(test_bad_user_group_and_directory_are_start_failed),
         };
 
         harness_require_root_cgroup2();
