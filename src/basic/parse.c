@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include "macro.h"
 #include "parse.h"
@@ -204,5 +205,65 @@ int parse_restart_limit(const char *s, unsigned *ret_burst, uint64_t *ret_window
                 return -EINVAL;
         *ret_burst = (unsigned) n;
         *ret_window_usec = w;
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        int resource;
+} rlimit_names[] = {
+        { "as", RLIMIT_AS },           { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },
+        { "data", RLIMIT_DATA },       { "fsize", RLIMIT_FSIZE },       { "locks", RLIMIT_LOCKS },
+        { "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+        { "nofile", RLIMIT_NOFILE },   { "nproc", RLIMIT_NPROC },       { "rss", RLIMIT_RSS },
+        { "rtprio", RLIMIT_RTPRIO },   { "rttime", RLIMIT_RTTIME },     { "sigpending", RLIMIT_SIGPENDING },
+        { "stack", RLIMIT_STACK },
+};
+
+static int rlimit_value(const char *s, size_t len, uint64_t *ret) {
+        char buf[32], *end;
+        unsigned long long v;
+
+        if (len == 0 || len >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        if (strcmp(buf, "infinity") == 0) {
+                *ret = RLIM_INFINITY;
+                return 0;
+        }
+        if (!isdigit((unsigned char) buf[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(buf, &end, 10);
+        if (errno != 0 || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_rlimit(const char *s, int *ret_resource, uint64_t *ret_soft, uint64_t *ret_hard) {
+        const char *eq = s ? strchr(s, '=') : NULL, *colon;
+        uint64_t soft, hard;
+        int resource = -1;
+
+        if (!eq)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(rlimit_names); i++)
+                if (strlen(rlimit_names[i].name) == (size_t) (eq - s) &&
+                    strncasecmp(rlimit_names[i].name, s, (size_t) (eq - s)) == 0)
+                        resource = rlimit_names[i].resource;
+        colon = strchr(eq + 1, ':');
+        if (resource < 0 ||
+            rlimit_value(eq + 1, colon ? (size_t) (colon - eq - 1) : strlen(eq + 1), &soft) < 0)
+                return -EINVAL;
+        hard = soft;
+        if (colon && rlimit_value(colon + 1, strlen(colon + 1), &hard) < 0)
+                return -EINVAL;
+        if (soft > hard)
+                return -EINVAL;
+        *ret_resource = resource;
+        *ret_soft = soft;
+        *ret_hard = hard;
         return 0;
 }

@@ -30,3 +30,7 @@ char *name_from_string(const char *s, char *buf, size_t size);
 /* "N/WINDOW": at most N restarts (0 to 64; 0 disables the limit) within a duration, as
  * "5/1min". Returns 0, or -EINVAL / -ERANGE. */
 int parse_restart_limit(const char *s, unsigned *ret_burst, uint64_t *ret_window_usec);
+
+/* "nofile=1024:4096", "core=infinity", "NPROC=100" (hard defaults to soft). Returns 0 with the
+ * RLIMIT_* resource and limits (RLIM_INFINITY for infinity), or -EINVAL. */
+int parse_rlimit(const char *s, int *ret_resource, uint64_t *ret_soft, uint64_t *ret_hard);

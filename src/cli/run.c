@@ -26,6 +26,13 @@ typedef struct run_args {
         corral_restart restart;
         uint64_t restart_delay, restart_max_delay, restart_reset, restart_window;
         unsigned restart_burst;
+        const char *user, *group, *workdir;
+        int umask;
+        bool clear_env, no_new_privs;
+        char *env[64];
+        size_t n_env;
+        const char *rlimits[16];
+        size_t n_rlimits;
 } run_args;
 
 typedef struct run_state {
@@ -53,6 +60,13 @@ static void run_help(void) {
                "  --restart-max-delay D  (default 5min)\n"
                "  --restart-reset D      a run this long starts the delays over (default 10s)\n"
                "  --restart-limit N/W    failed after N restarts within W (default 5/1min; 0/0: none)\n"
+               "  --user USER, --group GROUP  run as them (names or numbers; the user's groups too)\n"
+               "  --umask MODE           octal, as 027\n"
+               "  --workdir DIR          working directory (absolute)\n"
+               "  --env KEY=VALUE        added to our environment (repeatable)\n"
+               "  --clear-env            start from an empty environment, then --env\n"
+               "  --rlimit NAME=SOFT[:HARD]  nofile, core, nproc, ... (repeatable; infinity)\n"
+               "  --no-new-privileges    set no_new_privs: no setuid binary can gain privileges\n"
                "  --log-format text|json (default: text on a terminal, else json)\n"
                "  --log-target auto|stderr|journal (default auto: the journal if stderr goes there)\n"
                "  -h, --help\n");
@@ -118,6 +132,54 @@ static int run_parse_restart(int opt, const char *v, run_args *a) {
         return 0;
 }
 
+static int run_parse_privileges(int opt, const char *v, run_args *a) {
+        int res;
+        uint64_t soft, hard;
+        char *end;
+        unsigned long m;
+
+        switch (opt) {
+        case 'u':
+                a->user = v;
+                return *v ? 0 : cli_usage("invalid --user '': expected a name or a number");
+        case 'G':
+                a->group = v;
+                return *v ? 0 : cli_usage("invalid --group '': expected a name or a number");
+        case 'w':
+                a->workdir = v;
+                return *v == '/' ? 0 : cli_usage("invalid --workdir '%s': expected an absolute path", v);
+        case 'k':
+                m = strtoul(v, &end, 8);
+                if (!*v || *end || m > 0777)
+                        return cli_usage("invalid --umask '%s': expected octal, such as 027", v);
+                a->umask = (int) m;
+                return 0;
+        case 'e':
+                if (!strchr(v, '=') || *v == '=')
+                        return cli_usage("invalid --env '%s': expected KEY=VALUE", v);
+                if (a->n_env >= ELEMENTSOF(a->env) - 1)
+                        return cli_usage("too many --env: at most %zu", ELEMENTSOF(a->env) - 1);
+                a->env[a->n_env++] = (char *) v;
+                return 0;
+        case 'l':
+                if (parse_rlimit(v, &res, &soft, &hard) < 0)
+                        return cli_usage(
+                                "invalid --rlimit '%s': expected NAME=SOFT[:HARD] such as nofile=1024:4096",
+                                v);
+                if (a->n_rlimits >= ELEMENTSOF(a->rlimits))
+                        return cli_usage("too many --rlimit: at most %zu", ELEMENTSOF(a->rlimits));
+                a->rlimits[a->n_rlimits++] = v;
+                return 0;
+        case 'C':
+                a->clear_env = true;
+                return 0;
+        case 'N':
+                a->no_new_privs = true;
+                return 0;
+        }
+        return cli_usage("unknown option");
+}
+
 static int run_parse_log(int opt, const char *v, run_args *a) {
         if (opt == 'f') {
                 if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
@@ -147,6 +209,14 @@ static int run_parse(int argc, char **argv, run_args *a) {
                 { "restart-max-delay", required_argument, NULL, 'M' },
                 { "restart-reset", required_argument, NULL, 'E' },
                 { "restart-limit", required_argument, NULL, 'L' },
+                { "user", required_argument, NULL, 'u' },
+                { "group", required_argument, NULL, 'G' },
+                { "workdir", required_argument, NULL, 'w' },
+                { "umask", required_argument, NULL, 'k' },
+                { "env", required_argument, NULL, 'e' },
+                { "rlimit", required_argument, NULL, 'l' },
+                { "clear-env", no_argument, NULL, 'C' },
+                { "no-new-privileges", no_argument, NULL, 'N' },
                 { "cgroup-root", required_argument, NULL, 'c' },
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
@@ -162,6 +232,7 @@ static int run_parse(int argc, char **argv, run_args *a) {
                          .restart_reset = 10 * USEC_PER_SEC,
                          .restart_burst = 5,
                          .restart_window = 60 * USEC_PER_SEC,
+                         .umask = -1,
                          .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_JSON,
                          .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
                                                                       : EVLOG_TARGET_STDERR };
@@ -177,6 +248,8 @@ static int run_parse(int argc, char **argv, run_args *a) {
                         r = run_parse_log(opt, optarg, a);
                 else if (strchr("RDMEL", opt))
                         r = run_parse_restart(opt, optarg, a);
+                else if (strchr("uGwkelCN", opt))
+                        r = run_parse_privileges(opt, optarg, a);
                 else if (opt == '?' || opt == ':')
                         r = cli_usage("unknown or incomplete option '%s'", argv[optind - 1]);
                 else
@@ -229,6 +302,30 @@ static int run_on_signal(sd_event_source *s _unused_, const struct signalfd_sigi
         return 0;
 }
 
+static int run_spec_privileges(const run_args *a, corral_spec *s) {
+        int r = corral_spec_set_user(s, a->user);
+
+        if (r >= 0)
+                r = corral_spec_set_group(s, a->group);
+        if (r >= 0)
+                r = corral_spec_set_working_directory(s, a->workdir);
+        if (r >= 0)
+                r = corral_spec_set_umask(s, a->umask);
+        if (r >= 0)
+                r = corral_spec_set_no_new_privileges(s, a->no_new_privs);
+        if (r >= 0 && (a->clear_env || a->n_env > 0))
+                r = a->clear_env ? corral_spec_set_environment(s, (char *const *) a->env)
+                                 : corral_spec_add_environment(s, (char *const *) a->env);
+        for (size_t i = 0; r >= 0 && i < a->n_rlimits; i++) {
+                int res;
+                uint64_t soft, hard;
+                r = parse_rlimit(a->rlimits[i], &res, &soft, &hard);
+                if (r >= 0)
+                        r = corral_spec_set_rlimit(s, res, soft, hard);
+        }
+        return r;
+}
+
 static int run_spec(const run_args *a, corral_spec **ret) {
         corral_spec *s = NULL;
         char buf[80];
@@ -251,6 +348,8 @@ static int run_spec(const run_args *a, corral_spec **ret) {
                                             a->restart_reset);
         if (r >= 0)
                 r = corral_spec_set_restart_limit(s, a->restart_burst, a->restart_window);
+        if (r >= 0)
+                r = run_spec_privileges(a, s);
         if (r < 0) {
                 corral_spec_free(s);
                 return r;

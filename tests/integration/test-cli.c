@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-cli.c: the corral binary: `corral run` exit statuses, its own signals as a stop, usage errors. */
 #include <errno.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -96,6 +98,11 @@ static void test_usage_errors_exit_2_and_name_the_problem(void **state) {
         assert_usage_error(h, ARGS("run", "--log-format", "xml", "--", "true"), "--log-format 'xml'");
         assert_usage_error(h, ARGS("run", "--frobnicate", "--", "true"), "--frobnicate");
         assert_usage_error(h, ARGS("run"), "missing COMMAND");
+        assert_usage_error(h, ARGS("run", "--rlimit", "nofile=lots", "--", "true"),
+                           "--rlimit 'nofile=lots'");
+        assert_usage_error(h, ARGS("run", "--umask", "999", "--", "true"), "--umask '999'");
+        assert_usage_error(h, ARGS("run", "--env", "NOVALUE", "--", "true"), "--env 'NOVALUE'");
+        assert_usage_error(h, ARGS("run", "--workdir", "relative", "--", "true"), "--workdir 'relative'");
         assert_usage_error(h, ARGS("run", "--restart", "sometimes", "--", "true"), "--restart 'sometimes'");
         assert_usage_error(h, ARGS("run", "--restart-limit", "5", "--", "true"), "--restart-limit '5'");
         assert_usage_error(h, ARGS("run", "--restart-delay", "fast", "--", "true"),
@@ -168,6 +175,28 @@ static void test_restart_until_the_limit(void **state) {
                 restarting++;
         assert_int_equal(restarting, 2);
         assert_non_null(strstr(log, "\"level\":\"error\",\"event\":\"failed\""));
+}
+
+static void test_privileges_options(void **state) {
+        harness *h = *state;
+        struct passwd *pw = getpwnam("nobody");
+        char *log, want[64];
+
+        assert_non_null(pw);
+        assert_int_equal(chmod(h->tmpdir, 0755), 0);
+        assert_int_equal(chmod(h->fifo, 0666), 0);
+        assert_int_equal(
+                cli(h,
+                    ARGS("run", "--type", "task", "--user", "nobody", "--umask", "027", "--rlimit",
+                         "nofile=321:4096", "--no-new-privileges", "--", harness_helper(), "ids", h->fifo),
+                    &log),
+                0);
+        harness_wait_ready(h, false);
+        snprintf(want, sizeof(want), "I%u:%u:", (unsigned) pw->pw_uid, (unsigned) pw->pw_gid);
+        assert_non_null(strstr(h->ready_buf, want));
+        assert_non_null(strstr(h->ready_buf, ":027:321:1\n"));
+        assert_int_equal(cli(h, ARGS("run", "--user", "no-such-user-here", "--", "true"), &log), 126);
+        assert_non_null(strstr(log, "unknown user 'no-such-user-here'"));
 }
 
 static void test_text_log_format(void **state) {
@@ -253,6 +282,7 @@ int main(void) {
                 T(test_sigterm_sigint_sighup_stop_cleanly),
                 T(test_text_log_format),
                 T(test_restart_until_the_limit),
+                T(test_privileges_options),
                 T(test_crash_exits_128_plus_signal),
                 T(test_missing_binary_exits_127),
                 T(test_bad_cgroup_root_is_one_clear_error),

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "parse.h"
@@ -124,11 +125,31 @@ static void test_restart_limit(void **state) {
         assert_int_equal(parse_restart_limit(NULL, &n, &w), -EINVAL);
 }
 
+static void test_rlimits(void **state) {
+        uint64_t soft, hard;
+        int res;
+
+        assert_int_equal(parse_rlimit("nofile=1024:4096", &res, &soft, &hard), 0);
+        assert_int_equal(res, RLIMIT_NOFILE);
+        assert_int_equal(soft, 1024);
+        assert_int_equal(hard, 4096);
+        assert_int_equal(parse_rlimit("CORE=infinity", &res, &soft, &hard), 0);
+        assert_int_equal(res, RLIMIT_CORE);
+        assert_true(soft == RLIM_INFINITY && hard == RLIM_INFINITY);
+        assert_int_equal(parse_rlimit("nproc=0", &res, &soft, &hard), 0);
+        const char *bad[] = { "",           "nofile",    "nofile=", "bogus=1",  "nofile=x",
+                              "nofile=5:1", "nofile=1:", "=1",      "nofile=-1" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (parse_rlimit(bad[i], &res, &soft, &hard) >= 0)
+                        fail_msg("'%s' was accepted", bad[i]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations),        cmocka_unit_test(test_bad_durations),
                 cmocka_unit_test(test_signals),          cmocka_unit_test(test_names),
                 cmocka_unit_test(test_name_from_string), cmocka_unit_test(test_restart_limit),
+                cmocka_unit_test(test_rlimits),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
