@@ -24,7 +24,11 @@ typedef struct client_args {
         bool all;
         const char *name;
         uint64_t grace_usec; /* UINT64_MAX: the daemon's default */
-        const char *type, *stop_signal, *workdir, *restart, *restart_limit;
+        const char *type, *stop_signal, *workdir, *restart, *restart_limit, *user, *group;
+        int umask;
+        bool clear_env, no_new_privs;
+        char **rlimits;
+        size_t n_rlimits;
         uint64_t restart_delay, restart_max_delay, restart_reset; /* UINT64_MAX: the daemon's default */
         char **env;
         size_t n_env;
@@ -33,11 +37,27 @@ typedef struct client_args {
 
 /* Options every verb takes, and those of start and stop. */
 static const struct option client_options[] = {
-        { "address", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
-        { "all", no_argument, NULL, 'A' },           { "grace", required_argument, NULL, 'g' },
-        { "type", required_argument, NULL, 't' },    { "stop-signal", required_argument, NULL, 's' },
-        { "env", required_argument, NULL, 'e' },     { "workdir", required_argument, NULL, 'w' },
-        { "help", no_argument, NULL, 'h' },          {},
+        { "address", required_argument, NULL, 'a' },
+        { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'A' },
+        { "grace", required_argument, NULL, 'g' },
+        { "type", required_argument, NULL, 't' },
+        { "stop-signal", required_argument, NULL, 's' },
+        { "env", required_argument, NULL, 'e' },
+        { "workdir", required_argument, NULL, 'w' },
+        { "restart", required_argument, NULL, 'R' },
+        { "restart-delay", required_argument, NULL, 'D' },
+        { "restart-max-delay", required_argument, NULL, 'M' },
+        { "restart-reset", required_argument, NULL, 'E' },
+        { "restart-limit", required_argument, NULL, 'L' },
+        { "user", required_argument, NULL, 'u' },
+        { "group", required_argument, NULL, 'G' },
+        { "umask", required_argument, NULL, 'k' },
+        { "rlimit", required_argument, NULL, 'l' },
+        { "clear-env", no_argument, NULL, 'C' },
+        { "no-new-privileges", no_argument, NULL, 'N' },
+        { "help", no_argument, NULL, 'h' },
+        {},
 };
 
 static int client_option(int opt, const char *v, client_args *a) {
@@ -99,6 +119,40 @@ static int client_option(int opt, const char *v, client_args *a) {
                         ? 0
                         : cli_usage("invalid duration '%s': expected 100ms, 5min, ...", v);
         }
+        case 'u':
+                a->user = v;
+                return 0;
+        case 'G':
+                a->group = v;
+                return 0;
+        case 'k': {
+                char *end;
+                unsigned long m = strtoul(v, &end, 8);
+                a->umask = (int) m;
+                return *v && !*end && m <= 0777
+                        ? 0
+                        : cli_usage("invalid --umask '%s': expected octal, such as 027", v);
+        }
+        case 'l': {
+                int res;
+                uint64_t soft, hard;
+                char **n = realloc(a->rlimits, (a->n_rlimits + 2) * sizeof(char *));
+                if (!n)
+                        return -ENOMEM;
+                a->rlimits = n;
+                a->rlimits[a->n_rlimits++] = (char *) v;
+                a->rlimits[a->n_rlimits] = NULL;
+                return parse_rlimit(v, &res, &soft, &hard) >= 0
+                        ? 0
+                        : cli_usage("invalid --rlimit '%s': expected NAME=SOFT[:HARD] such as nofile=1024",
+                                    v);
+        }
+        case 'C':
+                a->clear_env = true;
+                return 0;
+        case 'N':
+                a->no_new_privs = true;
+                return 0;
         case 'w':
                 a->workdir = v;
                 return *v == '/' ? 0 : cli_usage("invalid --workdir '%s': expected an absolute path", v);
@@ -113,7 +167,11 @@ static int client_parse(int argc, char **argv, client_args *a) {
         int opt, r = 0;
 
         *a = (client_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
-                            .grace_usec = UINT64_MAX };
+                            .grace_usec = UINT64_MAX,
+                            .restart_delay = UINT64_MAX,
+                            .restart_max_delay = UINT64_MAX,
+                            .restart_reset = UINT64_MAX,
+                            .umask = -1 };
         optind = 1;
         opterr = 0;
         for (;;) {
@@ -269,6 +327,22 @@ static int verb_start(client_args *a) {
                 json_object_set_new(p, "stopTimeoutUSec", json_integer((json_int_t) a->grace_usec));
         if (a->restart)
                 json_object_set_new(p, "restart", json_string(a->restart));
+        if (a->user)
+                json_object_set_new(p, "user", json_string(a->user));
+        if (a->group)
+                json_object_set_new(p, "group", json_string(a->group));
+        if (a->umask >= 0)
+                json_object_set_new(p, "umask", json_integer(a->umask));
+        if (a->clear_env)
+                json_object_set_new(p, "clearEnvironment", json_true());
+        if (a->no_new_privs)
+                json_object_set_new(p, "noNewPrivileges", json_true());
+        if (a->rlimits) {
+                json_t *l = json_array();
+                for (char **c = a->rlimits; *c; c++)
+                        json_array_append_new(l, json_string(*c));
+                json_object_set_new(p, "rlimits", l);
+        }
         if (a->restart_limit)
                 json_object_set_new(p, "restartLimit", json_string(a->restart_limit));
         const struct {
@@ -478,6 +552,7 @@ int verb_client(int argc, char **argv) {
 
         if (r != 0) {
                 free(a.env);
+                free(a.rlimits);
                 return r < 0 ? CLI_EXIT_USAGE : 0;
         }
         r = CLI_EXIT_USAGE;
@@ -485,5 +560,6 @@ int verb_client(int argc, char **argv) {
                 if (strcmp(argv[0], verbs[i].verb) == 0)
                         r = verbs[i].run(&a);
         free(a.env);
+        free(a.rlimits);
         return r;
 }

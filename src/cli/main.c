@@ -51,6 +51,8 @@ static void help(void) {
                "        --env KEY=VALUE (repeatable)  --workdir DIR\n"
                "        --restart no|on-failure|always  --restart-delay D  --restart-max-delay D\n"
                "        --restart-reset D  --restart-limit N/WINDOW\n"
+               "        --user U  --group G  --umask 027  --clear-env  --rlimit nofile=1024:4096\n"
+               "        --no-new-privileges\n"
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME\n"
                "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"

@@ -14,6 +14,7 @@
 #define IFACE "io.corral.Supervisor"
 
 typedef enum param_type {
+        P_BOOL,
         P_STRING,
         P_UINT,
         P_STRV,
@@ -37,6 +38,8 @@ static bool param_type_ok(json_t *v, param_type t) {
         json_t *e;
 
         switch (t) {
+        case P_BOOL:
+                return json_is_boolean(v);
         case P_STRING:
                 return json_is_string(v);
         case P_UINT:
@@ -98,6 +101,28 @@ static bool strv_has_bad_env(char **v) {
         return false;
 }
 
+static const char *start_privilege_values(json_t *params, registry_start *p) {
+        json_t *um = json_object_get(params, "umask");
+        int res;
+        uint64_t soft, hard;
+
+        p->user = get_str(params, "user");
+        p->group = get_str(params, "group");
+        if ((p->user && !*p->user) || (p->user && strlen(p->user) > 64))
+                return "user";
+        if ((p->group && !*p->group) || (p->group && strlen(p->group) > 64))
+                return "group";
+        p->umask = json_is_integer(um) ? (int) json_integer_value(um) : -1;
+        if (json_is_integer(um) && json_integer_value(um) > 0777)
+                return "umask";
+        p->no_new_privs = json_is_true(json_object_get(params, "noNewPrivileges"));
+        p->clear_environment = json_is_true(json_object_get(params, "clearEnvironment"));
+        for (char **l = p->rlimits; l && *l; l++)
+                if (parse_rlimit(*l, &res, &soft, &hard) < 0)
+                        return "rlimits";
+        return NULL;
+}
+
 static const char *start_restart_values(json_t *params, registry_start *p) {
         const char *restart = get_str(params, "restart"), *limit = get_str(params, "restartLimit");
         int r = restart ? corral_restart_from_string(restart) : CORRAL_RESTART_NO;
@@ -110,6 +135,9 @@ static const char *start_restart_values(json_t *params, registry_start *p) {
         p->restart_reset_usec = get_usec(params, "restartResetUSec", 10 * USEC_PER_SEC);
         if (p->restart_max_delay_usec < p->restart_delay_usec)
                 return "restartMaxDelayUSec";
+        const char *bad = start_privilege_values(params, p);
+        if (bad)
+                return bad;
         p->restart_burst = 5;
         p->restart_window_usec = 60 * USEC_PER_SEC;
         if (limit && parse_restart_limit(limit, &p->restart_burst, &p->restart_window_usec) < 0)
@@ -147,6 +175,7 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
                 .environment = get_strv(params, "environment"),
                 .working_directory = get_str(params, "workingDirectory"),
                 .grace_usec = get_usec(params, "stopTimeoutUSec", 15 * USEC_PER_SEC),
+                .rlimits = get_strv(params, "rlimits"),
         };
         const char *bad = start_values(params, &p);
 
@@ -156,6 +185,7 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
                 registry_start_backend(s->registry, c, &p);
         free(p.command);
         free(p.environment);
+        free(p.rlimits);
 }
 
 static void m_stop(server *s, conn *c, json_t *params, bool more) {
@@ -251,6 +281,12 @@ static const param p_start[] = {
         { "restartMaxDelayUSec", P_UINT, true },
         { "restartResetUSec", P_UINT, true },
         { "restartLimit", P_STRING, true },
+        { "user", P_STRING, true },
+        { "group", P_STRING, true },
+        { "umask", P_UINT, true },
+        { "noNewPrivileges", P_BOOL, true },
+        { "clearEnvironment", P_BOOL, true },
+        { "rlimits", P_STRV, true },
         {},
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
+#include "parse.h"
 #include "strv.h"
 
 #define ERROR_EXISTS        "io.corral.Supervisor.BackendExists"
@@ -49,7 +50,11 @@ typedef struct entry {
         corral_restart restart;
         uint64_t restart_delay_usec, restart_max_delay_usec, restart_reset_usec, restart_window_usec;
         unsigned restart_burst;
-        bool failed;             /* the crash-loop limit ended it */
+        bool failed; /* the crash-loop limit ended it */
+        char *user, *group;
+        int umask;
+        bool no_new_privs, clear_environment;
+        char **rlimits;
         corral_backend *backend; /* while it runs or waits to be restarted */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
@@ -83,6 +88,9 @@ static entry *entry_free(entry *e) {
         strv_free(e->command);
         strv_free(e->environment);
         free(e->cwd);
+        free(e->user);
+        free(e->group);
+        strv_free(e->rlimits);
         corral_backend_unref(e->backend);
         json_decref(e->last_verdict);
         free(e);
@@ -266,8 +274,25 @@ static int registry_make_spec(entry *e, corral_spec **ret) {
                 r = corral_spec_set_name(s, e->name);
         if (r >= 0)
                 r = corral_spec_set_argv(s, e->command);
+        if (r >= 0 && (e->environment || e->clear_environment))
+                r = e->clear_environment
+                        ? corral_spec_set_environment(s, e->environment ?: (char *[]){ NULL })
+                        : corral_spec_add_environment(s, e->environment);
         if (r >= 0)
-                r = corral_spec_set_environment(s, e->environment);
+                r = corral_spec_set_user(s, e->user);
+        if (r >= 0)
+                r = corral_spec_set_group(s, e->group);
+        if (r >= 0)
+                r = corral_spec_set_umask(s, e->umask);
+        if (r >= 0)
+                r = corral_spec_set_no_new_privileges(s, e->no_new_privs);
+        for (char **l = e->rlimits; r >= 0 && l && *l; l++) {
+                int res;
+                uint64_t soft, hard;
+                r = parse_rlimit(*l, &res, &soft, &hard);
+                if (r >= 0)
+                        r = corral_spec_set_rlimit(s, res, soft, hard);
+        }
         if (r >= 0)
                 r = corral_spec_set_working_directory(s, e->cwd);
         if (r >= 0)
@@ -310,6 +335,17 @@ static int entry_set(entry *e, const registry_start *p) {
         e->type = p->type;
         e->stop_signal = p->stop_signal;
         e->grace_usec = p->grace_usec;
+        free(e->user);
+        free(e->group);
+        strv_free(e->rlimits);
+        e->user = p->user ? strdup(p->user) : NULL;
+        e->group = p->group ? strdup(p->group) : NULL;
+        e->rlimits = p->rlimits ? strv_dup(p->rlimits) : NULL;
+        e->umask = p->umask;
+        e->no_new_privs = p->no_new_privs;
+        e->clear_environment = p->clear_environment;
+        if ((p->user && !e->user) || (p->group && !e->group) || (p->rlimits && !e->rlimits))
+                return -ENOMEM;
         e->restart = p->restart;
         e->restart_delay_usec = p->restart_delay_usec;
         e->restart_max_delay_usec = p->restart_max_delay_usec;

@@ -23,6 +23,10 @@ typedef struct registry_start {
         corral_restart restart;
         uint64_t restart_delay_usec, restart_max_delay_usec, restart_reset_usec, restart_window_usec;
         unsigned restart_burst;
+        const char *user, *group;
+        int umask; /* -1: corrald's */
+        bool no_new_privs, clear_environment;
+        char **rlimits; /* "nofile=1024:4096", checked */
 } registry_start;
 
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);

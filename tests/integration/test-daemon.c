@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -405,6 +406,45 @@ static void test_restart_policy_over_varlink(void **state) {
                      "org.varlink.service.InvalidParameter", "parameter", "restartLimit");
 }
 
+static int client(daemon_fixture *d, const char *const *args, char *out, size_t size);
+#ifndef ARGS
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#endif
+
+/* The privileges of Start, through the real client: the backend runs as nobody, as asked. */
+static void test_start_as_another_user(void **state) {
+        daemon_fixture *d = *state;
+        struct passwd *pw = getpwnam("nobody");
+        char out[4096], want[64];
+
+        assert_non_null(pw);
+        assert_int_equal(chmod(d->h->tmpdir, 0755), 0);
+        assert_int_equal(chmod(d->h->fifo, 0666), 0);
+        assert_int_equal(client(d,
+                                ARGS("start", "who", "--type", "task", "--user", "nobody", "--umask", "027",
+                                     "--rlimit", "nofile=321:4096", "--no-new-privileges", "--",
+                                     harness_helper(), "ids", d->h->fifo),
+                                out, sizeof(out)),
+                         0);
+        harness_wait_ready(d->h, false);
+        snprintf(want, sizeof(want), "I%u:%u:", (unsigned) pw->pw_uid, (unsigned) pw->pw_gid);
+        assert_non_null(strstr(d->h->ready_buf, want));
+        assert_non_null(strstr(d->h->ready_buf, ":027:321:1\n"));
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[\"true\"],"
+                         "\"rlimits\":[\"nofile=lots\"]}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "rlimits");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[\"true\"],"
+                         "\"umask\":4095}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "umask");
+        json_t *r = call(d, IFACE "Start",
+                         json_pack("{s:s, s:[s], s:s}", "name", "ghost", "command", "true", "user",
+                                   "no-such-user-here"));
+        assert_non_null(strstr(json_string_value(param(r, "message")), "unknown user 'no-such-user-here'"));
+        assert_error(r, IFACE "StartFailed", "name", "ghost");
+}
+
 /* Closed by the daemon before or while we wrote. */
 static bool refused(int k) {
         return k == -ECONNRESET || k == -EPIPE;
@@ -486,8 +526,6 @@ static int client(daemon_fixture *d, const char *const *args, char *out, size_t 
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 static void test_client_verbs_and_exit_codes(void **state) {
         daemon_fixture *d = *state;
         char out[8192];
@@ -516,6 +554,19 @@ static void test_client_verbs_and_exit_codes(void **state) {
                          2);
         assert_non_null(strstr(out, "--grace 'soon'"));
         assert_int_equal(client(d, ARGS("stop", "--all"), out, sizeof(out)), 0);
+        assert_int_equal(
+                client(d,
+                       ARGS("start", "policy", "--restart", "on-failure", "--restart-delay", "1s",
+                            "--restart-limit", "3/1min", "--", harness_helper(), "pause", d->h->fifo),
+                       out, sizeof(out)),
+                0);
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client(d, ARGS("status", "policy", "--json"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"restart\":\"on-failure\""));
+        assert_int_equal(client(d, ARGS("reset-failed", "policy"), out, sizeof(out)), 0);
+        assert_int_equal(
+                client(d, ARGS("start", "x", "--restart", "sometimes", "--", "true"), out, sizeof(out)), 2);
+        assert_int_equal(client(d, ARGS("stop", "policy"), out, sizeof(out)), 0);
 
         const char *saved = getenv("CORRAL_BIN");
         (void) saved;
@@ -584,6 +635,7 @@ int main(void) {
                                                 fixture_teardown),
                 T(test_absurd_timeout_is_no_deadline),
                 T(test_restart_policy_over_varlink),
+                T(test_start_as_another_user),
         };
 
         harness_require_root_cgroup2();
