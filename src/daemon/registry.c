@@ -152,8 +152,10 @@ static json_t *entry_json(entry *e, bool usage) {
         return o;
 }
 
+/* The events that end a launch; not started, stopping, nor what follows a verdict. */
 static bool event_is_verdict(corral_event_type t) {
-        return t != CORRAL_EVENT_STARTED && t != CORRAL_EVENT_STOPPING;
+        return t != CORRAL_EVENT_STARTED && t != CORRAL_EVENT_STOPPING && t != CORRAL_EVENT_RESTARTING &&
+               t != CORRAL_EVENT_FAILED;
 }
 
 static void registry_notify_status(registry *r) {
