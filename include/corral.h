@@ -35,6 +35,11 @@ typedef enum corral_restart {
         CORRAL_RESTART_ALWAYS,     /* also after finished; never after a stop that was asked for */
 } corral_restart;
 
+typedef enum corral_ready {
+        CORRAL_READY_NONE,   /* running as soon as it is started (the default) */
+        CORRAL_READY_NOTIFY, /* starting until it sends READY=1 (sd_notify) on $NOTIFY_SOCKET */
+} corral_ready;
+
 typedef enum corral_state {
         CORRAL_STATE_STARTING,
         CORRAL_STATE_RUNNING,
@@ -57,6 +62,7 @@ typedef enum corral_event_type {
         CORRAL_EVENT_START_FAILED,
         CORRAL_EVENT_RESTARTING, /* after a verdict: the restart policy starts it again after a delay */
         CORRAL_EVENT_FAILED,     /* after a verdict: the crash-loop limit was reached */
+        CORRAL_EVENT_READY,      /* it said READY=1 on its NOTIFY_SOCKET */
         _CORRAL_EVENT_MAX,
 } corral_event_type;
 
@@ -214,6 +220,13 @@ int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t init
 int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec);
 
 /**
+ * corral_spec_set_ready() - how readiness is known. With CORRAL_READY_NOTIFY the backend gets
+ * $NOTIFY_SOCKET; only a message from a process inside its cgroup is believed. Not ready within
+ * @start_timeout_usec (0: no limit; default 90 s): start-failed, and its cgroup is killed.
+ */
+int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
+
+/**
  * corral_spawn() - start a backend in a new leaf cgroup.
  * @ret: optional; a new reference to the backend (corral_backend_unref()).
  *
@@ -267,6 +280,8 @@ corral_state corral_backend_get_state(corral_backend *b);
 uint64_t corral_backend_get_next_restart(corral_backend *b);
 /** corral_backend_get_restarts() - restarts since the last reset by a long enough run. */
 unsigned corral_backend_get_restarts(corral_backend *b);
+/** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
+const char *corral_backend_get_status_text(corral_backend *b);
 /**
  * corral_backend_get_usage() - the cgroup's memory.current and cpu.stat usage_usec; each is
  * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.

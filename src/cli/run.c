@@ -283,7 +283,8 @@ static void run_on_event(corral *c, const corral_event *ev, void *userdata) {
         if (r < 0 && st->args->target == EVLOG_TARGET_JOURNAL)
                 (void) evlog_write(ev, EVLOG_TARGET_STDERR, st->args->format);
         if (ev->type == CORRAL_EVENT_STARTED || ev->type == CORRAL_EVENT_STOPPING ||
-            ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED)
+            ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED ||
+            ev->type == CORRAL_EVENT_READY)
                 return;
         st->exit_status = run_exit_status(ev);
         st->start_failed = ev->type == CORRAL_EVENT_START_FAILED;

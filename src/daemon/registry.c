@@ -155,7 +155,7 @@ static json_t *entry_json(entry *e, bool usage) {
 /* The events that end a launch; not started, stopping, nor what follows a verdict. */
 static bool event_is_verdict(corral_event_type t) {
         return t != CORRAL_EVENT_STARTED && t != CORRAL_EVENT_STOPPING && t != CORRAL_EVENT_RESTARTING &&
-               t != CORRAL_EVENT_FAILED;
+                t != CORRAL_EVENT_FAILED && t != CORRAL_EVENT_READY;
 }
 
 static void registry_notify_status(registry *r) {

@@ -48,6 +48,7 @@ static void backend_close(corral_backend *b) {
         b->pidfd_source = sd_event_source_disable_unref(b->pidfd_source);
         b->events_source = sd_event_source_disable_unref(b->events_source);
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
+        b->start_timer = sd_event_source_disable_unref(b->start_timer);
         b->pidfd = safe_close(b->pidfd);
         b->events_fd = safe_close(b->events_fd);
         b->cgroup_fd = safe_close(b->cgroup_fd);
@@ -66,6 +67,7 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         free(b->name);
         free(b->cgroup);
         corral_spec_free(b->spec);
+        free(b->status_text);
         free(b);
         return NULL;
 }
@@ -205,6 +207,19 @@ static int backend_on_pidfd(sd_event_source *s _unused_, int fd _unused_, uint32
         return 0;
 }
 
+/* Never ready in time: it is killed, and its verdict is start-failed. */
+static int backend_on_start_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = userdata;
+
+        b->start_timer = sd_event_source_disable_unref(b->start_timer);
+        if (!b->ready_pending || b->intent.stop)
+                return 0;
+        b->start_timed_out = true;
+        if (b->populated)
+                backend_escalate(b);
+        return 0;
+}
+
 int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
         sd_event *e = b->corral->event;
         int r;
@@ -222,8 +237,37 @@ int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int e
         r = sd_event_add_io(e, &b->events_source, events_fd, EPOLLPRI, backend_on_events, b);
         if (r < 0)
                 return r;
-        b->state = CORRAL_STATE_RUNNING;
+        b->ready_pending = b->spec->ready == CORRAL_READY_NOTIFY;
+        b->state = b->ready_pending ? CORRAL_STATE_STARTING : CORRAL_STATE_RUNNING;
+        if (b->ready_pending && b->spec->start_timeout_usec > 0)
+                return sd_event_add_time_relative(e, &b->start_timer, CLOCK_MONOTONIC,
+                                                  b->spec->start_timeout_usec, 1000,
+                                                  backend_on_start_timeout, b);
         return 0;
+}
+
+/* Lines of "KEY=value", as sd_notify(3) sends them; only what corral acts on is read. */
+void backend_on_notify(corral_backend *b, const char *text) {
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                size_t len = strcspn(l, "\n");
+                if (len == 7 && strncmp(l, "READY=1", 7) == 0 && b->ready_pending) {
+                        b->ready_pending = false;
+                        b->start_timer = sd_event_source_disable_unref(b->start_timer);
+                        if (b->state == CORRAL_STATE_STARTING)
+                                b->state = CORRAL_STATE_RUNNING;
+                        backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready", 0);
+                } else if (len > 7 && strncmp(l, "STATUS=", 7) == 0) {
+                        char *t = strndup(l + 7, len - 7);
+                        if (t) {
+                                free(b->status_text);
+                                b->status_text = t;
+                        }
+                }
+        }
+}
+
+const char *corral_backend_get_status_text(corral_backend *b) {
+        return b ? b->status_text : NULL;
 }
 
 static bool backend_oom_grew(corral_backend *b) {
@@ -335,8 +379,17 @@ static void backend_finish(corral_backend *b) {
         };
         verdict v = verdict_decide(&in);
 
+        char msg[128];
+
         if (b->state == CORRAL_STATE_GONE || !c)
                 return;
+        if (b->start_timed_out) {
+                (void) snprintf(msg, sizeof(msg), "backend failed to start: not ready within %" PRIu64 " ms",
+                                (uint64_t) (b->spec->start_timeout_usec / 1000));
+                v = (verdict){ .type = CORRAL_EVENT_START_FAILED,
+                               .level = CORRAL_LEVEL_ERROR,
+                               .message = msg };
+        }
         backend_close(b);
         (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
         backend_conclude(b, v.type, v.level, v.message, 0,
@@ -352,6 +405,8 @@ int backend_respawn(corral_backend *b) {
 
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->reaped = b->populated = b->escalated = b->leftover_known = b->have_oom = false;
+        b->ready_pending = b->start_timed_out = false;
+        b->status_text = mfree(b->status_text);
         b->exit_si = (siginfo_t){ 0 };
         b->leftover = 0;
         b->intent = (backend_intent){ 0 };
@@ -430,7 +485,7 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
                 corral_backend_unref(b);
                 return CORRAL_STOP_STARTED;
         }
-        if (b->state != CORRAL_STATE_RUNNING)
+        if (b->state != CORRAL_STATE_RUNNING && b->state != CORRAL_STATE_STARTING)
                 return CORRAL_STOP_PENDING;
         /* Exited on its own but not yet seen: that exit was not ours, no intent. */
         if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) >= 0 && si.si_pid != 0) {

@@ -355,3 +355,17 @@ int cgroup_join_leaf(const cgroup_root *r, const char *name) {
                 return negative_errno();
         return write_string_at(fd, "cgroup.procs", "0");
 }
+
+bool cgroup_pid_in(pid_t pid, const char *path) {
+        char p[64], buf[4096], *line;
+
+        (void) snprintf(p, sizeof(p), "/proc/%d/cgroup", (int) pid);
+        if (!path || read_small_at(AT_FDCWD, p, buf, sizeof(buf)) < 0)
+                return false;
+        line = strstr(buf, "0::");
+        if (!line || (line != buf && line[-1] != '\n'))
+                return false;
+        line += 3;
+        line[strcspn(line, "\n")] = '\0';
+        return strcmp(line, path) == 0;
+}

@@ -67,3 +67,6 @@ int cgroup_cpu_usage(int leaf_fd, uint64_t *ret);
 /* Move the calling process into the leaf <root>/<name> (made if missing), so that the root has
  * no process of its own (cgroup v2's no-internal-processes rule) and backends go beside it. */
 int cgroup_join_leaf(const cgroup_root *r, const char *name);
+
+/* Whether process pid is now in the cgroup at path (below the cgroup2 mount), per /proc. */
+bool cgroup_pid_in(pid_t pid, const char *path);

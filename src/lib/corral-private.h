@@ -21,6 +21,9 @@ struct corral {
         sd_event *event;
         corral_features features;
         char *fallbacks; /* NULL when no fallback is in use */
+        int notify_fd;   /* made at the first backend that wants it */
+        sd_event_source *notify_source;
+        char notify_name[96]; /* for $NOTIFY_SOCKET: "@corral/notify/..." */
         cgroup_root root;
         spawn_stack stack;
         corral_event_handler_t handler;
@@ -67,7 +70,10 @@ struct corral_backend {
         int pidfd;
         int cgroup_fd;
         int events_fd;
-        sd_event_source *pidfd_source, *events_source, *timer_source;
+        sd_event_source *pidfd_source, *events_source, *timer_source, *start_timer;
+        bool ready_pending;   /* starting until READY=1 */
+        bool start_timed_out; /* never ready: killed, and start-failed */
+        char *status_text;
 
         backend_intent intent;
         corral_spec *spec;                       /* a copy, to start it again */
@@ -98,6 +104,8 @@ struct corral_spec {
         int stop_signal;
         uint64_t grace_usec;
         restart_policy restart;
+        corral_ready ready;
+        uint64_t start_timeout_usec;
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
@@ -108,6 +116,7 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
 int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
 int backend_on_exit(corral_backend *b);
 void backend_kill_sync(corral_backend *b);
+void backend_on_notify(corral_backend *b, const char *text);
 void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
                   int error);
 

@@ -11,6 +11,7 @@
 
 #include "corral-private.h"
 #include "creds.h"
+#include "notify.h"
 #include "strv.h"
 #include "fileio.h"
 #include "macro.h"
@@ -109,6 +110,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         if (!c)
                 return -ENOMEM;
         c->root.fd = -EBADF;
+        c->notify_fd = -EBADF;
         r = cgroup_root_open(root_path, &c->root);
         if (r >= 0 && (flags & CORRAL_NEW_OWN_LEAF))
                 r = cgroup_join_leaf(&c->root, "supervisor");
@@ -136,6 +138,8 @@ corral *corral_free(corral *c) {
         }
         corral_reap_orphans(c);
         spawn_stack_done(&c->stack);
+        c->notify_source = sd_event_source_disable_unref(c->notify_source);
+        c->notify_fd = safe_close(c->notify_fd);
         free(c->fallbacks);
         cgroup_root_done(&c->root);
         sd_event_unref(c->event);
@@ -313,19 +317,19 @@ static int corral_spec_check(const corral_spec *s) {
         return 0;
 }
 
-/* The supervisor's environment with the spec's entries over it. */
-static int env_merge(char *const *extra, char ***ret) {
+/* base with the entries of extra over it. */
+static int env_merge(char *const *base, char *const *extra, char ***ret) {
         size_t n = 0, k = 0;
         char **v;
 
-        for (char **e = environ; e && *e; e++)
+        for (char *const *e = base; e && *e; e++)
                 n++;
         for (char *const *e = extra; e && *e; e++)
                 n++;
         v = calloc(n + 1, sizeof(char *));
         if (!v)
                 return -ENOMEM;
-        for (char **e = environ; e && *e; e++) {
+        for (char *const *e = base; e && *e; e++) {
                 size_t key = strcspn(*e, "=");
                 bool overridden = false;
                 for (char *const *x = extra; x && *x && !overridden; x++)
@@ -341,7 +345,57 @@ static int env_merge(char *const *extra, char ***ret) {
 }
 
 /* Check what can be checked before anything is created; says which step failed. */
-static int corral_spawn_prepare(const corral_spec *s, launch_prep *l, char **ret_what) {
+static int corral_on_notify(sd_event_source *es _unused_, int fd, uint32_t revents _unused_,
+                            void *userdata) {
+        corral *c = userdata;
+        char buf[4096];
+        pid_t pid;
+
+        /* Believed only from a process inside the backend's own cgroup. */
+        while (notify_receive(fd, buf, sizeof(buf), &pid) > 0)
+                for (corral_backend *b = c->live; b; b = b->next)
+                        if (b->pid != 0 && !b->reaped && cgroup_pid_in(pid, b->cgroup)) {
+                                corral_backend_ref(b);
+                                backend_on_notify(b, buf);
+                                corral_backend_unref(b);
+                                break;
+                        }
+        return 0;
+}
+
+static int corral_notify_socket(corral *c) {
+        int r;
+
+        if (c->notify_fd >= 0)
+                return 0;
+        c->notify_fd = notify_open(c->notify_name, sizeof(c->notify_name));
+        if (c->notify_fd < 0)
+                return c->notify_fd;
+        r = sd_event_add_io(c->event, &c->notify_source, c->notify_fd, EPOLLIN, corral_on_notify, c);
+        if (r < 0)
+                c->notify_fd = safe_close(c->notify_fd);
+        return r;
+}
+
+/* The environment of a backend that reports readiness: its own, and NOTIFY_SOCKET. */
+static int corral_env_with_notify(corral *c, const corral_spec *s, char ***ret) {
+        _cleanup_free_ char *var = NULL;
+        char **extra = NULL;
+        int r = corral_notify_socket(c);
+
+        if (r < 0)
+                return r;
+        if (asprintf(&var, "NOTIFY_SOCKET=%s", c->notify_name) < 0)
+                return -ENOMEM;
+        r = env_merge(s->env_extend ? s->envp : NULL, (char *[]){ var, NULL }, &extra);
+        if (r < 0)
+                return r;
+        r = env_merge(s->envp && !s->env_extend ? s->envp : environ, extra, ret);
+        strv_free(extra);
+        return r;
+}
+
+static int corral_spawn_prepare(corral *c, const corral_spec *s, launch_prep *l, char **ret_what) {
         int r = spawn_resolve(s->argv[0], &l->path);
 
         if (r < 0)
@@ -361,7 +415,11 @@ static int corral_spawn_prepare(const corral_spec *s, launch_prep *l, char **ret
                         return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
                 l->have_creds = true;
         }
-        if (s->env_extend && (r = env_merge(s->envp, &l->merged_env)) < 0)
+        if (s->ready == CORRAL_READY_NOTIFY)
+                r = corral_env_with_notify(c, s, &l->merged_env);
+        else if (s->env_extend)
+                r = env_merge(environ, s->envp, &l->merged_env);
+        if (r < 0)
                 return asprintf(ret_what, "environment") < 0 ? -ENOMEM : r;
         return 0;
 }
@@ -386,7 +444,7 @@ int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
         b->launch[0] = '\0';
         b->cgroup = mfree(b->cgroup);
         b->pid = 0;
-        r = corral_spawn_prepare(b->spec, &l, &what);
+        r = corral_spawn_prepare(c, b->spec, &l, &what);
         if (r >= 0)
                 r = corral_spawn_in_leaf(c, b->spec, &l, b, &step);
         launch_prep_done(&l);
@@ -466,6 +524,7 @@ int corral_spec_new(corral_spec **ret) {
         s->stop_signal = SIGTERM;
         s->grace_usec = GRACE_DEFAULT_USEC;
         s->umask = -1;
+        s->start_timeout_usec = 90 * USEC_PER_SEC;
         s->restart = (restart_policy){ .policy = CORRAL_RESTART_NO,
                                        .initial_usec = 100 * USEC_PER_MSEC,
                                        .factor = 2,
@@ -627,6 +686,8 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                                     .stop_signal = s->stop_signal,
                                     .grace_usec = s->grace_usec,
                                     .restart = s->restart,
+                                    .ready = s->ready,
+                                    .start_timeout_usec = s->start_timeout_usec,
                                     .no_new_privs = s->no_new_privs,
                                     .umask = s->umask,
                                     .n_rlimits = s->n_rlimits };
@@ -649,6 +710,14 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                 return r;
         }
         *ret = c;
+        return 0;
+}
+
+int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec) {
+        if (mode != CORRAL_READY_NONE && mode != CORRAL_READY_NOTIFY)
+                return -EINVAL;
+        s->ready = mode;
+        s->start_timeout_usec = start_timeout_usec;
         return 0;
 }
 

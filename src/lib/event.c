@@ -19,6 +19,7 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_START_FAILED] = "start-failed",
         [CORRAL_EVENT_RESTARTING] = "restarting",
         [CORRAL_EVENT_FAILED] = "failed",
+        [CORRAL_EVENT_READY] = "ready",
 };
 
 static const char *const level_names[] = {

@@ -29,6 +29,7 @@ static const char *const message_ids[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_START_FAILED] = "10de5cbe01a04162bfbbefb918427885",
         [CORRAL_EVENT_RESTARTING] = "d44c7474e49c426b81e018469a43e039",
         [CORRAL_EVENT_FAILED] = "aa9e4b5dab93430db402ac21799b7060",
+        [CORRAL_EVENT_READY] = "23cc642961f94b828c4ce8cc5fc410e2",
 };
 
 const char *evlog_message_id(corral_event_type t) {

@@ -20,6 +20,8 @@
  *   segv-after MS dies of SIGSEGV after MS milliseconds (no core: RLIMIT_CORE as inherited)
  *   forker        starts 5 children with default dispositions that wait forever, then waits
  *   ids           says "I<uid>:<gid>:<groups>:<umask>:<nofile soft>:<no_new_privs>" and exits 0
+ *   notify-ready  sends STATUS=loading model, then READY=1 on $NOTIFY_SOCKET, then waits
+ *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
  */
@@ -33,7 +35,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <stddef.h>
 #include <unistd.h>
 
 static int fifo_fd = -1;
@@ -41,6 +46,26 @@ static int fifo_fd = -1;
 static void say(const char *s) {
         if (fifo_fd >= 0 && write(fifo_fd, s, strlen(s)) < 0)
                 _exit(90);
+}
+
+/* sd_notify(3), the little of it a backend needs. */
+static int notify(const char *msg) {
+        const char *e = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        socklen_t len;
+        int fd, r;
+
+        if (!e || strlen(e) >= sizeof(sa.sun_path))
+                return -1;
+        strcpy(sa.sun_path, e);
+        if (sa.sun_path[0] == '@')
+                sa.sun_path[0] = '\0';
+        len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(e));
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        r = fd < 0 ? -1 : (int) sendto(fd, msg, strlen(msg), 0, (struct sockaddr *) &sa, len);
+        if (fd >= 0)
+                close(fd);
+        return r < 0 ? -1 : 0;
 }
 
 static void on_term(int sig) {
@@ -170,6 +195,14 @@ int main(int argc, char **argv) {
                 say(buf);
                 say("R\n");
                 return 0;
+        }
+        if (strcmp(mode, "notify-ready") == 0 &&
+            (notify("STATUS=loading model") < 0 || notify("READY=1") < 0))
+                return 97;
+        if (strcmp(mode, "notify-never") == 0) {
+                char buf[200];
+                snprintf(buf, sizeof(buf), "N%s\n", getenv("NOTIFY_SOCKET") ?: "");
+                say(buf);
         }
         if (strcmp(mode, "forker") == 0)
                 for (int i = 0; i < 5; i++)

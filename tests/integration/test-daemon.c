@@ -374,9 +374,10 @@ static void test_restart_policy_over_varlink(void **state) {
         json_decref(r);
         r = call(d, IFACE "Status", json_pack("{s:s}", "name", "loop"));
         assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "failed");
-        assert_string_equal( /* the last verdict is the exit, not what followed it */
-                json_string_value(json_object_get(json_object_get(param(r, "backend"), "lastVerdict"), "event")),
-                "exited");
+        assert_string_equal(/* the last verdict is the exit, not what followed it */
+                            json_string_value(json_object_get(
+                                    json_object_get(param(r, "backend"), "lastVerdict"), "event")),
+                            "exited");
         assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "restart")),
                             "on-failure");
         json_decref(r);
@@ -392,9 +393,9 @@ static void test_restart_policy_over_varlink(void **state) {
         json_decref(watch_until(&w, "restarting"));
         r = call(d, IFACE "Status", json_pack("{s:s}", "name", "slowloop"));
         assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "restarting");
-        assert_string_equal(
-                json_string_value(json_object_get(json_object_get(param(r, "backend"), "lastVerdict"), "event")),
-                "exited");
+        assert_string_equal(json_string_value(json_object_get(
+                                    json_object_get(param(r, "backend"), "lastVerdict"), "event")),
+                            "exited");
         assert_true(json_is_integer(json_object_get(param(r, "backend"), "nextRestart")));
         json_decref(r);
         r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "slowloop"));

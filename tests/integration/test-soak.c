@@ -80,8 +80,9 @@ static name_state *name_by(soak *s, const char *name) {
 }
 
 static bool is_verdict(const char *event) {
-        return strcmp(event, "started") != 0 && strcmp(event, "stopping") != 0 && strcmp(event, "restarting") != 0 &&
-               strcmp(event, "failed") != 0;
+        return strcmp(event, "started") != 0 && strcmp(event, "stopping") != 0 &&
+                strcmp(event, "restarting") != 0 && strcmp(event, "failed") != 0 &&
+                strcmp(event, "ready") != 0;
 }
 
 static void on_event(soak *s, json_t *ev) {

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-ready.c: readiness by sd_notify: believed only from the backend's own cgroup; a start timeout. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MSEC 1000ULL
+#define SEC  1000000ULL
+
+static corral_backend *spawn_ready(harness *h, const char *name, const char *mode, uint64_t timeout) {
+        char *argv[] = { (char *) harness_helper(), (char *) mode, h->fifo, NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, name), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_ready(s, CORRAL_READY_NOTIFY, timeout), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        return b;
+}
+
+static void test_ready_from_the_main_process(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_ready(h, "model", "notify-ready", 30 * SEC);
+
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_STARTING);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_READY);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_INFO);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        assert_string_equal(corral_backend_get_status_text(b), "loading model");
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        assert_int_equal(harness_wait_event(h, b, CORRAL_EVENT_STOPPED)->ev.level, CORRAL_LEVEL_INFO);
+        corral_backend_unref(b);
+}
+
+/* READY=1 from a process outside the backend's cgroup (this test) is not believed: it is never
+ * ready, and the start timeout makes it start-failed, its cgroup killed. */
+static void test_forged_ready_is_refused_and_start_times_out(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_ready(h, "waiting", "notify-never", 300 * MSEC);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        const char *name;
+        int fd;
+
+        harness_wait_ready(h, false);
+        name = strchr(h->ready_buf, 'N');
+        assert_non_null(name);
+        name++;
+        size_t len = strcspn(name, "\n");
+        assert_true(len > 1 && name[0] == '@' && len < sizeof(sa.sun_path));
+        memcpy(sa.sun_path + 1, name + 1, len - 1);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(sendto(fd, "READY=1", 7, 0, (struct sockaddr *) &sa,
+                                (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len)),
+                         7);
+        close(fd);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_ERROR);
+        assert_string_equal(r->message, "backend failed to start: not ready within 300 ms");
+        assert_true(r->ev.escalated);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_READY), 0);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_GONE);
+        corral_backend_unref(b);
+}
+
+/* Dies before it is ready: its own verdict at once, not a timeout. */
+static void test_death_before_ready_fails_fast(void **state) {
+        harness *h = *state;
+        char *argv[] = { (char *) harness_helper(), "exit", h->fifo, "5", NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "early"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_ready(s, CORRAL_READY_NOTIFY, 60 * SEC), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_EXITED);
+        assert_int_equal(r->ev.exit_code, 5);
+        assert_true(r->ev.runtime_usec < 60 * SEC);
+        harness_wait_ready(h, false);
+        corral_backend_unref(b);
+}
+
+/* A stop while it starts is a stop like any other. */
+static void test_stop_while_starting(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_ready(h, "slowstart", "notify-never", 60 * SEC);
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_STARTING);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_INFO);
+        corral_backend_unref(b);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
+                T(test_ready_from_the_main_process),
+                T(test_forged_ready_is_refused_and_start_times_out),
+                T(test_death_before_ready_fails_fast),
+                T(test_stop_while_starting),
+        };
+
+        harness_require_root_cgroup2();
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
