@@ -24,7 +24,8 @@ typedef struct client_args {
         bool all;
         const char *name;
         uint64_t grace_usec; /* UINT64_MAX: the daemon's default */
-        const char *type, *stop_signal, *workdir, *restart, *restart_limit, *user, *group;
+        const char *type, *stop_signal, *workdir, *restart, *restart_limit, *user, *group, *ready;
+        uint64_t start_timeout; /* UINT64_MAX: the daemon's default */
         int umask;
         bool clear_env, no_new_privs;
         char **rlimits;
@@ -56,6 +57,8 @@ static const struct option client_options[] = {
         { "rlimit", required_argument, NULL, 'l' },
         { "clear-env", no_argument, NULL, 'C' },
         { "no-new-privileges", no_argument, NULL, 'N' },
+        { "ready", required_argument, NULL, 'r' },
+        { "start-timeout", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -150,6 +153,15 @@ static int client_option(int opt, const char *v, client_args *a) {
         case 'C':
                 a->clear_env = true;
                 return 0;
+        case 'r':
+                a->ready = v;
+                return strcmp(v, "notify") == 0 || strcmp(v, "none") == 0
+                        ? 0
+                        : cli_usage("invalid --ready '%s': expected notify or none", v);
+        case 'S':
+                return parse_duration(v, &a->start_timeout) >= 0
+                        ? 0
+                        : cli_usage("invalid --start-timeout '%s': expected a duration such as 90s", v);
         case 'N':
                 a->no_new_privs = true;
                 return 0;
@@ -171,7 +183,8 @@ static int client_parse(int argc, char **argv, client_args *a) {
                             .restart_delay = UINT64_MAX,
                             .restart_max_delay = UINT64_MAX,
                             .restart_reset = UINT64_MAX,
-                            .umask = -1 };
+                            .umask = -1,
+                            .start_timeout = UINT64_MAX };
         optind = 1;
         opterr = 0;
         for (;;) {
@@ -329,6 +342,10 @@ static int verb_start(client_args *a) {
                 json_object_set_new(p, "restart", json_string(a->restart));
         if (a->user)
                 json_object_set_new(p, "user", json_string(a->user));
+        if (a->ready)
+                json_object_set_new(p, "ready", json_string(a->ready));
+        if (a->start_timeout != UINT64_MAX)
+                json_object_set_new(p, "startTimeoutUSec", json_integer((json_int_t) a->start_timeout));
         if (a->group)
                 json_object_set_new(p, "group", json_string(a->group));
         if (a->umask >= 0)

@@ -33,6 +33,8 @@ typedef struct run_args {
         size_t n_env;
         const char *rlimits[16];
         size_t n_rlimits;
+        corral_ready ready;
+        uint64_t start_timeout;
 } run_args;
 
 typedef struct run_state {
@@ -60,6 +62,8 @@ static void run_help(void) {
                "  --restart-max-delay D  (default 5min)\n"
                "  --restart-reset D      a run this long starts the delays over (default 10s)\n"
                "  --restart-limit N/W    failed after N restarts within W (default 5/1min; 0/0: none)\n"
+               "  --ready notify|none    notify: starting until it sends READY=1 on $NOTIFY_SOCKET\n"
+               "  --start-timeout D      not ready by then: start-failed, killed (default 90s; 0: none)\n"
                "  --user USER, --group GROUP  run as them (names or numbers; the user's groups too)\n"
                "  --umask MODE           octal, as 027\n"
                "  --workdir DIR          working directory (absolute)\n"
@@ -173,6 +177,15 @@ static int run_parse_privileges(int opt, const char *v, run_args *a) {
         case 'C':
                 a->clear_env = true;
                 return 0;
+        case 'r':
+                if (strcmp(v, "notify") != 0 && strcmp(v, "none") != 0)
+                        return cli_usage("invalid --ready '%s': expected notify or none", v);
+                a->ready = strcmp(v, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE;
+                return 0;
+        case 'S':
+                if (parse_duration(v, &a->start_timeout) < 0)
+                        return cli_usage("invalid --start-timeout '%s': expected a duration such as 90s", v);
+                return 0;
         case 'N':
                 a->no_new_privs = true;
                 return 0;
@@ -217,6 +230,8 @@ static int run_parse(int argc, char **argv, run_args *a) {
                 { "rlimit", required_argument, NULL, 'l' },
                 { "clear-env", no_argument, NULL, 'C' },
                 { "no-new-privileges", no_argument, NULL, 'N' },
+                { "ready", required_argument, NULL, 'r' },
+                { "start-timeout", required_argument, NULL, 'S' },
                 { "cgroup-root", required_argument, NULL, 'c' },
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
@@ -233,6 +248,7 @@ static int run_parse(int argc, char **argv, run_args *a) {
                          .restart_burst = 5,
                          .restart_window = 60 * USEC_PER_SEC,
                          .umask = -1,
+                         .start_timeout = 90 * USEC_PER_SEC,
                          .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_JSON,
                          .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
                                                                       : EVLOG_TARGET_STDERR };
@@ -248,7 +264,7 @@ static int run_parse(int argc, char **argv, run_args *a) {
                         r = run_parse_log(opt, optarg, a);
                 else if (strchr("RDMEL", opt))
                         r = run_parse_restart(opt, optarg, a);
-                else if (strchr("uGwkelCN", opt))
+                else if (strchr("uGwkelCNrS", opt))
                         r = run_parse_privileges(opt, optarg, a);
                 else if (opt == '?' || opt == ':')
                         r = cli_usage("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -314,6 +330,8 @@ static int run_spec_privileges(const run_args *a, corral_spec *s) {
                 r = corral_spec_set_umask(s, a->umask);
         if (r >= 0)
                 r = corral_spec_set_no_new_privileges(s, a->no_new_privs);
+        if (r >= 0)
+                r = corral_spec_set_ready(s, a->ready, a->start_timeout);
         if (r >= 0 && (a->clear_env || a->n_env > 0))
                 r = a->clear_env ? corral_spec_set_environment(s, (char *const *) a->env)
                                  : corral_spec_add_environment(s, (char *const *) a->env);

@@ -116,6 +116,11 @@ static const char *start_privilege_values(json_t *params, registry_start *p) {
         if (json_is_integer(um) && json_integer_value(um) > 0777)
                 return "umask";
         p->no_new_privs = json_is_true(json_object_get(params, "noNewPrivileges"));
+        const char *ready = get_str(params, "ready");
+        if (ready && strcmp(ready, "notify") != 0 && strcmp(ready, "none") != 0)
+                return "ready";
+        p->ready = ready && strcmp(ready, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE;
+        p->start_timeout_usec = get_usec(params, "startTimeoutUSec", 90 * USEC_PER_SEC);
         p->clear_environment = json_is_true(json_object_get(params, "clearEnvironment"));
         for (char **l = p->rlimits; l && *l; l++)
                 if (parse_rlimit(*l, &res, &soft, &hard) < 0)
@@ -287,6 +292,8 @@ static const param p_start[] = {
         { "noNewPrivileges", P_BOOL, true },
         { "clearEnvironment", P_BOOL, true },
         { "rlimits", P_STRV, true },
+        { "ready", P_STRING, true },
+        { "startTimeoutUSec", P_UINT, true },
         {},
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };

@@ -55,6 +55,8 @@ typedef struct entry {
         int umask;
         bool no_new_privs, clear_environment;
         char **rlimits;
+        corral_ready ready;
+        uint64_t start_timeout_usec;
         corral_backend *backend; /* while it runs or waits to be restarted */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
@@ -140,6 +142,10 @@ static json_t *entry_json(entry *e, bool usage) {
                 json_object_set_new(o, "restart", json_string(corral_restart_to_string(e->restart)));
                 json_object_set_new(o, "restarts", json_integer(b ? corral_backend_get_restarts(b) : 0));
                 json_object_set_new(o, "nextRestart", next ? json_integer((json_int_t) next) : json_null());
+                json_object_set_new(o, "statusText",
+                                    b && corral_backend_get_status_text(b)
+                                            ? json_string(corral_backend_get_status_text(b))
+                                            : json_null());
                 if (!b && e->failed)
                         json_object_set_new(o, "state", json_string("failed"));
         }
@@ -288,6 +294,8 @@ static int registry_make_spec(entry *e, corral_spec **ret) {
                 r = corral_spec_set_umask(s, e->umask);
         if (r >= 0)
                 r = corral_spec_set_no_new_privileges(s, e->no_new_privs);
+        if (r >= 0)
+                r = corral_spec_set_ready(s, e->ready, e->start_timeout_usec);
         for (char **l = e->rlimits; r >= 0 && l && *l; l++) {
                 int res;
                 uint64_t soft, hard;
@@ -348,6 +356,8 @@ static int entry_set(entry *e, const registry_start *p) {
         e->clear_environment = p->clear_environment;
         if ((p->user && !e->user) || (p->group && !e->group) || (p->rlimits && !e->rlimits))
                 return -ENOMEM;
+        e->ready = p->ready;
+        e->start_timeout_usec = p->start_timeout_usec;
         e->restart = p->restart;
         e->restart_delay_usec = p->restart_delay_usec;
         e->restart_max_delay_usec = p->restart_max_delay_usec;

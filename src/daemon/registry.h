@@ -27,6 +27,8 @@ typedef struct registry_start {
         int umask; /* -1: corrald's */
         bool no_new_privs, clear_environment;
         char **rlimits; /* "nofile=1024:4096", checked */
+        corral_ready ready;
+        uint64_t start_timeout_usec;
 } registry_start;
 
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);

@@ -22,6 +22,8 @@
 
 extern char **environ;
 
+static int corral_notify_socket(corral *c);
+
 static int corral_describe_fallbacks(const corral_features *f, char **ret) {
         char *s = NULL;
         size_t size = 0;
@@ -118,6 +120,8 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 r = corral_probe(c);
         if (r >= 0)
                 r = sd_event_new(&c->event);
+        if (r >= 0) /* made now, so that it is there for the supervisor's whole life */
+                r = corral_notify_socket(c);
         if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER))
                 r = corral_become_subreaper(c);
         if (r < 0) {

@@ -199,6 +199,20 @@ static void test_privileges_options(void **state) {
         assert_non_null(strstr(log, "unknown user 'no-such-user-here'"));
 }
 
+static void test_ready_and_start_timeout(void **state) {
+        harness *h = *state;
+        char *log;
+
+        assert_int_equal(cli(h,
+                             ARGS("run", "--ready", "notify", "--start-timeout", "200ms", "--",
+                                  harness_helper(), "notify-never", h->fifo),
+                             &log),
+                         126);
+        assert_non_null(strstr(log, "not ready within 200 ms"));
+        assert_null(strstr(log, "\"event\":\"ready\""));
+        assert_usage_error(h, ARGS("run", "--ready", "tcp", "--", "true"), "--ready 'tcp'");
+}
+
 static void test_text_log_format(void **state) {
         harness *h = *state;
         char *log;
@@ -283,6 +297,7 @@ int main(void) {
                 T(test_text_log_format),
                 T(test_restart_until_the_limit),
                 T(test_privileges_options),
+                T(test_ready_and_start_timeout),
                 T(test_crash_exits_128_plus_signal),
                 T(test_missing_binary_exits_127),
                 T(test_bad_cgroup_root_is_one_clear_error),

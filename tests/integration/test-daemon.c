@@ -452,6 +452,33 @@ static void test_start_as_another_user(void **state) {
         assert_error(r, IFACE "StartFailed", "name", "ghost");
 }
 
+static void test_ready_over_varlink(void **state) {
+        daemon_fixture *d = *state;
+        varlink_conn w;
+        json_t *r;
+
+        conn_open(d, &w);
+        assert_int_equal(varlink_call(&w, IFACE "Watch", NULL, true, &r), 0);
+        json_decref(r);
+        r = call(d, IFACE "Start",
+                 json_pack("{s:s, s:[s, s, s], s:s}", "name", "model", "command", harness_helper(),
+                           "notify-ready", d->h->fifo, "ready", "notify"));
+        assert_null(error_of(r));
+        json_decref(r);
+        json_decref(watch_until(&w, "ready"));
+        varlink_conn_done(&w);
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "model"));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "statusText")),
+                            "loading model");
+        json_decref(r);
+        harness_wait_ready(d->h, false);
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
+                         "\"command\":[\"true\"],"
+                         "\"ready\":\"tcp\"}}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "ready");
+}
+
 /* Closed by the daemon before or while we wrote. */
 static bool refused(int k) {
         return k == -ECONNRESET || k == -EPIPE;
@@ -643,6 +670,7 @@ int main(void) {
                 T(test_absurd_timeout_is_no_deadline),
                 T(test_restart_policy_over_varlink),
                 T(test_start_as_another_user),
+                T(test_ready_over_varlink),
         };
 
         harness_require_root_cgroup2();
