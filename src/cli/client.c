@@ -27,7 +27,7 @@ typedef struct client_args {
         const char *type, *stop_signal, *workdir, *restart, *restart_limit, *user, *group, *ready;
         uint64_t start_timeout; /* UINT64_MAX: the daemon's default */
         int umask;
-        bool clear_env, no_new_privs;
+        bool clear_env, no_new_privs, wait_ready;
         char **rlimits;
         size_t n_rlimits;
         uint64_t restart_delay, restart_max_delay, restart_reset; /* UINT64_MAX: the daemon's default */
@@ -59,6 +59,7 @@ static const struct option client_options[] = {
         { "no-new-privileges", no_argument, NULL, 'N' },
         { "ready", required_argument, NULL, 'r' },
         { "start-timeout", required_argument, NULL, 'S' },
+        { "wait-ready", no_argument, NULL, 'W' },
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -152,6 +153,9 @@ static int client_option(int opt, const char *v, client_args *a) {
         }
         case 'C':
                 a->clear_env = true;
+                return 0;
+        case 'W':
+                a->wait_ready = true;
                 return 0;
         case 'r':
                 a->ready = v;
@@ -344,6 +348,8 @@ static int verb_start(client_args *a) {
                 json_object_set_new(p, "user", json_string(a->user));
         if (a->ready)
                 json_object_set_new(p, "ready", json_string(a->ready));
+        if (a->wait_ready)
+                json_object_set_new(p, "waitReady", json_true());
         if (a->start_timeout != UINT64_MAX)
                 json_object_set_new(p, "startTimeoutUSec", json_integer((json_int_t) a->start_timeout));
         if (a->group)

@@ -52,7 +52,7 @@ static void help(void) {
                "        --restart no|on-failure|always  --restart-delay D  --restart-max-delay D\n"
                "        --restart-reset D  --restart-limit N/WINDOW\n"
                "        --user U  --group G  --umask 027  --clear-env  --rlimit nofile=1024:4096\n"
-               "        --no-new-privileges  --ready notify|none  --start-timeout D\n"
+               "        --no-new-privileges  --ready notify|none  --start-timeout D  --wait-ready\n"
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME\n"
                "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"

@@ -121,6 +121,7 @@ static const char *start_privilege_values(json_t *params, registry_start *p) {
                 return "ready";
         p->ready = ready && strcmp(ready, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE;
         p->start_timeout_usec = get_usec(params, "startTimeoutUSec", 90 * USEC_PER_SEC);
+        p->wait_ready = json_is_true(json_object_get(params, "waitReady"));
         p->clear_environment = json_is_true(json_object_get(params, "clearEnvironment"));
         for (char **l = p->rlimits; l && *l; l++)
                 if (parse_rlimit(*l, &res, &soft, &hard) < 0)
@@ -294,6 +295,7 @@ static const param p_start[] = {
         { "rlimits", P_STRV, true },
         { "ready", P_STRING, true },
         { "startTimeoutUSec", P_UINT, true },
+        { "waitReady", P_BOOL, true },
         {},
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };

@@ -29,6 +29,7 @@ typedef enum wait_kind {
         WAIT_STOP,
         WAIT_RESTART,
         WAIT_GROUP,
+        WAIT_READY, /* Start with waitReady: answered at ready, or with the verdict if it never is */
 } wait_kind;
 
 typedef struct waiter {
@@ -170,6 +171,8 @@ static void registry_notify_status(registry *r) {
 }
 
 static int registry_spawn(registry *r, entry *e);
+static int entry_wait(entry *e, wait_kind kind, conn *c, stop_group *g);
+static json_t *entry_json(entry *e, bool usage);
 
 static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
         stop_group *g = w->group;
@@ -186,6 +189,12 @@ static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
                         server_error(w->conn, ERROR_START_FAILED,
                                      json_pack("{s:s, s:O}", "name", e->name, "verdict",
                                                e->last_verdict ?: json_null()));
+                break;
+        case WAIT_READY:
+                server_error(w->conn, ERROR_START_FAILED,
+                             json_pack("{s:s, s:O, s:O}", "name", e->name, "message",
+                                       json_object_get(verdict, "message") ?: json_null(), "verdict",
+                                       verdict ?: json_null()));
                 break;
         case WAIT_GROUP:
                 if (verdict)
@@ -213,6 +222,21 @@ static void registry_resolve(registry *r, entry *e) {
         }
 }
 
+/* It is ready: answer the Starts that waited for that, and keep every other waiter. */
+static void registry_resolve_ready(entry *e) {
+        for (waiter **w = &e->waiters; *w;) {
+                waiter *x = *w;
+                if (x->kind != WAIT_READY) {
+                        w = &x->next;
+                        continue;
+                }
+                *w = x->next;
+                server_reply(x->conn, json_pack("{s:o}", "backend", entry_json(e, false)), false);
+                conn_unref(x->conn);
+                free(x);
+        }
+}
+
 static void registry_log(registry *r, const corral_event *ev) {
         if (evlog_write(ev, r->target, r->format) < 0 && r->target == EVLOG_TARGET_JOURNAL)
                 (void) evlog_write(ev, EVLOG_TARGET_STDERR, r->format);
@@ -228,6 +252,8 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
                 server_broadcast(r->server, json_pack("{s:O}", "event", j));
         if (e)
                 e->since_usec = ev->ts_usec;
+        if (e && ev->type == CORRAL_EVENT_READY)
+                registry_resolve_ready(e);
         /* A verdict for the launch we track (start-failed comes before there is one). */
         if (e && j && event_is_verdict(ev->type) &&
             (ev->type == CORRAL_EVENT_START_FAILED ||
@@ -401,6 +427,9 @@ void registry_start_backend(registry *r, conn *c, const registry_start *p) {
                                   v ? json_string_value(json_object_get(v, "message")) : "out of memory",
                                   "verdict", v ?: json_null()));
         }
+        if (p->wait_ready && corral_backend_get_state(e->backend) == CORRAL_STATE_STARTING &&
+            entry_wait(e, WAIT_READY, c, NULL) >= 0)
+                return; /* answered at ready, or with its verdict */
         server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
 }
 

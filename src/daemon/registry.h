@@ -29,6 +29,7 @@ typedef struct registry_start {
         char **rlimits; /* "nofile=1024:4096", checked */
         corral_ready ready;
         uint64_t start_timeout_usec;
+        bool wait_ready; /* answer Start only once it is ready */
 } registry_start;
 
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);

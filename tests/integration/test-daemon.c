@@ -473,6 +473,22 @@ static void test_ready_over_varlink(void **state) {
                             "loading model");
         json_decref(r);
         harness_wait_ready(d->h, false);
+
+        /* waitReady: the answer comes at ready; or, never ready, as StartFailed. */
+        r = call(d, IFACE "Start",
+                 json_pack("{s:s, s:[s, s, s], s:s, s:b}", "name", "model2", "command", harness_helper(),
+                           "notify-ready", d->h->fifo, "ready", "notify", "waitReady", 1));
+        assert_null(error_of(r));
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
+        json_decref(r);
+        harness_wait_ready(d->h, false);
+        r = call(d, IFACE "Start",
+                 json_pack("{s:s, s:[s, s, s], s:s, s:b, s:I}", "name", "never", "command", harness_helper(),
+                           "notify-never", d->h->fifo, "ready", "notify", "waitReady", 1, "startTimeoutUSec",
+                           (json_int_t) 200000));
+        assert_string_equal(json_string_value(param(r, "message")),
+                            "backend failed to start: not ready within 200 ms");
+        assert_error(r, IFACE "StartFailed", "name", "never");
         assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
                          "\"command\":[\"true\"],"
                          "\"ready\":\"tcp\"}}"),
