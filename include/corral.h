@@ -44,8 +44,8 @@ typedef enum corral_state {
         CORRAL_STATE_STARTING,
         CORRAL_STATE_RUNNING,
         CORRAL_STATE_STOPPING,
-        CORRAL_STATE_EXITED, /* main process reaped; others may still be in the cgroup */
-        CORRAL_STATE_GONE,   /* cgroup empty and removed, verdict emitted */
+        CORRAL_STATE_EXITED,     /* main process reaped; others may still be in the cgroup */
+        CORRAL_STATE_GONE,       /* cgroup empty and removed, verdict emitted */
         CORRAL_STATE_RESTARTING, /* gone, and started again when its backoff delay is over */
         CORRAL_STATE_FAILED,     /* restarted too often: stays down until started again by hand */
 } corral_state;
@@ -106,8 +106,8 @@ typedef struct corral_event {
         bool oom_killed;
         unsigned leftover; /* processes besides the main one that were still in the cgroup */
         uint64_t runtime_usec;
-        int error; /* start-failed: the positive errno */
-        unsigned attempt;          /* restarting: the restart's number since the last reset */
+        int error;                   /* start-failed: the positive errno */
+        unsigned attempt;            /* restarting: the restart's number since the last reset */
         uint64_t restart_delay_usec; /* restarting: the delay before it */
         const char *message;
 } corral_event;
@@ -171,6 +171,14 @@ int corral_dispatch(corral *c);
 
 /** corral_run() - run the loop until corral_exit(). Return: the code passed to corral_exit(). */
 int corral_run(corral *c);
+
+/**
+ * corral_add_signals() - read these signals from the loop: they are blocked in the calling
+ * thread and given a handler that never runs (as PID 1 of a container, the kernel would drop a
+ * signal whose disposition is the default), and @handler is called for each.
+ */
+int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_handler_t handler,
+                       void *userdata);
 
 /** corral_exit() - make corral_run() return @code once the current dispatch is done. */
 int corral_exit(corral *c, int code);

@@ -377,30 +377,10 @@ static int run_spec(const run_args *a, corral_spec **ret) {
         return 0;
 }
 
-static void ignore_signal(int sig) {
-        (void) sig;
-}
-
 static int run_signals(corral *c, run_state *st) {
         static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-        sigset_t mask;
-        int r;
 
-        (void) sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                (void) sigaddset(&mask, sigs[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return negative_errno();
-        /* A handler that never runs (the signals stay blocked and are read from the loop): as PID 1
-         * of a container, the kernel drops signals whose disposition is the default. */
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                (void) sigaction(sigs[i], &(struct sigaction){ .sa_handler = ignore_signal }, NULL);
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
-                r = sd_event_add_signal(corral_get_event(c), NULL, sigs[i], run_on_signal, st);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return corral_add_signals(c, sigs, ELEMENTSOF(sigs), run_on_signal, st);
 }
 
 static int run_main_loop(const run_args *a, corral *c) {

@@ -193,30 +193,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-static void ignore_signal(int sig) {
-        (void) sig;
-}
-
 static int setup_signals(daemon_state *d) {
         static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-        sigset_t mask;
 
-        (void) sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                (void) sigaddset(&mask, sigs[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return negative_errno();
-        /* A handler that never runs (the signals stay blocked and are read from the loop): as PID 1
-         * of a container, the kernel drops signals whose disposition is the default. */
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                (void) sigaction(sigs[i], &(struct sigaction){ .sa_handler = ignore_signal }, NULL);
         (void) signal(SIGPIPE, SIG_IGN);
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++) {
-                int r = sd_event_add_signal(corral_get_event(d->corral), NULL, sigs[i], on_signal, d);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return corral_add_signals(d->corral, sigs, ELEMENTSOF(sigs), on_signal, d);
 }
 
 /* The socket systemd passed (socket activation), or one of our own. */

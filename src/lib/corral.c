@@ -181,6 +181,29 @@ int corral_run(corral *c) {
         return sd_event_loop(c->event);
 }
 
+static void signal_never_runs(int sig) {
+        (void) sig;
+}
+
+int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_handler_t handler,
+                       void *userdata) {
+        sigset_t mask;
+        int r;
+
+        (void) sigemptyset(&mask);
+        for (size_t i = 0; i < n; i++)
+                (void) sigaddset(&mask, sigs[i]);
+        if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                (void) sigaction(sigs[i], &(struct sigaction){ .sa_handler = signal_never_runs }, NULL);
+                r = sd_event_add_signal(c->event, NULL, sigs[i], handler, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int corral_exit(corral *c, int code) {
         return sd_event_exit(c->event, code);
 }
