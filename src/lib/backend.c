@@ -11,6 +11,7 @@
 
 #include "corral-private.h"
 #include "fileio.h"
+#include "notify.h"
 #include "parse.h"
 #include "macro.h"
 #include "syscall.h"
@@ -246,23 +247,24 @@ int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int e
         return 0;
 }
 
-/* Lines of "KEY=value", as sd_notify(3) sends them; only what corral acts on is read. */
+/* A message from inside the backend's cgroup: READY=1 ends its start; STATUS= is kept. */
 void backend_on_notify(corral_backend *b, const char *text) {
-        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-                size_t len = strcspn(l, "\n");
-                if (len == 7 && strncmp(l, "READY=1", 7) == 0 && b->ready_pending) {
-                        b->ready_pending = false;
-                        b->start_timer = sd_event_source_disable_unref(b->start_timer);
-                        if (b->state == CORRAL_STATE_STARTING)
-                                b->state = CORRAL_STATE_RUNNING;
-                        backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready", 0);
-                } else if (len > 7 && strncmp(l, "STATUS=", 7) == 0) {
-                        char *t = strndup(l + 7, len - 7);
-                        if (t) {
-                                free(b->status_text);
-                                b->status_text = t;
-                        }
+        notify_message m;
+
+        notify_parse(text, &m);
+        if (m.status) {
+                char *t = strndup(m.status, m.status_len);
+                if (t) {
+                        free(b->status_text);
+                        b->status_text = t;
                 }
+        }
+        if (m.ready && b->ready_pending) {
+                b->ready_pending = false;
+                b->start_timer = sd_event_source_disable_unref(b->start_timer);
+                if (b->state == CORRAL_STATE_STARTING)
+                        b->state = CORRAL_STATE_RUNNING;
+                backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready", 0);
         }
 }
 

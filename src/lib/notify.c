@@ -67,3 +67,22 @@ int notify_receive(int fd, char *buf, size_t size, pid_t *ret_pid) {
         *ret_pid = cred->pid;
         return 1;
 }
+
+void notify_parse(const char *text, notify_message *ret) {
+        notify_message m = { 0 };
+
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                size_t len = strcspn(l, "\n");
+                if (len == 7 && strncmp(l, "READY=1", 7) == 0)
+                        m.ready = true;
+                else if (len == 10 && strncmp(l, "STOPPING=1", 10) == 0)
+                        m.stopping = true;
+                else if (len == 10 && strncmp(l, "WATCHDOG=1", 10) == 0)
+                        m.watchdog = true;
+                else if (len >= 7 && strncmp(l, "STATUS=", 7) == 0) {
+                        m.status = l + 7;
+                        m.status_len = len - 7;
+                }
+        }
+        *ret = m;
+}
