@@ -38,9 +38,9 @@ static int wait_ready(const char *notify_path, int notify_fd) {
         }
 }
 
-/* corrald's open fds, but for the timerfds sd-event makes at the first timer of each clock and
- * keeps: one per clock, not a leak. Lists them on stderr when asked to. */
-int daemon_fds_list(daemon_fixture *d, bool show) {
+/* Count corrald's fds whose link starts with prefix (all if NULL), but for the timerfds sd-event
+ * makes at the first timer of each clock and keeps: one per clock, not a leak. */
+static int daemon_fds_matching(daemon_fixture *d, const char *prefix, bool show) {
         char path[64], link[384], target[256];
         struct dirent *de;
         int n = 0;
@@ -56,7 +56,8 @@ int daemon_fds_list(daemon_fixture *d, bool show) {
                 snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
                 k = readlink(link, target, sizeof(target) - 1);
                 target[k > 0 ? k : 0] = '\0';
-                if (strcmp(target, "anon_inode:[timerfd]") == 0)
+                if (strcmp(target, "anon_inode:[timerfd]") == 0 ||
+                    (prefix && strncmp(target, prefix, strlen(prefix)) != 0))
                         continue;
                 if (show)
                         fprintf(stderr, "corrald fd %s -> %s\n", de->d_name, target);
@@ -66,24 +67,12 @@ int daemon_fds_list(daemon_fixture *d, bool show) {
         return n;
 }
 
-/* How many of corrald's fds are sockets. */
-static int daemon_sockets(daemon_fixture *d) {
-        char path[64], link[384], target[256];
-        struct dirent *de;
-        int n = 0;
-        DIR *dir;
+int daemon_fds_list(daemon_fixture *d, bool show) {
+        return daemon_fds_matching(d, NULL, show);
+}
 
-        snprintf(path, sizeof(path), "/proc/%d/fd", (int) d->pid);
-        dir = opendir(path);
-        assert_non_null(dir);
-        while ((de = readdir(dir))) {
-                ssize_t k;
-                snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
-                k = readlink(link, target, sizeof(target) - 1);
-                n += k > 0 && strncmp(target, "socket:", 7) == 0;
-        }
-        closedir(dir);
-        return n;
+static int daemon_sockets(daemon_fixture *d) {
+        return daemon_fds_matching(d, "socket:", false);
 }
 
 int daemon_fds(daemon_fixture *d) {
