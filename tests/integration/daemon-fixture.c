@@ -151,23 +151,36 @@ int fixture_setup(void **state) {
 
 /* With every backend stopped and every client gone, corrald holds the fds it started with.
  * Hang-ups are seen in corrald's own time, so this waits for them, bounded. */
-void assert_daemon_fds_back(daemon_fixture *d) {
+/* 0 if corrald's fds are back to what it started with, else how many it has (and lists them). */
+static int daemon_fds_back(daemon_fixture *d) {
         json_decref(call(d, "io.corral.Supervisor.StopAll", NULL));
         for (int i = 0; i < 3000 && daemon_fds(d) != d->fds_at_start; i++)
                 usleep(1000); /* a bounded wait: closing is corrald's to do in its own time */
-        if (daemon_fds(d) != d->fds_at_start)
-                fail_msg("corrald has %d fds, had %d at start", daemon_fds_list(d, true), d->fds_at_start);
+        return daemon_fds(d) == d->fds_at_start ? 0 : daemon_fds_list(d, true);
+}
+
+void assert_daemon_fds_back(daemon_fixture *d) {
+        int n = daemon_fds_back(d);
+
+        if (n != 0)
+                fail_msg("corrald has %d fds, had %d at start", n, d->fds_at_start);
 }
 
 int fixture_teardown(void **state) {
         daemon_fixture *d = *state;
+        int fds = 0, status = 0;
 
+        /* Stop corrald and clean up first, then judge: a failed check leaves nothing running. */
         if (d->pidfd >= 0 && d->fds_at_start > 0)
-                assert_daemon_fds_back(d);
+                fds = daemon_fds_back(d);
         if (d->pidfd >= 0)
-                assert_int_equal(daemon_stop(d), 0);
+                status = daemon_stop(d);
+        int at_start = d->fds_at_start;
         harness_teardown((void **) &d->h);
         free(d);
+        if (fds != 0)
+                fail_msg("corrald had %d fds at the end, %d at start", fds, at_start);
+        assert_int_equal(status, 0);
         return 0;
 }
 
