@@ -63,6 +63,7 @@ typedef enum corral_event_type {
         CORRAL_EVENT_RESTARTING, /* after a verdict: the restart policy starts it again after a delay */
         CORRAL_EVENT_FAILED,     /* after a verdict: the crash-loop limit was reached */
         CORRAL_EVENT_READY,      /* it said READY=1 on its NOTIFY_SOCKET */
+        CORRAL_EVENT_WATCHDOG,   /* a verdict: it missed its watchdog and was killed */
         _CORRAL_EVENT_MAX,
 } corral_event_type;
 
@@ -233,6 +234,13 @@ int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t inter
  * @start_timeout_usec (0: no limit; default 90 s): start-failed, and its cgroup is killed.
  */
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
+
+/**
+ * corral_spec_set_watchdog() - the backend must send WATCHDOG=1 on $NOTIFY_SOCKET at least every
+ * @usec (it gets $WATCHDOG_USEC; WATCHDOG_USEC= from it changes the period); if it does not, its
+ * cgroup is killed and the verdict is `watchdog`. 0 (the default): no watchdog.
+ */
+int corral_spec_set_watchdog(corral_spec *s, uint64_t usec);
 
 /**
  * corral_spawn() - start a backend in a new leaf cgroup.

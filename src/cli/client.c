@@ -26,6 +26,7 @@ typedef struct client_args {
         uint64_t grace_usec; /* UINT64_MAX: the daemon's default */
         const char *type, *stop_signal, *workdir, *restart, *restart_limit, *user, *group, *ready;
         uint64_t start_timeout; /* UINT64_MAX: the daemon's default */
+        uint64_t watchdog;      /* 0: none */
         int umask;
         bool clear_env, no_new_privs, wait_ready;
         char **rlimits;
@@ -60,6 +61,7 @@ static const struct option client_options[] = {
         { "ready", required_argument, NULL, 'r' },
         { "start-timeout", required_argument, NULL, 'S' },
         { "wait-ready", no_argument, NULL, 'W' },
+        { "watchdog", required_argument, NULL, 'Y' },
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -157,6 +159,10 @@ static int client_option(int opt, const char *v, client_args *a) {
         case 'W':
                 a->wait_ready = true;
                 return 0;
+        case 'Y':
+                return parse_duration(v, &a->watchdog) >= 0
+                        ? 0
+                        : cli_usage("invalid --watchdog '%s': expected a duration such as 30s", v);
         case 'r':
                 a->ready = v;
                 return strcmp(v, "notify") == 0 || strcmp(v, "none") == 0
@@ -350,6 +356,8 @@ static int verb_start(client_args *a) {
                 json_object_set_new(p, "ready", json_string(a->ready));
         if (a->wait_ready)
                 json_object_set_new(p, "waitReady", json_true());
+        if (a->watchdog)
+                json_object_set_new(p, "watchdogUSec", json_integer((json_int_t) a->watchdog));
         if (a->start_timeout != UINT64_MAX)
                 json_object_set_new(p, "startTimeoutUSec", json_integer((json_int_t) a->start_timeout));
         if (a->group)

@@ -53,6 +53,7 @@ static void help(void) {
                "        --restart-reset D  --restart-limit N/WINDOW\n"
                "        --user U  --group G  --umask 027  --clear-env  --rlimit nofile=1024:4096\n"
                "        --no-new-privileges  --ready notify|none  --start-timeout D  --wait-ready\n"
+               "        --watchdog D\n"
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME\n"
                "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"

@@ -34,7 +34,7 @@ typedef struct run_args {
         const char *rlimits[16];
         size_t n_rlimits;
         corral_ready ready;
-        uint64_t start_timeout;
+        uint64_t start_timeout, watchdog;
 } run_args;
 
 typedef struct run_state {
@@ -64,6 +64,7 @@ static void run_help(void) {
                "  --restart-limit N/W    failed after N restarts within W (default 5/1min; 0/0: none)\n"
                "  --ready notify|none    notify: starting until it sends READY=1 on $NOTIFY_SOCKET\n"
                "  --start-timeout D      not ready by then: start-failed, killed (default 90s; 0: none)\n"
+               "  --watchdog D           it must send WATCHDOG=1 at least this often, or be killed\n"
                "  --user USER, --group GROUP  run as them (names or numbers; the user's groups too)\n"
                "  --umask MODE           octal, as 027\n"
                "  --workdir DIR          working directory (absolute)\n"
@@ -182,6 +183,10 @@ static int run_parse_privileges(int opt, const char *v, run_args *a) {
                         return cli_usage("invalid --ready '%s': expected notify or none", v);
                 a->ready = strcmp(v, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE;
                 return 0;
+        case 'W':
+                if (parse_duration(v, &a->watchdog) < 0)
+                        return cli_usage("invalid --watchdog '%s': expected a duration such as 30s", v);
+                return 0;
         case 'S':
                 if (parse_duration(v, &a->start_timeout) < 0)
                         return cli_usage("invalid --start-timeout '%s': expected a duration such as 90s", v);
@@ -232,6 +237,7 @@ static int run_parse(int argc, char **argv, run_args *a) {
                 { "no-new-privileges", no_argument, NULL, 'N' },
                 { "ready", required_argument, NULL, 'r' },
                 { "start-timeout", required_argument, NULL, 'S' },
+                { "watchdog", required_argument, NULL, 'W' },
                 { "cgroup-root", required_argument, NULL, 'c' },
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
@@ -264,7 +270,7 @@ static int run_parse(int argc, char **argv, run_args *a) {
                         r = run_parse_log(opt, optarg, a);
                 else if (strchr("RDMEL", opt))
                         r = run_parse_restart(opt, optarg, a);
-                else if (strchr("uGwkelCNrS", opt))
+                else if (strchr("uGwkelCNrSW", opt))
                         r = run_parse_privileges(opt, optarg, a);
                 else if (opt == '?' || opt == ':')
                         r = cli_usage("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -332,6 +338,8 @@ static int run_spec_privileges(const run_args *a, corral_spec *s) {
                 r = corral_spec_set_no_new_privileges(s, a->no_new_privs);
         if (r >= 0)
                 r = corral_spec_set_ready(s, a->ready, a->start_timeout);
+        if (r >= 0)
+                r = corral_spec_set_watchdog(s, a->watchdog);
         if (r >= 0 && (a->clear_env || a->n_env > 0))
                 r = a->clear_env ? corral_spec_set_environment(s, (char *const *) a->env)
                                  : corral_spec_add_environment(s, (char *const *) a->env);

@@ -122,6 +122,7 @@ static const char *start_privilege_values(json_t *params, registry_start *p) {
         p->ready = ready && strcmp(ready, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE;
         p->start_timeout_usec = get_usec(params, "startTimeoutUSec", 90 * USEC_PER_SEC);
         p->wait_ready = json_is_true(json_object_get(params, "waitReady"));
+        p->watchdog_usec = get_usec(params, "watchdogUSec", 0);
         p->clear_environment = json_is_true(json_object_get(params, "clearEnvironment"));
         for (char **l = p->rlimits; l && *l; l++)
                 if (parse_rlimit(*l, &res, &soft, &hard) < 0)
@@ -296,6 +297,7 @@ static const param p_start[] = {
         { "ready", P_STRING, true },
         { "startTimeoutUSec", P_UINT, true },
         { "waitReady", P_BOOL, true },
+        { "watchdogUSec", P_UINT, true },
         {},
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };

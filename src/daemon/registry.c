@@ -57,7 +57,7 @@ typedef struct entry {
         bool no_new_privs, clear_environment;
         char **rlimits;
         corral_ready ready;
-        uint64_t start_timeout_usec;
+        uint64_t start_timeout_usec, watchdog_usec;
         corral_backend *backend; /* while it runs or waits to be restarted */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
@@ -322,6 +322,8 @@ static int registry_make_spec(entry *e, corral_spec **ret) {
                 r = corral_spec_set_no_new_privileges(s, e->no_new_privs);
         if (r >= 0)
                 r = corral_spec_set_ready(s, e->ready, e->start_timeout_usec);
+        if (r >= 0)
+                r = corral_spec_set_watchdog(s, e->watchdog_usec);
         for (char **l = e->rlimits; r >= 0 && l && *l; l++) {
                 int res;
                 uint64_t soft, hard;
@@ -384,6 +386,7 @@ static int entry_set(entry *e, const registry_start *p) {
                 return -ENOMEM;
         e->ready = p->ready;
         e->start_timeout_usec = p->start_timeout_usec;
+        e->watchdog_usec = p->watchdog_usec;
         e->restart = p->restart;
         e->restart_delay_usec = p->restart_delay_usec;
         e->restart_max_delay_usec = p->restart_max_delay_usec;

@@ -30,6 +30,7 @@ typedef struct registry_start {
         corral_ready ready;
         uint64_t start_timeout_usec;
         bool wait_ready; /* answer Start only once it is ready */
+        uint64_t watchdog_usec;
 } registry_start;
 
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);

@@ -50,6 +50,7 @@ static void backend_close(corral_backend *b) {
         b->events_source = sd_event_source_disable_unref(b->events_source);
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->start_timer = sd_event_source_disable_unref(b->start_timer);
+        b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
         b->pidfd = safe_close(b->pidfd);
         b->events_fd = safe_close(b->events_fd);
         b->cgroup_fd = safe_close(b->cgroup_fd);
@@ -208,6 +209,27 @@ static int backend_on_pidfd(sd_event_source *s _unused_, int fd _unused_, uint32
         return 0;
 }
 
+/* No WATCHDOG=1 in time: it is killed, and its verdict is watchdog. */
+static int backend_on_watchdog(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = userdata;
+
+        b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
+        if (b->intent.stop || b->reaped)
+                return 0;
+        b->watchdog_fired = true;
+        if (b->populated)
+                backend_escalate(b);
+        return 0;
+}
+
+/* (Re)start the watchdog's countdown: at start, and at each WATCHDOG=1. */
+static void backend_watchdog_arm(corral_backend *b) {
+        b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
+        if (b->watchdog_usec > 0 && !b->intent.stop && !b->reaped)
+                (void) sd_event_add_time_relative(b->corral->event, &b->watchdog_timer, CLOCK_MONOTONIC,
+                                                  b->watchdog_usec, 1000, backend_on_watchdog, b);
+}
+
 /* Never ready in time: it is killed, and its verdict is start-failed. */
 static int backend_on_start_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         corral_backend *b = userdata;
@@ -238,6 +260,8 @@ int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int e
         r = sd_event_add_io(e, &b->events_source, events_fd, EPOLLPRI, backend_on_events, b);
         if (r < 0)
                 return r;
+        b->watchdog_usec = b->spec->watchdog_usec;
+        backend_watchdog_arm(b);
         b->ready_pending = b->spec->ready == CORRAL_READY_NOTIFY;
         b->state = b->ready_pending ? CORRAL_STATE_STARTING : CORRAL_STATE_RUNNING;
         if (b->ready_pending && b->spec->start_timeout_usec > 0)
@@ -259,6 +283,10 @@ void backend_on_notify(corral_backend *b, const char *text) {
                         b->status_text = t;
                 }
         }
+        if (m.watchdog_usec > 0 && b->watchdog_usec > 0) /* it may change its own period */
+                b->watchdog_usec = m.watchdog_usec;
+        if (m.watchdog || m.watchdog_usec > 0)
+                backend_watchdog_arm(b);
         if (m.ready && b->ready_pending) {
                 b->ready_pending = false;
                 b->start_timer = sd_event_source_disable_unref(b->start_timer);
@@ -385,6 +413,13 @@ static void backend_finish(corral_backend *b) {
 
         if (b->state == CORRAL_STATE_GONE || !c)
                 return;
+        if (b->watchdog_fired && !b->intent.stop) {
+                (void) snprintf(msg, sizeof(msg), "backend missed its watchdog (%" PRIu64 " ms)",
+                                (uint64_t) (b->watchdog_usec / 1000));
+                v = (verdict){ .type = CORRAL_EVENT_WATCHDOG,
+                               .level = CORRAL_LEVEL_WARNING,
+                               .message = msg };
+        }
         if (b->start_timed_out) {
                 (void) snprintf(msg, sizeof(msg), "backend failed to start: not ready within %" PRIu64 " ms",
                                 (uint64_t) (b->spec->start_timeout_usec / 1000));
@@ -407,7 +442,7 @@ int backend_respawn(corral_backend *b) {
 
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->reaped = b->populated = b->escalated = b->leftover_known = b->have_oom = false;
-        b->ready_pending = b->start_timed_out = false;
+        b->ready_pending = b->start_timed_out = b->watchdog_fired = false;
         b->status_text = mfree(b->status_text);
         b->exit_si = (siginfo_t){ 0 };
         b->leftover = 0;
@@ -499,6 +534,7 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
         b->intent = (backend_intent){
                 .stop = true, .at_usec = now_usec(CLOCK_MONOTONIC), .by_uid = uid, .by_pid = pid
         };
+        b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer); /* stopping: no watchdog */
         b->state = CORRAL_STATE_STOPPING;
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend", 0);
         if (grace_usec == CORRAL_GRACE_DEFAULT)

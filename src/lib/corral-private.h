@@ -73,6 +73,9 @@ struct corral_backend {
         sd_event_source *pidfd_source, *events_source, *timer_source, *start_timer;
         bool ready_pending;   /* starting until READY=1 */
         bool start_timed_out; /* never ready: killed, and start-failed */
+        bool watchdog_fired;  /* missed its watchdog: killed, and the verdict is watchdog */
+        uint64_t watchdog_usec;
+        sd_event_source *watchdog_timer;
         char *status_text;
 
         backend_intent intent;
@@ -106,6 +109,7 @@ struct corral_spec {
         restart_policy restart;
         corral_ready ready;
         uint64_t start_timeout_usec;
+        uint64_t watchdog_usec;
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* corral.c: the supervisor object: its loop, its live backends, spawning, stop-all, orphan reaping. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -412,9 +413,12 @@ static int corral_env_with_notify(corral *c, const corral_spec *s, char ***ret) 
 
         if (r < 0)
                 return r;
+        _cleanup_free_ char *wd = NULL;
         if (asprintf(&var, "NOTIFY_SOCKET=%s", c->notify_name) < 0)
                 return -ENOMEM;
-        r = env_merge(s->env_extend ? s->envp : NULL, (char *[]){ var, NULL }, &extra);
+        if (s->watchdog_usec > 0 && asprintf(&wd, "WATCHDOG_USEC=%" PRIu64, s->watchdog_usec) < 0)
+                return -ENOMEM;
+        r = env_merge(s->env_extend ? s->envp : NULL, (char *[]){ var, wd, NULL }, &extra);
         if (r < 0)
                 return r;
         r = env_merge(s->envp && !s->env_extend ? s->envp : environ, extra, ret);
@@ -442,7 +446,7 @@ static int corral_spawn_prepare(corral *c, const corral_spec *s, launch_prep *l,
                         return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
                 l->have_creds = true;
         }
-        if (s->ready == CORRAL_READY_NOTIFY)
+        if (s->ready == CORRAL_READY_NOTIFY || s->watchdog_usec > 0)
                 r = corral_env_with_notify(c, s, &l->merged_env);
         else if (s->env_extend)
                 r = env_merge(environ, s->envp, &l->merged_env);
@@ -715,6 +719,7 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                                     .restart = s->restart,
                                     .ready = s->ready,
                                     .start_timeout_usec = s->start_timeout_usec,
+                                    .watchdog_usec = s->watchdog_usec,
                                     .no_new_privs = s->no_new_privs,
                                     .umask = s->umask,
                                     .n_rlimits = s->n_rlimits };
@@ -745,6 +750,11 @@ int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_time
                 return -EINVAL;
         s->ready = mode;
         s->start_timeout_usec = start_timeout_usec;
+        return 0;
+}
+
+int corral_spec_set_watchdog(corral_spec *s, uint64_t usec) {
+        s->watchdog_usec = usec;
         return 0;
 }
 

@@ -20,6 +20,7 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_RESTARTING] = "restarting",
         [CORRAL_EVENT_FAILED] = "failed",
         [CORRAL_EVENT_READY] = "ready",
+        [CORRAL_EVENT_WATCHDOG] = "watchdog",
 };
 
 static const char *const level_names[] = {

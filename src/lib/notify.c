@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -79,7 +80,14 @@ void notify_parse(const char *text, notify_message *ret) {
                         m.stopping = true;
                 else if (len == 10 && strncmp(l, "WATCHDOG=1", 10) == 0)
                         m.watchdog = true;
-                else if (len >= 7 && strncmp(l, "STATUS=", 7) == 0) {
+                else if (len > 14 && len < 14 + 21 && strncmp(l, "WATCHDOG_USEC=", 14) == 0) {
+                        char num[24], *end;
+                        memcpy(num, l + 14, len - 14);
+                        num[len - 14] = '\0';
+                        unsigned long long v = strtoull(num, &end, 10);
+                        if (*end == '\0' && num[0] >= '0' && num[0] <= '9')
+                                m.watchdog_usec = v;
+                } else if (len >= 7 && strncmp(l, "STATUS=", 7) == 0) {
                         m.status = l + 7;
                         m.status_len = len - 7;
                 }

@@ -21,6 +21,7 @@ typedef struct notify_message {
         bool watchdog;      /* WATCHDOG=1 */
         const char *status; /* STATUS=, not NUL-terminated: status_len bytes */
         size_t status_len;
+        unsigned long long watchdog_usec; /* WATCHDOG_USEC=, 0 if absent */
 } notify_message;
 
 /* Lines of "KEY=value"; unknown keys and malformed lines are ignored, as sd_notify(3) says. */

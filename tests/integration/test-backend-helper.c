@@ -21,6 +21,8 @@
  *   forker        starts 5 children with default dispositions that wait forever, then waits
  *   ids           says "I<uid>:<gid>:<groups>:<umask>:<nofile soft>:<no_new_privs>" and exits 0
  *   notify-ready  sends STATUS=loading model, then READY=1 on $NOTIFY_SOCKET, then waits
+ *   notify-watchdog  READY=1, then WATCHDOG=1 three times 50 ms apart, says R, and goes silent;
+ *                 exits 98 if $WATCHDOG_USEC is missing
  *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
@@ -199,6 +201,15 @@ int main(int argc, char **argv) {
         if (strcmp(mode, "notify-ready") == 0 &&
             (notify("STATUS=loading model") < 0 || notify("READY=1") < 0))
                 return 97;
+        if (strcmp(mode, "notify-watchdog") == 0) {
+                if (!getenv("WATCHDOG_USEC") || notify("READY=1") < 0)
+                        return 98;
+                for (int i = 0; i < 3; i++) {
+                        usleep(50000);
+                        if (notify("WATCHDOG=1") < 0)
+                                return 97;
+                }
+        }
         if (strcmp(mode, "notify-never") == 0) {
                 char buf[200];
                 snprintf(buf, sizeof(buf), "N%s\n", getenv("NOTIFY_SOCKET") ?: "");

@@ -211,6 +211,13 @@ static void test_ready_and_start_timeout(void **state) {
         assert_non_null(strstr(log, "not ready within 200 ms"));
         assert_null(strstr(log, "\"event\":\"ready\""));
         assert_usage_error(h, ARGS("run", "--ready", "tcp", "--", "true"), "--ready 'tcp'");
+        assert_int_equal(cli(h,
+                             ARGS("run", "--ready", "notify", "--watchdog", "120ms", "--", harness_helper(),
+                                  "notify-watchdog", h->fifo),
+                             &log),
+                         128 + SIGKILL);
+        assert_non_null(strstr(log, "\"level\":\"warning\",\"event\":\"watchdog\""));
+        harness_wait_ready(h, false);
 }
 
 static void test_text_log_format(void **state) {

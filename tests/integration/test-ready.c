@@ -107,6 +107,32 @@ static void test_stop_while_starting(void **state) {
         corral_backend_unref(b);
 }
 
+/* Pings keep it alive; silence past the period kills it, with its own verdict. */
+static void test_missed_watchdog(void **state) {
+        harness *h = *state;
+        char *argv[] = { (char *) harness_helper(), "notify-watchdog", h->fifo, NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "dog"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_ready(s, CORRAL_READY_NOTIFY, 10 * SEC), 0);
+        assert_int_equal(corral_spec_set_watchdog(s, 120 * MSEC), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_WATCHDOG);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_false(r->ev.intentional);
+        assert_true(r->ev.escalated);
+        assert_string_equal(r->message, "backend missed its watchdog (120 ms)");
+        /* Three pings 50 ms apart kept it alive past the first 120 ms. */
+        assert_true(r->ev.runtime_usec >= 150 * MSEC);
+        harness_wait_ready(h, false);
+        corral_backend_unref(b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -114,6 +140,7 @@ int main(void) {
                 T(test_forged_ready_is_refused_and_start_times_out),
                 T(test_death_before_ready_fails_fast),
                 T(test_stop_while_starting),
+                T(test_missed_watchdog),
         };
 
         harness_require_root_cgroup2();
