@@ -38,6 +38,7 @@ typedef enum corral_restart {
 typedef enum corral_ready {
         CORRAL_READY_NONE,   /* running as soon as it is started (the default) */
         CORRAL_READY_NOTIFY, /* starting until it sends READY=1 (sd_notify) on $NOTIFY_SOCKET */
+        CORRAL_READY_TCP,    /* starting until a TCP connection to an address succeeds */
 } corral_ready;
 
 typedef enum corral_state {
@@ -234,6 +235,16 @@ int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t inter
  * @start_timeout_usec (0: no limit; default 90 s): start-failed, and its cgroup is killed.
  */
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
+
+/**
+ * corral_spec_set_ready_tcp() - ready once a TCP connection to @host (a numeric IPv4 or IPv6
+ * address, or "localhost") and @port succeeds; tried again, 10 ms to 500 ms apart, until then.
+ * -EINVAL for anything else: no name is looked up, the loop never blocks on DNS.
+ */
+int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec);
+
+/** corral_spec_set_ready_string() - "none", "notify" or "tcp:HOST:PORT" ("tcp:[::1]:8080"). */
+int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t start_timeout_usec);
 
 /**
  * corral_spec_set_watchdog() - the backend must send WATCHDOG=1 on $NOTIFY_SOCKET at least every

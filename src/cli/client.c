@@ -165,9 +165,9 @@ static int client_option(int opt, const char *v, client_args *a) {
                         : cli_usage("invalid --watchdog '%s': expected a duration such as 30s", v);
         case 'r':
                 a->ready = v;
-                return strcmp(v, "notify") == 0 || strcmp(v, "none") == 0
+                return strcmp(v, "notify") == 0 || strcmp(v, "none") == 0 || strncmp(v, "tcp:", 4) == 0
                         ? 0
-                        : cli_usage("invalid --ready '%s': expected notify or none", v);
+                        : cli_usage("invalid --ready '%s': expected none, notify or tcp:HOST:PORT", v);
         case 'S':
                 return parse_duration(v, &a->start_timeout) >= 0
                         ? 0

@@ -33,7 +33,7 @@ typedef struct run_args {
         size_t n_env;
         const char *rlimits[16];
         size_t n_rlimits;
-        corral_ready ready;
+        const char *ready;
         uint64_t start_timeout, watchdog;
 } run_args;
 
@@ -62,7 +62,8 @@ static void run_help(void) {
                "  --restart-max-delay D  (default 5min)\n"
                "  --restart-reset D      a run this long starts the delays over (default 10s)\n"
                "  --restart-limit N/W    failed after N restarts within W (default 5/1min; 0/0: none)\n"
-               "  --ready notify|none    notify: starting until it sends READY=1 on $NOTIFY_SOCKET\n"
+               "  --ready notify|tcp:HOST:PORT|none  notify: starting until it sends READY=1 on\n"
+               "                         $NOTIFY_SOCKET; tcp: until a connection to HOST:PORT succeeds\n"
                "  --start-timeout D      not ready by then: start-failed, killed (default 90s; 0: none)\n"
                "  --watchdog D           it must send WATCHDOG=1 at least this often, or be killed\n"
                "  --user USER, --group GROUP  run as them (names or numbers; the user's groups too)\n"
@@ -178,11 +179,19 @@ static int run_parse_privileges(int opt, const char *v, run_args *a) {
         case 'C':
                 a->clear_env = true;
                 return 0;
-        case 'r':
-                if (strcmp(v, "notify") != 0 && strcmp(v, "none") != 0)
-                        return cli_usage("invalid --ready '%s': expected notify or none", v);
-                a->ready = strcmp(v, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE;
+        case 'r': {
+                corral_spec *t = NULL; /* checked now, applied in run_spec */
+                int k = corral_spec_new(&t);
+                if (k >= 0)
+                        k = corral_spec_set_ready_string(t, v, 0);
+                corral_spec_free(t);
+                if (k < 0)
+                        return cli_usage("invalid --ready '%s': expected none, notify or tcp:HOST:PORT "
+                                         "(a numeric address or localhost)",
+                                         v);
+                a->ready = v;
                 return 0;
+        }
         case 'W':
                 if (parse_duration(v, &a->watchdog) < 0)
                         return cli_usage("invalid --watchdog '%s': expected a duration such as 30s", v);
@@ -337,7 +346,7 @@ static int run_spec_privileges(const run_args *a, corral_spec *s) {
         if (r >= 0)
                 r = corral_spec_set_no_new_privileges(s, a->no_new_privs);
         if (r >= 0)
-                r = corral_spec_set_ready(s, a->ready, a->start_timeout);
+                r = corral_spec_set_ready_string(s, a->ready ?: "none", a->start_timeout);
         if (r >= 0)
                 r = corral_spec_set_watchdog(s, a->watchdog);
         if (r >= 0 && (a->clear_env || a->n_env > 0))

@@ -116,10 +116,14 @@ static const char *start_privilege_values(json_t *params, registry_start *p) {
         if (json_is_integer(um) && json_integer_value(um) > 0777)
                 return "umask";
         p->no_new_privs = json_is_true(json_object_get(params, "noNewPrivileges"));
-        const char *ready = get_str(params, "ready");
-        if (ready && strcmp(ready, "notify") != 0 && strcmp(ready, "none") != 0)
+        p->ready = get_str(params, "ready");
+        corral_spec *t = NULL; /* the same check the spawn will make */
+        int k = corral_spec_new(&t);
+        if (k >= 0 && p->ready)
+                k = corral_spec_set_ready_string(t, p->ready, 0);
+        corral_spec_free(t);
+        if (k < 0)
                 return "ready";
-        p->ready = ready && strcmp(ready, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE;
         p->start_timeout_usec = get_usec(params, "startTimeoutUSec", 90 * USEC_PER_SEC);
         p->wait_ready = json_is_true(json_object_get(params, "waitReady"));
         p->watchdog_usec = get_usec(params, "watchdogUSec", 0);

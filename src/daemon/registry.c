@@ -56,7 +56,7 @@ typedef struct entry {
         int umask;
         bool no_new_privs, clear_environment;
         char **rlimits;
-        corral_ready ready;
+        char *ready;
         uint64_t start_timeout_usec, watchdog_usec;
         corral_backend *backend; /* while it runs or waits to be restarted */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
@@ -93,6 +93,7 @@ static entry *entry_free(entry *e) {
         free(e->cwd);
         free(e->user);
         free(e->group);
+        free(e->ready);
         strv_free(e->rlimits);
         corral_backend_unref(e->backend);
         json_decref(e->last_verdict);
@@ -321,7 +322,7 @@ static int registry_make_spec(entry *e, corral_spec **ret) {
         if (r >= 0)
                 r = corral_spec_set_no_new_privileges(s, e->no_new_privs);
         if (r >= 0)
-                r = corral_spec_set_ready(s, e->ready, e->start_timeout_usec);
+                r = corral_spec_set_ready_string(s, e->ready ?: "none", e->start_timeout_usec);
         if (r >= 0)
                 r = corral_spec_set_watchdog(s, e->watchdog_usec);
         for (char **l = e->rlimits; r >= 0 && l && *l; l++) {
@@ -384,7 +385,10 @@ static int entry_set(entry *e, const registry_start *p) {
         e->clear_environment = p->clear_environment;
         if ((p->user && !e->user) || (p->group && !e->group) || (p->rlimits && !e->rlimits))
                 return -ENOMEM;
-        e->ready = p->ready;
+        free(e->ready);
+        e->ready = p->ready ? strdup(p->ready) : NULL;
+        if (p->ready && !e->ready)
+                return -ENOMEM;
         e->start_timeout_usec = p->start_timeout_usec;
         e->watchdog_usec = p->watchdog_usec;
         e->restart = p->restart;

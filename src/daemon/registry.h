@@ -26,8 +26,8 @@ typedef struct registry_start {
         const char *user, *group;
         int umask; /* -1: corrald's */
         bool no_new_privs, clear_environment;
-        char **rlimits; /* "nofile=1024:4096", checked */
-        corral_ready ready;
+        char **rlimits;    /* "nofile=1024:4096", checked */
+        const char *ready; /* "none", "notify", "tcp:HOST:PORT"; NULL: none */
         uint64_t start_timeout_usec;
         bool wait_ready; /* answer Start only once it is ready */
         uint64_t watchdog_usec;

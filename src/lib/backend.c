@@ -34,6 +34,7 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .pidfd = -EBADF,
                 .cgroup_fd = -EBADF,
                 .events_fd = -EBADF,
+                .probe_fd = -EBADF,
         };
         b->name = strdup(s->name);
         if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
@@ -45,12 +46,75 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
         return 0;
 }
 
+static void backend_probe_done(corral_backend *b) {
+        b->probe_source = sd_event_source_disable_unref(b->probe_source);
+        b->probe_timer = sd_event_source_disable_unref(b->probe_timer);
+        b->probe_fd = safe_close(b->probe_fd);
+}
+
+static void backend_ready(corral_backend *b);
+static int backend_probe(corral_backend *b);
+
+static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = userdata;
+
+        b->probe_timer = sd_event_source_disable_unref(b->probe_timer);
+        (void) backend_probe(b);
+        return 0;
+}
+
+/* Not yet: try again a little later, 10 ms doubling up to 500 ms; only while it starts. */
+static void backend_probe_later(corral_backend *b) {
+        b->probe_source = sd_event_source_disable_unref(b->probe_source);
+        b->probe_fd = safe_close(b->probe_fd);
+        b->probe_delay_usec = b->probe_delay_usec ? b->probe_delay_usec * 2 : 10 * USEC_PER_MSEC;
+        if (b->probe_delay_usec > 500 * USEC_PER_MSEC)
+                b->probe_delay_usec = 500 * USEC_PER_MSEC;
+        (void) sd_event_add_time_relative(b->corral->event, &b->probe_timer, CLOCK_MONOTONIC,
+                                          b->probe_delay_usec, 1000, backend_on_probe_timer, b);
+}
+
+static int backend_on_probe_io(sd_event_source *s _unused_, int fd, uint32_t revents _unused_,
+                               void *userdata) {
+        corral_backend *b = userdata;
+        int err = 0;
+        socklen_t len = sizeof(err);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
+                backend_probe_later(b);
+        else
+                backend_ready(b);
+        return 0;
+}
+
+static int backend_probe(corral_backend *b) {
+        const corral_spec *s = b->spec;
+
+        if (!b->ready_pending || b->intent.stop || b->reaped)
+                return 0;
+        b->probe_fd = socket(s->ready_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (b->probe_fd < 0) {
+                backend_probe_later(b);
+                return negative_errno();
+        }
+        if (connect(b->probe_fd, (const struct sockaddr *) &s->ready_addr, s->ready_addr_len) == 0) {
+                backend_ready(b);
+                return 0;
+        }
+        if (errno != EINPROGRESS ||
+            sd_event_add_io(b->corral->event, &b->probe_source, b->probe_fd, EPOLLOUT, backend_on_probe_io,
+                            b) < 0)
+                backend_probe_later(b);
+        return 0;
+}
+
 static void backend_close(corral_backend *b) {
         b->pidfd_source = sd_event_source_disable_unref(b->pidfd_source);
         b->events_source = sd_event_source_disable_unref(b->events_source);
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->start_timer = sd_event_source_disable_unref(b->start_timer);
         b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
+        backend_probe_done(b);
         b->pidfd = safe_close(b->pidfd);
         b->events_fd = safe_close(b->events_fd);
         b->cgroup_fd = safe_close(b->cgroup_fd);
@@ -262,13 +326,30 @@ int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int e
                 return r;
         b->watchdog_usec = b->spec->watchdog_usec;
         backend_watchdog_arm(b);
-        b->ready_pending = b->spec->ready == CORRAL_READY_NOTIFY;
+        b->ready_pending = b->spec->ready != CORRAL_READY_NONE;
+        b->probe_delay_usec = 0;
+        if (b->spec->ready == CORRAL_READY_TCP)
+                backend_probe_later(b); /* from the loop, after "started" */
         b->state = b->ready_pending ? CORRAL_STATE_STARTING : CORRAL_STATE_RUNNING;
         if (b->ready_pending && b->spec->start_timeout_usec > 0)
                 return sd_event_add_time_relative(e, &b->start_timer, CLOCK_MONOTONIC,
                                                   b->spec->start_timeout_usec, 1000,
                                                   backend_on_start_timeout, b);
         return 0;
+}
+
+/* It is ready: running, and the start timeout and any probe are over. */
+static void backend_ready(corral_backend *b) {
+        if (!b->ready_pending)
+                return;
+        b->ready_pending = false;
+        b->start_timer = sd_event_source_disable_unref(b->start_timer);
+        backend_probe_done(b);
+        if (b->intent.stop || b->reaped) /* too late to matter */
+                return;
+        if (b->state == CORRAL_STATE_STARTING)
+                b->state = CORRAL_STATE_RUNNING;
+        backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready", 0);
 }
 
 /* A message from inside the backend's cgroup: READY=1 ends its start; STATUS= is kept. */
@@ -287,13 +368,8 @@ void backend_on_notify(corral_backend *b, const char *text) {
                 b->watchdog_usec = m.watchdog_usec;
         if (m.watchdog || m.watchdog_usec > 0)
                 backend_watchdog_arm(b);
-        if (m.ready && b->ready_pending) {
-                b->ready_pending = false;
-                b->start_timer = sd_event_source_disable_unref(b->start_timer);
-                if (b->state == CORRAL_STATE_STARTING)
-                        b->state = CORRAL_STATE_RUNNING;
-                backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready", 0);
-        }
+        if (m.ready && b->ready_pending && b->spec->ready == CORRAL_READY_NOTIFY)
+                backend_ready(b);
 }
 
 const char *corral_backend_get_status_text(corral_backend *b) {

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "cgroup.h"
 #include "corral.h"
@@ -76,6 +77,9 @@ struct corral_backend {
         bool watchdog_fired;  /* missed its watchdog: killed, and the verdict is watchdog */
         uint64_t watchdog_usec;
         sd_event_source *watchdog_timer;
+        int probe_fd; /* the TCP connection being tried, or -1 */
+        sd_event_source *probe_source, *probe_timer;
+        uint64_t probe_delay_usec;
         char *status_text;
 
         backend_intent intent;
@@ -110,6 +114,8 @@ struct corral_spec {
         corral_ready ready;
         uint64_t start_timeout_usec;
         uint64_t watchdog_usec;
+        struct sockaddr_storage ready_addr; /* CORRAL_READY_TCP */
+        socklen_t ready_addr_len;
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);

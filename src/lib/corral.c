@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* corral.c: the supervisor object: its loop, its live backends, spawning, stop-all, orphan reaping. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -720,6 +721,8 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                                     .ready = s->ready,
                                     .start_timeout_usec = s->start_timeout_usec,
                                     .watchdog_usec = s->watchdog_usec,
+                                    .ready_addr = s->ready_addr,
+                                    .ready_addr_len = s->ready_addr_len,
                                     .no_new_privs = s->no_new_privs,
                                     .umask = s->umask,
                                     .n_rlimits = s->n_rlimits };
@@ -751,6 +754,62 @@ int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_time
         s->ready = mode;
         s->start_timeout_usec = start_timeout_usec;
         return 0;
+}
+
+int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec) {
+        struct sockaddr_in *in = (struct sockaddr_in *) &s->ready_addr;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &s->ready_addr;
+
+        if (!host || port == 0 || port > 65535)
+                return -EINVAL;
+        memset(&s->ready_addr, 0, sizeof(s->ready_addr));
+        if (strcmp(host, "localhost") == 0)
+                host = "127.0.0.1";
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                in->sin_port = htons((uint16_t) port);
+                s->ready_addr_len = sizeof(*in);
+        } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t) port);
+                s->ready_addr_len = sizeof(*in6);
+        } else
+                return -EINVAL;
+        s->ready = CORRAL_READY_TCP;
+        s->start_timeout_usec = start_timeout_usec;
+        return 0;
+}
+
+int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t start_timeout_usec) {
+        char host[64];
+        const char *colon;
+        char *end;
+        unsigned long port;
+        size_t len;
+
+        if (!ready)
+                return -EINVAL;
+        if (strcmp(ready, "none") == 0 || strcmp(ready, "notify") == 0)
+                return corral_spec_set_ready(
+                        s, strcmp(ready, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE,
+                        start_timeout_usec);
+        if (strncmp(ready, "tcp:", 4) != 0 || !(colon = strrchr(ready + 4, ':')))
+                return -EINVAL;
+        ready += 4;
+        len = (size_t) (colon - ready);
+        if (len >= 2 && ready[0] == '[' && ready[len - 1] == ']') { /* [::1]:8080 */
+                ready++;
+                len -= 2;
+        }
+        if (len == 0 || len >= sizeof(host))
+                return -EINVAL;
+        memcpy(host, ready, len);
+        host[len] = '\0';
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (errno != 0 || *end || colon[1] == '\0' || port > 65535)
+                return -EINVAL;
+        return corral_spec_set_ready_tcp(s, host, (unsigned) port, start_timeout_usec);
 }
 
 int corral_spec_set_watchdog(corral_spec *s, uint64_t usec) {

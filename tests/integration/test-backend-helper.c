@@ -23,6 +23,7 @@
  *   notify-ready  sends STATUS=loading model, then READY=1 on $NOTIFY_SOCKET, then waits
  *   notify-watchdog  READY=1, then WATCHDOG=1 three times 50 ms apart, says R, and goes silent;
  *                 exits 98 if $WATCHDOG_USEC is missing
+ *   listen-after MS:PORT  listens on 127.0.0.1:PORT after MS milliseconds, then waits
  *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
@@ -37,6 +38,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -209,6 +212,18 @@ int main(int argc, char **argv) {
                         if (notify("WATCHDOG=1") < 0)
                                 return 97;
                 }
+        }
+        if (strcmp(mode, "listen-after") == 0) {
+                const char *arg = argc > 3 ? argv[3] : "0:0";
+                struct sockaddr_in sin = { .sin_family = AF_INET,
+                                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                int one = 1, l;
+                usleep((useconds_t) atoi(arg) * 1000);
+                sin.sin_port = htons((uint16_t) atoi(strchr(arg, ':') ? strchr(arg, ':') + 1 : "0"));
+                l = socket(AF_INET, SOCK_STREAM, 0);
+                (void) setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                if (l < 0 || bind(l, (struct sockaddr *) &sin, sizeof(sin)) < 0 || listen(l, 16) < 0)
+                        return 96;
         }
         if (strcmp(mode, "notify-never") == 0) {
                 char buf[200];

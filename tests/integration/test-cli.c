@@ -211,6 +211,16 @@ static void test_ready_and_start_timeout(void **state) {
         assert_non_null(strstr(log, "not ready within 200 ms"));
         assert_null(strstr(log, "\"event\":\"ready\""));
         assert_usage_error(h, ARGS("run", "--ready", "tcp", "--", "true"), "--ready 'tcp'");
+        assert_usage_error(h, ARGS("run", "--ready", "tcp:example.com:80", "--", "true"),
+                           "--ready 'tcp:example.com:80'");
+        /* Port 1 on loopback: nobody listens there. */
+        assert_int_equal(cli(h,
+                             ARGS("run", "--ready", "tcp:[::1]:1", "--start-timeout", "200ms", "--",
+                                  harness_helper(), "pause", h->fifo),
+                             &log),
+                         126);
+        assert_non_null(strstr(log, "not ready within 200 ms"));
+        harness_wait_ready(h, false);
         assert_int_equal(cli(h,
                              ARGS("run", "--ready", "notify", "--watchdog", "120ms", "--", harness_helper(),
                                   "notify-watchdog", h->fifo),

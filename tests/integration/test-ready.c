@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -133,6 +135,69 @@ static void test_missed_watchdog(void **state) {
         corral_backend_unref(b);
 }
 
+/* A port nobody listens on right now (the test's own socket, closed). */
+static unsigned free_port(void) {
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sin);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+        close(fd);
+        return ntohs(sin.sin_port);
+}
+
+static corral_backend *spawn_tcp(harness *h, const char *name, unsigned port, const char *arg,
+                                 uint64_t timeout) {
+        char *argv[] = { (char *) harness_helper(), "listen-after", h->fifo, (char *) arg, NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, name), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_ready_tcp(s, "127.0.0.1", port, timeout), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        return b;
+}
+
+/* Ready once something accepts connections on the address, however long it takes to bind. */
+static void test_tcp_ready(void **state) {
+        harness *h = *state;
+        unsigned port = free_port();
+        char arg[32];
+
+        snprintf(arg, sizeof(arg), "150:%u", port);
+        corral_backend *b = spawn_tcp(h, "web", port, arg, 30 * SEC);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_STARTING);
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        corral_backend_unref(b);
+}
+
+static void test_tcp_never_listening_times_out(void **state) {
+        harness *h = *state;
+        unsigned port = free_port();
+        corral_backend *b = spawn_tcp(h, "deaf", port, "100000:1", 300 * MSEC);
+        corral_spec *s = NULL;
+
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
+        assert_string_equal(r->message, "backend failed to start: not ready within 300 ms");
+        assert_int_equal(harness_count(h, CORRAL_EVENT_READY), 0);
+        corral_backend_unref(b);
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_ready_tcp(s, "example.com", 80, 0),
+                         -EINVAL); /* no DNS in the loop */
+        assert_int_equal(corral_spec_set_ready_tcp(s, "::1", 0, 0), -EINVAL);
+        assert_int_equal(corral_spec_set_ready_tcp(s, "::1", 8080, 0), 0);
+        corral_spec_free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -141,6 +206,8 @@ int main(void) {
                 T(test_death_before_ready_fails_fast),
                 T(test_stop_while_starting),
                 T(test_missed_watchdog),
+                T(test_tcp_ready),
+                T(test_tcp_never_listening_times_out),
         };
 
         harness_require_root_cgroup2();
