@@ -228,7 +228,6 @@ static int read_procs(int leaf_fd, pid_t **ret) {
  * recycled before pidfd_open(); this rules it out. */
 static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf *leaf,
                          const cgroup_caps *caps) {
-        char path[64], buf[4096], *line;
         uint64_t id;
 
         if (caps->pidfd_info) {
@@ -237,17 +236,7 @@ static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf 
         }
         /* No PIDFD_GET_INFO (before 6.13): compare /proc/PID/cgroup with the leaf's path, then
          * check that the pidfd is still alive, which proves /proc described the same process. */
-        (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-        if (read_small_at(AT_FDCWD, path, buf, sizeof(buf)) < 0)
-                return 0;
-        line = strstr(buf, "0::");
-        if (!line || (line != buf && line[-1] != '\n'))
-                return 0;
-        line += 3;
-        line[strcspn(line, "\n")] = '\0';
-        if (strcmp(line, leaf->path) != 0)
-                return 0;
-        return syscall_pidfd_send_signal(pidfd, 0) >= 0;
+        return cgroup_pid_in(pid, leaf->path) && syscall_pidfd_send_signal(pidfd, 0) >= 0;
 }
 
 int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {

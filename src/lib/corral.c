@@ -710,26 +710,16 @@ int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t inter
 }
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
-        corral_spec *c = calloc(1, sizeof(*c));
+        corral_spec *c = malloc(sizeof(*c));
         int r = c ? 0 : -ENOMEM;
 
-        if (r >= 0) {
-                *c = (corral_spec){ .type = s->type,
-                                    .stop_signal = s->stop_signal,
-                                    .grace_usec = s->grace_usec,
-                                    .restart = s->restart,
-                                    .ready = s->ready,
-                                    .start_timeout_usec = s->start_timeout_usec,
-                                    .watchdog_usec = s->watchdog_usec,
-                                    .ready_addr = s->ready_addr,
-                                    .ready_addr_len = s->ready_addr_len,
-                                    .no_new_privs = s->no_new_privs,
-                                    .umask = s->umask,
-                                    .n_rlimits = s->n_rlimits };
-                memcpy(c->rlimits, s->rlimits, sizeof(c->rlimits));
-                r = corral_spec_set_name(c, s->name);
-        }
-        if (r >= 0)
+        if (r < 0)
+                return r;
+        *c = *s; /* every scalar and array; each pointer is replaced by a copy of its own below */
+        c->name = c->cwd = c->user = c->group = NULL;
+        c->argv = c->envp = NULL;
+        r = s->name ? corral_spec_set_name(c, s->name) : 0;
+        if (r >= 0 && s->argv)
                 r = corral_spec_set_argv(c, s->argv);
         if (r >= 0)
                 r = s->env_extend ? corral_spec_add_environment(c, s->envp)
