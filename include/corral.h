@@ -317,6 +317,11 @@ int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint
 
 /* Names, as they appear in logs: "stopped", "warning", "exited". NULL when out of range. */
 const char *corral_event_type_to_string(corral_event_type t);
+/**
+ * corral_event_is_verdict() - whether the event ends a launch (stopped, exited, killed, ...);
+ * not started, ready or stopping, nor restarting and failed, which follow a verdict.
+ */
+bool corral_event_is_verdict(corral_event_type t);
 const char *corral_level_to_string(corral_level l);
 const char *corral_how_to_string(corral_how h);
 const char *corral_state_to_string(corral_state s);

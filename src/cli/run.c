@@ -313,9 +313,7 @@ static void run_on_event(corral *c, const corral_event *ev, void *userdata) {
 
         if (r < 0 && st->args->target == EVLOG_TARGET_JOURNAL)
                 (void) evlog_write(ev, EVLOG_TARGET_STDERR, st->args->format);
-        if (ev->type == CORRAL_EVENT_STARTED || ev->type == CORRAL_EVENT_STOPPING ||
-            ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED ||
-            ev->type == CORRAL_EVENT_READY)
+        if (!corral_event_is_verdict(ev->type))
                 return;
         st->exit_status = run_exit_status(ev);
         st->start_failed = ev->type == CORRAL_EVENT_START_FAILED;

@@ -160,12 +160,6 @@ static json_t *entry_json(entry *e, bool usage) {
         return o;
 }
 
-/* The events that end a launch; not started, stopping, nor what follows a verdict. */
-static bool event_is_verdict(corral_event_type t) {
-        return t != CORRAL_EVENT_STARTED && t != CORRAL_EVENT_STOPPING && t != CORRAL_EVENT_RESTARTING &&
-                t != CORRAL_EVENT_FAILED && t != CORRAL_EVENT_READY;
-}
-
 static void registry_notify_status(registry *r) {
         (void) sd_notifyf(0, "STATUS=%u backend(s) running%s", corral_count(r->corral),
                           r->shutting_down ? ", shutting down" : "");
@@ -256,7 +250,7 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
         if (e && ev->type == CORRAL_EVENT_READY)
                 registry_resolve_ready(e);
         /* A verdict for the launch we track (start-failed comes before there is one). */
-        if (e && j && event_is_verdict(ev->type) &&
+        if (e && j && corral_event_is_verdict(ev->type) &&
             (ev->type == CORRAL_EVENT_START_FAILED ||
              (e->backend && strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0))) {
                 corral_state st = e->backend ? corral_backend_get_state(e->backend) : CORRAL_STATE_GONE;

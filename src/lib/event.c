@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* event.c: the names of events, levels, exit kinds and states as they appear in logs. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -50,6 +51,19 @@ static const char *const restart_names[] = {
 
 const char *corral_event_type_to_string(corral_event_type t) {
         return LOOKUP(event_names, t);
+}
+
+bool corral_event_is_verdict(corral_event_type t) {
+        switch (t) {
+        case CORRAL_EVENT_STARTED:
+        case CORRAL_EVENT_READY:
+        case CORRAL_EVENT_STOPPING:
+        case CORRAL_EVENT_RESTARTING:
+        case CORRAL_EVENT_FAILED:
+                return false;
+        default:
+                return (unsigned) t < _CORRAL_EVENT_MAX;
+        }
 }
 
 const char *corral_level_to_string(corral_level l) {

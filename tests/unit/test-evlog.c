@@ -124,6 +124,12 @@ static void test_priorities_and_ids(void **state) {
                         assert_string_not_equal(evlog_message_id(i), evlog_message_id(j));
         }
         assert_null(evlog_message_id(_CORRAL_EVENT_MAX));
+        assert_true(corral_event_is_verdict(CORRAL_EVENT_STOPPED));
+        assert_true(corral_event_is_verdict(CORRAL_EVENT_WATCHDOG));
+        assert_true(corral_event_is_verdict(CORRAL_EVENT_START_FAILED));
+        assert_false(corral_event_is_verdict(CORRAL_EVENT_STARTED));
+        assert_false(corral_event_is_verdict(CORRAL_EVENT_RESTARTING));
+        assert_false(corral_event_is_verdict(_CORRAL_EVENT_MAX));
         assert_null(corral_event_type_to_string(_CORRAL_EVENT_MAX));
 }
 
