@@ -253,6 +253,12 @@ int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t sta
  */
 int corral_spec_set_watchdog(corral_spec *s, uint64_t usec);
 
+/* What a spec holds, for callers that show it. Borrowed. */
+const char *corral_spec_get_name(const corral_spec *s);
+char *const *corral_spec_get_argv(const corral_spec *s);
+corral_type corral_spec_get_type(const corral_spec *s);
+corral_restart corral_spec_get_restart(const corral_spec *s);
+
 /**
  * corral_spawn() - start a backend in a new leaf cgroup.
  * @ret: optional; a new reference to the backend (corral_backend_unref()).

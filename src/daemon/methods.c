@@ -6,6 +6,7 @@
 
 #include "daemon-log.h"
 #include "interface-io.corral.Supervisor.h"
+#include "macro.h"
 #include "methods.h"
 #include "parse.h"
 #include "registry.h"
@@ -94,109 +95,102 @@ static char **get_strv(json_t *params, const char *key) {
         return v;
 }
 
-static bool strv_has_bad_env(char **v) {
-        for (char **p = v; p && *p; p++)
-                if (!strchr(*p, '=') || **p == '=')
-                        return true;
-        return false;
-}
+#define CHECK(expr, param)                                                                                  \
+        do {                                                                                                \
+                if ((expr) < 0)                                                                             \
+                        return (param);                                                                     \
+        } while (0)
 
-static const char *start_privilege_values(json_t *params, registry_start *p) {
-        json_t *um = json_object_get(params, "umask");
-        int res;
-        uint64_t soft, hard;
-
-        p->user = get_str(params, "user");
-        p->group = get_str(params, "group");
-        if ((p->user && !*p->user) || (p->user && strlen(p->user) > 64))
-                return "user";
-        if ((p->group && !*p->group) || (p->group && strlen(p->group) > 64))
-                return "group";
-        p->umask = json_is_integer(um) ? (int) json_integer_value(um) : -1;
-        if (json_is_integer(um) && json_integer_value(um) > 0777)
-                return "umask";
-        p->no_new_privs = json_is_true(json_object_get(params, "noNewPrivileges"));
-        p->ready = get_str(params, "ready");
-        corral_spec *t = NULL; /* the same check the spawn will make */
-        int k = corral_spec_new(&t);
-        if (k >= 0 && p->ready)
-                k = corral_spec_set_ready_string(t, p->ready, 0);
-        corral_spec_free(t);
-        if (k < 0)
-                return "ready";
-        p->start_timeout_usec = get_usec(params, "startTimeoutUSec", 90 * USEC_PER_SEC);
-        p->wait_ready = json_is_true(json_object_get(params, "waitReady"));
-        p->watchdog_usec = get_usec(params, "watchdogUSec", 0);
-        p->clear_environment = json_is_true(json_object_get(params, "clearEnvironment"));
-        for (char **l = p->rlimits; l && *l; l++)
-                if (parse_rlimit(*l, &res, &soft, &hard) < 0)
-                        return "rlimits";
-        return NULL;
-}
-
-static const char *start_restart_values(json_t *params, registry_start *p) {
-        const char *restart = get_str(params, "restart"), *limit = get_str(params, "restartLimit");
-        int r = restart ? corral_restart_from_string(restart) : CORRAL_RESTART_NO;
-
-        if (r < 0)
-                return "restart";
-        p->restart = (corral_restart) r;
-        p->restart_delay_usec = get_usec(params, "restartDelayUSec", 100 * USEC_PER_MSEC);
-        p->restart_max_delay_usec = get_usec(params, "restartMaxDelayUSec", 300 * USEC_PER_SEC);
-        p->restart_reset_usec = get_usec(params, "restartResetUSec", 10 * USEC_PER_SEC);
-        if (p->restart_max_delay_usec < p->restart_delay_usec)
-                return "restartMaxDelayUSec";
-        const char *bad = start_privilege_values(params, p);
-        if (bad)
-                return bad;
-        p->restart_burst = 5;
-        p->restart_window_usec = 60 * USEC_PER_SEC;
-        if (limit && parse_restart_limit(limit, &p->restart_burst, &p->restart_window_usec) < 0)
-                return "restartLimit";
-        return NULL;
-}
-
-/* Beyond types: the values themselves. Returns the bad parameter's name or NULL. */
-static const char *start_values(json_t *params, registry_start *p) {
+/* Each group of Start parameters goes straight into the spec; the setter that refuses a value
+ * names the parameter. Returns the bad parameter's name, or NULL. */
+static const char *start_basics(json_t *params, corral_spec *s) {
+        _cleanup_free_ char **command = get_strv(params, "command"), **env = get_strv(params, "environment");
         const char *type = get_str(params, "type"), *sig = get_str(params, "stopSignal");
 
-        if (!name_is_valid(p->name))
-                return "name";
-        if (!p->command || !p->command[0] || !*p->command[0])
-                return "command";
-        if (strv_has_bad_env(p->environment))
-                return "environment";
-        if (p->working_directory && *p->working_directory != '/')
-                return "workingDirectory";
+        CHECK(corral_spec_set_name(s, get_str(params, "name")), "name");
+        CHECK(command ? corral_spec_set_argv(s, command) : -EINVAL, "command");
+        if (json_is_true(json_object_get(params, "clearEnvironment")))
+                CHECK(corral_spec_set_environment(s, env ?: (char *[]){ NULL }), "environment");
+        else if (env)
+                CHECK(corral_spec_add_environment(s, env), "environment");
+        CHECK(corral_spec_set_working_directory(s, get_str(params, "workingDirectory")), "workingDirectory");
         if (type && strcmp(type, "service") != 0 && strcmp(type, "task") != 0)
                 return "type";
-        p->type = type && strcmp(type, "task") == 0 ? CORRAL_TYPE_TASK : CORRAL_TYPE_SERVICE;
-        p->stop_signal = sig ? parse_signal(sig) : SIGTERM;
-        if (p->stop_signal < 0)
-                return "stopSignal";
-        if (p->grace_usec == CORRAL_GRACE_DEFAULT)
-                return "stopTimeoutUSec";
-        return start_restart_values(params, p);
+        CHECK(corral_spec_set_type(
+                      s, type && strcmp(type, "task") == 0 ? CORRAL_TYPE_TASK : CORRAL_TYPE_SERVICE),
+              "type");
+        CHECK(corral_spec_set_stop_signal(s, sig ? parse_signal(sig) : SIGTERM), "stopSignal");
+        CHECK(corral_spec_set_grace(s, get_usec(params, "stopTimeoutUSec", 15 * USEC_PER_SEC)),
+              "stopTimeoutUSec");
+        return NULL;
+}
+
+static const char *start_restart(json_t *params, corral_spec *s) {
+        const char *restart = get_str(params, "restart"), *limit = get_str(params, "restartLimit");
+        int policy = restart ? corral_restart_from_string(restart) : CORRAL_RESTART_NO;
+        uint64_t delay = get_usec(params, "restartDelayUSec", 100 * USEC_PER_MSEC),
+                 max = get_usec(params, "restartMaxDelayUSec", 300 * USEC_PER_SEC),
+                 window = 60 * USEC_PER_SEC;
+        unsigned burst = 5;
+
+        if (policy < 0)
+                return "restart";
+        CHECK(corral_spec_set_restart(s, (corral_restart) policy, delay, 2, max,
+                                      get_usec(params, "restartResetUSec", 10 * USEC_PER_SEC)),
+              "restartMaxDelayUSec");
+        CHECK(limit ? parse_restart_limit(limit, &burst, &window) : 0, "restartLimit");
+        CHECK(corral_spec_set_restart_limit(s, burst, window), "restartLimit");
+        return NULL;
+}
+
+static const char *start_privileges(json_t *params, corral_spec *s) {
+        _cleanup_free_ char **rlimits = get_strv(params, "rlimits");
+        const char *user = get_str(params, "user"), *group = get_str(params, "group");
+        json_t *um = json_object_get(params, "umask");
+
+        CHECK(user && strlen(user) > 64 ? -EINVAL : corral_spec_set_user(s, user), "user");
+        CHECK(group && strlen(group) > 64 ? -EINVAL : corral_spec_set_group(s, group), "group");
+        if (json_is_integer(um) && json_integer_value(um) > 0777)
+                return "umask";
+        CHECK(corral_spec_set_umask(s, json_is_integer(um) ? (int) json_integer_value(um) : -1), "umask");
+        CHECK(corral_spec_set_no_new_privileges(s, json_is_true(json_object_get(params, "noNewPrivileges"))),
+              "noNewPrivileges");
+        for (char **l = rlimits; l && *l; l++) {
+                int res;
+                uint64_t soft, hard;
+                CHECK(parse_rlimit(*l, &res, &soft, &hard), "rlimits");
+                CHECK(corral_spec_set_rlimit(s, res, soft, hard), "rlimits");
+        }
+        return NULL;
+}
+
+static const char *start_readiness(json_t *params, corral_spec *s) {
+        const char *ready = get_str(params, "ready");
+
+        CHECK(corral_spec_set_ready_string(s, ready ?: "none",
+                                           get_usec(params, "startTimeoutUSec", 90 * USEC_PER_SEC)),
+              "ready");
+        CHECK(corral_spec_set_watchdog(s, get_usec(params, "watchdogUSec", 0)), "watchdogUSec");
+        return NULL;
 }
 
 static void m_start(server *s, conn *c, json_t *params, bool more) {
-        registry_start p = {
-                .name = get_str(params, "name"),
-                .command = get_strv(params, "command"),
-                .environment = get_strv(params, "environment"),
-                .working_directory = get_str(params, "workingDirectory"),
-                .grace_usec = get_usec(params, "stopTimeoutUSec", 15 * USEC_PER_SEC),
-                .rlimits = get_strv(params, "rlimits"),
-        };
-        const char *bad = start_values(params, &p);
+        const char *(*const groups[])(json_t *, corral_spec *) = { start_basics, start_restart,
+                                                                   start_privileges, start_readiness };
+        corral_spec *spec = NULL;
+        const char *bad = NULL;
 
-        if (bad)
-                server_invalid_parameter(c, bad);
-        else
-                registry_start_backend(s->registry, c, &p);
-        free(p.command);
-        free(p.environment);
-        free(p.rlimits);
+        if (corral_spec_new(&spec) < 0)
+                return server_error(c, "io.corral.Supervisor.StartFailed",
+                                    json_pack("{s:s, s:s}", "name", get_str(params, "name"), "message",
+                                              "out of memory"));
+        for (size_t i = 0; !bad && i < sizeof(groups) / sizeof(groups[0]); i++)
+                bad = groups[i](params, spec);
+        if (bad) {
+                corral_spec_free(spec);
+                return server_invalid_parameter(c, bad);
+        }
+        registry_start_backend(s->registry, c, spec, json_is_true(json_object_get(params, "waitReady")));
 }
 
 static void m_stop(server *s, conn *c, json_t *params, bool more) {

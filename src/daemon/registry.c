@@ -10,7 +10,6 @@
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
-#include "parse.h"
 #include "strv.h"
 
 #define ERROR_EXISTS        "io.corral.Supervisor.BackendExists"
@@ -42,22 +41,8 @@ typedef struct waiter {
 typedef struct entry {
         struct entry *next;
         char *name;
-        char **command;
-        char **environment;
-        char *cwd;
-        corral_type type;
-        int stop_signal;
-        uint64_t grace_usec;
-        corral_restart restart;
-        uint64_t restart_delay_usec, restart_max_delay_usec, restart_reset_usec, restart_window_usec;
-        unsigned restart_burst;
-        bool failed; /* the crash-loop limit ended it */
-        char *user, *group;
-        int umask;
-        bool no_new_privs, clear_environment;
-        char **rlimits;
-        char *ready;
-        uint64_t start_timeout_usec, watchdog_usec;
+        corral_spec *spec;       /* what Start asked for: every launch and restart is made from it */
+        bool failed;             /* the crash-loop limit ended it */
         corral_backend *backend; /* while it runs or waits to be restarted */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
@@ -75,11 +60,6 @@ struct registry {
         void *done_userdata;
 };
 
-static char **strv_dup(char **v) {
-        char **c = NULL;
-        return strv_copy(v, &c) < 0 ? NULL : c;
-}
-
 static entry *entry_free(entry *e) {
         while (e->waiters) {
                 waiter *w = e->waiters;
@@ -88,13 +68,7 @@ static entry *entry_free(entry *e) {
                 free(w);
         }
         free(e->name);
-        strv_free(e->command);
-        strv_free(e->environment);
-        free(e->cwd);
-        free(e->user);
-        free(e->group);
-        free(e->ready);
-        strv_free(e->rlimits);
+        corral_spec_free(e->spec);
         corral_backend_unref(e->backend);
         json_decref(e->last_verdict);
         free(e);
@@ -116,10 +90,10 @@ bool registry_shutting_down(registry *r) {
         return r->shutting_down;
 }
 
-static json_t *json_strv(char **v) {
+static json_t *json_strv(char *const *v) {
         json_t *a = json_array();
 
-        for (char **p = v; a && p && *p; p++)
+        for (char *const *p = v; a && p && *p; p++)
                 json_array_append_new(a, json_string(*p));
         return a;
 }
@@ -135,13 +109,14 @@ static json_t *entry_json(entry *e, bool usage) {
                               b ? corral_state_to_string(corral_backend_get_state(b)) : "gone", "pid",
                               b ? json_integer(corral_backend_get_pid(b)) : json_null(), "cgroup",
                               b ? json_string(corral_backend_get_cgroup(b)) : json_null(), "type",
-                              e->type == CORRAL_TYPE_TASK ? "task" : "service", "command",
-                              json_strv(e->command), "since", (json_int_t) e->since_usec, "lastVerdict",
-                              e->last_verdict ?: json_null());
+                              corral_spec_get_type(e->spec) == CORRAL_TYPE_TASK ? "task" : "service",
+                              "command", json_strv(corral_spec_get_argv(e->spec)), "since",
+                              (json_int_t) e->since_usec, "lastVerdict", e->last_verdict ?: json_null());
         uint64_t mem = UINT64_MAX, cpu = UINT64_MAX, next = b ? corral_backend_get_next_restart(b) : 0;
 
         if (o) {
-                json_object_set_new(o, "restart", json_string(corral_restart_to_string(e->restart)));
+                json_object_set_new(o, "restart",
+                                    json_string(corral_restart_to_string(corral_spec_get_restart(e->spec))));
                 json_object_set_new(o, "restarts", json_integer(b ? corral_backend_get_restarts(b) : 0));
                 json_object_set_new(o, "nextRestart", next ? json_integer((json_int_t) next) : json_null());
                 json_object_set_new(o, "statusText",
@@ -295,105 +270,9 @@ void registry_set_server(registry *r, server *s) {
         r->server = s;
 }
 
-static int registry_make_spec(entry *e, corral_spec **ret) {
-        corral_spec *s = NULL;
-        int r = corral_spec_new(&s);
-
-        if (r >= 0)
-                r = corral_spec_set_name(s, e->name);
-        if (r >= 0)
-                r = corral_spec_set_argv(s, e->command);
-        if (r >= 0 && (e->environment || e->clear_environment))
-                r = e->clear_environment
-                        ? corral_spec_set_environment(s, e->environment ?: (char *[]){ NULL })
-                        : corral_spec_add_environment(s, e->environment);
-        if (r >= 0)
-                r = corral_spec_set_user(s, e->user);
-        if (r >= 0)
-                r = corral_spec_set_group(s, e->group);
-        if (r >= 0)
-                r = corral_spec_set_umask(s, e->umask);
-        if (r >= 0)
-                r = corral_spec_set_no_new_privileges(s, e->no_new_privs);
-        if (r >= 0)
-                r = corral_spec_set_ready_string(s, e->ready ?: "none", e->start_timeout_usec);
-        if (r >= 0)
-                r = corral_spec_set_watchdog(s, e->watchdog_usec);
-        for (char **l = e->rlimits; r >= 0 && l && *l; l++) {
-                int res;
-                uint64_t soft, hard;
-                r = parse_rlimit(*l, &res, &soft, &hard);
-                if (r >= 0)
-                        r = corral_spec_set_rlimit(s, res, soft, hard);
-        }
-        if (r >= 0)
-                r = corral_spec_set_working_directory(s, e->cwd);
-        if (r >= 0)
-                r = corral_spec_set_type(s, e->type);
-        if (r >= 0)
-                r = corral_spec_set_stop_signal(s, e->stop_signal);
-        if (r >= 0)
-                r = corral_spec_set_grace(s, e->grace_usec);
-        if (r >= 0)
-                r = corral_spec_set_restart(s, e->restart, e->restart_delay_usec, 2,
-                                            e->restart_max_delay_usec, e->restart_reset_usec);
-        if (r >= 0)
-                r = corral_spec_set_restart_limit(s, e->restart_burst, e->restart_window_usec);
-        if (r < 0)
-                s = corral_spec_free(s);
-        *ret = s;
-        return r;
-}
-
 static int registry_spawn(registry *r, entry *e) {
-        corral_spec *s;
-        int k = registry_make_spec(e, &s);
-
         e->failed = false;
-
-        if (k < 0)
-                return k;
-        k = corral_spawn(r->corral, s, &e->backend);
-        corral_spec_free(s);
-        return k;
-}
-
-static int entry_set(entry *e, const registry_start *p) {
-        strv_free(e->command);
-        strv_free(e->environment);
-        free(e->cwd);
-        e->command = strv_dup(p->command);
-        e->environment = p->environment ? strv_dup(p->environment) : NULL;
-        e->cwd = p->working_directory ? strdup(p->working_directory) : NULL;
-        e->type = p->type;
-        e->stop_signal = p->stop_signal;
-        e->grace_usec = p->grace_usec;
-        free(e->user);
-        free(e->group);
-        strv_free(e->rlimits);
-        e->user = p->user ? strdup(p->user) : NULL;
-        e->group = p->group ? strdup(p->group) : NULL;
-        e->rlimits = p->rlimits ? strv_dup(p->rlimits) : NULL;
-        e->umask = p->umask;
-        e->no_new_privs = p->no_new_privs;
-        e->clear_environment = p->clear_environment;
-        if ((p->user && !e->user) || (p->group && !e->group) || (p->rlimits && !e->rlimits))
-                return -ENOMEM;
-        free(e->ready);
-        e->ready = p->ready ? strdup(p->ready) : NULL;
-        if (p->ready && !e->ready)
-                return -ENOMEM;
-        e->start_timeout_usec = p->start_timeout_usec;
-        e->watchdog_usec = p->watchdog_usec;
-        e->restart = p->restart;
-        e->restart_delay_usec = p->restart_delay_usec;
-        e->restart_max_delay_usec = p->restart_max_delay_usec;
-        e->restart_reset_usec = p->restart_reset_usec;
-        e->restart_burst = p->restart_burst;
-        e->restart_window_usec = p->restart_window_usec;
-        if (!e->command || (p->environment && !e->environment) || (p->working_directory && !e->cwd))
-                return -ENOMEM;
-        return 0;
+        return corral_spawn(r->corral, e->spec, &e->backend);
 }
 
 static entry *registry_add(registry *r, const char *name) {
@@ -410,25 +289,32 @@ static entry *registry_add(registry *r, const char *name) {
         return e;
 }
 
-void registry_start_backend(registry *r, conn *c, const registry_start *p) {
-        entry *e = registry_find(r, p->name);
+void registry_start_backend(registry *r, conn *c, corral_spec *spec, bool wait_ready) {
+        const char *name = corral_spec_get_name(spec);
+        entry *e = registry_find(r, name);
 
-        if (r->shutting_down)
-                return server_error(c, ERROR_SHUTTING_DOWN, NULL);
-        if (e && e->backend)
-                return server_error(c, ERROR_EXISTS, json_pack("{s:s}", "name", p->name));
-        if (!e && !(e = registry_add(r, p->name)))
-                return server_error(c, "org.varlink.service.InvalidParameter",
-                                    json_pack("{s:s}", "parameter", "name"));
-        if (entry_set(e, p) < 0 || registry_spawn(r, e) < 0) {
+        if (r->shutting_down || (e && e->backend)) {
+                server_error(c, r->shutting_down ? ERROR_SHUTTING_DOWN : ERROR_EXISTS,
+                             r->shutting_down ? NULL : json_pack("{s:s}", "name", name));
+                corral_spec_free(spec);
+                return;
+        }
+        if (!e && !(e = registry_add(r, name))) {
+                corral_spec_free(spec);
+                return server_error(c, ERROR_START_FAILED,
+                                    json_pack("{s:s, s:s}", "name", name, "message", "out of memory"));
+        }
+        corral_spec_free(e->spec);
+        e->spec = spec;
+        if (registry_spawn(r, e) < 0) {
                 json_t *v = e->last_verdict;
                 return server_error(
                         c, ERROR_START_FAILED,
-                        json_pack("{s:s, s:s, s:O}", "name", p->name, "message",
+                        json_pack("{s:s, s:s, s:O}", "name", e->name, "message",
                                   v ? json_string_value(json_object_get(v, "message")) : "out of memory",
                                   "verdict", v ?: json_null()));
         }
-        if (p->wait_ready && corral_backend_get_state(e->backend) == CORRAL_STATE_STARTING &&
+        if (wait_ready && corral_backend_get_state(e->backend) == CORRAL_STATE_STARTING &&
             entry_wait(e, WAIT_READY, c, NULL) >= 0)
                 return; /* answered at ready, or with its verdict */
         server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);

@@ -802,6 +802,22 @@ int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t sta
         return corral_spec_set_ready_tcp(s, host, (unsigned) port, start_timeout_usec);
 }
 
+const char *corral_spec_get_name(const corral_spec *s) {
+        return s ? s->name : NULL;
+}
+
+char *const *corral_spec_get_argv(const corral_spec *s) {
+        return s ? s->argv : NULL;
+}
+
+corral_type corral_spec_get_type(const corral_spec *s) {
+        return s ? s->type : CORRAL_TYPE_SERVICE;
+}
+
+corral_restart corral_spec_get_restart(const corral_spec *s) {
+        return s ? s->restart.policy : CORRAL_RESTART_NO;
+}
+
 int corral_spec_set_watchdog(corral_spec *s, uint64_t usec) {
         s->watchdog_usec = usec;
         return 0;

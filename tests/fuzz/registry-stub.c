@@ -4,15 +4,16 @@
 #include "registry.h"
 #include "server.h"
 
-void registry_start_backend(registry *r, conn *c, const registry_start *p) {
+void registry_start_backend(registry *r, conn *c, corral_spec *spec, bool wait_ready) {
         json_t *cmd = json_array();
 
-        for (char **a = p->command; a && *a; a++)
+        for (char *const *a = corral_spec_get_argv(spec); a && *a; a++)
                 json_array_append_new(cmd, json_string(*a));
         server_reply(c,
-                     json_pack("{s:{s:s, s:o, s:i}}", "backend", "name", p->name, "command", cmd, "signal",
-                               p->stop_signal),
+                     json_pack("{s:{s:s, s:o, s:b}}", "backend", "name", corral_spec_get_name(spec),
+                               "command", cmd, "waitReady", wait_ready),
                      false);
+        corral_spec_free(spec);
 }
 
 void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec) {
