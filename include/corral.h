@@ -112,6 +112,9 @@ typedef struct corral_event {
         unsigned attempt;            /* restarting: the restart's number since the last reset */
         uint64_t restart_delay_usec; /* restarting: the delay before it */
         const char *message;
+        /* An unexpected verdict of a captured backend: the last lines of its stderr (at most 5 and
+         * 1 KiB), or NULL. */
+        const char *stderr_tail;
 } corral_event;
 
 typedef void (*corral_event_handler_t)(corral *c, const corral_event *ev, void *userdata);
@@ -253,6 +256,39 @@ int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t sta
  */
 int corral_spec_set_watchdog(corral_spec *s, uint64_t usec);
 
+/*
+ * Resource limits, enforced by the backend's cgroup: its leaf's own files where cgroup v2 offers
+ * the controller, else a matching cgroup in the controller's cgroup v1 hierarchy (hybrid hosts),
+ * joined before exec. CORRAL_LIMIT_NONE (the default) for none. A limit this host cannot enforce
+ * makes corral_spawn() fail with -EOPNOTSUPP (start-failed, naming the controller).
+ */
+#define CORRAL_LIMIT_NONE UINT64_MAX
+/** corral_spec_set_memory_max() - bytes (memory.max; v1 memory.limit_in_bytes). */
+int corral_spec_set_memory_max(corral_spec *s, uint64_t bytes);
+/** corral_spec_set_pids_max() - at most this many processes and threads at once (pids.max). */
+int corral_spec_set_pids_max(corral_spec *s, uint64_t n);
+/** corral_spec_set_cpu_max() - @quota_usec of CPU time per @period_usec (cpu.max; v1 cfs quota). */
+int corral_spec_set_cpu_max(corral_spec *s, uint64_t quota_usec, uint64_t period_usec);
+/** corral_spec_set_cpu_weight() - 1 to 10000, default 100 (cpu.weight; v1 cpu.shares = weight * 10.24). */
+int corral_spec_set_cpu_weight(corral_spec *s, uint64_t weight);
+
+typedef enum corral_output {
+        /* The default: stdout and stderr are pipes read by the supervisor's loop, kept in a ring
+         * buffer (corral_backend_read_output()), copied to a log file if one is set, and to the
+         * journal as a stream of the backend's name when journald is there. */
+        CORRAL_OUTPUT_CAPTURE,
+        CORRAL_OUTPUT_INHERIT, /* the supervisor's own stdout and stderr */
+} corral_output;
+int corral_spec_set_output(corral_spec *s, corral_output output);
+/** corral_spec_set_log_buffer() - bytes of output kept in memory, default 1 MiB, 0 for none;
+ * at most 1 GiB. Allocated as output comes, never beyond this, however fast the backend writes. */
+int corral_spec_set_log_buffer(corral_spec *s, uint64_t bytes);
+/** corral_spec_set_log_file() - also append output to @path (absolute), rotated when it would
+ * grow past @max_bytes (0: 10 MiB) to path.1, path.2, path.3; NULL for none. */
+int corral_spec_set_log_file(corral_spec *s, const char *path, uint64_t max_bytes);
+/** corral_spec_set_log_journal() - copy output to the journal when it is there (default true). */
+int corral_spec_set_log_journal(corral_spec *s, bool enable);
+
 /* What a spec holds, for callers that show it. Borrowed. */
 const char *corral_spec_get_name(const corral_spec *s);
 char *const *corral_spec_get_argv(const corral_spec *s);
@@ -320,6 +356,18 @@ const char *corral_backend_get_status_text(corral_backend *b);
  * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.
  */
 int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
+
+/**
+ * corral_backend_read_output() - the last @lines lines (0: all) of the output kept in memory,
+ * across its restarts. @ret is malloc'ed and NUL-terminated; output may itself hold NULs, hence
+ * @ret_size.
+ */
+int corral_backend_read_output(corral_backend *b, unsigned lines, char **ret, size_t *ret_size);
+
+typedef void (*corral_output_handler_t)(corral *c, corral_backend *b, const char *data, size_t size,
+                                        void *userdata);
+/** corral_set_output_handler() - called with each chunk of captured output as it is read. */
+void corral_set_output_handler(corral *c, corral_output_handler_t handler, void *userdata);
 
 /* Names, as they appear in logs: "stopped", "warning", "exited". NULL when out of range. */
 const char *corral_event_type_to_string(corral_event_type t);

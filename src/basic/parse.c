@@ -267,3 +267,78 @@ int parse_rlimit(const char *s, int *ret_resource, uint64_t *ret_soft, uint64_t 
         *ret_hard = hard;
         return 0;
 }
+
+/* Digits, then nothing but what *ret_end points at. */
+static int parse_u64_prefix(const char *s, uint64_t *ret, const char **ret_end) {
+        uint64_t v = 0;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *s); s++) {
+                if (v > (UINT64_MAX - 9) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        *ret = v;
+        *ret_end = s;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret_bytes) {
+        static const char suffixes[] = "KMGT";
+        const char *end, *suffix;
+        uint64_t v, mult = 1;
+        int r;
+
+        if (s && strcmp(s, "infinity") == 0) {
+                *ret_bytes = UINT64_MAX;
+                return 0;
+        }
+        r = parse_u64_prefix(s, &v, &end);
+        if (r < 0)
+                return r;
+        if (*end) {
+                suffix = strchr(suffixes, toupper((unsigned char) *end));
+                if (!suffix || end[1] != '\0')
+                        return -EINVAL;
+                mult = 1ULL << (10 * (suffix - suffixes + 1));
+        }
+        if (v > (UINT64_MAX - 1) / mult)
+                return -ERANGE;
+        *ret_bytes = v * mult;
+        return 0;
+}
+
+int parse_count(const char *s, uint64_t *ret) {
+        const char *end;
+        uint64_t v;
+        int r;
+
+        if (s && strcmp(s, "infinity") == 0) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        r = parse_u64_prefix(s, &v, &end);
+        if (r < 0)
+                return r;
+        if (*end || v == UINT64_MAX)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_cpu_quota(const char *s, uint64_t *ret_quota_usec, uint64_t *ret_period_usec) {
+        const char *end;
+        uint64_t pct;
+        int r = parse_u64_prefix(s, &pct, &end);
+
+        if (r < 0)
+                return r;
+        if (strcmp(end, "%") != 0 || pct == 0)
+                return -EINVAL;
+        if (pct > 1000000) /* 10,000 CPUs */
+                return -ERANGE;
+        *ret_quota_usec = pct * 1000; /* pct% of 100 ms */
+        *ret_period_usec = 100 * USEC_PER_MSEC;
+        return 0;
+}

@@ -34,3 +34,14 @@ int parse_restart_limit(const char *s, unsigned *ret_burst, uint64_t *ret_window
 /* "nofile=1024:4096", "core=infinity", "NPROC=100" (hard defaults to soft). Returns 0 with the
  * RLIMIT_* resource and limits (RLIM_INFINITY for infinity), or -EINVAL. */
 int parse_rlimit(const char *s, int *ret_resource, uint64_t *ret_soft, uint64_t *ret_hard);
+
+/* "512M", "2G", "1048576", "infinity": bytes, with the suffixes K, M, G, T (base 1024, as in
+ * systemd's MemoryMax=). "infinity" is UINT64_MAX. Returns 0, or -EINVAL / -ERANGE. */
+int parse_size(const char *s, uint64_t *ret_bytes);
+
+/* A count (PidsMax=), or "infinity" for UINT64_MAX. Returns 0, or -EINVAL / -ERANGE. */
+int parse_count(const char *s, uint64_t *ret);
+
+/* "50%", "250%": a CPU quota as in systemd's CPUQuota=, per period of 100 ms.
+ * Returns 0 with the quota and the period in µs, or -EINVAL / -ERANGE. */
+int parse_cpu_quota(const char *s, uint64_t *ret_quota_usec, uint64_t *ret_period_usec);

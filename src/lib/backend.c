@@ -35,6 +35,8 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .cgroup_fd = -EBADF,
                 .events_fd = -EBADF,
                 .probe_fd = -EBADF,
+                .v1 = CGROUP_V1_LEAF_INIT,
+                .out = BACKEND_OUTPUT_INIT,
         };
         b->name = strdup(s->name);
         if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
@@ -133,6 +135,8 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         free(b->name);
         free(b->cgroup);
         corral_spec_free(b->spec);
+        cgroup_v1_leaf_done(&b->v1);
+        output_done(&b->out);
         free(b->status_text);
         free(b);
         return NULL;
@@ -167,8 +171,16 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .message = message,
         };
 
+        char tail[OUTPUT_TAIL_SIZE + 1];
+
         if (type == CORRAL_EVENT_OOM_KILLED)
                 ev.oom_killed = true;
+        /* What it said last, for an end nobody asked for: why it died is often there. */
+        if (corral_event_is_verdict(type) && !b->intent.stop && type != CORRAL_EVENT_FINISHED &&
+            b->out.tail_len > 0) {
+                output_stderr_tail(b, tail, sizeof(tail));
+                ev.stderr_tail = tail;
+        }
         if (c)
                 corral_emit(c, &ev);
 }
@@ -317,7 +329,7 @@ int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int e
         b->events_fd = events_fd;
         b->start_usec = now_usec(CLOCK_MONOTONIC);
         b->populated = true;
-        b->have_oom = cgroup_oom_kills(cgroup_fd, &b->oom_at_start) >= 0;
+        b->have_oom = cgroup_limits_oom_kills(cgroup_fd, &b->v1, &b->oom_at_start) >= 0;
         r = sd_event_add_io(e, &b->pidfd_source, pidfd, EPOLLIN, backend_on_pidfd, b);
         if (r < 0)
                 return r;
@@ -379,7 +391,8 @@ const char *corral_backend_get_status_text(corral_backend *b) {
 static bool backend_oom_grew(corral_backend *b) {
         uint64_t now;
 
-        return b->have_oom && cgroup_oom_kills(b->cgroup_fd, &now) >= 0 && now > b->oom_at_start;
+        return b->have_oom && cgroup_limits_oom_kills(b->cgroup_fd, &b->v1, &now) >= 0 &&
+                now > b->oom_at_start;
 }
 
 static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
@@ -475,7 +488,14 @@ static void backend_conclude(corral_backend *b, corral_event_type type, corral_l
 
 static void backend_finish(corral_backend *b) {
         corral *c = b->corral;
-        verdict_input in = {
+        verdict_input in;
+        verdict v;
+        char msg[128];
+
+        if (b->state == CORRAL_STATE_GONE || !c)
+                return;
+        output_drain(b); /* every writer is gone: its last words are in before the verdict */
+        in = (verdict_input){
                 .intent_stop = b->intent.stop,
                 .type = b->type,
                 .si_code = b->exit_si.si_code,
@@ -483,12 +503,12 @@ static void backend_finish(corral_backend *b) {
                 .escalated = b->escalated,
                 .oom_killed = backend_oom_grew(b),
         };
-        verdict v = verdict_decide(&in);
-
-        char msg[128];
-
-        if (b->state == CORRAL_STATE_GONE || !c)
-                return;
+        v = verdict_decide(&in);
+        if (b->ready_pending && !b->intent.stop && !b->start_timed_out &&
+            v.type != CORRAL_EVENT_OOM_KILLED) /* it died before it was ready: it never started */
+                v = (verdict){ .type = CORRAL_EVENT_START_FAILED,
+                               .level = CORRAL_LEVEL_ERROR,
+                               .message = "backend failed to start: it ended before it was ready" };
         if (b->watchdog_fired && !b->intent.stop) {
                 (void) snprintf(msg, sizeof(msg), "backend missed its watchdog (%" PRIu64 " ms)",
                                 (uint64_t) (b->watchdog_usec / 1000));
@@ -505,6 +525,7 @@ static void backend_finish(corral_backend *b) {
         }
         backend_close(b);
         (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
+        cgroup_v1_leaf_done(&b->v1);
         backend_conclude(b, v.type, v.level, v.message, 0,
                          b->exit_usec > b->start_usec ? b->exit_usec - b->start_usec : 0);
         corral_reap_orphans(c);
@@ -552,8 +573,10 @@ void backend_kill_sync(corral_backend *b) {
         b->reaped = true;
         while (cgroup_is_populated(b->events_fd) > 0)
                 wait_fd(b->events_fd, POLLPRI);
+        output_drain(b);
         backend_close(b);
         (void) cgroup_leaf_remove(&b->corral->root, b->name, b->launch);
+        cgroup_v1_leaf_done(&b->v1);
         b->state = CORRAL_STATE_GONE;
 }
 

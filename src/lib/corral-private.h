@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include "cgroup.h"
+#include "cgroup-limits.h"
+#include "output.h"
 #include "corral.h"
 #include "spawn-clone3.h"
 
@@ -26,9 +28,12 @@ struct corral {
         sd_event_source *notify_source;
         char notify_name[96]; /* for $NOTIFY_SOCKET: "@corral/notify/..." */
         cgroup_root root;
+        cgroup_limits_host limits_host;
         spawn_stack stack;
         corral_event_handler_t handler;
         void *userdata;
+        corral_output_handler_t output_handler;
+        void *output_userdata;
         corral_backend *live; /* backends not yet gone; each holds a reference from here */
         unsigned n_live;
         bool subreaper;
@@ -71,6 +76,8 @@ struct corral_backend {
         int pidfd;
         int cgroup_fd;
         int events_fd;
+        cgroup_v1_leaf v1; /* its cgroups in v1 hierarchies, where a limit needs one */
+        backend_output out;
         sd_event_source *pidfd_source, *events_source, *timer_source, *start_timer;
         bool ready_pending;   /* starting until READY=1 */
         bool start_timed_out; /* never ready: killed, and start-failed */
@@ -116,6 +123,12 @@ struct corral_spec {
         uint64_t watchdog_usec;
         struct sockaddr_storage ready_addr; /* CORRAL_READY_TCP */
         socklen_t ready_addr_len;
+        cgroup_limits limits;
+        corral_output output;
+        uint64_t log_buffer; /* bytes of output kept in memory */
+        char *log_file;      /* NULL: none */
+        uint64_t log_file_max;
+        bool log_journal; /* copy output to the journal when it is there */
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "evlog.h"
+#include "output.h"
 #include "macro.h"
 #include "parse.h"
 
@@ -52,13 +53,6 @@ static void format_ts(uint64_t usec, char buf[static 32]) {
         (void) snprintf(buf + n, 32 - n, ".%06" PRIu64 "Z", usec % 1000000);
 }
 
-/* The fields every form carries, in order; NULL value means null. */
-typedef struct evlog_fields {
-        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24],
-                attempt[16], delay[24];
-        const char *str[21];
-} evlog_fields;
-
 enum {
         F_TS,
         F_LEVEL,
@@ -81,8 +75,16 @@ enum {
         F_ATTEMPT,
         F_DELAY,
         F_MESSAGE,
+        F_STDERR,
         _F_MAX
 };
+
+/* The fields every form carries, in order; NULL value means null. */
+typedef struct evlog_fields {
+        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24],
+                attempt[16], delay[24];
+        const char *str[_F_MAX];
+} evlog_fields;
 
 static const char *const field_names[_F_MAX] = {
         [F_TS] = "ts",
@@ -106,6 +108,7 @@ static const char *const field_names[_F_MAX] = {
         [F_ATTEMPT] = "attempt",
         [F_DELAY] = "restart_delay_ms",
         [F_MESSAGE] = "message",
+        [F_STDERR] = "stderr",
 };
 
 /* Which fields are JSON numbers or booleans rather than strings. */
@@ -154,6 +157,7 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                         : NULL,
                 [F_DELAY] = ev->type == CORRAL_EVENT_RESTARTING ? f->delay : NULL,
                 [F_MESSAGE] = ev->message,
+                [F_STDERR] = ev->stderr_tail,
         };
         memcpy(f->str, v, sizeof(v));
 }
@@ -249,7 +253,7 @@ int evlog_format_event(const corral_event *ev, evlog_format fmt, char **ret) {
 }
 
 int evlog_journal(const corral_event *ev) {
-        char bufs[_F_MAX + 3][512];
+        char bufs[_F_MAX + 3][OUTPUT_TAIL_SIZE + 512];
         struct iovec iov[_F_MAX + 3];
         evlog_fields fl;
         size_t n = 0;

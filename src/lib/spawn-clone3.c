@@ -41,7 +41,9 @@ enum {
         STEP_SETGID,
         STEP_SETUID,
         STEP_NO_NEW_PRIVS,
-        STEP_CHDIR
+        STEP_CHDIR,
+        STEP_CGROUP_V1,
+        STEP_STDIO,
 };
 static const char *const spawn_steps[] = {
         [STEP_EXEC] = "execve",
@@ -52,6 +54,8 @@ static const char *const spawn_steps[] = {
         [STEP_SETUID] = "setuid",
         [STEP_NO_NEW_PRIVS] = "no_new_privs",
         [STEP_CHDIR] = "chdir",
+        [STEP_CGROUP_V1] = "joining the cgroup v1 groups",
+        [STEP_STDIO] = "output redirection",
 };
 
 void spawn_stack_done(spawn_stack *s) {
@@ -127,8 +131,13 @@ static int spawn_child_fail(spawn_child_ctx *c, int step, int err) {
         return 127;
 }
 
-/* stdin is /dev/null; stdout and stderr are inherited, or /dev/null where the parent has none. */
+/* stdin is /dev/null; stdout and stderr go where asked, else are inherited, or /dev/null where
+ * the parent has none. */
 static int spawn_child_stdio(spawn_child_ctx *c, int fd) {
+        int to = fd == STDOUT_FILENO ? c->p->stdout_fd : fd == STDERR_FILENO ? c->p->stderr_fd : -1;
+
+        if (to >= 0)
+                return to == fd ? fcntl(fd, F_SETFD, 0) : dup2(to, fd) < 0 ? -1 : 0;
         if (fd != c->devnull_fd && (fd == STDIN_FILENO || fcntl(fd, F_GETFD) < 0))
                 return dup2(c->devnull_fd, fd) < 0 ? -1 : 0;
         return fcntl(fd, F_SETFD, 0); /* keep it across exec */
@@ -165,11 +174,14 @@ static int spawn_child(void *arg) {
                         (void) sigaction(sig, &dfl, NULL);
         if (c->procs_fd >= 0 && write(c->procs_fd, "0", 1) != 1)
                 return spawn_child_fail(c, STEP_SETUP, errno);
+        for (size_t i = 0; i < c->p->n_v1_procs_fds; i++)
+                if (c->p->v1_procs_fds[i] >= 0 && write(c->p->v1_procs_fds[i], "0", 1) != 1)
+                        return spawn_child_fail(c, STEP_CGROUP_V1, errno);
         if (setsid() < 0)
                 return spawn_child_fail(c, STEP_SETUP, errno);
         for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
                 if (spawn_child_stdio(c, fd) < 0)
-                        return spawn_child_fail(c, STEP_SETUP, errno);
+                        return spawn_child_fail(c, STEP_STDIO, errno);
         if (spawn_child_privileges(c) != 0)
                 return 127;
         if (c->p->cwd && chdir(c->p->cwd) < 0) /* as the user: its permissions apply */

@@ -33,6 +33,9 @@ typedef struct spawn_params {
         bool no_new_privs;
         const spawn_rlimit *rlimits;
         size_t n_rlimits;
+        const int *v1_procs_fds; /* cgroup v1 groups to join (their cgroup.procs), -1 to skip */
+        size_t n_v1_procs_fds;
+        int stdout_fd, stderr_fd; /* where its output goes; -1: the supervisor's own */
 } spawn_params;
 
 /* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */

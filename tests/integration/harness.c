@@ -122,10 +122,12 @@ static void record(corral *c, const corral_event *ev, void *userdata) {
         snprintf(r->launch, sizeof(r->launch), "%s", ev->launch ?: "");
         snprintf(r->cgroup, sizeof(r->cgroup), "%s", ev->cgroup ?: "");
         snprintf(r->message, sizeof(r->message), "%s", ev->message ?: "");
+        snprintf(r->stderr_tail, sizeof(r->stderr_tail), "%s", ev->stderr_tail ?: "");
         r->ev.backend = r->backend;
         r->ev.launch = r->launch;
         r->ev.cgroup = r->cgroup;
         r->ev.message = r->message;
+        r->ev.stderr_tail = ev->stderr_tail ? r->stderr_tail : NULL;
 }
 
 int harness_setup(void **state) {

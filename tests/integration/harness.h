@@ -15,7 +15,7 @@
 
 typedef struct recorded_event {
         corral_event ev; /* its strings point into the buffers below */
-        char backend[80], launch[16], cgroup[512], message[512];
+        char backend[80], launch[16], cgroup[512], message[512], stderr_tail[1100];
 } recorded_event;
 
 typedef struct harness {

@@ -8,7 +8,11 @@
  *   pause         default dispositions: SIGTERM kills it
  *   term-exit     exits 0 on SIGTERM (a well-behaved server)
  *   term-ignore   ignores SIGTERM
- *   exit N        exits N right after saying ready
+ *   exit N        exits N right after saying ready, with 7 lines on stderr ("err 1" .. "err 7")
+ *   flood BYTES   writes BYTES of output to stdout as fast as it can, says R, then waits
+ *   print         writes "out 1" .. "out 3" to stdout and "err 1" to stderr, says R, waits
+ *   forkbomb      forks (children wait) until fork fails, says "F<children>:<errno>", waits
+ *   spin          says R and burns CPU until it is killed
  *   segv DIR      dumps core (RLIMIT_CORE raised, cwd DIR) by SIGSEGV
  *   abort-on-term dumps core when asked to stop (a crash while stopping), cwd DIR
  *   grandchild    double-forks a grandchild in a new session that ignores SIGTERM; the main
@@ -230,6 +234,38 @@ int main(int argc, char **argv) {
                 snprintf(buf, sizeof(buf), "N%s\n", getenv("NOTIFY_SOCKET") ?: "");
                 say(buf);
         }
+        if (strcmp(mode, "flood") == 0) {
+                static char chunk[65536];
+                long long left = argc > 3 ? atoll(argv[3]) : 0;
+                memset(chunk, 'x', sizeof(chunk));
+                for (size_t i = 99; i < sizeof(chunk); i += 100)
+                        chunk[i] = '\n';
+                while (left > 0) {
+                        ssize_t k = write(STDOUT_FILENO, chunk,
+                                          left < (long long) sizeof(chunk) ? (size_t) left : sizeof(chunk));
+                        if (k <= 0)
+                                return 94;
+                        left -= k;
+                }
+        }
+        if (strcmp(mode, "print") == 0) {
+                printf("out 1\nout 2\nout 3\n");
+                fflush(stdout);
+                fprintf(stderr, "err 1\n");
+        }
+        if (strcmp(mode, "forkbomb") == 0) {
+                char buf[64];
+                int n = 0;
+                pid_t p;
+                while ((p = fork()) > 0)
+                        n++;
+                if (p == 0) {
+                        close(fifo_fd);
+                        forever();
+                }
+                snprintf(buf, sizeof(buf), "F%d:%d\n", n, errno);
+                say(buf);
+        }
         if (strcmp(mode, "forker") == 0)
                 for (int i = 0; i < 5; i++)
                         if (fork() == 0) {
@@ -244,8 +280,14 @@ int main(int argc, char **argv) {
                         raise(SIGSEGV);
                 return strchr(arg, ':') ? atoi(strchr(arg, ':') + 1) : 0;
         }
-        if (strcmp(mode, "exit") == 0)
+        if (strcmp(mode, "exit") == 0) {
+                for (int i = 1; i <= 7; i++)
+                        fprintf(stderr, "err %d\n", i);
                 return argc > 3 ? atoi(argv[3]) : 0;
+        }
+        if (strcmp(mode, "spin") == 0)
+                for (volatile unsigned long i = 0;; i++)
+                        ;
         if (strcmp(mode, "daemonize") == 0)
                 return 0;
         if (strcmp(mode, "segv") == 0)

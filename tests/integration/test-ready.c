@@ -89,9 +89,13 @@ static void test_death_before_ready_fails_fast(void **state) {
         assert_int_equal(corral_spec_set_ready(s, CORRAL_READY_NOTIFY, 60 * SEC), 0);
         assert_int_equal(corral_spawn(h->c, s, &b), 0);
         corral_spec_free(s);
-        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_EXITED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_ERROR);
+        assert_int_equal(r->ev.how, CORRAL_HOW_EXITED);
         assert_int_equal(r->ev.exit_code, 5);
         assert_true(r->ev.runtime_usec < 60 * SEC);
+        /* the last five lines of what it said on stderr, which is where the reason usually is */
+        assert_string_equal(r->stderr_tail, "err 3\nerr 4\nerr 5\nerr 6\nerr 7");
         harness_wait_ready(h, false);
         corral_backend_unref(b);
 }

@@ -17,7 +17,7 @@ static const char *const fields[] = { "ts",       "level",       "event",     "b
                                       "stop_uid", "stop_pid",    "how",       "exit_code",
                                       "signal",   "core_dumped", "escalated", "oom_killed",
                                       "leftover", "runtime_ms",  "attempt",   "restart_delay_ms",
-                                      "message" };
+                                      "message",  "stderr" };
 
 static corral_event stopped(void) {
         return (corral_event){ .type = CORRAL_EVENT_STOPPED,
@@ -97,7 +97,7 @@ static void test_text_is_logfmt_with_every_field(void **state) {
                 "stop_pid=1234 "
                 "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
                 "oom_killed=false leftover=0 runtime_ms=1234 attempt= restart_delay_ms= message=\"backend "
-                "stopped\"");
+                "stopped\" stderr=");
         free(s);
 }
 

@@ -144,12 +144,49 @@ static void test_rlimits(void **state) {
                         fail_msg("'%s' was accepted", bad[i]);
 }
 
+static void test_sizes(void **state) {
+        uint64_t v, q, per;
+
+        assert_int_equal(parse_size("512M", &v), 0);
+        assert_true(v == 512ULL << 20);
+        assert_int_equal(parse_size("2g", &v), 0);
+        assert_true(v == 2ULL << 30);
+        assert_int_equal(parse_size("4096", &v), 0);
+        assert_true(v == 4096);
+        assert_int_equal(parse_size("1T", &v), 0);
+        assert_true(v == 1ULL << 40);
+        assert_int_equal(parse_size("infinity", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(parse_size("99999999999999999999", &v), -ERANGE);
+        assert_int_equal(parse_size("17179869184T", &v), -ERANGE);
+        const char *bad[] = { "", "M", "1MB", "1X", "-1", "1.5G", " 1", "1 ", "inf" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (parse_size(bad[i], &v) >= 0)
+                        fail_msg("size '%s' was accepted", bad[i]);
+
+        assert_int_equal(parse_count("64", &v), 0);
+        assert_true(v == 64);
+        assert_int_equal(parse_count("infinity", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_true(parse_count("6x", &v) < 0 && parse_count("", &v) < 0 && parse_count(NULL, &v) < 0);
+
+        assert_int_equal(parse_cpu_quota("50%", &q, &per), 0);
+        assert_true(q == 50000 && per == 100000);
+        assert_int_equal(parse_cpu_quota("250%", &q, &per), 0);
+        assert_true(q == 250000);
+        const char *badq[] = { "", "%", "0%", "50", "50 %", "1.5%", "50%%", "-5%" };
+        for (size_t i = 0; i < sizeof(badq) / sizeof(badq[0]); i++)
+                if (parse_cpu_quota(badq[i], &q, &per) >= 0)
+                        fail_msg("cpu quota '%s' was accepted", badq[i]);
+        assert_int_equal(parse_cpu_quota("1000001%", &q, &per), -ERANGE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations),        cmocka_unit_test(test_bad_durations),
                 cmocka_unit_test(test_signals),          cmocka_unit_test(test_names),
                 cmocka_unit_test(test_name_from_string), cmocka_unit_test(test_restart_limit),
-                cmocka_unit_test(test_rlimits),
+                cmocka_unit_test(test_rlimits),          cmocka_unit_test(test_sizes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* output.c: a backend's stdout and stderr: read from pipes by the loop into a bounded ring, the
+ * tail of stderr kept for events, copied to a rotated file and to the journal where asked. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "corral-private.h"
+#include "macro.h"
+#include "output.h"
+#include "utf8.h"
+
+#define OUTPUT_CHUNK     (64 * 1024)
+#define OUTPUT_ROTATIONS 3
+#define TAIL_LINES       5
+
+static void ring_append(output_ring *r, const char *p, size_t n) {
+        if (r->max == 0)
+                return;
+        if (n >= r->max) { /* only the newest max bytes can stay */
+                p += n - r->max;
+                n = r->max;
+        }
+        if (r->len + n > r->cap && r->cap < r->max) { /* grow while it is still linear or small */
+                size_t cap = r->cap ? r->cap : 4096;
+                char *b;
+                while (cap < r->len + n && cap < r->max)
+                        cap *= 2;
+                cap = cap > r->max ? r->max : cap;
+                b = malloc(cap);
+                if (b) { /* unrolled: the old content first, oldest at 0 */
+                        for (size_t i = 0; i < r->len; i++)
+                                b[i] = r->buf[(r->start + i) % r->cap];
+                        free(r->buf);
+                        *r = (output_ring){ .buf = b, .cap = cap, .max = r->max, .start = 0, .len = r->len };
+                }
+        }
+        if (r->cap == 0)
+                return;
+        if (n > r->cap) {
+                p += n - r->cap;
+                n = r->cap;
+        }
+        for (size_t i = 0; i < n; i++) /* simple, and memcpy-speed is not the bottleneck of a pipe */
+                r->buf[(r->start + r->len + i) % r->cap] = p[i];
+        if (r->len + n > r->cap) {
+                r->start = (r->start + r->len + n - r->cap) % r->cap;
+                r->len = r->cap;
+        } else
+                r->len += n;
+}
+
+static void tail_append(backend_output *o, const char *p, size_t n) {
+        if (n >= sizeof(o->tail)) {
+                memcpy(o->tail, p + n - sizeof(o->tail), sizeof(o->tail));
+                o->tail_len = sizeof(o->tail);
+                return;
+        }
+        if (o->tail_len + n > sizeof(o->tail)) {
+                size_t drop = o->tail_len + n - sizeof(o->tail);
+                memmove(o->tail, o->tail + drop, o->tail_len - drop);
+                o->tail_len -= drop;
+        }
+        memcpy(o->tail + o->tail_len, p, n);
+        o->tail_len += n;
+}
+
+static int file_open(output_file *f) {
+        struct stat st;
+
+        f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (f->fd < 0)
+                return negative_errno();
+        f->size = fstat(f->fd, &st) == 0 ? (uint64_t) st.st_size : 0;
+        return 0;
+}
+
+/* path.2 -> path.3, path.1 -> path.2, path -> path.1; the oldest is overwritten. */
+static void file_rotate(output_file *f) {
+        char from[4200], to[4200];
+
+        f->fd = safe_close(f->fd);
+        for (int i = OUTPUT_ROTATIONS - 1; i >= 0; i--) {
+                if (i == 0)
+                        (void) snprintf(from, sizeof(from), "%s", f->path);
+                else
+                        (void) snprintf(from, sizeof(from), "%s.%d", f->path, i);
+                (void) snprintf(to, sizeof(to), "%s.%d", f->path, i + 1);
+                (void) rename(from, to);
+        }
+}
+
+/* A failure to write the file loses file output only; it is tried again at the next chunk. */
+static void file_write(output_file *f, const char *p, size_t n) {
+        ssize_t k;
+
+        if (!f->path)
+                return;
+        if (f->fd >= 0 && f->size > 0 && f->size + n > f->max_size)
+                file_rotate(f);
+        if (f->fd < 0 && file_open(f) < 0)
+                return;
+        k = write(f->fd, p, n);
+        if (k > 0)
+                f->size += (uint64_t) k;
+}
+
+static int output_on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static void output_pause(corral_backend *b, bool pause) {
+        for (int i = 0; i < 2; i++)
+                if (b->out.source[i])
+                        (void) sd_event_source_set_enabled(b->out.source[i],
+                                                           pause ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
+/* Write what journald has not taken; 1 if everything is out, 0 if it must wait, -errno. */
+static int journal_flush(backend_output *o) {
+        while (o->pending_len > 0) {
+                ssize_t k = write(o->journal_fd, o->pending, o->pending_len);
+                if (k < 0 && errno == EAGAIN)
+                        return 0;
+                if (k <= 0)
+                        return -EPIPE;
+                memmove(o->pending, o->pending + k, o->pending_len - (size_t) k);
+                o->pending_len -= (size_t) k;
+        }
+        return 1;
+}
+
+static void journal_close(backend_output *o) {
+        o->journal_source = sd_event_source_disable_unref(o->journal_source);
+        o->journal_fd = safe_close(o->journal_fd);
+        o->pending = mfree(o->pending);
+        o->pending_len = 0;
+}
+
+static int output_on_journal(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        corral_backend *b = userdata;
+        int r = journal_flush(&b->out);
+
+        if (r == 0)
+                return 0;
+        if (r < 0) /* journald went away: output still reaches the ring and the file */
+                journal_close(&b->out);
+        else
+                (void) sd_event_source_set_enabled(b->out.journal_source, SD_EVENT_OFF);
+        output_pause(b, false);
+        return 0;
+}
+
+/* A slow journald slows the backend, as if it wrote there itself: reading stops until it is
+ * caught up. Nothing is dropped and nothing grows. */
+static void journal_write(corral_backend *b, const char *p, size_t n) {
+        backend_output *o = &b->out;
+        char *q;
+
+        if (o->journal_fd < 0)
+                return;
+        q = realloc(o->pending, o->pending_len + n);
+        if (!q)
+                return;
+        memcpy(q + o->pending_len, p, n);
+        o->pending = q;
+        o->pending_len += n;
+        if (journal_flush(o) != 0)
+                return;
+        if (!o->journal_source &&
+            sd_event_add_io(b->corral->event, &o->journal_source, o->journal_fd, EPOLLOUT, output_on_journal,
+                            b) < 0)
+                return journal_close(o);
+        (void) sd_event_source_set_enabled(o->journal_source, SD_EVENT_ON);
+        output_pause(b, true);
+}
+
+static void output_take(corral_backend *b, int stream, const char *p, size_t n) {
+        corral *c = b->corral;
+
+        ring_append(&b->out.ring, p, n);
+        if (stream == 1)
+                tail_append(&b->out, p, n);
+        file_write(&b->out.file, p, n);
+        journal_write(b, p, n);
+        if (c && c->output_handler)
+                c->output_handler(c, b, p, n, c->output_userdata);
+}
+
+static void output_close_stream(corral_backend *b, int i) {
+        b->out.source[i] = sd_event_source_disable_unref(b->out.source[i]);
+        b->out.pipe_fd[i] = safe_close(b->out.pipe_fd[i]);
+}
+
+/* One chunk per wake-up, so that a flood from one backend cannot starve the others. */
+static int output_read(corral_backend *b, int i) {
+        static char buf[OUTPUT_CHUNK];
+        ssize_t n = read(b->out.pipe_fd[i], buf, sizeof(buf));
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                output_close_stream(b, i);
+                return -EPIPE;
+        }
+        output_take(b, i, buf, (size_t) n);
+        return 1;
+}
+
+static int output_on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        corral_backend *b = userdata;
+
+        (void) output_read(b, fd == b->out.pipe_fd[0] ? 0 : 1);
+        return 0;
+}
+
+bool output_journal_available(void) {
+        return access("/run/systemd/journal/stdout", F_OK) == 0;
+}
+
+static void output_journal_open(corral_backend *b) {
+        int fd;
+
+        if (b->out.journal_fd >= 0 || !b->spec->log_journal || !output_journal_available())
+                return;
+        fd = sd_journal_stream_fd(b->name, LOG_INFO, 0);
+        if (fd < 0)
+                return; /* output still reaches the ring and the file */
+        (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        b->out.journal_fd = fd;
+}
+
+/* A pipe whose write end is >= 3, so that the child's dup2 onto 1 and 2 never clobbers it. */
+static int output_pipe(int *ret_rd, int *ret_wr) {
+        int p[2], wr;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return negative_errno();
+        wr = p[1] >= 3 ? p[1] : fcntl(p[1], F_DUPFD_CLOEXEC, 3);
+        if (wr != p[1])
+                safe_close(p[1]);
+        if (wr < 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+                safe_close(p[0]);
+                safe_close(wr);
+                return -EMFILE;
+        }
+        *ret_rd = p[0];
+        *ret_wr = wr;
+        return 0;
+}
+
+int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr) {
+        backend_output *o = &b->out;
+        int r;
+
+        o->ring.max = b->spec->log_buffer;
+        if (!o->file.path && b->spec->log_file) {
+                o->file.path = strdup(b->spec->log_file);
+                o->file.max_size = b->spec->log_file_max;
+        }
+        o->tail_len = 0;
+        output_journal_open(b);
+        r = output_pipe(&o->pipe_fd[0], ret_stdout);
+        if (r < 0)
+                return r;
+        r = output_pipe(&o->pipe_fd[1], ret_stderr);
+        if (r < 0) {
+                *ret_stdout = safe_close(*ret_stdout);
+                o->pipe_fd[0] = safe_close(o->pipe_fd[0]);
+        }
+        return r;
+}
+
+int output_attach(corral_backend *b) {
+        for (int i = 0; i < 2; i++) {
+                int r;
+                if (b->out.pipe_fd[i] < 0)
+                        continue;
+                r = sd_event_add_io(b->corral->event, &b->out.source[i], b->out.pipe_fd[i], EPOLLIN,
+                                    output_on_pipe, b);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void output_drain(corral_backend *b) {
+        for (int i = 0; i < 2; i++) {
+                while (b->out.pipe_fd[i] >= 0 && output_read(b, i) > 0)
+                        ;
+                output_close_stream(b, i);
+        }
+        if (b->out.journal_fd >= 0 && b->out.pending_len > 0) { /* the last words, blocking briefly */
+                (void) fcntl(b->out.journal_fd, F_SETFL, fcntl(b->out.journal_fd, F_GETFL) & ~O_NONBLOCK);
+                (void) journal_flush(&b->out);
+                (void) fcntl(b->out.journal_fd, F_SETFL, fcntl(b->out.journal_fd, F_GETFL) | O_NONBLOCK);
+                b->out.journal_source = sd_event_source_disable_unref(b->out.journal_source);
+        }
+}
+
+void output_stderr_tail(const corral_backend *b, char *buf, size_t size) {
+        const char *t = b->out.tail, *start;
+        size_t n = b->out.tail_len, lines = 0;
+
+        while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r'))
+                n--;
+        start = t + n;
+        while (start > t && lines < TAIL_LINES) {
+                start--;
+                if (*start == '\n' && ++lines == TAIL_LINES) {
+                        start++;
+                        break;
+                }
+        }
+        n -= (size_t) (start - t);
+        if (n >= size)
+                start += n - (size - 1), n = size - 1;
+        memcpy(buf, start, n);
+        buf[n] = '\0';
+        utf8_sanitize(buf, n); /* a cut may have split a character; JSON needs valid UTF-8 */
+}
+
+void output_done(backend_output *o) {
+        for (int i = 0; i < 2; i++) {
+                o->source[i] = sd_event_source_disable_unref(o->source[i]);
+                o->pipe_fd[i] = safe_close(o->pipe_fd[i]);
+        }
+        journal_close(o);
+        o->file.fd = safe_close(o->file.fd);
+        free(o->file.path);
+        free(o->ring.buf);
+        *o = BACKEND_OUTPUT_INIT;
+}
+
+/* The last `lines` lines of the ring (0: all of it). */
+int corral_backend_read_output(corral_backend *b, unsigned lines, char **ret, size_t *ret_size) {
+        const output_ring *r;
+        size_t skip = 0, seen = 0;
+        char *out;
+
+        if (!b || !ret || !ret_size)
+                return -EINVAL;
+        r = &b->out.ring;
+        if (lines > 0)
+                for (size_t i = r->len; i > 0; i--) {
+                        bool nl = r->buf[(r->start + i - 1) % r->cap] == '\n';
+                        if (nl && i != r->len && ++seen == lines) {
+                                skip = i;
+                                break;
+                        }
+                }
+        out = malloc(r->len - skip + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = skip; i < r->len; i++)
+                out[i - skip] = r->buf[(r->start + i) % r->cap];
+        out[r->len - skip] = '\0';
+        *ret = out;
+        *ret_size = r->len - skip;
+        return 0;
+}
+
+void corral_set_output_handler(corral *c, corral_output_handler_t handler, void *userdata) {
+        c->output_handler = handler;
+        c->output_userdata = userdata;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* output.h: a backend's stdout and stderr: read from pipes by the loop into a bounded ring, the
+ * tail of stderr kept for events, copied to a rotated file and to the journal where asked. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#define OUTPUT_TAIL_SIZE 1024
+
+/* A ring of at most max bytes, allocated as it fills. */
+typedef struct output_ring {
+        char *buf;
+        size_t cap, max, start, len;
+} output_ring;
+
+typedef struct output_file {
+        char *path;
+        uint64_t max_size; /* rotated beyond this: path.1 .. path.3 */
+        int fd;
+        uint64_t size;
+} output_file;
+
+typedef struct backend_output {
+        int pipe_fd[2]; /* read ends, for stdout and stderr of the current launch; -1 */
+        sd_event_source *source[2];
+        output_ring ring;
+        char tail[OUTPUT_TAIL_SIZE]; /* last bytes of stderr in this launch */
+        size_t tail_len;
+        output_file file;
+        int journal_fd; /* a journald stream named after the backend, or -1 */
+        sd_event_source *journal_source;
+        char *pending; /* what journald has not taken yet: reading waits until it has */
+        size_t pending_len;
+} backend_output;
+
+#define BACKEND_OUTPUT_INIT                                                                                 \
+        ((backend_output){ .pipe_fd = { -1, -1 }, .file = { .fd = -1 }, .journal_fd = -1 })
+
+typedef struct corral_backend corral_backend;
+
+/* Pipes for a new launch: *ret_stdout and *ret_stderr are the write ends for the child (>= 3,
+ * close-on-exec: spawn dups them onto 1 and 2), closed by the caller after the spawn. */
+int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr);
+
+/* Watch the read ends from the loop. */
+int output_attach(corral_backend *b);
+
+/* Read whatever is left (every writer is gone once the cgroup is empty) and close the pipes. */
+void output_drain(corral_backend *b);
+
+/* The last lines of stderr of this launch (at most 5 and OUTPUT_TAIL_SIZE bytes), or "". */
+void output_stderr_tail(const corral_backend *b, char *buf, size_t size);
+
+/* Free everything of the output: the ring, the file, the journal stream. */
+void output_done(backend_output *o);
+
+/* Whether the journal's stream socket is there to take output. */
+bool output_journal_available(void);

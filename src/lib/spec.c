@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* spec.c: a backend's spec: what to start, as whom, with what limits, and how to stop it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "corral-private.h"
+#include "macro.h"
+#include "parse.h"
+#include "strv.h"
+
+#define GRACE_DEFAULT_USEC (15 * USEC_PER_SEC)
+
+int corral_spec_new(corral_spec **ret) {
+        corral_spec *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        s->type = CORRAL_TYPE_SERVICE;
+        s->stop_signal = SIGTERM;
+        s->grace_usec = GRACE_DEFAULT_USEC;
+        s->umask = -1;
+        s->start_timeout_usec = 90 * USEC_PER_SEC;
+        s->limits = CGROUP_LIMITS_NONE;
+        s->output = CORRAL_OUTPUT_CAPTURE;
+        s->log_buffer = 1024 * 1024;
+        s->log_file_max = 10 * 1024 * 1024;
+        s->log_journal = true;
+        s->restart = (restart_policy){ .policy = CORRAL_RESTART_NO,
+                                       .initial_usec = 100 * USEC_PER_MSEC,
+                                       .factor = 2,
+                                       .max_usec = 300 * USEC_PER_SEC,
+                                       .reset_usec = 10 * USEC_PER_SEC,
+                                       .limit_burst = 5,
+                                       .limit_interval_usec = 60 * USEC_PER_SEC };
+        *ret = s;
+        return 0;
+}
+
+corral_spec *corral_spec_free(corral_spec *s) {
+        if (s) {
+                free(s->name);
+                strv_free(s->argv);
+                strv_free(s->envp);
+                free(s->cwd);
+                free(s->user);
+                free(s->group);
+                free(s->log_file);
+                free(s);
+        }
+        return NULL;
+}
+
+int corral_spec_set_name(corral_spec *s, const char *name) {
+        char *n;
+
+        if (!name_is_valid(name))
+                return -EINVAL;
+        n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+        free(s->name);
+        s->name = n;
+        return 0;
+}
+
+int corral_spec_set_argv(corral_spec *s, char *const *argv) {
+        char **v;
+        int r;
+
+        if (!argv || !argv[0] || !*argv[0])
+                return -EINVAL;
+        r = strv_copy(argv, &v);
+        if (r < 0)
+                return r;
+        strv_free(s->argv);
+        s->argv = v;
+        return 0;
+}
+
+int corral_spec_set_environment(corral_spec *s, char *const *envp) {
+        char **v = NULL;
+        int r;
+
+        for (char *const *e = envp; e && *e; e++)
+                if (!strchr(*e, '=') || **e == '=')
+                        return -EINVAL;
+        if (envp && (r = strv_copy(envp, &v)) < 0)
+                return r;
+        strv_free(s->envp);
+        s->envp = v;
+        s->env_extend = false;
+        return 0;
+}
+
+int corral_spec_add_environment(corral_spec *s, char *const *envp) {
+        int r = corral_spec_set_environment(s, envp);
+
+        if (r >= 0)
+                s->env_extend = true;
+        return r;
+}
+
+static int set_string(char **field, const char *v) {
+        char *c = v ? strdup(v) : NULL;
+
+        if (v && !c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
+
+int corral_spec_set_user(corral_spec *s, const char *user) {
+        return user && !*user ? -EINVAL : set_string(&s->user, user);
+}
+
+int corral_spec_set_group(corral_spec *s, const char *group) {
+        return group && !*group ? -EINVAL : set_string(&s->group, group);
+}
+
+int corral_spec_set_no_new_privileges(corral_spec *s, bool enable) {
+        s->no_new_privs = enable;
+        return 0;
+}
+
+int corral_spec_set_umask(corral_spec *s, int mask) {
+        if (mask < -1 || mask > 0777)
+                return -EINVAL;
+        s->umask = mask;
+        return 0;
+}
+
+int corral_spec_set_rlimit(corral_spec *s, int resource, uint64_t soft, uint64_t hard) {
+        size_t i = 0;
+
+        if (resource < 0 || resource >= RLIMIT_NLIMITS || soft > hard)
+                return -EINVAL;
+        while (i < s->n_rlimits && s->rlimits[i].resource != resource)
+                i++;
+        if (i == ELEMENTSOF(s->rlimits))
+                return -E2BIG;
+        s->rlimits[i] =
+                (spawn_rlimit){ .resource = resource, .limit = { .rlim_cur = soft, .rlim_max = hard } };
+        if (i == s->n_rlimits)
+                s->n_rlimits++;
+        return 0;
+}
+
+int corral_spec_set_working_directory(corral_spec *s, const char *path) {
+        char *p = NULL;
+
+        if (path && *path != '/')
+                return -EINVAL;
+        if (path && !(p = strdup(path)))
+                return -ENOMEM;
+        free(s->cwd);
+        s->cwd = p;
+        return 0;
+}
+
+int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t initial_usec, unsigned factor,
+                            uint64_t max_usec, uint64_t reset_usec) {
+        if (!corral_restart_to_string(policy) || factor == 0 || max_usec < initial_usec)
+                return -EINVAL;
+        s->restart.policy = policy;
+        s->restart.initial_usec = initial_usec;
+        s->restart.factor = factor;
+        s->restart.max_usec = max_usec;
+        s->restart.reset_usec = reset_usec;
+        return 0;
+}
+
+int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec) {
+        if (burst > RESTART_HISTORY)
+                return -ERANGE;
+        s->restart.limit_burst = burst;
+        s->restart.limit_interval_usec = interval_usec;
+        return 0;
+}
+
+int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
+        corral_spec *c = malloc(sizeof(*c));
+        int r = c ? 0 : -ENOMEM;
+
+        if (r < 0)
+                return r;
+        *c = *s; /* every scalar and array; each pointer is replaced by a copy of its own below */
+        c->name = c->cwd = c->user = c->group = c->log_file = NULL;
+        c->argv = c->envp = NULL;
+        r = s->name ? corral_spec_set_name(c, s->name) : 0;
+        if (r >= 0 && s->argv)
+                r = corral_spec_set_argv(c, s->argv);
+        if (r >= 0)
+                r = s->env_extend ? corral_spec_add_environment(c, s->envp)
+                                  : corral_spec_set_environment(c, s->envp);
+        if (r >= 0)
+                r = corral_spec_set_working_directory(c, s->cwd);
+        if (r >= 0)
+                r = corral_spec_set_user(c, s->user);
+        if (r >= 0)
+                r = corral_spec_set_group(c, s->group);
+        if (r >= 0 && s->log_file)
+                r = corral_spec_set_log_file(c, s->log_file, s->log_file_max);
+        if (r < 0) {
+                corral_spec_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec) {
+        if (mode != CORRAL_READY_NONE && mode != CORRAL_READY_NOTIFY)
+                return -EINVAL;
+        s->ready = mode;
+        s->start_timeout_usec = start_timeout_usec;
+        return 0;
+}
+
+int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec) {
+        struct sockaddr_in *in = (struct sockaddr_in *) &s->ready_addr;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &s->ready_addr;
+
+        if (!host || port == 0 || port > 65535)
+                return -EINVAL;
+        memset(&s->ready_addr, 0, sizeof(s->ready_addr));
+        if (strcmp(host, "localhost") == 0)
+                host = "127.0.0.1";
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                in->sin_port = htons((uint16_t) port);
+                s->ready_addr_len = sizeof(*in);
+        } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                in6->sin6_port = htons((uint16_t) port);
+                s->ready_addr_len = sizeof(*in6);
+        } else
+                return -EINVAL;
+        s->ready = CORRAL_READY_TCP;
+        s->start_timeout_usec = start_timeout_usec;
+        return 0;
+}
+
+int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t start_timeout_usec) {
+        char host[64];
+        const char *colon;
+        char *end;
+        unsigned long port;
+        size_t len;
+
+        if (!ready)
+                return -EINVAL;
+        if (strcmp(ready, "none") == 0 || strcmp(ready, "notify") == 0)
+                return corral_spec_set_ready(
+                        s, strcmp(ready, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE,
+                        start_timeout_usec);
+        if (strncmp(ready, "tcp:", 4) != 0 || !(colon = strrchr(ready + 4, ':')))
+                return -EINVAL;
+        ready += 4;
+        len = (size_t) (colon - ready);
+        if (len >= 2 && ready[0] == '[' && ready[len - 1] == ']') { /* [::1]:8080 */
+                ready++;
+                len -= 2;
+        }
+        if (len == 0 || len >= sizeof(host))
+                return -EINVAL;
+        memcpy(host, ready, len);
+        host[len] = '\0';
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (errno != 0 || *end || colon[1] == '\0' || port > 65535)
+                return -EINVAL;
+        return corral_spec_set_ready_tcp(s, host, (unsigned) port, start_timeout_usec);
+}
+
+const char *corral_spec_get_name(const corral_spec *s) {
+        return s ? s->name : NULL;
+}
+
+char *const *corral_spec_get_argv(const corral_spec *s) {
+        return s ? s->argv : NULL;
+}
+
+corral_type corral_spec_get_type(const corral_spec *s) {
+        return s ? s->type : CORRAL_TYPE_SERVICE;
+}
+
+corral_restart corral_spec_get_restart(const corral_spec *s) {
+        return s ? s->restart.policy : CORRAL_RESTART_NO;
+}
+
+int corral_spec_set_watchdog(corral_spec *s, uint64_t usec) {
+        s->watchdog_usec = usec;
+        return 0;
+}
+
+int corral_spec_set_type(corral_spec *s, corral_type type) {
+        if (type != CORRAL_TYPE_SERVICE && type != CORRAL_TYPE_TASK)
+                return -EINVAL;
+        s->type = type;
+        return 0;
+}
+
+int corral_spec_set_stop_signal(corral_spec *s, int sig) {
+        if (!signal_to_name(sig))
+                return -EINVAL;
+        s->stop_signal = sig;
+        return 0;
+}
+
+int corral_spec_set_grace(corral_spec *s, uint64_t usec) {
+        if (usec == CORRAL_GRACE_DEFAULT)
+                return -EINVAL;
+        s->grace_usec = usec;
+        return 0;
+}
+
+int corral_spec_set_memory_max(corral_spec *s, uint64_t bytes) {
+        if (bytes == 0)
+                return -EINVAL;
+        s->limits.memory_max = bytes;
+        return 0;
+}
+
+int corral_spec_set_pids_max(corral_spec *s, uint64_t n) {
+        if (n == 0)
+                return -EINVAL;
+        s->limits.pids_max = n;
+        return 0;
+}
+
+int corral_spec_set_cpu_max(corral_spec *s, uint64_t quota_usec, uint64_t period_usec) {
+        /* the kernel's bounds for cpu.max and cpu.cfs_period_us */
+        if (quota_usec != CORRAL_LIMIT_NONE &&
+            (quota_usec < 1000 || period_usec < 1000 || period_usec > 1000000))
+                return -ERANGE;
+        s->limits.cpu_quota_usec = quota_usec;
+        s->limits.cpu_period_usec = period_usec;
+        return 0;
+}
+
+int corral_spec_set_cpu_weight(corral_spec *s, uint64_t weight) {
+        if (weight != CORRAL_LIMIT_NONE && (weight < 1 || weight > 10000))
+                return -ERANGE;
+        s->limits.cpu_weight = weight;
+        return 0;
+}
+
+int corral_spec_set_output(corral_spec *s, corral_output output) {
+        if (output != CORRAL_OUTPUT_CAPTURE && output != CORRAL_OUTPUT_INHERIT)
+                return -EINVAL;
+        s->output = output;
+        return 0;
+}
+
+int corral_spec_set_log_buffer(corral_spec *s, uint64_t bytes) {
+        if (bytes > (uint64_t) 1 << 30) /* a supervisor that holds more output than this is a log store */
+                return -ERANGE;
+        s->log_buffer = bytes;
+        return 0;
+}
+
+int corral_spec_set_log_file(corral_spec *s, const char *path, uint64_t max_bytes) {
+        if (path && path[0] != '/')
+                return -EINVAL;
+        if (set_string(&s->log_file, path) < 0)
+                return -ENOMEM;
+        s->log_file_max = max_bytes ? max_bytes : 10 * 1024 * 1024;
+        return 0;
+}
+
+int corral_spec_set_log_journal(corral_spec *s, bool enable) {
+        s->log_journal = enable;
+        return 0;
+}
