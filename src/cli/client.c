@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "macro.h"
 #include "parse.h"
+#include "spec-options.h"
 #include "varlink.h"
 
 #define DEFAULT_ADDRESS "/run/corral/io.corral.Supervisor"
@@ -22,51 +23,26 @@ typedef struct client_args {
         const char *address;
         bool json;
         bool all;
+        bool wait_ready;
+        bool follow;
+        unsigned lines; /* logs -n; 0: all that is kept */
         const char *name;
-        uint64_t grace_usec; /* UINT64_MAX: the daemon's default */
-        const char *type, *stop_signal, *workdir, *restart, *restart_limit, *user, *group, *ready;
-        uint64_t start_timeout; /* UINT64_MAX: the daemon's default */
-        uint64_t watchdog;      /* 0: none */
-        int umask;
-        bool clear_env, no_new_privs, wait_ready;
-        char **rlimits;
-        size_t n_rlimits;
-        uint64_t restart_delay, restart_max_delay, restart_reset; /* UINT64_MAX: the daemon's default */
-        char **env;
-        size_t n_env;
+        spec_args spec; /* start; --grace also for stop */
         char **command;
 } client_args;
 
-/* Options every verb takes, and those of start and stop. */
+/* Options of the verbs themselves; the spec options (spec-options.c) come after them. */
 static const struct option client_options[] = {
-        { "address", required_argument, NULL, 'a' },
-        { "json", no_argument, NULL, 'j' },
-        { "all", no_argument, NULL, 'A' },
-        { "grace", required_argument, NULL, 'g' },
-        { "type", required_argument, NULL, 't' },
-        { "stop-signal", required_argument, NULL, 's' },
-        { "env", required_argument, NULL, 'e' },
-        { "workdir", required_argument, NULL, 'w' },
-        { "restart", required_argument, NULL, 'R' },
-        { "restart-delay", required_argument, NULL, 'D' },
-        { "restart-max-delay", required_argument, NULL, 'M' },
-        { "restart-reset", required_argument, NULL, 'E' },
-        { "restart-limit", required_argument, NULL, 'L' },
-        { "user", required_argument, NULL, 'u' },
-        { "group", required_argument, NULL, 'G' },
-        { "umask", required_argument, NULL, 'k' },
-        { "rlimit", required_argument, NULL, 'l' },
-        { "clear-env", no_argument, NULL, 'C' },
-        { "no-new-privileges", no_argument, NULL, 'N' },
-        { "ready", required_argument, NULL, 'r' },
-        { "start-timeout", required_argument, NULL, 'S' },
-        { "wait-ready", no_argument, NULL, 'W' },
-        { "watchdog", required_argument, NULL, 'Y' },
-        { "help", no_argument, NULL, 'h' },
-        {},
+        { "address", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'A' },           { "wait-ready", no_argument, NULL, 'W' },
+        { "follow", no_argument, NULL, 'f' },        { "lines", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },          {},
 };
 
 static int client_option(int opt, const char *v, client_args *a) {
+        char *end;
+        unsigned long n;
+
         switch (opt) {
         case 'a':
                 a->address = v;
@@ -77,108 +53,21 @@ static int client_option(int opt, const char *v, client_args *a) {
         case 'A':
                 a->all = true;
                 return 0;
-        case 'g':
-                return parse_duration(v, &a->grace_usec) < 0
-                        ? cli_usage("invalid --grace '%s': expected a duration such as 500ms, 15s or 2min",
-                                    v)
-                        : 0;
-        case 't':
-                a->type = v;
-                return strcmp(v, "service") == 0 || strcmp(v, "task") == 0
-                        ? 0
-                        : cli_usage("invalid --type '%s': expected service or task", v);
-        case 's':
-                a->stop_signal = v;
-                return parse_signal(v) < 0
-                        ? cli_usage("invalid --stop-signal '%s': expected a signal such as SIGTERM", v)
-                        : 0;
-        case 'e': {
-                char **n = realloc(a->env, (a->n_env + 2) * sizeof(char *));
-                if (!n)
-                        return -ENOMEM;
-                a->env = n;
-                a->env[a->n_env++] = (char *) v;
-                a->env[a->n_env] = NULL;
-                return strchr(v, '=') && *v != '=' ? 0
-                                                   : cli_usage("invalid --env '%s': expected KEY=value", v);
-        }
-        case 'R':
-                a->restart = v;
-                return corral_restart_from_string(v) >= 0
-                        ? 0
-                        : cli_usage("invalid --restart '%s': expected no, on-failure or always", v);
-        case 'L': {
-                unsigned n;
-                uint64_t w;
-                a->restart_limit = v;
-                return parse_restart_limit(v, &n, &w) >= 0
-                        ? 0
-                        : cli_usage("invalid --restart-limit '%s': expected N/WINDOW such as 5/1min", v);
-        }
-        case 'D':
-        case 'M':
-        case 'E': {
-                uint64_t *d = opt == 'D' ? &a->restart_delay
-                        : opt == 'M'     ? &a->restart_max_delay
-                                         : &a->restart_reset;
-                return parse_duration(v, d) >= 0
-                        ? 0
-                        : cli_usage("invalid duration '%s': expected 100ms, 5min, ...", v);
-        }
-        case 'u':
-                a->user = v;
-                return 0;
-        case 'G':
-                a->group = v;
-                return 0;
-        case 'k': {
-                char *end;
-                unsigned long m = strtoul(v, &end, 8);
-                a->umask = (int) m;
-                return *v && !*end && m <= 0777
-                        ? 0
-                        : cli_usage("invalid --umask '%s': expected octal, such as 027", v);
-        }
-        case 'l': {
-                int res;
-                uint64_t soft, hard;
-                char **n = realloc(a->rlimits, (a->n_rlimits + 2) * sizeof(char *));
-                if (!n)
-                        return -ENOMEM;
-                a->rlimits = n;
-                a->rlimits[a->n_rlimits++] = (char *) v;
-                a->rlimits[a->n_rlimits] = NULL;
-                return parse_rlimit(v, &res, &soft, &hard) >= 0
-                        ? 0
-                        : cli_usage("invalid --rlimit '%s': expected NAME=SOFT[:HARD] such as nofile=1024",
-                                    v);
-        }
-        case 'C':
-                a->clear_env = true;
-                return 0;
         case 'W':
                 a->wait_ready = true;
                 return 0;
-        case 'Y':
-                return parse_duration(v, &a->watchdog) >= 0
-                        ? 0
-                        : cli_usage("invalid --watchdog '%s': expected a duration such as 30s", v);
-        case 'r':
-                a->ready = v;
-                return strcmp(v, "notify") == 0 || strcmp(v, "none") == 0 || strncmp(v, "tcp:", 4) == 0
-                        ? 0
-                        : cli_usage("invalid --ready '%s': expected none, notify or tcp:HOST:PORT", v);
-        case 'S':
-                return parse_duration(v, &a->start_timeout) >= 0
-                        ? 0
-                        : cli_usage("invalid --start-timeout '%s': expected a duration such as 90s", v);
-        case 'N':
-                a->no_new_privs = true;
+        case 'f':
+                a->follow = true;
                 return 0;
-        case 'w':
-                a->workdir = v;
-                return *v == '/' ? 0 : cli_usage("invalid --workdir '%s': expected an absolute path", v);
+        case 'n':
+                n = strtoul(v, &end, 10);
+                if (!*v || *end || n > 1000000)
+                        return cli_usage("invalid --lines '%s': expected a number of lines (0: all)", v);
+                a->lines = (unsigned) n;
+                return 0;
         }
+        if (spec_option_is(opt))
+                return spec_option_parse(opt, v, &a->spec);
         return cli_usage("unknown option");
 }
 
@@ -189,16 +78,15 @@ static int client_parse(int argc, char **argv, client_args *a) {
         int opt, r = 0;
 
         *a = (client_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
-                            .grace_usec = UINT64_MAX,
-                            .restart_delay = UINT64_MAX,
-                            .restart_max_delay = UINT64_MAX,
-                            .restart_reset = UINT64_MAX,
-                            .umask = -1,
-                            .start_timeout = UINT64_MAX };
+                            .spec = SPEC_ARGS_INIT,
+                            .lines = 10 };
+        _cleanup_free_ struct option *opts = spec_options_merge(client_options);
+        if (!opts)
+                return cli_usage("out of memory");
         optind = 1;
         opterr = 0;
         for (;;) {
-                while (r >= 0 && (opt = getopt_long(argc, argv, "+h", client_options, NULL)) >= 0) {
+                while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:", opts, NULL)) >= 0) {
                         if (opt == 'h') {
                                 printf("See corral --help.\n");
                                 return 1;
@@ -334,57 +222,9 @@ static int verb_start(client_args *a) {
         p = json_pack("{s:s, s:o}", "name", a->name, "command", json_array());
         for (char **c = a->command; *c; c++)
                 json_array_append_new(json_object_get(p, "command"), json_string(*c));
-        if (a->env) {
-                json_t *e = json_array();
-                for (char **c = a->env; *c; c++)
-                        json_array_append_new(e, json_string(*c));
-                json_object_set_new(p, "environment", e);
-        }
-        if (a->workdir)
-                json_object_set_new(p, "workingDirectory", json_string(a->workdir));
-        if (a->type)
-                json_object_set_new(p, "type", json_string(a->type));
-        if (a->stop_signal)
-                json_object_set_new(p, "stopSignal", json_string(a->stop_signal));
-        if (a->grace_usec != UINT64_MAX)
-                json_object_set_new(p, "stopTimeoutUSec", json_integer((json_int_t) a->grace_usec));
-        if (a->restart)
-                json_object_set_new(p, "restart", json_string(a->restart));
-        if (a->user)
-                json_object_set_new(p, "user", json_string(a->user));
-        if (a->ready)
-                json_object_set_new(p, "ready", json_string(a->ready));
+        spec_args_to_json(&a->spec, p);
         if (a->wait_ready)
                 json_object_set_new(p, "waitReady", json_true());
-        if (a->watchdog)
-                json_object_set_new(p, "watchdogUSec", json_integer((json_int_t) a->watchdog));
-        if (a->start_timeout != UINT64_MAX)
-                json_object_set_new(p, "startTimeoutUSec", json_integer((json_int_t) a->start_timeout));
-        if (a->group)
-                json_object_set_new(p, "group", json_string(a->group));
-        if (a->umask >= 0)
-                json_object_set_new(p, "umask", json_integer(a->umask));
-        if (a->clear_env)
-                json_object_set_new(p, "clearEnvironment", json_true());
-        if (a->no_new_privs)
-                json_object_set_new(p, "noNewPrivileges", json_true());
-        if (a->rlimits) {
-                json_t *l = json_array();
-                for (char **c = a->rlimits; *c; c++)
-                        json_array_append_new(l, json_string(*c));
-                json_object_set_new(p, "rlimits", l);
-        }
-        if (a->restart_limit)
-                json_object_set_new(p, "restartLimit", json_string(a->restart_limit));
-        const struct {
-                const char *key;
-                uint64_t v;
-        } durations[] = { { "restartDelayUSec", a->restart_delay },
-                          { "restartMaxDelayUSec", a->restart_max_delay },
-                          { "restartResetUSec", a->restart_reset } };
-        for (size_t i = 0; i < ELEMENTSOF(durations); i++)
-                if (durations[i].v != UINT64_MAX)
-                        json_object_set_new(p, durations[i].key, json_integer((json_int_t) durations[i].v));
         r = client_call(a, IFACE "Start", p, &out);
         if (r == 0) {
                 json_t *b = json_object_get(out, "backend");
@@ -401,8 +241,8 @@ static int verb_start(client_args *a) {
 static json_t *timeout_params(const client_args *a, const char *name) {
         json_t *p = name ? json_pack("{s:s}", "name", name) : json_object();
 
-        if (p && a->grace_usec != UINT64_MAX)
-                json_object_set_new(p, "timeoutUSec", json_integer((json_int_t) a->grace_usec));
+        if (p && a->spec.grace != SPEC_UNSET)
+                json_object_set_new(p, "timeoutUSec", json_integer((json_int_t) a->spec.grace));
         return p;
 }
 
@@ -537,16 +377,19 @@ static void print_event(const client_args *a, json_t *ev) {
         printf("\n");
 }
 
-static int verb_watch(client_args *a) {
+/* A call with "more": on_reply for each reply until corrald goes away (or an error). */
+static int client_stream(client_args *a, const char *method, json_t *params,
+                         void (*on_reply)(client_args *a, json_t *p)) {
         varlink_conn c;
         json_t *reply = NULL;
         int r = client_connect(a, &c);
 
-        if (r != 0)
+        if (r != 0) {
+                json_decref(params);
                 return r;
+        }
         (void) signal(SIGPIPE, SIG_IGN);
-        setvbuf(stdout, NULL, _IOLBF, 0);
-        for (r = varlink_call(&c, IFACE "Watch", NULL, true, &reply); r >= 0;
+        for (r = varlink_call(&c, method, params, true, &reply); r >= 0;
              r = varlink_next_reply(&c, &reply)) {
                 json_t *p = json_object_get(reply, "parameters");
                 const char *error = json_string_value(json_object_get(reply, "error"));
@@ -556,13 +399,48 @@ static int verb_watch(client_args *a) {
                         varlink_conn_done(&c);
                         return r;
                 }
-                if (json_object_get(p, "event"))
-                        print_event(a, json_object_get(p, "event"));
+                on_reply(a, p);
                 json_decref(reply);
         }
         varlink_conn_done(&c);
         fprintf(stderr, "corral: corrald at %s went away: %s\n", a->address, strerror(-r));
         return CLI_EXIT_UNREACHABLE;
+}
+
+static void watch_reply(client_args *a, json_t *p) {
+        if (json_object_get(p, "event"))
+                print_event(a, json_object_get(p, "event"));
+}
+
+static int verb_watch(client_args *a) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        return client_stream(a, IFACE "Watch", NULL, watch_reply);
+}
+
+static void logs_reply(client_args *a, json_t *p) {
+        json_t *d = json_object_get(p, "data");
+
+        if (a->json)
+                print_json(p);
+        else
+                (void) fwrite(json_string_value(d) ?: "", 1, json_string_length(d), stdout);
+        fflush(stdout);
+}
+
+static int verb_logs(client_args *a) {
+        json_t *p, *out = NULL;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral logs NAME [-n LINES] [-f]"), CLI_EXIT_USAGE;
+        p = json_pack("{s:s, s:i}", "name", a->name, "lines", (json_int_t) a->lines);
+        if (a->follow)
+                return client_stream(a, IFACE "Logs", p, logs_reply);
+        r = client_call(a, IFACE "Logs", p, &out);
+        if (r == 0)
+                logs_reply(a, out);
+        json_decref(out);
+        return r;
 }
 
 int verb_client(int argc, char **argv) {
@@ -577,20 +455,19 @@ int verb_client(int argc, char **argv) {
                 { "status", verb_status },
                 { "watch", verb_watch },
                 { "reset-failed", verb_reset_failed },
+                { "logs", verb_logs },
         };
         client_args a;
         int r = client_parse(argc, argv, &a);
 
         if (r != 0) {
-                free(a.env);
-                free(a.rlimits);
+                spec_args_done(&a.spec);
                 return r < 0 ? CLI_EXIT_USAGE : 0;
         }
         r = CLI_EXIT_USAGE;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(argv[0], verbs[i].verb) == 0)
                         r = verbs[i].run(&a);
-        free(a.env);
-        free(a.rlimits);
+        spec_args_done(&a.spec);
         return r;
 }

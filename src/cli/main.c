@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "spec-options.h"
 
 static const char *cli_strerror(int r) {
         switch (r) {
@@ -46,25 +47,22 @@ static void help(void) {
                "  run [OPTIONS] -- COMMAND [ARG...]     run one backend in the foreground (corral run "
                "--help)\n\n"
                "Driving corrald:\n"
-               "  start NAME [OPTIONS] -- COMMAND [ARG...]\n"
-               "        --type service|task  --stop-signal SIG  --grace DURATION\n"
-               "        --env KEY=VALUE (repeatable)  --workdir DIR\n"
-               "        --restart no|on-failure|always  --restart-delay D  --restart-max-delay D\n"
-               "        --restart-reset D  --restart-limit N/WINDOW\n"
-               "        --user U  --group G  --umask 027  --clear-env  --rlimit nofile=1024:4096\n"
-               "        --no-new-privileges  --ready notify|none  --start-timeout D  --wait-ready\n"
-               "        --watchdog D\n"
+               "  start NAME [OPTIONS] -- COMMAND [ARG...]   [--wait-ready] and the backend options:\n"
+               "%s"
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME\n"
                "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"
                "  list\n"
                "  status NAME\n"
+               "  logs NAME [-n LINES] [-f]             its last output (10 lines; 0: all kept), -f "
+               "follows\n"
                "  watch                                 follow every event\n\n"
                "  --address PATH   corrald's socket (default $CORRAL_ADDRESS, else\n"
                "                   /run/corral/io.corral.Supervisor)\n"
                "  --json           machine-readable output\n\n"
                "Exit status: 0 success, 1 corrald reported a failure, 2 usage error, 3 corrald not "
-               "reachable.\n");
+               "reachable.\n",
+               spec_options_help);
 }
 
 int main(int argc, char **argv) {
@@ -74,8 +72,8 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[1], "run") == 0)
                 return verb_run(argc - 1, argv + 1);
-        static const char *const client_verbs[] = { "start",  "stop",  "restart",     "list",
-                                                    "status", "watch", "reset-failed" };
+        static const char *const client_verbs[] = { "start",  "stop",  "restart",      "list",
+                                                    "status", "watch", "reset-failed", "logs" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(argv[1], client_verbs[i]) == 0)
                         return verb_client(argc - 1, argv + 1);

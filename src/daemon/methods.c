@@ -174,9 +174,31 @@ static const char *start_readiness(json_t *params, corral_spec *s) {
         return NULL;
 }
 
+/* Limits and output. A limit this host cannot enforce is refused when it is started. */
+static const char *start_resources(json_t *params, corral_spec *s) {
+        const char *cpu = get_str(params, "cpuMax"), *file = get_str(params, "logFile");
+        uint64_t quota, period;
+
+        if (json_object_get(params, "memoryMax"))
+                CHECK(corral_spec_set_memory_max(s, get_usec(params, "memoryMax", 0)), "memoryMax");
+        if (json_object_get(params, "pidsMax"))
+                CHECK(corral_spec_set_pids_max(s, get_usec(params, "pidsMax", 0)), "pidsMax");
+        if (json_object_get(params, "cpuWeight"))
+                CHECK(corral_spec_set_cpu_weight(s, get_usec(params, "cpuWeight", 0)), "cpuWeight");
+        if (cpu) {
+                CHECK(parse_cpu_quota(cpu, &quota, &period), "cpuMax");
+                CHECK(corral_spec_set_cpu_max(s, quota, period), "cpuMax");
+        }
+        if (json_object_get(params, "logBuffer"))
+                CHECK(corral_spec_set_log_buffer(s, get_usec(params, "logBuffer", 0)), "logBuffer");
+        CHECK(file && strlen(file) > 4000 ? -EINVAL : corral_spec_set_log_file(s, file, 0), "logFile");
+        return NULL;
+}
+
 static void m_start(server *s, conn *c, json_t *params, bool more) {
         const char *(*const groups[])(json_t *, corral_spec *) = { start_basics, start_restart,
-                                                                   start_privileges, start_readiness };
+                                                                   start_privileges, start_readiness,
+                                                                   start_resources };
         corral_spec *spec = NULL;
         const char *bad = NULL;
 
@@ -231,6 +253,18 @@ static void m_status(server *s, conn *c, json_t *params, bool more) {
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
         registry_status(s->registry, c, name);
+}
+
+static void m_logs(server *s, conn *c, json_t *params, bool more) {
+        const char *name = get_str(params, "name");
+        json_t *lines = json_object_get(params, "lines");
+
+        if (!name_is_valid(name))
+                return server_invalid_parameter(c, "name");
+        if (json_is_integer(lines) && json_integer_value(lines) > 1000000)
+                return server_invalid_parameter(c, "lines");
+        registry_logs(s->registry, c, name,
+                      json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10, more);
 }
 
 static void m_watch(server *s, conn *c, json_t *params, bool more) {
@@ -296,11 +330,18 @@ static const param p_start[] = {
         { "startTimeoutUSec", P_UINT, true },
         { "waitReady", P_BOOL, true },
         { "watchdogUSec", P_UINT, true },
+        { "memoryMax", P_UINT, true },
+        { "pidsMax", P_UINT, true },
+        { "cpuMax", P_STRING, true },
+        { "cpuWeight", P_UINT, true },
+        { "logFile", P_STRING, true },
+        { "logBuffer", P_UINT, true },
         {},
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };
 static const param p_timeout[] = { { "timeoutUSec", P_UINT, true }, {} };
 static const param p_name[] = { { "name", P_STRING, false }, {} };
+static const param p_logs[] = { { "name", P_STRING, false }, { "lines", P_UINT, true }, {} };
 static const param p_none[] = { {} };
 static const param p_interface[] = { { "interface", P_STRING, false }, {} };
 
@@ -313,6 +354,7 @@ static const method methods[] = {
         { IFACE ".List", m_list, p_none, false },
         { IFACE ".Status", m_status, p_name, false },
         { IFACE ".Watch", m_watch, p_none, false },
+        { IFACE ".Logs", m_logs, p_logs, true }, /* output may hold secrets: as privileged as Start */
         { VARLINK_SERVICE ".GetInfo", m_get_info, p_none, false },
         { VARLINK_SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },
 };

@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "server.h"
 #include "strv.h"
+#include "utf8.h"
 
 #define ERROR_EXISTS        "io.corral.Supervisor.BackendExists"
 #define ERROR_NO_SUCH       "io.corral.Supervisor.NoSuchBackend"
@@ -44,6 +45,7 @@ typedef struct entry {
         corral_spec *spec;       /* what Start asked for: every launch and restart is made from it */
         bool failed;             /* the crash-loop limit ended it */
         corral_backend *backend; /* while it runs or waits to be restarted */
+        corral_backend *last;    /* the latest launch's record, kept for its output (Logs) */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
         waiter *waiters;
@@ -70,6 +72,7 @@ static entry *entry_free(entry *e) {
         free(e->name);
         corral_spec_free(e->spec);
         corral_backend_unref(e->backend);
+        corral_backend_unref(e->last);
         json_decref(e->last_verdict);
         free(e);
         return NULL;
@@ -243,6 +246,43 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
                 r->done(r->done_userdata);
 }
 
+/* Output may be any bytes: JSON strings carry valid UTF-8 only. */
+static json_t *output_json(char *data, size_t size) {
+        utf8_sanitize(data, size);
+        return json_pack("{s:s%}", "data", data, size);
+}
+
+static void registry_on_output(corral *c, corral_backend *b, const char *data, size_t size, void *userdata) {
+        registry *r = userdata;
+        char *copy;
+
+        if (!r->server)
+                return;
+        copy = malloc(size + 1);
+        if (!copy)
+                return;
+        memcpy(copy, data, size);
+        server_broadcast_output(r->server, corral_backend_get_name(b), output_json(copy, size));
+        free(copy);
+}
+
+void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow) {
+        entry *e = registry_find(r, name);
+        char *data = NULL;
+        size_t size = 0;
+
+        if (!e)
+                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+        if (e->last && corral_backend_read_output(e->last, lines, &data, &size) < 0)
+                data = NULL; /* out of memory: nothing now, what comes next if following */
+        if (follow) {
+                free(c->following);
+                c->following = strdup(name);
+        }
+        server_reply(c, data ? output_json(data, size) : json_pack("{s:s}", "data", ""), follow);
+        free(data);
+}
+
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret) {
         registry *r = calloc(1, sizeof(*r));
 
@@ -250,6 +290,7 @@ int registry_new(corral *c, evlog_target target, evlog_format format, registry *
                 return -ENOMEM;
         *r = (registry){ .corral = c, .target = target, .format = format };
         corral_set_event_handler(c, registry_on_event, r);
+        corral_set_output_handler(c, registry_on_output, r);
         *ret = r;
         return 0;
 }
@@ -271,8 +312,15 @@ void registry_set_server(registry *r, server *s) {
 }
 
 static int registry_spawn(registry *r, entry *e) {
+        int k;
+
         e->failed = false;
-        return corral_spawn(r->corral, e->spec, &e->backend);
+        k = corral_spawn(r->corral, e->spec, &e->backend);
+        if (k >= 0) {
+                corral_backend_unref(e->last);
+                e->last = corral_backend_ref(e->backend);
+        }
+        return k;
 }
 
 static entry *registry_add(registry *r, const char *name) {

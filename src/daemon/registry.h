@@ -30,6 +30,10 @@ void registry_status(registry *r, conn *c, const char *name);
 /* A backend that failed (crash-loop limit) is marked gone again: no start, a state change only. */
 void registry_reset_failed(registry *r, conn *c, const char *name);
 
+/* Logs: the last lines of its output kept in memory (the current or last launch, across
+ * restarts); with follow, every later chunk too, as more replies. */
+void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow);
+
 /* Shutdown: stop every backend on purpose, by this caller; calls done() once none is left. */
 void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata);
 bool registry_shutting_down(registry *r);

@@ -28,6 +28,7 @@ conn *conn_unref(conn *c) {
         if (!c || --c->n_ref > 0)
                 return NULL;
         varlink_conn_done(&c->vc);
+        free(c->following);
         free(c);
         return NULL;
 }
@@ -95,6 +96,15 @@ void server_broadcast(server *s, json_t *params) {
         json_decref(params);
 }
 
+void server_broadcast_output(server *s, const char *name, json_t *params) {
+        for (conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (c->following && strcmp(c->following, name) == 0)
+                        conn_send(c, varlink_reply_new(json_incref(params), true));
+        }
+        json_decref(params);
+}
+
 static void conn_close(conn *c) {
         server *s = c->server;
 
@@ -102,6 +112,7 @@ static void conn_close(conn *c) {
                 return;
         c->closed = true;
         c->watching = false;
+        c->following = mfree(c->following);
         c->io = sd_event_source_disable_unref(c->io);
         c->vc.fd = safe_close(c->vc.fd);
         if (c->prev)

@@ -25,6 +25,7 @@ struct conn {
         bool privileged;    /* root or in the allowed group */
         bool closed;        /* hung up or dropped: replies to it go nowhere */
         bool watching;      /* a Watch() is streaming to it */
+        char *following;    /* a Logs() with more is streaming this backend's output to it */
         bool busy;          /* a call is waiting for its reply */
         bool oneway;        /* the current call wants no reply */
         bool processing;    /* inside conn_process(): do not re-enter it */
@@ -69,6 +70,9 @@ void server_invalid_parameter(conn *c, const char *parameter);
 
 /* Send an event to every connection that is watching. */
 void server_broadcast(server *s, json_t *params);
+
+/* Send a chunk of a backend's output to every connection following it. */
+void server_broadcast_output(server *s, const char *name, json_t *params);
 
 conn *conn_ref(conn *c);
 conn *conn_unref(conn *c);

@@ -43,3 +43,7 @@ void registry_status(registry *r, conn *c, const char *name) {
 void registry_reset_failed(registry *r, conn *c, const char *name) {
         server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
 }
+
+void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow) {
+        server_reply(c, json_pack("{s:s}", "data", "out 1\n"), follow);
+}
