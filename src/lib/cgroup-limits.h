@@ -45,6 +45,7 @@ typedef struct cgroup_limits_host {
         cgroup_where where[_CGROUP_CTL_MAX];
         char *v1_mount[_CGROUP_CTL_MAX];
         bool v1_root_made[_CGROUP_CTL_MAX]; /* we made the root's mirror: removed at the end */
+        bool v1_disabled;                   /* as on a pure cgroup v2 host (tests) */
 } cgroup_limits_host;
 
 /* A leaf's v1 cgroups: for each controller in use there, an fd of its cgroup.procs, which the

@@ -18,6 +18,7 @@ typedef struct corral_features {
         bool clone_into_cgroup; /* 5.7 */
         cgroup_caps cgroup;     /* cgroup.kill 5.14, PIDFD_GET_INFO 6.13 */
         bool vfork_clone;       /* our clone3 trampoline exists for this architecture */
+        bool cgroup_v1;         /* v1 hierarchies may enforce limits v2 does not offer */
 } corral_features;
 
 struct corral {

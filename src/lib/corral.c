@@ -49,11 +49,13 @@ static int corral_describe_fallbacks(const corral_features *f, char **ret) {
         return 0;
 }
 
-/* $CORRAL_DISABLE (comma-separated: clone-into-cgroup, cgroup-kill, pidfd-get-info) turns
- * features off, so that every fallback can be tested on a kernel that has it all. */
+/* $CORRAL_DISABLE (comma-separated: clone-into-cgroup, cgroup-kill, pidfd-get-info, cgroup-v1)
+ * turns features off, so that every fallback can be tested on a kernel that has it all. */
 static void corral_disable_features(corral_features *f, const char *list) {
         if (!list)
                 return;
+        if (strstr(list, "cgroup-v1"))
+                f->cgroup_v1 = false;
         if (strstr(list, "clone-into-cgroup"))
                 f->clone_into_cgroup = false;
         if (strstr(list, "cgroup-kill"))
@@ -76,8 +78,10 @@ static int corral_probe(corral *c) {
                 .clone_into_cgroup = syscall_probe_clone_into_cgroup(),
                 .cgroup = { .kill_file = r > 0, .pidfd_info = syscall_probe_pidfd_get_info() },
                 .vfork_clone = syscall_clone3_vfork_supported(),
+                .cgroup_v1 = true,
         };
         corral_disable_features(f, secure_getenv("CORRAL_DISABLE"));
+        c->limits_host.v1_disabled = !f->cgroup_v1;
         return corral_describe_fallbacks(f, &c->fallbacks);
 }
 

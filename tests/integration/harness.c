@@ -193,6 +193,25 @@ static int sweep_root(const char *root) {
         return n;
 }
 
+/* The v1 groups corral made to mirror the root (resource limits on hybrid hosts): removed with
+ * their leaves. Returns how many were left, after removing them. */
+static int sweep_v1_mirrors(const char *root) {
+        static const char *const ctls[] = { "pids", "cpu", "memory" };
+        const char *base = strrchr(root, '/');
+        int n = 0;
+
+        for (size_t i = 0; base && i < sizeof(ctls) / sizeof(ctls[0]); i++) {
+                char path[1024];
+                snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s", ctls[i], base);
+                if (access(path, F_OK) < 0)
+                        continue;
+                n++;
+                (void) sweep_root(path);
+                (void) rmdir(path);
+        }
+        return n;
+}
+
 int harness_teardown(void **state) {
         harness *h = *state;
         char root[sizeof(h->root)];
@@ -208,6 +227,9 @@ int harness_teardown(void **state) {
         harness_remove_root(root);
         if (left > 0)
                 fail_msg("%d leaf cgroup(s) left behind under %s", left, root);
+        left = sweep_v1_mirrors(root);
+        if (left > 0)
+                fail_msg("%d cgroup v1 group(s) left behind for %s", left, root);
         assert_no_zombie();
         assert_int_equal(harness_count_fds(), fds_before);
         return 0;

@@ -13,6 +13,7 @@
  *   print         writes "out 1" .. "out 3" to stdout and "err 1" to stderr, says R, waits
  *   forkbomb      forks (children wait) until fork fails, says "F<children>:<errno>", waits
  *   spin          says R and burns CPU until it is killed
+ *   alloc         says R and allocates and touches memory, 1 MiB at a time, without end
  *   segv DIR      dumps core (RLIMIT_CORE raised, cwd DIR) by SIGSEGV
  *   abort-on-term dumps core when asked to stop (a crash while stopping), cwd DIR
  *   grandchild    double-forks a grandchild in a new session that ignores SIGTERM; the main
@@ -285,6 +286,12 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "err %d\n", i);
                 return argc > 3 ? atoi(argv[3]) : 0;
         }
+        if (strcmp(mode, "alloc") == 0)
+                for (;;) {
+                        char *m = malloc(1 << 20);
+                        if (m)
+                                memset(m, 1, 1 << 20);
+                }
         if (strcmp(mode, "spin") == 0)
                 for (volatile unsigned long i = 0;; i++)
                         ;
