@@ -75,7 +75,8 @@ static cgroup_where limits_locate(cgroup_limits_host *h, const cgroup_root *r, c
         h->where[c] = CGROUP_NOWHERE;
         if (read_small_at(r->fd, "cgroup.controllers", buf, sizeof(buf)) >= 0 && word_in(buf, ctl_names[c]))
                 h->where[c] = CGROUP_V2;
-        else if (!h->v1_disabled && libcgroup_ready() == 0 && cgroup_get_subsys_mount_point(ctl_names[c], &mnt) == 0 && mnt &&
+        else if (!h->v1_disabled && libcgroup_ready() == 0 &&
+                 cgroup_get_subsys_mount_point(ctl_names[c], &mnt) == 0 && mnt &&
                  strcmp(mnt, r->mount) != 0) { /* libcgroup also names the v2 mount for v2 ones */
                 h->where[c] = CGROUP_V1;
                 h->v1_mount[c] = TAKE_PTR(mnt);

@@ -96,19 +96,38 @@ static void file_rotate(output_file *f) {
         }
 }
 
+/* How much of p fits in what is left of the file: up to its last full line that fits, else as
+ * much as fits; all of it into an empty file whose limit is smaller than one line. */
+static size_t file_room(const output_file *f, const char *p, size_t n) {
+        size_t room = f->max_size > f->size ? (size_t) (f->max_size - f->size) : 0;
+
+        if (n <= room)
+                return n;
+        for (size_t i = room; i > 0; i--)
+                if (p[i - 1] == '\n')
+                        return i;
+        return f->size == 0 ? (room ? room : n) : 0;
+}
+
 /* A failure to write the file loses file output only; it is tried again at the next chunk. */
 static void file_write(output_file *f, const char *p, size_t n) {
-        ssize_t k;
-
-        if (!f->path)
-                return;
-        if (f->fd >= 0 && f->size > 0 && f->size + n > f->max_size)
-                file_rotate(f);
-        if (f->fd < 0 && file_open(f) < 0)
-                return;
-        k = write(f->fd, p, n);
-        if (k > 0)
+        while (f->path && n > 0) {
+                size_t part;
+                ssize_t k;
+                if (f->fd < 0 && file_open(f) < 0)
+                        return;
+                part = file_room(f, p, n);
+                if (part == 0) {
+                        file_rotate(f);
+                        continue;
+                }
+                k = write(f->fd, p, part);
+                if (k <= 0)
+                        return;
                 f->size += (uint64_t) k;
+                p += k;
+                n -= (size_t) k;
+        }
 }
 
 static int output_on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata);

@@ -9,7 +9,7 @@
  *   term-exit     exits 0 on SIGTERM (a well-behaved server)
  *   term-ignore   ignores SIGTERM
  *   exit N        exits N right after saying ready, with 7 lines on stderr ("err 1" .. "err 7")
- *   flood BYTES   writes BYTES of output to stdout as fast as it can, says R, then waits
+ *   flood BYTES   writes BYTES of output (lines of 99 x's) to stdout as fast as it can, says R, then waits
  *   print         writes "out 1" .. "out 3" to stdout and "err 1" to stderr, says R, waits
  *   forkbomb      forks (children wait) until fork fails, says "F<children>:<errno>", waits
  *   spin          says R and burns CPU until it is killed
@@ -236,7 +236,7 @@ int main(int argc, char **argv) {
                 say(buf);
         }
         if (strcmp(mode, "flood") == 0) {
-                static char chunk[65536];
+                static char chunk[65500]; /* whole lines of 100 bytes */
                 long long left = argc > 3 ? atoll(argv[3]) : 0;
                 memset(chunk, 'x', sizeof(chunk));
                 for (size_t i = 99; i < sizeof(chunk); i += 100)

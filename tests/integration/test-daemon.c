@@ -627,6 +627,48 @@ static void test_client_verbs_and_exit_codes(void **state) {
         snprintf(d->sock, sizeof(d->sock), "%s/sock", d->h->tmpdir);
 }
 
+/* Output over varlink and through `corral logs`; limits through `corral start`; Logs is as
+ * privileged as Start; the output of a backend that is gone is still there. */
+static void test_logs_and_limits_through_the_client(void **state) {
+        daemon_fixture *d = *state;
+        char out[8192];
+        json_t *r;
+
+        assert_int_equal(client(d,
+                                ARGS("start", "talker", "--pids-max", "32", "--cpu-weight", "200",
+                                     "--log-buffer", "4K", "--", harness_helper(), "print", d->h->fifo),
+                                out, sizeof(out)),
+                         0);
+        harness_wait_ready(d->h, false);
+        for (int i = 0; i < 300; i++) { /* hang guard: corrald reads the pipes as it can */
+                assert_int_equal(client(d, ARGS("logs", "talker", "-n", "0"), out, sizeof(out)), 0);
+                if (strstr(out, "out 3\n") && strstr(out, "err 1\n"))
+                        break;
+                usleep(10000);
+        }
+        assert_non_null(strstr(out, "out 1\nout 2\nout 3\n"));
+        assert_int_equal(client(d, ARGS("logs", "talker", "-n", "1"), out, sizeof(out)), 0);
+        assert_int_equal(strchr(out, '\n') - out + 1, (long) strlen(out));
+        r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "talker", "lines", 2));
+        assert_null(error_of(r));
+        assert_int_equal(json_string_length(param(r, "data")), 12); /* two lines of 6 bytes */
+        json_decref(r);
+        assert_error(call(d, IFACE "Logs", json_pack("{s:s}", "name", "nobody")), IFACE "NoSuchBackend",
+                     "name", "nobody");
+        assert_int_equal(client(d, ARGS("stop", "talker"), out, sizeof(out)), 0);
+        assert_int_equal(client(d, ARGS("logs", "talker", "-n", "0"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "err 1\n"));
+        assert_int_equal(
+                client(d, ARGS("start", "x", "--memory-max", "lots", "--", "true"), out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "--memory-max 'lots'"));
+        assert_int_equal(client(d, ARGS("start", "x", "--cpu-max", "50", "--", "true"), out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out, "--cpu-max '50'"));
+        r = call(d, IFACE "Start",
+                 json_pack("{s:s, s:[s], s:i}", "name", "x", "command", "true", "cpuWeight", 0));
+        assert_error(r, "org.varlink.service.InvalidParameter", "parameter", "cpuWeight");
+}
+
 /* Socket activation: the listening socket comes from sd_listen_fds(). systemd-socket-activate
  * listens, and on the first connection execs corrald in its place with LISTEN_FDS set. */
 static void test_socket_activation(void **state) {
@@ -679,6 +721,7 @@ int main(void) {
                 T(test_restart_gives_a_new_launch),
                 T(test_sigterm_stops_every_backend_at_info),
                 T(test_client_verbs_and_exit_codes),
+                T(test_logs_and_limits_through_the_client),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_slow_watcher_is_dropped, fixture_setup,

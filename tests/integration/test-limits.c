@@ -39,7 +39,8 @@ static bool v2_has(harness *h, const char *ctl);
 
 /* The file of a controller for a backend: the leaf's own where v2 offers the controller, else
  * its mirror in the controller's v1 hierarchy. NULL if it does not exist. */
-static char *limit_file(harness *h, corral_backend *b, const char *ctl, const char *v2_file, const char *v1_file) {
+static char *limit_file(harness *h, corral_backend *b, const char *ctl, const char *v2_file,
+                        const char *v1_file) {
         static char path[1024];
         const char *cg = corral_backend_get_cgroup(b), *slash = strrchr(h->root, '/');
 
@@ -200,8 +201,8 @@ static void test_limit_setters_refuse_nonsense(void **state) {
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
         const struct CMUnitTest tests[] = {
-                T(test_pids_max_stops_a_fork_bomb),     T(test_cpu_max_throttles),
-                T(test_memory_max_oom_kill),            T(test_unenforceable_limit_is_refused),
+                T(test_pids_max_stops_a_fork_bomb),    T(test_cpu_max_throttles),
+                T(test_memory_max_oom_kill),           T(test_unenforceable_limit_is_refused),
                 T(test_limit_setters_refuse_nonsense),
         };
 

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-output.c: captured output: the ring keeps the newest bytes within its bound however much
+ * a backend writes, the last lines are read back, the log file rotates, and the output survives
+ * the backend's exit for whoever asks why it died. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define SEC 1000000ULL
+
+typedef struct output_opts {
+        uint64_t buffer;
+        const char *file;
+        uint64_t file_max;
+} output_opts;
+
+static corral_backend *spawn_output(harness *h, const char *name, const char *mode, const char *extra,
+                                    const output_opts *o) {
+        char *argv[] = { (char *) harness_helper(), (char *) mode, h->fifo, (char *) extra, NULL };
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, name), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        if (o && o->buffer)
+                assert_int_equal(corral_spec_set_log_buffer(s, o->buffer), 0);
+        if (o && o->file)
+                assert_int_equal(corral_spec_set_log_file(s, o->file, o->file_max), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        return b;
+}
+
+/* Run the loop until the backend's kept output has at least n bytes (hang guard: 30 s). */
+static void wait_output(harness *h, corral_backend *b, size_t n) {
+        for (int i = 0; i < 3000; i++) {
+                char *d = NULL;
+                size_t size = 0;
+                assert_int_equal(corral_backend_read_output(b, 0, &d, &size), 0);
+                free(d);
+                if (size >= n)
+                        return;
+                assert_true(sd_event_run(corral_get_event(h->c), 10000) >= 0);
+        }
+        fail_msg("output of %s never reached %zu bytes", corral_backend_get_name(b), n);
+}
+
+/* Run the loop (which drains the backend's pipes) until the helper has said R. */
+static void run_until_ready(harness *h) {
+        for (int i = 0; i < 3000; i++) {
+                struct pollfd p = { .fd = h->fifo_fd, .events = POLLIN };
+                if (poll(&p, 1, 0) > 0) {
+                        harness_wait_ready(h, false);
+                        return;
+                }
+                assert_true(sd_event_run(corral_get_event(h->c), 10000) >= 0);
+        }
+        fail_msg("the helper never said it was ready");
+}
+
+static void stop_and_wait(harness *h, corral_backend *b) {
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+}
+
+static void test_lines_are_kept_and_read_back(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_output(h, "talker", "print", NULL, NULL);
+        char *d = NULL;
+        size_t size;
+
+        harness_wait_ready(h, false);
+        wait_output(h, b, strlen("out 1\nout 2\nout 3\nerr 1\n"));
+        assert_int_equal(corral_backend_read_output(b, 0, &d, &size), 0);
+        assert_int_equal(size, strlen(d));
+        assert_non_null(strstr(d, "out 1\nout 2\nout 3\n")); /* stderr may come before or after */
+        assert_non_null(strstr(d, "err 1\n"));
+        free(d);
+        assert_int_equal(corral_backend_read_output(b, 1, &d, &size), 0);
+        assert_int_equal(strchr(d, '\n') - d + 1, (long) size); /* exactly one line */
+        free(d);
+        stop_and_wait(h, b);
+        /* kept after it is gone: what it said is what one asks for after a crash */
+        assert_int_equal(corral_backend_read_output(b, 0, &d, &size), 0);
+        assert_non_null(strstr(d, "err 1\n"));
+        free(d);
+        corral_backend_unref(b);
+}
+
+/* 8 MB written as fast as it can: the ring holds the newest 64 KiB, never more. */
+static void test_flood_stays_within_its_bound(void **state) {
+        harness *h = *state;
+        output_opts o = { .buffer = 64 * 1024 };
+        corral_backend *b = spawn_output(h, "flood", "flood", "8388600", &o);
+        char *d = NULL;
+        size_t size;
+
+        run_until_ready(h); /* after its last write */
+        wait_output(h, b, 64 * 1024);
+        for (int i = 0; i < 50; i++) /* let whatever is still in the pipe come in */
+                (void) sd_event_run(corral_get_event(h->c), 1000);
+        assert_int_equal(corral_backend_read_output(b, 0, &d, &size), 0);
+        assert_int_equal(size, 64 * 1024);
+        assert_int_equal(d[size - 1], '\n'); /* the newest bytes: it ends with a full line */
+        free(d);
+        assert_int_equal(corral_backend_read_output(b, 3, &d, &size), 0);
+        assert_int_equal(size, 300);
+        free(d);
+        stop_and_wait(h, b);
+        corral_backend_unref(b);
+}
+
+static off_t file_size(const char *dir, const char *name) {
+        char p[512];
+        struct stat st;
+
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
+        return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* 50 KiB through a 10 KiB log file: out.log and three rotations, none above the limit. */
+static void test_log_file_rotates(void **state) {
+        harness *h = *state;
+        char path[400];
+        output_opts o = { .file = path, .file_max = 10 * 1024 };
+        corral_backend *b;
+
+        snprintf(path, sizeof(path), "%s/out.log", h->tmpdir);
+        b = spawn_output(h, "filer", "flood", "51200", &o);
+        run_until_ready(h);
+        wait_output(h, b, 51200);
+        stop_and_wait(h, b);
+        const char *names[] = { "out.log", "out.log.1", "out.log.2", "out.log.3" };
+        for (size_t i = 0; i < 4; i++) {
+                off_t s = file_size(h->tmpdir, names[i]);
+                assert_true(s > 0 && s <= 10 * 1024);
+        }
+        assert_int_equal(file_size(h->tmpdir, "out.log.4"), -1);
+        for (size_t i = 0; i < 4; i++) { /* the tmpdir is removed by the harness as it was made */
+                char p[512];
+                snprintf(p, sizeof(p), "%s/%s", h->tmpdir, names[i]);
+                assert_int_equal(unlink(p), 0);
+        }
+        corral_backend_unref(b);
+}
+
+/* A crash says why on stderr: its last lines come with the warning. */
+static void test_unexpected_exit_carries_stderr_tail(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_output(h, "crashy", "exit", "3", NULL);
+
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_EXITED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_non_null(r->ev.stderr_tail);
+        assert_string_equal(r->ev.stderr_tail, "err 3\nerr 4\nerr 5\nerr 6\nerr 7");
+        harness_wait_ready(h, false);
+        corral_backend_unref(b);
+}
+
+/* A stop asked for is not a failure: no stderr in its event. */
+static void test_stop_has_no_stderr_tail(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_output(h, "talker", "print", NULL, NULL);
+
+        harness_wait_ready(h, false);
+        wait_output(h, b, 1);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_null(r->ev.stderr_tail);
+        corral_backend_unref(b);
+}
+
+int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
+        const struct CMUnitTest tests[] = {
+                T(test_lines_are_kept_and_read_back),
+                T(test_flood_stays_within_its_bound),
+                T(test_log_file_rotates),
+                T(test_unexpected_exit_carries_stderr_tail),
+                T(test_stop_has_no_stderr_tail),
+        };
+
+        harness_require_root_cgroup2();
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
