@@ -364,6 +364,15 @@ static void backend_ready(corral_backend *b) {
         backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready", 0);
 }
 
+/* STOPPING=1: it is shutting down on its own. It is stopping (no watchdog any more), and a clean
+ * exit now is finished, not unexpected; a stop asked for still goes through. */
+static void backend_on_stopping(corral_backend *b) {
+        b->self_stopping = true;
+        b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
+        b->state = CORRAL_STATE_STOPPING;
+        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "backend is stopping on its own (STOPPING=1)", 0);
+}
+
 /* A message from inside the backend's cgroup: READY=1 ends its start; STATUS= is kept. */
 void backend_on_notify(corral_backend *b, const char *text) {
         notify_message m;
@@ -382,6 +391,8 @@ void backend_on_notify(corral_backend *b, const char *text) {
                 backend_watchdog_arm(b);
         if (m.ready && b->ready_pending && b->spec->ready == CORRAL_READY_NOTIFY)
                 backend_ready(b);
+        if (m.stopping && !b->self_stopping && !b->intent.stop && !b->reaped)
+                backend_on_stopping(b);
 }
 
 const char *corral_backend_get_status_text(corral_backend *b) {
@@ -509,6 +520,10 @@ static void backend_finish(corral_backend *b) {
                 v = (verdict){ .type = CORRAL_EVENT_START_FAILED,
                                .level = CORRAL_LEVEL_ERROR,
                                .message = "backend failed to start: it ended before it was ready" };
+        if (b->self_stopping && !b->intent.stop && v.type == CORRAL_EVENT_EXITED && b->exit_si.si_status == 0)
+                v = (verdict){ .type = CORRAL_EVENT_FINISHED,
+                               .level = CORRAL_LEVEL_INFO,
+                               .message = "backend stopped on its own (it said STOPPING=1)" };
         if (b->watchdog_fired && !b->intent.stop) {
                 (void) snprintf(msg, sizeof(msg), "backend missed its watchdog (%" PRIu64 " ms)",
                                 (uint64_t) (b->watchdog_usec / 1000));
@@ -539,7 +554,7 @@ int backend_respawn(corral_backend *b) {
 
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->reaped = b->populated = b->escalated = b->leftover_known = b->have_oom = false;
-        b->ready_pending = b->start_timed_out = b->watchdog_fired = false;
+        b->ready_pending = b->start_timed_out = b->watchdog_fired = b->self_stopping = false;
         b->status_text = mfree(b->status_text);
         b->exit_si = (siginfo_t){ 0 };
         b->leftover = 0;
@@ -621,7 +636,8 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
                 corral_backend_unref(b);
                 return CORRAL_STOP_STARTED;
         }
-        if (b->state != CORRAL_STATE_RUNNING && b->state != CORRAL_STATE_STARTING)
+        if (b->state != CORRAL_STATE_RUNNING && b->state != CORRAL_STATE_STARTING &&
+            !(b->state == CORRAL_STATE_STOPPING && b->self_stopping && !b->intent.stop))
                 return CORRAL_STOP_PENDING;
         /* Exited on its own but not yet seen: that exit was not ours, no intent. */
         if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) >= 0 && si.si_pid != 0) {

@@ -83,6 +83,7 @@ struct corral_backend {
         bool ready_pending;   /* starting until READY=1 */
         bool start_timed_out; /* never ready: killed, and start-failed */
         bool watchdog_fired;  /* missed its watchdog: killed, and the verdict is watchdog */
+        bool self_stopping;   /* it said STOPPING=1: an exit 0 now is its own clean stop */
         uint64_t watchdog_usec;
         sd_event_source *watchdog_timer;
         int probe_fd; /* the TCP connection being tried, or -1 */

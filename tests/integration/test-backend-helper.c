@@ -29,6 +29,7 @@
  *   notify-watchdog  READY=1, then WATCHDOG=1 three times 50 ms apart, says R, and goes silent;
  *                 exits 98 if $WATCHDOG_USEC is missing
  *   listen-after MS:PORT  listens on 127.0.0.1:PORT after MS milliseconds, then waits
+ *   notify-stopping  READY=1, says R, then STOPPING=1 and exits 0 after 50 ms
  *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
@@ -206,7 +207,7 @@ int main(int argc, char **argv) {
                 say("R\n");
                 return 0;
         }
-        if (strcmp(mode, "notify-ready") == 0 &&
+        if ((strcmp(mode, "notify-ready") == 0 || strcmp(mode, "notify-stopping") == 0) &&
             (notify("STATUS=loading model") < 0 || notify("READY=1") < 0))
                 return 97;
         if (strcmp(mode, "notify-watchdog") == 0) {
@@ -280,6 +281,12 @@ int main(int argc, char **argv) {
                 if (strcmp(mode, "segv-after") == 0)
                         raise(SIGSEGV);
                 return strchr(arg, ':') ? atoi(strchr(arg, ':') + 1) : 0;
+        }
+        if (strcmp(mode, "notify-stopping") == 0) {
+                if (notify("STOPPING=1") < 0)
+                        return 97;
+                usleep(50000);
+                return 0;
         }
         if (strcmp(mode, "exit") == 0) {
                 for (int i = 1; i <= 7; i++)

@@ -100,6 +100,25 @@ static void test_death_before_ready_fails_fast(void **state) {
         corral_backend_unref(b);
 }
 
+/* STOPPING=1: it says it is shutting down; it is stopping, and its clean exit is finished (info),
+ * not an unexpected exit, yet not a stop anyone asked for. */
+static void test_stopping_announced_then_clean_exit(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_ready(h, "selfstop", "notify-stopping", 30 * SEC);
+
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        const recorded_event *s = harness_wait_event(h, b, CORRAL_EVENT_STOPPING);
+        assert_int_equal(s->ev.level, CORRAL_LEVEL_INFO);
+        assert_false(s->ev.intentional);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_FINISHED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_INFO);
+        assert_false(r->ev.intentional);
+        assert_int_equal(r->ev.exit_code, 0);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_EXITED), 0);
+        harness_wait_ready(h, false);
+        corral_backend_unref(b);
+}
+
 /* A stop while it starts is a stop like any other. */
 static void test_stop_while_starting(void **state) {
         harness *h = *state;
@@ -209,6 +228,7 @@ int main(void) {
                 T(test_forged_ready_is_refused_and_start_times_out),
                 T(test_death_before_ready_fails_fast),
                 T(test_stop_while_starting),
+                T(test_stopping_announced_then_clean_exit),
                 T(test_missed_watchdog),
                 T(test_tcp_ready),
                 T(test_tcp_never_listening_times_out),
