@@ -37,6 +37,7 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .probe_fd = -EBADF,
                 .v1 = CGROUP_V1_LEAF_INIT,
                 .out = BACKEND_OUTPUT_INIT,
+                .memevents_fd = -EBADF,
         };
         b->name = strdup(s->name);
         if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
@@ -116,6 +117,8 @@ static void backend_close(corral_backend *b) {
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->start_timer = sd_event_source_disable_unref(b->start_timer);
         b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
+        b->memevents_source = sd_event_source_disable_unref(b->memevents_source);
+        b->memevents_fd = safe_close(b->memevents_fd);
         backend_probe_done(b);
         b->pidfd = safe_close(b->pidfd);
         b->events_fd = safe_close(b->events_fd);
@@ -319,6 +322,38 @@ static int backend_on_start_timeout(sd_event_source *s _unused_, uint64_t usec _
         return 0;
 }
 
+/* memory.events changed: an OOM kill while the main process lives was of a helper (an event);
+ * one that ended the main process is its verdict's to tell. */
+static int backend_on_memory_events(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                                    void *userdata) {
+        corral_backend *b = userdata;
+        uint64_t now;
+        siginfo_t si = { 0 };
+        char msg[160];
+
+        if (b->reaped || cgroup_limits_oom_kills(b->cgroup_fd, &b->v1, &now) < 0 || now <= b->oom_seen)
+                return 0;
+        if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) < 0 || si.si_pid != 0)
+                return 0;
+        (void) snprintf(msg, sizeof(msg),
+                        "the OOM killer killed %" PRIu64
+                        " process(es) of the backend; its main process lives on",
+                        now - b->oom_seen);
+        b->oom_seen = now;
+        backend_emit(b, CORRAL_EVENT_OOM, CORRAL_LEVEL_WARNING, msg, 0);
+        return 0;
+}
+
+static int backend_watch_memory(corral_backend *b) {
+        if (!b->have_oom || b->v1.memory_fd >= 0) /* v1 signals OOM through cgroup.event_control */
+                return 0;
+        b->memevents_fd = cgroup_memory_events_open(b->cgroup_fd);
+        if (b->memevents_fd < 0)
+                return 0;
+        return sd_event_add_io(b->corral->event, &b->memevents_source, b->memevents_fd, EPOLLPRI,
+                               backend_on_memory_events, b);
+}
+
 int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
         sd_event *e = b->corral->event;
         int r;
@@ -330,6 +365,10 @@ int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int e
         b->start_usec = now_usec(CLOCK_MONOTONIC);
         b->populated = true;
         b->have_oom = cgroup_limits_oom_kills(cgroup_fd, &b->v1, &b->oom_at_start) >= 0;
+        b->oom_seen = b->oom_at_start;
+        r = backend_watch_memory(b);
+        if (r < 0)
+                return r;
         r = sd_event_add_io(e, &b->pidfd_source, pidfd, EPOLLIN, backend_on_pidfd, b);
         if (r < 0)
                 return r;
@@ -370,7 +409,8 @@ static void backend_on_stopping(corral_backend *b) {
         b->self_stopping = true;
         b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
         b->state = CORRAL_STATE_STOPPING;
-        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "backend is stopping on its own (STOPPING=1)", 0);
+        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO,
+                     "backend is stopping on its own (STOPPING=1)", 0);
 }
 
 /* A message from inside the backend's cgroup: READY=1 ends its start; STATUS= is kept. */
@@ -402,8 +442,7 @@ const char *corral_backend_get_status_text(corral_backend *b) {
 static bool backend_oom_grew(corral_backend *b) {
         uint64_t now;
 
-        return b->have_oom && cgroup_limits_oom_kills(b->cgroup_fd, &b->v1, &now) >= 0 &&
-                now > b->oom_at_start;
+        return b->have_oom && cgroup_limits_oom_kills(b->cgroup_fd, &b->v1, &now) >= 0 && now > b->oom_seen;
 }
 
 static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
@@ -520,7 +559,8 @@ static void backend_finish(corral_backend *b) {
                 v = (verdict){ .type = CORRAL_EVENT_START_FAILED,
                                .level = CORRAL_LEVEL_ERROR,
                                .message = "backend failed to start: it ended before it was ready" };
-        if (b->self_stopping && !b->intent.stop && v.type == CORRAL_EVENT_EXITED && b->exit_si.si_status == 0)
+        if (b->self_stopping && !b->intent.stop && v.type == CORRAL_EVENT_EXITED &&
+            b->exit_si.si_status == 0)
                 v = (verdict){ .type = CORRAL_EVENT_FINISHED,
                                .level = CORRAL_LEVEL_INFO,
                                .message = "backend stopped on its own (it said STOPPING=1)" };

@@ -358,3 +358,9 @@ bool cgroup_pid_in(pid_t pid, const char *path) {
         line[strcspn(line, "\n")] = '\0';
         return strcmp(line, path) == 0;
 }
+
+int cgroup_memory_events_open(int leaf_fd) {
+        int fd = openat(leaf_fd, "memory.events", O_RDONLY | O_CLOEXEC);
+
+        return fd < 0 ? negative_errno() : fd;
+}

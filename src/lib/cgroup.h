@@ -53,6 +53,10 @@ int cgroup_count_procs(int leaf_fd, pid_t except);
 /* SIGKILL every process in the leaf: cgroup.kill (5.14), else freeze, signal each, thaw. */
 int cgroup_kill(const cgroup_leaf *leaf, const cgroup_caps *caps);
 
+/* The leaf's memory.events, which polls EPOLLPRI when a counter changes; -ENOENT without the
+ * memory controller on v2. */
+int cgroup_memory_events_open(int leaf_fd);
+
 /* The oom_kill counter of the leaf's memory.events; -ENOENT without the memory controller. */
 int cgroup_oom_kills(int leaf_fd, uint64_t *ret);
 

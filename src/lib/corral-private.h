@@ -102,6 +102,9 @@ struct corral_backend {
         bool reaped, populated, escalated, leftover_known, have_oom;
         unsigned leftover;
         uint64_t oom_at_start;
+        uint64_t oom_seen; /* the counter when the last OOM kill of a helper was reported */
+        int memevents_fd;  /* v2 memory.events, watched for OOM kills of helpers; -1 */
+        sd_event_source *memevents_source;
         uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
 };
 

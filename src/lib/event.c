@@ -22,6 +22,7 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_FAILED] = "failed",
         [CORRAL_EVENT_READY] = "ready",
         [CORRAL_EVENT_WATCHDOG] = "watchdog",
+        [CORRAL_EVENT_OOM] = "oom",
 };
 
 static const char *const level_names[] = {
@@ -60,6 +61,7 @@ bool corral_event_is_verdict(corral_event_type t) {
         case CORRAL_EVENT_STOPPING:
         case CORRAL_EVENT_RESTARTING:
         case CORRAL_EVENT_FAILED:
+        case CORRAL_EVENT_OOM:
                 return false;
         default:
                 return (unsigned) t < _CORRAL_EVENT_MAX;

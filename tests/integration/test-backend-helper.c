@@ -13,6 +13,8 @@
  *   print         writes "out 1" .. "out 3" to stdout and "err 1" to stderr, says R, waits
  *   forkbomb      forks (children wait) until fork fails, says "F<children>:<errno>", waits
  *   spin          says R and burns CPU until it is killed
+ *   alloc-child   a child allocates without end (the OOM killer's choice), the main process
+ *                 says R and waits
  *   alloc         says R and allocates and touches memory, 1 MiB at a time, without end
  *   segv DIR      dumps core (RLIMIT_CORE raised, cwd DIR) by SIGSEGV
  *   abort-on-term dumps core when asked to stop (a crash while stopping), cwd DIR
@@ -293,6 +295,12 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "err %d\n", i);
                 return argc > 3 ? atoi(argv[3]) : 0;
         }
+        if (strcmp(mode, "alloc-child") == 0 && fork() == 0)
+                for (;;) {
+                        char *m = malloc(1 << 20);
+                        if (m)
+                                memset(m, 1, 1 << 20);
+                }
         if (strcmp(mode, "alloc") == 0)
                 for (;;) {
                         char *m = malloc(1 << 20);

@@ -157,6 +157,26 @@ static void test_memory_max_oom_kill(void **state) {
         corral_backend_unref(b);
 }
 
+/* A helper killed by the OOM killer while the main process lives: an oom event, a warning, and
+ * the backend runs on; its stop later is a plain stop. Pure-v2 VM only, as above. */
+static void test_helper_oom_is_an_event(void **state) {
+        harness *h = *state;
+
+        if (!v2_has(h, "memory")) {
+                printf("# skipped: no memory controller on cgroup v2 here (tested in the pure-v2 VM)\n");
+                skip();
+        }
+        corral_backend *b = spawn_limited(h, "family", "alloc-child", NULL, memory_32m);
+        harness_wait_ready(h, false);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_OOM);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_INFO);
+        corral_backend_unref(b);
+}
+
 /* Without v1 hierarchies (CORRAL_DISABLE=cgroup-v1: as on a pure-v2 host whose root is not
  * offered the controller), a limit cannot be enforced: start-failed, naming it; nothing left. */
 static void test_unenforceable_limit_is_refused(void **state) {
@@ -201,8 +221,11 @@ static void test_limit_setters_refuse_nonsense(void **state) {
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
         const struct CMUnitTest tests[] = {
-                T(test_pids_max_stops_a_fork_bomb),    T(test_cpu_max_throttles),
-                T(test_memory_max_oom_kill),           T(test_unenforceable_limit_is_refused),
+                T(test_pids_max_stops_a_fork_bomb),
+                T(test_cpu_max_throttles),
+                T(test_memory_max_oom_kill),
+                T(test_helper_oom_is_an_event),
+                T(test_unenforceable_limit_is_refused),
                 T(test_limit_setters_refuse_nonsense),
         };
 
