@@ -130,6 +130,10 @@ enum {
         /* Move the calling process into the leaf "<root>/supervisor" first, so that the root is
          * free for the backends' leaves: what a service with Delegate=yes must do. */
         CORRAL_NEW_OWN_LEAF = 1 << 1,
+        /* Keep each backend's spec and state (intent, readiness, restart counters) in trusted.*
+         * extended attributes of its leaf, so that a supervisor started after this one dies can
+         * take its backends back with corral_adopt(). Needs root (CAP_SYS_ADMIN). */
+        CORRAL_NEW_PERSIST = 1 << 2,
 };
 
 /**
@@ -334,6 +338,25 @@ int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid)
  */
 int corral_stop_all(corral *c, uint64_t grace_usec);
 int corral_stop_all_by(corral *c, uint64_t grace_usec, uid_t uid, pid_t pid);
+
+/**
+ * corral_adopt() - take back the backends an earlier supervisor of the same root left running
+ * (it crashed, or was killed): each leaf with a kept spec is supervised again. A live main
+ * process (the same pid and start time, still in its leaf) is watched through a new pidfd; not
+ * being our child, its exit status comes from PIDFD_INFO_EXIT (6.15) or its zombie's /proc
+ * entry, else how is unknown. A stop under way goes on with its intent and deadline; a restart
+ * being waited for is kept. A leaf whose main process is gone is killed and concluded (with how
+ * unknown) from the loop. Leaves without a kept spec are not touched.
+ * @ret: a malloc'ed array of new references to the backends taken back, @ret_n of them.
+ * Return: the number taken back, or a negative errno.
+ */
+int corral_adopt(corral *c, corral_backend ***ret, size_t *ret_n);
+
+/** corral_backend_get_spec() - the spec it is (re)started from. Borrowed. */
+const corral_spec *corral_backend_get_spec(corral_backend *b);
+
+/** corral_spec_dup() - a copy of a spec, owned by the caller. */
+int corral_spec_dup(const corral_spec *s, corral_spec **ret);
 
 /** corral_count() - backends not yet gone. */
 unsigned corral_count(corral *c);

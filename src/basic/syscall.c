@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* syscall.c: raw wrappers for pidfd_open, pidfd_send_signal, waitid(P_PIDFD), clone3 and PIDFD_GET_INFO. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <limits.h>
 #include <sys/ioctl.h>
@@ -115,6 +120,77 @@ int syscall_pidfd_get_cgroupid(int pidfd, uint64_t *ret_cgroupid) {
                 return -EOPNOTSUPP;
         *ret_cgroupid = info.cgroupid;
         return 0;
+}
+
+#define SYSCALL_PIDFD_INFO_EXIT (1ULL << 3)
+
+/* A wait status (as waitpid gives it) as waitid's siginfo. */
+static void status_to_siginfo(int status, pid_t pid, siginfo_t *si) {
+        *si = (siginfo_t){ .si_pid = pid, .si_signo = SIGCHLD };
+        if (WIFEXITED(status)) {
+                si->si_code = CLD_EXITED;
+                si->si_status = WEXITSTATUS(status);
+        } else {
+                si->si_code = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
+                si->si_status = WTERMSIG(status);
+        }
+}
+
+/* Field n (1-based) of /proc/<pid>/stat, after the parenthesised comm that may hold spaces. */
+static int proc_stat_field(pid_t pid, int n, long long *ret) {
+        char path[64], buf[2048], *p;
+        int fd, k;
+        ssize_t len;
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESRCH : negative_errno();
+        len = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (len <= 0)
+                return -ESRCH;
+        buf[len] = '\0';
+        p = strrchr(buf, ')');
+        if (!p)
+                return -EINVAL;
+        for (k = 2; k < n && p; k++) /* p points before field k+1 */
+                p = strchr(p + 1, ' ');
+        if (!p)
+                return -EINVAL;
+        *ret = strtoll(p + 1, NULL, 10);
+        return 0;
+}
+
+int syscall_pid_starttime(pid_t pid, uint64_t *ret) {
+        long long v;
+        int r = proc_stat_field(pid, 22, &v);
+
+        if (r >= 0)
+                *ret = (uint64_t) v;
+        return r;
+}
+
+static int pidfd_exit_from_info(int pidfd, pid_t pid, siginfo_t *ret_si) {
+        struct syscall_pidfd_info info = { .mask = SYSCALL_PIDFD_INFO_EXIT };
+
+        if (ioctl(pidfd, SYSCALL_PIDFD_GET_INFO, &info) < 0 || !(info.mask & SYSCALL_PIDFD_INFO_EXIT))
+                return -ENODATA;
+        status_to_siginfo(info.exit_code, pid, ret_si);
+        return 0;
+}
+
+int syscall_pidfd_exit_info(int pidfd, pid_t pid, siginfo_t *ret_si) {
+        long long status;
+
+        if (pidfd_exit_from_info(pidfd, pid, ret_si) >= 0)
+                return 0;
+        /* A zombie still: its /proc entry is its own as long as the pidfd can still signal it. */
+        if (proc_stat_field(pid, 52, &status) >= 0 && syscall_pidfd_send_signal(pidfd, 0) >= 0) {
+                status_to_siginfo((int) status, pid, ret_si);
+                return 0;
+        }
+        return pidfd_exit_from_info(pidfd, pid, ret_si); /* reaped meanwhile */
 }
 
 int syscall_probe_pidfd(void) {

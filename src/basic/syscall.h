@@ -57,6 +57,16 @@ int syscall_clone3_vfork_supported(void);
  * the kernel lacks it, -ESRCH once the process is gone. */
 int syscall_pidfd_get_cgroupid(int pidfd, uint64_t *ret_cgroupid);
 
+/* The exit of a process that is not our child (re-adopted after a restart of the supervisor),
+ * whose pidfd polls readable, as waitid would give it: PIDFD_INFO_EXIT (6.15) once its parent has
+ * reaped it, else its zombie's exit_code in /proc/<pid>/stat (read, then confirmed to be still
+ * the same unreaped process through the pidfd). -ENODATA where neither can be had. */
+int syscall_pidfd_exit_info(int pidfd, pid_t pid, siginfo_t *ret_si);
+
+/* The start time of a process (/proc/<pid>/stat field 22, clock ticks since boot): with the pid,
+ * what names one process for the life of the machine. -ESRCH if it is gone. */
+int syscall_pid_starttime(pid_t pid, uint64_t *ret);
+
 /* Probes, by calling rather than by kernel version. Each returns 1 if the feature works, 0 if not. */
 int syscall_probe_pidfd(void);             /* pidfd_open (5.3) and waitid(P_PIDFD) (5.4) */
 int syscall_probe_clone3(void);            /* 5.3 */

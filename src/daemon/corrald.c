@@ -231,7 +231,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         int r, fd;
 
         r = corral_new(&d->corral, a->cgroup_root,
-                       CORRAL_NEW_SUBREAPER | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
+                       CORRAL_NEW_SUBREAPER | CORRAL_NEW_PERSIST | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot use cgroup root %s: %s",
                                   a->cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)", strerror(-r)),
@@ -250,6 +250,11 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot serve %s: %s", a->address, strerror(-r)), r;
         registry_set_server(d->registry, d->server);
+        r = registry_adopt(d->registry); /* what a corrald before us left running */
+        if (r < 0)
+                return daemon_log(LOG_ERR, "cannot take back the backends under %s: %s",
+                                  corral_get_cgroup_root(d->corral), strerror(-r)),
+                       r;
         (void) sd_event_set_watchdog(corral_get_event(d->corral), true); /* WATCHDOG=1 if WatchdogSec= */
         return 0;
 }
@@ -267,7 +272,8 @@ int main(int argc, char **argv) {
                 daemon_log(LOG_INFO, "listening on %s, cgroup root %s",
                            d.socket_activated ? "the socket systemd passed" : a.address,
                            corral_get_cgroup_root(d.corral));
-                (void) sd_notify(0, "READY=1\nSTATUS=0 backend(s) running");
+                (void) sd_notifyf(0, "READY=1\nSTATUS=%u backend(s) running",
+                                  registry_count_running(d.registry));
                 r = corral_run(d.corral);
         }
         d.server = server_free(d.server);

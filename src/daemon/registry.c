@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "daemon-log.h"
 #include "fileio.h"
 #include "macro.h"
 #include "registry.h"
@@ -476,4 +477,32 @@ void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *use
         (void) corral_stop_all_by(r->corral, CORRAL_GRACE_DEFAULT, uid, pid);
         if (corral_count(r->corral) == 0)
                 done(userdata);
+}
+
+int registry_adopt(registry *r) {
+        corral_backend **v = NULL;
+        size_t n = 0;
+        int k = corral_adopt(r->corral, &v, &n);
+
+        for (size_t i = 0; i < n; i++) {
+                corral_backend *b = v[i];
+                entry *e = registry_find(r, corral_backend_get_name(b))
+                        ?: registry_add(r, corral_backend_get_name(b));
+                if (!e || e->backend || corral_spec_dup(corral_backend_get_spec(b), &e->spec) < 0) {
+                        daemon_log(LOG_ERR, "cannot keep track of re-adopted backend %s: killing it",
+                                   corral_backend_get_name(b));
+                        (void) corral_stop(b, 0);
+                        corral_backend_unref(b);
+                        continue;
+                }
+                e->backend = b;
+                e->last = corral_backend_ref(b);
+                daemon_log(LOG_INFO, "re-adopted backend %s: pid %d, %s, cgroup %s", e->name,
+                           (int) corral_backend_get_pid(b),
+                           corral_state_to_string(corral_backend_get_state(b)),
+                           corral_backend_get_cgroup(b));
+        }
+        free(v);
+        registry_notify_status(r);
+        return k;
 }

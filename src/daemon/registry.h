@@ -34,6 +34,10 @@ void registry_reset_failed(registry *r, conn *c, const char *name);
  * restarts); with follow, every later chunk too, as more replies. */
 void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow);
 
+/* Take back what a corrald before us left under the root (corral_adopt()): each backend gets
+ * its entry again. Returns how many, or -errno. */
+int registry_adopt(registry *r);
+
 /* Shutdown: stop every backend on purpose, by this caller; calls done() once none is left. */
 void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata);
 bool registry_shutting_down(registry *r);

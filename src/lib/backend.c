@@ -17,8 +17,6 @@
 #include "syscall.h"
 #include "verdict.h"
 
-static void backend_finish(corral_backend *b);
-
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
         corral_backend *b = calloc(1, sizeof(*b));
 
@@ -260,9 +258,13 @@ int backend_on_exit(corral_backend *b) {
         if (b->reaped)
                 return 0;
         r = syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG, &si);
-        if (r == -ECHILD) /* someone else reaped it: SIGCHLD set to SIG_IGN, say */
-                si = (siginfo_t){ .si_pid = b->pid, .si_code = 0 };
-        else if (r < 0 || si.si_pid == 0)
+        if (r == -ECHILD) { /* not our child (adopted), or someone else reaped it */
+                struct pollfd p = { .fd = b->pidfd, .events = POLLIN };
+                if (poll(&p, 1, 0) == 0)
+                        return 0; /* still running */
+                if (syscall_pidfd_exit_info(b->pidfd, b->pid, &si) < 0)
+                        si = (siginfo_t){ .si_pid = b->pid, .si_code = 0 };
+        } else if (r < 0 || si.si_pid == 0)
                 return r < 0 ? r : 0;
         b->exit_si = si;
         b->reaped = true;
@@ -354,27 +356,38 @@ static int backend_watch_memory(corral_backend *b) {
                                backend_on_memory_events, b);
 }
 
-int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
+/* What a launch is watched through: its pidfd (when the main process lives), its
+ * cgroup.events, and its memory.events. */
+static int backend_watch(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
         sd_event *e = b->corral->event;
+        uint64_t oom = 0;
         int r;
 
         b->pid = pid;
         b->pidfd = pidfd;
         b->cgroup_fd = cgroup_fd;
         b->events_fd = events_fd;
-        b->start_usec = now_usec(CLOCK_MONOTONIC);
         b->populated = true;
-        b->have_oom = cgroup_limits_oom_kills(cgroup_fd, &b->v1, &b->oom_at_start) >= 0;
-        b->oom_seen = b->oom_at_start;
+        b->have_oom = cgroup_limits_oom_kills(cgroup_fd, &b->v1, &oom) >= 0;
+        if (!b->adopted)
+                b->oom_at_start = b->oom_seen = oom;
         r = backend_watch_memory(b);
+        if (r >= 0 && pidfd >= 0)
+                r = sd_event_add_io(e, &b->pidfd_source, pidfd, EPOLLIN, backend_on_pidfd, b);
+        if (r >= 0)
+                r = sd_event_add_io(e, &b->events_source, events_fd, EPOLLPRI, backend_on_events, b);
+        return r;
+}
+
+int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
+        sd_event *e = b->corral->event;
+        int r;
+
+        b->start_usec = now_usec(CLOCK_MONOTONIC);
+        r = backend_watch(b, pid, pidfd, cgroup_fd, events_fd);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(e, &b->pidfd_source, pidfd, EPOLLIN, backend_on_pidfd, b);
-        if (r < 0)
-                return r;
-        r = sd_event_add_io(e, &b->events_source, events_fd, EPOLLPRI, backend_on_events, b);
-        if (r < 0)
-                return r;
+        (void) syscall_pid_starttime(pid, &b->pid_starttime);
         b->watchdog_usec = b->spec->watchdog_usec;
         backend_watchdog_arm(b);
         b->ready_pending = b->spec->ready != CORRAL_READY_NONE;
@@ -389,6 +402,63 @@ int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int e
         return 0;
 }
 
+static int backend_on_recheck(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+
+        b->timer_source = sd_event_source_disable_unref(b->timer_source);
+        backend_check_populated(b);
+        corral_backend_unref(b);
+        return 0;
+}
+
+/* Taken back from an earlier supervisor, main process gone: kill what is left, and let the loop
+ * conclude once the leaf is empty (never from inside corral_adopt()). */
+int backend_attach_ended(corral_backend *b, int cgroup_fd, int events_fd) {
+        int r = backend_watch(b, 0, -EBADF, cgroup_fd, events_fd);
+
+        if (r < 0)
+                return r;
+        backend_note_leftover(b);
+        if (b->leftover > 0)
+                backend_escalate(b);
+        return sd_event_add_time_relative(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, 0, 0,
+                                          backend_on_recheck, b);
+}
+
+static int backend_arm_timer(corral_backend *b, uint64_t deadline);
+
+/* Taken back from an earlier supervisor with its main process alive: its state as it was kept,
+ * its timers (start timeout, stop deadline) where they were; the watchdog gets a full period. */
+int backend_attach_adopted(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
+        sd_event *e = b->corral->event;
+        int r;
+
+        b->adopted = true;
+        r = backend_watch(b, pid, pidfd, cgroup_fd, events_fd);
+        if (r < 0)
+                return r;
+        b->state = b->intent.stop || b->self_stopping ? CORRAL_STATE_STOPPING
+                : b->ready_pending                    ? CORRAL_STATE_STARTING
+                                                      : CORRAL_STATE_RUNNING;
+        if (b->intent.stop) { /* the stop under way goes on: signal if it had not been, kill at its deadline
+                               */
+                if (!b->stop_signalled && backend_signal(b, b->stop_signal) >= 0)
+                        b->stop_signalled = true;
+                adopt_save_state(b);
+                return b->stop_deadline_usec ? backend_arm_timer(b, b->stop_deadline_usec) : 0;
+        }
+        b->watchdog_usec = b->spec->watchdog_usec;
+        if (!b->self_stopping)
+                backend_watchdog_arm(b);
+        if (b->ready_pending && b->spec->ready == CORRAL_READY_TCP)
+                backend_probe_later(b);
+        if (b->ready_pending && b->spec->start_timeout_usec > 0)
+                return sd_event_add_time(e, &b->start_timer, CLOCK_MONOTONIC,
+                                         b->start_usec + b->spec->start_timeout_usec, 1000,
+                                         backend_on_start_timeout, b);
+        return 0;
+}
+
 /* It is ready: running, and the start timeout and any probe are over. */
 static void backend_ready(corral_backend *b) {
         if (!b->ready_pending)
@@ -400,6 +470,7 @@ static void backend_ready(corral_backend *b) {
                 return;
         if (b->state == CORRAL_STATE_STARTING)
                 b->state = CORRAL_STATE_RUNNING;
+        adopt_save_state(b);
         backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready", 0);
 }
 
@@ -409,6 +480,7 @@ static void backend_on_stopping(corral_backend *b) {
         b->self_stopping = true;
         b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
         b->state = CORRAL_STATE_STOPPING;
+        adopt_save_state(b);
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO,
                      "backend is stopping on its own (STOPPING=1)", 0);
 }
@@ -506,10 +578,15 @@ static corral_state backend_next_state(corral_backend *b, corral_event_type outc
                 return CORRAL_STATE_FAILED;
         b->restart_delay_usec = restart_delay(b, runtime);
         b->next_restart_usec = now + b->restart_delay_usec;
-        if (sd_event_add_time(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, b->next_restart_usec,
-                              1000, backend_on_restart_timer, b) < 0)
+        if (backend_arm_restart(b) < 0)
                 return CORRAL_STATE_FAILED;
         return CORRAL_STATE_RESTARTING;
+}
+
+int backend_arm_restart(corral_backend *b) {
+        b->timer_source = sd_event_source_disable_unref(b->timer_source);
+        return sd_event_add_time(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, b->next_restart_usec,
+                                 1000, backend_on_restart_timer, b);
 }
 
 /* Emit the verdict of a launch, then what follows from it: restarting, failed, or nothing. */
@@ -520,6 +597,11 @@ static void backend_conclude(corral_backend *b, corral_event_type type, corral_l
 
         corral_backend_ref(b);
         b->state = backend_next_state(b, type, runtime);
+        /* A restart to come keeps the empty leaf, as the record a later supervisor finds. */
+        if (b->state == CORRAL_STATE_RESTARTING && c->persist && b->launch[0])
+                adopt_save_state(b);
+        else if (b->launch[0])
+                (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
         /* Unlinked first, so that corral_count() no longer counts it when the verdict is read. */
         if (b->state != CORRAL_STATE_RESTARTING)
                 corral_unlink(c, b);
@@ -536,7 +618,7 @@ static void backend_conclude(corral_backend *b, corral_event_type type, corral_l
         corral_backend_unref(b);
 }
 
-static void backend_finish(corral_backend *b) {
+void backend_finish(corral_backend *b) {
         corral *c = b->corral;
         verdict_input in;
         verdict v;
@@ -579,7 +661,6 @@ static void backend_finish(corral_backend *b) {
                                .message = msg };
         }
         backend_close(b);
-        (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
         cgroup_v1_leaf_done(&b->v1);
         backend_conclude(b, v.type, v.level, v.message, 0,
                          b->exit_usec > b->start_usec ? b->exit_usec - b->start_usec : 0);
@@ -590,11 +671,15 @@ static void backend_finish(corral_backend *b) {
 int backend_respawn(corral_backend *b) {
         _cleanup_free_ char *what = NULL;
         corral *c = b->corral;
+        char placeholder[13];
         int r;
 
+        memcpy(placeholder, b->launch, sizeof(placeholder));
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->reaped = b->populated = b->escalated = b->leftover_known = b->have_oom = false;
         b->ready_pending = b->start_timed_out = b->watchdog_fired = b->self_stopping = false;
+        b->adopted = b->stop_signalled = false;
+        b->stop_deadline_usec = 0;
         b->status_text = mfree(b->status_text);
         b->exit_si = (siginfo_t){ 0 };
         b->leftover = 0;
@@ -602,6 +687,8 @@ int backend_respawn(corral_backend *b) {
         b->next_restart_usec = b->start_usec = b->exit_usec = 0;
         b->state = CORRAL_STATE_STARTING;
         r = corral_spawn_launch(c, b, &what);
+        if (placeholder[0]) /* the last launch's record goes once the new one has its own */
+                (void) cgroup_leaf_remove(&c->root, b->name, placeholder);
         if (r < 0) /* counts as a failure of the launch: the policy decides again */
                 backend_conclude(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, "backend failed to start",
                                  -r, 0);
@@ -665,6 +752,7 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
                 corral *c = b->corral;
                 b->timer_source = sd_event_source_disable_unref(b->timer_source);
                 b->next_restart_usec = 0;
+                (void) cgroup_leaf_remove(&c->root, b->name, b->launch); /* its record, if kept */
                 b->intent =
                         (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
                 b->reaped = false; /* no exit to report: how is null */
@@ -691,14 +779,18 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
         };
         b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer); /* stopping: no watchdog */
         b->state = CORRAL_STATE_STOPPING;
-        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend", 0);
         if (grace_usec == CORRAL_GRACE_DEFAULT)
                 grace_usec = b->grace_usec;
+        b->stop_deadline_usec = deadline_add(base_usec, grace_usec);
+        adopt_save_state(b); /* the intent outlives us: a supervisor after a crash still knows */
+        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend", 0);
         if (backend_signal(b, b->stop_signal) < 0 || grace_usec == 0 ||
-            backend_arm_timer(b, deadline_add(base_usec, grace_usec)) < 0) {
+            backend_arm_timer(b, b->stop_deadline_usec) < 0) {
                 backend_escalate(b);
                 return CORRAL_STOP_STARTED;
         }
+        b->stop_signalled = true;
+        adopt_save_state(b);
         /* A stopped (SIGSTOP) process must run to act on the stop signal. */
         if (b->stop_signal != SIGKILL && b->stop_signal != SIGCONT)
                 (void) backend_signal(b, SIGCONT);
@@ -749,4 +841,8 @@ unsigned corral_backend_get_restarts(corral_backend *b) {
 
 corral_state corral_backend_get_state(corral_backend *b) {
         return b ? b->state : CORRAL_STATE_GONE;
+}
+
+const corral_spec *corral_backend_get_spec(corral_backend *b) {
+        return b ? b->spec : NULL;
 }

@@ -324,3 +324,22 @@ int cgroup_limits_oom_kills(int leaf_fd, const cgroup_v1_leaf *v, uint64_t *ret)
                 return (int) n;
         return keyed_file_get(buf, "oom_kill", ret);
 }
+
+int cgroup_limits_reopen(cgroup_limits_host *h, const cgroup_root *r, const char *leaf_path,
+                         const cgroup_limits *l, cgroup_v1_leaf *ret_v1) {
+        _cleanup_free_ char *dir = NULL;
+
+        *ret_v1 = CGROUP_V1_LEAF_INIT;
+        for (cgroup_ctl c = 0; c < _CGROUP_CTL_MAX; c++)
+                if (limits_want(l, c) && limits_locate(h, r, c) == CGROUP_V1)
+                        ret_v1->mask |= 1u << c;
+        if (!ret_v1->mask)
+                return 0;
+        ret_v1->path = strdup(leaf_path);
+        if (!ret_v1->path)
+                return -ENOMEM;
+        if ((ret_v1->mask & (1u << CGROUP_CTL_MEMORY)) &&
+            asprintf(&dir, "%s%s", h->v1_mount[CGROUP_CTL_MEMORY], leaf_path) >= 0)
+                ret_v1->memory_fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        return 0;
+}

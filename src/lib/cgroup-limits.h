@@ -68,6 +68,11 @@ const char *cgroup_ctl_to_string(cgroup_ctl c);
 int cgroup_limits_apply(cgroup_limits_host *h, const cgroup_root *r, int leaf_fd, const char *leaf_path,
                         const cgroup_limits *l, cgroup_v1_leaf *ret_v1, char **ret_what);
 
+/* The v1 groups of a leaf made by an earlier supervisor (re-adoption): known again, to read the
+ * OOM counter and to remove them with the leaf. */
+int cgroup_limits_reopen(cgroup_limits_host *h, const cgroup_root *r, const char *leaf_path,
+                         const cgroup_limits *l, cgroup_v1_leaf *ret_v1);
+
 /* Remove a leaf's v1 cgroups (they are empty once the v2 leaf is) and close its fds. */
 void cgroup_v1_leaf_done(cgroup_v1_leaf *v);
 

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -362,5 +363,37 @@ bool cgroup_pid_in(pid_t pid, const char *path) {
 int cgroup_memory_events_open(int leaf_fd) {
         int fd = openat(leaf_fd, "memory.events", O_RDONLY | O_CLOEXEC);
 
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int cgroup_leaf_set_attr(int leaf_fd, const char *key, const char *value) {
+        return fsetxattr(leaf_fd, key, value, strlen(value), 0) < 0 ? negative_errno() : 0;
+}
+
+int cgroup_leaf_get_attr(int leaf_fd, const char *key, char **ret) {
+        ssize_t n = fgetxattr(leaf_fd, key, NULL, 0);
+        char *buf;
+
+        if (n < 0)
+                return negative_errno();
+        buf = malloc((size_t) n + 1);
+        if (!buf)
+                return -ENOMEM;
+        n = fgetxattr(leaf_fd, key, buf, (size_t) n);
+        if (n < 0) {
+                free(buf);
+                return negative_errno();
+        }
+        buf[n] = '\0';
+        *ret = buf;
+        return 0;
+}
+
+int cgroup_leaf_open(const cgroup_root *r, const char *name, const char *launch) {
+        char dir[128];
+        int fd;
+
+        (void) snprintf(dir, sizeof(dir), "%s.%s", name, launch);
+        fd = openat(r->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? negative_errno() : fd;
 }

@@ -72,5 +72,14 @@ int cgroup_cpu_usage(int leaf_fd, uint64_t *ret);
  * no process of its own (cgroup v2's no-internal-processes rule) and backends go beside it. */
 int cgroup_join_leaf(const cgroup_root *r, const char *name);
 
+/* What the supervisor keeps with a leaf, in its trusted.* extended attributes (root only, gone
+ * with the leaf): set replaces the value; get returns a malloc'ed NUL-terminated copy, -ENODATA
+ * if there is none. */
+int cgroup_leaf_set_attr(int leaf_fd, const char *key, const char *value);
+int cgroup_leaf_get_attr(int leaf_fd, const char *key, char **ret);
+
+/* Open the leaf "<name>.<launch>" under the root. Returns an O_DIRECTORY fd or -errno. */
+int cgroup_leaf_open(const cgroup_root *r, const char *name, const char *launch);
+
 /* Whether process pid is now in the cgroup at path (below the cgroup2 mount), per /proc. */
 bool cgroup_pid_in(pid_t pid, const char *path);

@@ -39,6 +39,7 @@ struct corral {
         unsigned n_live;
         bool subreaper;
         bool sweeping;
+        bool persist; /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
 };
 
 #define RESTART_HISTORY 64
@@ -80,10 +81,14 @@ struct corral_backend {
         cgroup_v1_leaf v1; /* its cgroups in v1 hierarchies, where a limit needs one */
         backend_output out;
         sd_event_source *pidfd_source, *events_source, *timer_source, *start_timer;
-        bool ready_pending;   /* starting until READY=1 */
-        bool start_timed_out; /* never ready: killed, and start-failed */
-        bool watchdog_fired;  /* missed its watchdog: killed, and the verdict is watchdog */
-        bool self_stopping;   /* it said STOPPING=1: an exit 0 now is its own clean stop */
+        bool ready_pending;          /* starting until READY=1 */
+        bool start_timed_out;        /* never ready: killed, and start-failed */
+        bool watchdog_fired;         /* missed its watchdog: killed, and the verdict is watchdog */
+        bool self_stopping;          /* it said STOPPING=1: an exit 0 now is its own clean stop */
+        bool adopted;                /* started by an earlier supervisor: not our child, no waitid */
+        bool stop_signalled;         /* the stop signal of the intent went out */
+        uint64_t stop_deadline_usec; /* CLOCK_MONOTONIC: cgroup.kill then; 0 if none */
+        uint64_t pid_starttime;      /* with pid, names the main process for re-adoption */
         uint64_t watchdog_usec;
         sd_event_source *watchdog_timer;
         int probe_fd; /* the TCP connection being tried, or -1 */
@@ -142,6 +147,16 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret);
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
 int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);
 int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
+int backend_attach_adopted(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
+int backend_attach_ended(corral_backend *b, int cgroup_fd, int events_fd);
+void backend_finish(corral_backend *b);
+int backend_arm_restart(corral_backend *b);
+
+/* adopt.c */
+/* Keep the spec (before the process starts) and the state (at each change) on the leaf. A
+ * no-op unless the supervisor persists. */
+int adopt_save_spec(corral_backend *b, int leaf_fd);
+void adopt_save_state(corral_backend *b);
 int backend_on_exit(corral_backend *b);
 void backend_kill_sync(corral_backend *b);
 void backend_on_notify(corral_backend *b, const char *text);

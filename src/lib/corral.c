@@ -128,6 +128,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 r = corral_notify_socket(c);
         if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER))
                 r = corral_become_subreaper(c);
+        c->persist = flags & CORRAL_NEW_PERSIST;
         if (r < 0) {
                 corral_free(c);
                 return r;
@@ -348,6 +349,14 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
         }
         if (asprintf(&b->cgroup, "%s/%s.%s", c->root.path + strlen(c->root.mount), s->name, b->launch) < 0)
                 b->cgroup = NULL;
+        r = adopt_save_spec(b, leaf); /* before there is a process: a leaf never runs unrecorded */
+        if (r < 0) {
+                *ret_what =
+                        strdup(r == -E2BIG ? "backend definition too large to keep on its cgroup (64 KiB)"
+                                           : "cannot keep the backend's definition on its cgroup");
+                (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
+                return r;
+        }
         events = cgroup_events_open(leaf);
         p.cgroup_fd = leaf;
         r = events < 0 ? events : !b->cgroup ? -ENOMEM : corral_spawn_limits(c, s, b, leaf, ret_what);
@@ -526,6 +535,7 @@ int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
                 return r;
         }
         free(what);
+        adopt_save_state(b);
         backend_emit(b, CORRAL_EVENT_STARTED, CORRAL_LEVEL_INFO, "backend started", 0);
         return 0;
 }

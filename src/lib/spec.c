@@ -377,3 +377,7 @@ int corral_spec_set_log_journal(corral_spec *s, bool enable) {
         s->log_journal = enable;
         return 0;
 }
+
+int corral_spec_dup(const corral_spec *s, corral_spec **ret) {
+        return s && ret ? corral_spec_copy(s, ret) : -EINVAL;
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* adopt.c: a backend's spec and state kept on its leaf, and the backends of an earlier supervisor
+ * (one that crashed or was killed) taken back from its cgroup root. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corral-private.h"
+#include "fileio.h"
+#include "macro.h"
+#include "parse.h"
+#include "spec-json.h"
+#include "syscall.h"
+
+#define ATTR_SPEC  "trusted.corral.spec"
+#define ATTR_STATE "trusted.corral.state"
+
+int adopt_save_spec(corral_backend *b, int leaf_fd) {
+        json_t *j = NULL;
+        char *s;
+        int r;
+
+        if (!b->corral->persist)
+                return 0;
+        r = spec_to_json(b->spec, &j);
+        if (r < 0)
+                return r;
+        s = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (!s)
+                return -ENOMEM;
+        r = cgroup_leaf_set_attr(leaf_fd, ATTR_SPEC, s); /* -E2BIG past 64 KiB */
+        free(s);
+        return r;
+}
+
+static json_t *state_to_json(const corral_backend *b) {
+        json_t *times = json_array();
+        unsigned n = b->n_restart_times < RESTART_HISTORY ? b->n_restart_times : RESTART_HISTORY;
+
+        for (unsigned i = 0; times && i < n; i++)
+                json_array_append_new(times, json_integer((json_int_t) b->restart_times[i]));
+        return json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:i, s:o, s:i, s:I, s:I}",
+                         "pid", (int) b->pid, "starttime", (json_int_t) b->pid_starttime, "start",
+                         (json_int_t) b->start_usec, "readyPending", b->ready_pending, "selfStopping",
+                         b->self_stopping, "stop", b->intent.stop, "stopUid", (int) b->intent.by_uid,
+                         "stopPid", (int) b->intent.by_pid, "stopAt", (json_int_t) b->intent.at_usec,
+                         "stopSignalled", b->stop_signalled, "stopDeadline",
+                         (json_int_t) b->stop_deadline_usec, "attempt", (int) b->attempt, "restartTimes",
+                         times, "restartCount", (int) b->n_restart_times, "nextRestart",
+                         (json_int_t) b->next_restart_usec, "oomSeen", (json_int_t) b->oom_seen);
+}
+
+void adopt_save_state(corral_backend *b) {
+        _cleanup_close_ int own = -EBADF;
+        int fd = b->cgroup_fd;
+        json_t *j;
+        char *s;
+
+        if (!b->corral || !b->corral->persist || !b->launch[0])
+                return;
+        if (fd < 0) /* between launches (waiting for a restart): the leaf stays as its record */
+                fd = own = cgroup_leaf_open(&b->corral->root, b->name, b->launch);
+        j = fd >= 0 ? state_to_json(b) : NULL;
+        s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (s)
+                (void) cgroup_leaf_set_attr(fd, ATTR_STATE, s);
+        json_decref(j);
+        free(s);
+}
+
+static uint64_t ju64(json_t *o, const char *key) {
+        json_int_t v = json_integer_value(json_object_get(o, key));
+        return v > 0 ? (uint64_t) v : 0;
+}
+
+static void state_from_json(corral_backend *b, json_t *o) {
+        json_t *times = json_object_get(o, "restartTimes"), *t;
+        size_t i;
+
+        b->pid = (pid_t) json_integer_value(json_object_get(o, "pid"));
+        b->pid_starttime = ju64(o, "starttime");
+        b->start_usec = ju64(o, "start");
+        b->ready_pending = json_is_true(json_object_get(o, "readyPending"));
+        b->self_stopping = json_is_true(json_object_get(o, "selfStopping"));
+        b->intent = (backend_intent){ .stop = json_is_true(json_object_get(o, "stop")),
+                                      .by_uid = (uid_t) json_integer_value(json_object_get(o, "stopUid")),
+                                      .by_pid = (pid_t) json_integer_value(json_object_get(o, "stopPid")),
+                                      .at_usec = ju64(o, "stopAt") };
+        b->stop_signalled = json_is_true(json_object_get(o, "stopSignalled"));
+        b->stop_deadline_usec = ju64(o, "stopDeadline");
+        b->attempt = (unsigned) ju64(o, "attempt");
+        json_array_foreach(times, i, t) if (i < RESTART_HISTORY) b->restart_times[i] =
+                (uint64_t) json_integer_value(t);
+        b->n_restart_times = (unsigned) ju64(o, "restartCount");
+        b->next_restart_usec = ju64(o, "nextRestart");
+        b->oom_seen = ju64(o, "oomSeen");
+}
+
+/* "<name>.<12 hex digits>": a leaf of ours by its name; what it holds says the rest. */
+static bool leaf_name_split(const char *d, char *name, size_t size, char launch[static 13]) {
+        const char *dot = strrchr(d, '.');
+
+        if (!dot || strlen(dot + 1) != 12 || strspn(dot + 1, "0123456789abcdef") != 12 ||
+            (size_t) (dot - d) >= size)
+                return false;
+        memcpy(name, d, (size_t) (dot - d));
+        name[dot - d] = '\0';
+        memcpy(launch, dot + 1, 13);
+        return name_is_valid(name);
+}
+
+static bool adopt_is_live(corral *c, const char *name, const char *launch) {
+        for (corral_backend *b = c->live; b; b = b->next)
+                if (strcmp(b->name, name) == 0 && strcmp(b->launch, launch) == 0)
+                        return true;
+        return false;
+}
+
+/* The record of one leaf, from what it holds: NULL if it is not a backend of a supervisor that
+ * kept its state (then it is left alone: never touch a cgroup that is not ours). */
+static corral_backend *adopt_record(corral *c, int leaf_fd, const char *name, const char *launch) {
+        _cleanup_free_ char *spec_text = NULL, *state_text = NULL;
+        corral_spec *spec = NULL;
+        corral_backend *b = NULL;
+        json_t *j;
+
+        if (cgroup_leaf_get_attr(leaf_fd, ATTR_SPEC, &spec_text) < 0)
+                return NULL;
+        j = json_loads(spec_text, 0, NULL);
+        if (spec_from_json(j, &spec) < 0 || strcmp(corral_spec_get_name(spec), name) != 0 ||
+            backend_new(c, spec, &b) < 0) {
+                json_decref(j);
+                corral_spec_free(spec);
+                return NULL;
+        }
+        json_decref(j);
+        corral_spec_free(spec);
+        memcpy(b->launch, launch, 13);
+        if (asprintf(&b->cgroup, "%s/%s.%s", c->root.path + strlen(c->root.mount), name, launch) < 0) {
+                b->cgroup = NULL;
+                return corral_backend_unref(b);
+        }
+        (void) cgroup_limits_reopen(&c->limits_host, &c->root, b->cgroup, &b->spec->limits, &b->v1);
+        if (cgroup_leaf_get_attr(leaf_fd, ATTR_STATE, &state_text) >= 0 &&
+            (j = json_loads(state_text, 0, NULL))) {
+                state_from_json(b, j);
+                json_decref(j);
+        }
+        return b;
+}
+
+/* Its main process, if it still runs: a pidfd of the pid it had, which must still be in the
+ * leaf and have started when it did (a recycled pid has another start time). */
+static int adopt_main_pidfd(corral_backend *b) {
+        uint64_t st;
+        int fd;
+
+        if (b->pid <= 0)
+                return -ESRCH;
+        fd = syscall_pidfd_open(b->pid);
+        if (fd < 0)
+                return fd;
+        if (syscall_pid_starttime(b->pid, &st) < 0 || st != b->pid_starttime ||
+            !cgroup_pid_in(b->pid, b->cgroup)) {
+                safe_close(fd);
+                return -ESRCH;
+        }
+        return fd;
+}
+
+/* Its main process is gone (it ended while no supervisor watched): no exit status can be had.
+ * Leftovers are killed; the verdict comes once the leaf is empty. */
+static int adopt_ended(corral_backend *b, int leaf_fd, int events_fd) {
+        b->reaped = true;
+        b->exit_si = (siginfo_t){ .si_code = 0 };
+        b->exit_usec = now_usec(CLOCK_MONOTONIC);
+        b->state = CORRAL_STATE_EXITED;
+        b->adopted = true;
+        return backend_attach_ended(b, leaf_fd, events_fd);
+}
+
+/* One leaf: its backend supervised again, waiting for its restart, or concluded. */
+static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
+        char name[80], launch[13];
+        _cleanup_close_ int leaf = -EBADF, events = -EBADF;
+        corral_backend *b;
+        int pidfd, r;
+
+        if (!leaf_name_split(dir, name, sizeof(name), launch) || adopt_is_live(c, name, launch))
+                return 0;
+        leaf = cgroup_leaf_open(&c->root, name, launch);
+        if (leaf < 0)
+                return 0;
+        b = adopt_record(c, leaf, name, launch);
+        if (!b)
+                return 0;
+        corral_link(c, b);
+        if (b->next_restart_usec > 0) { /* between launches: its leaf is the record */
+                b->state = CORRAL_STATE_RESTARTING;
+                r = backend_arm_restart(b);
+        } else {
+                events = cgroup_events_open(leaf);
+                pidfd = events < 0 ? events : adopt_main_pidfd(b);
+                if (events < 0)
+                        r = events;
+                else if (pidfd >= 0)
+                        r = backend_attach_adopted(b, b->pid, pidfd, TAKE_FD(leaf), TAKE_FD(events));
+                else
+                        r = adopt_ended(b, TAKE_FD(leaf), TAKE_FD(events));
+        }
+        if (r < 0) {
+                backend_kill_sync(b);
+                corral_unlink(c, b);
+                corral_backend_unref(b);
+                return r;
+        }
+        *ret = b;
+        return 1;
+}
+
+int corral_adopt(corral *c, corral_backend ***ret, size_t *ret_n) {
+        _cleanup_free_ corral_backend **v = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        DIR *d;
+        int fd, r = 0;
+
+        if (!c || !ret || !ret_n)
+                return -EINVAL;
+        fd = openat(c->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        while (r >= 0 && (de = readdir(d))) {
+                corral_backend *b = NULL, **t;
+                if (de->d_type != DT_DIR || adopt_leaf(c, de->d_name, &b) <= 0)
+                        continue;
+                t = realloc(v, (n + 1) * sizeof(*v));
+                if (!t) {
+                        r = -ENOMEM;
+                        break;
+                }
+                v = t;
+                v[n++] = corral_backend_ref(b);
+        }
+        closedir(d);
+        if (r < 0) {
+                while (n > 0)
+                        corral_backend_unref(v[--n]);
+                return r;
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return (int) n;
+}
