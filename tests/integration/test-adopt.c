@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-adopt.c: corrald killed with SIGKILL at several points (idle, during stops, during a start)
+ * and started again takes every backend back: live ones supervised again with the same pid,
+ * stops under way completed as intentional, crashes while it was down reported once as
+ * unexpected, nothing left behind. CORRAL_ADOPT_CYCLES (default 3) kill-restart cycles. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon-fixture.h"
+#include "macro.h"
+
+#define N_LIVE    8
+#define N_STOPPER 4
+#define N_CRASHER 4
+
+/* SIGKILL, as a crash would end it: no chance to stop anything. */
+static void daemon_kill9(daemon_fixture *d) {
+        siginfo_t si = { 0 };
+
+        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0), 0);
+        harness_pidfd_wait(d->pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED), 0);
+        assert_int_equal(si.si_code, CLD_KILLED);
+        close(d->pidfd);
+        d->pidfd = -1;
+}
+
+/* We are the subreaper the backends of a killed corrald come to, as init would be: reap what
+ * has ended, but never corrald, which is reaped through its pidfd. */
+static void reap_orphans(daemon_fixture *d) {
+        for (;;) {
+                siginfo_t si = { 0 };
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 ||
+                    si.si_pid == d->pid)
+                        return;
+                (void) waitid(P_PID, (id_t) si.si_pid, &si, WEXITED);
+        }
+}
+
+/* n helpers said "R" on the fifo. */
+static void wait_rs(daemon_fixture *d, int n) {
+        struct pollfd p = { .fd = d->h->fifo_fd, .events = POLLIN };
+        char buf[256];
+
+        while (n > 0) {
+                ssize_t k;
+                if (poll(&p, 1, 30000) <= 0)
+                        fail_msg("only some helpers said ready (hang guard): %d missing", n);
+                k = read(d->h->fifo_fd, buf, sizeof(buf));
+                for (ssize_t i = 0; i < k; i++)
+                        n -= buf[i] == 'R';
+        }
+}
+
+static void start(daemon_fixture *d, const char *name, const char *mode, const char *arg, json_int_t grace) {
+        json_t *p = json_pack("{s:s, s:[s, s, s], s:I}", "name", name, "command", harness_helper(), mode,
+                              d->h->fifo, "stopTimeoutUSec", grace);
+        json_t *r;
+
+        if (arg)
+                json_array_append_new(json_object_get(p, "command"), json_string(arg));
+        r = call(d, IFACE "Start", p);
+        if (error_of(r))
+                fail_msg("Start %s: %s", name, error_of(r));
+        json_decref(r);
+}
+
+static json_t *status(daemon_fixture *d, const char *name) {
+        json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", name));
+        json_t *b = json_incref(param(r, "backend"));
+
+        if (!b)
+                fail_msg("no Status for %s: %s", name, error_of(r) ?: "?");
+        json_decref(r);
+        return b;
+}
+
+static const char *jstr(json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key)) ?: "";
+}
+
+/* Lines of corrald's log (all its lives) that are events of this backend; the last in *ret. */
+static unsigned find_events(daemon_fixture *d, const char *name, const char *event, char **ret) {
+        char key_b[128], key_e[64];
+        const char *log = read_log(d);
+        unsigned n = 0;
+
+        snprintf(key_b, sizeof(key_b), "\"backend\":\"%s\"", name);
+        snprintf(key_e, sizeof(key_e), "\"event\":\"%s\"", event);
+        for (const char *l = log; l && *l;) {
+                const char *end = strchr(l, '\n');
+                size_t len = end ? (size_t) (end - l) : strlen(l);
+                char *line = strndup(l, len);
+                if (strstr(line, key_b) && strstr(line, key_e)) {
+                        n++;
+                        if (ret) {
+                                free(*ret);
+                                *ret = TAKE_PTR(line);
+                        }
+                }
+                free(line);
+                l = end ? end + 1 : NULL;
+        }
+        return n;
+}
+
+static unsigned count_events(daemon_fixture *d, const char *name, const char *event) {
+        return find_events(d, name, event, NULL);
+}
+
+static unsigned count_verdicts(daemon_fixture *d, const char *name) {
+        static const char *const verdicts[] = { "stopped", "finished",   "exited",       "killed",
+                                                "crashed", "oom-killed", "start-failed", "watchdog" };
+        unsigned n = 0;
+
+        for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++)
+                n += count_events(d, name, verdicts[i]);
+        return n;
+}
+
+/* Send a call and do not wait for its answer (the daemon may be killed before it gives one). */
+static void send_only(daemon_fixture *d, varlink_conn *c, const char *method, json_t *params) {
+        json_t *m = varlink_call_new(method, params, false);
+
+        conn_open(d, c);
+        assert_int_equal(varlink_conn_queue(c, m), 0);
+        json_decref(m);
+        assert_int_equal(varlink_conn_flush(c), 0);
+}
+
+static void wait_state(daemon_fixture *d, const char *name, const char *state) {
+        for (int i = 0; i < 3000; i++) {
+                json_t *b = status(d, name);
+                bool ok = strcmp(jstr(b, "state"), state) == 0;
+                json_decref(b);
+                if (ok)
+                        return;
+                usleep(1000);
+        }
+        fail_msg("%s never became %s", name, state);
+}
+
+static void one_cycle(daemon_fixture *d, int cycle) {
+        char name[64];
+        json_int_t pids[N_LIVE];
+        varlink_conn stops[N_STOPPER], late;
+
+        /* Live ones, ones that will be stopping (they ignore SIGTERM: killed at the deadline), and
+         * ones that crash on their own 300 ms from now, while corrald is down. */
+        for (int i = 0; i < N_LIVE; i++) {
+                snprintf(name, sizeof(name), "live%d-%d", cycle, i);
+                start(d, name, "pause", NULL, 15000000);
+        }
+        for (int i = 0; i < N_STOPPER; i++) {
+                snprintf(name, sizeof(name), "stopper%d-%d", cycle, i);
+                start(d, name, "term-ignore", NULL, 1500000);
+        }
+        for (int i = 0; i < N_CRASHER; i++) {
+                snprintf(name, sizeof(name), "crasher%d-%d", cycle, i);
+                start(d, name, "exit-after", "300:3", 15000000);
+        }
+        wait_rs(d, N_LIVE + N_STOPPER + N_CRASHER);
+        for (int i = 0; i < N_LIVE; i++) {
+                snprintf(name, sizeof(name), "live%d-%d", cycle, i);
+                json_t *b = status(d, name);
+                pids[i] = json_integer_value(json_object_get(b, "pid"));
+                json_decref(b);
+        }
+
+        /* 1. Killed idle; the crashers crash while it is down. */
+        daemon_kill9(d);
+        usleep(500000);
+        daemon_start(d, NULL);
+
+        /* 2. Killed during the stops: each stopper has its intent and is in its grace period. */
+        for (int i = 0; i < N_STOPPER; i++) {
+                snprintf(name, sizeof(name), "stopper%d-%d", cycle, i);
+                send_only(d, &stops[i], IFACE "Stop", json_pack("{s:s}", "name", name));
+        }
+        for (int i = 0; i < N_STOPPER; i++) {
+                snprintf(name, sizeof(name), "stopper%d-%d", cycle, i);
+                wait_state(d, name, "stopping");
+        }
+        daemon_kill9(d);
+        for (int i = 0; i < N_STOPPER; i++)
+                varlink_conn_done(&stops[i]);
+        daemon_start(d, NULL);
+
+        /* 3. Killed during a start. */
+        snprintf(name, sizeof(name), "late%d", cycle);
+        send_only(d, &late, IFACE "Start",
+                  json_pack("{s:s, s:[s, s]}", "name", name, "command", harness_helper(), "fds"));
+        daemon_kill9(d);
+        varlink_conn_done(&late);
+        daemon_start(d, NULL);
+
+        /* Every stop completes, as intentional, never a warning; its verdict comes once. */
+        for (int i = 0; i < N_STOPPER; i++) {
+                snprintf(name, sizeof(name), "stopper%d-%d", cycle, i);
+                json_t *r = call(d, IFACE "Stop", json_pack("{s:s}", "name", name));
+                json_t *v = param(r, "verdict");
+                assert_null(error_of(r));
+                assert_string_equal(jstr(v, "event"), "stopped");
+                assert_true(strcmp(jstr(v, "level"), "info") == 0 ||
+                            strcmp(jstr(v, "level"), "notice") == 0);
+                assert_true(json_is_true(json_object_get(v, "intentional")));
+                json_decref(r);
+                assert_int_equal(count_verdicts(d, name), 1);
+        }
+        /* Every crash is reported once, as unexpected, with its exit status. */
+        for (int i = 0; i < N_CRASHER; i++) {
+                snprintf(name, sizeof(name), "crasher%d-%d", cycle, i);
+                for (int k = 0; k < 3000 && count_verdicts(d, name) == 0; k++)
+                        usleep(1000);
+                char *line = NULL;
+                assert_int_equal(count_verdicts(d, name), 1);
+                assert_int_equal(find_events(d, name, "exited", &line), 1);
+                json_t *v = json_loads(line, 0, NULL);
+                assert_non_null(v);
+                assert_string_equal(jstr(v, "level"), "warning");
+                assert_false(json_is_true(json_object_get(v, "intentional")));
+                assert_int_equal(json_integer_value(json_object_get(v, "exit_code")), 3);
+                json_decref(v);
+                free(line);
+        }
+        /* Every live one is supervised again: same pid, running, no verdict. */
+        for (int i = 0; i < N_LIVE; i++) {
+                snprintf(name, sizeof(name), "live%d-%d", cycle, i);
+                json_t *b = status(d, name);
+                assert_string_equal(jstr(b, "state"), "running");
+                assert_int_equal(json_integer_value(json_object_get(b, "pid")), pids[i]);
+                json_decref(b);
+                assert_int_equal(count_verdicts(d, name), 0);
+        }
+        /* ... and stopped on purpose now, at info: it is ours again. */
+        for (int i = 0; i < N_LIVE; i++) {
+                snprintf(name, sizeof(name), "live%d-%d", cycle, i);
+                json_t *r = call(d, IFACE "Stop", json_pack("{s:s}", "name", name));
+                assert_string_equal(jstr(param(r, "verdict"), "level"), "info");
+                json_decref(r);
+        }
+        json_decref(call(d, IFACE "StopAll", NULL));
+        snprintf(name, sizeof(name), "late%d", cycle);
+        assert_true(count_verdicts(d, name) <= 1);
+        reap_orphans(d);
+        harness_assert_no_leftovers(d->h->root);
+}
+
+/* A corrald with nothing to take back, so that the fixture's fd baseline is its own again. */
+static void fresh_daemon(daemon_fixture *d) {
+        assert_int_equal(daemon_stop(d), 0);
+        reap_orphans(d);
+        daemon_start(d, NULL);
+}
+
+static void test_kill_and_restart_cycles(void **state) {
+        daemon_fixture *d = *state;
+        const char *env = getenv("CORRAL_ADOPT_CYCLES");
+        int cycles = env ? atoi(env) : 3;
+
+        for (int c = 0; c < cycles; c++)
+                one_cycle(d, c);
+        fresh_daemon(d);
+}
+
+/* A backend waiting for its restart when corrald dies is restarted by the next one. */
+static void test_restart_pending_survives(void **state) {
+        daemon_fixture *d = *state;
+        json_t *p = json_pack("{s:s, s:[s, s, s, s], s:s, s:I}", "name", "phoenix", "command",
+                              harness_helper(), "exit-after", d->h->fifo, "0:4", "restart", "on-failure",
+                              "restartDelayUSec", (json_int_t) 1500000);
+        json_t *r = call(d, IFACE "Start", p);
+
+        assert_null(error_of(r));
+        json_decref(r);
+        wait_rs(d, 1);
+        wait_state(d, "phoenix", "restarting");
+        daemon_kill9(d);
+        daemon_start(d, NULL);
+        json_t *b = status(d, "phoenix");
+        assert_string_equal(jstr(b, "state"), "restarting");
+        json_decref(b);
+        wait_rs(d, 1); /* started again, by the new corrald, when the delay was over */
+        json_decref(call(d, IFACE "StopAll", NULL));
+        reap_orphans(d);
+        assert_true(count_events(d, "phoenix", "restarting") >= 1);
+        fresh_daemon(d);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_kill_and_restart_cycles, fixture_setup_started,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_restart_pending_survives, fixture_setup_started,
+                                                fixture_teardown),
+        };
+
+        harness_require_root_cgroup2();
+        /* The backends of a killed corrald come to us, as they would to init. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return 1;
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
