@@ -352,6 +352,21 @@ int corral_stop_all_by(corral *c, uint64_t grace_usec, uid_t uid, pid_t pid);
  */
 int corral_adopt(corral *c, corral_backend ***ret, size_t *ret_n);
 
+/**
+ * corral_adopt_give_fd() - before corral_adopt(): an fd kept for a backend of an earlier
+ * supervisor, as systemd's file descriptor store gives them back. @kind: "pidfd" (its main
+ * process: its exit status can be had even if it ended while no supervisor ran), "stdout" or
+ * "stderr" (the read ends of its output pipes: its output goes on instead of hitting a closed
+ * pipe). @leaf: "<name>.<launch>". Taken: corral_adopt() closes what no backend claims.
+ */
+int corral_adopt_give_fd(corral *c, const char *leaf, const char *kind, int fd);
+
+/**
+ * corral_backend_get_fds() - what to keep in a store such as systemd's while it runs: its pidfd
+ * and its output pipes' read ends, -1 where there is none. Borrowed.
+ */
+void corral_backend_get_fds(corral_backend *b, int *ret_pidfd, int *ret_stdout, int *ret_stderr);
+
 /** corral_backend_get_spec() - the spec it is (re)started from. Borrowed. */
 const corral_spec *corral_backend_get_spec(corral_backend *b);
 

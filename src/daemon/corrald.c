@@ -15,6 +15,7 @@
 #include "corral.h"
 #include "daemon-log.h"
 #include "evlog.h"
+#include "fdstore.h"
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
@@ -201,15 +202,14 @@ static int setup_signals(daemon_state *d) {
 }
 
 /* The socket systemd passed (socket activation), or one of our own. */
-static int get_listen_fd(const daemon_args *a, gid_t gid, bool *ret_activated) {
-        int n = sd_listen_fds(1), fd;
+/* The socket systemd passed (activation), else our own; the backends' fds systemd kept for us go
+ * to corral for the adoption. */
+static int get_listen_fd(const daemon_args *a, corral *c, gid_t gid, bool *ret_activated) {
+        int fd = fdstore_take(c);
 
-        *ret_activated = n == 1;
-
-        if (n > 1)
-                return daemon_log(LOG_ERR, "expected one socket from systemd, got %d", n), -EINVAL;
-        if (n == 1)
-                return SD_LISTEN_FDS_START;
+        *ret_activated = fd >= 0;
+        if (fd >= 0 || fd == -EINVAL)
+                return fd;
         fd = server_listen_unix(a->address, a->socket_mode, gid);
         if (fd == -EADDRINUSE)
                 daemon_log(LOG_ERR, "cannot listen on %s: another corrald is serving it", a->address);
@@ -243,7 +243,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                 r = setup_signals(d);
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot set up: %s", strerror(-r)), r;
-        fd = get_listen_fd(a, gid, &d->socket_activated);
+        fd = get_listen_fd(a, d->corral, gid, &d->socket_activated);
         if (fd < 0)
                 return fd;
         r = server_new(corral_get_event(d->corral), d->registry, &so, fd, &d->server);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon-log.h"
+#include "fdstore.h"
 #include "fileio.h"
 #include "macro.h"
 #include "registry.h"
@@ -228,6 +229,11 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
                 e->since_usec = ev->ts_usec;
         if (e && ev->type == CORRAL_EVENT_READY)
                 registry_resolve_ready(e);
+        if (e && e->backend && ev->type == CORRAL_EVENT_STARTED &&
+            strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0)
+                fdstore_keep(e->backend); /* a restart: the first start is kept by registry_spawn() */
+        if (corral_event_is_verdict(ev->type))
+                fdstore_drop(ev->backend, ev->launch);
         /* A verdict for the launch we track (start-failed comes before there is one). */
         if (e && j && corral_event_is_verdict(ev->type) &&
             (ev->type == CORRAL_EVENT_START_FAILED ||
@@ -320,6 +326,7 @@ static int registry_spawn(registry *r, entry *e) {
         if (k >= 0) {
                 corral_backend_unref(e->last);
                 e->last = corral_backend_ref(e->backend);
+                fdstore_keep(e->backend);
         }
         return k;
 }
@@ -497,6 +504,7 @@ int registry_adopt(registry *r) {
                 }
                 e->backend = b;
                 e->last = corral_backend_ref(b);
+                fdstore_keep(b);
                 daemon_log(LOG_INFO, "re-adopted backend %s: pid %d, %s, cgroup %s", e->name,
                            (int) corral_backend_get_pid(b),
                            corral_state_to_string(corral_backend_get_state(b)),

@@ -154,12 +154,66 @@ static corral_backend *adopt_record(corral *c, int leaf_fd, const char *name, co
         return b;
 }
 
+static const char *const given_kinds[] = { "pidfd", "stdout", "stderr" };
+
+int corral_adopt_give_fd(corral *c, const char *leaf, const char *kind, int fd) {
+        struct given_fd *t;
+        int k = -1;
+
+        for (int i = 0; i < 3; i++)
+                if (kind && strcmp(kind, given_kinds[i]) == 0)
+                        k = i;
+        if (!c || !leaf || strlen(leaf) >= sizeof(t->leaf) || k < 0 || fd < 0) {
+                safe_close(fd);
+                return -EINVAL;
+        }
+        t = realloc(c->given, (c->n_given + 1) * sizeof(*t));
+        if (!t) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        c->given = t;
+        t = &c->given[c->n_given++];
+        (void) snprintf(t->leaf, sizeof(t->leaf), "%s", leaf);
+        t->kind = k;
+        t->fd = fd;
+        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return 0;
+}
+
+/* The given fd of this kind for this leaf, taken (-1 if none). */
+static int adopt_take_given(corral *c, const char *name, const char *launch, int kind) {
+        char leaf[96];
+
+        (void) snprintf(leaf, sizeof(leaf), "%s.%s", name, launch);
+        for (size_t i = 0; i < c->n_given; i++)
+                if (c->given[i].kind == kind && c->given[i].fd >= 0 && strcmp(c->given[i].leaf, leaf) == 0)
+                        return TAKE_FD(c->given[i].fd);
+        return -EBADF;
+}
+
+static void adopt_given_done(corral *c) {
+        for (size_t i = 0; i < c->n_given; i++)
+                safe_close(c->given[i].fd);
+        c->given = mfree(c->given);
+        c->n_given = 0;
+}
+
+void corral_backend_get_fds(corral_backend *b, int *ret_pidfd, int *ret_stdout, int *ret_stderr) {
+        *ret_pidfd = b ? b->pidfd : -EBADF;
+        *ret_stdout = b ? b->out.pipe_fd[0] : -EBADF;
+        *ret_stderr = b ? b->out.pipe_fd[1] : -EBADF;
+}
+
 /* Its main process, if it still runs: a pidfd of the pid it had, which must still be in the
- * leaf and have started when it did (a recycled pid has another start time). */
+ * leaf and have started when it did (a recycled pid has another start time). One kept for us
+ * (systemd's fd store) is its own whatever became of it: it tells its exit even after a reap. */
 static int adopt_main_pidfd(corral_backend *b) {
         uint64_t st;
-        int fd;
+        int fd = adopt_take_given(b->corral, b->name, b->launch, 0);
 
+        if (fd >= 0)
+                return fd;
         if (b->pid <= 0)
                 return -ESRCH;
         fd = syscall_pidfd_open(b->pid);
@@ -208,9 +262,14 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
                 pidfd = events < 0 ? events : adopt_main_pidfd(b);
                 if (events < 0)
                         r = events;
-                else if (pidfd >= 0)
+                else if (pidfd >= 0) {
+                        b->out.pipe_fd[0] = adopt_take_given(c, name, launch, 1);
+                        b->out.pipe_fd[1] = adopt_take_given(c, name, launch, 2);
+                        output_prepare(b);
                         r = backend_attach_adopted(b, b->pid, pidfd, TAKE_FD(leaf), TAKE_FD(events));
-                else
+                        if (r >= 0)
+                                r = output_attach(b);
+                } else
                         r = adopt_ended(b, TAKE_FD(leaf), TAKE_FD(events));
         }
         if (r < 0) {
@@ -251,6 +310,7 @@ int corral_adopt(corral *c, corral_backend ***ret, size_t *ret_n) {
                 v[n++] = corral_backend_ref(b);
         }
         closedir(d);
+        adopt_given_done(c);
         if (r < 0) {
                 while (n > 0)
                         corral_backend_unref(v[--n]);

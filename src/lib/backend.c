@@ -414,7 +414,7 @@ static int backend_on_recheck(sd_event_source *s _unused_, uint64_t usec _unused
 /* Taken back from an earlier supervisor, main process gone: kill what is left, and let the loop
  * conclude once the leaf is empty (never from inside corral_adopt()). */
 int backend_attach_ended(corral_backend *b, int cgroup_fd, int events_fd) {
-        int r = backend_watch(b, 0, -EBADF, cgroup_fd, events_fd);
+        int r = backend_watch(b, b->pid, -EBADF, cgroup_fd, events_fd);
 
         if (r < 0)
                 return r;

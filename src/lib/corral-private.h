@@ -40,6 +40,12 @@ struct corral {
         bool subreaper;
         bool sweeping;
         bool persist; /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
+        struct given_fd {
+                char leaf[96];
+                int kind; /* 0 pidfd, 1 stdout, 2 stderr */
+                int fd;
+        } *given; /* corral_adopt_give_fd(), until corral_adopt() */
+        size_t n_given;
 };
 
 #define RESTART_HISTORY 64

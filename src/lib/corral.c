@@ -151,6 +151,9 @@ corral *corral_free(corral *c) {
         c->notify_fd = safe_close(c->notify_fd);
         free(c->fallbacks);
         cgroup_limits_host_done(&c->limits_host, &c->root);
+        for (size_t i = 0; i < c->n_given; i++) /* given for an adoption that never came */
+                safe_close(c->given[i].fd);
+        free(c->given);
         cgroup_root_done(&c->root);
         sd_event_unref(c->event);
         free(c);

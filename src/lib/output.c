@@ -273,9 +273,8 @@ static int output_pipe(int *ret_rd, int *ret_wr) {
         return 0;
 }
 
-int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr) {
+void output_prepare(corral_backend *b) {
         backend_output *o = &b->out;
-        int r;
 
         o->ring.max = b->spec->log_buffer;
         if (!o->file.path && b->spec->log_file) {
@@ -284,6 +283,13 @@ int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr) {
         }
         o->tail_len = 0;
         output_journal_open(b);
+}
+
+int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr) {
+        backend_output *o = &b->out;
+        int r;
+
+        output_prepare(b);
         r = output_pipe(&o->pipe_fd[0], ret_stdout);
         if (r < 0)
                 return r;

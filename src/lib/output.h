@@ -45,6 +45,10 @@ typedef struct corral_backend corral_backend;
  * close-on-exec: spawn dups them onto 1 and 2), closed by the caller after the spawn. */
 int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr);
 
+/* The ring's bound, the log file and the journal stream of the spec, for a new launch (or one
+ * taken back with its pipes). */
+void output_prepare(corral_backend *b);
+
 /* Watch the read ends from the loop. */
 int output_attach(corral_backend *b);
 

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,8 +54,8 @@ static void reap_orphans(daemon_fixture *d) {
         }
 }
 
-/* n helpers said "R" on the fifo. */
-static void wait_rs(daemon_fixture *d, int n) {
+/* n helpers said c on the fifo. */
+static void wait_chars(daemon_fixture *d, char c, int n) {
         struct pollfd p = { .fd = d->h->fifo_fd, .events = POLLIN };
         char buf[256];
 
@@ -62,8 +65,12 @@ static void wait_rs(daemon_fixture *d, int n) {
                         fail_msg("only some helpers said ready (hang guard): %d missing", n);
                 k = read(d->h->fifo_fd, buf, sizeof(buf));
                 for (ssize_t i = 0; i < k; i++)
-                        n -= buf[i] == 'R';
+                        n -= buf[i] == c;
         }
+}
+
+static void wait_rs(daemon_fixture *d, int n) {
+        wait_chars(d, 'R', n);
 }
 
 static void start(daemon_fixture *d, const char *name, const char *mode, const char *arg, json_int_t grace) {
@@ -301,11 +308,231 @@ static void test_restart_pending_survives(void **state) {
         fresh_daemon(d);
 }
 
+/* Without a store, what ended and was reaped while corrald was down has no exit status: it is
+ * reported once, unexpected, how unknown; what it left in its cgroup is killed. */
+static void test_ended_while_down_without_status(void **state) {
+        daemon_fixture *d = *state;
+        char *line = NULL;
+        json_t *v;
+
+        start(d, "gone", "exit-after", "200:5", 15000000);
+        start(d, "family", "daemonize", NULL, 15000000);
+        wait_rs(d, 2);
+        daemon_kill9(d);
+        usleep(400000);
+        reap_orphans(d); /* as init would: their exit statuses are gone with it */
+        daemon_start(d, NULL);
+        for (int k = 0; k < 3000 && (count_verdicts(d, "gone") == 0 || count_verdicts(d, "family") == 0);
+             k++)
+                usleep(1000);
+        assert_int_equal(find_events(d, "gone", "exited", &line), 1);
+        v = json_loads(line, 0, NULL);
+        assert_string_equal(jstr(v, "how"), "unknown");
+        assert_string_equal(jstr(v, "level"), "warning");
+        assert_true(json_is_null(json_object_get(v, "exit_code")));
+        json_decref(v);
+        assert_int_equal(find_events(d, "family", "exited", &line), 1);
+        v = json_loads(line, 0, NULL);
+        assert_true(json_is_true(json_object_get(v, "escalated"))); /* its grandchild was killed */
+        assert_int_equal(json_integer_value(json_object_get(v, "leftover")), 1);
+        json_decref(v);
+        free(line);
+        reap_orphans(d);
+        harness_assert_no_leftovers(d->h->root);
+        fresh_daemon(d);
+}
+
+/* A stand-in for systemd's file descriptor store: the notify socket corrald talks to, the fds
+ * it keeps there, and a restart that passes them back (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID). */
+typedef struct fake_systemd {
+        int notify_fd;
+        char names[64][128];
+        int fds[64];
+        int n;
+        bool ready;
+} fake_systemd;
+
+static void store_receive(fake_systemd *s) {
+        for (;;) {
+                char buf[1024], ctl[CMSG_SPACE(sizeof(int) * 4)];
+                struct iovec iov = { buf, sizeof(buf) - 1 };
+                struct msghdr mh = {
+                        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)
+                };
+                ssize_t k = recvmsg(s->notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                int fd = -1;
+                const char *name;
+                if (k < 0)
+                        return;
+                buf[k] = '\0';
+                if (strstr(buf, "READY=1"))
+                        s->ready = true;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                                memcpy(&fd, CMSG_DATA(c), sizeof(int));
+                name = strstr(buf, "FDNAME=");
+                if (!name)
+                        continue;
+                name += 7;
+                if (strstr(buf, "FDSTOREREMOVE=1")) {
+                        for (int i = 0; i < s->n; i++)
+                                if (s->fds[i] >= 0 && strcmp(s->names[i], name) == 0)
+                                        s->fds[i] = (close(s->fds[i]), -1);
+                } else if (strstr(buf, "FDSTORE=1") && fd >= 0 && s->n < 64) {
+                        snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+                        s->fds[s->n++] = fd;
+                        fd = -1;
+                }
+                if (fd >= 0)
+                        close(fd);
+        }
+}
+
+static void store_done(fake_systemd *s) {
+        for (int i = 0; i < s->n; i++)
+                if (s->fds[i] >= 0)
+                        close(s->fds[i]);
+        close(s->notify_fd);
+        s->n = 0;
+}
+
+/* corrald under the stand-in: NOTIFY_SOCKET stays ours, and what is stored comes back as
+ * LISTEN_FDS through a shell that sets LISTEN_PID to its own pid before it execs corrald. */
+static void daemon_start_stored(daemon_fixture *d, fake_systemd *s, bool first) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char env_fds[32], env_names[4096] = "LISTEN_FDNAMES=", *argv[32];
+        const char *sh = "LISTEN_PID=$$ exec \"$0\" \"$@\"";
+        posix_spawn_file_actions_t fa;
+        char *envp[8] = { NULL };
+        int n = 0, k = 0;
+
+        if (first) {
+                assert_true(strlen(d->notify) < sizeof(sa.sun_path));
+                memcpy(sa.sun_path, d->notify, strlen(d->notify) + 1);
+                s->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                assert_int_equal(bind(s->notify_fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        }
+        posix_spawn_file_actions_init(&fa);
+        for (int i = 0; i < s->n; i++) {
+                if (s->fds[i] < 0)
+                        continue;
+                int high = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 200);
+                posix_spawn_file_actions_adddup2(&fa, high, 3 + n);
+                strncat(env_names, n ? ":" : "", sizeof(env_names) - strlen(env_names) - 1);
+                strncat(env_names, s->names[i], sizeof(env_names) - strlen(env_names) - 1);
+                n++;
+        }
+        snprintf(env_fds, sizeof(env_fds), "LISTEN_FDS=%d", n);
+        char notify_env[400];
+        snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", d->notify);
+        envp[k++] = notify_env;
+        envp[k++] = "PATH=/usr/bin:/bin";
+        if (n > 0) {
+                envp[k++] = env_fds;
+                envp[k++] = env_names;
+        }
+        const char *args[] = { "/bin/sh",
+                               "-c",
+                               sh,
+                               getenv("CORRAL_DAEMON_BIN"),
+                               "--address",
+                               d->sock,
+                               "--cgroup-root",
+                               d->h->root,
+                               "--socket-mode",
+                               "0666",
+                               "--log-format",
+                               "json",
+                               "--log-target",
+                               "stderr",
+                               NULL };
+        memcpy(argv, args, sizeof(args));
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        assert_int_equal(posix_spawn(&d->pid, argv[0], &fa, NULL, argv, envp), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        for (int fd = 200; fd < 200 + 64; fd++) /* the high copies made for the child */
+                (void) close(fd);
+        d->pidfd = (int) syscall(SYS_pidfd_open, d->pid, 0);
+        assert_true(d->pidfd >= 0);
+        s->ready = false;
+        for (int i = 0; i < 3000 && !s->ready; i++) { /* READY=1 comes after the adoption */
+                struct pollfd p = { .fd = s->notify_fd, .events = POLLIN };
+                (void) poll(&p, 1, 10);
+                store_receive(s);
+        }
+        assert_true(s->ready);
+}
+
+/* Under systemd the store keeps each backend's pidfd and output pipes: a backend that ended and
+ * was reaped while corrald was down still has its exit status, and one that writes output after
+ * the restart finds its pipe read, not closed. */
+static void test_fdstore_keeps_exit_status_and_output(void **state) {
+        daemon_fixture *d = *state;
+        fake_systemd s = { .notify_fd = -1 };
+        json_t *b, *r;
+
+        daemon_start_stored(d, &s, true);
+        start(d, "dier", "exit-after", "300:7", 15000000);
+        start(d, "ticker", "ticker", NULL, 15000000);
+        wait_rs(d, 2);
+        b = status(d, "ticker");
+        pid_t ticker = (pid_t) json_integer_value(json_object_get(b, "pid"));
+        json_decref(b);
+        store_receive(&s);
+        daemon_kill9(d);
+        usleep(500000);
+        reap_orphans(d); /* the dier is reaped while no corrald runs: only the stored pidfd knows */
+        daemon_start_stored(d, &s, false);
+
+        char *line = NULL;
+        for (int k = 0; k < 3000 && find_events(d, "dier", "exited", NULL) == 0; k++)
+                usleep(1000);
+        if (find_events(d, "dier", "exited", &line) != 1)
+                fail_msg("dier: no single exited event in:\n%s", read_log(d));
+        json_t *v = json_loads(line, 0, NULL);
+        if (json_integer_value(json_object_get(v, "exit_code")) != 7)
+                fail_msg("dier: %s (stored: %d)", line, s.n);
+        json_decref(v);
+        free(line);
+
+        int pfd = (int) syscall(SYS_pidfd_open, ticker, 0);
+        assert_true(pfd >= 0);
+        assert_int_equal(syscall(SYS_pidfd_send_signal, pfd, SIGUSR1, NULL, 0), 0);
+        close(pfd);
+        wait_chars(d, 'T', 1); /* it wrote its line and lives: its stdout pipe is read */
+        for (int k = 0; k < 3000; k++) {
+                r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
+                bool got = strstr(json_string_value(param(r, "data")) ?: "", "tick") != NULL;
+                json_decref(r);
+                if (got)
+                        break;
+                usleep(1000);
+        }
+        r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
+        assert_non_null(strstr(json_string_value(param(r, "data")) ?: "", "tick"));
+        json_decref(r);
+        b = status(d, "ticker");
+        assert_string_equal(jstr(b, "state"), "running");
+        json_decref(b);
+        json_decref(call(d, IFACE "StopAll", NULL));
+        store_receive(&s);
+        for (int i = 0; i < s.n; i++) /* every launch ended: the store let all of them go */
+                assert_int_equal(s.fds[i], -1);
+        store_done(&s);
+        reap_orphans(d);
+        unlink(d->notify);
+        fresh_daemon(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_kill_and_restart_cycles, fixture_setup_started,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_restart_pending_survives, fixture_setup_started,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_fdstore_keeps_exit_status_and_output, fixture_setup,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_ended_while_down_without_status, fixture_setup_started,
                                                 fixture_teardown),
         };
 

@@ -12,6 +12,8 @@
  *   flood BYTES   writes BYTES of output (lines of 99 x's) to stdout as fast as it can, says R, then waits
  *   print         writes "out 1" .. "out 3" to stdout and "err 1" to stderr, says R, waits
  *   forkbomb      forks (children wait) until fork fails, says "F<children>:<errno>", waits
+ *   ticker        writes "tick" on stdout at each SIGUSR1 (and "T" on the fifo), else waits;
+ *                 a closed stdout kills it (SIGPIPE, default)
  *   spin          says R and burns CPU until it is killed
  *   alloc-child   a child allocates without end (the OOM killer's choice), the main process
  *                 says R and waits
@@ -84,6 +86,14 @@ static int notify(const char *msg) {
 static void on_term(int sig) {
         (void) sig;
         _exit(0);
+}
+
+/* "tick" on stdout at each SIGUSR1, and "T" on the fifo once it is written. */
+static void on_usr1(int sig) {
+        static const char line[] = "tick\n";
+        (void) sig;
+        if (write(STDOUT_FILENO, line, sizeof(line) - 1) == sizeof(line) - 1)
+                say("T\n");
 }
 
 static void on_term_abort(int sig) {
@@ -190,6 +200,8 @@ int main(int argc, char **argv) {
                 dump_core_in(argc > 3 ? argv[3] : NULL);
         if (strcmp(mode, "abort-on-term") == 0)
                 signal(SIGTERM, on_term_abort);
+        if (strcmp(mode, "ticker") == 0)
+                signal(SIGUSR1, on_usr1);
         if (strcmp(mode, "ids") == 0) {
                 char buf[128], line[256];
                 FILE *st = fopen("/proc/self/status", "re");
