@@ -7,3 +7,9 @@ char **strv_free(char **v);
 
 /* A deep copy (NULL gives an empty array). Returns the number of strings, or -ENOMEM. */
 int strv_copy(char *const *v, char ***ret);
+
+/* Split s into words as systemd splits ExecStart= and Environment=: separated by whitespace,
+ * "double" or 'single' quoted words keep their spaces, and a backslash escapes the next character
+ * (\n, \t, \\, \", \' and \ ). Returns the number of words with a NULL-terminated array, or
+ * -EINVAL for an unterminated quote or a trailing backslash, -ENOMEM. */
+int strv_split_quoted(const char *s, char ***ret);

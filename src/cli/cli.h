@@ -21,5 +21,8 @@ static inline void corral_spec_freep(corral_spec **s) {
 
 int verb_run(int argc, char **argv);
 
+/* verify FILE...: definitions checked, problems printed, exit 1 if any. */
+int verb_verify(int argc, char **argv);
+
 /* start, stop, restart, list, status, watch: argv[0] is the verb. */
 int verb_client(int argc, char **argv);

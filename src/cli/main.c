@@ -45,7 +45,8 @@ static void help(void) {
         printf("Usage: corral VERB [OPTIONS]\n\n"
                "Without a daemon:\n"
                "  run [OPTIONS] -- COMMAND [ARG...]     run one backend in the foreground (corral run "
-               "--help)\n\n"
+               "--help)\n"
+               "  verify FILE...                        check backend definitions (NAME.backend)\n\n"
                "Driving corrald:\n"
                "  start NAME [OPTIONS] -- COMMAND [ARG...]   [--wait-ready] and the backend options:\n"
                "%s"
@@ -72,6 +73,8 @@ int main(int argc, char **argv) {
         }
         if (strcmp(argv[1], "run") == 0)
                 return verb_run(argc - 1, argv + 1);
+        if (strcmp(argv[1], "verify") == 0)
+                return verb_verify(argc - 1, argv + 1);
         static const char *const client_verbs[] = { "start",  "stop",  "restart",      "list",
                                                     "status", "watch", "reset-failed", "logs" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
