@@ -77,6 +77,7 @@ typedef struct parse_ctx {
         char **llines;   /* logical lines, continuations joined */
         unsigned *lines; /* logical line (what libinih counts) -> line in the file */
         size_t n_lines, current;
+        unsigned section_line; /* where the section being read began */
         corral_spec *spec;
         bool bad;
         unsigned seen[64]; /* line of each key of the table, 0 if not seen */
@@ -402,8 +403,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
         if (strcmp(section, "Backend") != 0) {
                 if (strcmp(x->last_bad_section, section) != 0) {
-                        problem(x->problems, x->path, line, "unknown section [%s]: expected [Backend]",
-                                section);
+                        problem(x->problems, x->path, x->section_line ?: line,
+                                "unknown section [%s]: expected [Backend]", section);
                         (void) snprintf(x->last_bad_section, sizeof(x->last_bad_section), "%s", section);
                 }
                 x->bad = true;
@@ -471,8 +472,11 @@ static char *read_line(char *str, int num, void *stream) {
 
         if (r->i >= r->x->n_lines || num < 2)
                 return NULL;
-        if (r->off == 0)
+        if (r->off == 0) {
                 r->x->current = r->i + 1;
+                if (r->x->llines[r->i][strspn(r->x->llines[r->i], " \t")] == '[')
+                        r->x->section_line = r->x->lines[r->i];
+        }
         l = r->x->llines[r->i] + r->off;
         len = strlen(l);
         take = len < (size_t) num - 1 ? len : (size_t) num - 1;
