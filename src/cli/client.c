@@ -443,6 +443,41 @@ static int verb_logs(client_args *a) {
         return r;
 }
 
+static void print_names(const char *what, json_t *a) {
+        size_t i;
+        json_t *v;
+
+        if (json_array_size(a) == 0)
+                return;
+        printf("%s:", what);
+        json_array_foreach(a, i, v) printf(" %s", json_string_value(v));
+        printf("\n");
+}
+
+static int verb_reload(client_args *a) {
+        json_t *out = NULL, *problems, *v;
+        size_t i;
+        int r;
+
+        if (a->name)
+                return cli_usage("usage: corral reload"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Reload", NULL, &out);
+        if (r != 0)
+                return r;
+        problems = json_object_get(out, "problems");
+        if (a->json)
+                print_json(out);
+        else {
+                print_names("started", json_object_get(out, "started"));
+                print_names("stopped", json_object_get(out, "stopped"));
+                print_names("restarted", json_object_get(out, "restarted"));
+                json_array_foreach(problems, i, v) fprintf(stderr, "%s\n", json_string_value(v));
+        }
+        r = json_array_size(problems) > 0 ? CLI_EXIT_FAILURE : 0;
+        json_decref(out);
+        return r;
+}
+
 int verb_client(int argc, char **argv) {
         static const struct {
                 const char *verb;
@@ -456,6 +491,7 @@ int verb_client(int argc, char **argv) {
                 { "watch", verb_watch },
                 { "reset-failed", verb_reset_failed },
                 { "logs", verb_logs },
+                { "reload", verb_reload },
         };
         client_args a;
         int r = client_parse(argc, argv, &a);

@@ -32,6 +32,8 @@ typedef struct daemon_args {
         int own_leaf; /* -1 auto: under systemd */
         evlog_format format;
         evlog_target target;
+        char *definitions[17]; /* NULL-terminated */
+        size_t n_definitions;
 } daemon_args;
 
 typedef struct daemon_state {
@@ -54,6 +56,9 @@ static void help(void) {
                "                          in bytes, before it is dropped (default 16 MiB)\n"
                "  --cgroup-root DIR       where backends' leaf cgroups go (default: own cgroup)\n"
                "  --own-leaf yes|no|auto  move into <root>/supervisor first (auto: under systemd)\n"
+               "  --definitions DIR       where NAME.backend files declare backends to run (repeatable,\n"
+               "                          later ones override by name; default /etc/corral/backends.d);\n"
+               "                          SIGHUP or corral reload applies what changed\n"
                "  --log-format text|json  (default: text)\n"
                "  --log-target auto|stderr|journal (default auto: the journal under systemd)\n"
                "  -h, --help\n");
@@ -114,6 +119,13 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         return usage("invalid --log-format '%s': expected text or json", v);
                 a->format = strcmp(v, "json") == 0 ? EVLOG_FORMAT_JSON : EVLOG_FORMAT_TEXT;
                 return 0;
+        case 'D':
+                if (v[0] != '/')
+                        return usage("invalid --definitions '%s': expected an absolute path", v);
+                if (a->n_definitions >= ELEMENTSOF(a->definitions) - 1)
+                        return usage("too many --definitions: at most %zu", ELEMENTSOF(a->definitions) - 1);
+                a->definitions[a->n_definitions++] = (char *) v;
+                return 0;
         case 'T':
                 if (strcmp(v, "auto") != 0 && strcmp(v, "stderr") != 0 && strcmp(v, "journal") != 0)
                         return usage("invalid --log-target '%s': expected auto, stderr or journal", v);
@@ -137,6 +149,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "own-leaf", required_argument, NULL, 'o' },
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
+                { "definitions", required_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -162,6 +175,8 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
         }
         if (r >= 0 && optind < argc)
                 r = usage("unexpected argument '%s'", argv[optind]);
+        if (a->n_definitions == 0)
+                a->definitions[0] = "/etc/corral/backends.d";
         return r;
 }
 
@@ -183,7 +198,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         daemon_state *d = userdata;
 
         if (si->ssi_signo == SIGHUP) {
-                daemon_log(LOG_NOTICE, "SIGHUP: nothing to reload");
+                if (!registry_shutting_down(d->registry)) {
+                        daemon_log(LOG_INFO, "SIGHUP from pid %u: reloading definitions", si->ssi_pid);
+                        json_decref(registry_reload(d->registry));
+                }
                 return 0;
         }
         if (!registry_shutting_down(d->registry))
@@ -255,6 +273,10 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                 return daemon_log(LOG_ERR, "cannot take back the backends under %s: %s",
                                   corral_get_cgroup_root(d->corral), strerror(-r)),
                        r;
+        r = registry_set_definition_dirs(d->registry, a->definitions);
+        if (r < 0)
+                return daemon_log(LOG_ERR, "out of memory"), r;
+        json_decref(registry_reload(d->registry)); /* the declared backends: after the adoption */
         (void) sd_event_set_watchdog(corral_get_event(d->corral), true); /* WATCHDOG=1 if WatchdogSec= */
         return 0;
 }

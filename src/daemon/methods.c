@@ -267,6 +267,10 @@ static void m_logs(server *s, conn *c, json_t *params, bool more) {
                       json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10, more);
 }
 
+static void m_reload(server *s, conn *c, json_t *params, bool more) {
+        registry_reload_call(s->registry, c);
+}
+
 static void m_watch(server *s, conn *c, json_t *params, bool more) {
         if (!more)
                 return server_error(c, VARLINK_SERVICE ".ExpectedMore", NULL);
@@ -354,7 +358,8 @@ static const method methods[] = {
         { IFACE ".List", m_list, p_none, false },
         { IFACE ".Status", m_status, p_name, false },
         { IFACE ".Watch", m_watch, p_none, false },
-        { IFACE ".Logs", m_logs, p_logs, true }, /* output may hold secrets: as privileged as Start */
+        { IFACE ".Logs", m_logs, p_logs, true },
+        { IFACE ".Reload", m_reload, p_none, true }, /* output may hold secrets: as privileged as Start */
         { VARLINK_SERVICE ".GetInfo", m_get_info, p_none, false },
         { VARLINK_SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },
 };

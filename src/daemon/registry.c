@@ -7,11 +7,13 @@
 #include <time.h>
 
 #include "daemon-log.h"
+#include "definition.h"
 #include "fdstore.h"
 #include "fileio.h"
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
+#include "spec-json.h"
 #include "strv.h"
 #include "utf8.h"
 
@@ -31,7 +33,8 @@ typedef enum wait_kind {
         WAIT_STOP,
         WAIT_RESTART,
         WAIT_GROUP,
-        WAIT_READY, /* Start with waitReady: answered at ready, or with the verdict if it never is */
+        WAIT_READY,  /* Start with waitReady: answered at ready, or with the verdict if it never is */
+        WAIT_RELOAD, /* a reload changed its definition: started again, on the new one, once gone */
 } wait_kind;
 
 typedef struct waiter {
@@ -48,6 +51,8 @@ typedef struct entry {
         bool failed;             /* the crash-loop limit ended it */
         corral_backend *backend; /* while it runs or waits to be restarted */
         corral_backend *last;    /* the latest launch's record, kept for its output (Logs) */
+        char *definition;        /* the file it is declared in, or NULL: started over varlink */
+        corral_spec *next_spec;  /* a reload's new definition, for when it is gone */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
         waiter *waiters;
@@ -62,6 +67,7 @@ struct registry {
         bool shutting_down;
         void (*done)(void *userdata);
         void *done_userdata;
+        char **definition_dirs;
 };
 
 static entry *entry_free(entry *e) {
@@ -75,6 +81,8 @@ static entry *entry_free(entry *e) {
         corral_spec_free(e->spec);
         corral_backend_unref(e->backend);
         corral_backend_unref(e->last);
+        free(e->definition);
+        corral_spec_free(e->next_spec);
         json_decref(e->last_verdict);
         free(e);
         return NULL;
@@ -124,6 +132,8 @@ static json_t *entry_json(entry *e, bool usage) {
                                     json_string(corral_restart_to_string(corral_spec_get_restart(e->spec))));
                 json_object_set_new(o, "restarts", json_integer(b ? corral_backend_get_restarts(b) : 0));
                 json_object_set_new(o, "nextRestart", next ? json_integer((json_int_t) next) : json_null());
+                json_object_set_new(o, "definition",
+                                    e->definition ? json_string(e->definition) : json_null());
                 json_object_set_new(o, "statusText",
                                     b && corral_backend_get_status_text(b)
                                             ? json_string(corral_backend_get_status_text(b))
@@ -170,6 +180,15 @@ static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
                              json_pack("{s:s, s:O, s:O}", "name", e->name, "message",
                                        json_object_get(verdict, "message") ?: json_null(), "verdict",
                                        verdict ?: json_null()));
+                break;
+        case WAIT_RELOAD:
+                if (e->next_spec) {
+                        corral_spec_free(e->spec);
+                        e->spec = e->next_spec;
+                        e->next_spec = NULL;
+                }
+                if (registry_spawn(r, e) < 0)
+                        daemon_log(LOG_ERR, "reload: %s did not start again on its new definition", e->name);
                 break;
         case WAIT_GROUP:
                 if (verdict)
@@ -310,6 +329,7 @@ registry *registry_free(registry *r) {
                 r->entries = e->next;
                 entry_free(e);
         }
+        strv_free(r->definition_dirs);
         free(r);
         return NULL;
 }
@@ -513,4 +533,159 @@ int registry_adopt(registry *r) {
         free(v);
         registry_notify_status(r);
         return k;
+}
+
+/* --- Declared backends: definition files, applied at start and at each reload. --- */
+
+int registry_set_definition_dirs(registry *r, char *const *dirs) {
+        char **v = NULL;
+        int k = strv_copy(dirs, &v);
+
+        if (k < 0)
+                return k;
+        strv_free(r->definition_dirs);
+        r->definition_dirs = v;
+        return 0;
+}
+
+static const definition *defs_find(definition **v, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i]->name, name) == 0)
+                        return v[i];
+        return NULL;
+}
+
+static bool spec_equal(const corral_spec *a, const corral_spec *b) {
+        json_t *ja = NULL, *jb = NULL;
+        bool eq = spec_to_json(a, &ja) >= 0 && spec_to_json(b, &jb) >= 0 && json_equal(ja, jb);
+
+        json_decref(ja);
+        json_decref(jb);
+        return eq;
+}
+
+static void report_add(json_t *report, const char *key, const char *name) {
+        json_array_append_new(json_object_get(report, key), json_string(name));
+}
+
+/* An entry declared before: stopped if its definition went (or is disabled), restarted on a
+ * changed one, kept on the old one if the new one is broken, else left alone. */
+static void apply_to_declared(registry *r, entry *e, const definition *d, json_t *report) {
+        if (!d || !d->enabled) {
+                free(e->definition);
+                e->definition = NULL;
+                if (e->backend) {
+                        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+                        report_add(report, "stopped", e->name);
+                }
+                return;
+        }
+        if (!d->spec) {
+                daemon_log(LOG_WARNING, "reload: %s keeps its old definition: %s has problems", e->name,
+                           d->path);
+                report_add(report, "unchanged", e->name);
+                return;
+        }
+        free(e->definition);
+        e->definition = strdup(d->path);
+        if (spec_equal(e->spec, d->spec)) {
+                report_add(report, "unchanged", e->name);
+                return;
+        }
+        report_add(report, "restarted", e->name);
+        if (!e->backend) { /* not running (it failed): the new definition is for its next start */
+                corral_spec_free(e->spec);
+                (void) corral_spec_dup(d->spec, &e->spec);
+                return;
+        }
+        corral_spec_free(e->next_spec);
+        if (corral_spec_dup(d->spec, &e->next_spec) < 0 || entry_wait(e, WAIT_RELOAD, NULL, NULL) < 0)
+                return;
+        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+}
+
+/* A definition no entry was declared by: start it, unless a backend of that name was started
+ * over varlink and runs (then it is left as it is), or one taken back at our start runs on it. */
+static void apply_new(registry *r, const definition *d, json_t *report) {
+        entry *e = registry_find(r, d->name);
+        char msg[512];
+
+        if (!d->enabled || !d->spec)
+                return;
+        if (e && e->backend) {
+                if (spec_equal(e->spec, d->spec)) { /* re-adopted after a restart of corrald */
+                        e->definition = strdup(d->path);
+                        report_add(report, "unchanged", e->name);
+                        return;
+                }
+                (void) snprintf(msg, sizeof(msg), "%s: a backend %s started over varlink runs: not replaced",
+                                d->path, d->name);
+                daemon_log(LOG_WARNING, "reload: %s", msg);
+                json_array_append_new(json_object_get(report, "problems"), json_string(msg));
+                return;
+        }
+        if (!e && !(e = registry_add(r, d->name)))
+                return;
+        corral_spec_free(e->spec);
+        if (corral_spec_dup(d->spec, &e->spec) < 0)
+                return;
+        free(e->definition);
+        e->definition = strdup(d->path);
+        report_add(report, "started", e->name);
+        if (registry_spawn(r, e) < 0)
+                daemon_log(LOG_ERR, "%s (declared in %s) failed to start", e->name, d->path);
+}
+
+json_t *registry_reload(registry *r) {
+        definition_problems p = { 0 };
+        definition **v = NULL;
+        size_t n = 0;
+        json_t *report = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "started", "stopped", "restarted",
+                                   "unchanged", "problems");
+
+        if (!report || definition_load_dirs(r->definition_dirs, &p, &v, &n) < 0) {
+                json_decref(report);
+                return NULL;
+        }
+        for (size_t i = 0; i < p.n; i++) {
+                char *line = NULL;
+                if (p.v[i].line > 0
+                            ? asprintf(&line, "%s:%u: %s", p.v[i].file, p.v[i].line, p.v[i].message) < 0
+                            : asprintf(&line, "%s: %s", p.v[i].file, p.v[i].message) < 0)
+                        continue;
+                daemon_log(LOG_WARNING, "definition problem: %s", line);
+                json_array_append_new(json_object_get(report, "problems"), json_string(line));
+                free(line);
+        }
+        for (entry *e = r->entries; e; e = e->next)
+                if (e->definition)
+                        apply_to_declared(r, e, defs_find(v, n, e->name), report);
+        for (size_t i = 0; i < n; i++) {
+                entry *e = registry_find(r, v[i]->name);
+                if (!e || !e->definition)
+                        apply_new(r, v[i], report);
+        }
+        daemon_log(LOG_INFO,
+                   "definitions: %zu started, %zu stopped, %zu restarted, %zu unchanged, %zu problem(s)",
+                   json_array_size(json_object_get(report, "started")),
+                   json_array_size(json_object_get(report, "stopped")),
+                   json_array_size(json_object_get(report, "restarted")),
+                   json_array_size(json_object_get(report, "unchanged")),
+                   json_array_size(json_object_get(report, "problems")));
+        definitions_free(v, n);
+        definition_problems_done(&p);
+        registry_notify_status(r);
+        return report;
+}
+
+void registry_reload_call(registry *r, conn *c) {
+        json_t *report;
+
+        if (r->shutting_down)
+                return server_error(c, ERROR_SHUTTING_DOWN, NULL);
+        report = registry_reload(r);
+        if (!report)
+                return server_error(c, "io.corral.Supervisor.ReloadFailed",
+                                    json_pack("{s:s}", "message", "out of memory"));
+        server_reply(c, report, false);
 }

@@ -38,6 +38,15 @@ void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool 
  * its entry again. Returns how many, or -errno. */
 int registry_adopt(registry *r);
 
+/* Declared backends: the directories of their definition files, in order. */
+int registry_set_definition_dirs(registry *r, char *const *dirs);
+/* Read the definitions again and apply the difference: new ones start, removed or disabled ones
+ * stop, changed ones restart, others are left alone; a broken one keeps what runs on its old
+ * definition. Returns the report ({started, stopped, restarted, unchanged, problems}). */
+json_t *registry_reload(registry *r);
+/* The Reload method. */
+void registry_reload_call(registry *r, conn *c);
+
 /* Shutdown: stop every backend on purpose, by this caller; calls done() once none is left. */
 void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata);
 bool registry_shutting_down(registry *r);

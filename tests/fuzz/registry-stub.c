@@ -47,3 +47,10 @@ void registry_reset_failed(registry *r, conn *c, const char *name) {
 void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow) {
         server_reply(c, json_pack("{s:s}", "data", "out 1\n"), follow);
 }
+
+void registry_reload_call(registry *r, conn *c) {
+        server_reply(c,
+                     json_pack("{s:[], s:[], s:[], s:[], s:[]}", "started", "stopped", "restarted",
+                               "unchanged", "problems"),
+                     false);
+}
