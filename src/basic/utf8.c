@@ -45,3 +45,15 @@ void utf8_sanitize(char *s, size_t n) {
                 i += k;
         }
 }
+
+bool utf8_is_valid(const char *s, size_t n) {
+        const unsigned char *p = (const unsigned char *) s;
+
+        for (size_t i = 0; i < n;) {
+                size_t k = utf8_seq(p + i, n - i);
+                if (k == 0)
+                        return false;
+                i += k;
+        }
+        return true;
+}

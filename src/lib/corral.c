@@ -354,9 +354,11 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
                 b->cgroup = NULL;
         r = adopt_save_spec(b, leaf); /* before there is a process: a leaf never runs unrecorded */
         if (r < 0) {
-                *ret_what =
-                        strdup(r == -E2BIG ? "backend definition too large to keep on its cgroup (64 KiB)"
-                                           : "cannot keep the backend's definition on its cgroup");
+                *ret_what = strdup(
+                        r == -E2BIG ? "backend definition too large to keep on its cgroup (64 KiB)"
+                                : r == -EILSEQ
+                                ? "backend definition is not valid UTF-8: cannot keep it on its cgroup"
+                                : "cannot keep the backend's definition on its cgroup");
                 (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
                 return r;
         }

@@ -18,6 +18,7 @@
 #include "macro.h"
 #include "parse.h"
 #include "strv.h"
+#include "utf8.h"
 
 #define DEFINITION_MAX_SIZE (1024 * 1024)
 #define SUFFIX              ".backend"
@@ -288,26 +289,31 @@ static const char *k_workdir(parse_ctx *x, const char *v) {
 static const char *k_environment(parse_ctx *x, const char *v) {
         char **words = NULL;
         int n = strv_split_quoted(v, &words);
+        const char *err = NULL;
 
         if (n < 0)
                 return "invalid value: an unterminated quote or a trailing backslash";
         for (int i = 0; i < n; i++) {
                 char **t;
-                if (!strchr(words[i], '=') || words[i][0] == '=') {
-                        (void) snprintf(msg_buf, sizeof(msg_buf),
-                                        "invalid assignment '%s': expected KEY=VALUE", words[i]);
-                        strv_free(words);
-                        return msg_buf;
+                if (err || !strchr(words[i], '=') || words[i][0] == '=') {
+                        if (!err)
+                                (void) snprintf(msg_buf, sizeof(msg_buf),
+                                                "invalid assignment '%s': expected KEY=VALUE", words[i]);
+                        err = msg_buf;
+                        free(words[i]);
+                        continue;
                 }
                 t = realloc(x->env, (x->n_env + 2) * sizeof(char *));
-                if (!t)
-                        break;
+                if (!t) {
+                        free(words[i]);
+                        continue;
+                }
                 x->env = t;
-                x->env[x->n_env++] = TAKE_PTR(words[i]);
+                x->env[x->n_env++] = words[i];
                 x->env[x->n_env] = NULL;
         }
-        strv_free(words);
-        return NULL;
+        free(words); /* every word was freed or taken */
+        return err;
 }
 
 static const char *k_no_new_privs(parse_ctx *x, const char *v) {
@@ -588,6 +594,11 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
                 (void) snprintf(name, sizeof(name), "invalid");
         }
         (void) corral_spec_set_name(x.spec, name);
+        for (size_t i = 0; i < x.n_lines; i++) /* as systemd: unit files are UTF-8 */
+                if (!utf8_is_valid(x.llines[i], strlen(x.llines[i]))) {
+                        problem(problems, path, x.lines[i], "not valid UTF-8");
+                        x.bad = true;
+                }
         ini_setup();
         r = ini_parse_stream(read_line, &reader, on_key, &x);
         if (r > 0) {

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "spec-json.h"
 #include "strv.h"
+#include "utf8.h"
 
 typedef enum field_type {
         F_U64,
@@ -153,12 +154,29 @@ static json_t *json_str_or_null(const char *s) {
         return s ? json_string(s) : json_null();
 }
 
+static bool str_ok(const char *s) {
+        return !s || utf8_is_valid(s, strlen(s));
+}
+
+static bool strv_ok(char *const *v) {
+        for (; v && *v; v++)
+                if (!str_ok(*v))
+                        return false;
+        return true;
+}
+
 int spec_to_json(const corral_spec *s, json_t **ret) {
-        json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", s->name, "argv",
-                              strv_to_json(s->argv), "env", s->envp ? strv_to_json(s->envp) : json_null(),
-                              "cwd", json_str_or_null(s->cwd), "user", json_str_or_null(s->user), "group",
-                              json_str_or_null(s->group), "logFile", json_str_or_null(s->log_file),
-                              "readyTcp", ready_tcp_to_json(s), "rlimits", rlimits_to_json(s));
+        json_t *o;
+
+        /* JSON strings are UTF-8: a spec with other bytes cannot be kept this way. */
+        if (!str_ok(s->name) || !strv_ok(s->argv) || !strv_ok(s->envp) || !str_ok(s->cwd) ||
+            !str_ok(s->user) || !str_ok(s->group) || !str_ok(s->log_file))
+                return -EILSEQ;
+        o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", s->name, "argv",
+                      strv_to_json(s->argv), "env", s->envp ? strv_to_json(s->envp) : json_null(), "cwd",
+                      json_str_or_null(s->cwd), "user", json_str_or_null(s->user), "group",
+                      json_str_or_null(s->group), "logFile", json_str_or_null(s->log_file), "readyTcp",
+                      ready_tcp_to_json(s), "rlimits", rlimits_to_json(s));
 
         for (size_t i = 0; o && i < ELEMENTSOF(scalars); i++)
                 if (json_object_set_new(o, scalars[i].key, scalar_to_json(s, i)) < 0)
