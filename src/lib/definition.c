@@ -407,6 +407,12 @@ static int on_key(void *user, const char *section, const char *name, const char 
         const char *err = NULL;
         size_t i;
 
+        if (!*section) {
+                problem(x->problems, x->path, line, "%s= outside any section: expected [Backend] first",
+                        name);
+                x->bad = true;
+                return 1;
+        }
         if (strcmp(section, "Backend") != 0) {
                 if (strcmp(x->last_bad_section, section) != 0) {
                         problem(x->problems, x->path, x->section_line ?: line,

@@ -169,6 +169,7 @@ static void test_every_problem_names_its_line(void **state) {
                 { "[Backend\nExecStart=true\n", "syntax error", 1 },
                 { "[Backend]\nType=simple\n", "missing ExecStart=", 0 },
                 { "[Backend]\nExecStart=/usr/b\x9dn/x\n", "not valid UTF-8", 2 },
+                { "# top\nUser=x\n[Backend]\nExecStart=true\n", "User= outside any section", 2 },
                 { "[Backend]\nExecStart=true\nEnvironment=A=1 BAD C=2\n", "invalid assignment 'BAD'", 3 },
         };
 
