@@ -134,6 +134,10 @@ enum {
          * extended attributes of its leaf, so that a supervisor started after this one dies can
          * take its backends back with corral_adopt(). Needs root (CAP_SYS_ADMIN). */
         CORRAL_NEW_PERSIST = 1 << 2,
+        /* Raise this process's RLIMIT_NOFILE as far as it may go (each backend costs the
+         * supervisor about 5 fds); backends still get the limit it had before, unless their spec
+         * sets one. */
+        CORRAL_NEW_RAISE_NOFILE = 1 << 3,
 };
 
 /**

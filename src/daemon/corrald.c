@@ -249,7 +249,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         int r, fd;
 
         r = corral_new(&d->corral, a->cgroup_root,
-                       CORRAL_NEW_SUBREAPER | CORRAL_NEW_PERSIST | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
+                       CORRAL_NEW_SUBREAPER | CORRAL_NEW_PERSIST | CORRAL_NEW_RAISE_NOFILE | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot use cgroup root %s: %s",
                                   a->cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)", strerror(-r)),

@@ -229,19 +229,19 @@ static int adopt_main_pidfd(corral_backend *b) {
 
 /* Its main process is gone (it ended while no supervisor watched): no exit status can be had.
  * Leftovers are killed; the verdict comes once the leaf is empty. */
-static int adopt_ended(corral_backend *b, int leaf_fd, int events_fd) {
+static int adopt_ended(corral_backend *b, int leaf_fd) {
         b->reaped = true;
         b->exit_si = (siginfo_t){ .si_code = 0 };
         b->exit_usec = now_usec(CLOCK_MONOTONIC);
         b->state = CORRAL_STATE_EXITED;
         b->adopted = true;
-        return backend_attach_ended(b, leaf_fd, events_fd);
+        return backend_attach_ended(b, leaf_fd);
 }
 
 /* One leaf: its backend supervised again, waiting for its restart, or concluded. */
 static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
         char name[80], launch[13];
-        _cleanup_close_ int leaf = -EBADF, events = -EBADF;
+        _cleanup_close_ int leaf = -EBADF;
         corral_backend *b;
         int pidfd, r;
 
@@ -258,19 +258,16 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
                 b->state = CORRAL_STATE_RESTARTING;
                 r = backend_arm_restart(b);
         } else {
-                events = cgroup_events_open(leaf);
-                pidfd = events < 0 ? events : adopt_main_pidfd(b);
-                if (events < 0)
-                        r = events;
-                else if (pidfd >= 0) {
+                pidfd = adopt_main_pidfd(b);
+                if (pidfd >= 0) {
                         b->out.pipe_fd[0] = adopt_take_given(c, name, launch, 1);
                         b->out.pipe_fd[1] = adopt_take_given(c, name, launch, 2);
                         output_prepare(b);
-                        r = backend_attach_adopted(b, b->pid, pidfd, TAKE_FD(leaf), TAKE_FD(events));
+                        r = backend_attach_adopted(b, b->pid, pidfd, TAKE_FD(leaf));
                         if (r >= 0)
                                 r = output_attach(b);
                 } else
-                        r = adopt_ended(b, TAKE_FD(leaf), TAKE_FD(events));
+                        r = adopt_ended(b, TAKE_FD(leaf));
         }
         if (r < 0) {
                 backend_kill_sync(b);

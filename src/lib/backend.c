@@ -31,11 +31,11 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .state = CORRAL_STATE_STARTING,
                 .pidfd = -EBADF,
                 .cgroup_fd = -EBADF,
-                .events_fd = -EBADF,
+                .events_wd = -1,
                 .probe_fd = -EBADF,
                 .v1 = CGROUP_V1_LEAF_INIT,
                 .out = BACKEND_OUTPUT_INIT,
-                .memevents_fd = -EBADF,
+                .memevents_wd = -1,
         };
         b->name = strdup(s->name);
         if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
@@ -109,17 +109,40 @@ static int backend_probe(corral_backend *b) {
         return 0;
 }
 
+static void backend_unwatch(corral_backend *b, int *wd) {
+        corral *c = b->corral;
+
+        if (*wd >= 0 && c) {
+                (void) intmap_remove(&c->watches, *wd);
+                cgroup_watch_remove(c->inotify_fd, *wd);
+        }
+        *wd = -1;
+}
+
+/* A watch on one of the leaf's files, mapped back to b. */
+static int backend_watch_file(corral_backend *b, const char *file, int *ret_wd) {
+        corral *c = b->corral;
+        int wd = cgroup_watch_add(c->inotify_fd, &c->root, b->name, b->launch, file);
+
+        if (wd < 0)
+                return wd;
+        if (intmap_put(&c->watches, wd, b) < 0) {
+                cgroup_watch_remove(c->inotify_fd, wd);
+                return -ENOMEM;
+        }
+        *ret_wd = wd;
+        return 0;
+}
+
 static void backend_close(corral_backend *b) {
         b->pidfd_source = sd_event_source_disable_unref(b->pidfd_source);
-        b->events_source = sd_event_source_disable_unref(b->events_source);
+        backend_unwatch(b, &b->events_wd);
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
         b->start_timer = sd_event_source_disable_unref(b->start_timer);
         b->watchdog_timer = sd_event_source_disable_unref(b->watchdog_timer);
-        b->memevents_source = sd_event_source_disable_unref(b->memevents_source);
-        b->memevents_fd = safe_close(b->memevents_fd);
+        backend_unwatch(b, &b->memevents_wd);
         backend_probe_done(b);
         b->pidfd = safe_close(b->pidfd);
-        b->events_fd = safe_close(b->events_fd);
         b->cgroup_fd = safe_close(b->cgroup_fd);
 }
 
@@ -230,24 +253,20 @@ static int backend_on_timer(sd_event_source *s _unused_, uint64_t usec _unused_,
 
 /* Whether the leaf still holds a process; on error assume it does and wait for the next event. */
 static void backend_check_populated(corral_backend *b) {
-        int r = cgroup_is_populated(b->events_fd);
+        int r = cgroup_is_populated(b->cgroup_fd);
 
         b->populated = r != 0;
         if (!b->populated && b->reaped)
                 backend_finish(b);
 }
 
-static int backend_on_events(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
-                             void *userdata) {
-        corral_backend *b = userdata;
-
+static void backend_on_events(corral_backend *b) {
         corral_backend_ref(b);
         backend_check_populated(b);
         /* An empty leaf means the main process is gone too, even if its pidfd is not yet seen. */
         if (!b->populated && !b->reaped)
                 (void) backend_on_exit(b);
         corral_backend_unref(b);
-        return 0;
 }
 
 /* Reap the main process if it has exited. Returns 1 if it was reaped now, 0 if still running. */
@@ -326,9 +345,7 @@ static int backend_on_start_timeout(sd_event_source *s _unused_, uint64_t usec _
 
 /* memory.events changed: an OOM kill while the main process lives was of a helper (an event);
  * one that ended the main process is its verdict's to tell. */
-static int backend_on_memory_events(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
-                                    void *userdata) {
-        corral_backend *b = userdata;
+static int backend_on_memory_events(corral_backend *b) {
         uint64_t now;
         siginfo_t si = { 0 };
         char msg[160];
@@ -349,16 +366,21 @@ static int backend_on_memory_events(sd_event_source *s _unused_, int fd _unused_
 static int backend_watch_memory(corral_backend *b) {
         if (!b->have_oom || b->v1.memory_fd >= 0) /* v1 signals OOM through cgroup.event_control */
                 return 0;
-        b->memevents_fd = cgroup_memory_events_open(b->cgroup_fd);
-        if (b->memevents_fd < 0)
-                return 0;
-        return sd_event_add_io(b->corral->event, &b->memevents_source, b->memevents_fd, EPOLLPRI,
-                               backend_on_memory_events, b);
+        (void) backend_watch_file(b, "memory.events",
+                                  &b->memevents_wd); /* the verdict has the count anyway */
+        return 0;
+}
+
+void backend_on_watch(corral_backend *b, int wd) {
+        if (wd == b->events_wd)
+                backend_on_events(b);
+        else if (wd == b->memevents_wd)
+                (void) backend_on_memory_events(b);
 }
 
 /* What a launch is watched through: its pidfd (when the main process lives), its
  * cgroup.events, and its memory.events. */
-static int backend_watch(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
+static int backend_watch(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd) {
         sd_event *e = b->corral->event;
         uint64_t oom = 0;
         int r;
@@ -366,7 +388,6 @@ static int backend_watch(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd,
         b->pid = pid;
         b->pidfd = pidfd;
         b->cgroup_fd = cgroup_fd;
-        b->events_fd = events_fd;
         b->populated = true;
         b->have_oom = cgroup_limits_oom_kills(cgroup_fd, &b->v1, &oom) >= 0;
         if (!b->adopted)
@@ -374,17 +395,17 @@ static int backend_watch(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd,
         r = backend_watch_memory(b);
         if (r >= 0 && pidfd >= 0)
                 r = sd_event_add_io(e, &b->pidfd_source, pidfd, EPOLLIN, backend_on_pidfd, b);
-        if (r >= 0)
-                r = sd_event_add_io(e, &b->events_source, events_fd, EPOLLPRI, backend_on_events, b);
+        if (r >= 0) /* after the watch, a check: what changed before it was there is seen too */
+                r = backend_watch_file(b, "cgroup.events", &b->events_wd);
         return r;
 }
 
-int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
+int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd) {
         sd_event *e = b->corral->event;
         int r;
 
         b->start_usec = now_usec(CLOCK_MONOTONIC);
-        r = backend_watch(b, pid, pidfd, cgroup_fd, events_fd);
+        r = backend_watch(b, pid, pidfd, cgroup_fd);
         if (r < 0)
                 return r;
         (void) syscall_pid_starttime(pid, &b->pid_starttime);
@@ -413,8 +434,8 @@ static int backend_on_recheck(sd_event_source *s _unused_, uint64_t usec _unused
 
 /* Taken back from an earlier supervisor, main process gone: kill what is left, and let the loop
  * conclude once the leaf is empty (never from inside corral_adopt()). */
-int backend_attach_ended(corral_backend *b, int cgroup_fd, int events_fd) {
-        int r = backend_watch(b, b->pid, -EBADF, cgroup_fd, events_fd);
+int backend_attach_ended(corral_backend *b, int cgroup_fd) {
+        int r = backend_watch(b, b->pid, -EBADF, cgroup_fd);
 
         if (r < 0)
                 return r;
@@ -429,12 +450,12 @@ static int backend_arm_timer(corral_backend *b, uint64_t deadline);
 
 /* Taken back from an earlier supervisor with its main process alive: its state as it was kept,
  * its timers (start timeout, stop deadline) where they were; the watchdog gets a full period. */
-int backend_attach_adopted(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd) {
+int backend_attach_adopted(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd) {
         sd_event *e = b->corral->event;
         int r;
 
         b->adopted = true;
-        r = backend_watch(b, pid, pidfd, cgroup_fd, events_fd);
+        r = backend_watch(b, pid, pidfd, cgroup_fd);
         if (r < 0)
                 return r;
         b->state = b->intent.stop || b->self_stopping ? CORRAL_STATE_STOPPING
@@ -713,8 +734,12 @@ void backend_kill_sync(corral_backend *b) {
         if (!b->reaped)
                 (void) syscall_waitid_pidfd(b->pidfd, WEXITED, &si);
         b->reaped = true;
-        while (cgroup_is_populated(b->events_fd) > 0)
-                wait_fd(b->events_fd, POLLPRI);
+        if (cgroup_is_populated(b->cgroup_fd) > 0) { /* the loop's watch cannot be waited on here */
+                int events = cgroup_events_open(b->cgroup_fd);
+                while (events >= 0 && cgroup_is_populated(b->cgroup_fd) > 0)
+                        wait_fd(events, POLLPRI);
+                safe_close(events);
+        }
         output_drain(b);
         backend_close(b);
         (void) cgroup_leaf_remove(&b->corral->root, b->name, b->launch);

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/inotify.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -170,10 +171,10 @@ int cgroup_events_open(int leaf_fd) {
         return fd < 0 ? negative_errno() : fd;
 }
 
-int cgroup_is_populated(int events_fd) {
+int cgroup_is_populated(int leaf_fd) {
         char buf[256];
         uint64_t v;
-        ssize_t n = read_small_at(events_fd, NULL, buf, sizeof(buf));
+        ssize_t n = read_small_at(leaf_fd, "cgroup.events", buf, sizeof(buf));
         int r;
 
         if (n < 0)
@@ -396,4 +397,18 @@ int cgroup_leaf_open(const cgroup_root *r, const char *name, const char *launch)
         (void) snprintf(dir, sizeof(dir), "%s.%s", name, launch);
         fd = openat(r->fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? negative_errno() : fd;
+}
+
+int cgroup_watch_add(int inotify_fd, const cgroup_root *r, const char *name, const char *launch,
+                     const char *file) {
+        char path[4096];
+        int wd;
+
+        (void) snprintf(path, sizeof(path), "%s/%s.%s/%s", r->path, name, launch, file);
+        wd = inotify_add_watch(inotify_fd, path, IN_MODIFY);
+        return wd < 0 ? negative_errno() : wd;
+}
+
+void cgroup_watch_remove(int inotify_fd, int wd) {
+        (void) inotify_rm_watch(inotify_fd, wd);
 }

@@ -40,8 +40,16 @@ int cgroup_leaf_remove(const cgroup_root *r, const char *name, const char *launc
 /* Open the leaf's cgroup.events for EPOLLPRI. Returns an fd or -errno. */
 int cgroup_events_open(int leaf_fd);
 
-/* 1 if the leaf (or a descendant) holds a live process, 0 if not, -errno. */
-int cgroup_is_populated(int events_fd);
+/* 1 if the leaf (or a descendant) holds a live process, 0 if not, -errno: from its cgroup.events,
+ * read through the leaf's directory fd. */
+int cgroup_is_populated(int leaf_fd);
+
+/* An inotify watch of one of the leaf's files (cgroup.events, memory.events): the kernel
+ * notifies a change of them as a modification. Returns the watch or -errno. */
+int cgroup_watch_add(int inotify_fd, const cgroup_root *r, const char *name, const char *launch,
+                     const char *file);
+/* Drop it (once the leaf is removed the kernel has already: then nothing happens). */
+void cgroup_watch_remove(int inotify_fd, int wd);
 
 /* Send sig to every process in the leaf, each through a pidfd verified to be in the leaf.
  * Returns the number of processes signalled or -errno. */

@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "cgroup-limits.h"
+#include "intmap.h"
 #include "output.h"
 #include "corral.h"
 #include "spawn-clone3.h"
@@ -39,12 +40,17 @@ struct corral {
         unsigned n_live;
         bool subreaper;
         bool sweeping;
-        bool persist; /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
+        bool persist;   /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
+        int inotify_fd; /* every backend's cgroup.events and memory.events: one fd for all */
+        sd_event_source *inotify_source;
+        intmap watches; /* inotify watch -> backend */
+        bool nofile_raised;
+        struct rlimit nofile; /* what backends get, where we raised our own */
         struct given_fd {
                 char leaf[96];
                 int kind; /* 0 pidfd, 1 stdout, 2 stderr */
                 int fd;
-        } *given; /* corral_adopt_give_fd(), until corral_adopt() */
+        } * given; /* corral_adopt_give_fd(), until corral_adopt() */
         size_t n_given;
 };
 
@@ -83,10 +89,10 @@ struct corral_backend {
         pid_t pid;
         int pidfd;
         int cgroup_fd;
-        int events_fd;
+        int events_wd;     /* the inotify watch of its cgroup.events; -1 */
         cgroup_v1_leaf v1; /* its cgroups in v1 hierarchies, where a limit needs one */
         backend_output out;
-        sd_event_source *pidfd_source, *events_source, *timer_source, *start_timer;
+        sd_event_source *pidfd_source, *timer_source, *start_timer;
         bool ready_pending;          /* starting until READY=1 */
         bool start_timed_out;        /* never ready: killed, and start-failed */
         bool watchdog_fired;         /* missed its watchdog: killed, and the verdict is watchdog */
@@ -113,9 +119,8 @@ struct corral_backend {
         bool reaped, populated, escalated, leftover_known, have_oom;
         unsigned leftover;
         uint64_t oom_at_start;
-        uint64_t oom_seen; /* the counter when the last OOM kill of a helper was reported */
-        int memevents_fd;  /* v2 memory.events, watched for OOM kills of helpers; -1 */
-        sd_event_source *memevents_source;
+        uint64_t oom_seen;              /* the counter when the last OOM kill of a helper was reported */
+        int memevents_wd;               /* v2 memory.events, watched for OOM kills of helpers; -1 */
         uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
 };
 
@@ -152,10 +157,12 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret);
 /* backend.c */
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
 int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);
-int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
-int backend_attach_adopted(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd, int events_fd);
-int backend_attach_ended(corral_backend *b, int cgroup_fd, int events_fd);
+int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd);
+int backend_attach_adopted(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd);
+int backend_attach_ended(corral_backend *b, int cgroup_fd);
 void backend_finish(corral_backend *b);
+/* An inotify watch of b fired: its cgroup.events or its memory.events changed. */
+void backend_on_watch(corral_backend *b, int wd);
 int backend_arm_restart(corral_backend *b);
 
 /* adopt.c */

@@ -2,13 +2,16 @@
 /* corral.c: the supervisor object: its loop, its live backends, spawning, stop-all, orphan reaping. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "corral-private.h"
@@ -106,6 +109,56 @@ static int corral_become_subreaper(corral *c) {
         return sd_event_add_signal(c->event, NULL, SIGCHLD, corral_on_sigchld, c);
 }
 
+/* As far as /proc/sys/fs/nr_open (capped at 512 Ki, as systemd does) where we may raise the hard
+ * limit, else to the hard limit. The old limit is the backends'. */
+static void corral_raise_nofile(corral *c) {
+        struct rlimit now, want;
+        char buf[32];
+        unsigned long long max = 524288;
+
+        if (getrlimit(RLIMIT_NOFILE, &now) < 0)
+                return;
+        if (read_small_at(AT_FDCWD, "/proc/sys/fs/nr_open", buf, sizeof(buf)) > 0 &&
+            strtoull(buf, NULL, 10) < max)
+                max = strtoull(buf, NULL, 10);
+        want = (struct rlimit){ .rlim_cur = max, .rlim_max = max };
+        if (now.rlim_max >= max || setrlimit(RLIMIT_NOFILE, &want) < 0)
+                want = (struct rlimit){ .rlim_cur = now.rlim_max, .rlim_max = now.rlim_max };
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0) {
+                c->nofile = now;
+                c->nofile_raised = true;
+        }
+}
+
+/* Every backend's cgroup.events (and memory.events) through one inotify fd, as systemd does: one
+ * fd and one loop source however many backends there are. */
+static int corral_on_inotify(sd_event_source *s _unused_, int fd, uint32_t revents _unused_,
+                             void *userdata) {
+        corral *c = userdata;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *e = (const struct inotify_event *) p;
+                        corral_backend *b = e->mask & IN_MODIFY ? intmap_get(&c->watches, e->wd) : NULL;
+                        p += sizeof(*e) + e->len;
+                        if (!b)
+                                continue;
+                        corral_backend_ref(b);
+                        backend_on_watch(b, e->wd);
+                        corral_backend_unref(b);
+                }
+        return 0;
+}
+
+static int corral_inotify(corral *c) {
+        c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (c->inotify_fd < 0)
+                return negative_errno();
+        return sd_event_add_io(c->event, &c->inotify_source, c->inotify_fd, EPOLLIN, corral_on_inotify, c);
+}
+
 int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         corral *c;
         int r;
@@ -117,6 +170,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 return -ENOMEM;
         c->root.fd = -EBADF;
         c->notify_fd = -EBADF;
+        c->inotify_fd = -EBADF;
         r = cgroup_root_open(root_path, &c->root);
         if (r >= 0 && (flags & CORRAL_NEW_OWN_LEAF))
                 r = cgroup_join_leaf(&c->root, "supervisor");
@@ -126,9 +180,13 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 r = sd_event_new(&c->event);
         if (r >= 0) /* made now, so that it is there for the supervisor's whole life */
                 r = corral_notify_socket(c);
+        if (r >= 0)
+                r = corral_inotify(c);
         if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER))
                 r = corral_become_subreaper(c);
         c->persist = flags & CORRAL_NEW_PERSIST;
+        if (r >= 0 && (flags & CORRAL_NEW_RAISE_NOFILE))
+                corral_raise_nofile(c);
         if (r < 0) {
                 corral_free(c);
                 return r;
@@ -149,6 +207,9 @@ corral *corral_free(corral *c) {
         spawn_stack_done(&c->stack);
         c->notify_source = sd_event_source_disable_unref(c->notify_source);
         c->notify_fd = safe_close(c->notify_fd);
+        c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
+        c->inotify_fd = safe_close(c->inotify_fd);
+        intmap_done(&c->watches);
         free(c->fallbacks);
         cgroup_limits_host_done(&c->limits_host, &c->root);
         for (size_t i = 0; i < c->n_given; i++) /* given for an adoption that never came */
@@ -303,6 +364,8 @@ typedef struct launch_prep {
         spawn_creds creds;
         bool have_creds;
         char **merged_env; /* for env_extend */
+        spawn_rlimit rlimits[17];
+        size_t n_rlimits;
 } launch_prep;
 
 static void launch_prep_done(launch_prep *l) {
@@ -327,7 +390,7 @@ static int corral_spawn_limits(corral *c, const corral_spec *s, corral_backend *
 
 static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l, corral_backend *b,
                                 const char **ret_step, char **ret_what) {
-        _cleanup_close_ int leaf = -EBADF, events = -EBADF, out_wr = -EBADF, err_wr = -EBADF;
+        _cleanup_close_ int leaf = -EBADF, out_wr = -EBADF, err_wr = -EBADF;
         spawn_params p = { .path = l->path,
                            .argv = s->argv,
                            .envp = l->merged_env ?: s->envp ?: environ,
@@ -336,8 +399,8 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
                            .creds = l->have_creds ? &l->creds : NULL,
                            .umask = s->umask,
                            .no_new_privs = s->no_new_privs,
-                           .rlimits = s->rlimits,
-                           .n_rlimits = s->n_rlimits,
+                           .rlimits = l->rlimits,
+                           .n_rlimits = l->n_rlimits,
                            .v1_procs_fds = b->v1.procs_fd,
                            .n_v1_procs_fds = ELEMENTSOF(b->v1.procs_fd),
                            .stdout_fd = -1,
@@ -362,9 +425,8 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
                 (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
                 return r;
         }
-        events = cgroup_events_open(leaf);
         p.cgroup_fd = leaf;
-        r = events < 0 ? events : !b->cgroup ? -ENOMEM : corral_spawn_limits(c, s, b, leaf, ret_what);
+        r = !b->cgroup ? -ENOMEM : corral_spawn_limits(c, s, b, leaf, ret_what);
         if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE) {
                 r = output_open_launch(b, &out_wr, &err_wr);
                 p.stdout_fd = out_wr;
@@ -384,7 +446,7 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
         }
         if (!b->linked)
                 corral_link(c, b); /* from here the record owns the process: a failure kills it */
-        r = backend_attach(b, pid, pidfd, TAKE_FD(leaf), TAKE_FD(events));
+        r = backend_attach(b, pid, pidfd, TAKE_FD(leaf));
         return r < 0 ? r : output_attach(b);
 }
 
@@ -475,6 +537,18 @@ static int corral_env_with_notify(corral *c, const corral_spec *s, char ***ret) 
         return r;
 }
 
+/* The spec's limits, and the file limit the supervisor had before it raised its own. */
+static void corral_spawn_rlimits(corral *c, const corral_spec *s, launch_prep *l) {
+        bool nofile = false;
+
+        for (size_t i = 0; i < s->n_rlimits; i++) {
+                l->rlimits[l->n_rlimits++] = s->rlimits[i];
+                nofile |= s->rlimits[i].resource == RLIMIT_NOFILE;
+        }
+        if (c->nofile_raised && !nofile)
+                l->rlimits[l->n_rlimits++] = (spawn_rlimit){ .resource = RLIMIT_NOFILE, .limit = c->nofile };
+}
+
 static int corral_spawn_prepare(corral *c, const corral_spec *s, launch_prep *l, char **ret_what) {
         int r = spawn_resolve(s->argv[0], &l->path);
 
@@ -495,6 +569,7 @@ static int corral_spawn_prepare(corral *c, const corral_spec *s, launch_prep *l,
                         return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
                 l->have_creds = true;
         }
+        corral_spawn_rlimits(c, s, l);
         if (s->ready == CORRAL_READY_NOTIFY || s->watchdog_usec > 0)
                 r = corral_env_with_notify(c, s, &l->merged_env);
         else if (s->env_extend)

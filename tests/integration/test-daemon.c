@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon-fixture.h"
@@ -437,6 +438,17 @@ static void test_start_as_another_user(void **state) {
         snprintf(want, sizeof(want), "I%u:%u:", (unsigned) pw->pw_uid, (unsigned) pw->pw_gid);
         assert_non_null(strstr(d->h->ready_buf, want));
         assert_non_null(strstr(d->h->ready_buf, ":027:321:1\n"));
+        /* corrald raised its own file limit; a backend gets the one corrald was started with */
+        struct rlimit mine;
+        char nofile[64];
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &mine), 0);
+        snprintf(nofile, sizeof(nofile), ":%llu:0\n", (unsigned long long) mine.rlim_cur);
+        assert_int_equal(
+                client(d, ARGS("start", "who2", "--type", "task", "--", harness_helper(), "ids", d->h->fifo),
+                       out, sizeof(out)),
+                0);
+        harness_wait_ready(d->h, false);
+        assert_non_null(strstr(d->h->ready_buf, nofile));
         assert_error(RAW("{\"method\":\"io.corral.Supervisor.Start\",\"parameters\":{\"name\":\"x\","
                          "\"command\":[\"true\"],"
                          "\"rlimits\":[\"nofile=lots\"]}}"),
