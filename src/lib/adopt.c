@@ -56,15 +56,13 @@ static json_t *state_to_json(const corral_backend *b) {
 }
 
 void adopt_save_state(corral_backend *b) {
-        _cleanup_close_ int own = -EBADF;
-        int fd = b->cgroup_fd;
+        _cleanup_close_ int fd = -EBADF;
         json_t *j;
         char *s;
 
         if (!b->corral || !b->corral->persist || !b->launch[0])
                 return;
-        if (fd < 0) /* between launches (waiting for a restart): the leaf stays as its record */
-                fd = own = cgroup_leaf_open(&b->corral->root, b->name, b->launch);
+        fd = cgroup_leaf_open(&b->corral->root, b->name, b->launch); /* also between launches */
         j = fd >= 0 ? state_to_json(b) : NULL;
         s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (s)

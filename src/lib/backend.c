@@ -30,7 +30,6 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .grace_usec = s->grace_usec,
                 .state = CORRAL_STATE_STARTING,
                 .pidfd = -EBADF,
-                .cgroup_fd = -EBADF,
                 .events_wd = -1,
                 .probe_fd = -EBADF,
                 .v1 = CGROUP_V1_LEAF_INIT,
@@ -143,7 +142,6 @@ static void backend_close(corral_backend *b) {
         backend_unwatch(b, &b->memevents_wd);
         backend_probe_done(b);
         b->pidfd = safe_close(b->pidfd);
-        b->cgroup_fd = safe_close(b->cgroup_fd);
 }
 
 corral_backend *corral_backend_ref(corral_backend *b) {
@@ -214,13 +212,21 @@ void backend_emit(corral_backend *b, corral_event_type type, corral_level level,
         backend_emit_in(b->corral, b, type, level, message, error);
 }
 
+/* The leaf's directory, opened for each use: an fd held per backend would not scale to 10,000
+ * backends under a file limit of 20,000. */
+static int backend_leaf_open(corral_backend *b) {
+        return b->corral && b->launch[0] ? cgroup_leaf_open(&b->corral->root, b->name, b->launch) : -EBADF;
+}
+
 static int backend_signal(corral_backend *b, int sig) {
-        cgroup_leaf leaf = { .fd = b->cgroup_fd, .path = b->cgroup };
+        _cleanup_close_ int fd = backend_leaf_open(b);
+        cgroup_leaf leaf = { .fd = fd, .path = b->cgroup };
         return cgroup_signal_all(&leaf, sig, &b->corral->features.cgroup);
 }
 
 static int backend_kill(corral_backend *b) {
-        cgroup_leaf leaf = { .fd = b->cgroup_fd, .path = b->cgroup };
+        _cleanup_close_ int fd = backend_leaf_open(b);
+        cgroup_leaf leaf = { .fd = fd, .path = b->cgroup };
         return cgroup_kill(&leaf, &b->corral->features.cgroup);
 }
 
@@ -231,7 +237,8 @@ static void backend_note_leftover(corral_backend *b) {
 
         if (b->leftover_known)
                 return;
-        n = cgroup_count_procs(b->cgroup_fd, b->reaped ? 0 : b->pid);
+        _cleanup_close_ int fd = backend_leaf_open(b);
+        n = cgroup_count_procs(fd, b->reaped ? 0 : b->pid);
         b->leftover = n > 0 ? (unsigned) n : 0;
         b->leftover_known = true;
 }
@@ -253,7 +260,8 @@ static int backend_on_timer(sd_event_source *s _unused_, uint64_t usec _unused_,
 
 /* Whether the leaf still holds a process; on error assume it does and wait for the next event. */
 static void backend_check_populated(corral_backend *b) {
-        int r = cgroup_is_populated(b->cgroup_fd);
+        _cleanup_close_ int fd = backend_leaf_open(b);
+        int r = cgroup_is_populated(fd);
 
         b->populated = r != 0;
         if (!b->populated && b->reaped)
@@ -350,7 +358,9 @@ static int backend_on_memory_events(corral_backend *b) {
         siginfo_t si = { 0 };
         char msg[160];
 
-        if (b->reaped || cgroup_limits_oom_kills(b->cgroup_fd, &b->v1, &now) < 0 || now <= b->oom_seen)
+        _cleanup_close_ int fd = backend_leaf_open(b);
+
+        if (b->reaped || cgroup_limits_oom_kills(fd, &b->v1, &now) < 0 || now <= b->oom_seen)
                 return 0;
         if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) < 0 || si.si_pid != 0)
                 return 0;
@@ -387,9 +397,9 @@ static int backend_watch(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd)
 
         b->pid = pid;
         b->pidfd = pidfd;
-        b->cgroup_fd = cgroup_fd;
         b->populated = true;
         b->have_oom = cgroup_limits_oom_kills(cgroup_fd, &b->v1, &oom) >= 0;
+        safe_close(cgroup_fd); /* taken: reopened by path when needed */
         if (!b->adopted)
                 b->oom_at_start = b->oom_seen = oom;
         r = backend_watch_memory(b);
@@ -535,7 +545,9 @@ const char *corral_backend_get_status_text(corral_backend *b) {
 static bool backend_oom_grew(corral_backend *b) {
         uint64_t now;
 
-        return b->have_oom && cgroup_limits_oom_kills(b->cgroup_fd, &b->v1, &now) >= 0 && now > b->oom_seen;
+        _cleanup_close_ int fd = backend_leaf_open(b);
+
+        return b->have_oom && cgroup_limits_oom_kills(fd, &b->v1, &now) >= 0 && now > b->oom_seen;
 }
 
 static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
@@ -734,12 +746,14 @@ void backend_kill_sync(corral_backend *b) {
         if (!b->reaped)
                 (void) syscall_waitid_pidfd(b->pidfd, WEXITED, &si);
         b->reaped = true;
-        if (cgroup_is_populated(b->cgroup_fd) > 0) { /* the loop's watch cannot be waited on here */
-                int events = cgroup_events_open(b->cgroup_fd);
-                while (events >= 0 && cgroup_is_populated(b->cgroup_fd) > 0)
+        int leaf = backend_leaf_open(b);
+        if (cgroup_is_populated(leaf) > 0) { /* the loop's watch cannot be waited on here */
+                int events = cgroup_events_open(leaf);
+                while (events >= 0 && cgroup_is_populated(leaf) > 0)
                         wait_fd(events, POLLPRI);
                 safe_close(events);
         }
+        safe_close(leaf);
         output_drain(b);
         backend_close(b);
         (void) cgroup_leaf_remove(&b->corral->root, b->name, b->launch);
@@ -840,12 +854,13 @@ pid_t corral_backend_get_pid(corral_backend *b) {
 
 int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec) {
         uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        _cleanup_close_ int fd = b && b->state != CORRAL_STATE_GONE ? backend_leaf_open(b) : -EBADF;
 
-        if (!b || b->cgroup_fd < 0)
+        if (fd < 0)
                 return -ESTALE;
-        if (cgroup_memory_current(b->cgroup_fd, &mem) < 0)
+        if (cgroup_memory_current(fd, &mem) < 0)
                 mem = UINT64_MAX;
-        if (cgroup_cpu_usage(b->cgroup_fd, &cpu) < 0)
+        if (cgroup_cpu_usage(fd, &cpu) < 0)
                 cpu = UINT64_MAX;
         *ret_memory_bytes = mem;
         *ret_cpu_usec = cpu;

@@ -88,7 +88,6 @@ struct corral_backend {
         corral_state state;
         pid_t pid;
         int pidfd;
-        int cgroup_fd;
         int events_wd;     /* the inotify watch of its cgroup.events; -1 */
         cgroup_v1_leaf v1; /* its cgroups in v1 hierarchies, where a limit needs one */
         backend_output out;

@@ -427,7 +427,9 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
         }
         p.cgroup_fd = leaf;
         r = !b->cgroup ? -ENOMEM : corral_spawn_limits(c, s, b, leaf, ret_what);
-        if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE) {
+        if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE && !output_wanted(s))
+                p.stdout_fd = p.stderr_fd = SPAWN_FD_NULL; /* kept nowhere: no pipes to read */
+        else if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE) {
                 r = output_open_launch(b, &out_wr, &err_wr);
                 p.stdout_fd = out_wr;
                 p.stderr_fd = err_wr;

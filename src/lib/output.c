@@ -394,3 +394,7 @@ void corral_set_output_handler(corral *c, corral_output_handler_t handler, void 
         c->output_handler = handler;
         c->output_userdata = userdata;
 }
+
+bool output_wanted(const corral_spec *s) {
+        return s->log_buffer > 0 || s->log_file || (s->log_journal && output_journal_available());
+}

@@ -61,5 +61,9 @@ void output_stderr_tail(const corral_backend *b, char *buf, size_t size);
 /* Free everything of the output: the ring, the file, the journal stream. */
 void output_done(backend_output *o);
 
+typedef struct corral_spec corral_spec;
+/* Whether captured output would go anywhere: a buffer, a file, or the journal. */
+bool output_wanted(const corral_spec *s);
+
 /* Whether the journal's stream socket is there to take output. */
 bool output_journal_available(void);

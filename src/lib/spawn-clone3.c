@@ -136,6 +136,9 @@ static int spawn_child_fail(spawn_child_ctx *c, int step, int err) {
 static int spawn_child_stdio(spawn_child_ctx *c, int fd) {
         int to = fd == STDOUT_FILENO ? c->p->stdout_fd : fd == STDERR_FILENO ? c->p->stderr_fd : -1;
 
+        if (to == SPAWN_FD_NULL)
+                to = c->devnull_fd;
+
         if (to >= 0)
                 return to == fd ? fcntl(fd, F_SETFD, 0) : dup2(to, fd) < 0 ? -1 : 0;
         if (fd != c->devnull_fd && (fd == STDIN_FILENO || fcntl(fd, F_GETFD) < 0))

@@ -21,6 +21,8 @@ typedef struct spawn_rlimit {
         struct rlimit limit;
 } spawn_rlimit;
 
+#define SPAWN_FD_NULL (-2) /* /dev/null */
+
 typedef struct spawn_params {
         const char *path; /* executable, already resolved (spawn_resolve()) */
         char *const *argv;
@@ -35,7 +37,7 @@ typedef struct spawn_params {
         size_t n_rlimits;
         const int *v1_procs_fds; /* cgroup v1 groups to join (their cgroup.procs), -1 to skip */
         size_t n_v1_procs_fds;
-        int stdout_fd, stderr_fd; /* where its output goes; -1: the supervisor's own */
+        int stdout_fd, stderr_fd; /* where its output goes; -1: the supervisor's own; SPAWN_FD_NULL */
 } spawn_params;
 
 /* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */
