@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-spawn.c: spawn cost of corral (fresh leaf cgroup, vfork-style clone3) against posix_spawn
- * and fork+exec, with the supervisor small and holding 512 MiB of touched memory.
+ * and fork+exec, from the request to the backend's first instruction after exec (it writes a
+ * timestamp), with the supervisor small and holding 512 MiB of touched memory; and exit
+ * detection, from the backend's last instruction to corral's event.
  *
- * Usage (root): bench-spawn [ROUNDS]   Prints a table; exits non-zero only if it could not measure. */
+ * Usage (root): bench-spawn [ROUNDS]   Prints tables; exits non-zero only if it could not measure. */
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -18,7 +20,8 @@
 #include "corral.h"
 
 extern char **environ;
-static char *const child_argv[] = { "/bin/true", NULL };
+static char stamp_bin[1200], stamp_file[256];
+static char *child_argv[] = { stamp_bin, stamp_file, "exit", NULL };
 
 static uint64_t now_ns(void) {
         struct timespec ts;
@@ -40,55 +43,91 @@ static stats summarize(uint64_t *v, int n) {
         return (stats){ v[n / 2] / 1000.0, v[(n * 99) / 100] / 1000.0 };
 }
 
+/* The stamp of that tag the backend wrote, waiting for it (a bounded wait). */
+static uint64_t read_stamp(char tag) {
+        for (int i = 0; i < 100000; i++) {
+                FILE *f = fopen(stamp_file, "re");
+                unsigned long long t;
+                char c;
+                while (f && fscanf(f, " %c %llu", &c, &t) == 2)
+                        if (c == tag) {
+                                fclose(f);
+                                return t;
+                        }
+                if (f)
+                        fclose(f);
+                usleep(50);
+        }
+        return 0;
+}
+
+static void stamp_reset(void) {
+        (void) unlink(stamp_file);
+}
+
 /* The bench's own children, reaped by pid: it measures, it does not supervise. */
 static uint64_t one_posix_spawn(void) {
         pid_t pid;
-        uint64_t t = now_ns();
+        uint64_t t;
+
+        stamp_reset();
+        t = now_ns();
         if (posix_spawn(&pid, child_argv[0], NULL, NULL, child_argv, environ) != 0)
                 return 0;
-        t = now_ns() - t;
         waitpid(pid, NULL, 0);
-        return t;
+        uint64_t s = read_stamp('S');
+        return s > t ? s - t : 0;
 }
 
 static uint64_t one_fork_exec(void) {
-        uint64_t t = now_ns();
-        int p[2];
-        char c;
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return 0;
+        uint64_t t;
+
+        stamp_reset();
+        t = now_ns();
         pid_t pid = fork();
         if (pid == 0) {
                 execve(child_argv[0], child_argv, environ);
                 _exit(127);
         }
-        close(p[1]);
-        (void) !read(p[0], &c, 1); /* returns at exec, like posix_spawn and corral */
-        t = now_ns() - t;
-        close(p[0]);
         waitpid(pid, NULL, 0);
-        return t;
+        uint64_t s = read_stamp('S');
+        return s > t ? s - t : 0;
 }
+
+typedef struct bench_state {
+        int gone;
+        uint64_t verdict_ns;
+} bench_state;
 
 static void on_event(corral *c, const corral_event *ev, void *userdata) {
+        bench_state *st = userdata;
         (void) c;
-        if (ev->type != CORRAL_EVENT_STARTED && ev->type != CORRAL_EVENT_STOPPING)
-                (*(int *) userdata)++;
+        if (corral_event_is_verdict(ev->type)) {
+                st->verdict_ns = now_ns();
+                st->gone++;
+        }
 }
 
-static uint64_t one_corral(corral *c, corral_spec *s, int *gone) {
-        int before = *gone;
-        uint64_t t = now_ns();
+/* From the request to the first instruction, and from the last instruction to the verdict. */
+static uint64_t one_corral(corral *c, corral_spec *s, bench_state *st, uint64_t *ret_exit_ns) {
+        int before = st->gone;
+        uint64_t t;
+
+        stamp_reset();
+        t = now_ns();
         if (corral_spawn(c, s, NULL) < 0)
                 return 0;
-        t = now_ns() - t;
-        while (*gone == before)
+        while (st->gone == before)
                 if (sd_event_run(corral_get_event(c), UINT64_MAX) < 0)
                         return 0;
-        return t;
+        uint64_t first = read_stamp('S'), last = read_stamp('E');
+        if (ret_exit_ns)
+                *ret_exit_ns = st->verdict_ns > last ? st->verdict_ns - last : 0;
+        return first > t ? first - t : 0;
 }
 
-static int run_row(const char *what, corral *c, corral_spec *s, int *gone, int rounds, const char *mem) {
+static int run_row(corral *c, corral_spec *s, bench_state *st, int rounds, const char *mem,
+                   uint64_t *exits) {
         uint64_t *v[3];
         const char *names[] = { "corral_spawn (new leaf cgroup)", "posix_spawn (no cgroup)",
                                 "fork+exec (no cgroup)" };
@@ -96,7 +135,7 @@ static int run_row(const char *what, corral *c, corral_spec *s, int *gone, int r
         for (int k = 0; k < 3; k++) {
                 v[k] = calloc((size_t) rounds, sizeof(uint64_t));
                 for (int i = 0; i < rounds; i++) {
-                        v[k][i] = k == 0 ? one_corral(c, s, gone)
+                        v[k][i] = k == 0 ? one_corral(c, s, st, exits ? &exits[i] : NULL)
                                 : k == 1 ? one_posix_spawn()
                                          : one_fork_exec();
                         if (v[k][i] == 0) {
@@ -107,17 +146,19 @@ static int run_row(const char *what, corral *c, corral_spec *s, int *gone, int r
         }
         stats base = summarize(v[1], rounds);
         for (int k = 0; k < 3; k++) {
-                stats st = k == 1 ? base : summarize(v[k], rounds);
-                printf("| %s | %s | %.0f | %.0f | %.2fx |\n", names[k], mem, st.median_us, st.p99_us,
-                       st.median_us / base.median_us);
+                stats sv = k == 1 ? base : summarize(v[k], rounds);
+                printf("| %s | %s | %.0f | %.0f | %.2fx |\n", names[k], mem, sv.median_us, sv.p99_us,
+                       sv.median_us / base.median_us);
                 free(v[k]);
         }
-        (void) what;
         return 0;
 }
 
 int main(int argc, char **argv) {
-        int rounds = argc > 1 ? atoi(argv[1]) : 300, gone = 0, r;
+        int rounds = argc > 1 ? atoi(argv[1]) : 300, r;
+        bench_state st = { 0 };
+        uint64_t *exits = calloc((size_t) rounds, sizeof(uint64_t));
+        char exe[4096], *slash;
         char root[256];
         corral *c = NULL;
         corral_spec *s = NULL;
@@ -126,20 +167,28 @@ int main(int argc, char **argv) {
         if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
                 mnt = "/sys/fs/cgroup";
         snprintf(root, sizeof(root), "%s/corral-bench.%d", mnt, (int) getpid());
+        if (!exits || !realpath("/proc/self/exe", exe) || !(slash = strrchr(exe, '/')))
+                return 1;
+        *slash = '\0';
+        snprintf(stamp_bin, sizeof(stamp_bin), "%.1000s/bench-stamp", exe);
+        snprintf(stamp_file, sizeof(stamp_file), "/tmp/corral-bench-stamp.%d", (int) getpid());
         if (mkdir(root, 0755) < 0) {
                 fprintf(stderr, "bench-spawn: cannot create %s: %s\n", root, strerror(errno));
                 return 1;
         }
         r = corral_new(&c, root, CORRAL_NEW_SUBREAPER);
         if (r >= 0) {
-                corral_set_event_handler(c, on_event, &gone);
+                corral_set_event_handler(c, on_event, &st);
                 corral_spec_new(&s);
                 corral_spec_set_name(s, "bench");
                 corral_spec_set_argv(s, child_argv);
                 corral_spec_set_type(s, CORRAL_TYPE_TASK);
-                printf("| spawn of /bin/true | supervisor memory | median µs | p99 µs | vs posix_spawn |\n");
+                corral_spec_set_output(s, CORRAL_OUTPUT_INHERIT);
+                printf("| request to first instruction of bench-stamp (static) | supervisor memory | median "
+                       "µs | "
+                       "p99 µs | vs posix_spawn |\n");
                 printf("|---|---|---|---|---|\n");
-                r = run_row("small", c, s, &gone, rounds, "small") ? -1 : 0;
+                r = run_row(c, s, &st, rounds, "small", exits) ? -1 : 0;
         }
         if (r >= 0) {
                 size_t big = 512UL << 20;
@@ -148,10 +197,20 @@ int main(int argc, char **argv) {
                         r = -1;
                 else {
                         memset(m, 1, big); /* touched: every page is mapped */
-                        r = run_row("512", c, s, &gone, rounds, "512 MiB touched") ? -1 : 0;
+                        r = run_row(c, s, &st, rounds, "512 MiB touched", NULL) ? -1 : 0;
                         munmap(m, big);
                 }
         }
+        if (r >= 0) {
+                stats e = summarize(exits, rounds);
+                printf("\n| exit detection: the backend's last instruction to corral's verdict event | runs "
+                       "| median µs "
+                       "| p99 µs |\n|---|---|---|---|\n| corral (pidfd, then cgroup.events: empty) | %d | "
+                       "%.0f | %.0f |\n",
+                       rounds, e.median_us, e.p99_us);
+        }
+        free(exits);
+        stamp_reset();
         corral_spec_free(s);
         corral_free(c);
         rmdir(root);
