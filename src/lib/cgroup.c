@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/inotify.h>
 #include <sys/xattr.h>
@@ -54,12 +55,18 @@ static int find_cgroup2_mount(char **ret) {
         while (getline(&line, &n, f) > 0) {
                 char mnt[4096], fstype[64];
                 const char *sep = strstr(line, " - ");
+                unsigned maj, min;
+                struct stat st;
 
                 if (!sep || sscanf(sep, " - %63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
                         continue;
-                if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+                if (sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, mnt) != 3)
                         continue;
                 unescape_octal(mnt);
+                /* A mount hidden under a later one (a container's own cgroup2 mounted over the
+                 * host's /sys/fs/cgroup) is listed too: only the one seen at its place counts. */
+                if (stat(mnt, &st) < 0 || st.st_dev != makedev(maj, min))
+                        continue;
                 *ret = strdup(mnt);
                 return *ret ? 0 : -ENOMEM;
         }
