@@ -534,7 +534,9 @@ static void bench_respawn(int respawns, bool with_peers) {
                         stats s = summarize(gaps, n);
                         if (k == 0)
                                 base = s.median;
-                        printf("| %s | %d | %.0f | %.0f | %.1fx |\n", p->name, n, s.median, s.p99,
+                        char who[64];
+                        snprintf(who, sizeof(who), "%.*s", (int) strcspn(p->name, " "), p->name);
+                        printf("| %s | %d | %.0f | %.0f | %.1fx |\n", who, n, s.median, s.p99,
                                rows_peer_ratio(s.median, base));
                 }
                 free(gaps);
