@@ -371,6 +371,15 @@ int corral_adopt_give_fd(corral *c, const char *leaf, const char *kind, int fd);
  */
 void corral_backend_get_fds(corral_backend *b, int *ret_pidfd, int *ret_stdout, int *ret_stderr);
 
+/**
+ * corral_set_state_directory() - with CORRAL_NEW_PERSIST, also keep each backend's record as a
+ * file in @dir (written atomically: a temporary file, fsync, rename), for hosts where an empty
+ * leaf does not outlive the supervisor (systemd removes the empty cgroups of a service it
+ * restarts): a backend that ended while no supervisor ran is then still reported. Made if
+ * missing (0700). Call before corral_adopt().
+ */
+int corral_set_state_directory(corral *c, const char *dir);
+
 /** corral_backend_get_spec() - the spec it is (re)started from. Borrowed. */
 const corral_spec *corral_backend_get_spec(corral_backend *b);
 

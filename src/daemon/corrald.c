@@ -32,6 +32,7 @@ typedef struct daemon_args {
         int own_leaf; /* -1 auto: under systemd */
         evlog_format format;
         evlog_target target;
+        const char *state_dir; /* NULL: $RUNTIME_DIRECTORY under systemd, else none */
         char *definitions[17]; /* NULL-terminated */
         size_t n_definitions;
 } daemon_args;
@@ -59,6 +60,8 @@ static void help(void) {
                "  --definitions DIR       where NAME.backend files declare backends to run (repeatable,\n"
                "                          later ones override by name; default /etc/corral/backends.d);\n"
                "                          SIGHUP or corral reload applies what changed\n"
+               "  --state-dir DIR         also keep each backend's record here, for re-adoption where\n"
+               "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY)\n"
                "  --log-format text|json  (default: text)\n"
                "  --log-target auto|stderr|journal (default auto: the journal under systemd)\n"
                "  -h, --help\n");
@@ -126,6 +129,11 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         return usage("too many --definitions: at most %zu", ELEMENTSOF(a->definitions) - 1);
                 a->definitions[a->n_definitions++] = (char *) v;
                 return 0;
+        case 'S':
+                if (v[0] != '/')
+                        return usage("invalid --state-dir '%s': expected an absolute path", v);
+                a->state_dir = v;
+                return 0;
         case 'T':
                 if (strcmp(v, "auto") != 0 && strcmp(v, "stderr") != 0 && strcmp(v, "journal") != 0)
                         return usage("invalid --log-target '%s': expected auto, stderr or journal", v);
@@ -150,6 +158,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
                 { "definitions", required_argument, NULL, 'D' },
+                { "state-dir", required_argument, NULL, 'S' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -249,7 +258,8 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         int r, fd;
 
         r = corral_new(&d->corral, a->cgroup_root,
-                       CORRAL_NEW_SUBREAPER | CORRAL_NEW_PERSIST | CORRAL_NEW_RAISE_NOFILE | (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
+                       CORRAL_NEW_SUBREAPER | CORRAL_NEW_PERSIST | CORRAL_NEW_RAISE_NOFILE |
+                               (own_leaf ? CORRAL_NEW_OWN_LEAF : 0));
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot use cgroup root %s: %s",
                                   a->cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)", strerror(-r)),
@@ -268,6 +278,9 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot serve %s: %s", a->address, strerror(-r)), r;
         registry_set_server(d->registry, d->server);
+        const char *state_dir = a->state_dir ?: getenv("RUNTIME_DIRECTORY");
+        if (state_dir && (r = corral_set_state_directory(d->corral, state_dir)) < 0)
+                return daemon_log(LOG_ERR, "cannot use state directory %s: %s", state_dir, strerror(-r)), r;
         r = registry_adopt(d->registry); /* what a corrald before us left running */
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot take back the backends under %s: %s",

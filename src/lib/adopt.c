@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "corral-private.h"
@@ -18,6 +19,57 @@
 
 #define ATTR_SPEC  "trusted.corral.spec"
 #define ATTR_STATE "trusted.corral.state"
+
+static json_t *state_to_json(const corral_backend *b);
+
+int corral_set_state_directory(corral *c, const char *dir) {
+        int fd;
+
+        if (!c || !dir || dir[0] != '/')
+                return -EINVAL;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        safe_close(c->state_dir_fd);
+        c->state_dir_fd = fd;
+        return 0;
+}
+
+/* The record as a file: written to a temporary one, synced, and renamed over the old, so that a
+ * crash leaves the old record or the new one, never half of one. */
+static void adopt_write_record(corral_backend *b) {
+        corral *c = b->corral;
+        char name[128], tmp[140];
+        json_t *spec = NULL, *j;
+        char *s = NULL;
+        int fd;
+
+        if (!c || c->state_dir_fd < 0 || !b->launch[0] || spec_to_json(b->spec, &spec) < 0)
+                return;
+        j = json_pack("{s:o, s:o}", "spec", spec, "state", state_to_json(b));
+        s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        (void) snprintf(name, sizeof(name), "%s.%s.json", b->name, b->launch);
+        (void) snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+        fd = s ? openat(c->state_dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+        if (fd >= 0 && write(fd, s, strlen(s)) == (ssize_t) strlen(s) && fsync(fd) == 0)
+                (void) renameat(c->state_dir_fd, tmp, c->state_dir_fd, name);
+        else if (fd >= 0)
+                (void) unlinkat(c->state_dir_fd, tmp, 0);
+        safe_close(fd);
+        free(s);
+}
+
+void adopt_forget(corral *c, const char *name, const char *launch) {
+        char file[128];
+
+        if (!c || c->state_dir_fd < 0 || !launch || !launch[0])
+                return;
+        (void) snprintf(file, sizeof(file), "%s.%s.json", name, launch);
+        (void) unlinkat(c->state_dir_fd, file, 0);
+}
 
 int adopt_save_spec(corral_backend *b, int leaf_fd) {
         json_t *j = NULL;
@@ -35,6 +87,8 @@ int adopt_save_spec(corral_backend *b, int leaf_fd) {
                 return -ENOMEM;
         r = cgroup_leaf_set_attr(leaf_fd, ATTR_SPEC, s); /* -E2BIG past 64 KiB */
         free(s);
+        if (r >= 0)
+                adopt_write_record(b);
         return r;
 }
 
@@ -69,6 +123,7 @@ void adopt_save_state(corral_backend *b) {
                 (void) cgroup_leaf_set_attr(fd, ATTR_STATE, s);
         json_decref(j);
         free(s);
+        adopt_write_record(b);
 }
 
 static uint64_t ju64(json_t *o, const char *key) {
@@ -277,6 +332,113 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
         return 1;
 }
 
+/* A record in the state directory whose leaf is gone: the backend ended while no supervisor ran
+ * (its leaf was empty, and someone removed it). Its verdict is given from the record. */
+static int adopt_lost(corral *c, const char *file, corral_backend **ret) {
+        char name[80], launch[13], leafname[100];
+        _cleanup_free_ char *text = NULL;
+        json_t *j = NULL, *spec_j, *state_j;
+        corral_spec *spec = NULL;
+        corral_backend *b = NULL;
+        size_t len = strlen(file);
+        int fd, r;
+
+        if (len < 6 || strcmp(file + len - 5, ".json") != 0 || len - 5 >= sizeof(leafname))
+                return 0;
+        memcpy(leafname, file, len - 5);
+        leafname[len - 5] = '\0';
+        if (!leaf_name_split(leafname, name, sizeof(name), launch) || adopt_is_live(c, name, launch))
+                return 0;
+        fd = cgroup_leaf_open(&c->root, name, launch);
+        if (fd >= 0) { /* its leaf is there: taken back (or left alone) by the scan of the root */
+                safe_close(fd);
+                return 0;
+        }
+        fd = openat(c->state_dir_fd, file, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                char buf[65536 + 4096];
+                ssize_t n = read(fd, buf, sizeof(buf) - 1);
+                safe_close(fd);
+                if (n > 0) {
+                        buf[n] = '\0';
+                        j = json_loads(buf, 0, NULL);
+                }
+        }
+        spec_j = json_object_get(j, "spec");
+        state_j = json_object_get(j, "state");
+        if (!j || spec_from_json(spec_j, &spec) < 0 || strcmp(corral_spec_get_name(spec), name) != 0 ||
+            backend_new(c, spec, &b) < 0) {
+                json_decref(j);
+                corral_spec_free(spec);
+                (void) unlinkat(c->state_dir_fd, file, 0); /* not a record: nothing to tell of it */
+                return 0;
+        }
+        corral_spec_free(spec);
+        memcpy(b->launch, launch, 13);
+        if (asprintf(&b->cgroup, "%s/%s.%s", c->root.path + strlen(c->root.mount), name, launch) < 0)
+                b->cgroup = NULL;
+        if (state_j)
+                state_from_json(b, state_j);
+        json_decref(j);
+        corral_link(c, b);
+        if (b->next_restart_usec > 0) { /* its placeholder leaf went, its restart did not */
+                b->state = CORRAL_STATE_RESTARTING;
+                r = backend_arm_restart(b);
+        } else {
+                int pidfd = adopt_take_given(c, name, launch, 0); /* systemd's store may have it */
+                b->exit_si = (siginfo_t){ .si_code = 0 };
+                if (pidfd >= 0 && syscall_pidfd_exit_info(pidfd, b->pid, &b->exit_si) < 0)
+                        b->exit_si = (siginfo_t){ .si_code = 0 };
+                safe_close(pidfd);
+                r = backend_attach_lost(b);
+        }
+        if (r < 0) {
+                corral_unlink(c, b);
+                corral_backend_unref(b);
+                return r;
+        }
+        *ret = b;
+        return 1;
+}
+
+static int adopt_push(corral_backend ***v, size_t *n, corral_backend *b) {
+        corral_backend **t = realloc(*v, (*n + 1) * sizeof(**v));
+
+        if (!t)
+                return -ENOMEM;
+        *v = t;
+        t[(*n)++] = corral_backend_ref(b);
+        return 0;
+}
+
+/* The records of the state directory whose leaves are gone. */
+static int adopt_scan_state_dir(corral *c, corral_backend ***v, size_t *n) {
+        struct dirent *de;
+        DIR *d;
+        int fd, r = 0;
+
+        if (c->state_dir_fd < 0)
+                return 0;
+        fd = openat(c->state_dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        while (r >= 0 && (de = readdir(d))) {
+                corral_backend *b = NULL;
+                if (de->d_name[0] == '.') {
+                        if (strstr(de->d_name, ".tmp")) /* a write cut short */
+                                (void) unlinkat(c->state_dir_fd, de->d_name, 0);
+                        continue;
+                }
+                if (adopt_lost(c, de->d_name, &b) > 0)
+                        r = adopt_push(v, n, b);
+        }
+        closedir(d);
+        return r;
+}
+
 int corral_adopt(corral *c, corral_backend ***ret, size_t *ret_n) {
         _cleanup_free_ corral_backend **v = NULL;
         size_t n = 0;
@@ -305,6 +467,8 @@ int corral_adopt(corral *c, corral_backend ***ret, size_t *ret_n) {
                 v[n++] = corral_backend_ref(b);
         }
         closedir(d);
+        if (r >= 0)
+                r = adopt_scan_state_dir(c, &v, &n);
         adopt_given_done(c);
         if (r < 0) {
                 while (n > 0)

@@ -634,7 +634,7 @@ static void backend_conclude(corral_backend *b, corral_event_type type, corral_l
         if (b->state == CORRAL_STATE_RESTARTING && c->persist && b->launch[0])
                 adopt_save_state(b);
         else if (b->launch[0])
-                (void) cgroup_leaf_remove(&c->root, b->name, b->launch);
+                backend_remove_leaf(c, b->name, b->launch);
         /* Unlinked first, so that corral_count() no longer counts it when the verdict is read. */
         if (b->state != CORRAL_STATE_RESTARTING)
                 corral_unlink(c, b);
@@ -721,7 +721,7 @@ int backend_respawn(corral_backend *b) {
         b->state = CORRAL_STATE_STARTING;
         r = corral_spawn_launch(c, b, &what);
         if (placeholder[0]) /* the last launch's record goes once the new one has its own */
-                (void) cgroup_leaf_remove(&c->root, b->name, placeholder);
+                backend_remove_leaf(c, b->name, placeholder);
         if (r < 0) /* counts as a failure of the launch: the policy decides again */
                 backend_conclude(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, "backend failed to start",
                                  -r, 0);
@@ -735,6 +735,30 @@ static void wait_fd(int fd, short events) {
 
         while (poll(&p, 1, -1) < 0 && errno == EINTR)
                 ;
+}
+
+void backend_remove_leaf(corral *c, const char *name, const char *launch) {
+        (void) cgroup_leaf_remove(&c->root, name, launch);
+        adopt_forget(c, name, launch);
+}
+
+static int backend_on_lost(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+
+        b->timer_source = sd_event_source_disable_unref(b->timer_source);
+        backend_finish(b);
+        corral_backend_unref(b);
+        return 0;
+}
+
+int backend_attach_lost(corral_backend *b) {
+        b->reaped = true;
+        b->populated = false;
+        b->adopted = true;
+        b->state = CORRAL_STATE_EXITED;
+        b->exit_usec = now_usec(CLOCK_MONOTONIC);
+        return sd_event_add_time_relative(b->corral->event, &b->timer_source, CLOCK_MONOTONIC, 0, 0,
+                                          backend_on_lost, b);
 }
 
 void backend_kill_sync(corral_backend *b) {
@@ -756,7 +780,7 @@ void backend_kill_sync(corral_backend *b) {
         safe_close(leaf);
         output_drain(b);
         backend_close(b);
-        (void) cgroup_leaf_remove(&b->corral->root, b->name, b->launch);
+        backend_remove_leaf(b->corral, b->name, b->launch);
         cgroup_v1_leaf_done(&b->v1);
         b->state = CORRAL_STATE_GONE;
 }
@@ -791,7 +815,7 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
                 corral *c = b->corral;
                 b->timer_source = sd_event_source_disable_unref(b->timer_source);
                 b->next_restart_usec = 0;
-                (void) cgroup_leaf_remove(&c->root, b->name, b->launch); /* its record, if kept */
+                backend_remove_leaf(c, b->name, b->launch); /* its record, if kept */
                 b->intent =
                         (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
                 b->reaped = false; /* no exit to report: how is null */

@@ -40,8 +40,9 @@ struct corral {
         unsigned n_live;
         bool subreaper;
         bool sweeping;
-        bool persist;   /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
-        int inotify_fd; /* every backend's cgroup.events and memory.events: one fd for all */
+        bool persist;     /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
+        int state_dir_fd; /* a copy of each record, for where empty leaves do not last; -1 */
+        int inotify_fd;   /* every backend's cgroup.events and memory.events: one fd for all */
         sd_event_source *inotify_source;
         intmap watches; /* inotify watch -> backend */
         bool nofile_raised;
@@ -169,6 +170,13 @@ int backend_arm_restart(corral_backend *b);
  * no-op unless the supervisor persists. */
 int adopt_save_spec(corral_backend *b, int leaf_fd);
 void adopt_save_state(corral_backend *b);
+/* The launch is over: its copy in the state directory goes. */
+void adopt_forget(corral *c, const char *name, const char *launch);
+/* Remove the leaf "<name>.<launch>" and forget its record. */
+void backend_remove_leaf(corral *c, const char *name, const char *launch);
+/* A record whose leaf is gone (removed by someone else while no supervisor ran): concluded from
+ * the loop with what can be had. */
+int backend_attach_lost(corral_backend *b);
 int backend_on_exit(corral_backend *b);
 void backend_kill_sync(corral_backend *b);
 void backend_on_notify(corral_backend *b, const char *text);

@@ -171,6 +171,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         c->root.fd = -EBADF;
         c->notify_fd = -EBADF;
         c->inotify_fd = -EBADF;
+        c->state_dir_fd = -EBADF;
         r = cgroup_root_open(root_path, &c->root);
         if (r >= 0 && (flags & CORRAL_NEW_OWN_LEAF))
                 r = cgroup_join_leaf(&c->root, "supervisor");
@@ -209,6 +210,7 @@ corral *corral_free(corral *c) {
         c->notify_fd = safe_close(c->notify_fd);
         c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
         c->inotify_fd = safe_close(c->inotify_fd);
+        c->state_dir_fd = safe_close(c->state_dir_fd);
         intmap_done(&c->watches);
         free(c->fallbacks);
         cgroup_limits_host_done(&c->limits_host, &c->root);
@@ -422,7 +424,7 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
                                 : r == -EILSEQ
                                 ? "backend definition is not valid UTF-8: cannot keep it on its cgroup"
                                 : "cannot keep the backend's definition on its cgroup");
-                (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
+                backend_remove_leaf(c, s->name, b->launch);
                 return r;
         }
         p.cgroup_fd = leaf;
@@ -442,7 +444,7 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
         err_wr = safe_close(err_wr);
         if (r < 0) {
                 output_drain(b);
-                (void) cgroup_leaf_remove(&c->root, s->name, b->launch);
+                backend_remove_leaf(c, s->name, b->launch);
                 cgroup_v1_leaf_done(&b->v1);
                 return r;
         }

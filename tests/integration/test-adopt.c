@@ -3,6 +3,7 @@
  * and started again takes every backend back: live ones supervised again with the same pid,
  * stops under way completed as intentional, crashes while it was down reported once as
  * unexpected, nothing left behind. CORRAL_ADOPT_CYCLES (default 3) kill-restart cycles. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -342,6 +343,47 @@ static void test_ended_while_down_without_status(void **state) {
         fresh_daemon(d);
 }
 
+/* Where an empty leaf does not outlive corrald (systemd removes the empty cgroups of a service it
+ * restarts), the record in the state directory still tells of a backend that ended meanwhile. */
+static void test_lost_leaf_reported_from_state_dir(void **state) {
+        daemon_fixture *d = *state;
+        char dir[400], leafs[600];
+        const char *extra[] = { "--state-dir", dir, NULL };
+        char *line = NULL;
+        json_t *b, *v;
+
+        snprintf(dir, sizeof(dir), "%s/state", d->h->tmpdir);
+        assert_int_equal(daemon_stop(d), 0);
+        daemon_start(d, extra);
+        start(d, "lost", "exit-after", "200:5", 15000000);
+        wait_rs(d, 1);
+        b = status(d, "lost");
+        snprintf(leafs, sizeof(leafs), "%s/lost.%s", d->h->root, jstr(b, "launch"));
+        json_decref(b);
+        daemon_kill9(d);
+        usleep(400000);
+        reap_orphans(d);
+        assert_int_equal(rmdir(leafs), 0); /* as systemd would, the empty leaf goes */
+        daemon_start(d, extra);
+        for (int k = 0; k < 3000 && count_verdicts(d, "lost") == 0; k++)
+                usleep(1000);
+        assert_int_equal(find_events(d, "lost", "exited", &line), 1);
+        v = json_loads(line, 0, NULL);
+        assert_string_equal(jstr(v, "level"), "warning");
+        json_decref(v);
+        free(line);
+        DIR *sd = opendir(dir); /* the record is gone with the verdict */
+        struct dirent *de;
+        int files = 0;
+        while (sd && (de = readdir(sd)))
+                files += de->d_name[0] != '.';
+        if (sd)
+                closedir(sd);
+        assert_int_equal(files, 0);
+        fresh_daemon(d);
+        rmdir(dir);
+}
+
 /* A stand-in for systemd's file descriptor store: the notify socket corrald talks to, the fds
  * it keeps there, and a restart that passes them back (LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PID). */
 typedef struct fake_systemd {
@@ -404,7 +446,7 @@ static void daemon_start_stored(daemon_fixture *d, fake_systemd *s, bool first) 
         const char *sh = "LISTEN_PID=$$ exec \"$0\" \"$@\"";
         posix_spawn_file_actions_t fa;
         char *envp[8] = { NULL };
-        int n = 0, k = 0;
+        int n = 0, k = 0, high[64];
 
         if (first) {
                 assert_true(strlen(d->notify) < sizeof(sa.sun_path));
@@ -416,8 +458,8 @@ static void daemon_start_stored(daemon_fixture *d, fake_systemd *s, bool first) 
         for (int i = 0; i < s->n; i++) {
                 if (s->fds[i] < 0)
                         continue;
-                int high = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 200);
-                posix_spawn_file_actions_adddup2(&fa, high, 3 + n);
+                high[n] = fcntl(s->fds[i], F_DUPFD_CLOEXEC, 200);
+                posix_spawn_file_actions_adddup2(&fa, high[n], 3 + n);
                 strncat(env_names, n ? ":" : "", sizeof(env_names) - strlen(env_names) - 1);
                 strncat(env_names, s->names[i], sizeof(env_names) - strlen(env_names) - 1);
                 n++;
@@ -450,8 +492,8 @@ static void daemon_start_stored(daemon_fixture *d, fake_systemd *s, bool first) 
         posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         assert_int_equal(posix_spawn(&d->pid, argv[0], &fa, NULL, argv, envp), 0);
         posix_spawn_file_actions_destroy(&fa);
-        for (int fd = 200; fd < 200 + 64; fd++) /* the high copies made for the child */
-                (void) close(fd);
+        for (int i = 0; i < n; i++) /* the high copies made for the child */
+                close(high[i]);
         d->pidfd = (int) syscall(SYS_pidfd_open, d->pid, 0);
         assert_true(d->pidfd >= 0);
         s->ready = false;
@@ -534,6 +576,8 @@ int main(void) {
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_ended_while_down_without_status, fixture_setup_started,
                                                 fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_lost_leaf_reported_from_state_dir,
+                                                fixture_setup_started, fixture_teardown),
         };
 
         harness_require_root_cgroup2();
