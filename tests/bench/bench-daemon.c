@@ -575,6 +575,7 @@ static void bench_scale(int n) {
         t_start = now_ns(CLOCK_MONOTONIC) - t0;
         varlink_conn_done(&c);
         rss1 = proc_status(daemon_pid, "VmRSS:");
+        sleep(1); /* kernfs notifies cgroup.events at most every 10 ms: the last ones come late */
         cs0 = proc_status(daemon_pid, "voluntary_ctxt_switches:") +
                 proc_status(daemon_pid, "nonvoluntary_ctxt_switches:");
         sleep(10);
