@@ -193,6 +193,31 @@ int syscall_pidfd_exit_info(int pidfd, pid_t pid, siginfo_t *ret_si) {
         return pidfd_exit_from_info(pidfd, pid, ret_si); /* reaped meanwhile */
 }
 
+#define PF_EXITING_FLAG 0x4 /* include/linux/sched.h */
+
+int syscall_pid_sigkill_pending(pid_t pid) {
+        char path[64], line[256];
+        long long flags;
+        FILE *f;
+        int r = 0;
+
+        /* Between taking its SIGKILL and becoming a zombie a task is neither: its flags say. */
+        if (proc_stat_field(pid, 9, &flags) >= 0 && (flags & PF_EXITING_FLAG))
+                return 1;
+        (void) snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        while (r == 0 && fgets(line, sizeof(line), f)) {
+                if (strncmp(line, "SigPnd:", 7) == 0 || strncmp(line, "ShdPnd:", 7) == 0)
+                        r = (strtoull(line + 7, NULL, 16) >> (SIGKILL - 1)) & 1;
+                else if (strncmp(line, "State:", 6) == 0)
+                        r = strpbrk(line + 6, "ZX") != NULL;
+        }
+        fclose(f);
+        return r;
+}
+
 int syscall_probe_pidfd(void) {
         int fd = syscall_pidfd_open(getpid());
         siginfo_t si;

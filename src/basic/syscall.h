@@ -67,6 +67,10 @@ int syscall_pidfd_exit_info(int pidfd, pid_t pid, siginfo_t *ret_si);
  * what names one process for the life of the machine. -ESRCH if it is gone. */
 int syscall_pid_starttime(pid_t pid, uint64_t *ret);
 
+/* 1 if the process is dying: a SIGKILL pending (an OOM kill under way, say), or already in exit
+ * (PF_EXITING), or a zombie; 0 if not, -errno. */
+int syscall_pid_sigkill_pending(pid_t pid);
+
 /* Probes, by calling rather than by kernel version. Each returns 1 if the feature works, 0 if not. */
 int syscall_probe_pidfd(void);             /* pidfd_open (5.3) and waitid(P_PIDFD) (5.4) */
 int syscall_probe_clone3(void);            /* 5.3 */

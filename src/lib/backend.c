@@ -364,6 +364,8 @@ static int backend_on_memory_events(corral_backend *b) {
                 return 0;
         if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) < 0 || si.si_pid != 0)
                 return 0;
+        if (syscall_pid_sigkill_pending(b->pid) != 0) /* the main process is the one being killed */
+                return 0;
         (void) snprintf(msg, sizeof(msg),
                         "the OOM killer killed %" PRIu64
                         " process(es) of the backend; its main process lives on",
@@ -547,6 +549,8 @@ static bool backend_oom_grew(corral_backend *b) {
 
         _cleanup_close_ int fd = backend_leaf_open(b);
 
+        /* Since the last OOM kill reported as a helper's: one of the main process is never taken for
+         * a helper's (backend_on_memory_events checks that it is not dying). */
         return b->have_oom && cgroup_limits_oom_kills(fd, &b->v1, &now) >= 0 && now > b->oom_seen;
 }
 
