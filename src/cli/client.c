@@ -126,6 +126,12 @@ static int client_report_error(const client_args *a, const char *error, json_t *
                 fprintf(stderr, "corral: no backend named %s\n", name);
         else if (strcmp(error, IFACE "BackendExists") == 0)
                 fprintf(stderr, "corral: a backend named %s is already running\n", name);
+        else if (strcmp(error, IFACE "BackendRunning") == 0)
+                fprintf(stderr, "corral: %s is %s: stop it first\n", name,
+                        json_string_value(json_object_get(params, "state")));
+        else if (strcmp(error, IFACE "BackendDeclared") == 0)
+                fprintf(stderr, "corral: %s is declared in %s: remove that file and reload instead\n", name,
+                        json_string_value(json_object_get(params, "definition")));
         else if (strcmp(error, IFACE "StartFailed") == 0)
                 fprintf(stderr, "corral: %s: %s\n", name, msg ?: "failed to start");
         else if (strcmp(error, IFACE "ShuttingDown") == 0)
@@ -275,6 +281,19 @@ static int verb_reset_failed(client_args *a) {
         r = client_call(a, IFACE "ResetFailed", json_pack("{s:s}", "name", a->name), &out);
         if (r == 0 && a->json)
                 print_json(json_object_get(out, "backend"));
+        json_decref(out);
+        return r;
+}
+
+static int verb_remove(client_args *a) {
+        json_t *out = NULL;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral remove NAME"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Remove", json_pack("{s:s}", "name", a->name), &out);
+        if (r == 0 && a->json)
+                print_json(out);
         json_decref(out);
         return r;
 }
@@ -490,6 +509,7 @@ int verb_client(int argc, char **argv) {
                 { "status", verb_status },
                 { "watch", verb_watch },
                 { "reset-failed", verb_reset_failed },
+                { "remove", verb_remove },
                 { "logs", verb_logs },
                 { "reload", verb_reload },
         };

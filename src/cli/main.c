@@ -53,6 +53,7 @@ static void help(void) {
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME\n"
                "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"
+               "  remove NAME                           forget a gone backend: its verdict and output\n"
                "  list\n"
                "  status NAME\n"
                "  logs NAME [-n LINES] [-f]             its last output (10 lines; 0: all kept), -f "
@@ -77,8 +78,8 @@ int main(int argc, char **argv) {
                 return verb_run(argc - 1, argv + 1);
         if (strcmp(argv[1], "verify") == 0)
                 return verb_verify(argc - 1, argv + 1);
-        static const char *const client_verbs[] = { "start", "stop",         "restart", "list",  "status",
-                                                    "watch", "reset-failed", "logs",    "reload" };
+        static const char *const client_verbs[] = { "start", "stop",         "restart", "list",   "status",
+                                                    "watch", "reset-failed", "logs",    "reload", "remove" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(argv[1], client_verbs[i]) == 0)
                         return verb_client(argc - 1, argv + 1);

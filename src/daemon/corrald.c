@@ -29,6 +29,7 @@ typedef struct daemon_args {
         mode_t socket_mode;
         unsigned max_connections;
         size_t max_client_buffer;
+        size_t keep_gone;
         int own_leaf; /* -1 auto: under systemd */
         evlog_format format;
         evlog_target target;
@@ -62,6 +63,8 @@ static void help(void) {
                "                          SIGHUP or corral reload applies what changed\n"
                "  --state-dir DIR         also keep each backend's record here, for re-adoption where\n"
                "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY)\n"
+               "  --keep-gone N           remember at most N backends that are gone (not declared),\n"
+               "                          with their last verdict and output (default 100)\n"
                "  --log-format text|json  (default: text)\n"
                "  --log-target auto|stderr|journal (default auto: the journal under systemd)\n"
                "  -h, --help\n");
@@ -129,6 +132,12 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         return usage("too many --definitions: at most %zu", ELEMENTSOF(a->definitions) - 1);
                 a->definitions[a->n_definitions++] = (char *) v;
                 return 0;
+        case 'k':
+                n = strtoul(v, &end, 10);
+                if (*v == '\0' || *end || *v == '-' || n > 1000000)
+                        return usage("invalid --keep-gone '%s': expected 0 to 1000000", v);
+                a->keep_gone = n;
+                return 0;
         case 'S':
                 if (v[0] != '/')
                         return usage("invalid --state-dir '%s': expected an absolute path", v);
@@ -159,6 +168,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "log-target", required_argument, NULL, 'T' },
                 { "definitions", required_argument, NULL, 'D' },
                 { "state-dir", required_argument, NULL, 'S' },
+                { "keep-gone", required_argument, NULL, 'k' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -169,6 +179,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                             .socket_mode = 0660,
                             .max_connections = 64,
                             .max_client_buffer = 16 * 1024 * 1024,
+                            .keep_gone = REGISTRY_KEEP_GONE_DEFAULT,
                             .own_leaf = -1,
                             .format = EVLOG_FORMAT_TEXT,
                             .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
@@ -267,8 +278,10 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         if (corral_get_fallbacks(d->corral))
                 daemon_log(LOG_NOTICE, "kernel fallbacks in use: %s", corral_get_fallbacks(d->corral));
         r = registry_new(d->corral, a->target, a->format, &d->registry);
-        if (r >= 0)
+        if (r >= 0) {
+                registry_set_keep_gone(d->registry, a->keep_gone);
                 r = setup_signals(d);
+        }
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot set up: %s", strerror(-r)), r;
         fd = get_listen_fd(a, d->corral, gid, &d->socket_activated);

@@ -243,6 +243,14 @@ static void m_reset_failed(server *s, conn *c, json_t *params, bool more) {
         registry_reset_failed(s->registry, c, name);
 }
 
+static void m_remove(server *s, conn *c, json_t *params, bool more) {
+        const char *name = get_str(params, "name");
+
+        if (!name_is_valid(name))
+                return server_invalid_parameter(c, "name");
+        registry_remove(s->registry, c, name);
+}
+
 static void m_list(server *s, conn *c, json_t *params, bool more) {
         registry_list(s->registry, c);
 }
@@ -355,6 +363,7 @@ static const method methods[] = {
         { IFACE ".StopAll", m_stop_all, p_timeout, true },
         { IFACE ".Restart", m_restart, p_name, true },
         { IFACE ".ResetFailed", m_reset_failed, p_name, true },
+        { IFACE ".Remove", m_remove, p_name, true },
         { IFACE ".List", m_list, p_none, false },
         { IFACE ".Status", m_status, p_name, false },
         { IFACE ".Watch", m_watch, p_none, false },

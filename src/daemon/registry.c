@@ -10,6 +10,7 @@
 #include "definition.h"
 #include "fdstore.h"
 #include "fileio.h"
+#include "hashmap.h"
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
@@ -21,6 +22,8 @@
 #define ERROR_NO_SUCH       "io.corral.Supervisor.NoSuchBackend"
 #define ERROR_START_FAILED  "io.corral.Supervisor.StartFailed"
 #define ERROR_SHUTTING_DOWN "io.corral.Supervisor.ShuttingDown"
+#define ERROR_RUNNING       "io.corral.Supervisor.BackendRunning"
+#define ERROR_DECLARED      "io.corral.Supervisor.BackendDeclared"
 
 /* StopAll: one reply once every backend it stopped is gone. */
 typedef struct stop_group {
@@ -45,7 +48,9 @@ typedef struct waiter {
 } waiter;
 
 typedef struct entry {
-        struct entry *next;
+        struct entry *prev, *next;           /* every entry, in the order they were first started */
+        struct entry *gone_prev, *gone_next; /* undeclared and gone, the longest gone first */
+        bool in_gone;
         char *name;
         corral_spec *spec;       /* what Start asked for: every launch and restart is made from it */
         bool failed;             /* the crash-loop limit ended it */
@@ -63,7 +68,11 @@ struct registry {
         server *server;
         evlog_target target;
         evlog_format format;
-        entry *entries;
+        hashmap by_name;
+        entry *entries, *entries_tail;
+        entry *gone_head, *gone_tail; /* what Remove, or the keep-gone bound, may forget */
+        size_t n_gone, keep_gone;
+        sd_event_source *collect; /* forgets the oldest gone beyond keep_gone, when enabled */
         bool shutting_down;
         void (*done)(void *userdata);
         void *done_userdata;
@@ -89,10 +98,53 @@ static entry *entry_free(entry *e) {
 }
 
 static entry *registry_find(registry *r, const char *name) {
-        for (entry *e = r->entries; e; e = e->next)
-                if (strcmp(e->name, name) == 0)
-                        return e;
-        return NULL;
+        return hashmap_get(&r->by_name, name);
+}
+
+static void gone_unlink(registry *r, entry *e) {
+        if (!e->in_gone)
+                return;
+        *(e->gone_prev ? &e->gone_prev->gone_next : &r->gone_head) = e->gone_next;
+        *(e->gone_next ? &e->gone_next->gone_prev : &r->gone_tail) = e->gone_prev;
+        e->gone_prev = e->gone_next = NULL;
+        e->in_gone = false;
+        r->n_gone--;
+}
+
+/* It is gone (no launch, nothing waiting): once more than keep_gone are, the longest gone is
+ * forgotten, from the loop's next turn (never under the caller, who may still hold it). A
+ * declared backend is never forgotten: its file says it exists. */
+static void gone_push(registry *r, entry *e) {
+        if (e->in_gone || e->definition || e->backend)
+                return;
+        e->gone_prev = r->gone_tail;
+        *(r->gone_tail ? &r->gone_tail->gone_next : &r->gone_head) = e;
+        r->gone_tail = e;
+        e->in_gone = true;
+        r->n_gone++;
+        if (r->n_gone > r->keep_gone && r->collect)
+                (void) sd_event_source_set_enabled(r->collect, SD_EVENT_ONESHOT);
+}
+
+static void registry_forget(registry *r, entry *e) {
+        gone_unlink(r, e);
+        (void) hashmap_remove(&r->by_name, e->name);
+        *(e->prev ? &e->prev->next : &r->entries) = e->next;
+        *(e->next ? &e->next->prev : &r->entries_tail) = e->prev;
+        entry_free(e);
+}
+
+static int registry_collect(sd_event_source *s, void *userdata) {
+        registry *r = userdata;
+
+        while (r->n_gone > r->keep_gone) {
+                entry *e = r->gone_head;
+                if (e->backend || e->waiters || e->definition)
+                        gone_unlink(r, e); /* not gone after all: never forgotten from here */
+                else
+                        registry_forget(r, e);
+        }
+        return 0;
 }
 
 unsigned registry_count_running(registry *r) {
@@ -264,6 +316,7 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
                         e->failed = st == CORRAL_STATE_FAILED;
                         e->backend = corral_backend_unref(e->backend);
                         registry_resolve(r, e);
+                        gone_push(r, e);
                 }
         }
         json_decref(j);
@@ -311,10 +364,25 @@ void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool 
 
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret) {
         registry *r = calloc(1, sizeof(*r));
+        int k;
 
         if (!r)
                 return -ENOMEM;
-        *r = (registry){ .corral = c, .target = target, .format = format };
+        *r = (registry){ .corral = c,
+                         .target = target,
+                         .format = format,
+                         .by_name = HASHMAP_INIT(&hashmap_string_ops),
+                         .keep_gone = REGISTRY_KEEP_GONE_DEFAULT };
+        k = sd_event_add_defer(corral_get_event(c), &r->collect, registry_collect, r);
+        if (k >= 0) /* before anything else that is pending: a client's next call sees it done */
+                k = sd_event_source_set_priority(r->collect, SD_EVENT_PRIORITY_IMPORTANT);
+        if (k >= 0)
+                k = sd_event_source_set_enabled(r->collect, SD_EVENT_OFF);
+        if (k < 0) {
+                sd_event_source_unref(r->collect);
+                free(r);
+                return k;
+        }
         corral_set_event_handler(c, registry_on_event, r);
         corral_set_output_handler(c, registry_on_output, r);
         *ret = r;
@@ -329,6 +397,8 @@ registry *registry_free(registry *r) {
                 r->entries = e->next;
                 entry_free(e);
         }
+        hashmap_done(&r->by_name);
+        sd_event_source_disable_unref(r->collect);
         strv_free(r->definition_dirs);
         free(r);
         return NULL;
@@ -338,30 +408,37 @@ void registry_set_server(registry *r, server *s) {
         r->server = s;
 }
 
+void registry_set_keep_gone(registry *r, size_t n) {
+        r->keep_gone = n;
+}
+
 static int registry_spawn(registry *r, entry *e) {
         int k;
 
         e->failed = false;
+        gone_unlink(r, e);
         k = corral_spawn(r->corral, e->spec, &e->backend);
         if (k >= 0) {
                 corral_backend_unref(e->last);
                 e->last = corral_backend_ref(e->backend);
                 fdstore_keep(e->backend);
-        }
+        } else
+                gone_push(r, e);
         return k;
 }
 
 static entry *registry_add(registry *r, const char *name) {
         entry *e = calloc(1, sizeof(*e));
 
-        if (!e || !(e->name = strdup(name))) {
+        if (!e || !(e->name = strdup(name)) || hashmap_put(&r->by_name, e->name, e) < 0) {
+                if (e)
+                        free(e->name);
                 free(e);
                 return NULL;
         }
-        entry **tail = &r->entries; /* in the order they were first started */
-        while (*tail)
-                tail = &(*tail)->next;
-        *tail = e;
+        e->prev = r->entries_tail;
+        *(r->entries_tail ? &r->entries_tail->next : &r->entries) = e;
+        r->entries_tail = e;
         return e;
 }
 
@@ -485,6 +562,22 @@ void registry_status(registry *r, conn *c, const char *name) {
         server_reply(c, json_pack("{s:o}", "backend", entry_json(e, true)), false);
 }
 
+void registry_remove(registry *r, conn *c, const char *name) {
+        entry *e = registry_find(r, name);
+
+        if (!e)
+                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+        if (e->backend)
+                return server_error(c, ERROR_RUNNING,
+                                    json_pack("{s:s, s:s}", "name", name, "state",
+                                              corral_state_to_string(corral_backend_get_state(e->backend))));
+        if (e->definition)
+                return server_error(c, ERROR_DECLARED,
+                                    json_pack("{s:s, s:s}", "name", name, "definition", e->definition));
+        registry_forget(r, e); /* nothing waits on a gone backend: Stop answers at once */
+        server_reply(c, json_object(), false);
+}
+
 void registry_reset_failed(registry *r, conn *c, const char *name) {
         entry *e = registry_find(r, name);
 
@@ -577,7 +670,8 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
                 if (e->backend) {
                         (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
                         report_add(report, "stopped", e->name);
-                }
+                } else
+                        gone_push(r, e); /* no longer declared: forgotten like any gone one */
                 return;
         }
         if (!d->spec) {

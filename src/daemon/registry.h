@@ -13,6 +13,10 @@ typedef struct server server;
 typedef struct registry registry;
 
 int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);
+/* At most this many backends that are gone (and not declared) are remembered, with their last
+ * verdict and output; beyond it the longest gone is forgotten. */
+#define REGISTRY_KEEP_GONE_DEFAULT 100
+void registry_set_keep_gone(registry *r, size_t n);
 registry *registry_free(registry *r);
 void registry_set_server(registry *r, server *s);
 
@@ -27,6 +31,8 @@ void registry_list(registry *r, conn *c);
 /* The first reply of a Watch: the backends as they are, with more to come. */
 void registry_list_continues(registry *r, conn *c);
 void registry_status(registry *r, conn *c, const char *name);
+/* Forget a backend that is gone (not running, not declared): its last verdict and output. */
+void registry_remove(registry *r, conn *c, const char *name);
 /* A backend that failed (crash-loop limit) is marked gone again: no start, a state change only. */
 void registry_reset_failed(registry *r, conn *c, const char *name);
 

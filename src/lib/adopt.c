@@ -336,7 +336,6 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
  * (its leaf was empty, and someone removed it). Its verdict is given from the record. */
 static int adopt_lost(corral *c, const char *file, corral_backend **ret) {
         char name[80], launch[13], leafname[100];
-        _cleanup_free_ char *text = NULL;
         json_t *j = NULL, *spec_j, *state_j;
         corral_spec *spec = NULL;
         corral_backend *b = NULL;

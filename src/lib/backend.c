@@ -112,7 +112,7 @@ static void backend_unwatch(corral_backend *b, int *wd) {
         corral *c = b->corral;
 
         if (*wd >= 0 && c) {
-                (void) intmap_remove(&c->watches, *wd);
+                (void) hashmap_remove(&c->watches, INT_TO_PTR(*wd));
                 cgroup_watch_remove(c->inotify_fd, *wd);
         }
         *wd = -1;
@@ -125,7 +125,7 @@ static int backend_watch_file(corral_backend *b, const char *file, int *ret_wd) 
 
         if (wd < 0)
                 return wd;
-        if (intmap_put(&c->watches, wd, b) < 0) {
+        if (hashmap_put(&c->watches, INT_TO_PTR(wd), b) < 0) {
                 cgroup_watch_remove(c->inotify_fd, wd);
                 return -ENOMEM;
         }

@@ -9,7 +9,7 @@
 
 #include "cgroup.h"
 #include "cgroup-limits.h"
-#include "intmap.h"
+#include "hashmap.h"
 #include "output.h"
 #include "corral.h"
 #include "spawn-clone3.h"
@@ -44,7 +44,7 @@ struct corral {
         int state_dir_fd; /* a copy of each record, for where empty leaves do not last; -1 */
         int inotify_fd;   /* every backend's cgroup.events and memory.events: one fd for all */
         sd_event_source *inotify_source;
-        intmap watches; /* inotify watch -> backend */
+        hashmap watches; /* inotify watch -> backend */
         bool nofile_raised;
         struct rlimit nofile; /* what backends get, where we raised our own */
         struct given_fd {

@@ -141,7 +141,8 @@ static int corral_on_inotify(sd_event_source *s _unused_, int fd, uint32_t reven
         while ((n = read(fd, buf, sizeof(buf))) > 0)
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *e = (const struct inotify_event *) p;
-                        corral_backend *b = e->mask & IN_MODIFY ? intmap_get(&c->watches, e->wd) : NULL;
+                        corral_backend *b =
+                                e->mask & IN_MODIFY ? hashmap_get(&c->watches, INT_TO_PTR(e->wd)) : NULL;
                         p += sizeof(*e) + e->len;
                         if (!b)
                                 continue;
@@ -172,6 +173,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         c->notify_fd = -EBADF;
         c->inotify_fd = -EBADF;
         c->state_dir_fd = -EBADF;
+        c->watches = HASHMAP_INIT(&hashmap_int_ops);
         r = cgroup_root_open(root_path, &c->root);
         if (r >= 0 && (flags & CORRAL_NEW_OWN_LEAF))
                 r = cgroup_join_leaf(&c->root, "supervisor");
@@ -211,7 +213,7 @@ corral *corral_free(corral *c) {
         c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
         c->inotify_fd = safe_close(c->inotify_fd);
         c->state_dir_fd = safe_close(c->state_dir_fd);
-        intmap_done(&c->watches);
+        hashmap_done(&c->watches);
         free(c->fallbacks);
         cgroup_limits_host_done(&c->limits_host, &c->root);
         for (size_t i = 0; i < c->n_given; i++) /* given for an adoption that never came */

@@ -40,6 +40,10 @@ void registry_status(registry *r, conn *c, const char *name) {
         server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
 }
 
+void registry_remove(registry *r, conn *c, const char *name) {
+        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+}
+
 void registry_reset_failed(registry *r, conn *c, const char *name) {
         server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
 }

@@ -115,8 +115,12 @@ void daemon_start(daemon_fixture *d, const char *const *extra) {
         assert_int_equal(wait_ready(d->notify, nfd), 0);
         close(nfd);
         unlink(d->notify);
-        /* The baseline once sd_notify() has closed its socket: the listener and the backends'
-         * NOTIFY_SOCKET are the only sockets left, as no client has connected yet. */
+        daemon_baseline(d);
+}
+
+void daemon_baseline(daemon_fixture *d) {
+        /* Once sd_notify() has closed its socket and clients are gone: the listener and the
+         * backends' NOTIFY_SOCKET are the only sockets left. */
         for (int i = 0; i < 1000 && daemon_sockets(d) > 2; i++)
                 usleep(1000);
         d->fds_at_start = daemon_fds(d);

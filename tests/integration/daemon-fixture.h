@@ -27,6 +27,8 @@ int fixture_teardown(void **state);
 
 /* Start corrald (extra arguments, NULL-terminated, or NULL) and wait for READY=1. */
 void daemon_start(daemon_fixture *d, const char *const *extra);
+/* Take corrald's fds now as those it must be back to at the end (called by daemon_start()). */
+void daemon_baseline(daemon_fixture *d);
 /* SIGTERM through its pidfd; its exit status, 128+N if killed. */
 int daemon_stop(daemon_fixture *d);
 /* corrald's open fds, but for sd-event's timerfds (one per clock, kept). */

@@ -559,21 +559,13 @@ static void test_sigterm_stops_every_backend_at_info(void **state) {
         harness_assert_no_leftovers(d->h->root); /* and teardown checks again */
 }
 
-/* The real client against the real daemon. */
-static int client(daemon_fixture *d, const char *const *args, char *out, size_t size) {
-        const char *argv[24] = { getenv("CORRAL_BIN"), "--address", d->sock };
+/* Run a binary to its end; its stdout and stderr in out, its exit status returned. */
+static int run_capture(daemon_fixture *d, const char *const *argv, char *out, size_t size) {
         posix_spawn_file_actions_t fa;
         char path[320];
-        size_t n = 1;
         int status;
         pid_t pid;
 
-        argv[1] = args[0]; /* the verb first, then --address */
-        argv[2] = "--address";
-        argv[3] = d->sock;
-        for (n = 4; *++args; n++)
-                argv[n] = *args;
-        argv[n] = NULL;
         snprintf(path, sizeof(path), "%s/client.out", d->h->tmpdir);
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -586,6 +578,17 @@ static int client(daemon_fixture *d, const char *const *args, char *out, size_t 
         out[k] = '\0';
         fclose(f);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The real client against the real daemon. */
+static int client(daemon_fixture *d, const char *const *args, char *out, size_t size) {
+        const char *argv[24] = { getenv("CORRAL_BIN"), args[0], "--address", d->sock };
+        size_t n;
+
+        for (n = 4; *++args; n++) /* the verb first, then --address */
+                argv[n] = *args;
+        argv[n] = NULL;
+        return run_capture(d, argv, out, size);
 }
 
 static void test_client_verbs_and_exit_codes(void **state) {
@@ -721,6 +724,89 @@ static void test_socket_activation(void **state) {
                 strstr(read_log(d), "\"level\":\"info\",\"event\":\"stopped\",\"backend\":\"activated\""));
 }
 
+/* The names List gives, in its order, joined by spaces. */
+static void list_names(daemon_fixture *d, char *buf, size_t size) {
+        json_t *r = call(d, IFACE "List", NULL), *b;
+        size_t i, n = 0;
+
+        buf[0] = '\0';
+        json_array_foreach(param(r, "backends"), i, b) n += (size_t) snprintf(
+                buf + n, size - n, "%s%s", n ? " " : "", json_string_value(json_object_get(b, "name")));
+        json_decref(r);
+}
+
+static void stop_now(daemon_fixture *d, const char *name) {
+        json_t *r = call(d, IFACE "Stop", json_pack("{s:s}", "name", name));
+
+        assert_non_null(param(r, "verdict"));
+        json_decref(r);
+}
+
+/* Gone backends are remembered up to --keep-gone, the longest gone forgotten first, never a
+ * declared one; Remove forgets one at once and refuses one that runs or is declared. */
+static void test_gone_backends_are_forgotten(void **state) {
+        daemon_fixture *d = *state;
+        char defs[320], path[400], names[256], out[4096];
+        const char *extra[] = { "--keep-gone", "2", "--definitions", defs, NULL };
+        json_t *r;
+        FILE *f;
+
+        snprintf(defs, sizeof(defs), "%s/defs", d->h->tmpdir);
+        assert_int_equal(mkdir(defs, 0755), 0);
+        snprintf(path, sizeof(path), "%s/decl.backend", defs);
+        assert_non_null(f = fopen(path, "we"));
+        fputs("[Backend]\nType=oneshot\nExecStart=true\n", f);
+        fclose(f);
+        daemon_start(d, extra);
+        stop_now(d, "decl"); /* finished by now, or stopped: gone either way */
+        daemon_baseline(d); /* the one taken at READY=1 had decl's pidfd and pipes */
+
+        const char *gone[] = { "a", "b", "c" };
+        for (size_t i = 0; i < 3; i++) {
+                start_ready(d, gone[i], "pause", 5000000);
+                stop_now(d, gone[i]);
+        }
+        list_names(d, names, sizeof(names));
+        assert_string_equal(names, "decl b c"); /* a went first; decl is declared */
+        assert_error(call(d, IFACE "Status", json_pack("{s:s}", "name", "a")), IFACE "NoSuchBackend", "name",
+                     "a");
+        assert_error(call(d, IFACE "Logs", json_pack("{s:s}", "name", "a")), IFACE "NoSuchBackend", "name",
+                     "a");
+
+        r = call(d, IFACE "Remove", json_pack("{s:s}", "name", "b"));
+        assert_null(error_of(r));
+        json_decref(r);
+        assert_error(call(d, IFACE "Remove", json_pack("{s:s}", "name", "b")), IFACE "NoSuchBackend", "name",
+                     "b");
+        assert_error(call(d, IFACE "Remove", json_pack("{s:s}", "name", "decl")), IFACE "BackendDeclared",
+                     "definition", path);
+        start_ready(d, "r", "pause", 5000000);
+        assert_error(call(d, IFACE "Remove", json_pack("{s:s}", "name", "r")), IFACE "BackendRunning",
+                     "state", "running");
+        assert_int_equal(client(d, ARGS("remove", "r"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "corral: r is running: stop it first"));
+        assert_int_equal(client(d, ARGS("remove", "decl"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "decl is declared in "));
+        stop_now(d, "r");
+        list_names(d, names, sizeof(names));
+        assert_string_equal(names, "decl c r");
+
+        /* A forgotten name starts afresh; c is now the longest gone. */
+        start_ready(d, "a", "pause", 5000000);
+        stop_now(d, "a");
+        list_names(d, names, sizeof(names));
+        assert_string_equal(names, "decl r a");
+        assert_int_equal(client(d, ARGS("remove", "a"), out, sizeof(out)), 0);
+        assert_int_equal(client(d, ARGS("remove", "a"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "no backend named a"));
+        list_names(d, names, sizeof(names));
+        assert_string_equal(names, "decl r");
+
+        const char *bad[] = { getenv("CORRAL_DAEMON_BIN"), "--keep-gone", "lots", NULL };
+        assert_int_equal(run_capture(d, bad, out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "invalid --keep-gone 'lots': expected 0 to 1000000"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup_started, fixture_teardown)
@@ -742,6 +828,8 @@ int main(void) {
                 T(test_restart_policy_over_varlink),
                 T(test_start_as_another_user),
                 T(test_ready_over_varlink),
+                cmocka_unit_test_setup_teardown(test_gone_backends_are_forgotten, fixture_setup,
+                                                fixture_teardown),
         };
 
         harness_require_root_cgroup2();
