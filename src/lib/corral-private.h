@@ -19,6 +19,7 @@ typedef struct corral_features {
         bool clone_into_cgroup; /* 5.7 */
         cgroup_caps cgroup;     /* cgroup.kill 5.14, PIDFD_GET_INFO 6.13 */
         bool vfork_clone;       /* our clone3 trampoline exists for this architecture */
+        bool spawn_window;      /* with it: CLONE_FILES, close_range(CLOSE_RANGE_UNSHARE) (5.9) */
         bool cgroup_v1;         /* v1 hierarchies may enforce limits v2 does not offer */
 } corral_features;
 
@@ -32,6 +33,7 @@ struct corral {
         cgroup_root root;
         cgroup_limits_host limits_host;
         spawn_stack stack;
+        spawn_window window;
         corral_event_handler_t handler;
         void *userdata;
         corral_output_handler_t output_handler;

@@ -42,6 +42,8 @@ static int corral_describe_fallbacks(const corral_features *f, char **ret) {
                 fputs("no PIDFD_GET_INFO (6.13): checking a process's cgroup in /proc; ", m);
         if (!f->vfork_clone)
                 fputs("no vfork-style clone3 on this architecture: fork-style spawns; ", m);
+        if (!f->spawn_window)
+                fputs("no spawn window: each child gets a copy of every fd, closed at exec; ", m);
         if (fclose(m) != 0)
                 return -ENOMEM;
         if (size >= 2)
@@ -52,7 +54,8 @@ static int corral_describe_fallbacks(const corral_features *f, char **ret) {
         return 0;
 }
 
-/* $CORRAL_DISABLE (comma-separated: clone-into-cgroup, cgroup-kill, pidfd-get-info, cgroup-v1)
+/* $CORRAL_DISABLE (comma-separated: clone-into-cgroup, cgroup-kill, pidfd-get-info, cgroup-v1,
+ * spawn-window)
  * turns features off, so that every fallback can be tested on a kernel that has it all. */
 static void corral_disable_features(corral_features *f, const char *list) {
         if (!list)
@@ -65,6 +68,8 @@ static void corral_disable_features(corral_features *f, const char *list) {
                 f->cgroup.kill_file = false;
         if (strstr(list, "pidfd-get-info"))
                 f->cgroup.pidfd_info = false;
+        if (strstr(list, "spawn-window"))
+                f->spawn_window = false;
 }
 
 /* Probe what we rely on; refuse what we cannot do without. */
@@ -81,6 +86,8 @@ static int corral_probe(corral *c) {
                 .clone_into_cgroup = syscall_probe_clone_into_cgroup(),
                 .cgroup = { .kill_file = r > 0, .pidfd_info = syscall_probe_pidfd_get_info() },
                 .vfork_clone = syscall_clone3_vfork_supported(),
+                /* the child's close_range(CLOSE_RANGE_CLOEXEC) needs 5.11 anyway */
+                .spawn_window = syscall_clone3_vfork_supported(),
                 .cgroup_v1 = true,
         };
         corral_disable_features(f, secure_getenv("CORRAL_DISABLE"));
@@ -179,6 +186,8 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 r = cgroup_join_leaf(&c->root, "supervisor");
         if (r >= 0)
                 r = corral_probe(c);
+        if (r >= 0 && c->features.spawn_window) /* early: its fds are the lowest free ones */
+                r = spawn_window_init(&c->window);
         if (r >= 0)
                 r = sd_event_new(&c->event);
         if (r >= 0) /* made now, so that it is there for the supervisor's whole life */
@@ -208,6 +217,7 @@ corral *corral_free(corral *c) {
         }
         corral_reap_orphans(c);
         spawn_stack_done(&c->stack);
+        spawn_window_done(&c->window);
         c->notify_source = sd_event_source_disable_unref(c->notify_source);
         c->notify_fd = safe_close(c->notify_fd);
         c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
@@ -408,7 +418,8 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
                            .v1_procs_fds = b->v1.procs_fd,
                            .n_v1_procs_fds = ELEMENTSOF(b->v1.procs_fd),
                            .stdout_fd = -1,
-                           .stderr_fd = -1 };
+                           .stderr_fd = -1,
+                           .window = c->window.end > 0 ? &c->window : NULL };
         int r, pidfd = -EBADF;
         pid_t pid = 0;
 

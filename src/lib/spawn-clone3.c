@@ -27,10 +27,11 @@
 typedef struct spawn_child_ctx {
         const spawn_params *p;
         int devnull_fd;
-        int procs_fd;      /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
-        int err_pipe;      /* fork-style fallback: write end for the errno, else -1 */
-        volatile int err;  /* vfork style: the child's errno, seen by the parent through CLONE_VM */
-        volatile int step; /* which step failed: an index into spawn_steps */
+        int procs_fd;         /* leaf's cgroup.procs when CLONE_INTO_CGROUP is missing, else -1 */
+        unsigned unshare_end; /* with a window: CLONE_FILES, and the child copies fds below this */
+        int err_pipe;         /* fork-style fallback: write end for the errno, else -1 */
+        volatile int err;     /* vfork style: the child's errno, seen by the parent through CLONE_VM */
+        volatile int step;    /* which step failed: an index into spawn_steps */
 } spawn_child_ctx;
 
 enum {
@@ -62,6 +63,85 @@ void spawn_stack_done(spawn_stack *s) {
         if (s->base)
                 (void) munmap(s->base, s->size);
         *s = (spawn_stack){ 0 };
+}
+
+int spawn_window_init(spawn_window *w) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY), r = 0;
+
+        *w = (spawn_window){ 0 };
+        for (size_t i = 0; i < SPAWN_WINDOW_SLOTS; i++)
+                w->slots[i] = -EBADF;
+        if (null < 0)
+                return negative_errno();
+        for (size_t i = 0; i < SPAWN_WINDOW_SLOTS && r >= 0; i++) {
+                w->slots[i] = fcntl(null, F_DUPFD_CLOEXEC, 3); /* never 0-2, which the child sets up */
+                if (w->slots[i] < 0)
+                        r = negative_errno();
+                else if ((unsigned) w->slots[i] >= w->end)
+                        w->end = (unsigned) w->slots[i] + 1;
+        }
+        safe_close(null);
+        if (r < 0)
+                spawn_window_done(w);
+        return r;
+}
+
+void spawn_window_done(spawn_window *w) {
+        for (size_t i = 0; i < SPAWN_WINDOW_SLOTS && w->end > 0; i++) /* a zeroed one holds nothing */
+                safe_close(w->slots[i]);
+        *w = (spawn_window){ 0 };
+}
+
+/* fd into the window's next free slot, in *ret; what is not an fd (-1, SPAWN_FD_NULL) is kept
+ * as it is. */
+static int spawn_window_put(spawn_window *w, unsigned *used, int fd, int *ret) {
+        int slot;
+
+        if (fd < 0) {
+                *ret = fd;
+                return 0;
+        }
+        if (*used >= SPAWN_WINDOW_SLOTS)
+                return -ENOSPC;
+        slot = w->slots[(*used)++];
+        if (dup3(fd, slot, O_CLOEXEC) < 0)
+                return negative_errno();
+        *ret = slot;
+        return 0;
+}
+
+/* Every used slot back on /dev/null, so that no pipe end or cgroup file stays open through it.
+ * If that fails the slot is closed, and the window is given up. */
+static void spawn_window_clear(spawn_window *w, unsigned used) {
+        for (unsigned i = 1; i < used; i++)
+                if (dup3(w->slots[0], w->slots[i], O_CLOEXEC) < 0) {
+                        spawn_window_done(w);
+                        return;
+                }
+}
+
+/* The fds the child needs, put in the window: *moved is the child's view of the parameters (v1
+ * holds its cgroup v1 fds), and c's fds are window slots. *used slots are taken, even on failure. */
+static int spawn_window_fill(spawn_child_ctx *c, spawn_params *moved, int *v1, unsigned *used) {
+        spawn_window *w = c->p->window;
+        int r;
+
+        *moved = *c->p;
+        *used = 1; /* slots[0] is /dev/null */
+        r = spawn_window_put(w, used, c->p->stdout_fd, &moved->stdout_fd);
+        if (r >= 0)
+                r = spawn_window_put(w, used, c->p->stderr_fd, &moved->stderr_fd);
+        if (r >= 0)
+                r = spawn_window_put(w, used, c->procs_fd, &c->procs_fd);
+        for (size_t i = 0; r >= 0 && i < c->p->n_v1_procs_fds; i++)
+                r = spawn_window_put(w, used, c->p->v1_procs_fds[i], &v1[i]);
+        if (r < 0)
+                return r;
+        moved->v1_procs_fds = v1;
+        c->devnull_fd = w->slots[0];
+        c->unshare_end = w->end;
+        c->p = moved;
+        return 0;
 }
 
 static int spawn_stack_get(spawn_stack *s) {
@@ -172,6 +252,9 @@ static int spawn_child(void *arg) {
         struct sigaction dfl = { .sa_handler = SIG_DFL };
         sigset_t none;
 
+        /* Our fd table is still the parent's: nothing touches an fd before this. */
+        if (c->unshare_end > 0 && close_range(c->unshare_end, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+                return spawn_child_fail(c, STEP_SETUP, errno);
         for (int sig = 1; sig < NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
                         (void) sigaction(sig, &dfl, NULL);
@@ -209,6 +292,8 @@ static pid_t spawn_clone(spawn_child_ctx *c, spawn_stack *stack, bool into_cgrou
         sigset_t all, old;
         pid_t pid;
 
+        if (c->unshare_end > 0)
+                args.flags |= CLONE_FILES;
         if (into_cgroup) {
                 args.flags |= CLONE_INTO_CGROUP;
                 args.cgroup = (uint64_t) c->p->cgroup_fd;
@@ -232,43 +317,60 @@ static int spawn_child_errno(spawn_child_ctx *c, int pipe_rd) {
         return msg[0];
 }
 
-static pid_t spawn_clone_placed(spawn_child_ctx *c, spawn_stack *stack, int *ret_pidfd) {
-        pid_t pid;
+/* Where the child finds /dev/null and its cgroup files: in the window if there is one (the
+ * vfork-style clone only: the child must run on our memory while it shares our fd table), else
+ * the fds themselves. *procs is the leaf's cgroup.procs where the child must join it itself. */
+static int spawn_prepare_fds(spawn_child_ctx *c, spawn_params *moved, int *v1, unsigned *used, int *procs) {
+        const spawn_params *p = c->p;
+        int r;
 
-        if (c->p->into_cgroup)
-                return spawn_clone(c, stack, true, ret_pidfd);
-        c->procs_fd = openat(c->p->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (c->procs_fd < 0)
-                return negative_errno();
-        pid = spawn_clone(c, stack, false, ret_pidfd);
-        c->procs_fd = safe_close(c->procs_fd);
-        return pid;
+        *used = 0;
+        if (!p->into_cgroup) {
+                *procs = openat(p->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (*procs < 0)
+                        return negative_errno();
+                c->procs_fd = *procs;
+        }
+        if (p->window && p->window->end > 0 && syscall_clone3_vfork_supported() &&
+            p->n_v1_procs_fds <= SPAWN_WINDOW_SLOTS) {
+                r = spawn_window_fill(c, moved, v1, used);
+                if (r >= 0)
+                        return 0;
+                spawn_window_clear(p->window, *used);
+                *used = 0;
+                c->procs_fd = *procs;
+                if (r != -ENOSPC)
+                        return r;
+        } /* more fds than slots: without the window */
+        c->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        return c->devnull_fd < 0 ? negative_errno() : 0;
 }
 
 int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *ret_pidfd,
                 const char **ret_step) {
-        spawn_child_ctx c = { .p = p, .procs_fd = -EBADF, .err_pipe = -EBADF };
-        _cleanup_close_ int pipe_rd = -EBADF;
-        int pidfd = -EBADF, fds[2], r, err;
+        spawn_child_ctx c = { .p = p, .devnull_fd = -EBADF, .procs_fd = -EBADF, .err_pipe = -EBADF };
+        _cleanup_close_ int pipe_rd = -EBADF, procs = -EBADF;
+        int pidfd = -EBADF, fds[2], v1[SPAWN_WINDOW_SLOTS], r, err;
+        spawn_params moved;
+        unsigned used = 0;
         pid_t pid;
 
         r = spawn_stack_get(stack);
-        if (r < 0)
-                return r;
-        c.devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-        if (c.devnull_fd < 0)
-                return negative_errno();
-        if (!syscall_clone3_vfork_supported()) {
-                if (pipe2(fds, O_CLOEXEC) < 0) {
+        if (r >= 0)
+                r = spawn_prepare_fds(&c, &moved, v1, &used, &procs);
+        if (r >= 0 && !syscall_clone3_vfork_supported()) {
+                if (pipe2(fds, O_CLOEXEC) < 0)
                         r = negative_errno();
-                        safe_close(c.devnull_fd);
-                        return r;
+                else {
+                        pipe_rd = fds[0];
+                        c.err_pipe = fds[1];
                 }
-                pipe_rd = fds[0];
-                c.err_pipe = fds[1];
         }
-        pid = spawn_clone_placed(&c, stack, &pidfd);
-        c.devnull_fd = safe_close(c.devnull_fd);
+        pid = r < 0 ? r : spawn_clone(&c, stack, p->into_cgroup, &pidfd);
+        if (used > 0) /* the window's slots go back on /dev/null; they are the window's */
+                spawn_window_clear(p->window, used);
+        else
+                c.devnull_fd = safe_close(c.devnull_fd);
         c.err_pipe = safe_close(c.err_pipe);
         if (pid < 0)
                 return pid;

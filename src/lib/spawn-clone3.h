@@ -23,6 +23,20 @@ typedef struct spawn_rlimit {
 
 #define SPAWN_FD_NULL (-2) /* /dev/null */
 
+/* A few low fd numbers kept for spawning. The child shares our fd table (CLONE_FILES) and makes
+ * its own copy of the fds below the window's end only (close_range(CLOSE_RANGE_UNSHARE)), the
+ * fds it needs having been put in the window: without it, clone copies every fd we hold and exec
+ * closes them one by one, which with 10,000 backends' pidfds and pipes costs milliseconds. */
+#define SPAWN_WINDOW_SLOTS 8
+typedef struct spawn_window {
+        int slots[SPAWN_WINDOW_SLOTS]; /* on /dev/null when idle; slots[0] is the child's /dev/null */
+        unsigned end;                  /* one past the highest slot; 0: no window */
+} spawn_window;
+
+/* Take the lowest free fds from 3 up (best done early, while they are low). 0 or -errno. */
+int spawn_window_init(spawn_window *w);
+void spawn_window_done(spawn_window *w);
+
 typedef struct spawn_params {
         const char *path; /* executable, already resolved (spawn_resolve()) */
         char *const *argv;
@@ -38,6 +52,7 @@ typedef struct spawn_params {
         const int *v1_procs_fds; /* cgroup v1 groups to join (their cgroup.procs), -1 to skip */
         size_t n_v1_procs_fds;
         int stdout_fd, stderr_fd; /* where its output goes; -1: the supervisor's own; SPAWN_FD_NULL */
+        spawn_window *window;     /* NULL: the child gets a copy of every fd (then closed at exec) */
 } spawn_params;
 
 /* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */

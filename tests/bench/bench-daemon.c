@@ -615,8 +615,20 @@ static int count_fds(pid_t pid) {
         return n;
 }
 
-/* Churn: Start then Stop (which waits for the verdict) of one backend, as fast as it goes. */
-static void bench_churn(int seconds) {
+/* How many backends corrald lists. */
+static size_t list_size(varlink_conn *c) {
+        json_t *r = NULL;
+        size_t n = 0;
+
+        if (varlink_call(c, IFACE "List", NULL, false, &r) >= 0)
+                n = json_array_size(json_object_get(json_object_get(r, "parameters"), "backends"));
+        json_decref(r);
+        return n;
+}
+
+/* Churn: Start then Stop (which waits for the verdict) of one backend, as fast as it goes;
+ * unique: each cycle a new name, as a node agent's jobs, which corrald must not pile up. */
+static void bench_churn(int seconds, bool unique) {
         const char *cmd[] = { pause_bin, NULL };
         int fds0 = count_fds(daemon_pid), cycles = 0;
         long rss0 = proc_status(daemon_pid, "VmRSS:");
@@ -630,22 +642,27 @@ static void bench_churn(int seconds) {
         varlink_conn_init(&c, fd, 0, 0);
         while (now_ns(CLOCK_MONOTONIC) < end) {
                 json_t *r1 = NULL, *r2 = NULL;
-                if (varlink_call(&c, IFACE "Start", start_params("churn", cmd, 1000000), false, &r1) < 0 ||
-                    varlink_call(&c, IFACE "Stop", json_pack("{s:s}", "name", "churn"), false, &r2) < 0)
+                char name[32] = "churn";
+                if (unique)
+                        snprintf(name, sizeof(name), "job-%d", cycles);
+                if (varlink_call(&c, IFACE "Start", start_params(name, cmd, 1000000), false, &r1) < 0 ||
+                    varlink_call(&c, IFACE "Stop", json_pack("{s:s}", "name", name), false, &r2) < 0)
                         break;
                 cycles += !json_object_get(r1, "error") && !json_object_get(r2, "error");
                 json_decref(r1);
                 json_decref(r2);
         }
         double secs = (now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+        size_t listed = list_size(&c);
         varlink_conn_done(&c);
         usleep(200000);
-        printf("\n### Churn\n\nStart+Stop of one backend (bench-pause, its verdict awaited) for %.0f s: %d "
-               "cycles, "
-               "%.0f cycles/s. After: corrald fds %d (before %d), RSS %ld KiB (before %ld), leaf cgroups "
-               "left %d.\n",
-               secs, cycles, cycles / secs, count_fds(daemon_pid), fds0, proc_status(daemon_pid, "VmRSS:"),
-               rss0, count_dirs(root));
+        printf("\n### Churn%s\n\nStart+Stop of %s (bench-pause, its verdict awaited) for %.0f s: %d "
+               "cycles, %.0f cycles/s. After: corrald fds %d (before %d), RSS %ld KiB (before %ld), "
+               "backends listed %zu, leaf cgroups left %d.\n",
+               unique ? ", a new name each time" : "",
+               unique ? "a backend of a new name each time" : "one backend", secs, cycles, cycles / secs,
+               count_fds(daemon_pid), fds0, proc_status(daemon_pid, "VmRSS:"), rss0, listed,
+               count_dirs(root));
 }
 
 static const char *find_bin(const char *env, const char *rel, char *buf, size_t size) {
@@ -706,7 +723,8 @@ int main(int argc, char **argv) {
                "|\n|---|---|---|---|---|---|\n");
         for (int i = 0; i < n_scales; i++)
                 bench_scale(quick ? scales[i] / 10 : scales[i]);
-        bench_churn(quick ? 5 : churn_seconds);
+        bench_churn(quick ? 5 : churn_seconds, false);
+        bench_churn(quick ? 5 : churn_seconds, true);
         stop_bg(daemon_pid, SIGTERM);
         rmdir(root);
         char cmd[600];

@@ -2,6 +2,7 @@
 /* test-backend.c: libcorral with real processes in real cgroups: spawn, stop, verdicts, leftovers. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <signal.h>
@@ -249,6 +250,59 @@ static void test_child_gets_clean_stdio_and_no_fds(void **state) {
         corral_backend_unref(b);
 }
 
+/* How many of our fds are the pipe, socket or file with this inode. */
+static int fds_on_inode(ino_t ino) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        struct stat st;
+        int n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (atoi(de->d_name) != dirfd(d) && fstat(atoi(de->d_name), &st) == 0 && st.st_ino == ino)
+                        n++;
+        closedir(d);
+        return n;
+}
+
+/* With many fds of ours open (as corrald with thousands of backends), a child still gets none of
+ * them, and no end of its output pipes stays with us but the read end: the fds it needs pass
+ * through the spawn window and the window's slots go back on /dev/null. */
+static void test_many_fds_of_ours_stay_ours(void **state) {
+        harness *h = *state;
+        char *argv[] = { (char *) harness_helper(), "fds", NULL };
+        char path[64];
+        int extra[600];
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+        struct stat st;
+
+        for (int i = 0; i < 600; i += 2)
+                assert_int_equal(pipe2(&extra[i], O_CLOEXEC), 0);
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "fds"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_type(s, CORRAL_TYPE_TASK), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        assert_int_equal(harness_wait_event(h, b, CORRAL_EVENT_FINISHED)->ev.exit_code, 0);
+        corral_backend_unref(b);
+
+        b = harness_spawn(h, "pipes", CORRAL_TYPE_SERVICE, 10 * SEC, "pause", NULL);
+        harness_wait_ready(h, false);
+        for (int fd = 1; fd <= 2; fd++) {
+                snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) corral_backend_get_pid(b), fd);
+                assert_int_equal(stat(path, &st), 0);
+                assert_true(S_ISFIFO(st.st_mode));
+                assert_int_equal(fds_on_inode(st.st_ino), 1); /* our read end, no write end */
+        }
+        assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
+        assert_true(harness_wait_event(h, b, CORRAL_EVENT_STOPPED)->ev.intentional);
+        corral_backend_unref(b);
+        for (int i = 0; i < 600; i++)
+                close(extra[i]);
+}
+
 static void test_stop_all_under_one_deadline(void **state) {
         harness *h = *state;
         corral_backend *b[3];
@@ -479,6 +533,7 @@ int main(void) {
                 T(test_task_exit_nonzero_and_service_exit_zero_are_unexpected),
                 T(test_missing_or_unexecutable_binary_is_start_failed),
                 T(test_child_gets_clean_stdio_and_no_fds),
+                T(test_many_fds_of_ours_stay_ours),
                 T(test_stop_all_under_one_deadline),
                 T(test_free_kills_live_backends),
                 T(test_leaf_is_in_the_given_root),
