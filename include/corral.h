@@ -66,6 +66,7 @@ typedef enum corral_event_type {
         CORRAL_EVENT_READY,      /* it said READY=1 on its NOTIFY_SOCKET */
         CORRAL_EVENT_WATCHDOG,   /* a verdict: it missed its watchdog and was killed */
         CORRAL_EVENT_OOM,        /* the OOM killer killed one of its processes; the main one lives */
+        CORRAL_EVENT_ADOPTED,    /* corral_adopt() took it back from a supervisor that died */
         _CORRAL_EVENT_MAX,
 } corral_event_type;
 

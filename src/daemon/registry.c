@@ -615,13 +615,9 @@ int registry_adopt(registry *r) {
                         corral_backend_unref(b);
                         continue;
                 }
-                e->backend = b;
+                e->backend = b; /* the "adopted" event has told of it */
                 e->last = corral_backend_ref(b);
                 fdstore_keep(b);
-                daemon_log(LOG_INFO, "re-adopted backend %s: pid %d, %s, cgroup %s", e->name,
-                           (int) corral_backend_get_pid(b),
-                           corral_state_to_string(corral_backend_get_state(b)),
-                           corral_backend_get_cgroup(b));
         }
         free(v);
         registry_notify_status(r);

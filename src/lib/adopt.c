@@ -328,6 +328,12 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
                 corral_backend_unref(b);
                 return r;
         }
+        if (b->state != CORRAL_STATE_EXITED) /* one that ended meanwhile has its verdict to come */
+                backend_emit(b, CORRAL_EVENT_ADOPTED, CORRAL_LEVEL_INFO,
+                             b->state == CORRAL_STATE_RESTARTING
+                                     ? "backend taken back, waiting to be restarted"
+                                     : "backend taken back: supervised again",
+                             0);
         *ret = b;
         return 1;
 }

@@ -23,6 +23,7 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_READY] = "ready",
         [CORRAL_EVENT_WATCHDOG] = "watchdog",
         [CORRAL_EVENT_OOM] = "oom",
+        [CORRAL_EVENT_ADOPTED] = "adopted",
 };
 
 static const char *const level_names[] = {
@@ -62,6 +63,7 @@ bool corral_event_is_verdict(corral_event_type t) {
         case CORRAL_EVENT_RESTARTING:
         case CORRAL_EVENT_FAILED:
         case CORRAL_EVENT_OOM:
+        case CORRAL_EVENT_ADOPTED:
                 return false;
         default:
                 return (unsigned) t < _CORRAL_EVENT_MAX;

@@ -254,6 +254,15 @@ static void one_cycle(daemon_fixture *d, int cycle) {
                 assert_int_equal(json_integer_value(json_object_get(b, "pid")), pids[i]);
                 json_decref(b);
                 assert_int_equal(count_verdicts(d, name), 0);
+                char *line = NULL; /* taken back by each of the three corralds that followed */
+                assert_int_equal(find_events(d, name, "adopted", &line), 3);
+                json_t *v = json_loads(line, 0, NULL);
+                assert_non_null(v);
+                assert_string_equal(jstr(v, "level"), "info");
+                assert_int_equal(json_integer_value(json_object_get(v, "pid")), pids[i]);
+                assert_false(json_is_true(json_object_get(v, "intentional")));
+                json_decref(v);
+                free(line);
         }
         /* ... and stopped on purpose now, at info: it is ours again. */
         for (int i = 0; i < N_LIVE; i++) {
