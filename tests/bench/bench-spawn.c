@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -154,6 +155,30 @@ static int run_row(corral *c, corral_spec *s, bench_state *st, int rounds, const
         return 0;
 }
 
+/* The rows again with n more fds of ours open (pipes, O_CLOEXEC, as a supervisor's pidfds and
+ * pipes are); the file limit is raised to the hard limit for them. */
+static int run_row_with_fds(corral *c, corral_spec *s, bench_state *st, int rounds, int n) {
+        struct rlimit rl;
+        int *fds = calloc((size_t) n, sizeof(int)), r = 0, opened = 0;
+        char label[64];
+
+        if (!fds || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -1;
+        rl.rlim_cur = rl.rlim_max;
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+        for (; opened + 1 < n && pipe2(&fds[opened], O_CLOEXEC) == 0; opened += 2)
+                ;
+        snprintf(label, sizeof(label), "%d more fds open%s", opened,
+                 getenv("CORRAL_DISABLE") && strstr(getenv("CORRAL_DISABLE"), "spawn-window")
+                         ? " (CORRAL_DISABLE=spawn-window)"
+                         : "");
+        r = run_row(c, s, st, rounds, label, NULL) ? -1 : 0;
+        for (int i = 0; i < opened; i++)
+                close(fds[i]);
+        free(fds);
+        return r;
+}
+
 int main(int argc, char **argv) {
         int rounds = argc > 1 ? atoi(argv[1]) : 300, r;
         bench_state st = { 0 };
@@ -201,6 +226,8 @@ int main(int argc, char **argv) {
                         munmap(m, big);
                 }
         }
+        if (r >= 0) /* as corrald with 10,000 backends: one pidfd each */
+                r = run_row_with_fds(c, s, &st, rounds, 10000);
         if (r >= 0) {
                 stats e = summarize(exits, rounds);
                 printf("\n| exit detection: the backend's last instruction to corral's verdict event | runs "
