@@ -354,18 +354,25 @@ int cgroup_join_leaf(const cgroup_root *r, const char *name) {
         return write_string_at(fd, "cgroup.procs", "0");
 }
 
-bool cgroup_pid_in(pid_t pid, const char *path) {
-        char p[64], buf[4096], *line;
+const char *cgroup_pid_path(pid_t pid, char *buf, size_t size) {
+        char p[64], *line;
 
         (void) snprintf(p, sizeof(p), "/proc/%d/cgroup", (int) pid);
-        if (!path || read_small_at(AT_FDCWD, p, buf, sizeof(buf)) < 0)
-                return false;
+        if (read_small_at(AT_FDCWD, p, buf, size) < 0)
+                return NULL;
         line = strstr(buf, "0::");
         if (!line || (line != buf && line[-1] != '\n'))
-                return false;
+                return NULL;
         line += 3;
         line[strcspn(line, "\n")] = '\0';
-        return strcmp(line, path) == 0;
+        return line;
+}
+
+bool cgroup_pid_in(pid_t pid, const char *path) {
+        char buf[4096];
+        const char *in = cgroup_pid_path(pid, buf, sizeof(buf));
+
+        return path && in && strcmp(in, path) == 0;
 }
 
 int cgroup_memory_events_open(int leaf_fd) {

@@ -91,3 +91,5 @@ int cgroup_leaf_open(const cgroup_root *r, const char *name, const char *launch)
 
 /* Whether process pid is now in the cgroup at path (below the cgroup2 mount), per /proc. */
 bool cgroup_pid_in(pid_t pid, const char *path);
+/* pid's cgroup v2 path (relative to the mount, as in /proc/PID/cgroup), in buf; NULL if unknown. */
+const char *cgroup_pid_path(pid_t pid, char *buf, size_t size);

@@ -501,21 +501,31 @@ static int env_merge(char *const *base, char *const *extra, char ***ret) {
 }
 
 /* Check what can be checked before anything is created; says which step failed. */
+/* The live backend whose main process runs in the cgroup at path (a launch's leaf), or NULL. */
+static corral_backend *corral_find_by_cgroup(corral *c, const char *path) {
+        for (corral_backend *b = c->live; b; b = b->next)
+                if (b->pid != 0 && !b->reaped && b->cgroup && strcmp(b->cgroup, path) == 0)
+                        return b;
+        return NULL;
+}
+
 static int corral_on_notify(sd_event_source *es _unused_, int fd, uint32_t revents _unused_,
                             void *userdata) {
         corral *c = userdata;
-        char buf[4096];
+        char buf[4096], where[4096];
         pid_t pid;
 
-        /* Believed only from a process inside the backend's own cgroup. */
-        while (notify_receive(fd, buf, sizeof(buf), &pid) > 0)
-                for (corral_backend *b = c->live; b; b = b->next)
-                        if (b->pid != 0 && !b->reaped && cgroup_pid_in(pid, b->cgroup)) {
-                                corral_backend_ref(b);
-                                backend_on_notify(b, buf);
-                                corral_backend_unref(b);
-                                break;
-                        }
+        /* Believed only from a process inside the backend's own cgroup. The sender's cgroup is
+         * read once: a watchdog ping from each of 10,000 backends must not read /proc 10,000 times. */
+        while (notify_receive(fd, buf, sizeof(buf), &pid) > 0) {
+                const char *cg = cgroup_pid_path(pid, where, sizeof(where));
+                corral_backend *b = cg ? corral_find_by_cgroup(c, cg) : NULL;
+                if (!b)
+                        continue;
+                corral_backend_ref(b);
+                backend_on_notify(b, buf);
+                corral_backend_unref(b);
+        }
         return 0;
 }
 
