@@ -272,30 +272,27 @@ static int verb_stop(client_args *a) {
         return r;
 }
 
-static int verb_reset_failed(client_args *a) {
+/* A verb that calls method with the backend's name and prints nothing but, with --json, the
+ * reply's key (the whole reply if key is NULL). */
+static int verb_name_call(client_args *a, const char *verb, const char *method, const char *key) {
         json_t *out = NULL;
         int r;
 
         if (!a->name)
-                return cli_usage("usage: corral reset-failed NAME"), CLI_EXIT_USAGE;
-        r = client_call(a, IFACE "ResetFailed", json_pack("{s:s}", "name", a->name), &out);
+                return cli_usage("usage: corral %s NAME", verb), CLI_EXIT_USAGE;
+        r = client_call(a, method, json_pack("{s:s}", "name", a->name), &out);
         if (r == 0 && a->json)
-                print_json(json_object_get(out, "backend"));
+                print_json(key ? json_object_get(out, key) : out);
         json_decref(out);
         return r;
 }
 
-static int verb_remove(client_args *a) {
-        json_t *out = NULL;
-        int r;
+static int verb_reset_failed(client_args *a) {
+        return verb_name_call(a, "reset-failed", IFACE "ResetFailed", "backend");
+}
 
-        if (!a->name)
-                return cli_usage("usage: corral remove NAME"), CLI_EXIT_USAGE;
-        r = client_call(a, IFACE "Remove", json_pack("{s:s}", "name", a->name), &out);
-        if (r == 0 && a->json)
-                print_json(out);
-        json_decref(out);
-        return r;
+static int verb_remove(client_args *a) {
+        return verb_name_call(a, "remove", IFACE "Remove", NULL);
 }
 
 static int verb_restart(client_args *a) {
