@@ -318,7 +318,8 @@ int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 enum {
         CORRAL_STOP_STARTED = 0, /* the intent is recorded and the stop signal sent */
         CORRAL_STOP_PENDING = 1, /* a stop was already under way, or the backend had already
-                                  * exited on its own and is being cleaned up: nothing new sent */
+                                  * exited on its own and is being cleaned up: nothing new sent,
+                                  * and no restart follows (that exit's verdict is unexpected) */
         CORRAL_STOP_ALREADY = 2, /* the backend is gone: already stopped */
 };
 

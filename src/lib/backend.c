@@ -557,9 +557,9 @@ static bool backend_oom_grew(corral_backend *b) {
 static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
         switch (b->spec->restart.policy) {
         case CORRAL_RESTART_ALWAYS:
-                return !b->intent.stop;
+                return !b->intent.stop && !b->no_restart;
         case CORRAL_RESTART_ON_FAILURE:
-                return !b->intent.stop && outcome != CORRAL_EVENT_FINISHED &&
+                return !b->intent.stop && !b->no_restart && outcome != CORRAL_EVENT_FINISHED &&
                         outcome != CORRAL_EVENT_STOPPED;
         default:
                 return false;
@@ -831,11 +831,18 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
                 corral_backend_unref(b);
                 return CORRAL_STOP_STARTED;
         }
+        /* It exited on its own, seen or not yet: that exit was not ours (no intent, its verdict is
+         * unexpected), but the stop was asked for: no restart may follow it, or the stop would be
+         * lost and its caller wait for ever. */
+        if (b->state == CORRAL_STATE_EXITED) {
+                b->no_restart = true;
+                return CORRAL_STOP_PENDING;
+        }
         if (b->state != CORRAL_STATE_RUNNING && b->state != CORRAL_STATE_STARTING &&
             !(b->state == CORRAL_STATE_STOPPING && b->self_stopping && !b->intent.stop))
                 return CORRAL_STOP_PENDING;
-        /* Exited on its own but not yet seen: that exit was not ours, no intent. */
         if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) >= 0 && si.si_pid != 0) {
+                b->no_restart = true;
                 corral_backend_ref(b);
                 (void) backend_on_exit(b);
                 corral_backend_unref(b);

@@ -99,6 +99,8 @@ struct corral_backend {
         bool start_timed_out;        /* never ready: killed, and start-failed */
         bool watchdog_fired;         /* missed its watchdog: killed, and the verdict is watchdog */
         bool self_stopping;          /* it said STOPPING=1: an exit 0 now is its own clean stop */
+        bool no_restart; /* a stop came after an exit of its own: that exit is unexpected, but no
+                          * restart follows it */
         bool adopted;                /* started by an earlier supervisor: not our child, no waitid */
         bool stop_signalled;         /* the stop signal of the intent went out */
         uint64_t stop_deadline_usec; /* CLOCK_MONOTONIC: cgroup.kill then; 0 if none */

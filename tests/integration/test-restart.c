@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,31 @@ static void test_stop_while_waiting_to_restart(void **state) {
         corral_backend_unref(b);
 }
 
+/* A stop that comes after the backend exited on its own, before that exit was seen (a backend in
+ * a tight restart loop is mostly there): the exit is unexpected, as it was not ours, but no restart
+ * may follow it, or the stop is lost and whoever waits for its verdict (corrald's Stop, StopAll)
+ * waits for ever. */
+static void test_stop_after_an_unseen_exit_ends_the_restarts(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn_policy(h, "racer", CORRAL_TYPE_SERVICE, CORRAL_RESTART_ALWAYS, 1 * MSEC,
+                                         1 * MSEC, 60 * SEC, 0, "exit-after", "0:3");
+        int pidfd = (int) syscall(SYS_pidfd_open, corral_backend_get_pid(b), 0);
+
+        assert_true(pidfd >= 0);
+        harness_pidfd_wait(pidfd); /* it has exited; corral's loop has not run since */
+        close(pidfd);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_PENDING);
+        const recorded_event *r = harness_wait_events(h, "racer", CORRAL_EVENT_EXITED, 1);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_false(r->ev.intentional);
+        assert_int_equal(r->ev.exit_code, 3);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_RESTARTING), 0);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_STARTED), 1);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_GONE);
+        assert_int_equal(corral_count(h->c), 0);
+        corral_backend_unref(b);
+}
+
 /* A run longer than the reset time starts the backoff over: every delay is the first one. */
 static void test_long_enough_run_resets_the_backoff(void **state) {
         harness *h = *state;
@@ -173,9 +200,13 @@ static void test_start_failure_on_restart_counts(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
-                T(test_on_failure_backs_off_then_fails), T(test_on_failure_does_not_restart_a_finished_task),
-                T(test_always_restarts_a_finished_task), T(test_no_restart_after_a_stop),
-                T(test_stop_while_waiting_to_restart),   T(test_long_enough_run_resets_the_backoff),
+                T(test_on_failure_backs_off_then_fails),
+                T(test_on_failure_does_not_restart_a_finished_task),
+                T(test_always_restarts_a_finished_task),
+                T(test_no_restart_after_a_stop),
+                T(test_stop_while_waiting_to_restart),
+                T(test_stop_after_an_unseen_exit_ends_the_restarts),
+                T(test_long_enough_run_resets_the_backoff),
                 T(test_start_failure_on_restart_counts),
         };
 
