@@ -190,7 +190,10 @@ int corral_run(corral *c);
 /**
  * corral_add_signals() - read these signals from the loop: they are blocked in the calling
  * thread and given a handler that never runs (as PID 1 of a container, the kernel would drop a
- * signal whose disposition is the default), and @handler is called for each.
+ * signal whose disposition is the default), and @handler is called for each. They are handled
+ * before any backend's events that are pending with them: a stop asked for by a signal that
+ * reached the supervisor first is recorded before a backend's death from the same kill is seen
+ * (systemd's KillMode=control-group signals a service's main process first, then the rest).
  */
 int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_handler_t handler,
                        void *userdata);

@@ -280,8 +280,14 @@ int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_han
         if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
                 return -EINVAL;
         for (size_t i = 0; i < n; i++) {
+                sd_event_source *s = NULL;
                 (void) sigaction(sigs[i], &(struct sigaction){ .sa_handler = signal_never_runs }, NULL);
-                r = sd_event_add_signal(c->event, NULL, sigs[i], handler, userdata);
+                r = sd_event_add_signal(c->event, &s, sigs[i], handler, userdata);
+                if (r >= 0)
+                        r = sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IMPORTANT);
+                if (r >= 0)
+                        r = sd_event_source_set_floating(s, true); /* the loop owns it, as before */
+                sd_event_source_unref(s);
                 if (r < 0)
                         return r;
         }
