@@ -30,7 +30,8 @@ typedef struct daemon_args {
         unsigned max_connections;
         size_t max_client_buffer;
         size_t keep_gone;
-        int own_leaf; /* -1 auto: under systemd */
+        int own_leaf;  /* -1 auto: under systemd */
+        int fd_holder; /* -1 auto: with a state directory, not under systemd */
         evlog_format format;
         evlog_target target;
         const char *state_dir; /* NULL: $RUNTIME_DIRECTORY under systemd, else none */
@@ -63,6 +64,9 @@ static void help(void) {
                "                          SIGHUP or corral reload applies what changed\n"
                "  --state-dir DIR         also keep each backend's record here, for re-adoption where\n"
                "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY)\n"
+               "  --fd-holder yes|no|auto a process of ours holds the backends' pidfds and output pipes\n"
+               "                          across a crash of corrald (auto: with a state directory,\n"
+               "                          where no systemd fd store does)\n"
                "  --keep-gone N           remember at most N backends that are gone (not declared),\n"
                "                          with their last verdict and output (default 100)\n"
                "  --log-format text|json  (default: text)\n"
@@ -132,6 +136,11 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         return usage("too many --definitions: at most %zu", ELEMENTSOF(a->definitions) - 1);
                 a->definitions[a->n_definitions++] = (char *) v;
                 return 0;
+        case 'H':
+                if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0 && strcmp(v, "auto") != 0)
+                        return usage("invalid --fd-holder '%s': expected yes, no or auto", v);
+                a->fd_holder = strcmp(v, "auto") == 0 ? -1 : strcmp(v, "yes") == 0;
+                return 0;
         case 'k':
                 n = strtoul(v, &end, 10);
                 if (*v == '\0' || *end || *v == '-' || n > 1000000)
@@ -169,6 +178,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "definitions", required_argument, NULL, 'D' },
                 { "state-dir", required_argument, NULL, 'S' },
                 { "keep-gone", required_argument, NULL, 'k' },
+                { "fd-holder", required_argument, NULL, 'H' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -181,6 +191,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                             .max_client_buffer = 16 * 1024 * 1024,
                             .keep_gone = REGISTRY_KEEP_GONE_DEFAULT,
                             .own_leaf = -1,
+                            .fd_holder = -1,
                             .format = EVLOG_FORMAT_TEXT,
                             .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
                                                                          : EVLOG_TARGET_STDERR };
@@ -294,6 +305,15 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         const char *state_dir = a->state_dir ?: getenv("RUNTIME_DIRECTORY");
         if (state_dir && (r = corral_set_state_directory(d->corral, state_dir)) < 0)
                 return daemon_log(LOG_ERR, "cannot use state directory %s: %s", state_dir, strerror(-r)), r;
+        if (a->fd_holder > 0 && !state_dir)
+                return daemon_log(LOG_ERR, "--fd-holder yes needs a state directory (--state-dir)"), -EINVAL;
+        if (state_dir && (a->fd_holder > 0 || (a->fd_holder < 0 && !under_systemd))) {
+                r = fdstore_use_holder(d->corral, state_dir);
+                if (r < 0) /* not fatal: output pipes then end with corrald, as without it */
+                        daemon_log(LOG_WARNING, "no fd holder in %s: %s", state_dir, strerror(-r));
+                else if (r > 0)
+                        daemon_log(LOG_INFO, "the fd holder kept %d fd(s) of the corrald before us", r);
+        }
         r = registry_adopt(d->registry); /* what a corrald before us left running */
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot take back the backends under %s: %s",
@@ -324,6 +344,7 @@ int main(int argc, char **argv) {
                                   registry_count_running(d.registry));
                 r = corral_run(d.corral);
         }
+        fdstore_done(r >= 0); /* a clean end has stopped every backend: the holder may go */
         d.server = server_free(d.server);
         d.registry = registry_free(d.registry);
         d.corral = corral_free(d.corral);

@@ -8,18 +8,27 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon-log.h"
+#include "fdholder.h"
 #include "fdstore.h"
 #include "macro.h"
 #include "strv.h"
 
 static const char *const kinds[] = { "pidfd", "stdout", "stderr" };
+static int holder = -EBADF; /* our own fd holder's socket, where there is one */
 
 bool fdstore_enabled(void) {
-        return getenv("NOTIFY_SOCKET") != NULL;
+        return holder >= 0 || getenv("NOTIFY_SOCKET") != NULL;
+}
+
+/* The holder failed us (it was killed?): from now on the fds die with corrald, as without one. */
+static void fdstore_holder_lost(int r) {
+        daemon_log(LOG_WARNING, "the fd holder is gone (%s): output pipes now end with corrald",
+                   strerror(-r));
+        holder = safe_close(holder);
 }
 
 void fdstore_keep(corral_backend *b) {
-        int fds[3];
+        int fds[3], r;
         char msg[256];
 
         if (!fdstore_enabled())
@@ -28,6 +37,13 @@ void fdstore_keep(corral_backend *b) {
         for (int i = 0; i < 3; i++) {
                 if (fds[i] < 0)
                         continue;
+                if (holder >= 0) {
+                        (void) snprintf(msg, sizeof(msg), "%s.%s.%s", corral_backend_get_name(b),
+                                        corral_backend_get_launch(b), kinds[i]);
+                        if ((r = fdholder_keep(holder, msg, fds[i])) < 0)
+                                fdstore_holder_lost(r);
+                        continue;
+                }
                 (void) snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s.%s.%s", corral_backend_get_name(b),
                                 corral_backend_get_launch(b), kinds[i]);
                 /* Refused where FileDescriptorStoreMax= is 0: re-adoption then has no exit status
@@ -41,6 +57,13 @@ void fdstore_drop(const char *name, const char *launch) {
 
         if (!fdstore_enabled() || !launch || !*launch)
                 return;
+        if (holder >= 0) {
+                int r;
+                (void) snprintf(msg, sizeof(msg), "%s.%s.", name, launch);
+                if ((r = fdholder_drop(holder, msg)) < 0)
+                        fdstore_holder_lost(r);
+                return;
+        }
         for (int i = 0; i < 3; i++) {
                 (void) snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s.%s.%s", name, launch,
                                 kinds[i]);
@@ -81,4 +104,32 @@ int fdstore_take(corral *c) {
         if (sockets > 1)
                 return daemon_log(LOG_ERR, "expected one socket from systemd, got %d", sockets), -EINVAL;
         return n < 0 ? n : listen_fd;
+}
+
+static void give(const char *name, int fd, void *userdata) {
+        const char *kind;
+        char leaf[128];
+
+        if (split_name(name, leaf, sizeof(leaf), &kind))
+                (void) corral_adopt_give_fd(userdata, leaf, kind, fd);
+        else
+                safe_close(fd);
+}
+
+int fdstore_use_holder(corral *c, const char *state_dir) {
+        int r;
+
+        holder = fdholder_open(state_dir);
+        if (holder < 0)
+                return holder;
+        r = fdholder_take(holder, give, c);
+        if (r < 0)
+                holder = safe_close(holder);
+        return r;
+}
+
+void fdstore_done(bool clean) {
+        if (holder >= 0 && clean)
+                fdholder_exit(holder);
+        holder = safe_close(holder);
 }

@@ -16,6 +16,14 @@ void fdstore_keep(corral_backend *b);
 /* Its launch is over: the store lets them go. */
 void fdstore_drop(const char *name, const char *launch);
 
+/* Where no systemd store keeps them: our own fd holder for this state directory (fdholder.h),
+ * started if none runs; what it holds for an earlier corrald goes to corral for corral_adopt().
+ * Returns how many it held, or -errno (then there is none). */
+int fdstore_use_holder(corral *c, const char *state_dir);
+
+/* corrald ends: after a clean shutdown (no backend left) the holder ends too. */
+void fdstore_done(bool clean);
+
 /* The fds systemd passed (sd_listen_fds_with_names): the stored ones go to corral for
  * corral_adopt(); returns the listening socket among them, or -1 if there is none, or -errno. */
 int fdstore_take(corral *c);

@@ -150,16 +150,21 @@ int harness_setup(void **state) {
         return 0;
 }
 
+/* The test's own directory and what its tests made in it (the fifo, core files, definition and
+ * state directories), depth first; symbolic links are removed, never followed. */
 static void remove_tmpdir(const char *dir) {
         DIR *d = opendir(dir);
         struct dirent *de;
         char path[1024];
 
         while (d && (de = readdir(d))) {
-                if (de->d_name[0] == '.')
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
                 snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                (void) unlink(path); /* the fifo, core files */
+                if (de->d_type == DT_DIR)
+                        remove_tmpdir(path);
+                else
+                        (void) unlink(path);
         }
         if (d)
                 closedir(d);
@@ -214,13 +219,14 @@ static int sweep_v1_mirrors(const char *root) {
 
 int harness_teardown(void **state) {
         harness *h = *state;
-        char root[sizeof(h->root)];
+        char root[sizeof(h->root)], tmpdir[sizeof(h->tmpdir)];
         int left, fds_before = h->fds_before;
 
         h->c = corral_free(h->c);
         close(h->fifo_fd);
         remove_tmpdir(h->tmpdir);
         snprintf(root, sizeof(root), "%s", h->root);
+        snprintf(tmpdir, sizeof(tmpdir), "%s", h->tmpdir);
         free(h);
         /* Clean up first, then judge: a failed check must not leave a cgroup on the machine. */
         left = sweep_root(root);
@@ -230,6 +236,8 @@ int harness_teardown(void **state) {
         left = sweep_v1_mirrors(root);
         if (left > 0)
                 fail_msg("%d cgroup v1 group(s) left behind for %s", left, root);
+        if (access(tmpdir, F_OK) == 0)
+                fail_msg("%s is left behind (something in it could not be removed)", tmpdir);
         assert_no_zombie();
         assert_int_equal(harness_count_fds(), fds_before);
         return 0;

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -358,7 +359,8 @@ static void test_ended_while_down_without_status(void **state) {
 static void test_lost_leaf_reported_from_state_dir(void **state) {
         daemon_fixture *d = *state;
         char dir[400], leafs[600];
-        const char *extra[] = { "--state-dir", dir, NULL };
+        /* no fd holder: as under systemd, where the records are what is left */
+        const char *extra[] = { "--state-dir", dir, "--fd-holder", "no", NULL };
         char *line = NULL;
         json_t *b, *v;
 
@@ -599,11 +601,103 @@ static void test_fdstore_keeps_exit_status_and_output(void **state) {
         fresh_daemon(d);
 }
 
+static void signal_pid(pid_t pid, int sig) {
+        int pfd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        assert_true(pfd >= 0);
+        assert_int_equal(syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0), 0);
+        close(pfd);
+}
+
+/* The fd holder: a child of the corrald that started it, named corrald-fdhold; 0 if none. */
+static pid_t holder_pid(pid_t parent) {
+        char path[96], children[4096] = "", comm[64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) parent, (int) parent);
+        if ((f = fopen(path, "re"))) {
+                if (!fgets(children, sizeof(children), f))
+                        children[0] = '\0';
+                fclose(f);
+        }
+        for (char *p = strtok(children, " \n"); p; p = strtok(NULL, " \n")) {
+                snprintf(path, sizeof(path), "/proc/%s/comm", p);
+                if (!(f = fopen(path, "re")))
+                        continue;
+                bool is = fgets(comm, sizeof(comm), f) && strcmp(comm, "corrald-fdhold\n") == 0;
+                fclose(f);
+                if (is)
+                        return (pid_t) atoi(p);
+        }
+        return 0;
+}
+
+/* Without systemd's store, with a state directory: corrald's own fd holder keeps the output
+ * pipes across its SIGKILL, so a backend that writes while no corrald runs is not killed by
+ * SIGPIPE, and what it wrote meanwhile is read by the next corrald. A clean stop ends the holder. */
+static void test_fd_holder_keeps_output_across_a_crash(void **state) {
+        daemon_fixture *d = *state;
+        char dir[320];
+        const char *extra[] = { "--state-dir", dir, "--fd-holder", "yes", NULL };
+        json_t *b, *r;
+
+        snprintf(dir, sizeof(dir), "%s/state", d->h->tmpdir);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        daemon_start(d, extra);
+        start(d, "ticker", "ticker", NULL, 15000000);
+        wait_rs(d, 1);
+        b = status(d, "ticker");
+        pid_t ticker = (pid_t) json_integer_value(json_object_get(b, "pid"));
+        json_decref(b);
+        pid_t holder = holder_pid(d->pid);
+        assert_true(holder > 0);
+        int hfd = (int) syscall(SYS_pidfd_open, holder, 0);
+        assert_true(hfd >= 0);
+
+        daemon_kill9(d);
+        signal_pid(ticker, SIGUSR1);
+        wait_chars(d, 'T', 1); /* it wrote "tick" with no corrald: the holder keeps its pipe open */
+        daemon_start(d, extra);
+        assert_int_equal(holder_pid(d->pid), 0); /* the holder of the killed one was found again */
+        assert_int_equal(syscall(SYS_pidfd_send_signal, hfd, 0, NULL, 0), 0); /* and it lives */
+        b = status(d, "ticker");
+        assert_string_equal(jstr(b, "state"), "running");
+        assert_int_equal(json_integer_value(json_object_get(b, "pid")), ticker);
+        json_decref(b);
+        signal_pid(ticker, SIGUSR1);
+        wait_chars(d, 'T', 1);
+        for (int k = 0; k < 3000; k++) { /* both lines: the one written while corrald was down too */
+                r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
+                bool got = strcmp(json_string_value(param(r, "data")) ?: "", "tick\ntick\n") == 0;
+                json_decref(r);
+                if (got)
+                        break;
+                usleep(1000);
+        }
+        r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
+        assert_string_equal(json_string_value(param(r, "data")) ?: "", "tick\ntick\n");
+        json_decref(r);
+        r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "ticker"));
+        assert_string_equal(jstr(param(r, "verdict"), "level"), "info");
+        json_decref(r);
+
+        assert_int_equal(daemon_stop(d), 0); /* clean: every backend stopped, the holder may go */
+        harness_pidfd_wait(hfd);
+        close(hfd);
+        reap_orphans(d); /* it was the killed corrald's child: ours now, as init's would be */
+        char sock[400];
+        snprintf(sock, sizeof(sock), "%s/fdholder.sock", dir);
+        assert_int_equal(access(sock, F_OK), -1); /* it took its socket with it */
+        daemon_start(d, NULL);                    /* for the fixture's teardown */
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_kill_and_restart_cycles, fixture_setup_started,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_restart_pending_survives, fixture_setup_started,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_fd_holder_keeps_output_across_a_crash, fixture_setup,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_fdstore_keeps_exit_status_and_output, fixture_setup,
                                                 fixture_teardown),
