@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* spawn-clone3.h: the only place that forks: vfork-style clone3 straight into a leaf cgroup, with a pidfd.
+/* spawn-clone3.h: the library's only place that forks: vfork-style clone3 straight into a leaf cgroup, with
+ * a pidfd.
  */
 #pragma once
 
