@@ -203,14 +203,20 @@ static void holder_main(int listen_fd) {
         (void) prctl(PR_SET_NAME, "corrald-fdhold");
         if (dup2(listen_fd, 3) < 0)
                 _exit(1);
+        /* Not corrald's stdio either: a log pipe or a terminal must not be held open by us. */
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; null >= 0 && fd <= 2; fd++)
+                (void) dup2(null, fd);
         (void) close_range(4, ~0U, 0); /* nothing of corrald's: its loop, its sockets, its backends */
         for (;;) {
                 struct ucred cred;
                 socklen_t len = sizeof(cred);
                 int c = accept4(3, NULL, NULL, SOCK_CLOEXEC);
 
-                if (c < 0)
+                if (c < 0 && (errno == EINTR || errno == ECONNABORTED))
                         continue;
+                if (c < 0) /* no fd or memory left for a corrald to talk to us: no use holding on */
+                        holder_end();
                 /* Only a corrald of our own user: the socket's directory is corrald's alone, too. */
                 if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == getuid() &&
                     holder_serve(c))
