@@ -538,20 +538,20 @@ void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
         waiter_resolve(r, NULL, &self, NULL); /* drop the hold; replies if all are gone */
 }
 
-void registry_list(registry *r, conn *c) {
+static void registry_reply_list(registry *r, conn *c, bool continues) {
         json_t *a = json_array();
 
         for (entry *e = r->entries; a && e; e = e->next)
                 json_array_append_new(a, entry_json(e, false));
-        server_reply(c, json_pack("{s:o}", "backends", a), false);
+        server_reply(c, json_pack("{s:o}", "backends", a), continues);
+}
+
+void registry_list(registry *r, conn *c) {
+        registry_reply_list(r, c, false);
 }
 
 void registry_list_continues(registry *r, conn *c) {
-        json_t *a = json_array();
-
-        for (entry *e = r->entries; a && e; e = e->next)
-                json_array_append_new(a, entry_json(e, false));
-        server_reply(c, json_pack("{s:o}", "backends", a), true);
+        registry_reply_list(r, c, true);
 }
 
 void registry_status(registry *r, conn *c, const char *name) {
