@@ -86,6 +86,14 @@ static int usage(const char *fmt, ...) {
         return -EINVAL;
 }
 
+/* yes 1, no 0, auto -1. */
+static int parse_yes_no_auto(const char *option, const char *v, int *ret) {
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0 && strcmp(v, "auto") != 0)
+                return usage("invalid %s '%s': expected yes, no or auto", option, v);
+        *ret = strcmp(v, "auto") == 0 ? -1 : strcmp(v, "yes") == 0;
+        return 0;
+}
+
 static int parse_option(int opt, const char *v, daemon_args *a) {
         char *end;
         unsigned long n;
@@ -120,10 +128,7 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                 a->max_client_buffer = n;
                 return 0;
         case 'o':
-                if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0 && strcmp(v, "auto") != 0)
-                        return usage("invalid --own-leaf '%s': expected yes, no or auto", v);
-                a->own_leaf = strcmp(v, "auto") == 0 ? -1 : strcmp(v, "yes") == 0;
-                return 0;
+                return parse_yes_no_auto("--own-leaf", v, &a->own_leaf);
         case 'f':
                 if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
                         return usage("invalid --log-format '%s': expected text or json", v);
@@ -137,10 +142,7 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                 a->definitions[a->n_definitions++] = (char *) v;
                 return 0;
         case 'H':
-                if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0 && strcmp(v, "auto") != 0)
-                        return usage("invalid --fd-holder '%s': expected yes, no or auto", v);
-                a->fd_holder = strcmp(v, "auto") == 0 ? -1 : strcmp(v, "yes") == 0;
-                return 0;
+                return parse_yes_no_auto("--fd-holder", v, &a->fd_holder);
         case 'k':
                 n = strtoul(v, &end, 10);
                 if (*v == '\0' || *end || *v == '-' || n > 1000000)
