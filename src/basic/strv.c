@@ -102,3 +102,20 @@ int strv_split_quoted(const char *s, char ***ret) {
         *ret = v;
         return (int) n;
 }
+
+int strv_push(char ***v, char *s) {
+        size_t n = 0;
+        char **t;
+
+        while (*v && (*v)[n])
+                n++;
+        t = realloc(*v, (n + 2) * sizeof(char *));
+        if (!t) {
+                free(s);
+                return -ENOMEM;
+        }
+        t[n] = s;
+        t[n + 1] = NULL;
+        *v = t;
+        return 0;
+}

@@ -2,6 +2,8 @@
 /* strv.h: NULL-terminated arrays of strings. */
 #pragma once
 
+#define STRV_FOREACH(s, v) for (char *const *s = (v); s && *s; s++)
+
 /* Frees every string and the array; accepts NULL; returns NULL. */
 char **strv_free(char **v);
 
@@ -13,3 +15,6 @@ int strv_copy(char *const *v, char ***ret);
  * (\n, \t, \\, \", \' and \ ). Returns the number of words with a NULL-terminated array, or
  * -EINVAL for an unterminated quote or a trailing backslash, -ENOMEM. */
 int strv_split_quoted(const char *s, char ***ret);
+
+/* Append s (taken, also on failure) to *v, which may be NULL. 0 or -ENOMEM. */
+int strv_push(char ***v, char *s);

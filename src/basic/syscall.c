@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <string.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -34,6 +35,16 @@ int syscall_pidfd_send_signal(int pidfd, int sig) {
         if (syscall(__NR_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
                 return negative_errno();
         return 0;
+}
+
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+
+int syscall_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+        struct open_how how = { .flags = (uint64_t) flags | O_CLOEXEC, .mode = mode, .resolve = resolve };
+        long r = syscall(__NR_openat2, dirfd, path, &how, sizeof(how));
+        return r < 0 ? negative_errno() : (int) r;
 }
 
 int syscall_waitid_pidfd(int pidfd, int options, siginfo_t *ret_si) {

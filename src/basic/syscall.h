@@ -71,6 +71,10 @@ int syscall_pid_starttime(pid_t pid, uint64_t *ret);
  * (PF_EXITING), or a zombie; 0 if not, -errno. */
 int syscall_pid_sigkill_pending(pid_t pid);
 
+/* openat2(2), 5.6: open dirfd/path with RESOLVE_* flags (RESOLVE_NO_SYMLINKS: -ELOOP where any
+ * component is a symlink). Returns a new fd or -errno. */
+int syscall_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+
 /* Probes, by calling rather than by kernel version. Each returns 1 if the feature works, 0 if not. */
 int syscall_probe_pidfd(void);             /* pidfd_open (5.3) and waitid(P_PIDFD) (5.4) */
 int syscall_probe_clone3(void);            /* 5.3 */
