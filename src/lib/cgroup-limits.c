@@ -141,32 +141,36 @@ static int limits_write_v2(int leaf_fd, const cgroup_limits *l, cgroup_ctl c, co
         }
 }
 
-static void v1_add(struct cgroup_controller *cc, const char *key, uint64_t v) {
-        if (v != CGROUP_LIMIT_NONE)
-                (void) cgroup_add_value_uint64(cc, key, v);
+/* One value, and its words in desc ("pids.max=64 ") for a message if the groups cannot be made. */
+static void v1_add(struct cgroup_controller *cc, const char *key, uint64_t v, FILE *desc) {
+        if (v == CGROUP_LIMIT_NONE)
+                return;
+        (void) cgroup_add_value_uint64(cc, key, v);
+        if (desc)
+                fprintf(desc, "%s%s=%" PRIu64, ftell(desc) > 0 ? " " : "", key, v);
 }
 
 /* The v1 files of the same limits; cpu.weight's 100 is cpu.shares' 1024, as systemd maps it. */
-static int limits_add_v1(struct cgroup *cg, const cgroup_limits *l, cgroup_ctl c) {
+static int limits_add_v1(struct cgroup *cg, const cgroup_limits *l, cgroup_ctl c, FILE *desc) {
         struct cgroup_controller *cc = cgroup_add_controller(cg, ctl_names[c]);
 
         if (!cc)
                 return -ENOMEM;
         switch (c) {
         case CGROUP_CTL_MEMORY:
-                v1_add(cc, "memory.limit_in_bytes", l->memory_max);
+                v1_add(cc, "memory.limit_in_bytes", l->memory_max, desc);
                 break;
         case CGROUP_CTL_PIDS:
-                v1_add(cc, "pids.max", l->pids_max);
+                v1_add(cc, "pids.max", l->pids_max, desc);
                 break;
         case CGROUP_CTL_CPU:
                 if (l->cpu_quota_usec != CGROUP_LIMIT_NONE) {
-                        v1_add(cc, "cpu.cfs_period_us", l->cpu_period_usec);
-                        v1_add(cc, "cpu.cfs_quota_us", l->cpu_quota_usec);
+                        v1_add(cc, "cpu.cfs_period_us", l->cpu_period_usec, desc);
+                        v1_add(cc, "cpu.cfs_quota_us", l->cpu_quota_usec, desc);
                 }
                 if (l->cpu_weight != CGROUP_LIMIT_NONE)
                         v1_add(cc, "cpu.shares",
-                               l->cpu_weight * 1024 / 100 < 2 ? 2 : l->cpu_weight * 1024 / 100);
+                               l->cpu_weight * 1024 / 100 < 2 ? 2 : l->cpu_weight * 1024 / 100, desc);
                 break;
         default:
                 return -EINVAL;
@@ -215,28 +219,35 @@ static struct cgroup *v1_cgroup_new(const char *path, unsigned mask) {
         return cg;
 }
 
+/* The groups, made by libcgroup with their values. If that fails half way, what was made is
+ * removed with the leaf (v->mask is set first), and *ret_what names the values, the errno being
+ * said by the caller once. */
 static int limits_apply_v1(cgroup_limits_host *h, const cgroup_root *r, const cgroup_limits *l,
                            unsigned mask, cgroup_v1_leaf *v, char **ret_what) {
         struct cgroup *cg = cgroup_new_cgroup(v->path + 1);
-        int k = cg ? 0 : -ENOMEM, rc;
+        _cleanup_free_ char *desc = NULL;
+        size_t desc_size = 0;
+        FILE *d = open_memstream(&desc, &desc_size);
+        int k = cg && d ? 0 : -ENOMEM, rc;
 
         for (cgroup_ctl c = 0; k >= 0 && c < _CGROUP_CTL_MAX; c++)
                 if (mask & (1u << c)) {
                         k = limits_v1_root(h, r, c);
                         if (k >= 0)
-                                k = limits_add_v1(cg, l, c);
+                                k = limits_add_v1(cg, l, c, d);
                 }
+        if (d && fclose(d) != 0 && k >= 0)
+                k = -ENOMEM;
+        v->mask = mask;
         if (k >= 0 && (rc = cgroup_create_cgroup(cg, 0)) != 0) {
                 k = rc == ECGOTHER ? -cgroup_get_last_errno() : -EIO;
-                if (asprintf(ret_what, "cannot create the cgroup v1 groups %s: %s", v->path,
-                             cgroup_strerror(rc)) < 0)
+                if (asprintf(ret_what, "cannot set %s in the cgroup v1 group %s%s%s", desc ?: "the limits",
+                             v->path, rc == ECGOTHER ? "" : ": ",
+                             rc == ECGOTHER ? "" : cgroup_strerror(rc)) < 0)
                         *ret_what = NULL;
         }
         if (cg)
                 cgroup_free(&cg);
-        if (k < 0)
-                return k;
-        v->mask = mask;
         for (cgroup_ctl c = 0; k >= 0 && c < _CGROUP_CTL_MAX; c++)
                 if (mask & (1u << c))
                         k = limits_v1_open(h, v, c);
