@@ -169,6 +169,14 @@ const char *corral_get_fallbacks(corral *c);
 /** corral_set_event_handler() - where lifecycle events go. */
 void corral_set_event_handler(corral *c, corral_event_handler_t handler, void *userdata);
 
+typedef void (*corral_log_handler_t)(corral *c, corral_level level, const char *message, void *userdata);
+/**
+ * corral_set_log_handler() - where corral's own problems go that are no backend's event: a state
+ * directory or record refused, a log file that cannot be reopened for a backend taken back. One
+ * line each, without a trailing newline; dropped while no handler is set.
+ */
+void corral_set_log_handler(corral *c, corral_log_handler_t handler, void *userdata);
+
 /** corral_get_cgroup_root() - the directory the backends' leaves are made in. */
 const char *corral_get_cgroup_root(corral *c);
 
@@ -247,7 +255,8 @@ int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t inter
 
 /**
  * corral_spec_set_ready() - how readiness is known. With CORRAL_READY_NOTIFY the backend gets
- * $NOTIFY_SOCKET; only a message from a process inside its cgroup is believed. Not ready within
+ * $NOTIFY_SOCKET, a socket of its own that only its user may send to; only a message from a
+ * process inside its cgroup is believed. Not ready within
  * @start_timeout_usec (0: no limit; default 90 s): start-failed, and its cgroup is killed.
  */
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
@@ -381,9 +390,27 @@ void corral_backend_get_fds(corral_backend *b, int *ret_pidfd, int *ret_stdout, 
  * file in @dir (written atomically: a temporary file, fsync, rename), for hosts where an empty
  * leaf does not outlive the supervisor (systemd removes the empty cgroups of a service it
  * restarts): a backend that ended while no supervisor ran is then still reported. Made if
- * missing (0700). Call before corral_adopt().
+ * missing (0711: records are 0600). What is read back from it is trusted only as far as it is
+ * ours: @dir must be owned by us and writable by nobody else, with no symlink on its path and
+ * every directory above it owned by root or us and not writable by others (unless sticky), and a
+ * record is read only if it is a regular file of ours that nobody else may write. Call before
+ * corral_adopt(). Return: 0, -EPERM or -ELOOP for a directory that fails the check (the log
+ * handler is told why), or -errno.
  */
 int corral_set_state_directory(corral *c, const char *dir);
+
+/**
+ * corral_set_notify_directory() - where each backend that reports readiness or has a watchdog
+ * gets its $NOTIFY_SOCKET: a socket of its own, "@dir/<launch>", owned by the backend's user
+ * with mode 0600, so that no other user can send to it (or flood it). Made if missing (0711),
+ * and checked as corral_set_state_directory() checks its directory. A supervisor that takes
+ * backends back (corral_adopt()) finds their sockets where they were: set the same directory.
+ * Without it, a private directory is made at the first backend that needs one (under /run for
+ * root, $XDG_RUNTIME_DIR or /tmp otherwise) and removed by corral_free().
+ * Return: 0, -EPERM or -ELOOP for a directory that fails the check (the log handler says why),
+ * or -errno.
+ */
+int corral_set_notify_directory(corral *c, const char *dir);
 
 /** corral_backend_get_spec() - the spec it is (re)started from. Borrowed. */
 const corral_spec *corral_backend_get_spec(corral_backend *b);

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "corral-private.h"
+#include "creds.h"
 #include "fileio.h"
 #include "macro.h"
+#include "safepath.h"
 #include "parse.h"
 #include "spec-json.h"
 #include "syscall.h"
@@ -23,15 +25,22 @@
 static json_t *state_to_json(const corral_backend *b);
 
 int corral_set_state_directory(corral *c, const char *dir) {
+        _cleanup_free_ char *problem = NULL;
+        struct stat st;
         int fd;
 
         if (!c || !dir || dir[0] != '/')
                 return -EINVAL;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
-        fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
+        fd = safepath_open_dir(dir, 0711, &problem);
+        if (fd < 0) {
+                corral_log(c, CORRAL_LEVEL_ERROR, "state directory %s refused: %s", dir,
+                           problem ?: strerror(-fd));
+                return fd;
+        }
+        /* Searchable by all (never readable or writable): a backend of another user reaches its
+         * notify socket below it. Its records are 0600. */
+        if (fstat(fd, &st) == 0 && (st.st_mode & 0011) != 0011)
+                (void) fchmod(fd, (st.st_mode & 07777) | 0011);
         safe_close(c->state_dir_fd);
         c->state_dir_fd = fd;
         return 0;
@@ -53,7 +62,8 @@ static void adopt_write_record(corral_backend *b) {
         json_decref(j);
         (void) snprintf(name, sizeof(name), "%s.%s.json", b->name, b->launch);
         (void) snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-        fd = s ? openat(c->state_dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+        fd = s ? openat(c->state_dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)
+               : -1;
         if (fd >= 0 && write(fd, s, strlen(s)) == (ssize_t) strlen(s) && fsync(fd) == 0)
                 (void) renameat(c->state_dir_fd, tmp, c->state_dir_fd, name);
         else if (fd >= 0)
@@ -291,6 +301,47 @@ static int adopt_ended(corral_backend *b, int leaf_fd) {
         return backend_attach_ended(b, leaf_fd);
 }
 
+/* A leaf of our naming with no spec on it and nothing in it: a supervisor was killed between
+ * making it and recording the spec, which comes before any process; no process ever ran there.
+ * It goes, or it would stay for ever. One with a process in it is not ours to judge: left alone. */
+static void adopt_sweep_unrecorded(corral *c, int leaf_fd, const char *name, const char *launch) {
+        _cleanup_free_ char *spec_text = NULL;
+
+        if (!c->persist || cgroup_leaf_get_attr(leaf_fd, ATTR_SPEC, &spec_text) != -ENODATA ||
+            cgroup_is_populated(leaf_fd) != 0)
+                return;
+        if (cgroup_leaf_remove(&c->root, name, launch) >= 0)
+                corral_log(c, CORRAL_LEVEL_NOTICE,
+                           "removed the empty leaf %s.%s: made, never used, by a supervisor that died", name,
+                           launch);
+}
+
+/* What a running backend had open in the supervisor before: its log file and its notify socket
+ * (at the same address: its $NOTIFY_SOCKET names it), with its user's rights as at its launch.
+ * A failure costs that much only: it is said, and the backend is supervised all the same. */
+static void adopt_reopen(corral_backend *b) {
+        _cleanup_free_ char *what = NULL, *path = NULL;
+        spawn_creds creds = {};
+        bool as_user = b->spec->user || b->spec->group;
+        int r = as_user ? creds_resolve(b->spec->user, b->spec->group, &creds) : 0;
+
+        if (r < 0) {
+                corral_log(b->corral, CORRAL_LEVEL_WARNING,
+                           "%s taken back without its log file and notify socket: its user: %s", b->name,
+                           strerror(-r));
+                return;
+        }
+        if (b->spec->output == CORRAL_OUTPUT_CAPTURE &&
+            (r = output_open_file(b, as_user ? &creds : NULL, &what)) < 0)
+                corral_log(b->corral, CORRAL_LEVEL_WARNING, "%s taken back without its %s: %s", b->name,
+                           what ?: "log file", strerror(-r));
+        if (corral_spec_wants_notify(b->spec) &&
+            (r = backend_notify_open(b, as_user ? creds.uid : geteuid(), &path)) < 0)
+                corral_log(b->corral, CORRAL_LEVEL_WARNING, "%s taken back without its notify socket: %s",
+                           b->name, strerror(-r));
+        creds_done(&creds);
+}
+
 /* One leaf: its backend supervised again, waiting for its restart, or concluded. */
 static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
         char name[80], launch[13];
@@ -304,8 +355,10 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
         if (leaf < 0)
                 return 0;
         b = adopt_record(c, leaf, name, launch);
-        if (!b)
+        if (!b) {
+                adopt_sweep_unrecorded(c, leaf, name, launch);
                 return 0;
+        }
         corral_link(c, b);
         if (b->next_restart_usec > 0) { /* between launches: its leaf is the record */
                 b->state = CORRAL_STATE_RESTARTING;
@@ -319,6 +372,8 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
                         r = backend_attach_adopted(b, b->pid, pidfd, TAKE_FD(leaf));
                         if (r >= 0)
                                 r = output_attach(b);
+                        if (r >= 0)
+                                adopt_reopen(b);
                 } else
                         r = adopt_ended(b, TAKE_FD(leaf));
         }
@@ -336,6 +391,34 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
                              0);
         *ret = b;
         return 1;
+}
+
+/* A record of the state directory, if it may be believed: a regular file of ours that nobody
+ * else can have written (a record says what to run, as whom). NULL if not, and the log says why;
+ * it is left where it is for the administrator to look at. */
+static json_t *adopt_read_record(corral *c, const char *file) {
+        _cleanup_free_ char *problem = NULL;
+        _cleanup_close_ int fd =
+                openat(c->state_dir_fd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        char buf[65536 + 4096];
+        json_error_t err;
+        ssize_t n;
+        json_t *j;
+        int r = fd < 0 ? negative_errno() : safepath_check_own_file(fd, file, &problem);
+
+        if (r < 0) {
+                corral_log(c, CORRAL_LEVEL_ERROR, "state record %s refused: %s", file,
+                           problem ?: strerror(-r));
+                return NULL;
+        }
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return NULL;
+        buf[n] = '\0';
+        j = json_loads(buf, 0, &err);
+        if (!j)
+                corral_log(c, CORRAL_LEVEL_WARNING, "state record %s is not JSON: %s", file, err.text);
+        return j;
 }
 
 /* A record in the state directory whose leaf is gone: the backend ended while no supervisor ran
@@ -359,23 +442,18 @@ static int adopt_lost(corral *c, const char *file, corral_backend **ret) {
                 safe_close(fd);
                 return 0;
         }
-        fd = openat(c->state_dir_fd, file, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                char buf[65536 + 4096];
-                ssize_t n = read(fd, buf, sizeof(buf) - 1);
-                safe_close(fd);
-                if (n > 0) {
-                        buf[n] = '\0';
-                        j = json_loads(buf, 0, NULL);
-                }
-        }
+        j = adopt_read_record(c, file);
+        if (!j)
+                return 0; /* refused, and said why: never acted on */
         spec_j = json_object_get(j, "spec");
         state_j = json_object_get(j, "state");
-        if (!j || spec_from_json(spec_j, &spec) < 0 || strcmp(corral_spec_get_name(spec), name) != 0 ||
+        if (spec_from_json(spec_j, &spec) < 0 || strcmp(corral_spec_get_name(spec), name) != 0 ||
             backend_new(c, spec, &b) < 0) {
                 json_decref(j);
                 corral_spec_free(spec);
-                (void) unlinkat(c->state_dir_fd, file, 0); /* not a record: nothing to tell of it */
+                corral_log(c, CORRAL_LEVEL_WARNING, "state record %s is not a backend's record: removed",
+                           file);
+                (void) unlinkat(c->state_dir_fd, file, 0); /* ours, but nothing to tell of it */
                 return 0;
         }
         corral_spec_free(spec);
@@ -432,9 +510,11 @@ static int adopt_scan_state_dir(corral *c, corral_backend ***v, size_t *n) {
         }
         while (r >= 0 && (de = readdir(d))) {
                 corral_backend *b = NULL;
-                if (de->d_name[0] == '.') {
-                        if (strstr(de->d_name, ".tmp")) /* a write cut short */
-                                (void) unlinkat(c->state_dir_fd, de->d_name, 0);
+                size_t len = strlen(de->d_name);
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0 && de->d_type == DT_REG) {
+                        (void) unlinkat(c->state_dir_fd, de->d_name, 0); /* a write cut short */
                         continue;
                 }
                 if (adopt_lost(c, de->d_name, &b) > 0)

@@ -31,6 +31,7 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .state = CORRAL_STATE_STARTING,
                 .pidfd = -EBADF,
                 .events_wd = -1,
+                .notify_fd = -EBADF,
                 .probe_fd = -EBADF,
                 .v1 = CGROUP_V1_LEAF_INIT,
                 .out = BACKEND_OUTPUT_INIT,
@@ -133,7 +134,16 @@ static int backend_watch_file(corral_backend *b, const char *file, int *ret_wd) 
         return 0;
 }
 
+/* Its notify socket and its file go: a launch that is over hears nothing more. */
+void backend_notify_close(corral_backend *b) {
+        b->notify_source = sd_event_source_disable_unref(b->notify_source);
+        if (b->notify_fd >= 0 && b->corral)
+                notify_unbind(b->corral->notify_dir_fd, b->launch);
+        b->notify_fd = safe_close(b->notify_fd);
+}
+
 static void backend_close(corral_backend *b) {
+        backend_notify_close(b);
         b->pidfd_source = sd_event_source_disable_unref(b->pidfd_source);
         backend_unwatch(b, &b->events_wd);
         b->timer_source = sd_event_source_disable_unref(b->timer_source);
@@ -538,6 +548,43 @@ void backend_on_notify(corral_backend *b, const char *text) {
                 backend_ready(b);
         if (m.stopping && !b->self_stopping && !b->intent.stop && !b->reaped)
                 backend_on_stopping(b);
+}
+
+/* A few datagrams per wake-up: the loop comes back for the rest after the others' turn. Only a
+ * process in its own cgroup is believed (its user may have processes elsewhere too). */
+static int backend_on_notify_io(sd_event_source *s _unused_, int fd, uint32_t revents _unused_,
+                                void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+        char buf[4096], where[4096];
+        pid_t pid;
+
+        for (int i = 0; i < 16 && b->notify_fd >= 0 && notify_receive(fd, buf, sizeof(buf), &pid) > 0; i++) {
+                const char *cg = cgroup_pid_path(pid, where, sizeof(where));
+                if (cg && b->cgroup && !b->reaped && strcmp(cg, b->cgroup) == 0)
+                        backend_on_notify(b, buf);
+        }
+        corral_backend_unref(b);
+        return 0;
+}
+
+int backend_notify_open(corral_backend *b, uid_t uid, char **ret_path) {
+        corral *c = b->corral;
+        int dir = corral_notify_dir(c), r;
+
+        if (dir < 0)
+                return dir;
+        backend_notify_close(b);
+        r = notify_bind(dir, c->notify_dir, b->launch, uid, ret_path);
+        if (r < 0)
+                return r;
+        b->notify_fd = r;
+        r = sd_event_add_io(c->event, &b->notify_source, b->notify_fd, EPOLLIN, backend_on_notify_io, b);
+        if (r < 0) {
+                free(*ret_path);
+                *ret_path = NULL;
+                backend_notify_close(b);
+        }
+        return r;
 }
 
 const char *corral_backend_get_status_text(corral_backend *b) {

@@ -27,9 +27,11 @@ struct corral {
         sd_event *event;
         corral_features features;
         char *fallbacks; /* NULL when no fallback is in use */
-        int notify_fd;   /* made at the first backend that wants it */
-        sd_event_source *notify_source;
-        char notify_name[96]; /* for $NOTIFY_SOCKET: "@corral/notify/..." */
+        /* Where each backend that reports readiness gets a socket of its own: the caller's
+         * (corral_set_notify_directory()), else a private one made at the first that wants one. */
+        char *notify_dir;
+        int notify_dir_fd;       /* -1 until made */
+        bool notify_dir_private; /* ours to remove at corral_free() */
         cgroup_root root;
         cgroup_limits_host limits_host;
         spawn_stack stack;
@@ -38,6 +40,8 @@ struct corral {
         void *userdata;
         corral_output_handler_t output_handler;
         void *output_userdata;
+        corral_log_handler_t log_handler;
+        void *log_userdata;
         corral_backend *live; /* backends not yet gone; each holds a reference from here */
         unsigned n_live;
         bool subreaper;
@@ -107,6 +111,8 @@ struct corral_backend {
         uint64_t pid_starttime;      /* with pid, names the main process for re-adoption */
         uint64_t watchdog_usec;
         sd_event_source *watchdog_timer;
+        int notify_fd; /* its own sd_notify socket, <notify dir>/<launch>, or -1 */
+        sd_event_source *notify_source;
         int probe_fd; /* the TCP connection being tried, or -1 */
         sd_event_source *probe_source, *probe_timer;
         uint64_t probe_delay_usec;
@@ -158,6 +164,11 @@ struct corral_spec {
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
 
+/* It reports readiness or has a watchdog: it gets a notify socket of its own. */
+static inline bool corral_spec_wants_notify(const corral_spec *s) {
+        return s->ready == CORRAL_READY_NOTIFY || s->watchdog_usec > 0;
+}
+
 /* backend.c */
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
 int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);
@@ -184,6 +195,12 @@ int backend_attach_lost(corral_backend *b);
 int backend_on_exit(corral_backend *b);
 void backend_kill_sync(corral_backend *b);
 void backend_on_notify(corral_backend *b, const char *text);
+/* Its notify socket (for the launch b->launch), watched from the loop; *ret_path is the address for
+ * $NOTIFY_SOCKET. uid: who may send to it (the backend's user). 0 or -errno. */
+int backend_notify_open(corral_backend *b, uid_t uid, char **ret_path);
+void backend_notify_close(corral_backend *b);
+/* corral.c: the directory of the notify sockets, made if need be; its fd (borrowed) or -errno. */
+int corral_notify_dir(corral *c);
 void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
                   int error);
 
@@ -195,6 +212,8 @@ int backend_respawn(corral_backend *b);
 int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what);
 void corral_emit_start_failed(corral_backend *b, const char *what, int err);
 void corral_emit(corral *c, const corral_event *ev);
+/* One line to the caller's log handler, if it set one. */
+void corral_log(corral *c, corral_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void corral_link(corral *c, corral_backend *b);
 void corral_unlink(corral *c, corral_backend *b);
 void corral_reap_orphans(corral *c);

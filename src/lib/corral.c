@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,74 @@
 #include "fileio.h"
 #include "macro.h"
 #include "parse.h"
+#include "safepath.h"
 #include "syscall.h"
 
 extern char **environ;
 
-static int corral_notify_socket(corral *c);
+/* A private notify directory is ours: it goes once its backends are gone (their sockets with them). */
+static void corral_notify_dir_done(corral *c) {
+        c->notify_dir_fd = safe_close(c->notify_dir_fd);
+        if (c->notify_dir_private && c->notify_dir)
+                (void) rmdir(c->notify_dir);
+        c->notify_dir = mfree(c->notify_dir);
+        c->notify_dir_private = false;
+}
+
+/* A directory of our own for notify sockets, where none was set: root's under /run, another
+ * user's in its runtime directory, else under /tmp; mkdtemp, so that nobody can have made it. */
+static int corral_notify_dir_private(corral *c) {
+        const char *base = geteuid() == 0 ? "/run" : secure_getenv("XDG_RUNTIME_DIR") ?: "/tmp";
+        _cleanup_free_ char *dir = NULL;
+
+        if (asprintf(&dir, "%s/corral-notify.XXXXXX", base) < 0)
+                return -ENOMEM;
+        if (!mkdtemp(dir))
+                return negative_errno();
+        if (chmod(dir, 0711) < 0) { /* backends of other users reach their sockets, list nothing */
+                int r = negative_errno();
+                (void) rmdir(dir);
+                return r;
+        }
+        c->notify_dir = TAKE_PTR(dir);
+        c->notify_dir_private = true;
+        return 0;
+}
+
+int corral_set_notify_directory(corral *c, const char *dir) {
+        _cleanup_free_ char *problem = NULL;
+        char *copy;
+        int fd;
+
+        if (!c || !dir || dir[0] != '/')
+                return -EINVAL;
+        fd = safepath_open_dir(dir, 0711, &problem);
+        if (fd < 0) {
+                corral_log(c, CORRAL_LEVEL_ERROR, "notify directory %s refused: %s", dir,
+                           problem ?: strerror(-fd));
+                return fd;
+        }
+        copy = strdup(dir);
+        if (!copy) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        corral_notify_dir_done(c);
+        c->notify_dir = copy;
+        c->notify_dir_fd = fd;
+        return 0;
+}
+
+int corral_notify_dir(corral *c) {
+        int r;
+
+        if (c->notify_dir_fd >= 0)
+                return c->notify_dir_fd;
+        if (!c->notify_dir && (r = corral_notify_dir_private(c)) < 0)
+                return r;
+        c->notify_dir_fd = open(c->notify_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return c->notify_dir_fd >= 0 ? c->notify_dir_fd : negative_errno();
+}
 
 static int corral_describe_fallbacks(const corral_features *f, char **ret) {
         char *s = NULL;
@@ -177,7 +241,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         if (!c)
                 return -ENOMEM;
         c->root.fd = -EBADF;
-        c->notify_fd = -EBADF;
+        c->notify_dir_fd = -EBADF;
         c->inotify_fd = -EBADF;
         c->state_dir_fd = -EBADF;
         c->watches = HASHMAP_INIT(&hashmap_int_ops);
@@ -190,8 +254,6 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 r = spawn_window_init(&c->window);
         if (r >= 0)
                 r = sd_event_new(&c->event);
-        if (r >= 0) /* made now, so that it is there for the supervisor's whole life */
-                r = corral_notify_socket(c);
         if (r >= 0)
                 r = corral_inotify(c);
         if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER))
@@ -218,8 +280,7 @@ corral *corral_free(corral *c) {
         corral_reap_orphans(c);
         spawn_stack_done(&c->stack);
         spawn_window_done(&c->window);
-        c->notify_source = sd_event_source_disable_unref(c->notify_source);
-        c->notify_fd = safe_close(c->notify_fd);
+        corral_notify_dir_done(c);
         c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
         c->inotify_fd = safe_close(c->inotify_fd);
         c->state_dir_fd = safe_close(c->state_dir_fd);
@@ -300,6 +361,27 @@ int corral_exit(corral *c, int code) {
 
 unsigned corral_count(corral *c) {
         return c->n_live;
+}
+
+void corral_set_log_handler(corral *c, corral_log_handler_t handler, void *userdata) {
+        c->log_handler = handler;
+        c->log_userdata = userdata;
+}
+
+void corral_log(corral *c, corral_level level, const char *fmt, ...) {
+        _cleanup_free_ char *line = NULL;
+        va_list ap;
+        int n;
+
+        if (!c || !c->log_handler)
+                return;
+        va_start(ap, fmt);
+        n = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        if (n >= 0)
+                c->log_handler(c, level, line, c->log_userdata);
+        else
+                line = NULL;
 }
 
 void corral_emit(corral *c, const corral_event *ev) {
@@ -408,6 +490,8 @@ static int corral_spawn_limits(corral *c, const corral_spec *s, corral_backend *
         return r;
 }
 
+static int corral_spawn_notify(corral_backend *b, launch_prep *l, char **ret_what);
+
 static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l, corral_backend *b,
                                 const char **ret_step, char **ret_what) {
         _cleanup_close_ int leaf = -EBADF, out_wr = -EBADF, err_wr = -EBADF;
@@ -448,6 +532,10 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
         }
         p.cgroup_fd = leaf;
         r = !b->cgroup ? -ENOMEM : corral_spawn_limits(c, s, b, leaf, ret_what);
+        if (r >= 0 && corral_spec_wants_notify(s)) {
+                r = corral_spawn_notify(b, l, ret_what);
+                p.envp = l->merged_env;
+        }
         if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE && !output_wanted(s))
                 p.stdout_fd = p.stderr_fd = SPAWN_FD_NULL; /* kept nowhere: no pipes to read */
         else if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE) {
@@ -463,6 +551,7 @@ static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l,
         err_wr = safe_close(err_wr);
         if (r < 0) {
                 output_drain(b);
+                backend_notify_close(b);
                 backend_remove_leaf(c, s->name, b->launch);
                 cgroup_v1_leaf_done(&b->v1);
                 return r;
@@ -506,59 +595,13 @@ static int env_merge(char *const *base, char *const *extra, char ***ret) {
         return 0;
 }
 
-/* Check what can be checked before anything is created; says which step failed. */
-/* The live backend whose main process runs in the cgroup at path (a launch's leaf), or NULL. */
-static corral_backend *corral_find_by_cgroup(corral *c, const char *path) {
-        for (corral_backend *b = c->live; b; b = b->next)
-                if (b->pid != 0 && !b->reaped && b->cgroup && strcmp(b->cgroup, path) == 0)
-                        return b;
-        return NULL;
-}
-
-static int corral_on_notify(sd_event_source *es _unused_, int fd, uint32_t revents _unused_,
-                            void *userdata) {
-        corral *c = userdata;
-        char buf[4096], where[4096];
-        pid_t pid;
-
-        /* Believed only from a process inside the backend's own cgroup. The sender's cgroup is
-         * read once: a watchdog ping from each of 10,000 backends must not read /proc 10,000 times. */
-        while (notify_receive(fd, buf, sizeof(buf), &pid) > 0) {
-                const char *cg = cgroup_pid_path(pid, where, sizeof(where));
-                corral_backend *b = cg ? corral_find_by_cgroup(c, cg) : NULL;
-                if (!b)
-                        continue;
-                corral_backend_ref(b);
-                backend_on_notify(b, buf);
-                corral_backend_unref(b);
-        }
-        return 0;
-}
-
-static int corral_notify_socket(corral *c) {
+/* The environment of a backend that reports readiness: its own, and NOTIFY_SOCKET. */
+static int corral_env_with_notify(const corral_spec *s, const char *socket, char ***ret) {
+        _cleanup_free_ char *var = NULL, *wd = NULL;
+        char **extra = NULL;
         int r;
 
-        if (c->notify_fd >= 0)
-                return 0;
-        c->notify_fd = notify_open(c->notify_name, sizeof(c->notify_name));
-        if (c->notify_fd < 0)
-                return c->notify_fd;
-        r = sd_event_add_io(c->event, &c->notify_source, c->notify_fd, EPOLLIN, corral_on_notify, c);
-        if (r < 0)
-                c->notify_fd = safe_close(c->notify_fd);
-        return r;
-}
-
-/* The environment of a backend that reports readiness: its own, and NOTIFY_SOCKET. */
-static int corral_env_with_notify(corral *c, const corral_spec *s, char ***ret) {
-        _cleanup_free_ char *var = NULL;
-        char **extra = NULL;
-        int r = corral_notify_socket(c);
-
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *wd = NULL;
-        if (asprintf(&var, "NOTIFY_SOCKET=%s", c->notify_name) < 0)
+        if (asprintf(&var, "NOTIFY_SOCKET=%s", socket) < 0)
                 return -ENOMEM;
         if (s->watchdog_usec > 0 && asprintf(&wd, "WATCHDOG_USEC=%" PRIu64, s->watchdog_usec) < 0)
                 return -ENOMEM;
@@ -582,34 +625,75 @@ static void corral_spawn_rlimits(corral *c, const corral_spec *s, launch_prep *l
                 l->rlimits[l->n_rlimits++] = (spawn_rlimit){ .resource = RLIMIT_NOFILE, .limit = c->nofile };
 }
 
-static int corral_spawn_prepare(corral *c, const corral_spec *s, launch_prep *l, char **ret_what) {
-        int r = spawn_resolve(s->argv[0], &l->path);
+/* Who it runs as, resolved now (a user added or removed since the last launch counts). */
+static int corral_spawn_creds(const corral_spec *s, launch_prep *l, char **ret_what) {
+        int r;
+
+        if (!s->user && !s->group)
+                return 0;
+        r = creds_resolve(s->user, s->group, &l->creds);
+        if (r == -ESRCH || r == -ENXIO) {
+                if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
+                             r == -ESRCH ? s->user : s->group) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        if (r < 0)
+                return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
+        l->have_creds = true;
+        return 0;
+}
+
+/* The paths it names, reached with its user's rights, not ours: the executable, the working
+ * directory, the log file (a root supervisor would otherwise find, enter and open what its user
+ * may not). */
+static int corral_spawn_paths(corral_backend *b, launch_prep *l, char **ret_what) {
+        const corral_spec *s = b->spec;
+        const spawn_creds *creds = l->have_creds ? &l->creds : NULL;
+        creds_fs_saved saved;
+        int r = creds_fs_enter(creds, &saved);
 
         if (r < 0)
-                return asprintf(ret_what, "%s", s->argv[0]) < 0 ? -ENOMEM : r;
-        r = s->cwd && !s->user ? spawn_check_directory(s->cwd) : 0; /* as another user: the child knows */
+                return asprintf(ret_what, "acting as user %s", s->user ?: s->group) < 0 ? -ENOMEM : r;
+        r = spawn_resolve(s->argv[0], &l->path);
+        if (r < 0 && asprintf(ret_what, "%s", s->argv[0]) < 0)
+                r = -ENOMEM;
+        if (r >= 0 && s->cwd && (r = spawn_check_directory(s->cwd)) < 0 &&
+            asprintf(ret_what, "working directory %s", s->cwd) < 0)
+                r = -ENOMEM;
+        creds_fs_leave(&saved);
+        if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE)
+                r = output_open_file(b, creds, ret_what);
+        return r;
+}
+
+static int corral_spawn_prepare(corral *c, corral_backend *b, launch_prep *l, char **ret_what) {
+        const corral_spec *s = b->spec;
+        int r = corral_spawn_creds(s, l, ret_what);
+
+        if (r >= 0)
+                r = corral_spawn_paths(b, l, ret_what);
         if (r < 0)
-                return asprintf(ret_what, "working directory %s", s->cwd) < 0 ? -ENOMEM : r;
-        if (s->user || s->group) {
-                r = creds_resolve(s->user, s->group, &l->creds);
-                if (r == -ESRCH || r == -ENXIO) {
-                        if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
-                                     r == -ESRCH ? s->user : s->group) < 0)
-                                return -ENOMEM;
-                        return -EINVAL;
-                }
-                if (r < 0)
-                        return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
-                l->have_creds = true;
-        }
+                return r;
         corral_spawn_rlimits(c, s, l);
-        if (s->ready == CORRAL_READY_NOTIFY || s->watchdog_usec > 0)
-                r = corral_env_with_notify(c, s, &l->merged_env);
-        else if (s->env_extend)
+        if (s->env_extend && !corral_spec_wants_notify(s)) /* with a notify socket: once it is made */
                 r = env_merge(environ, s->envp, &l->merged_env);
         if (r < 0)
                 return asprintf(ret_what, "environment") < 0 ? -ENOMEM : r;
         return 0;
+}
+
+/* Its own notify socket, for the launch its leaf is made for, and the environment that names it. */
+static int corral_spawn_notify(corral_backend *b, launch_prep *l, char **ret_what) {
+        _cleanup_free_ char *path = NULL;
+        int r = backend_notify_open(b, l->have_creds ? l->creds.uid : geteuid(), &path);
+
+        if (r >= 0)
+                r = corral_env_with_notify(b->spec, path, &l->merged_env);
+        if (r < 0 &&
+            asprintf(ret_what, "notify socket in %s", b->corral->notify_dir ?: "a private directory") < 0)
+                *ret_what = NULL;
+        return r;
 }
 
 /* Words for the step of the child that failed. */
@@ -632,7 +716,7 @@ int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
         b->launch[0] = '\0';
         b->cgroup = mfree(b->cgroup);
         b->pid = 0;
-        r = corral_spawn_prepare(c, b->spec, &l, &what);
+        r = corral_spawn_prepare(c, b, &l, &what);
         if (r >= 0)
                 r = corral_spawn_in_leaf(c, b->spec, &l, b, &step, &what);
         launch_prep_done(&l);

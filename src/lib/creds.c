@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* creds.c: users and groups by name or number, resolved by the supervisor before a spawn. */
+/* creds.c: users and groups by name or number, resolved by the supervisor before a spawn, and
+ * file system access done as them. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "creds.h"
@@ -92,4 +94,62 @@ void creds_done(spawn_creds *c) {
         free(c->groups);
         c->groups = NULL;
         c->n_groups = 0;
+}
+
+int creds_copy(const spawn_creds *c, spawn_creds *ret) {
+        spawn_creds n = { .uid = c->uid, .gid = c->gid };
+
+        if (c->n_groups > 0) {
+                n.groups = malloc(c->n_groups * sizeof(gid_t));
+                if (!n.groups)
+                        return -ENOMEM;
+                memcpy(n.groups, c->groups, c->n_groups * sizeof(gid_t));
+                n.n_groups = c->n_groups;
+        }
+        *ret = n;
+        return 0;
+}
+
+/* setfsuid(2) and setfsgid(2) say nothing of failure: the value is read back (-1 changes nothing). */
+static int set_fs_ids(uid_t uid, gid_t gid) {
+        (void) syscall(SYS_setfsgid, gid);
+        (void) syscall(SYS_setfsuid, uid);
+        if ((uid_t) syscall(SYS_setfsuid, (uid_t) -1) != uid ||
+            (gid_t) syscall(SYS_setfsgid, (gid_t) -1) != gid)
+                return -EPERM;
+        return 0;
+}
+
+int creds_fs_enter(const spawn_creds *c, creds_fs_saved *ret_saved) {
+        creds_fs_saved s = { .fsuid = (uid_t) syscall(SYS_setfsuid, (uid_t) -1),
+                             .fsgid = (gid_t) syscall(SYS_setfsgid, (gid_t) -1) };
+        int n;
+
+        *ret_saved = (creds_fs_saved){ 0 };
+        if (!c || (geteuid() != 0 && c->uid == s.fsuid && c->gid == s.fsgid)) /* already them */
+                return 0;
+        n = getgroups(0, NULL);
+        s.groups = n > 0 ? malloc((size_t) n * sizeof(gid_t)) : NULL;
+        if (n < 0 || (n > 0 && !s.groups) || (n > 0 && (n = getgroups(n, s.groups)) < 0)) {
+                free(s.groups);
+                return n < 0 ? negative_errno() : -ENOMEM;
+        }
+        s.n_groups = n;
+        s.active = true;
+        /* Groups first, while we still may; the thread's own, not the process's. */
+        if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0 || set_fs_ids(c->uid, c->gid) < 0) {
+                creds_fs_leave(&s);
+                return -EPERM;
+        }
+        *ret_saved = s;
+        return 0;
+}
+
+void creds_fs_leave(creds_fs_saved *s) {
+        if (!s->active)
+                return;
+        (void) set_fs_ids(s->fsuid, s->fsgid); /* fsuid 0 again: the file capabilities come back */
+        (void) syscall(SYS_setgroups, (size_t) s->n_groups, s->groups);
+        free(s->groups);
+        *s = (creds_fs_saved){ 0 };
 }

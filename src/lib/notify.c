@@ -1,41 +1,54 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* notify.c: the sd_notify socket backends report readiness on, and who really sent each message. */
+/* notify.c: the sd_notify sockets backends report readiness on, one each, and who really sent each message.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "macro.h"
 #include "notify.h"
 
-int notify_open(char *ret_name, size_t size) {
+int notify_bind(int dir_fd, const char *dir_path, const char *name, uid_t uid, char **ret_path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -EBADF;
-        uint64_t rnd = 0;
         int one = 1, n;
 
-        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-                rnd = (uint64_t) fd ^
-                        (uint64_t) getpid() << 32; /* unique enough with the pid: it is bound */
-        n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "corral/notify/%d/%016llx", (int) getpid(),
-                     (unsigned long long) rnd);
-        if (n < 0 || (size_t) n + 2 > size)
+        n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir_path, name);
+        if (n < 0 || (size_t) n >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa,
-                 (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + (size_t) n)) < 0)
-                return negative_errno();
         if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
                 return negative_errno();
-        (void) snprintf(ret_name, size, "@%s", sa.sun_path + 1);
+        (void) unlinkat(dir_fd, name, 0); /* a launch of that id is over: its socket is stale */
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        /* In a directory nobody else may change: no one can have swapped the file meanwhile. */
+        if ((uid != geteuid() && fchownat(dir_fd, name, uid, (gid_t) -1, AT_SYMLINK_NOFOLLOW) < 0) ||
+            fchmodat(dir_fd, name, 0600, 0) < 0) {
+                int r = negative_errno();
+                (void) unlinkat(dir_fd, name, 0);
+                return r;
+        }
+        *ret_path = strdup(sa.sun_path);
+        if (!*ret_path) {
+                (void) unlinkat(dir_fd, name, 0);
+                return -ENOMEM;
+        }
         return TAKE_FD(fd);
+}
+
+void notify_unbind(int dir_fd, const char *name) {
+        if (dir_fd >= 0 && name && *name)
+                (void) unlinkat(dir_fd, name, 0);
 }
 
 int notify_receive(int fd, char *buf, size_t size, pid_t *ret_pid) {

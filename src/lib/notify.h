@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* notify.h: the sd_notify socket backends report readiness on, and who really sent each message. */
+/* notify.h: the sd_notify sockets backends report readiness on, one each, and who really sent each message.
+ */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-/* A datagram socket in the abstract namespace, credentials passed. Writes the name for
- * NOTIFY_SOCKET ("@corral/notify/...") and returns the fd, or -errno. */
-int notify_open(char *ret_name, size_t size);
+/*
+ * One backend's notify socket: a datagram socket bound at @dir_path/@name (@dir_fd is that
+ * directory, ours alone), credentials passed, the file given to @uid with mode 0600: only that
+ * user's processes (and root) may send to it, so nobody else can flood it or take its place in
+ * the queue. A stale file of that name is replaced. Returns the fd (non-blocking) and the
+ * address for $NOTIFY_SOCKET in *ret_path (malloc'ed), or -errno (-ENAMETOOLONG past 107 bytes).
+ */
+int notify_bind(int dir_fd, const char *dir_path, const char *name, uid_t uid, char **ret_path);
+
+/* Its file goes (the socket's fd is the caller's to close). */
+void notify_unbind(int dir_fd, const char *name);
 
 /* Take one message: 1 with its text (NUL-terminated) and the sender's pid as the kernel vouches
  * for it, 0 if none is waiting, -errno. Messages without credentials or too long are dropped. */

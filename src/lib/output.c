@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "corral-private.h"
+#include "creds.h"
 #include "macro.h"
 #include "output.h"
+#include "safepath.h"
 #include "utf8.h"
 
 #define OUTPUT_CHUNK     (64 * 1024)
@@ -71,29 +73,45 @@ static void tail_append(backend_output *o, const char *p, size_t n) {
         o->tail_len += n;
 }
 
+/* The file below its directory, with the rights it is reached with; O_APPEND, created 0640. */
 static int file_open(output_file *f) {
+        creds_fs_saved saved;
         struct stat st;
+        int r = creds_fs_enter(f->as_user ? &f->creds : NULL, &saved);
 
-        f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (r < 0)
+                return r;
+        f->fd = safepath_open_regular_at(f->dir_fd, f->base, O_WRONLY | O_APPEND | O_CREAT, 0640);
+        creds_fs_leave(&saved);
         if (f->fd < 0)
-                return negative_errno();
+                return f->fd;
         f->size = fstat(f->fd, &st) == 0 ? (uint64_t) st.st_size : 0;
         return 0;
 }
 
-/* path.2 -> path.3, path.1 -> path.2, path -> path.1; the oldest is overwritten. */
+/* path.2 -> path.3, path.1 -> path.2, path -> path.1 (the oldest is overwritten), as its user, in
+ * the directory it was opened in. Where that user may not rename there, the file is emptied
+ * instead: it never grows past its bound. */
 static void file_rotate(output_file *f) {
-        char from[4200], to[4200];
+        char from[300], to[300];
+        creds_fs_saved saved;
+        int r = creds_fs_enter(f->as_user ? &f->creds : NULL, &saved);
 
-        f->fd = safe_close(f->fd);
-        for (int i = OUTPUT_ROTATIONS - 1; i >= 0; i--) {
+        for (int i = OUTPUT_ROTATIONS - 1; r >= 0 && i >= 0; i--) {
                 if (i == 0)
-                        (void) snprintf(from, sizeof(from), "%s", f->path);
+                        (void) snprintf(from, sizeof(from), "%s", f->base);
                 else
-                        (void) snprintf(from, sizeof(from), "%s.%d", f->path, i);
-                (void) snprintf(to, sizeof(to), "%s.%d", f->path, i + 1);
-                (void) rename(from, to);
+                        (void) snprintf(from, sizeof(from), "%s.%d", f->base, i);
+                (void) snprintf(to, sizeof(to), "%s.%d", f->base, i + 1);
+                if (renameat(f->dir_fd, from, f->dir_fd, to) < 0 && i == 0 && errno != ENOENT)
+                        r = -errno;
         }
+        creds_fs_leave(&saved);
+        if (r < 0 && ftruncate(f->fd, 0) == 0) {
+                f->size = 0;
+                return;
+        }
+        f->fd = safe_close(f->fd); /* reopened (created anew) by the next write */
 }
 
 /* How much of p fits in what is left of the file: up to its last full line that fits, else as
@@ -111,19 +129,25 @@ static size_t file_room(const output_file *f, const char *p, size_t n) {
 
 /* A failure to write the file loses file output only; it is tried again at the next chunk. */
 static void file_write(output_file *f, const char *p, size_t n) {
-        while (f->path && n > 0) {
+        bool rotated = false;
+
+        while (f->dir_fd >= 0 && n > 0) {
                 size_t part;
                 ssize_t k;
                 if (f->fd < 0 && file_open(f) < 0)
                         return;
                 part = file_room(f, p, n);
+                if (part == 0 && rotated) /* rotating made no room: this chunk is not for the file */
+                        return;
                 if (part == 0) {
                         file_rotate(f);
+                        rotated = true;
                         continue;
                 }
                 k = write(f->fd, p, part);
                 if (k <= 0)
                         return;
+                rotated = false;
                 f->size += (uint64_t) k;
                 p += k;
                 n -= (size_t) k;
@@ -277,12 +301,58 @@ void output_prepare(corral_backend *b) {
         backend_output *o = &b->out;
 
         o->ring.max = b->spec->log_buffer;
-        if (!o->file.path && b->spec->log_file) {
-                o->file.path = strdup(b->spec->log_file);
-                o->file.max_size = b->spec->log_file_max;
-        }
         o->tail_len = 0;
         output_journal_open(b);
+}
+
+static void file_done(output_file *f) {
+        f->fd = safe_close(f->fd);
+        f->dir_fd = safe_close(f->dir_fd);
+        f->path = mfree(f->path);
+        f->base = mfree(f->base);
+        creds_done(&f->creds);
+        f->as_user = false;
+}
+
+/* Its directory, as its user: a symlink there is refused, not followed. */
+static int file_open_dir(output_file *f) {
+        creds_fs_saved saved;
+        int r = creds_fs_enter(f->as_user ? &f->creds : NULL, &saved);
+
+        if (r < 0)
+                return r;
+        r = safepath_open_parent(f->path, &f->base);
+        creds_fs_leave(&saved);
+        if (r < 0)
+                return r;
+        f->dir_fd = r;
+        return 0;
+}
+
+int output_open_file(corral_backend *b, const spawn_creds *creds, char **ret_what) {
+        output_file *f = &b->out.file;
+        int r;
+
+        if (!b->spec->log_file || f->fd >= 0)
+                return 0;
+        file_done(f);
+        f->max_size = b->spec->log_file_max;
+        f->path = strdup(b->spec->log_file);
+        r = !f->path ? -ENOMEM : creds ? creds_copy(creds, &f->creds) : 0;
+        f->as_user = creds && r >= 0;
+        if (r >= 0)
+                r = file_open_dir(f);
+        if (r >= 0)
+                r = file_open(f);
+        if (r < 0) {
+                if (asprintf(ret_what, "log file %s%s", b->spec->log_file,
+                             r == -ELOOP            ? " (a symlink on its path: none is followed)"
+                                     : r == -EINVAL ? " (not a regular file)"
+                                                    : "") < 0)
+                        *ret_what = NULL;
+                file_done(f);
+        }
+        return r;
 }
 
 int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr) {
@@ -356,8 +426,7 @@ void output_done(backend_output *o) {
                 o->pipe_fd[i] = safe_close(o->pipe_fd[i]);
         }
         journal_close(o);
-        o->file.fd = safe_close(o->file.fd);
-        free(o->file.path);
+        file_done(&o->file);
         free(o->ring.buf);
         *o = BACKEND_OUTPUT_INIT;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "spawn-clone3.h"
+
 #define OUTPUT_TAIL_SIZE 1024
 
 /* A ring of at most max bytes, allocated as it fills. */
@@ -16,8 +18,14 @@ typedef struct output_ring {
         size_t cap, max, start, len;
 } output_ring;
 
+/* The log file: opened, created and rotated with the backend's user's rights (never ours), below
+ * its directory as it was opened once, following no symlink. */
 typedef struct output_file {
-        char *path;
+        char *path;        /* as given, for messages */
+        char *base;        /* its name in dir_fd */
+        int dir_fd;        /* O_PATH, opened with no symlink followed */
+        spawn_creds creds; /* whose rights it is reached with */
+        bool as_user;      /* creds are set; else ours (the backend runs as we do) */
         uint64_t max_size; /* rotated beyond this: path.1 .. path.3 */
         int fd;
         uint64_t size;
@@ -37,7 +45,7 @@ typedef struct backend_output {
 } backend_output;
 
 #define BACKEND_OUTPUT_INIT                                                                                 \
-        ((backend_output){ .pipe_fd = { -1, -1 }, .file = { .fd = -1 }, .journal_fd = -1 })
+        ((backend_output){ .pipe_fd = { -1, -1 }, .file = { .fd = -1, .dir_fd = -1 }, .journal_fd = -1 })
 
 typedef struct corral_backend corral_backend;
 
@@ -45,9 +53,14 @@ typedef struct corral_backend corral_backend;
  * close-on-exec: spawn dups them onto 1 and 2), closed by the caller after the spawn. */
 int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr);
 
-/* The ring's bound, the log file and the journal stream of the spec, for a new launch (or one
- * taken back with its pipes). */
+/* The ring's bound and the journal stream of the spec, for a new launch (or one taken back with
+ * its pipes). */
 void output_prepare(corral_backend *b);
+
+/* The spec's log file, if it has one and it is not open yet: opened (created 0640) as creds
+ * (NULL: as we are), never through a symlink, never a FIFO or device. 0, or -errno with
+ * *ret_what saying what failed ("log file /x/y.log"). */
+int output_open_file(corral_backend *b, const spawn_creds *creds, char **ret_what);
 
 /* Watch the read ends from the loop. */
 int output_attach(corral_backend *b);

@@ -166,7 +166,8 @@ int spawn_check_directory(const char *path) {
                 return negative_errno();
         if (!S_ISDIR(st.st_mode))
                 return -ENOTDIR;
-        return access(path, X_OK) < 0 ? negative_errno() : 0;
+        /* AT_EACCESS: with the file system ids (creds_fs_enter()), not the real ones */
+        return faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0 ? negative_errno() : 0;
 }
 
 int spawn_resolve(const char *cmd, char **ret_path) {
@@ -190,7 +191,7 @@ int spawn_resolve(const char *cmd, char **ret_path) {
                         return -ENOMEM;
                 if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                if (access(full, X_OK) < 0) {
+                if (faccessat(AT_FDCWD, full, X_OK, AT_EACCESS) < 0) {
                         err = -EACCES;
                         continue;
                 }
