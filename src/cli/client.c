@@ -130,8 +130,11 @@ static int client_report_error(const client_args *a, const char *error, json_t *
                 fprintf(stderr, "corral: %s is %s: stop it first\n", name,
                         json_string_value(json_object_get(params, "state")));
         else if (strcmp(error, IFACE "BackendDeclared") == 0)
-                fprintf(stderr, "corral: %s is declared in %s: remove that file and reload instead\n", name,
-                        json_string_value(json_object_get(params, "definition")));
+                fprintf(stderr,
+                        "corral: %s is declared in %s: change or remove that file, then corral reload\n",
+                        name, json_string_value(json_object_get(params, "definition")));
+        else if (strcmp(error, IFACE "NotPermitted") == 0)
+                fprintf(stderr, "corral: not permitted: %s\n", msg);
         else if (strcmp(error, IFACE "StartFailed") == 0)
                 fprintf(stderr, "corral: %s: %s\n", name, msg ?: "failed to start");
         else if (strcmp(error, IFACE "ShuttingDown") == 0)

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -17,14 +20,17 @@
 #include "evlog.h"
 #include "fdstore.h"
 #include "macro.h"
+#include "policy.h"
 #include "registry.h"
 #include "server.h"
+#include "socket-file.h"
 
 #define DEFAULT_ADDRESS "/run/corral/io.corral.Supervisor"
 
 typedef struct daemon_args {
         const char *address;
         const char *allow_group;
+        const char *allow_user_switch; /* users the group's members may run backends as */
         const char *cgroup_root;
         mode_t socket_mode;
         unsigned max_connections;
@@ -41,6 +47,8 @@ typedef struct daemon_args {
 
 typedef struct daemon_state {
         bool socket_activated;
+        policy policy;
+        socket_file socket; /* the one we made (not socket-activated): removed at a clean exit */
         corral *corral;
         registry *registry;
         server *server;
@@ -52,7 +60,10 @@ static void help(void) {
                "  --address PATH          control socket (default $CORRAL_ADDRESS, else " DEFAULT_ADDRESS
                ")\n"
                "  --allow-group GROUP     members may start and stop backends besides root (default "
-               "corral)\n"
+               "corral);\n"
+               "                          their backends run as themselves\n"
+               "  --allow-user-switch USER,...  members may also run backends as these users\n"
+               "                          ('*': any user but root; root only if named)\n"
                "  --socket-mode MODE      octal permissions of the socket it makes (default 0660)\n"
                "  --max-connections N     clients at once (default 64)\n"
                "  --max-client-buffer B   replies that may wait for a client that does not read,\n"
@@ -104,6 +115,9 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                 return 0;
         case 'g':
                 a->allow_group = v;
+                return 0;
+        case 'u':
+                a->allow_user_switch = v;
                 return 0;
         case 'c':
                 a->cgroup_root = v;
@@ -170,6 +184,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
         static const struct option opts[] = {
                 { "address", required_argument, NULL, 'a' },
                 { "allow-group", required_argument, NULL, 'g' },
+                { "allow-user-switch", required_argument, NULL, 'u' },
                 { "cgroup-root", required_argument, NULL, 'c' },
                 { "socket-mode", required_argument, NULL, 'm' },
                 { "max-connections", required_argument, NULL, 'n' },
@@ -222,6 +237,16 @@ static gid_t lookup_group(const char *name) {
         return g ? g->gr_gid : (gid_t) -1;
 }
 
+static void on_library_log(corral *c, corral_level level, const char *message, void *userdata) {
+        static const int prio[] = { [CORRAL_LEVEL_DEBUG] = LOG_DEBUG,
+                                    [CORRAL_LEVEL_INFO] = LOG_INFO,
+                                    [CORRAL_LEVEL_NOTICE] = LOG_NOTICE,
+                                    [CORRAL_LEVEL_WARNING] = LOG_WARNING,
+                                    [CORRAL_LEVEL_ERROR] = LOG_ERR };
+
+        (void) daemon_log(level < ELEMENTSOF(prio) ? prio[level] : LOG_ERR, "%s", message);
+}
+
 static void on_shutdown_done(void *userdata) {
         daemon_state *d = userdata;
         (void) sd_event_exit(corral_get_event(d->corral), 0);
@@ -255,18 +280,48 @@ static int setup_signals(daemon_state *d) {
 /* The socket systemd passed (socket activation), or one of our own. */
 /* The socket systemd passed (activation), else our own; the backends' fds systemd kept for us go
  * to corral for the adoption. */
-static int get_listen_fd(const daemon_args *a, corral *c, gid_t gid, bool *ret_activated) {
-        int fd = fdstore_take(c);
+static int get_listen_fd(const daemon_args *a, daemon_state *d, gid_t gid) {
+        int fd = fdstore_take(d->corral);
 
-        *ret_activated = fd >= 0;
+        d->socket_activated = fd >= 0;
         if (fd >= 0 || fd == -EINVAL)
                 return fd;
-        fd = server_listen_unix(a->address, a->socket_mode, gid);
+        fd = socket_file_listen(a->address, a->socket_mode, gid, &d->socket);
         if (fd == -EADDRINUSE)
                 daemon_log(LOG_ERR, "cannot listen on %s: another corrald is serving it", a->address);
+        else if (fd == -EEXIST)
+                daemon_log(LOG_ERR, "cannot listen on %s: something that is not a socket is there",
+                           a->address);
         else if (fd < 0)
                 daemon_log(LOG_ERR, "cannot listen on %s: %s", a->address, strerror(-fd));
         return fd;
+}
+
+/* Each backend's notify socket goes beside the control socket, in <its directory>/notify: a place
+ * that is the same for the corrald after us (a backend taken back keeps its $NOTIFY_SOCKET). The
+ * socket systemd passed says where it is; one with no path (abstract) leaves the library its
+ * private directory. */
+static int set_notify_directory(const daemon_args *a, int listen_fd, bool activated, corral *c) {
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+        _cleanup_free_ char *dir = NULL;
+        const char *path = a->address, *slash;
+        int r;
+
+        if (activated) {
+                if (getsockname(listen_fd, (struct sockaddr *) &sa, &len) < 0 || sa.sun_family != AF_UNIX ||
+                    len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+                        return 0;
+                sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+                path = sa.sun_path;
+        }
+        slash = strrchr(path, '/');
+        if (!slash || asprintf(&dir, "%.*s/notify", (int) (slash - path), path) < 0)
+                return daemon_log(LOG_ERR, "out of memory"), -ENOMEM;
+        r = corral_set_notify_directory(c, dir);
+        if (r < 0)
+                daemon_log(LOG_ERR, "cannot use %s for the backends' notify sockets: %s", dir, strerror(-r));
+        return r;
 }
 
 static int daemon_setup(const daemon_args *a, daemon_state *d) {
@@ -274,11 +329,16 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         bool own_leaf = a->own_leaf < 0 ? under_systemd && !a->cgroup_root && !getenv("CORRAL_CGROUP_ROOT")
                                         : a->own_leaf;
         gid_t gid = lookup_group(a->allow_group);
+        /* Before corral_new() raises our file limit: a backend's limits by default, and the most a
+         * member of the group may ask for. */
+        if (policy_init(&d->policy, a->allow_user_switch) < 0)
+                return daemon_log(LOG_ERR, "out of memory"), -ENOMEM;
         server_options so = { .max_connections = a->max_connections,
                               .max_message = 256 * 1024,
                               .max_output = a->max_client_buffer,
                               .allow_gid = gid,
-                              .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group };
+                              .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group,
+                              .policy = &d->policy };
         int r, fd;
 
         r = corral_new(&d->corral, a->cgroup_root,
@@ -288,6 +348,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                 return daemon_log(LOG_ERR, "cannot use cgroup root %s: %s",
                                   a->cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)", strerror(-r)),
                        r;
+        corral_set_log_handler(d->corral, on_library_log, d);
         if (corral_get_fallbacks(d->corral))
                 daemon_log(LOG_NOTICE, "kernel fallbacks in use: %s", corral_get_fallbacks(d->corral));
         r = registry_new(d->corral, a->target, a->format, &d->registry);
@@ -297,13 +358,16 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         }
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot set up: %s", strerror(-r)), r;
-        fd = get_listen_fd(a, d->corral, gid, &d->socket_activated);
+        fd = get_listen_fd(a, d, gid);
         if (fd < 0)
                 return fd;
         r = server_new(corral_get_event(d->corral), d->registry, &so, fd, &d->server);
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot serve %s: %s", a->address, strerror(-r)), r;
         registry_set_server(d->registry, d->server);
+        r = set_notify_directory(a, fd, d->socket_activated, d->corral);
+        if (r < 0)
+                return r;
         const char *state_dir = a->state_dir ?: getenv("RUNTIME_DIRECTORY");
         if (state_dir && (r = corral_set_state_directory(d->corral, state_dir)) < 0)
                 return daemon_log(LOG_ERR, "cannot use state directory %s: %s", state_dir, strerror(-r)), r;
@@ -347,8 +411,12 @@ int main(int argc, char **argv) {
                 r = corral_run(d.corral);
         }
         fdstore_done(r >= 0); /* a clean end has stopped every backend: the holder may go */
+        if (r >= 0)
+                socket_file_remove(&d.socket); /* a crash leaves it: the next corrald replaces it */
+        free(d.socket.path);
         d.server = server_free(d.server);
         d.registry = registry_free(d.registry);
         d.corral = corral_free(d.corral);
+        policy_done(&d.policy);
         return r < 0 ? 1 : 0;
 }

@@ -237,17 +237,26 @@ static int fdholder_path(const char *state_dir, struct sockaddr_un *sa, socklen_
         return 0;
 }
 
+/* Connected to a holder of our own user only: it is given every backend's pidfd and output. A
+ * socket there of anyone else's is refused with -EPERM (the state directory is ours alone, so
+ * only a process of ours could have made one). */
 static int fdholder_connect(const struct sockaddr_un *sa, socklen_t len) {
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        struct ucred cred;
+        socklen_t cl = sizeof(cred);
 
         if (fd < 0)
                 return negative_errno();
-        if (connect(fd, (const struct sockaddr *) sa, len) < 0) {
-                int r = negative_errno();
-                safe_close(fd);
-                return r;
+        if (connect(fd, (const struct sockaddr *) sa, len) < 0)
+                return negative_errno();
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0)
+                return negative_errno();
+        if (cred.uid != geteuid()) {
+                daemon_log(LOG_ERR, "the fd holder at %s runs as uid %u, not as corrald's uid %u: not used",
+                           sa->sun_path, (unsigned) cred.uid, (unsigned) geteuid());
+                return -EPERM;
         }
-        return fd;
+        return TAKE_FD(fd);
 }
 
 static int fdholder_start(const struct sockaddr_un *sa, socklen_t len) {
@@ -277,8 +286,8 @@ int fdholder_open(const char *state_dir) {
         if (r < 0)
                 return r;
         fd = fdholder_connect(&sa, len);
-        if (fd >= 0)
-                return fd; /* the holder of a corrald before us */
+        if (fd >= 0 || fd == -EPERM)
+                return fd; /* the holder of a corrald before us, or an impostor */
         r = fdholder_start(&sa, len);
         return r < 0 ? r : fdholder_connect(&sa, len);
 }

@@ -9,6 +9,7 @@
 #include "macro.h"
 #include "methods.h"
 #include "parse.h"
+#include "policy.h"
 #include "registry.h"
 #include "server.h"
 
@@ -127,15 +128,15 @@ static const char *start_basics(json_t *params, corral_spec *s) {
 
 static const char *start_restart(json_t *params, corral_spec *s) {
         const char *restart = get_str(params, "restart"), *limit = get_str(params, "restartLimit");
-        int policy = restart ? corral_restart_from_string(restart) : CORRAL_RESTART_NO;
+        int mode = restart ? corral_restart_from_string(restart) : CORRAL_RESTART_NO;
         uint64_t delay = get_usec(params, "restartDelayUSec", 100 * USEC_PER_MSEC),
                  max = get_usec(params, "restartMaxDelayUSec", 300 * USEC_PER_SEC),
                  window = 60 * USEC_PER_SEC;
         unsigned burst = 5;
 
-        if (policy < 0)
+        if (mode < 0)
                 return "restart";
-        CHECK(corral_spec_set_restart(s, (corral_restart) policy, delay, 2, max,
+        CHECK(corral_spec_set_restart(s, (corral_restart) mode, delay, 2, max,
                                       get_usec(params, "restartResetUSec", 10 * USEC_PER_SEC)),
               "restartMaxDelayUSec");
         CHECK(limit ? parse_restart_limit(limit, &burst, &window) : 0, "restartLimit");
@@ -199,9 +200,16 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
         const char *(*const groups[])(json_t *, corral_spec *) = { start_basics, start_restart,
                                                                    start_privileges, start_readiness,
                                                                    start_resources };
+        _cleanup_free_ char *why = NULL;
         corral_spec *spec = NULL;
-        const char *bad = NULL;
+        const char *bad = s->opt.policy ? policy_check_start(s->opt.policy, &c->cred, params, &why) : NULL;
 
+        if (bad) {
+                daemon_log(LOG_NOTICE, "refused Start of %s from uid=%u pid=%d: %s", get_str(params, "name"),
+                           (unsigned) c->cred.uid, (int) c->cred.pid, why ?: bad);
+                return server_error(c, IFACE ".NotPermitted",
+                                    json_pack("{s:s, s:s}", "parameter", bad, "message", why ?: bad));
+        }
         if (corral_spec_new(&spec) < 0)
                 return server_error(c, "io.corral.Supervisor.StartFailed",
                                     json_pack("{s:s, s:s}", "name", get_str(params, "name"), "message",

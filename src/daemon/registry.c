@@ -452,6 +452,12 @@ void registry_start_backend(registry *r, conn *c, corral_spec *spec, bool wait_r
                 corral_spec_free(spec);
                 return;
         }
+        if (e && e->definition) { /* its file says what it runs: a request may not replace that */
+                server_error(c, ERROR_DECLARED,
+                             json_pack("{s:s, s:s}", "name", name, "definition", e->definition));
+                corral_spec_free(spec);
+                return;
+        }
         if (!e && !(e = registry_add(r, name))) {
                 corral_spec_free(spec);
                 return server_error(c, ERROR_START_FAILED,

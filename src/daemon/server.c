@@ -2,7 +2,6 @@
 /* server.c: the varlink control socket: connections, their credentials, limits and replies. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -281,49 +280,4 @@ server *server_free(server *s) {
         safe_close(s->listen_fd);
         free(s);
         return NULL;
-}
-
-/* Is something listening at that path? Then it is another daemon's, and stays. */
-static bool socket_is_live(const struct sockaddr_un *sa) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool live = fd >= 0 && connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) == 0;
-
-        safe_close(fd);
-        return live;
-}
-
-static int mkdir_parent(const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-
-        if (!copy)
-                return -ENOMEM;
-        if (mkdir(dirname(copy), 0755) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
-int server_listen_unix(const char *address, mode_t mode, gid_t gid) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        if (strlen(address) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, address);
-        r = mkdir_parent(address);
-        if (r < 0)
-                return r;
-        if (socket_is_live(&sa))
-                return -EADDRINUSE;
-        (void) unlink(address); /* a stale socket of a daemon that is gone */
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return negative_errno();
-        if (chmod(address, mode) < 0 || (gid != (gid_t) -1 && chown(address, (uid_t) -1, gid) < 0))
-                return negative_errno();
-        if (listen(fd, SOMAXCONN) < 0)
-                return negative_errno();
-        return TAKE_FD(fd);
 }

@@ -38,6 +38,7 @@ typedef struct server_options {
         size_t max_output;
         gid_t allow_gid; /* (gid_t) -1: root only */
         const char *allow_group;
+        const struct policy *policy; /* what a caller who is not root may ask of Start */
 } server_options;
 
 struct server {
@@ -57,10 +58,6 @@ server *server_free(server *s);
 /* Serve a connected, non-blocking socket (taken): its peer's credentials decide what it may do.
  * Past max_connections it is closed at once. */
 void server_add_connection(server *s, int fd);
-
-/* Bind and listen on a unix socket path: the parent directory is created, a stale socket
- * replaced, a live one (another daemon) refused with -EADDRINUSE. Returns the fd or -errno. */
-int server_listen_unix(const char *address, mode_t mode, gid_t gid);
 
 /* Answer the current call of c. Both steal params; a reply with continues keeps the call open.
  * Finishing a call lets the connection read its next one. */

@@ -12,7 +12,7 @@
 
 typedef struct daemon_fixture {
         harness *h;
-        char sock[300], log[300], notify[300];
+        char sock[300], log[300], notify[300]; /* notify: our stand-in for systemd's NOTIFY_SOCKET */
         int pidfd;
         pid_t pid;
         int fds_at_start; /* corrald's own, once it is ready */
