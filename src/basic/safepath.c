@@ -172,6 +172,8 @@ int safepath_open_regular_at(int dirfd, const char *name, int flags, mode_t mode
         fd = syscall_openat2(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
                              (flags & O_CREAT) ? mode : 0,
                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        if (fd == -ENXIO) /* a FIFO nobody reads, a device without its driver: not a file either way */
+                return -EINVAL;
         if (fd < 0)
                 return fd;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) { /* a FIFO, a device, a directory */

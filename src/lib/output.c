@@ -155,6 +155,7 @@ static void file_write(output_file *f, const char *p, size_t n) {
 }
 
 static int output_on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static void file_done(output_file *f);
 
 static void output_pause(corral_backend *b, bool pause) {
         for (int i = 0; i < 2; i++)
@@ -396,6 +397,7 @@ void output_drain(corral_backend *b) {
                 (void) fcntl(b->out.journal_fd, F_SETFL, fcntl(b->out.journal_fd, F_GETFL) | O_NONBLOCK);
                 b->out.journal_source = sd_event_source_disable_unref(b->out.journal_source);
         }
+        file_done(&b->out.file); /* the launch's output is all in: a next launch opens it again */
 }
 
 void output_stderr_tail(const corral_backend *b, char *buf, size_t size) {

@@ -65,7 +65,8 @@ int output_open_file(corral_backend *b, const spawn_creds *creds, char **ret_wha
 /* Watch the read ends from the loop. */
 int output_attach(corral_backend *b);
 
-/* Read whatever is left (every writer is gone once the cgroup is empty) and close the pipes. */
+/* Read whatever is left (every writer is gone once the cgroup is empty), close the pipes and the
+ * log file. */
 void output_drain(corral_backend *b);
 
 /* The last lines of stderr of this launch (at most 5 and OUTPUT_TAIL_SIZE bytes), or "". */

@@ -28,6 +28,7 @@
  *   exit-after MS:CODE  exits CODE after MS milliseconds
  *   segv-after MS dies of SIGSEGV after MS milliseconds (no core: RLIMIT_CORE as inherited)
  *   forker        starts 5 children with default dispositions that wait forever, then waits
+ *   pinger        READY=1 on $NOTIFY_SOCKET, says R, then WATCHDOG=1 every 100 ms for ever
  *   ids           says "I<uid>:<gid>:<groups>:<umask>:<nofile soft>:<no_new_privs>" and exits 0
  *   notify-ready  sends STATUS=loading model, then READY=1 on $NOTIFY_SOCKET, then waits
  *   notify-watchdog  READY=1, then WATCHDOG=1 three times 50 ms apart, says R, and goes silent;
@@ -244,6 +245,15 @@ int main(int argc, char **argv) {
                 (void) setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
                 if (l < 0 || bind(l, (struct sockaddr *) &sin, sizeof(sin)) < 0 || listen(l, 16) < 0)
                         return 96;
+        }
+        if (strcmp(mode, "pinger") == 0) {
+                if (notify("READY=1") < 0)
+                        return 97;
+                say("R\n");
+                for (;;) {
+                        usleep(100000);
+                        (void) notify("WATCHDOG=1");
+                }
         }
         if (strcmp(mode, "notify-never") == 0) {
                 char buf[200];
