@@ -281,7 +281,6 @@ int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_han
         if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
                 return -EINVAL;
         for (size_t i = 0; i < n; i++) {
-                (void) sigaddset(&c->signals, sigs[i]);
                 sd_event_source *s = NULL;
                 (void) sigaction(sigs[i], &(struct sigaction){ .sa_handler = signal_never_runs }, NULL);
                 r = sd_event_add_signal(c->event, &s, sigs[i], handler, userdata);
@@ -292,6 +291,7 @@ int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_han
                 sd_event_source_unref(s);
                 if (r < 0)
                         return r;
+                (void) sigaddset(&c->signals, sigs[i]); /* only once the loop reads it */
         }
         return 0;
 }
