@@ -199,9 +199,11 @@ int corral_run(corral *c);
  * corral_add_signals() - read these signals from the loop: they are blocked in the calling
  * thread and given a handler that never runs (as PID 1 of a container, the kernel would drop a
  * signal whose disposition is the default), and @handler is called for each. They are handled
- * before any backend's events that are pending with them: a stop asked for by a signal that
- * reached the supervisor first is recorded before a backend's death from the same kill is seen
- * (systemd's KillMode=control-group signals a service's main process first, then the rest).
+ * before any backend's events that are pending with them, and no backend's exit is judged while
+ * one of them is pending: a stop asked for by a signal that reached the supervisor first is
+ * recorded before a backend's death from the same kill is judged (systemd's
+ * KillMode=control-group signals a service's main process first, then the rest; see
+ * corral_stop_by_signal() for a death the stop then finds already there).
  */
 int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_handler_t handler,
                        void *userdata);
@@ -349,6 +351,19 @@ int corral_stop(corral_backend *b, uint64_t grace_usec);
  * the verdict event carries them as stop_uid and stop_pid.
  */
 int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
+
+/**
+ * corral_stop_by_signal() - corral_stop_by() for a stop asked for by a signal to the supervisor
+ * (@si, as a corral_add_signals() handler gets it; its sender is who asked), whose sender may
+ * have signalled the backend's processes too: systemd's default KillMode=control-group sends a
+ * service's main process its stop signal first and every other process of its cgroup right
+ * after. So an exit of the main process that the loop has not judged yet when this stop is
+ * handled is this stop's: intentional, and stopped (unless it dumped core or was OOM-killed).
+ * That is correct by construction for such a sender: its signal was pending before the backend
+ * got its own, and no exit is judged while a signal of corral_add_signals() is pending. An exit
+ * judged before (the verdict may still wait for the cgroup to empty) stays unexpected.
+ */
+int corral_stop_by_signal(corral_backend *b, uint64_t grace_usec, const struct signalfd_siginfo *si);
 
 /**
  * corral_stop_all() - corral_stop() every live backend at once, under one deadline.

@@ -147,11 +147,13 @@ static void run_on_event(corral *c, const corral_event *ev, void *userdata) {
                 (void) corral_exit(c, 0);
 }
 
-/* Whoever sent the signal asked for the stop: the verdict event names them. */
+/* Whoever sent the signal asked for the stop: the verdict event names them. As the ExecStart= of
+ * a service under the default KillMode=control-group, systemd signals us first and the backend
+ * right after: a backend found dead already by its own copy of the kill is stopped, not killed. */
 static int run_on_signal(sd_event_source *s _unused_, const struct signalfd_siginfo *si, void *userdata) {
         run_state *st = userdata;
 
-        (void) corral_stop_by(st->backend, CORRAL_GRACE_DEFAULT, (uid_t) si->ssi_uid, (pid_t) si->ssi_pid);
+        (void) corral_stop_by_signal(st->backend, CORRAL_GRACE_DEFAULT, si);
         return 0;
 }
 

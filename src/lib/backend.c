@@ -294,6 +294,11 @@ int backend_on_exit(corral_backend *b) {
 
         if (b->reaped)
                 return 0;
+        /* A signal of the supervisor's own that is pending may be the stop whose kill this exit
+         * is (a service manager signals the supervisor before the rest of its cgroup): it is
+         * handled first, and the exit judged after it, from its pidfd, which stays readable. */
+        if (!b->intent.stop && b->corral && corral_signal_pending(b->corral))
+                return 0;
         r = syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG, &si);
         if (r == -ECHILD) { /* not our child (adopted), or someone else reaped it */
                 struct pollfd p = { .fd = b->pidfd, .events = POLLIN };
@@ -855,46 +860,30 @@ int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid)
         return backend_stop(b, grace_usec, now_usec(CLOCK_MONOTONIC), uid, pid);
 }
 
-int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid) {
-        siginfo_t si;
+/* The main process (our child) has exited, though the loop has not judged it yet. */
+static bool backend_exited_unjudged(corral_backend *b) {
+        siginfo_t si = { 0 };
 
-        if (!b)
-                return -EINVAL;
-        if (!b->corral || b->state == CORRAL_STATE_GONE || b->state == CORRAL_STATE_FAILED)
-                return CORRAL_STOP_ALREADY;
-        if (b->state == CORRAL_STATE_RESTARTING) { /* nothing runs: the stop is done at once */
-                corral *c = b->corral;
-                b->timer_source = sd_event_source_disable_unref(b->timer_source);
-                b->next_restart_usec = 0;
-                backend_remove_leaf(c, b->name, b->launch); /* its record, if kept */
-                b->intent =
-                        (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
-                b->reaped = false; /* no exit to report: how is null */
-                b->state = CORRAL_STATE_GONE;
-                corral_backend_ref(b);
-                corral_unlink(c, b);
-                backend_emit_in(c, b, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
-                                "backend stopped (restart cancelled)", 0);
-                corral_backend_unref(b);
-                return CORRAL_STOP_STARTED;
-        }
-        /* It exited on its own, seen or not yet: that exit was not ours (no intent, its verdict is
-         * unexpected), but the stop was asked for: no restart may follow it, or the stop would be
-         * lost and its caller wait for ever. */
-        if (b->state == CORRAL_STATE_EXITED) {
-                b->no_restart = true;
-                return CORRAL_STOP_PENDING;
-        }
-        if (b->state != CORRAL_STATE_RUNNING && b->state != CORRAL_STATE_STARTING &&
-            !(b->state == CORRAL_STATE_STOPPING && b->self_stopping && !b->intent.stop))
-                return CORRAL_STOP_PENDING;
-        if (syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) >= 0 && si.si_pid != 0) {
-                b->no_restart = true;
+        return syscall_waitid_pidfd(b->pidfd, WEXITED | WNOHANG | WNOWAIT, &si) >= 0 && si.si_pid != 0;
+}
+
+/* A stop that finds the main process gone on its own, seen or not yet: that exit was not ours (no
+ * intent, its verdict is unexpected), but the stop was asked for: no restart may follow it, or
+ * the stop would be lost and its caller wait for ever. */
+static int backend_stop_too_late(corral_backend *b) {
+        b->no_restart = true;
+        if (b->state != CORRAL_STATE_EXITED) {
                 corral_backend_ref(b);
                 (void) backend_on_exit(b);
                 corral_backend_unref(b);
-                return CORRAL_STOP_PENDING;
         }
+        return CORRAL_STOP_PENDING;
+}
+
+/* The intent first, then the stop signal to every process of the cgroup, cgroup.kill at the
+ * deadline. */
+static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid,
+                              pid_t pid) {
         b->intent = (backend_intent){
                 .stop = true, .at_usec = now_usec(CLOCK_MONOTONIC), .by_uid = uid, .by_pid = pid
         };
@@ -916,6 +905,51 @@ int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid
         if (b->stop_signal != SIGKILL && b->stop_signal != SIGCONT)
                 (void) backend_signal(b, SIGCONT);
         return CORRAL_STOP_STARTED;
+}
+
+/* claim_unjudged: an exit the loop has not judged yet is this stop's (see corral_stop_by_signal()):
+ * the stop goes on as if the main process still ran, and its exit comes through its pidfd. */
+static int backend_stop_full(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid,
+                             pid_t pid, bool claim_unjudged) {
+        if (!b)
+                return -EINVAL;
+        if (!b->corral || b->state == CORRAL_STATE_GONE || b->state == CORRAL_STATE_FAILED)
+                return CORRAL_STOP_ALREADY;
+        if (b->state == CORRAL_STATE_RESTARTING) { /* nothing runs: the stop is done at once */
+                corral *c = b->corral;
+                b->timer_source = sd_event_source_disable_unref(b->timer_source);
+                b->next_restart_usec = 0;
+                backend_remove_leaf(c, b->name, b->launch); /* its record, if kept */
+                b->intent =
+                        (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
+                b->reaped = false; /* no exit to report: how is null */
+                b->state = CORRAL_STATE_GONE;
+                corral_backend_ref(b);
+                corral_unlink(c, b);
+                backend_emit_in(c, b, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
+                                "backend stopped (restart cancelled)", 0);
+                corral_backend_unref(b);
+                return CORRAL_STOP_STARTED;
+        }
+        if (b->state == CORRAL_STATE_EXITED)
+                return backend_stop_too_late(b);
+        if (b->state != CORRAL_STATE_RUNNING && b->state != CORRAL_STATE_STARTING &&
+            !(b->state == CORRAL_STATE_STOPPING && b->self_stopping && !b->intent.stop))
+                return CORRAL_STOP_PENDING;
+        if (!claim_unjudged && backend_exited_unjudged(b))
+                return backend_stop_too_late(b);
+        return backend_stop_start(b, grace_usec, base_usec, uid, pid);
+}
+
+int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid) {
+        return backend_stop_full(b, grace_usec, base_usec, uid, pid, false);
+}
+
+int corral_stop_by_signal(corral_backend *b, uint64_t grace_usec, const struct signalfd_siginfo *si) {
+        if (!si)
+                return -EINVAL;
+        return backend_stop_full(b, grace_usec, now_usec(CLOCK_MONOTONIC), (uid_t) si->ssi_uid,
+                                 (pid_t) si->ssi_pid, true);
 }
 
 const char *corral_backend_get_name(corral_backend *b) {

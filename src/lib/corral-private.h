@@ -46,6 +46,7 @@ struct corral {
         unsigned n_live;
         bool subreaper;
         bool sweeping;
+        sigset_t signals; /* corral_add_signals(): read by the loop, handled before backends' exits */
         bool persist;     /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
         int state_dir_fd; /* a copy of each record, for where empty leaves do not last; -1 */
         int inotify_fd;   /* every backend's cgroup.events and memory.events: one fd for all */
@@ -217,3 +218,5 @@ void corral_log(corral *c, corral_level level, const char *fmt, ...) __attribute
 void corral_link(corral *c, corral_backend *b);
 void corral_unlink(corral *c, corral_backend *b);
 void corral_reap_orphans(corral *c);
+/* Whether a signal of corral_add_signals() is pending: the loop will handle it before anything else. */
+bool corral_signal_pending(corral *c);

@@ -245,6 +245,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         c->inotify_fd = -EBADF;
         c->state_dir_fd = -EBADF;
         c->watches = HASHMAP_INIT(&hashmap_int_ops);
+        (void) sigemptyset(&c->signals);
         r = cgroup_root_open(root_path, &c->root);
         if (r >= 0 && (flags & CORRAL_NEW_OWN_LEAF))
                 r = cgroup_join_leaf(&c->root, "supervisor");
@@ -351,8 +352,18 @@ int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_han
                 sd_event_source_unref(s);
                 if (r < 0)
                         return r;
+                (void) sigaddset(&c->signals, sigs[i]); /* only once the loop reads it */
         }
         return 0;
+}
+
+bool corral_signal_pending(corral *c) {
+        sigset_t pending;
+
+        if (sigisemptyset(&c->signals) || sigpending(&pending) < 0)
+                return false;
+        (void) sigandset(&pending, &pending, &c->signals);
+        return !sigisemptyset(&pending);
 }
 
 int corral_exit(corral *c, int code) {
@@ -429,15 +440,17 @@ void corral_reap_orphans(corral *c) {
         for (;;) {
                 siginfo_t si = { 0 };
                 corral_backend *b;
-                int pidfd;
+                int pidfd, r;
 
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                         break;
                 b = corral_find_unreaped(c, si.si_pid);
                 if (b) {
                         corral_backend_ref(b);
-                        (void) backend_on_exit(b);
+                        r = backend_on_exit(b);
                         corral_backend_unref(b);
+                        if (r <= 0) /* left for after a pending signal of ours: its pidfd brings it back */
+                                break;
                         continue;
                 }
                 /* A zombie child's pid cannot be reused until it is reaped. */
