@@ -193,7 +193,8 @@ static void test_fake_fd_holder_gets_nothing(void **state) {
         if (pid == 0) { /* bound by root (the only way into a root directory), listening as 65534 */
                 int l = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), got = 0;
                 if (l < 0 || bind(l, (struct sockaddr *) &sa, sizeof(sa)) < 0 || setgroups(0, NULL) < 0 ||
-                    setgid(NOBODY) < 0 || setuid(NOBODY) < 0 || listen(l, 4) < 0)
+                    setgid(NOBODY) < 0 || setuid(NOBODY) < 0 || listen(l, 4) < 0 ||
+                    write(p[1], &got, sizeof(got)) != sizeof(got)) /* listening */
                         _exit(1);
                 alarm(120); /* hang guard */
                 for (;;) {
@@ -219,6 +220,7 @@ static void test_fake_fd_holder_gets_nothing(void **state) {
                 _exit(0);
         }
         close(p[1]);
+        assert_int_equal(read(p[0], &fds, sizeof(fds)), sizeof(fds)); /* it listens before corrald looks */
         daemon_start(d, (const char *const[]){ "--state-dir", dir, "--fd-holder", "yes", NULL });
         start_ready(d, "secret", "print", 10000000);
         assert_int_equal(daemon_stop(d), 0);
