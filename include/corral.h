@@ -405,7 +405,7 @@ void corral_backend_get_fds(corral_backend *b, int *ret_pidfd, int *ret_stdout, 
  * file in @dir (written atomically: a temporary file, fsync, rename), for hosts where an empty
  * leaf does not outlive the supervisor (systemd removes the empty cgroups of a service it
  * restarts): a backend that ended while no supervisor ran is then still reported. Made if
- * missing (0711: records are 0600). What is read back from it is trusted only as far as it is
+ * missing (0700). What is read back from it is trusted only as far as it is
  * ours: @dir must be owned by us and writable by nobody else, with no symlink on its path and
  * every directory above it owned by root or us and not writable by others (unless sticky), and a
  * record is read only if it is a regular file of ours that nobody else may write. Call before

@@ -26,21 +26,16 @@ static json_t *state_to_json(const corral_backend *b);
 
 int corral_set_state_directory(corral *c, const char *dir) {
         _cleanup_free_ char *problem = NULL;
-        struct stat st;
         int fd;
 
         if (!c || !dir || dir[0] != '/')
                 return -EINVAL;
-        fd = safepath_open_dir(dir, 0711, &problem);
+        fd = safepath_open_dir(dir, 0700, &problem);
         if (fd < 0) {
                 corral_log(c, CORRAL_LEVEL_ERROR, "state directory %s refused: %s", dir,
                            problem ?: strerror(-fd));
                 return fd;
         }
-        /* Searchable by all (never readable or writable): a backend of another user reaches its
-         * notify socket below it. Its records are 0600. */
-        if (fstat(fd, &st) == 0 && (st.st_mode & 0011) != 0011)
-                (void) fchmod(fd, (st.st_mode & 07777) | 0011);
         safe_close(c->state_dir_fd);
         c->state_dir_fd = fd;
         return 0;
