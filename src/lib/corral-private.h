@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* corral-private.h: the supervisor and backend records, shared by corral.c and backend.c. */
+/* corral-private.h: the supervisor and backend records, and the little every part of libcorral needs of the
+ * supervisor (its events, its log, its list of live backends). */
 #pragma once
 
 #include <signal.h>
@@ -9,9 +10,12 @@
 
 #include "cgroup.h"
 #include "cgroup-limits.h"
-#include "hashmap.h"
-#include "output.h"
 #include "corral.h"
+#include "hashmap.h"
+#include "launch.h"
+#include "notify.h"
+#include "output.h"
+#include "record.h"
 #include "spawn-clone3.h"
 
 /* What the kernel offers, probed once at corral_new(). */
@@ -27,15 +31,12 @@ struct corral {
         sd_event *event;
         corral_features features;
         char *fallbacks; /* NULL when no fallback is in use */
-        /* Where each backend that reports readiness gets a socket of its own: the caller's
-         * (corral_set_notify_directory()), else a private one made at the first that wants one. */
-        char *notify_dir;
-        int notify_dir_fd;       /* -1 until made */
-        bool notify_dir_private; /* ours to remove at corral_free() */
         cgroup_root root;
         cgroup_limits_host limits_host;
         spawn_stack stack;
         spawn_window window;
+        notify_dir notify;    /* where each backend that reports readiness gets its socket */
+        record_store records; /* where each backend's record is kept for a supervisor after us */
         corral_event_handler_t handler;
         void *userdata;
         corral_output_handler_t output_handler;
@@ -47,8 +48,6 @@ struct corral {
         bool subreaper;
         bool sweeping;
         sigset_t signals; /* corral_add_signals(): read by the loop, handled before backends' exits */
-        bool persist;     /* CORRAL_NEW_PERSIST: each backend's spec and state kept on its leaf */
-        int state_dir_fd; /* a copy of each record, for where empty leaves do not last; -1 */
         int inotify_fd;   /* every backend's cgroup.events and memory.events: one fd for all */
         sd_event_source *inotify_source;
         hashmap watches; /* inotify watch -> backend */
@@ -61,8 +60,6 @@ struct corral {
         } * given; /* corral_adopt_give_fd(), until corral_adopt() */
         size_t n_given;
 };
-
-#define RESTART_HISTORY 64
 
 typedef struct restart_policy {
         corral_restart policy;
@@ -80,59 +77,70 @@ typedef struct backend_intent {
         pid_t by_pid;     /* 0 if not known */
 } backend_intent;
 
+/*
+ * One launch of a backend: its facts and what watches it. All of it starts afresh, in one
+ * assignment, when the backend is started again. Each event source has one purpose.
+ */
+typedef struct backend_run {
+        char id[13];  /* the launch id: the leaf is <root>/<name>.<id>; "" before the leaf is made */
+        char *cgroup; /* the leaf's path below the cgroup2 mount */
+        pid_t pid;
+        uint64_t pid_starttime; /* with pid, names the main process for the life of the machine */
+        int pidfd;              /* -1 once reaped */
+        cgroup_v1_leaf v1;      /* its groups in v1 hierarchies, where a limit needs one */
+        uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
+        siginfo_t exit_si;
+        backend_intent intent;
+        uint64_t stop_deadline_usec; /* cgroup.kill then; 0 if none */
+        uint64_t watchdog_usec;      /* WATCHDOG_USEC= may change the spec's */
+        uint64_t oom_seen;           /* memory.events' oom_kill when an OOM kill was last reported */
+        unsigned leftover;           /* processes besides the main one at its exit or the kill */
+        bool reaped, populated, escalated, leftover_known, have_oom;
+        bool ready_pending;   /* starting until READY=1 (or a TCP connection) */
+        bool start_timed_out; /* never ready: killed, and start-failed */
+        bool watchdog_fired;  /* missed its watchdog: killed, and the verdict is watchdog */
+        bool self_stopping;   /* it said STOPPING=1: an exit 0 now is its own clean stop */
+        bool no_restart;      /* a stop came after an exit of its own: no restart follows it */
+        bool adopted;         /* started by an earlier supervisor: not our child */
+        bool stop_signalled;  /* the stop signal of the intent went out */
+        char *status_text;    /* the last STATUS= */
+        int events_wd, memevents_wd; /* inotify watches of cgroup.events and memory.events; -1 */
+        int notify_fd;               /* its own notify socket, or -1 */
+        sd_event_source *pidfd_source, *notify_source;
+        sd_event_source *stop_timer;     /* the stop's deadline: cgroup.kill */
+        sd_event_source *start_timer;    /* the start timeout */
+        sd_event_source *watchdog_timer; /* WATCHDOG=1 is due */
+        sd_event_source *conclude_timer; /* taken back ended: concluded from the loop, not from corral_adopt() */
+        int probe_fd;                    /* Ready=tcp: the connection being tried, or -1 */
+        sd_event_source *probe_source, *probe_timer;
+        uint64_t probe_delay_usec;
+} backend_run;
+
+#define BACKEND_RUN_INIT                                                                                    \
+        ((backend_run){ .pidfd = -1,                                                                        \
+                        .v1 = CGROUP_V1_LEAF_INIT,                                                          \
+                        .events_wd = -1,                                                                    \
+                        .memevents_wd = -1,                                                                 \
+                        .notify_fd = -1,                                                                    \
+                        .probe_fd = -1 })
+
 struct corral_backend {
         unsigned n_ref;
         corral *corral; /* NULL once gone or once the supervisor is freed */
         bool linked;    /* in the supervisor's list of live backends */
         corral_backend *prev, *next;
-
         char *name;
-        char launch[13];
-        char *cgroup; /* path below the cgroup2 mount */
-        corral_type type;
-        int stop_signal;
-        uint64_t grace_usec;
-
-        corral_state state;
-        pid_t pid;
-        int pidfd;
-        int events_wd;     /* the inotify watch of its cgroup.events; -1 */
-        cgroup_v1_leaf v1; /* its cgroups in v1 hierarchies, where a limit needs one */
-        backend_output out;
-        sd_event_source *pidfd_source, *timer_source, *start_timer;
-        bool ready_pending;          /* starting until READY=1 */
-        bool start_timed_out;        /* never ready: killed, and start-failed */
-        bool watchdog_fired;         /* missed its watchdog: killed, and the verdict is watchdog */
-        bool self_stopping;          /* it said STOPPING=1: an exit 0 now is its own clean stop */
-        bool no_restart; /* a stop came after an exit of its own: that exit is unexpected, but no
-                          * restart follows it */
-        bool adopted;                /* started by an earlier supervisor: not our child, no waitid */
-        bool stop_signalled;         /* the stop signal of the intent went out */
-        uint64_t stop_deadline_usec; /* CLOCK_MONOTONIC: cgroup.kill then; 0 if none */
-        uint64_t pid_starttime;      /* with pid, names the main process for re-adoption */
-        uint64_t watchdog_usec;
-        sd_event_source *watchdog_timer;
-        int notify_fd; /* its own sd_notify socket, <notify dir>/<launch>, or -1 */
-        sd_event_source *notify_source;
-        int probe_fd; /* the TCP connection being tried, or -1 */
-        sd_event_source *probe_source, *probe_timer;
-        uint64_t probe_delay_usec;
-        char *status_text;
-
-        backend_intent intent;
-        corral_spec *spec;                       /* a copy, to start it again */
-        unsigned attempt;                        /* restarts in a row, since the last reset */
-        uint64_t restart_times[RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
+        corral_spec *spec;   /* a copy: every launch is made from it */
+        corral_state state;  /* changed by backend_set_state() only */
+        backend_run run;     /* the current launch, or the last one */
+        backend_output out;  /* its output, kept across launches */
+        /* The restart policy's memory, which outlives a launch. */
+        unsigned attempt; /* restarts in a row, since the last reset */
+        uint64_t restart_times[RECORD_RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
         unsigned n_restart_times;
         uint64_t next_restart_usec; /* CLOCK_MONOTONIC, 0 if none */
         uint64_t restart_delay_usec;
-        siginfo_t exit_si;
-        bool reaped, populated, escalated, leftover_known, have_oom;
-        unsigned leftover;
-        uint64_t oom_at_start;
-        uint64_t oom_seen;              /* the counter when the last OOM kill of a helper was reported */
-        int memevents_wd;               /* v2 memory.events, watched for OOM kills of helpers; -1 */
-        uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
+        sd_event_source *restart_timer;
 };
 
 struct corral_spec {
@@ -170,53 +178,51 @@ static inline bool corral_spec_wants_notify(const corral_spec *s) {
         return s->ready == CORRAL_READY_NOTIFY || s->watchdog_usec > 0;
 }
 
-/* backend.c */
-int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
-int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);
-int backend_attach(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd);
-int backend_attach_adopted(corral_backend *b, pid_t pid, int pidfd, int cgroup_fd);
-int backend_attach_ended(corral_backend *b, int cgroup_fd);
-void backend_finish(corral_backend *b);
-/* An inotify watch of b fired: its cgroup.events or its memory.events changed. */
-void backend_on_watch(corral_backend *b, int wd);
-int backend_arm_restart(corral_backend *b);
+/* --- What every part needs of the supervisor: data, and these. --- */
 
-/* adopt.c */
-/* Keep the spec (before the process starts) and the state (at each change) on the leaf. A
- * no-op unless the supervisor persists. */
-int adopt_save_spec(corral_backend *b, int leaf_fd);
-void adopt_save_state(corral_backend *b);
-/* The launch is over: its copy in the state directory goes. */
-void adopt_forget(corral *c, const char *name, const char *launch);
-/* Remove the leaf "<name>.<launch>" and forget its record. */
-void backend_remove_leaf(corral *c, const char *name, const char *launch);
-/* A record whose leaf is gone (removed by someone else while no supervisor ran): concluded from
- * the loop with what can be had. */
-int backend_attach_lost(corral_backend *b);
-int backend_on_exit(corral_backend *b);
-void backend_kill_sync(corral_backend *b);
-void backend_on_notify(corral_backend *b, const char *text);
-/* Its notify socket (for the launch b->launch), watched from the loop; *ret_path is the address for
- * $NOTIFY_SOCKET. uid: who may send to it (the backend's user). 0 or -errno. */
-int backend_notify_open(corral_backend *b, uid_t uid, char **ret_path);
-void backend_notify_close(corral_backend *b);
-/* corral.c: the directory of the notify sockets, made if need be; its fd (borrowed) or -errno. */
-int corral_notify_dir(corral *c);
-void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message,
-                  int error);
+static inline void corral_emit(corral *c, const corral_event *ev) {
+        if (c && c->handler)
+                c->handler(c, ev, c->userdata);
+}
 
-int backend_respawn(corral_backend *b);
-
-/* corral.c */
-/* One launch of b (b->spec) in a fresh leaf; emits started. On failure nothing is left running,
- * and *ret_what says what failed, for the start-failed event, which is the caller's to emit. */
-int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what);
-void corral_emit_start_failed(corral_backend *b, const char *what, int err);
-void corral_emit(corral *c, const corral_event *ev);
 /* One line to the caller's log handler, if it set one. */
 void corral_log(corral *c, corral_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void corral_link(corral *c, corral_backend *b);
-void corral_unlink(corral *c, corral_backend *b);
-void corral_reap_orphans(corral *c);
-/* Whether a signal of corral_add_signals() is pending: the loop will handle it before anything else. */
-bool corral_signal_pending(corral *c);
+
+/* Whether a signal of corral_add_signals() is pending: the loop handles it before anything else. */
+static inline bool corral_signal_pending(const corral *c) {
+        sigset_t pending;
+
+        if (sigisemptyset(&c->signals) || sigpending(&pending) < 0)
+                return false;
+        (void) sigandset(&pending, &pending, &c->signals);
+        return !sigisemptyset(&pending);
+}
+
+/* --- backend.c: the record and its life. --- */
+
+int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
+/* A first launch of a new backend: started, or start-failed (its event emitted) and gone. */
+int backend_launch(corral_backend *b);
+int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);
+/* An inotify watch of b fired: its cgroup.events or its memory.events changed. */
+void backend_on_watch(corral_backend *b, int wd);
+/* Reap the main process if it has exited: 1 if now, 0 if not yet, -errno. */
+int backend_on_exit(corral_backend *b);
+/* The zombies of a subreaper's orphans, reaped (a backend's main process: its exit). */
+void backend_reap_orphans(corral *c);
+/* Kill and wait, no events: corral_free(). */
+void backend_kill_sync(corral_backend *b);
+void backend_unlink(corral_backend *b);
+
+/* Taken back by corral_adopt() from an earlier supervisor's record: a backend with the record's
+ * facts, linked; then one of: waiting for its restart, its main process alive (what was had of
+ * it again: its pidfd, output pipes, log file, notify socket, taken from *taken; and its leaf),
+ * its main process gone (its leaf), or its leaf gone too (what exit status could be had). Each
+ * consumes the fds it is given. */
+int backend_adopt(corral *c, const corral_spec *spec, const char *id, const record_state *st,
+                  corral_backend **ret);
+int backend_adopt_restarting(corral_backend *b);
+int backend_adopt_live(corral_backend *b, launch *taken, int leaf_fd);
+int backend_adopt_ended(corral_backend *b, int leaf_fd);
+int backend_adopt_lost(corral_backend *b, const siginfo_t *exit_si);
+void backend_emit_adopted(corral_backend *b);

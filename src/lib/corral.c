@@ -25,70 +25,28 @@
 #include "safepath.h"
 #include "syscall.h"
 
-extern char **environ;
-
-/* A private notify directory is ours: it goes once its backends are gone (their sockets with them). */
-static void corral_notify_dir_done(corral *c) {
-        c->notify_dir_fd = safe_close(c->notify_dir_fd);
-        if (c->notify_dir_private && c->notify_dir)
-                (void) rmdir(c->notify_dir);
-        c->notify_dir = mfree(c->notify_dir);
-        c->notify_dir_private = false;
-}
-
-/* A directory of our own for notify sockets, where none was set: root's under /run, another
- * user's in its runtime directory, else under /tmp; mkdtemp, so that nobody can have made it. */
-static int corral_notify_dir_private(corral *c) {
-        const char *base = geteuid() == 0 ? "/run" : secure_getenv("XDG_RUNTIME_DIR") ?: "/tmp";
-        _cleanup_free_ char *dir = NULL;
-
-        if (asprintf(&dir, "%s/corral-notify.XXXXXX", base) < 0)
-                return -ENOMEM;
-        if (!mkdtemp(dir))
-                return negative_errno();
-        if (chmod(dir, 0711) < 0) { /* backends of other users reach their sockets, list nothing */
-                int r = negative_errno();
-                (void) rmdir(dir);
-                return r;
-        }
-        c->notify_dir = TAKE_PTR(dir);
-        c->notify_dir_private = true;
-        return 0;
-}
-
 int corral_set_notify_directory(corral *c, const char *dir) {
         _cleanup_free_ char *problem = NULL;
-        char *copy;
-        int fd;
+        int r;
 
         if (!c || !dir || dir[0] != '/')
                 return -EINVAL;
-        fd = safepath_open_dir(dir, 0711, &problem);
-        if (fd < 0) {
-                corral_log(c, CORRAL_LEVEL_ERROR, "notify directory %s refused: %s", dir,
-                           problem ?: strerror(-fd));
-                return fd;
-        }
-        copy = strdup(dir);
-        if (!copy) {
-                safe_close(fd);
-                return -ENOMEM;
-        }
-        corral_notify_dir_done(c);
-        c->notify_dir = copy;
-        c->notify_dir_fd = fd;
-        return 0;
+        r = notify_dir_set(&c->notify, dir, &problem);
+        if (r < 0)
+                corral_log(c, CORRAL_LEVEL_ERROR, "notify directory %s refused: %s", dir, problem ?: strerror(-r));
+        return r;
 }
 
-int corral_notify_dir(corral *c) {
+int corral_set_state_directory(corral *c, const char *dir) {
+        _cleanup_free_ char *problem = NULL;
         int r;
 
-        if (c->notify_dir_fd >= 0)
-                return c->notify_dir_fd;
-        if (!c->notify_dir && (r = corral_notify_dir_private(c)) < 0)
-                return r;
-        c->notify_dir_fd = open(c->notify_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return c->notify_dir_fd >= 0 ? c->notify_dir_fd : negative_errno();
+        if (!c || !dir || dir[0] != '/')
+                return -EINVAL;
+        r = record_store_set_directory(&c->records, dir, &problem);
+        if (r < 0)
+                corral_log(c, CORRAL_LEVEL_ERROR, "state directory %s refused: %s", dir, problem ?: strerror(-r));
+        return r;
 }
 
 static int corral_describe_fallbacks(const corral_features *f, char **ret) {
@@ -161,7 +119,7 @@ static int corral_probe(corral *c) {
 
 static int corral_on_sigchld(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
                              void *userdata) {
-        corral_reap_orphans(userdata);
+        backend_reap_orphans(userdata);
         return 0;
 }
 
@@ -241,9 +199,9 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         if (!c)
                 return -ENOMEM;
         c->root.fd = -EBADF;
-        c->notify_dir_fd = -EBADF;
+        c->notify = NOTIFY_DIR_INIT;
         c->inotify_fd = -EBADF;
-        c->state_dir_fd = -EBADF;
+        c->records = (record_store){ .root = &c->root, .dir_fd = -EBADF };
         c->watches = HASHMAP_INIT(&hashmap_int_ops);
         (void) sigemptyset(&c->signals);
         r = cgroup_root_open(root_path, &c->root);
@@ -259,7 +217,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
                 r = corral_inotify(c);
         if (r >= 0 && (flags & CORRAL_NEW_SUBREAPER))
                 r = corral_become_subreaper(c);
-        c->persist = flags & CORRAL_NEW_PERSIST;
+        c->records.persist = flags & CORRAL_NEW_PERSIST;
         if (r >= 0 && (flags & CORRAL_NEW_RAISE_NOFILE))
                 corral_raise_nofile(c);
         if (r < 0) {
@@ -273,18 +231,15 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
 corral *corral_free(corral *c) {
         if (!c)
                 return NULL;
-        while (c->live) {
-                corral_backend *b = c->live;
-                backend_kill_sync(b);
-                corral_unlink(c, b);
-        }
-        corral_reap_orphans(c);
+        while (c->live)
+                backend_kill_sync(c->live); /* and unlinked */
+        backend_reap_orphans(c);
         spawn_stack_done(&c->stack);
         spawn_window_done(&c->window);
-        corral_notify_dir_done(c);
+        notify_dir_done(&c->notify);
         c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
         c->inotify_fd = safe_close(c->inotify_fd);
-        c->state_dir_fd = safe_close(c->state_dir_fd);
+        record_store_done(&c->records);
         hashmap_done(&c->watches);
         free(c->fallbacks);
         cgroup_limits_host_done(&c->limits_host, &c->root);
@@ -357,14 +312,6 @@ int corral_add_signals(corral *c, const int *sigs, size_t n, sd_event_signal_han
         return 0;
 }
 
-bool corral_signal_pending(corral *c) {
-        sigset_t pending;
-
-        if (sigisemptyset(&c->signals) || sigpending(&pending) < 0)
-                return false;
-        (void) sigandset(&pending, &pending, &c->signals);
-        return !sigisemptyset(&pending);
-}
 
 int corral_exit(corral *c, int code) {
         return sd_event_exit(c->event, code);
@@ -395,383 +342,20 @@ void corral_log(corral *c, corral_level level, const char *fmt, ...) {
                 line = NULL;
 }
 
-void corral_emit(corral *c, const corral_event *ev) {
-        if (c->handler)
-                c->handler(c, ev, c->userdata);
-}
-
-void corral_link(corral *c, corral_backend *b) {
-        b->linked = true;
-        b->next = c->live;
-        if (c->live)
-                c->live->prev = b;
-        c->live = b;
-        c->n_live++;
-}
-
-void corral_unlink(corral *c, corral_backend *b) {
-        if (b->prev)
-                b->prev->next = b->next;
-        else
-                c->live = b->next;
-        if (b->next)
-                b->next->prev = b->prev;
-        b->prev = b->next = NULL;
-        b->corral = NULL;
-        b->linked = false;
-        c->n_live--;
-        corral_backend_unref(b);
-}
-
-static corral_backend *corral_find_unreaped(corral *c, pid_t pid) {
-        for (corral_backend *b = c->live; b; b = b->next)
-                if (b->pid == pid && !b->reaped)
-                        return b;
-        return NULL;
-}
-
-/* As subreaper, orphans of every backend come to us. Their zombies are reaped here, each through
- * a pidfd; a zombie that is a backend's main process goes to its record, so no exit status is
- * ever lost. Peeking with WNOWAIT reaps nothing by itself. */
-void corral_reap_orphans(corral *c) {
-        if (!c->subreaper || c->sweeping)
-                return;
-        c->sweeping = true;
-        for (;;) {
-                siginfo_t si = { 0 };
-                corral_backend *b;
-                int pidfd, r;
-
-                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
-                        break;
-                b = corral_find_unreaped(c, si.si_pid);
-                if (b) {
-                        corral_backend_ref(b);
-                        r = backend_on_exit(b);
-                        corral_backend_unref(b);
-                        if (r <= 0) /* left for after a pending signal of ours: its pidfd brings it back */
-                                break;
-                        continue;
-                }
-                /* A zombie child's pid cannot be reused until it is reaped. */
-                pidfd = syscall_pidfd_open(si.si_pid);
-                if (pidfd < 0 || syscall_waitid_pidfd(pidfd, WEXITED | WNOHANG, &si) < 0) {
-                        safe_close(pidfd);
-                        break;
-                }
-                safe_close(pidfd);
-        }
-        c->sweeping = false;
-}
-
-void corral_emit_start_failed(corral_backend *b, const char *what, int err) {
-        char msg[512];
-
-        (void) snprintf(msg, sizeof(msg), "backend failed to start: %s: %s", what, strerror(err));
-        backend_emit(b, CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR, msg, err);
-}
-
-/* Create the leaf and start the process in it. On an exec failure the leaf is removed. */
-/* What a launch needs that the supervisor works out first: the executable, who it runs as, its
- * environment. */
-typedef struct launch_prep {
-        char *path;
-        spawn_creds creds;
-        bool have_creds;
-        char **merged_env; /* for env_extend */
-        spawn_rlimit rlimits[17];
-        size_t n_rlimits;
-} launch_prep;
-
-static void launch_prep_done(launch_prep *l) {
-        free(l->path);
-        creds_done(&l->creds);
-        strv_free(l->merged_env);
-        *l = (launch_prep){ 0 };
-}
-
-/* The leaf's limits; on failure *ret_what says why, and nothing of them is left. */
-static int corral_spawn_limits(corral *c, const corral_spec *s, corral_backend *b, int leaf,
-                               char **ret_what) {
-        int r;
-
-        if (!cgroup_limits_any(&s->limits))
-                return 0;
-        r = cgroup_limits_apply(&c->limits_host, &c->root, leaf, b->cgroup, &s->limits, &b->v1, ret_what);
-        if (r < 0)
-                cgroup_v1_leaf_done(&b->v1);
-        return r;
-}
-
-static int corral_spawn_notify(corral_backend *b, launch_prep *l, char **ret_what);
-
-static int corral_spawn_in_leaf(corral *c, const corral_spec *s, launch_prep *l, corral_backend *b,
-                                const char **ret_step, char **ret_what) {
-        _cleanup_close_ int leaf = -EBADF, out_wr = -EBADF, err_wr = -EBADF;
-        spawn_params p = { .path = l->path,
-                           .argv = s->argv,
-                           .envp = l->merged_env ?: s->envp ?: environ,
-                           .cwd = s->cwd,
-                           .into_cgroup = c->features.clone_into_cgroup,
-                           .creds = l->have_creds ? &l->creds : NULL,
-                           .umask = s->umask,
-                           .no_new_privs = s->no_new_privs,
-                           .rlimits = l->rlimits,
-                           .n_rlimits = l->n_rlimits,
-                           .v1_procs_fds = b->v1.procs_fd,
-                           .n_v1_procs_fds = ELEMENTSOF(b->v1.procs_fd),
-                           .stdout_fd = -1,
-                           .stderr_fd = -1,
-                           .window = c->window.end > 0 ? &c->window : NULL };
-        int r, pidfd = -EBADF;
-        pid_t pid = 0;
-
-        leaf = cgroup_leaf_create(&c->root, s->name, b->launch);
-        if (leaf < 0) {
-                b->launch[0] = '\0';
-                return leaf;
-        }
-        if (asprintf(&b->cgroup, "%s/%s.%s", c->root.path + strlen(c->root.mount), s->name, b->launch) < 0)
-                b->cgroup = NULL;
-        r = adopt_save_spec(b, leaf); /* before there is a process: a leaf never runs unrecorded */
-        if (r < 0) {
-                *ret_what = strdup(
-                        r == -E2BIG ? "backend definition too large to keep on its cgroup (64 KiB)"
-                                : r == -EILSEQ
-                                ? "backend definition is not valid UTF-8: cannot keep it on its cgroup"
-                                : "cannot keep the backend's definition on its cgroup");
-                backend_remove_leaf(c, s->name, b->launch);
-                return r;
-        }
-        p.cgroup_fd = leaf;
-        r = !b->cgroup ? -ENOMEM : corral_spawn_limits(c, s, b, leaf, ret_what);
-        if (r >= 0 && corral_spec_wants_notify(s)) {
-                r = corral_spawn_notify(b, l, ret_what);
-                p.envp = l->merged_env;
-        }
-        if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE && !output_wanted(s))
-                p.stdout_fd = p.stderr_fd = SPAWN_FD_NULL; /* kept nowhere: no pipes to read */
-        else if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE) {
-                r = output_open_launch(b, &out_wr, &err_wr);
-                p.stdout_fd = out_wr;
-                p.stderr_fd = err_wr;
-                if (r < 0)
-                        *ret_what = strdup("output pipes");
-        }
-        if (r >= 0)
-                r = spawn_start(&p, &c->stack, &pid, &pidfd, ret_step);
-        out_wr = safe_close(out_wr); /* the child has its own: EOF comes when the last writer is gone */
-        err_wr = safe_close(err_wr);
-        if (r < 0) {
-                output_drain(b);
-                backend_notify_close(b);
-                backend_remove_leaf(c, s->name, b->launch);
-                cgroup_v1_leaf_done(&b->v1);
-                return r;
-        }
-        if (!b->linked)
-                corral_link(c, b); /* from here the record owns the process: a failure kills it */
-        r = backend_attach(b, pid, pidfd, TAKE_FD(leaf));
-        return r < 0 ? r : output_attach(b);
-}
-
-static int corral_spec_check(const corral_spec *s) {
-        if (!s || !s->argv || !s->argv[0] || !name_is_valid(s->name))
-                return -EINVAL;
-        return 0;
-}
-
-/* base with the entries of extra over it. */
-static int env_merge(char *const *base, char *const *extra, char ***ret) {
-        size_t n = 0, k = 0;
-        char **v;
-
-        for (char *const *e = base; e && *e; e++)
-                n++;
-        for (char *const *e = extra; e && *e; e++)
-                n++;
-        v = calloc(n + 1, sizeof(char *));
-        if (!v)
-                return -ENOMEM;
-        for (char *const *e = base; e && *e; e++) {
-                size_t key = strcspn(*e, "=");
-                bool overridden = false;
-                for (char *const *x = extra; x && *x && !overridden; x++)
-                        overridden = strncmp(*x, *e, key + 1) == 0;
-                if (!overridden && !(v[k++] = strdup(*e)))
-                        return strv_free(v), -ENOMEM;
-        }
-        for (char *const *x = extra; x && *x; x++)
-                if (!(v[k++] = strdup(*x)))
-                        return strv_free(v), -ENOMEM;
-        *ret = v;
-        return 0;
-}
-
-/* The environment of a backend that reports readiness: its own, and NOTIFY_SOCKET. */
-static int corral_env_with_notify(const corral_spec *s, const char *socket, char ***ret) {
-        _cleanup_free_ char *var = NULL, *wd = NULL;
-        char **extra = NULL;
-        int r;
-
-        if (asprintf(&var, "NOTIFY_SOCKET=%s", socket) < 0)
-                return -ENOMEM;
-        if (s->watchdog_usec > 0 && asprintf(&wd, "WATCHDOG_USEC=%" PRIu64, s->watchdog_usec) < 0)
-                return -ENOMEM;
-        r = env_merge(s->env_extend ? s->envp : NULL, (char *[]){ var, wd, NULL }, &extra);
-        if (r < 0)
-                return r;
-        r = env_merge(s->envp && !s->env_extend ? s->envp : environ, extra, ret);
-        strv_free(extra);
-        return r;
-}
-
-/* The spec's limits, and the file limit the supervisor had before it raised its own. */
-static void corral_spawn_rlimits(corral *c, const corral_spec *s, launch_prep *l) {
-        bool nofile = false;
-
-        for (size_t i = 0; i < s->n_rlimits; i++) {
-                l->rlimits[l->n_rlimits++] = s->rlimits[i];
-                nofile |= s->rlimits[i].resource == RLIMIT_NOFILE;
-        }
-        if (c->nofile_raised && !nofile)
-                l->rlimits[l->n_rlimits++] = (spawn_rlimit){ .resource = RLIMIT_NOFILE, .limit = c->nofile };
-}
-
-/* Who it runs as, resolved now (a user added or removed since the last launch counts). */
-static int corral_spawn_creds(const corral_spec *s, launch_prep *l, char **ret_what) {
-        int r;
-
-        if (!s->user && !s->group)
-                return 0;
-        r = creds_resolve(s->user, s->group, &l->creds);
-        if (r == -ESRCH || r == -ENXIO) {
-                if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
-                             r == -ESRCH ? s->user : s->group) < 0)
-                        return -ENOMEM;
-                return -EINVAL;
-        }
-        if (r < 0)
-                return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
-        l->have_creds = true;
-        return 0;
-}
-
-/* The paths it names, reached with its user's rights, not ours: the executable, the working
- * directory, the log file (a root supervisor would otherwise find, enter and open what its user
- * may not). */
-static int corral_spawn_paths(corral_backend *b, launch_prep *l, char **ret_what) {
-        const corral_spec *s = b->spec;
-        const spawn_creds *creds = l->have_creds ? &l->creds : NULL;
-        creds_fs_saved saved;
-        int r = creds_fs_enter(creds, &saved);
-
-        if (r < 0)
-                return asprintf(ret_what, "acting as user %s", s->user ?: s->group) < 0 ? -ENOMEM : r;
-        r = spawn_resolve(s->argv[0], &l->path);
-        if (r < 0 && asprintf(ret_what, "%s", s->argv[0]) < 0)
-                r = -ENOMEM;
-        if (r >= 0 && s->cwd && (r = spawn_check_directory(s->cwd)) < 0 &&
-            asprintf(ret_what, "working directory %s", s->cwd) < 0)
-                r = -ENOMEM;
-        creds_fs_leave(&saved);
-        if (r >= 0 && s->output == CORRAL_OUTPUT_CAPTURE)
-                r = output_open_file(b, creds, ret_what);
-        return r;
-}
-
-static int corral_spawn_prepare(corral *c, corral_backend *b, launch_prep *l, char **ret_what) {
-        const corral_spec *s = b->spec;
-        int r = corral_spawn_creds(s, l, ret_what);
-
-        if (r >= 0)
-                r = corral_spawn_paths(b, l, ret_what);
-        if (r < 0)
-                return r;
-        corral_spawn_rlimits(c, s, l);
-        if (s->env_extend && !corral_spec_wants_notify(s)) /* with a notify socket: once it is made */
-                r = env_merge(environ, s->envp, &l->merged_env);
-        if (r < 0)
-                return asprintf(ret_what, "environment") < 0 ? -ENOMEM : r;
-        return 0;
-}
-
-/* Its own notify socket, for the launch its leaf is made for, and the environment that names it. */
-static int corral_spawn_notify(corral_backend *b, launch_prep *l, char **ret_what) {
-        _cleanup_free_ char *path = NULL;
-        int r = backend_notify_open(b, l->have_creds ? l->creds.uid : geteuid(), &path);
-
-        if (r >= 0)
-                r = corral_env_with_notify(b->spec, path, &l->merged_env);
-        if (r < 0 &&
-            asprintf(ret_what, "notify socket in %s", b->corral->notify_dir ?: "a private directory") < 0)
-                *ret_what = NULL;
-        return r;
-}
-
-/* Words for the step of the child that failed. */
-static char *step_what(const corral_spec *s, const char *step) {
-        char *w = NULL;
-
-        if (!step || strcmp(step, "execve") == 0)
-                return strdup(s->argv[0]);
-        if (strcmp(step, "chdir") == 0 && asprintf(&w, "working directory %s", s->cwd) >= 0)
-                return w;
-        return strdup(step);
-}
-
-int corral_spawn_launch(corral *c, corral_backend *b, char **ret_what) {
-        launch_prep l = { 0 };
-        const char *step = NULL;
-        char *what = NULL;
-        int r;
-
-        b->launch[0] = '\0';
-        b->cgroup = mfree(b->cgroup);
-        b->pid = 0;
-        r = corral_spawn_prepare(c, b, &l, &what);
-        if (r >= 0)
-                r = corral_spawn_in_leaf(c, b->spec, &l, b, &step, &what);
-        launch_prep_done(&l);
-        if (r < 0 && b->pid != 0) /* started but not watchable: never left running unsupervised */
-                backend_kill_sync(b);
-        else if (r < 0 && !what && step)
-                what = step_what(b->spec, step);
-        else if (r < 0 && !what && !b->launch[0] &&
-                 asprintf(&what, "cannot create a cgroup in %s", c->root.path) < 0)
-                what = NULL;
-        if (r < 0) {
-                *ret_what = what ?: strdup(b->spec->argv[0]);
-                return r;
-        }
-        free(what);
-        adopt_save_state(b);
-        backend_emit(b, CORRAL_EVENT_STARTED, CORRAL_LEVEL_INFO, "backend started", 0);
-        return 0;
-}
-
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
-        _cleanup_free_ char *what = NULL;
         corral_backend *b;
         int r;
 
-        if (!c || corral_spec_check(s) < 0)
+        if (!c || !s || !s->argv || !s->argv[0] || !name_is_valid(s->name))
                 return -EINVAL;
         r = backend_new(c, s, &b);
         if (r < 0)
                 return r;
-        r = corral_spawn_launch(c, b, &what);
-        if (r < 0) { /* the first start is the caller's to retry: no restart policy here */
-                b->state = CORRAL_STATE_GONE;
-                corral_emit_start_failed(b, what ?: s->argv[0], -r);
-                if (b->linked)
-                        corral_unlink(c, b);
-                corral_backend_unref(b);
-                return r;
-        }
-        if (ret)
+        r = backend_launch(b); /* a start that fails is start-failed, and gone */
+        if (r >= 0 && ret)
                 *ret = corral_backend_ref(b);
-        return 0;
+        corral_backend_unref(b);
+        return r;
 }
 
 int corral_stop_all(corral *c, uint64_t grace_usec) {

@@ -14,6 +14,62 @@
 
 #include "macro.h"
 #include "notify.h"
+#include "safepath.h"
+
+int notify_dir_set(notify_dir *d, const char *path, char **ret_problem) {
+        char *copy;
+        int fd = safepath_open_dir(path, 0711, ret_problem);
+
+        if (fd < 0)
+                return fd;
+        copy = strdup(path);
+        if (!copy) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        notify_dir_done(d);
+        *d = (notify_dir){ .path = copy, .fd = fd };
+        return 0;
+}
+
+/* mkdtemp: nobody can have made it before us; 0711: backends of other users reach their own
+ * sockets in it (they are 0600, theirs), and nobody lists it. */
+static int notify_dir_make_private(notify_dir *d) {
+        const char *base = geteuid() == 0 ? "/run" : secure_getenv("XDG_RUNTIME_DIR") ?: "/tmp";
+        _cleanup_free_ char *dir = NULL;
+
+        if (asprintf(&dir, "%s/corral-notify.XXXXXX", base) < 0)
+                return -ENOMEM;
+        if (!mkdtemp(dir))
+                return negative_errno();
+        if (chmod(dir, 0711) < 0) {
+                int r = negative_errno();
+                (void) rmdir(dir);
+                return r;
+        }
+        d->path = TAKE_PTR(dir);
+        d->private = true;
+        return 0;
+}
+
+int notify_dir_get(notify_dir *d) {
+        int r;
+
+        if (d->fd >= 0)
+                return d->fd;
+        if (!d->path && (r = notify_dir_make_private(d)) < 0)
+                return r;
+        d->fd = open(d->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return d->fd >= 0 ? d->fd : negative_errno();
+}
+
+void notify_dir_done(notify_dir *d) {
+        d->fd = safe_close(d->fd);
+        if (d->private && d->path)
+                (void) rmdir(d->path);
+        free(d->path);
+        *d = NOTIFY_DIR_INIT;
+}
 
 int notify_bind(int dir_fd, const char *dir_path, const char *name, uid_t uid, char **ret_path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -5,7 +5,27 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/* Where the backends' notify sockets are: a directory given (and checked) by the caller, else a
+ * private one made at the first need and removed at the end. */
+typedef struct notify_dir {
+        char *path;
+        int fd;       /* O_PATH; -1 until made or given */
+        bool private; /* ours to remove */
+} notify_dir;
+
+#define NOTIFY_DIR_INIT ((notify_dir){ .fd = -1 })
+
+/* Use path (made 0711 if missing, checked as safepath_open_dir() checks). 0, or -errno with
+ * *ret_problem saying why. */
+int notify_dir_set(notify_dir *d, const char *path, char **ret_problem);
+/* Its fd, the private one made now if none was given (mkdtemp: under /run for root,
+ * $XDG_RUNTIME_DIR or /tmp otherwise). Borrowed, or -errno. */
+int notify_dir_get(notify_dir *d);
+/* Closed, and a private one removed (its sockets are gone with their backends). */
+void notify_dir_done(notify_dir *d);
 
 /*
  * One backend's notify socket: a datagram socket bound at @dir_path/@name (@dir_fd is that

@@ -155,7 +155,6 @@ static void file_write(output_file *f, const char *p, size_t n) {
 }
 
 static int output_on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata);
-static void file_done(output_file *f);
 
 static void output_pause(corral_backend *b, bool pause) {
         for (int i = 0; i < 2; i++)
@@ -279,8 +278,7 @@ static void output_journal_open(corral_backend *b) {
         b->out.journal_fd = fd;
 }
 
-/* A pipe whose write end is >= 3, so that the child's dup2 onto 1 and 2 never clobbers it. */
-static int output_pipe(int *ret_rd, int *ret_wr) {
+int output_pipe(int *ret_rd, int *ret_wr) {
         int p[2], wr;
 
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -306,7 +304,7 @@ void output_prepare(corral_backend *b) {
         output_journal_open(b);
 }
 
-static void file_done(output_file *f) {
+void output_file_done(output_file *f) {
         f->fd = safe_close(f->fd);
         f->dir_fd = safe_close(f->dir_fd);
         f->path = mfree(f->path);
@@ -330,15 +328,13 @@ static int file_open_dir(output_file *f) {
         return 0;
 }
 
-int output_open_file(corral_backend *b, const spawn_creds *creds, char **ret_what) {
-        output_file *f = &b->out.file;
+int output_file_open(output_file *f, const char *path, uint64_t max_size, const spawn_creds *creds,
+                     char **ret_what) {
         int r;
 
-        if (!b->spec->log_file || f->fd >= 0)
-                return 0;
-        file_done(f);
-        f->max_size = b->spec->log_file_max;
-        f->path = strdup(b->spec->log_file);
+        output_file_done(f);
+        f->max_size = max_size;
+        f->path = strdup(path);
         r = !f->path ? -ENOMEM : creds ? creds_copy(creds, &f->creds) : 0;
         f->as_user = creds && r >= 0;
         if (r >= 0)
@@ -346,28 +342,12 @@ int output_open_file(corral_backend *b, const spawn_creds *creds, char **ret_wha
         if (r >= 0)
                 r = file_open(f);
         if (r < 0) {
-                if (asprintf(ret_what, "log file %s%s", b->spec->log_file,
-                             r == -ELOOP            ? " (a symlink on its path: none is followed)"
-                                     : r == -EINVAL ? " (not a regular file)"
-                                                    : "") < 0)
+                if (asprintf(ret_what, "log file %s%s", path,
+                             r == -ELOOP    ? " (a symlink on its path: none is followed)"
+                             : r == -EINVAL ? " (not a regular file)"
+                                            : "") < 0)
                         *ret_what = NULL;
-                file_done(f);
-        }
-        return r;
-}
-
-int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr) {
-        backend_output *o = &b->out;
-        int r;
-
-        output_prepare(b);
-        r = output_pipe(&o->pipe_fd[0], ret_stdout);
-        if (r < 0)
-                return r;
-        r = output_pipe(&o->pipe_fd[1], ret_stderr);
-        if (r < 0) {
-                *ret_stdout = safe_close(*ret_stdout);
-                o->pipe_fd[0] = safe_close(o->pipe_fd[0]);
+                output_file_done(f);
         }
         return r;
 }
@@ -397,7 +377,7 @@ void output_drain(corral_backend *b) {
                 (void) fcntl(b->out.journal_fd, F_SETFL, fcntl(b->out.journal_fd, F_GETFL) | O_NONBLOCK);
                 b->out.journal_source = sd_event_source_disable_unref(b->out.journal_source);
         }
-        file_done(&b->out.file); /* the launch's output is all in: a next launch opens it again */
+        output_file_done(&b->out.file); /* the launch's output is all in: a next launch opens it again */
 }
 
 void output_stderr_tail(const corral_backend *b, char *buf, size_t size) {
@@ -428,7 +408,7 @@ void output_done(backend_output *o) {
                 o->pipe_fd[i] = safe_close(o->pipe_fd[i]);
         }
         journal_close(o);
-        file_done(&o->file);
+        output_file_done(&o->file);
         free(o->ring.buf);
         *o = BACKEND_OUTPUT_INIT;
 }

@@ -44,23 +44,26 @@ typedef struct backend_output {
         size_t pending_len;
 } backend_output;
 
+#define OUTPUT_FILE_INIT ((output_file){ .fd = -1, .dir_fd = -1 })
 #define BACKEND_OUTPUT_INIT                                                                                 \
         ((backend_output){ .pipe_fd = { -1, -1 }, .file = { .fd = -1, .dir_fd = -1 }, .journal_fd = -1 })
 
 typedef struct corral_backend corral_backend;
 
-/* Pipes for a new launch: *ret_stdout and *ret_stderr are the write ends for the child (>= 3,
- * close-on-exec: spawn dups them onto 1 and 2), closed by the caller after the spawn. */
-int output_open_launch(corral_backend *b, int *ret_stdout, int *ret_stderr);
+/* A pipe for a launch's stdout or stderr: *ret_rd non-blocking, *ret_wr >= 3 (the child's dup2
+ * onto 1 and 2 never clobbers it), both close-on-exec. 0 or -errno. */
+int output_pipe(int *ret_rd, int *ret_wr);
 
 /* The ring's bound and the journal stream of the spec, for a new launch (or one taken back with
  * its pipes). */
 void output_prepare(corral_backend *b);
 
-/* The spec's log file, if it has one and it is not open yet: opened (created 0640) as creds
- * (NULL: as we are), never through a symlink, never a FIFO or device. 0, or -errno with
- * *ret_what saying what failed ("log file /x/y.log"). */
-int output_open_file(corral_backend *b, const spawn_creds *creds, char **ret_what);
+/* A log file, opened (created 0640) as creds (NULL: as we are), never through a symlink, never a
+ * FIFO or device; *f is set up for writing and rotation. 0, or -errno with *ret_what saying what
+ * failed ("log file /x/y.log"). */
+int output_file_open(output_file *f, const char *path, uint64_t max_size, const spawn_creds *creds,
+                     char **ret_what);
+void output_file_done(output_file *f);
 
 /* Watch the read ends from the loop. */
 int output_attach(corral_backend *b);

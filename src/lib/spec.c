@@ -175,7 +175,7 @@ int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t init
 }
 
 int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec) {
-        if (burst > RESTART_HISTORY)
+        if (burst > RECORD_RESTART_HISTORY)
                 return -ERANGE;
         s->restart.limit_burst = burst;
         s->restart.limit_interval_usec = interval_usec;

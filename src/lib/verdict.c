@@ -1,10 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* verdict.c: the verdict contract: intent and type decide the event and its level, never the exit code. */
+#include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "verdict.h"
 
-#define V(t, l, m) ((verdict){ .type = CORRAL_EVENT_##t, .level = CORRAL_LEVEL_##l, .message = (m) })
+static verdict V(corral_event_type t, corral_level l, const char *m) {
+        verdict v = { .type = t, .level = l };
+
+        (void) snprintf(v.message, sizeof(v.message), "%s", m);
+        return v;
+}
+
+#define E(t) CORRAL_EVENT_##t
+#define L(l) CORRAL_LEVEL_##l
 
 corral_how verdict_how(int si_code) {
         switch (si_code) {
@@ -19,35 +30,74 @@ corral_how verdict_how(int si_code) {
         }
 }
 
+/* A stop was asked for: any end is stopped, unless it crashed or the OOM killer had it. */
 static verdict verdict_stop(const verdict_input *in) {
         if (in->oom_killed)
-                return V(OOM_KILLED, WARNING, "backend crashed while stopping (OOM killer)");
+                return V(E(OOM_KILLED), L(WARNING), "backend crashed while stopping (OOM killer)");
         if (in->si_code == CLD_DUMPED)
-                return V(CRASHED, WARNING, "backend crashed while stopping");
+                return V(E(CRASHED), L(WARNING), "backend crashed while stopping");
         if (in->escalated)
-                return V(STOPPED, NOTICE, "backend stopped");
-        return V(STOPPED, INFO, "backend stopped");
+                return V(E(STOPPED), L(NOTICE), "backend stopped");
+        return V(E(STOPPED), L(INFO), "backend stopped");
 }
 
+/* Nobody asked: only a task's exit 0 is not a warning. */
 static verdict verdict_unasked(const verdict_input *in) {
         if (in->oom_killed)
-                return V(OOM_KILLED, WARNING, "backend killed by the OOM killer");
+                return V(E(OOM_KILLED), L(WARNING), "backend killed by the OOM killer");
         switch (in->si_code) {
         case CLD_DUMPED:
-                return V(CRASHED, WARNING, "backend crashed (core dumped)");
+                return V(E(CRASHED), L(WARNING), "backend crashed (core dumped)");
         case CLD_KILLED:
-                return V(KILLED, WARNING, "backend killed by signal");
+                return V(E(KILLED), L(WARNING), "backend killed by signal");
         case CLD_EXITED:
                 if (in->type == CORRAL_TYPE_TASK && in->status == 0)
-                        return V(FINISHED, INFO, "backend finished");
-                return V(EXITED, WARNING, "backend exited unexpectedly");
+                        return V(E(FINISHED), L(INFO), "backend finished");
+                return V(E(EXITED), L(WARNING), "backend exited unexpectedly");
         default:
-                return V(EXITED, WARNING, "backend exited unexpectedly (status unknown)");
+                return V(E(EXITED), L(WARNING), "backend exited unexpectedly (status unknown)");
         }
 }
 
+/* How the launch went overrides how the process ended, in this order: a start that failed or
+ * timed out, a watchdog missed, a death before readiness, a clean exit announced by STOPPING=1. */
+static verdict verdict_launch(const verdict_input *in, verdict v) {
+        verdict o = { .level = L(ERROR), .type = E(START_FAILED) };
+
+        if (in->start_timed_out) { /* killed for it: whatever its end, it never started */
+                (void) snprintf(o.message, sizeof(o.message),
+                                "backend failed to start: not ready within %" PRIu64 " ms",
+                                in->start_timeout_usec / 1000);
+                return o;
+        }
+        if (in->intent_stop)
+                return v;
+        if (in->watchdog_fired) {
+                o = (verdict){ .type = E(WATCHDOG), .level = L(WARNING) };
+                (void) snprintf(o.message, sizeof(o.message), "backend missed its watchdog (%" PRIu64 " ms)",
+                                in->watchdog_usec / 1000);
+                return o;
+        }
+        if (in->ready_pending && v.type != E(OOM_KILLED)) /* it died before it was ready: never started */
+                return V(E(START_FAILED), L(ERROR), "backend failed to start: it ended before it was ready");
+        if (in->self_stopping && v.type == E(EXITED) && in->status == 0)
+                return V(E(FINISHED), L(INFO), "backend stopped on its own (it said STOPPING=1)");
+        return v;
+}
+
 verdict verdict_decide(const verdict_input *in) {
-        if (in->start_failed)
-                return V(START_FAILED, ERROR, "backend failed to start");
-        return in->intent_stop ? verdict_stop(in) : verdict_unasked(in);
+        verdict v;
+
+        if (in->start_error > 0) {
+                v = (verdict){ .type = E(START_FAILED), .level = L(ERROR) };
+                if (in->start_what)
+                        (void) snprintf(v.message, sizeof(v.message), "backend failed to start: %s: %s",
+                                        in->start_what, strerror(in->start_error));
+                else
+                        (void) snprintf(v.message, sizeof(v.message), "backend failed to start: %s",
+                                        strerror(in->start_error));
+                return v;
+        }
+        v = in->intent_stop ? verdict_stop(in) : verdict_unasked(in);
+        return verdict_launch(in, v);
 }

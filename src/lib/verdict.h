@@ -3,26 +3,37 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "corral.h"
 
+/* Every fact a verdict is made of, plain: how the main process ended, and how its launch went. */
 typedef struct verdict_input {
-        bool intent_stop; /* corral_stop() was asked before the main process exited */
+        bool intent_stop; /* a stop was asked for before the main process exited */
         corral_type type;
-        int si_code;       /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, or 0 when unknown */
-        int status;        /* si_status: the exit code or the signal */
-        bool escalated;    /* cgroup.kill was needed */
-        bool oom_killed;   /* the cgroup's oom_kill counter grew */
-        bool start_failed; /* exec or child setup failed */
+        int si_code;     /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, or 0 when unknown */
+        int status;      /* si_status: the exit code or the signal */
+        bool escalated;  /* cgroup.kill was needed */
+        bool oom_killed; /* the cgroup's oom_kill counter grew */
+        /* It never ran: exec or the child's setup failed (or the leaf, the pipes...). */
+        int start_error;        /* the positive errno, 0 if it started */
+        const char *start_what; /* what failed ("/usr/bin/x", "working directory /srv"), or NULL */
+        /* How the launch went. */
+        bool ready_pending; /* it was to report readiness and had not */
+        bool start_timed_out;
+        uint64_t start_timeout_usec;
+        bool self_stopping; /* it said STOPPING=1 */
+        bool watchdog_fired;
+        uint64_t watchdog_usec;
 } verdict_input;
 
 typedef struct verdict {
         corral_event_type type;
         corral_level level;
-        const char *message;
+        char message[512];
 } verdict;
 
-/* The table of DESIGN.md, row by row. */
+/* The table of DESIGN.md and docs/events.md, every rule of it: one pure function. */
 verdict verdict_decide(const verdict_input *in);
 
 /* How the main process ended, from waitid's si_code. */

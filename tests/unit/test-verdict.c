@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-verdict.c: every row of the verdict table in DESIGN.md. */
 #include <setjmp.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,15 +106,82 @@ static void test_unasked_oom_is_oom_killed_warning(void **state) {
               CORRAL_LEVEL_WARNING, "backend killed by the OOM killer");
 }
 
-/* - | exec or setup failed | start-failed | error */
+/* - | exec or setup failed | start-failed | error, naming what failed and the errno */
 static void test_start_failed_is_error(void **state) {
-        verdict_input in = { .start_failed = true, .intent_stop = true };
+        verdict_input in = { .start_error = ENOENT, .start_what = "/usr/bin/nope", .intent_stop = true };
         verdict v = verdict_decide(&in);
 
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
         assert_int_equal(v.level, CORRAL_LEVEL_ERROR);
+        assert_string_equal(v.message, "backend failed to start: /usr/bin/nope: No such file or directory");
         in.intent_stop = false;
-        assert_int_equal(verdict_decide(&in).type, CORRAL_EVENT_START_FAILED);
+        in.start_what = NULL;
+        v = verdict_decide(&in);
+        assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+        assert_string_equal(v.message, "backend failed to start: No such file or directory");
+}
+
+/* The rules of how a launch went, each over how the main process ended. */
+static verdict launch(verdict_input in) {
+        return verdict_decide(&in);
+}
+
+#define EXIT0 .si_code = CLD_EXITED, .status = 0
+#define TERM  .si_code = CLD_KILLED, .status = SIGTERM
+
+/* not ready within the start timeout: start-failed, whatever its end (it was killed for it) */
+static void test_start_timeout_is_start_failed(void **state) {
+        verdict v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true, .start_timed_out = true,
+                                            .start_timeout_usec = 300000 });
+
+        assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+        assert_int_equal(v.level, CORRAL_LEVEL_ERROR);
+        assert_string_equal(v.message, "backend failed to start: not ready within 300 ms");
+        v = launch((verdict_input){ TERM, .intent_stop = true, .start_timed_out = true, .start_timeout_usec = 1000 });
+        assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+}
+
+/* it ended before it said it was ready: start-failed, never a verdict of a running backend */
+static void test_death_before_ready_is_start_failed(void **state) {
+        verdict v = launch((verdict_input){ .si_code = CLD_EXITED, .status = 5, .ready_pending = true });
+
+        assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+        assert_string_equal(v.message, "backend failed to start: it ended before it was ready");
+        /* but a stop asked for is a stop, and an OOM kill is an OOM kill */
+        assert_int_equal(launch((verdict_input){ TERM, .intent_stop = true, .ready_pending = true }).type,
+                         CORRAL_EVENT_STOPPED);
+        assert_int_equal(launch((verdict_input){ TERM, .oom_killed = true, .ready_pending = true }).type,
+                         CORRAL_EVENT_OOM_KILLED);
+}
+
+/* STOPPING=1, then exit 0: it stopped on its own, finished at info; any other end is not clean */
+static void test_stopping_then_exit_zero_is_finished(void **state) {
+        verdict v = launch((verdict_input){ EXIT0, .self_stopping = true });
+
+        assert_int_equal(v.type, CORRAL_EVENT_FINISHED);
+        assert_int_equal(v.level, CORRAL_LEVEL_INFO);
+        assert_string_equal(v.message, "backend stopped on its own (it said STOPPING=1)");
+        assert_int_equal(launch((verdict_input){ .si_code = CLD_EXITED, .status = 1, .self_stopping = true }).type,
+                         CORRAL_EVENT_EXITED);
+        assert_int_equal(launch((verdict_input){ TERM, .self_stopping = true }).type, CORRAL_EVENT_KILLED);
+        assert_int_equal(launch((verdict_input){ TERM, .self_stopping = true, .intent_stop = true }).type,
+                         CORRAL_EVENT_STOPPED);
+}
+
+/* it missed its watchdog: killed for it, the verdict is watchdog at warning, not killed */
+static void test_missed_watchdog_is_watchdog(void **state) {
+        verdict v = launch(
+                (verdict_input){ .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .watchdog_fired = true,
+                                 .watchdog_usec = 1000000 });
+
+        assert_int_equal(v.type, CORRAL_EVENT_WATCHDOG);
+        assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+        assert_string_equal(v.message, "backend missed its watchdog (1000 ms)");
+        /* before it was ready too; a stop asked for first is a stop */
+        assert_int_equal(launch((verdict_input){ TERM, .watchdog_fired = true, .ready_pending = true }).type,
+                         CORRAL_EVENT_WATCHDOG);
+        assert_int_equal(launch((verdict_input){ TERM, .watchdog_fired = true, .intent_stop = true }).type,
+                         CORRAL_EVENT_STOPPED);
 }
 
 static void test_unknown_status(void **state) {
@@ -135,6 +203,10 @@ int main(void) {
                 cmocka_unit_test(test_unasked_core_is_crashed_warning),
                 cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
                 cmocka_unit_test(test_start_failed_is_error),
+                cmocka_unit_test(test_start_timeout_is_start_failed),
+                cmocka_unit_test(test_death_before_ready_is_start_failed),
+                cmocka_unit_test(test_stopping_then_exit_zero_is_finished),
+                cmocka_unit_test(test_missed_watchdog_is_watchdog),
                 cmocka_unit_test(test_unknown_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

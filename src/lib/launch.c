@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* launch.c: one launch of a spec: a fresh leaf, its limits, its output pipes, log file and notify socket,
+ * and its process; a result, or nothing left behind. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "corral-private.h"
+#include "creds.h"
+#include "launch.h"
+#include "macro.h"
+#include "notify.h"
+#include "strv.h"
+
+extern char **environ;
+
+/* What the supervisor works out before anything is made: the executable, who it runs as, its
+ * limits, its environment. */
+typedef struct launch_prep {
+        char *path;
+        spawn_creds creds;
+        bool have_creds;
+        char **env; /* NULL: the spec's own, or the supervisor's */
+        spawn_rlimit rlimits[17];
+        size_t n_rlimits;
+} launch_prep;
+
+static void launch_prep_done(launch_prep *p) {
+        free(p->path);
+        creds_done(&p->creds);
+        strv_free(p->env);
+        *p = (launch_prep){ 0 };
+}
+
+static const spawn_creds *prep_creds(const launch_prep *p) {
+        return p->have_creds ? &p->creds : NULL;
+}
+
+/* base with the entries of extra over it. */
+static int env_merge(char *const *base, char *const *extra, char ***ret) {
+        size_t n = 0, k = 0;
+        char **v;
+
+        for (char *const *e = base; e && *e; e++)
+                n++;
+        for (char *const *e = extra; e && *e; e++)
+                n++;
+        v = calloc(n + 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (char *const *e = base; e && *e; e++) {
+                size_t key = strcspn(*e, "=");
+                bool overridden = false;
+                for (char *const *x = extra; x && *x && !overridden; x++)
+                        overridden = strncmp(*x, *e, key + 1) == 0;
+                if (!overridden && !(v[k++] = strdup(*e)))
+                        return strv_free(v), -ENOMEM;
+        }
+        for (char *const *x = extra; x && *x; x++)
+                if (!(v[k++] = strdup(*x)))
+                        return strv_free(v), -ENOMEM;
+        *ret = v;
+        return 0;
+}
+
+/* Its environment: the spec's (over the supervisor's where it extends it), and NOTIFY_SOCKET and
+ * WATCHDOG_USEC where it has a notify socket. NULL in *ret where that is just environ or the spec's. */
+static int launch_env(const corral_spec *s, const char *notify_path, char ***ret) {
+        _cleanup_free_ char *var = NULL, *wd = NULL;
+        char **extra = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!notify_path)
+                return s->env_extend ? env_merge(environ, s->envp, ret) : 0;
+        if (asprintf(&var, "NOTIFY_SOCKET=%s", notify_path) < 0)
+                return -ENOMEM;
+        if (s->watchdog_usec > 0 && asprintf(&wd, "WATCHDOG_USEC=%" PRIu64, s->watchdog_usec) < 0)
+                return -ENOMEM;
+        r = env_merge(s->env_extend ? s->envp : NULL, (char *[]){ var, wd, NULL }, &extra);
+        if (r < 0)
+                return r;
+        r = env_merge(s->envp && !s->env_extend ? s->envp : environ, extra, ret);
+        strv_free(extra);
+        return r;
+}
+
+/* Who it runs as, resolved now (a user added or removed since the last launch counts). */
+static int launch_creds(const corral_spec *s, launch_prep *p, char **ret_what) {
+        int r;
+
+        if (!s->user && !s->group)
+                return 0;
+        r = creds_resolve(s->user, s->group, &p->creds);
+        if (r == -ESRCH || r == -ENXIO) {
+                if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
+                             r == -ESRCH ? s->user : s->group) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        if (r < 0)
+                return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
+        p->have_creds = true;
+        return 0;
+}
+
+/* The paths it names, reached with its user's rights, not ours: the executable and the working
+ * directory (a root supervisor would otherwise find and enter what its user may not). */
+static int launch_paths(const corral_spec *s, launch_prep *p, char **ret_what) {
+        creds_fs_saved saved;
+        int r = creds_fs_enter(prep_creds(p), &saved);
+
+        if (r < 0)
+                return asprintf(ret_what, "acting as user %s", s->user ?: s->group) < 0 ? -ENOMEM : r;
+        r = spawn_resolve(s->argv[0], &p->path);
+        if (r < 0 && asprintf(ret_what, "%s", s->argv[0]) < 0)
+                r = -ENOMEM;
+        if (r >= 0 && s->cwd && (r = spawn_check_directory(s->cwd)) < 0 &&
+            asprintf(ret_what, "working directory %s", s->cwd) < 0)
+                r = -ENOMEM;
+        creds_fs_leave(&saved);
+        return r;
+}
+
+/* The spec's limits, and the file limit the supervisor had before it raised its own. */
+static void launch_rlimits(const corral *c, const corral_spec *s, launch_prep *p) {
+        bool nofile = false;
+
+        for (size_t i = 0; i < s->n_rlimits; i++) {
+                p->rlimits[p->n_rlimits++] = s->rlimits[i];
+                nofile |= s->rlimits[i].resource == RLIMIT_NOFILE;
+        }
+        if (c->nofile_raised && !nofile)
+                p->rlimits[p->n_rlimits++] = (spawn_rlimit){ .resource = RLIMIT_NOFILE, .limit = c->nofile };
+}
+
+static int launch_prepare(const corral *c, const corral_spec *s, launch_prep *p, char **ret_what) {
+        int r = launch_creds(s, p, ret_what);
+
+        if (r >= 0)
+                r = launch_paths(s, p, ret_what);
+        if (r >= 0)
+                launch_rlimits(c, s, p);
+        return r;
+}
+
+/* Its notify socket, owned by its user, and the environment that names it. */
+static int launch_notify(corral *c, const corral_spec *s, launch_prep *p, launch *l, char **ret_what) {
+        _cleanup_free_ char *path = NULL;
+        int dir = notify_dir_get(&c->notify), r;
+
+        r = dir < 0 ? dir
+                    : notify_bind(dir, c->notify.path, l->id, p->have_creds ? p->creds.uid : geteuid(), &path);
+        if (r >= 0)
+                l->notify_fd = r;
+        if (r >= 0)
+                r = launch_env(s, path, &p->env);
+        if (r < 0 && asprintf(ret_what, "notify socket in %s", c->notify.path ?: "a private directory") < 0)
+                *ret_what = NULL;
+        return r;
+}
+
+/* Where its output goes: pipes we read (and a log file, as its user), or nowhere. */
+static int launch_output(const corral_spec *s, const launch_prep *p, launch *l, int wr[2], char **ret_what) {
+        int r = 0;
+
+        if (s->output != CORRAL_OUTPUT_CAPTURE)
+                return 0;
+        if (!output_wanted(s)) {
+                wr[0] = wr[1] = SPAWN_FD_NULL; /* kept nowhere: no pipes to read */
+                return 0;
+        }
+        if (s->log_file && (r = output_file_open(&l->log, s->log_file, s->log_file_max, prep_creds(p), ret_what)) < 0)
+                return r;
+        for (int i = 0; r >= 0 && i < 2; i++)
+                r = output_pipe(&l->out_fd[i], &wr[i]);
+        if (r < 0 && !*ret_what)
+                *ret_what = strdup("output pipes");
+        return r;
+}
+
+/* The leaf, and what is decided with it: the spec on it, its limits, its output, its notify
+ * socket. *ret_leaf is its fd. */
+static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *l, int wr[2], int *ret_leaf,
+                       char **ret_what) {
+        _cleanup_close_ int leaf = cgroup_leaf_create(&c->root, s->name, l->id);
+        int r;
+
+        if (leaf < 0) {
+                l->id[0] = '\0';
+                return asprintf(ret_what, "cannot create a cgroup in %s", c->root.path) < 0 ? -ENOMEM : leaf;
+        }
+        if (asprintf(&l->cgroup, "%s/%s.%s", c->root.path + strlen(c->root.mount), s->name, l->id) < 0) {
+                l->cgroup = NULL;
+                return -ENOMEM;
+        }
+        r = record_save_spec(&c->records, leaf, s); /* before there is a process */
+        if (r < 0)
+                return asprintf(ret_what, "%s",
+                                r == -E2BIG ? "backend definition too large to keep on its cgroup (64 KiB)"
+                                : r == -EILSEQ
+                                        ? "backend definition is not valid UTF-8: cannot keep it on its cgroup"
+                                        : "cannot keep the backend's definition on its cgroup") < 0
+                        ? -ENOMEM
+                        : r;
+        if (cgroup_limits_any(&s->limits) &&
+            (r = cgroup_limits_apply(&c->limits_host, &c->root, leaf, l->cgroup, &s->limits, &l->v1, ret_what)) < 0)
+                return r;
+        if (corral_spec_wants_notify(s) && (r = launch_notify(c, s, p, l, ret_what)) < 0)
+                return r;
+        if (!p->env && (r = launch_env(s, NULL, &p->env)) < 0)
+                return r;
+        r = launch_output(s, p, l, wr, ret_what);
+        if (r >= 0)
+                *ret_leaf = TAKE_FD(leaf);
+        return r;
+}
+
+/* Words for the step of the child that failed. */
+static char *step_what(const corral_spec *s, const char *step) {
+        char *w = NULL;
+
+        if (!step || strcmp(step, "execve") == 0)
+                return strdup(s->argv[0]);
+        if (strcmp(step, "chdir") == 0 && asprintf(&w, "working directory %s", s->cwd) >= 0)
+                return w;
+        return strdup(step);
+}
+
+static int launch_spawn(corral *c, const corral_spec *s, const launch_prep *p, launch *l, int leaf, int wr[2],
+                        char **ret_what) {
+        spawn_params sp = { .path = p->path,
+                            .argv = s->argv,
+                            .envp = p->env ?: s->envp ?: environ,
+                            .cwd = s->cwd,
+                            .cgroup_fd = leaf,
+                            .into_cgroup = c->features.clone_into_cgroup,
+                            .creds = prep_creds(p),
+                            .umask = s->umask,
+                            .no_new_privs = s->no_new_privs,
+                            .rlimits = p->rlimits,
+                            .n_rlimits = p->n_rlimits,
+                            .v1_procs_fds = l->v1.procs_fd,
+                            .n_v1_procs_fds = ELEMENTSOF(l->v1.procs_fd),
+                            .stdout_fd = wr[0],
+                            .stderr_fd = wr[1],
+                            .window = c->window.end > 0 ? &c->window : NULL };
+        const char *step = NULL;
+        int r = spawn_start(&sp, &c->stack, &l->pid, &l->pidfd, &step);
+
+        if (r < 0)
+                *ret_what = step_what(s, step);
+        return r;
+}
+
+/* A launch that failed before its process ran (or after spawn_start() reaped it): all of it goes. */
+static void launch_undo(corral *c, const char *name, launch *l) {
+        for (int i = 0; i < 2; i++)
+                l->out_fd[i] = safe_close(l->out_fd[i]);
+        if (l->notify_fd >= 0)
+                notify_unbind(c->notify.fd, l->id);
+        l->notify_fd = safe_close(l->notify_fd);
+        l->pidfd = safe_close(l->pidfd);
+        output_file_done(&l->log);
+        cgroup_v1_leaf_done(&l->v1);
+        if (l->id[0])
+                (void) cgroup_leaf_remove(&c->root, name, l->id);
+        free(l->cgroup);
+        *l = LAUNCH_INIT;
+}
+
+int launch_start(corral *c, const corral_spec *s, launch *ret, char **ret_what) {
+        launch_prep p = { 0 };
+        launch l = LAUNCH_INIT;
+        int wr[2] = { -1, -1 }, leaf = -EBADF, r;
+
+        *ret_what = NULL;
+        r = launch_prepare(c, s, &p, ret_what);
+        if (r >= 0)
+                r = launch_leaf(c, s, &p, &l, wr, &leaf, ret_what);
+        if (r >= 0)
+                r = launch_spawn(c, s, &p, &l, leaf, wr, ret_what);
+        for (int i = 0; i < 2; i++) /* the child has its own: EOF comes when its last writer is gone */
+                if (wr[i] >= 0)
+                        safe_close(wr[i]);
+        safe_close(leaf);
+        launch_prep_done(&p);
+        if (r < 0) {
+                launch_undo(c, s->name, &l);
+                return r;
+        }
+        *ret = l;
+        return 0;
+}
+
+/* Adopted: what it had open with us before, its user's rights resolved again. */
+int launch_notify_rebind(corral *c, const corral_spec *s, const char *id) {
+        _cleanup_free_ char *path = NULL, *what = NULL;
+        launch_prep p = { 0 };
+        int r = launch_creds(s, &p, &what), dir = r < 0 ? r : notify_dir_get(&c->notify);
+
+        r = dir < 0 ? dir : notify_bind(dir, c->notify.path, id, p.have_creds ? p.creds.uid : geteuid(), &path);
+        launch_prep_done(&p);
+        return r;
+}
+
+int launch_log_reopen(const corral_spec *s, output_file *f, char **ret_what) {
+        launch_prep p = { 0 };
+        int r = launch_creds(s, &p, ret_what);
+
+        if (r >= 0 && s->log_file)
+                r = output_file_open(f, s->log_file, s->log_file_max, prep_creds(&p), ret_what);
+        launch_prep_done(&p);
+        return r;
+}
