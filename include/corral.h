@@ -430,6 +430,12 @@ int corral_set_notify_directory(corral *c, const char *dir);
 /** corral_backend_get_spec() - the spec it is (re)started from. Borrowed. */
 const corral_spec *corral_backend_get_spec(corral_backend *b);
 
+/**
+ * corral_spec_equal() - whether two specs would start the same backend: every setting the same.
+ * (A reload of a definition restarts a backend only when it changed.)
+ */
+bool corral_spec_equal(const corral_spec *a, const corral_spec *b);
+
 /** corral_spec_dup() - a copy of a spec, owned by the caller. */
 int corral_spec_dup(const corral_spec *s, corral_spec **ret);
 

@@ -14,7 +14,6 @@
 #include "macro.h"
 #include "registry.h"
 #include "server.h"
-#include "spec-json.h"
 #include "strv.h"
 #include "utf8.h"
 
@@ -650,15 +649,6 @@ static const definition *defs_find(definition **v, size_t n, const char *name) {
         return NULL;
 }
 
-static bool spec_equal(const corral_spec *a, const corral_spec *b) {
-        json_t *ja = NULL, *jb = NULL;
-        bool eq = spec_to_json(a, &ja) >= 0 && spec_to_json(b, &jb) >= 0 && json_equal(ja, jb);
-
-        json_decref(ja);
-        json_decref(jb);
-        return eq;
-}
-
 static void report_add(json_t *report, const char *key, const char *name) {
         json_array_append_new(json_object_get(report, key), json_string(name));
 }
@@ -684,7 +674,7 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
         }
         free(e->definition);
         e->definition = strdup(d->path);
-        if (spec_equal(e->spec, d->spec)) {
+        if (corral_spec_equal(e->spec, d->spec)) {
                 report_add(report, "unchanged", e->name);
                 return;
         }
@@ -709,7 +699,7 @@ static void apply_new(registry *r, const definition *d, json_t *report) {
         if (!d->enabled || !d->spec)
                 return;
         if (e && e->backend) {
-                if (spec_equal(e->spec, d->spec)) { /* re-adopted after a restart of corrald */
+                if (corral_spec_equal(e->spec, d->spec)) { /* re-adopted after a restart of corrald */
                         e->definition = strdup(d->path);
                         report_add(report, "unchanged", e->name);
                         return;

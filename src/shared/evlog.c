@@ -14,7 +14,6 @@
 #include <time.h>
 
 #include "evlog.h"
-#include "output.h"
 #include "macro.h"
 #include "parse.h"
 
@@ -255,7 +254,7 @@ int evlog_format_event(const corral_event *ev, evlog_format fmt, char **ret) {
 }
 
 int evlog_journal(const corral_event *ev) {
-        char bufs[_F_MAX + 3][OUTPUT_TAIL_SIZE + 512];
+        char bufs[_F_MAX + 3][1024 + 512]; /* a stderr tail is at most 1 KiB */
         struct iovec iov[_F_MAX + 3];
         evlog_fields fl;
         size_t n = 0;
