@@ -95,8 +95,9 @@ void server_invalid_parameter(conn *c, const char *parameter);
 #define server_log_refusal(s, reason, prio, ...)                                                            \
         daemon_log_limited(&(s)->refusals, reason, prio, __VA_ARGS__)
 
-/* Send an event to every connection that is watching. What an unprivileged connection gets has
- * no "stderr" (a backend's stderr, like its output, may hold secrets): so has every reply. */
+/* Send an event to every connection that is watching. What goes to an unprivileged connection,
+ * here as in every reply, has no "stderr" (a backend's stderr, like its output, may hold
+ * secrets). */
 void server_broadcast(server *s, json_t *params);
 
 /* Send a chunk of a backend's output to every connection following it. */
