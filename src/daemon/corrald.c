@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "evlog.h"
 #include "fdstore.h"
 #include "macro.h"
+#include "parse.h"
 #include "policy.h"
 #include "registry.h"
 #include "server.h"
@@ -34,7 +36,14 @@ typedef struct daemon_args {
         const char *cgroup_root;
         mode_t socket_mode;
         unsigned max_connections;
+        unsigned max_unprivileged; /* UINT_MAX: half of max_connections */
+        unsigned max_per_user;
         size_t max_client_buffer;
+        size_t max_total_client_buffer;
+        uint64_t request_timeout;
+        uint64_t idle_timeout;
+        unsigned refusal_log_burst;
+        uint64_t refusal_log_interval;
         size_t keep_gone;
         int own_leaf;  /* -1 auto: under systemd */
         int fd_holder; /* -1 auto: with a state directory, not under systemd */
@@ -66,8 +75,25 @@ static void help(void) {
                "                          ('*': any user but root; root only if named)\n"
                "  --socket-mode MODE      octal permissions of the socket it makes (default 0660)\n"
                "  --max-connections N     clients at once (default 64)\n"
+               "  --max-unprivileged-connections N\n"
+               "                          of them, clients neither root nor in the group (default:\n"
+               "                          half of --max-connections; the others are kept for root\n"
+               "                          and the group)\n"
+               "  --max-connections-per-user N\n"
+               "                          of those, one user's (default 8)\n"
+               "  --request-timeout D     a message must arrive whole within D of its first byte\n"
+               "                          (default 10s; 0: no limit)\n"
+               "  --idle-timeout D        an unprivileged client with no call under way, not watching\n"
+               "                          or following, is closed after D (default 1min; 0: never)\n"
                "  --max-client-buffer B   replies that may wait for a client that does not read,\n"
-               "                          in bytes, before it is dropped (default 16 MiB)\n"
+               "                          in bytes (K, M, G), before it is dropped (default 16M)\n"
+               "  --max-total-client-buffer B\n"
+               "                          replies that may wait for all clients together (default\n"
+               "                          64M); past it the unprivileged client holding the most is\n"
+               "                          dropped\n"
+               "  --refusal-log-limit N/INTERVAL\n"
+               "                          refusals, drops and time-outs logged per INTERVAL, the rest\n"
+               "                          counted in one line at its end (default 10/10s; 0/0: all)\n"
                "  --cgroup-root DIR       where backends' leaf cgroups go (default: own cgroup)\n"
                "  --own-leaf yes|no|auto  move into <root>/supervisor first (auto: under systemd)\n"
                "  --definitions DIR       where NAME.backend files declare backends to run (repeatable,\n"
@@ -105,6 +131,75 @@ static int parse_yes_no_auto(const char *option, const char *v, int *ret) {
         return 0;
 }
 
+static int parse_count_option(const char *option, const char *v, unsigned max, unsigned *ret) {
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (*v == '\0' || *v == '-' || *end || errno != 0 || n == 0 || n > max)
+                return usage("invalid %s '%s': expected 1 to %u", option, v, max);
+        *ret = (unsigned) n;
+        return 0;
+}
+
+static int parse_size_option(const char *option, const char *v, size_t *ret) {
+        uint64_t n;
+
+        if (parse_size(v, &n) < 0 || n < 4096 || n > (UINT64_C(1) << 32))
+                return usage("invalid %s '%s': expected bytes (K, M, G), 4096 to 4G", option, v);
+        *ret = (size_t) n;
+        return 0;
+}
+
+static int parse_duration_option(const char *option, const char *v, uint64_t *ret) {
+        if (parse_duration(v, ret) < 0)
+                return usage("invalid %s '%s': expected a duration such as 10s or 1min, or 0", option, v);
+        return 0;
+}
+
+/* Long options only: past any character getopt could return. */
+enum {
+        OPT_MAX_UNPRIVILEGED = 0x100,
+        OPT_MAX_PER_USER,
+        OPT_MAX_TOTAL_BUFFER,
+        OPT_REQUEST_TIMEOUT,
+        OPT_IDLE_TIMEOUT,
+        OPT_REFUSAL_LOG_LIMIT,
+};
+
+/* What a client may hold: connections, time, memory; and how often its refusals are logged. */
+static int parse_limit_option(int opt, const char *v, daemon_args *a) {
+        switch (opt) {
+        case 'n':
+                return parse_count_option("--max-connections", v, 65536, &a->max_connections);
+        case OPT_MAX_UNPRIVILEGED:
+                if (strcmp(v, "0") == 0) { /* no unprivileged client at all */
+                        a->max_unprivileged = 0;
+                        return 0;
+                }
+                return parse_count_option("--max-unprivileged-connections", v, 65536, &a->max_unprivileged);
+        case OPT_MAX_PER_USER:
+                return parse_count_option("--max-connections-per-user", v, 65536, &a->max_per_user);
+        case 'b':
+                return parse_size_option("--max-client-buffer", v, &a->max_client_buffer);
+        case OPT_MAX_TOTAL_BUFFER:
+                return parse_size_option("--max-total-client-buffer", v, &a->max_total_client_buffer);
+        case OPT_REQUEST_TIMEOUT:
+                return parse_duration_option("--request-timeout", v, &a->request_timeout);
+        case OPT_IDLE_TIMEOUT:
+                return parse_duration_option("--idle-timeout", v, &a->idle_timeout);
+        case OPT_REFUSAL_LOG_LIMIT:
+                if (parse_restart_limit(v, &a->refusal_log_burst, &a->refusal_log_interval) < 0 ||
+                    (a->refusal_log_burst > 0 && a->refusal_log_interval == 0))
+                        return usage("invalid --refusal-log-limit '%s': expected N/INTERVAL such as 10/10s, "
+                                     "N from 1 to 64, or 0/0",
+                                     v);
+                return 0;
+        }
+        return usage("unknown option '%s'", v);
+}
+
 static int parse_option(int opt, const char *v, daemon_args *a) {
         char *end;
         unsigned long n;
@@ -128,18 +223,6 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         return usage("invalid --socket-mode '%s': expected octal permissions such as 0660",
                                      v);
                 a->socket_mode = (mode_t) n;
-                return 0;
-        case 'n':
-                n = strtoul(v, &end, 10);
-                if (*v == '\0' || *end || n == 0 || n > 65536)
-                        return usage("invalid --max-connections '%s': expected 1 to 65536", v);
-                a->max_connections = (unsigned) n;
-                return 0;
-        case 'b':
-                n = strtoul(v, &end, 10);
-                if (*v == '\0' || *end || n < 4096 || n > (1UL << 32))
-                        return usage("invalid --max-client-buffer '%s': expected bytes, 4096 to 4 GiB", v);
-                a->max_client_buffer = n;
                 return 0;
         case 'o':
                 return parse_yes_no_auto("--own-leaf", v, &a->own_leaf);
@@ -177,7 +260,7 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         : EVLOG_TARGET_STDERR;
                 return 0;
         }
-        return usage("unknown option '%s'", v);
+        return parse_limit_option(opt, v, a);
 }
 
 static int parse_args(int argc, char **argv, daemon_args *a) {
@@ -189,6 +272,12 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "socket-mode", required_argument, NULL, 'm' },
                 { "max-connections", required_argument, NULL, 'n' },
                 { "max-client-buffer", required_argument, NULL, 'b' },
+                { "max-unprivileged-connections", required_argument, NULL, OPT_MAX_UNPRIVILEGED },
+                { "max-connections-per-user", required_argument, NULL, OPT_MAX_PER_USER },
+                { "max-total-client-buffer", required_argument, NULL, OPT_MAX_TOTAL_BUFFER },
+                { "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+                { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+                { "refusal-log-limit", required_argument, NULL, OPT_REFUSAL_LOG_LIMIT },
                 { "own-leaf", required_argument, NULL, 'o' },
                 { "log-format", required_argument, NULL, 'f' },
                 { "log-target", required_argument, NULL, 'T' },
@@ -205,7 +294,14 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                             .allow_group = "corral",
                             .socket_mode = 0660,
                             .max_connections = 64,
+                            .max_unprivileged = UINT_MAX,
+                            .max_per_user = 8,
                             .max_client_buffer = 16 * 1024 * 1024,
+                            .max_total_client_buffer = 64 * 1024 * 1024,
+                            .request_timeout = 10 * USEC_PER_SEC,
+                            .idle_timeout = 60 * USEC_PER_SEC,
+                            .refusal_log_burst = 10,
+                            .refusal_log_interval = 10 * USEC_PER_SEC,
                             .keep_gone = REGISTRY_KEEP_GONE_DEFAULT,
                             .own_leaf = -1,
                             .fd_holder = -1,
@@ -223,6 +319,11 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
         }
         if (r >= 0 && optind < argc)
                 r = usage("unexpected argument '%s'", argv[optind]);
+        if (a->max_unprivileged == UINT_MAX)
+                a->max_unprivileged = a->max_connections / 2;
+        if (r >= 0 && a->max_unprivileged > a->max_connections)
+                r = usage("--max-unprivileged-connections %u is more than --max-connections %u",
+                          a->max_unprivileged, a->max_connections);
         if (a->n_definitions == 0)
                 a->definitions[0] = "/etc/corral/backends.d";
         return r;
@@ -334,8 +435,15 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         if (policy_init(&d->policy, a->allow_user_switch) < 0)
                 return daemon_log(LOG_ERR, "out of memory"), -ENOMEM;
         server_options so = { .max_connections = a->max_connections,
+                              .max_unprivileged = a->max_unprivileged,
+                              .max_per_uid = a->max_per_user,
                               .max_message = 256 * 1024,
                               .max_output = a->max_client_buffer,
+                              .max_total_output = a->max_total_client_buffer,
+                              .request_timeout_usec = a->request_timeout,
+                              .idle_timeout_usec = a->idle_timeout,
+                              .log_burst = a->refusal_log_burst,
+                              .log_interval_usec = a->refusal_log_interval,
                               .allow_gid = gid,
                               .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group,
                               .policy = &d->policy };

@@ -205,8 +205,9 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
         const char *bad = s->opt.policy ? policy_check_start(s->opt.policy, &c->cred, params, &why) : NULL;
 
         if (bad) {
-                daemon_log(LOG_NOTICE, "refused Start of %s from uid=%u pid=%d: %s", get_str(params, "name"),
-                           (unsigned) c->cred.uid, (int) c->cred.pid, why ?: bad);
+                server_log_refusal(s, "starts not permitted", LOG_NOTICE,
+                                   "refused Start of %s from uid=%u pid=%d: %s", get_str(params, "name"),
+                                   (unsigned) c->cred.uid, (int) c->cred.pid, why ?: bad);
                 return server_error(c, IFACE ".NotPermitted",
                                     json_pack("{s:s, s:s}", "parameter", bad, "message", why ?: bad));
         }
@@ -425,8 +426,10 @@ void methods_dispatch(server *s, conn *c, json_t *msg) {
         if (!m)
                 return method_not_found(c, name);
         if (m->privileged && !c->privileged) {
-                daemon_log(LOG_WARNING, "refused %s from uid=%u pid=%d: not root and not in group %s", name,
-                           (unsigned) c->cred.uid, (int) c->cred.pid, s->opt.allow_group ?: "(none)");
+                server_log_refusal(s, "calls denied", LOG_WARNING,
+                                   "refused %s from uid=%u pid=%d: not root and not in group %s", name,
+                                   (unsigned) c->cred.uid, (int) c->cred.pid,
+                                   s->opt.allow_group ?: "(none)");
                 return server_error(c, VARLINK_SERVICE ".PermissionDenied", NULL);
         }
         json_t *empty = params ? NULL : json_object();

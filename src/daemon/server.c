@@ -2,6 +2,8 @@
 /* server.c: the varlink control socket: connections, their credentials, limits and replies. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,8 +16,23 @@
 #include "methods.h"
 #include "server.h"
 
+#define READ_BUDGET        (64 * 1024) /* bytes read from one connection per turn of the loop */
+#define CALLS_PER_WAKEUP   16          /* calls taken from one connection per turn of the loop */
+#define ACCEPTS_PER_WAKEUP 64          /* connections accepted per turn of the loop */
+
+/* What the summary of suppressed refusals counts each kind as. */
+#define R_TOTAL     "connections over --max-connections"
+#define R_SHARE     "unprivileged connections over their share"
+#define R_PER_UID   "connections of one user over --max-connections-per-user"
+#define R_MALFORMED "malformed messages"
+#define R_TOO_LARGE "messages too large"
+#define R_SLOW      "slow clients dropped"
+#define R_REQUEST   "half-sent messages timed out"
+#define R_IDLE      "idle connections closed"
+
 static void conn_close(conn *c);
-static void conn_process(conn *c);
+static void conn_process(conn *c, unsigned limit);
+static void conn_update(conn *c);
 
 conn *conn_ref(conn *c) {
         if (c)
@@ -32,43 +49,163 @@ conn *conn_unref(conn *c) {
         return NULL;
 }
 
-/* Read when idle, write when something waits to go out. */
-static void conn_update_events(conn *c) {
-        uint32_t ev = c->busy ? 0 : EPOLLIN;
+static size_t conn_pending_out(const conn *c) {
+        return c->vc.out_len - c->vc.out_off;
+}
 
-        if (varlink_conn_pending_out(&c->vc))
-                ev |= EPOLLOUT;
-        (void) sd_event_source_set_io_events(c->io, ev);
+/* Keep the server's count of output memory in step with c's buffer. */
+static void conn_account(conn *c) {
+        c->server->out_held = c->server->out_held - c->out_held + c->vc.out_cap;
+        c->out_held = c->vc.out_cap;
+}
+
+static void conn_flush(conn *c) {
+        int r = varlink_conn_flush(&c->vc);
+
+        conn_account(c);
+        if (r < 0 && r != -EAGAIN)
+                conn_close(c);
+}
+
+/* The client to drop to make room for len more bytes for c: the unprivileged one with the most
+ * output waiting; only if no unprivileged client holds any, the privileged one with the most. c
+ * counts with what it is about to queue, so there always is one. */
+static conn *server_pick_victim(server *s, conn *c, size_t len) {
+        conn *best = NULL;
+        size_t best_n = 0;
+
+        for (conn *x = s->conns; x; x = x->next) {
+                size_t n = conn_pending_out(x) + (x == c ? len : 0);
+                if (n == 0)
+                        continue;
+                if (!best || (best->privileged && !x->privileged) ||
+                    (best->privileged == x->privileged && n > best_n)) {
+                        best = x;
+                        best_n = n;
+                }
+        }
+        return best;
+}
+
+/* Bound the memory all slow clients hold together: drop clients until c's buffer may grow for
+ * len more bytes. Returns false if c itself was dropped. */
+static bool server_make_room(server *s, conn *c, size_t len) {
+        while (s->opt.max_total_output &&
+               s->out_held + varlink_conn_out_growth(&c->vc, len) > s->opt.max_total_output) {
+                conn *x = server_pick_victim(s, c, len);
+                server_log_refusal(s, R_SLOW, LOG_WARNING,
+                                   "dropping client uid=%u pid=%d: %zu bytes of replies unread, %zu held "
+                                   "for all clients (limit %zu)",
+                                   (unsigned) x->cred.uid, (int) x->cred.pid, conn_pending_out(x),
+                                   s->out_held, s->opt.max_total_output);
+                conn_close(x);
+                if (x == c)
+                        return false;
+        }
+        return true;
+}
+
+/* Queue one serialized message for c and write what the socket takes. */
+static void conn_queue(conn *c, const char *data, size_t len) {
+        server *s = c->server;
+
+        if (c->closed)
+                return;
+        /* A client that does not read may not hold us up. */
+        if (s->opt.max_output && conn_pending_out(c) + len > s->opt.max_output) {
+                server_log_refusal(s, R_SLOW, LOG_WARNING,
+                                   "dropping client uid=%u pid=%d: %zu bytes of replies unread",
+                                   (unsigned) c->cred.uid, (int) c->cred.pid, s->opt.max_output);
+                return conn_close(c);
+        }
+        if (!server_make_room(s, c, len))
+                return;
+        if (varlink_conn_queue_bytes(&c->vc, data, len) < 0)
+                return conn_close(c);
+        conn_account(c);
+        conn_flush(c);
+        conn_update(c);
+}
+
+/* A "stderr" anywhere in it? It is the key of a backend's stderr tail in verdicts and events. */
+static bool json_has_secret(json_t *j) {
+        const char *key;
+        json_t *v;
+        size_t i;
+
+        if (json_is_array(j))
+                json_array_foreach(j, i, v) {
+                        if (json_has_secret(v))
+                                return true;
+                }
+        if (json_is_object(j))
+                json_object_foreach(j, key, v) {
+                        if (strcmp(key, "stderr") == 0 || json_has_secret(v))
+                                return true;
+                }
+        return false;
+}
+
+static void json_strip_secrets(json_t *j) {
+        const char *key;
+        json_t *v;
+        size_t i;
+
+        if (json_is_array(j))
+                json_array_foreach(j, i, v) {
+                        json_strip_secrets(v);
+                }
+        if (json_is_object(j)) {
+                (void) json_object_del(j, "stderr");
+                json_object_foreach(j, key, v) {
+                        json_strip_secrets(v);
+                }
+        }
+}
+
+/* The message as it goes out to a caller of this privilege, serialized with its ending NUL:
+ * output and stderr tails may hold secrets, so only root and the allowed group see stderr. */
+static char *message_dump(json_t *msg, bool privileged, size_t *ret_len) {
+        json_t *copy = NULL;
+        char *data;
+
+        if (!privileged && json_has_secret(msg)) {
+                copy = json_deep_copy(msg);
+                if (!copy)
+                        return NULL;
+                json_strip_secrets(copy);
+        }
+        data = json_dumps(copy ?: msg, JSON_COMPACT | JSON_ENSURE_ASCII);
+        json_decref(copy);
+        if (data)
+                *ret_len = strlen(data) + 1;
+        return data;
 }
 
 static void conn_send(conn *c, json_t *msg) {
-        int r;
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
 
         if (c->closed || !msg || c->oneway) {
                 json_decref(msg);
                 return;
         }
-        r = varlink_conn_queue(&c->vc, msg);
+        data = message_dump(msg, c->privileged, &len);
         json_decref(msg);
-        if (r == -ENOBUFS) { /* a watcher that does not read: it may not hold us up */
-                daemon_log(LOG_WARNING, "dropping client uid=%u pid=%d: %zu bytes of replies unread",
-                           (unsigned) c->cred.uid, (int) c->cred.pid, c->server->opt.max_output);
-                return conn_close(c);
-        }
-        r = varlink_conn_flush(&c->vc);
-        if (r < 0 && r != -EAGAIN)
-                return conn_close(c);
-        conn_update_events(c);
+        if (!data)
+                return conn_close(c); /* out of memory: this client cannot be answered */
+        conn_queue(c, data, len);
 }
 
-/* The current call is answered: take the next one, unless we are inside conn_process already. */
+/* The current call is answered: the next one is taken on the loop's next turn, not from inside
+ * whatever answered this one. */
 static void conn_call_done(conn *c) {
         c->oneway = false;
         if (!c->busy)
                 return;
         c->busy = false;
         if (!c->processing)
-                conn_process(c);
+                conn_update(c);
 }
 
 void server_reply(conn *c, json_t *params, bool continues) {
@@ -86,22 +223,69 @@ void server_invalid_parameter(conn *c, const char *parameter) {
         server_error(c, VARLINK_SERVICE ".InvalidParameter", json_pack("{s:s}", "parameter", parameter));
 }
 
-void server_broadcast(server *s, json_t *params) {
-        for (conn *c = s->conns, *next; c; c = next) {
-                next = c->next;
-                if (c->watching)
-                        conn_send(c, varlink_reply_new(json_incref(params), true));
+/* Send msg (taken) to every connection for which wants() is true. It is serialized once for the
+ * privileged and once, without secrets, for the others; the connections are held while it goes
+ * out, since making room for one may drop another. */
+static void server_send_all(server *s, json_t *msg, bool (*wants)(conn *c, const void *arg),
+                            const void *arg) {
+        _cleanup_free_ conn **to = NULL;
+        char *data[2] = {};
+        size_t len[2] = {}, n = 0;
+
+        for (conn *c = s->conns; c; c = c->next)
+                n += wants(c, arg);
+        if (n > 0 && msg)
+                to = calloc(n, sizeof(conn *));
+        n = 0;
+        for (conn *c = s->conns; to && c; c = c->next)
+                if (wants(c, arg))
+                        to[n++] = conn_ref(c);
+        for (size_t i = 0; i < n; i++) {
+                conn *c = to[i];
+                if (!c->closed && !data[c->privileged])
+                        data[c->privileged] = message_dump(msg, c->privileged, &len[c->privileged]);
+                if (!c->closed && data[c->privileged])
+                        conn_queue(c, data[c->privileged], len[c->privileged]);
+                conn_unref(c);
         }
-        json_decref(params);
+        free(data[0]);
+        free(data[1]);
+        json_decref(msg);
+}
+
+static bool conn_is_watching(conn *c, const void *arg _unused_) {
+        return c->watching;
+}
+
+static bool conn_is_following(conn *c, const void *name) {
+        return c->following && strcmp(c->following, name) == 0;
+}
+
+void server_broadcast(server *s, json_t *params) {
+        server_send_all(s, varlink_reply_new(params, true), conn_is_watching, NULL);
 }
 
 void server_broadcast_output(server *s, const char *name, json_t *params) {
-        for (conn *c = s->conns, *next; c; c = next) {
-                next = c->next;
-                if (c->following && strcmp(c->following, name) == 0)
-                        conn_send(c, varlink_reply_new(json_incref(params), true));
-        }
-        json_decref(params);
+        server_send_all(s, varlink_reply_new(params, true), conn_is_following, name);
+}
+
+static unsigned uid_count(server *s, uid_t uid) {
+        return (unsigned) (uintptr_t) hashmap_get(&s->per_uid, INT_TO_PTR(uid));
+}
+
+/* Count c among the unprivileged connections, in all and of its uid (add is +1 or -1). */
+static int server_count_unprivileged(server *s, const conn *c, int add) {
+        unsigned n;
+
+        if (c->privileged)
+                return 0;
+        n = uid_count(s, c->cred.uid) + (unsigned) add;
+        if (n == 0)
+                (void) hashmap_remove(&s->per_uid, INT_TO_PTR(c->cred.uid));
+        else if (hashmap_put(&s->per_uid, INT_TO_PTR(c->cred.uid), (void *) (uintptr_t) n) < 0)
+                return -ENOMEM;
+        s->n_unprivileged += (unsigned) add;
+        return 0;
 }
 
 static void conn_close(conn *c) {
@@ -113,7 +297,10 @@ static void conn_close(conn *c) {
         c->watching = false;
         c->following = mfree(c->following);
         c->io = sd_event_source_disable_unref(c->io);
-        c->vc.fd = safe_close(c->vc.fd);
+        c->defer = sd_event_source_disable_unref(c->defer);
+        c->timer = sd_event_source_disable_unref(c->timer);
+        varlink_conn_done(&c->vc); /* the fd and both buffers: nobody reads or writes them now */
+        conn_account(c);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -121,21 +308,106 @@ static void conn_close(conn *c) {
         if (c->next)
                 c->next->prev = c->prev;
         s->n_conns--;
+        (void) server_count_unprivileged(s, c, -1);
         conn_unref(c);
 }
 
-/* Take buffered calls one at a time while no call waits for its reply. */
-static void conn_process(conn *c) {
+static int conn_on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        conn *c = userdata;
+        server *s = c->server;
+
+        if (c->wait == CONN_WAIT_REQUEST)
+                server_log_refusal(s, R_REQUEST, LOG_NOTICE,
+                                   "closing client uid=%u pid=%d: %zu bytes of a message, not ended within "
+                                   "%" PRIu64 " ms",
+                                   (unsigned) c->cred.uid, (int) c->cred.pid, varlink_conn_partial(&c->vc),
+                                   s->opt.request_timeout_usec / 1000);
+        else
+                server_log_refusal(s, R_IDLE, LOG_INFO,
+                                   "closing client uid=%u pid=%d: unprivileged, no call for %" PRIu64 " ms",
+                                   (unsigned) c->cred.uid, (int) c->cred.pid,
+                                   s->opt.idle_timeout_usec / 1000);
+        conn_close(c);
+        return 0;
+}
+
+/* What c's timer should wait for now. Not while a call is answered: then we do not read. */
+static conn_wait conn_wait_now(conn *c) {
+        if (c->closed || c->busy)
+                return CONN_WAIT_NONE;
+        if (varlink_conn_partial(&c->vc) > 0)
+                return c->server->opt.request_timeout_usec ? CONN_WAIT_REQUEST : CONN_WAIT_NONE;
+        if (varlink_conn_has_message(&c->vc) || c->privileged || c->watching || c->following)
+                return CONN_WAIT_NONE;
+        return c->server->opt.idle_timeout_usec ? CONN_WAIT_IDLE : CONN_WAIT_NONE;
+}
+
+/* A timer from the moment c enters a state that times out, and none otherwise: an idle corrald
+ * with idle privileged clients wakes for nothing. */
+static void conn_set_wait(conn *c, conn_wait w) {
+        server *s = c->server;
+        uint64_t usec;
+        int r;
+
+        c->wait = w;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        if (w == CONN_WAIT_NONE)
+                return;
+        usec = w == CONN_WAIT_REQUEST ? s->opt.request_timeout_usec : s->opt.idle_timeout_usec;
+        r = sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, usec, 0, conn_on_timer, c);
+        if (r < 0) /* no timer, no slot held without end */
+                conn_close(c);
+}
+
+/* Not re-armed while c stays in the same state: a byte a second must not keep a half-sent
+ * message alive. */
+static void conn_update_timer(conn *c) {
+        conn_wait w = conn_wait_now(c);
+
+        if (w != c->wait)
+                conn_set_wait(c, w);
+}
+
+static int conn_on_defer(sd_event_source *es _unused_, void *userdata) {
+        conn_process(userdata, CALLS_PER_WAKEUP);
+        return 0;
+}
+
+/* Read while no call is answered and no whole message waits (the socket, not our buffer, holds
+ * what a client sends ahead); take a waiting message on the loop's next turn, after the other
+ * connections had theirs; write while something waits to go out. */
+static void conn_update(conn *c) {
+        bool waiting = !c->busy && varlink_conn_has_message(&c->vc);
+        uint32_t ev = c->busy || waiting ? 0 : EPOLLIN;
+
+        if (c->closed)
+                return;
+        if (varlink_conn_pending_out(&c->vc))
+                ev |= EPOLLOUT;
+        (void) sd_event_source_set_io_events(c->io, ev);
+        if (waiting && !c->defer && sd_event_add_defer(c->server->event, &c->defer, conn_on_defer, c) < 0)
+                return conn_close(c);
+        if (waiting)
+                (void) sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+        else if (c->defer)
+                (void) sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
+        conn_update_timer(c);
+}
+
+/* Take up to limit buffered calls, one at a time while no call waits for its reply. */
+static void conn_process(conn *c, unsigned limit) {
         conn_ref(c);
         c->processing = true;
-        while (!c->closed && !c->busy) {
+        for (unsigned n = 0; !c->closed && !c->busy && n < limit; n++) {
                 json_t *m = NULL;
                 int r = varlink_conn_next(&c->vc, &m);
                 if (r == 0)
                         break;
+                conn_set_wait(c, CONN_WAIT_NONE); /* a message ended: what follows has its own clock */
                 if (r < 0) { /* not JSON, or not an object: the stream cannot be trusted */
-                        daemon_log(LOG_NOTICE, "closing client uid=%u pid=%d: malformed message",
-                                   (unsigned) c->cred.uid, (int) c->cred.pid);
+                        server_log_refusal(c->server, R_MALFORMED, LOG_NOTICE,
+                                           "closing client uid=%u pid=%d: malformed message",
+                                           (unsigned) c->cred.uid, (int) c->cred.pid);
                         conn_close(c);
                         break;
                 }
@@ -144,42 +416,54 @@ static void conn_process(conn *c) {
                 json_decref(m);
         }
         c->processing = false;
-        if (!c->closed)
-                conn_update_events(c);
+        conn_update(c);
         conn_unref(c);
 }
 
-static void conn_read(conn *c) {
-        int r;
+/* Read at most READ_BUDGET bytes, and stop once a whole message is in; after a hang-up, read to
+ * the end (what is left is what the peer wrote before it went). Returns > 0 if the peer may send
+ * more, 0 at end of file, -EMSGSIZE, or -errno. */
+static int conn_read(conn *c, bool to_end) {
+        size_t budget = READ_BUDGET;
 
-        while ((r = varlink_conn_read(&c->vc)) > 0)
-                ;
+        while (to_end || (budget > 0 && !varlink_conn_has_message(&c->vc))) {
+                int r = varlink_conn_read(&c->vc);
+                if (r == -EAGAIN)
+                        return 1;
+                if (r <= 0)
+                        return r;
+                budget -= (size_t) r < budget ? (size_t) r : budget;
+        }
+        return 1;
+}
+
+static void conn_on_readable(conn *c, bool hangup) {
+        server *s = c->server;
+        int r = conn_read(c, hangup);
+
         if (r == -EMSGSIZE) {
-                daemon_log(LOG_WARNING, "closing client uid=%u pid=%d: message larger than %zu bytes",
-                           (unsigned) c->cred.uid, (int) c->cred.pid, c->server->opt.max_message);
+                server_log_refusal(s, R_TOO_LARGE, LOG_WARNING,
+                                   "closing client uid=%u pid=%d: message larger than %zu bytes",
+                                   (unsigned) c->cred.uid, (int) c->cred.pid, s->opt.max_message);
                 conn_send(c,
-                          varlink_error_new(
-                                  "io.corral.Supervisor.MessageTooLarge",
-                                  json_pack("{s:I}", "limit", (json_int_t) c->server->opt.max_message)));
+                          varlink_error_new("io.corral.Supervisor.MessageTooLarge",
+                                            json_pack("{s:I}", "limit", (json_int_t) s->opt.max_message)));
                 return conn_close(c);
         }
-        conn_process(c);
-        if (r == 0 || (r < 0 && r != -EAGAIN)) /* hung up, maybe mid-message: nothing to answer */
+        /* Hung up, maybe mid-message: answer what came whole (nobody may read it), then close. */
+        conn_process(c, r > 0 ? CALLS_PER_WAKEUP : UINT_MAX);
+        if (r <= 0)
                 conn_close(c);
 }
 
 static int conn_on_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents, void *userdata) {
         conn *c = conn_ref(userdata);
 
-        if (revents & EPOLLOUT) {
-                int r = varlink_conn_flush(&c->vc);
-                if (r < 0 && r != -EAGAIN)
-                        conn_close(c);
-        }
+        if (revents & EPOLLOUT)
+                conn_flush(c);
         if (!c->closed && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                conn_read(c);
-        if (!c->closed)
-                conn_update_events(c);
+                conn_on_readable(c, revents & (EPOLLHUP | EPOLLERR));
+        conn_update(c);
         conn_unref(c);
         return 0;
 }
@@ -200,26 +484,64 @@ static bool peer_in_group(int fd, gid_t gid, gid_t primary) {
         return false;
 }
 
-void server_add_connection(server *s, int fd) {
-        socklen_t len = sizeof(struct ucred);
-        conn *c;
+/* Why a new connection is refused, or NULL. The total holds for all; callers neither root nor in
+ * the group also have a share of it, so that the rest stays for the privileged, and each uid a
+ * part of that share, so that one user cannot take all of it. */
+static const char *server_refusal(server *s, const conn *c) {
+        if (s->n_conns >= s->opt.max_connections)
+                return R_TOTAL;
+        if (c->privileged)
+                return NULL;
+        if (s->n_unprivileged >= s->opt.max_unprivileged)
+                return R_SHARE;
+        if (uid_count(s, c->cred.uid) >= s->opt.max_per_uid)
+                return R_PER_UID;
+        return NULL;
+}
 
-        if (s->n_conns >= s->opt.max_connections) {
-                daemon_log(LOG_WARNING, "refusing a connection: %u clients already connected", s->n_conns);
-                safe_close(fd);
-                return;
-        }
-        c = calloc(1, sizeof(*c));
-        if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
+static int conn_new(server *s, int fd, conn **ret) {
+        socklen_t len = sizeof(struct ucred);
+        conn *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return -ENOMEM;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
+                int r = negative_errno();
                 free(c);
-                safe_close(fd);
-                return;
+                return r;
         }
         c->n_ref = 1;
         c->server = s;
         c->privileged = c->cred.uid == 0 || peer_in_group(fd, s->opt.allow_gid, c->cred.gid);
         varlink_conn_init(&c->vc, fd, s->opt.max_message, s->opt.max_output);
+        *ret = c;
+        return 0;
+}
+
+void server_add_connection(server *s, int fd) {
+        const char *refusal;
+        conn *c;
+
+        if (conn_new(s, fd, &c) < 0) {
+                safe_close(fd);
+                return;
+        }
+        refusal = server_refusal(s, c);
+        if (refusal) {
+                server_log_refusal(s, refusal, LOG_WARNING,
+                                   "refusing a connection from uid=%u pid=%d: %s (%u clients connected, %u "
+                                   "unprivileged)",
+                                   (unsigned) c->cred.uid, (int) c->cred.pid, refusal, s->n_conns,
+                                   s->n_unprivileged);
+                conn_unref(c);
+                return;
+        }
         if (sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c) < 0) {
+                conn_unref(c);
+                return;
+        }
+        if (server_count_unprivileged(s, c, +1) < 0) {
+                c->io = sd_event_source_disable_unref(c->io);
                 conn_unref(c);
                 return;
         }
@@ -228,17 +550,21 @@ void server_add_connection(server *s, int fd) {
                 s->conns->prev = c;
         s->conns = c;
         s->n_conns++;
+        conn_update_timer(c); /* an unprivileged client's idle clock starts now */
 }
 
 static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t revents _unused_,
                             void *userdata) {
         server *s = userdata;
 
-        for (;;) {
+        /* A bounded number per turn: a flood of connections waits in the backlog while the
+         * connections already there are served. */
+        for (unsigned n = 0; n < ACCEPTS_PER_WAKEUP; n++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                                daemon_log(LOG_WARNING, "accept failed: %s", strerror(errno));
+                                server_log_refusal(s, "failed accepts", LOG_WARNING, "accept failed: %s",
+                                                   strerror(errno));
                         break;
                 }
                 server_add_connection(s, cfd);
@@ -252,7 +578,12 @@ int server_new(sd_event *e, registry *reg, const server_options *opt, int listen
 
         if (!s)
                 return -ENOMEM;
-        *s = (server){ .event = e, .registry = reg, .opt = *opt, .listen_fd = listen_fd };
+        *s = (server){ .event = e,
+                       .registry = reg,
+                       .opt = *opt,
+                       .listen_fd = listen_fd,
+                       .per_uid = HASHMAP_INIT(&hashmap_int_ops) };
+        daemon_log_limit_init(&s->refusals, e, opt->log_burst, opt->log_interval_usec, "refusals");
         if (listen_fd < 0) { /* connections come only through server_add_connection() */
                 *ret = s;
                 return 0;
@@ -278,6 +609,8 @@ server *server_free(server *s) {
                 conn_close(s->conns);
         s->listen_source = sd_event_source_disable_unref(s->listen_source);
         safe_close(s->listen_fd);
+        daemon_log_limit_done(&s->refusals); /* what was suppressed is still told */
+        hashmap_done(&s->per_uid);
         free(s);
         return NULL;
 }

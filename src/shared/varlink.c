@@ -14,6 +14,7 @@
 #include "varlink.h"
 
 #define READ_CHUNK 16384
+#define IN_KEEP    (2 * READ_CHUNK) /* an emptied input buffer larger than this is freed */
 
 void varlink_conn_init(varlink_conn *c, int fd, size_t max_in, size_t max_out) {
         *c = (varlink_conn){ .fd = fd, .max_in = max_in ?: SIZE_MAX, .max_out = max_out ?: SIZE_MAX };
@@ -45,8 +46,16 @@ static int grow(char **buf, size_t *cap, size_t need) {
 
 /* The unterminated tail of the input, which is what max_in limits. */
 static size_t unterminated(const varlink_conn *c) {
-        const char *nul = memrchr(c->in, '\0', c->in_len);
+        const char *nul = c->in_len ? memrchr(c->in, '\0', c->in_len) : NULL;
         return nul ? c->in_len - (size_t) (nul - c->in) - 1 : c->in_len;
+}
+
+size_t varlink_conn_partial(const varlink_conn *c) {
+        return unterminated(c);
+}
+
+bool varlink_conn_has_message(const varlink_conn *c) {
+        return c->in_len && memchr(c->in, '\0', c->in_len);
 }
 
 int varlink_conn_read(varlink_conn *c) {
@@ -75,6 +84,10 @@ int varlink_conn_next(varlink_conn *c, json_t **ret) {
         j = json_loadb(c->in, len, JSON_REJECT_DUPLICATES, NULL);
         memmove(c->in, nul + 1, c->in_len - len - 1);
         c->in_len -= len + 1;
+        if (c->in_len == 0 && c->in_cap > IN_KEEP) { /* a large message is done: give its room back */
+                c->in = mfree(c->in);
+                c->in_cap = 0;
+        }
         if (!j || !json_is_object(j)) {
                 json_decref(j);
                 return -EBADMSG;
@@ -83,27 +96,58 @@ int varlink_conn_next(varlink_conn *c, json_t **ret) {
         return 1;
 }
 
+/* The capacity the output buffer needs for need bytes: doubled as it grows, for amortized
+ * appends, but never beyond max_out (or need), so that one client holds at most that much. */
+static size_t out_capacity(const varlink_conn *c, size_t need) {
+        size_t n = c->out_cap ?: 4096;
+
+        if (need <= c->out_cap)
+                return c->out_cap;
+        while (n < need)
+                n *= 2;
+        if (c->max_out != SIZE_MAX && n > c->max_out)
+                n = c->max_out;
+        return n < need ? need : n;
+}
+
+size_t varlink_conn_out_growth(const varlink_conn *c, size_t len) {
+        size_t pending = c->out_len - c->out_off;
+
+        return out_capacity(c, pending + len) - c->out_cap;
+}
+
+int varlink_conn_queue_bytes(varlink_conn *c, const char *data, size_t len) {
+        size_t pending = c->out_len - c->out_off, cap;
+        char *b;
+
+        if (pending + len > c->max_out)
+                return -ENOBUFS;
+        /* What was sent goes first: a reader that never quite catches up must not grow the buffer
+         * without end. */
+        if (c->out_off > 0 && c->out_len + len > c->out_cap) {
+                memmove(c->out, c->out + c->out_off, pending);
+                c->out_off = 0;
+                c->out_len = pending;
+        }
+        cap = out_capacity(c, c->out_len + len);
+        if (cap > c->out_cap) {
+                b = realloc(c->out, cap);
+                if (!b)
+                        return -ENOMEM;
+                c->out = b;
+                c->out_cap = cap;
+        }
+        memcpy(c->out + c->out_len, data, len);
+        c->out_len += len;
+        return 0;
+}
+
 int varlink_conn_queue(varlink_conn *c, json_t *msg) {
-        char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
-        size_t len;
-        int r;
+        _cleanup_free_ char *s = json_dumps(msg, JSON_COMPACT | JSON_ENSURE_ASCII);
 
         if (!s)
                 return -ENOMEM;
-        len = strlen(s) + 1; /* with the NUL that ends it */
-        if (c->out_len - c->out_off + len > c->max_out) {
-                free(s);
-                return -ENOBUFS;
-        }
-        if (c->out_off == c->out_len) /* all sent: start the buffer afresh */
-                c->out_off = c->out_len = 0;
-        r = grow(&c->out, &c->out_cap, c->out_len + len);
-        if (r >= 0) {
-                memcpy(c->out + c->out_len, s, len);
-                c->out_len += len;
-        }
-        free(s);
-        return r;
+        return varlink_conn_queue_bytes(c, s, strlen(s) + 1); /* with the NUL that ends it */
 }
 
 int varlink_conn_flush(varlink_conn *c) {
@@ -115,6 +159,8 @@ int varlink_conn_flush(varlink_conn *c) {
                 c->out_off += (size_t) n;
         }
         c->out_off = c->out_len = 0;
+        c->out = mfree(c->out); /* all written: a client that reads holds nothing */
+        c->out_cap = 0;
         return 0;
 }
 

@@ -33,12 +33,25 @@ int varlink_conn_next(varlink_conn *c, json_t **ret);
 /* Queue a message (the reference stays the caller's). -ENOBUFS past max_out. */
 int varlink_conn_queue(varlink_conn *c, json_t *msg);
 
+/* Queue a message already serialized: len bytes, its ending NUL included. -ENOBUFS past max_out. */
+int varlink_conn_queue_bytes(varlink_conn *c, const char *data, size_t len);
+
+/* How many bytes the output buffer would grow by to queue len more (0 if they fit): what a
+ * server bounding the memory of all its clients together checks before queuing. */
+size_t varlink_conn_out_growth(const varlink_conn *c, size_t len);
+
 /* Write what is queued. 0 when all is written, -EAGAIN if some remains, -errno. */
 int varlink_conn_flush(varlink_conn *c);
 
 static inline bool varlink_conn_pending_out(const varlink_conn *c) {
         return c->out_len > c->out_off;
 }
+
+/* Is a whole message buffered, waiting for varlink_conn_next()? */
+bool varlink_conn_has_message(const varlink_conn *c);
+
+/* Bytes of a message begun but not yet ended by its NUL. */
+size_t varlink_conn_partial(const varlink_conn *c);
 
 /* Messages. Each returns a new object or NULL on ENOMEM; params is stolen (may be NULL). */
 json_t *varlink_call_new(const char *method, json_t *params, bool more);

@@ -14,9 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static server *fuzz_server(void) {
         static server *s;
         static sd_event *e;
-        server_options opt = {
-                .max_connections = 4, .max_message = 4096, .max_output = 65536, .allow_gid = (gid_t) -1
-        };
+        server_options opt = { .max_connections = 4,
+                               .max_unprivileged = 4,
+                               .max_per_uid = 4,
+                               .max_message = 4096,
+                               .max_output = 65536,
+                               .max_total_output = 4 * 65536,
+                               .allow_gid = (gid_t) -1 };
 
         if (!s && (sd_event_new(&e) < 0 || server_new(e, NULL, &opt, -1, &s) < 0))
                 abort();
