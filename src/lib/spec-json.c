@@ -243,7 +243,7 @@ int spec_from_json(json_t *o, corral_spec **ret) {
         }
         if (r < 0) {
                 corral_spec_free(s);
-                return r < 0 ? r : -EINVAL;
+                return r;
         }
         *ret = s;
         return 0;

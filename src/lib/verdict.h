@@ -33,7 +33,7 @@ typedef struct verdict {
         char message[512];
 } verdict;
 
-/* The table of DESIGN.md and docs/events.md, every rule of it: one pure function. */
+/* The verdict table of docs/events.md, every rule of it: one pure function. */
 verdict verdict_decide(const verdict_input *in);
 
 /* How the main process ended, from waitid's si_code. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-verdict.c: every row of the verdict table in DESIGN.md. */
+/* test-verdict.c: every rule of the verdict table in docs/events.md. */
 #include <setjmp.h>
 #include <errno.h>
 #include <signal.h>
