@@ -21,13 +21,13 @@
 extern char **environ;
 
 static int wait_ready(const char *notify_path, int notify_fd) {
-        struct pollfd p = { .fd = notify_fd, .events = POLLIN };
+        uint64_t deadline = harness_now_usec() + harness_hang_guard_usec();
         char buf[512];
 
         (void) notify_path;
         for (;;) {
                 ssize_t n;
-                if (poll(&p, 1, 30000) != 1)
+                if (harness_poll_until(notify_fd, deadline) != 1)
                         return -ETIMEDOUT;
                 n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
                 if (n < 0)
@@ -69,10 +69,6 @@ static int daemon_fds_matching(daemon_fixture *d, const char *prefix, bool show)
 
 int daemon_fds_list(daemon_fixture *d, bool show) {
         return daemon_fds_matching(d, NULL, show);
-}
-
-static int daemon_sockets(daemon_fixture *d) {
-        return daemon_fds_matching(d, "socket:", false);
 }
 
 int daemon_fds(daemon_fixture *d) {
@@ -119,11 +115,18 @@ void daemon_start(daemon_fixture *d, const char *const *extra) {
 }
 
 void daemon_baseline(daemon_fixture *d) {
-        /* Once sd_notify() has closed its socket and clients are gone: the listener and the
-         * backends' NOTIFY_SOCKET are the only sockets left. */
-        for (int i = 0; i < 1000 && daemon_sockets(d) > 2; i++)
-                usleep(1000);
-        d->fds_at_start = daemon_fds(d);
+        varlink_conn c;
+        json_t *r = NULL;
+
+        /* Not a time to wait, but a call answered: by then corrald is in its loop, past
+         * sd_notify() (whose socket it closed on its way there), and past the hang-ups of the
+         * clients before us (seen before a later connection's call is read). While we hold the
+         * connection it is one fd of corrald's more than its baseline. */
+        conn_open(d, &c);
+        assert_int_equal(varlink_call(&c, IFACE "List", NULL, false, &r), 0);
+        json_decref(r);
+        d->fds_at_start = daemon_fds(d) - 1;
+        varlink_conn_done(&c);
 }
 
 /* SIGTERM through its pidfd; returns its exit status. */
@@ -154,12 +157,11 @@ int fixture_setup(void **state) {
 }
 
 /* With every backend stopped and every client gone, corrald holds the fds it started with.
- * Hang-ups are seen in corrald's own time, so this waits for them, bounded. */
-/* 0 if corrald's fds are back to what it started with, else how many it has (and lists them). */
+ * Hang-ups are seen in corrald's own time, so this waits for them, up to the hang guard.
+ * 0 if corrald's fds are back to what it started with, else how many it has (and lists them). */
 static int daemon_fds_back(daemon_fixture *d) {
         json_decref(call(d, "io.corral.Supervisor.StopAll", NULL));
-        for (int i = 0; i < 3000 && daemon_fds(d) != d->fds_at_start; i++)
-                usleep(1000); /* a bounded wait: closing is corrald's to do in its own time */
+        (void) harness_wait_until(daemon_fds(d) == d->fds_at_start);
         return daemon_fds(d) == d->fds_at_start ? 0 : daemon_fds_list(d, true);
 }
 
