@@ -143,6 +143,49 @@ int daemon_stop(daemon_fixture *d) {
         return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 }
 
+void daemon_kill9(daemon_fixture *d) {
+        siginfo_t si = { 0 };
+
+        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0), 0);
+        harness_pidfd_wait(d->pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED), 0);
+        assert_int_equal(si.si_code, CLD_KILLED);
+        close(d->pidfd);
+        d->pidfd = -1;
+}
+
+void daemon_reap_orphans(daemon_fixture *d) {
+        for (;;) {
+                siginfo_t si = { 0 };
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 ||
+                    si.si_pid == d->pid)
+                        return;
+                (void) waitid(P_PID, (id_t) si.si_pid, &si, WEXITED);
+        }
+}
+
+pid_t daemon_holder_pid(pid_t parent) {
+        char path[96], children[4096] = "", comm[64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) parent, (int) parent);
+        if ((f = fopen(path, "re"))) {
+                if (!fgets(children, sizeof(children), f))
+                        children[0] = '\0';
+                fclose(f);
+        }
+        for (char *p = strtok(children, " \n"); p; p = strtok(NULL, " \n")) {
+                snprintf(path, sizeof(path), "/proc/%s/comm", p);
+                if (!(f = fopen(path, "re")))
+                        continue;
+                bool is = fgets(comm, sizeof(comm), f) && strcmp(comm, "corrald-fdhold\n") == 0;
+                fclose(f);
+                if (is)
+                        return (pid_t) atoi(p);
+        }
+        return 0;
+}
+
 int fixture_setup(void **state) {
         daemon_fixture *d = calloc(1, sizeof(*d));
 

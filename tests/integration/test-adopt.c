@@ -33,30 +33,6 @@
 #define N_STOPPER 4
 #define N_CRASHER 4
 
-/* SIGKILL, as a crash would end it: no chance to stop anything. */
-static void daemon_kill9(daemon_fixture *d) {
-        siginfo_t si = { 0 };
-
-        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0), 0);
-        harness_pidfd_wait(d->pidfd);
-        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED), 0);
-        assert_int_equal(si.si_code, CLD_KILLED);
-        close(d->pidfd);
-        d->pidfd = -1;
-}
-
-/* We are the subreaper the backends of a killed corrald come to, as init would be: reap what
- * has ended, but never corrald, which is reaped through its pidfd. */
-static void reap_orphans(daemon_fixture *d) {
-        for (;;) {
-                siginfo_t si = { 0 };
-                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 ||
-                    si.si_pid == d->pid)
-                        return;
-                (void) waitid(P_PID, (id_t) si.si_pid, &si, WEXITED);
-        }
-}
-
 /* n helpers said c on the fifo. */
 static void wait_chars(daemon_fixture *d, char c, int n) {
         harness_wait_said(d->h, c, n);
@@ -307,14 +283,14 @@ static void one_cycle(daemon_fixture *d, int cycle) {
         json_decref(call(d, IFACE "StopAll", NULL));
         snprintf(name, sizeof(name), "late%d", cycle);
         assert_true(count_verdicts(d, name) <= 1);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         harness_assert_no_leftovers(d->h->root);
 }
 
 /* A corrald with nothing to take back, so that the fixture's fd baseline is its own again. */
 static void fresh_daemon(daemon_fixture *d) {
         assert_int_equal(daemon_stop(d), 0);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         daemon_start(d, NULL);
 }
 
@@ -354,7 +330,7 @@ static void test_restart_pending_survives(void **state) {
         json_decref(b);
         wait_rs(d, 1); /* started again, by the new corrald, when the delay was over */
         json_decref(call(d, IFACE "StopAll", NULL));
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         assert_true(count_events(d, "phoenix", "restarting") >= 1);
         fresh_daemon(d);
 }
@@ -373,7 +349,7 @@ static void test_ended_while_down_without_status(void **state) {
         daemon_kill9(d);
         end_now(gone, SIGUSR1);
         end_now(family, SIGTERM); /* its main process only */
-        reap_orphans(d);          /* as init would: their exit statuses are gone with it */
+        daemon_reap_orphans(d);   /* as init would: their exit statuses are gone with it */
         daemon_start(d, NULL);
         wait_verdict(d, "gone");
         wait_verdict(d, "family");
@@ -389,7 +365,7 @@ static void test_ended_while_down_without_status(void **state) {
         assert_int_equal(json_integer_value(json_object_get(v, "leftover")), 1);
         json_decref(v);
         free(line);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         harness_assert_no_leftovers(d->h->root);
         fresh_daemon(d);
 }
@@ -415,7 +391,7 @@ static void test_lost_leaf_reported_from_state_dir(void **state) {
         int lost = pidfd_of(d, "lost");
         daemon_kill9(d);
         end_now(lost, SIGUSR1);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         assert_int_equal(rmdir(leafs), 0); /* as systemd would, the empty leaf goes */
         daemon_start(d, extra);
         wait_verdict(d, "lost");
@@ -598,7 +574,7 @@ static void test_fdstore_keeps_exit_status_and_output(void **state) {
         store_receive(&s);
         daemon_kill9(d);
         end_now(dier, SIGUSR1);
-        reap_orphans(d); /* the dier is reaped while no corrald runs: only the stored pidfd knows */
+        daemon_reap_orphans(d); /* the dier is reaped while no corrald runs: only the stored pidfd knows */
         daemon_start_stored(d, &s, false);
 
         char *line = NULL;
@@ -630,7 +606,7 @@ static void test_fdstore_keeps_exit_status_and_output(void **state) {
         for (int i = 0; i < s.n; i++) /* every launch ended: the store let all of them go */
                 assert_int_equal(s.fds[i], -1);
         store_done(&s);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         unlink(d->notify);
         fresh_daemon(d);
 }
@@ -641,29 +617,6 @@ static void signal_pid(pid_t pid, int sig) {
         assert_true(pfd >= 0);
         assert_int_equal(syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0), 0);
         close(pfd);
-}
-
-/* The fd holder: a child of the corrald that started it, named corrald-fdhold; 0 if none. */
-static pid_t holder_pid(pid_t parent) {
-        char path[96], children[4096] = "", comm[64];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) parent, (int) parent);
-        if ((f = fopen(path, "re"))) {
-                if (!fgets(children, sizeof(children), f))
-                        children[0] = '\0';
-                fclose(f);
-        }
-        for (char *p = strtok(children, " \n"); p; p = strtok(NULL, " \n")) {
-                snprintf(path, sizeof(path), "/proc/%s/comm", p);
-                if (!(f = fopen(path, "re")))
-                        continue;
-                bool is = fgets(comm, sizeof(comm), f) && strcmp(comm, "corrald-fdhold\n") == 0;
-                fclose(f);
-                if (is)
-                        return (pid_t) atoi(p);
-        }
-        return 0;
 }
 
 /* Without systemd's store, with a state directory: corrald's own fd holder keeps the output
@@ -683,7 +636,7 @@ static void test_fd_holder_keeps_output_across_a_crash(void **state) {
         b = status(d, "ticker");
         pid_t ticker = (pid_t) json_integer_value(json_object_get(b, "pid"));
         json_decref(b);
-        pid_t holder = holder_pid(d->pid);
+        pid_t holder = daemon_holder_pid(d->pid);
         assert_true(holder > 0);
         int hfd = (int) syscall(SYS_pidfd_open, holder, 0);
         assert_true(hfd >= 0);
@@ -692,7 +645,7 @@ static void test_fd_holder_keeps_output_across_a_crash(void **state) {
         signal_pid(ticker, SIGUSR1);
         wait_chars(d, 'T', 1); /* it wrote "tick" with no corrald: the holder keeps its pipe open */
         daemon_start(d, extra);
-        assert_int_equal(holder_pid(d->pid), 0); /* the holder of the killed one was found again */
+        assert_int_equal(daemon_holder_pid(d->pid), 0); /* the holder of the killed one was found again */
         assert_int_equal(syscall(SYS_pidfd_send_signal, hfd, 0, NULL, 0), 0); /* and it lives */
         b = status(d, "ticker");
         assert_string_equal(jstr(b, "state"), "running");
@@ -712,7 +665,7 @@ static void test_fd_holder_keeps_output_across_a_crash(void **state) {
         assert_int_equal(daemon_stop(d), 0); /* clean: every backend stopped, the holder may go */
         harness_pidfd_wait(hfd);
         close(hfd);
-        reap_orphans(d); /* it was the killed corrald's child: ours now, as init's would be */
+        daemon_reap_orphans(d); /* it was the killed corrald's child: ours now, as init's would be */
         char sock[400];
         snprintf(sock, sizeof(sock), "%s/fdholder.sock", dir);
         assert_int_equal(access(sock, F_OK), -1); /* it took its socket with it */
