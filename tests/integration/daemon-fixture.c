@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon-fixture.h"
+#include "macro.h"
 
 extern char **environ;
 
@@ -75,6 +76,28 @@ int daemon_fds(daemon_fixture *d) {
         return daemon_fds_list(d, false);
 }
 
+/* What it was doing, and the end of its log: for a corrald that never said READY=1. */
+static void not_ready(daemon_fixture *d, int r) {
+        char path[64], what[256] = "";
+        const char *log = read_log(d);
+        size_t len = strlen(log);
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/syscall", (int) d->pid);
+        if ((f = fopen(path, "re"))) {
+                if (!fgets(what, sizeof(what), f))
+                        what[0] = '\0';
+                fclose(f);
+        }
+        bool exited = harness_pidfd_exited(d->pidfd);
+        (void) syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0); /* nothing left running */
+        (void) waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &(siginfo_t){ 0 }, WEXITED);
+        d->pidfd = safe_close(d->pidfd);
+        fail_msg("corrald (pid %d) never said READY=1: %s; %s%s; the end of its log:\n%s", (int) d->pid,
+                 strerror(-r), exited ? "it has exited" : "it ran, in system call ", what,
+                 len > 4000 ? log + len - 4000 : log);
+}
+
 /* Start corrald with extra arguments and wait for READY=1 on a notify socket of our own. */
 void daemon_start(daemon_fixture *d, const char *const *extra) {
         const char *argv[24] = { getenv("CORRAL_DAEMON_BIN"),
@@ -108,7 +131,9 @@ void daemon_start(daemon_fixture *d, const char *const *extra) {
         unsetenv("NOTIFY_SOCKET");
         d->pidfd = (int) syscall(SYS_pidfd_open, d->pid, 0);
         assert_true(d->pidfd >= 0);
-        assert_int_equal(wait_ready(d->notify, nfd), 0);
+        int r = wait_ready(d->notify, nfd);
+        if (r < 0)
+                not_ready(d, r);
         close(nfd);
         unlink(d->notify);
         daemon_baseline(d);
@@ -130,17 +155,31 @@ void daemon_baseline(daemon_fixture *d) {
 }
 
 /* SIGTERM through its pidfd; returns its exit status. */
-int daemon_stop(daemon_fixture *d) {
+/* SIGTERM, and SIGKILL if it has not exited at the hang guard; reaped either way, so that a
+ * failed test leaves no corrald behind. Its exit status (128+N if killed by N; -1 if none runs). */
+static int daemon_end(daemon_fixture *d, bool *ret_hung) {
         siginfo_t si = { 0 };
 
+        *ret_hung = false;
         if (d->pidfd < 0)
                 return -1;
-        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGTERM, NULL, 0), 0);
-        harness_pidfd_wait(d->pidfd);
-        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED), 0);
-        close(d->pidfd);
-        d->pidfd = -1;
+        (void) syscall(SYS_pidfd_send_signal, d->pidfd, SIGTERM, NULL, 0);
+        if (harness_poll_until(d->pidfd, harness_now_usec() + harness_hang_guard_usec()) != 1) {
+                *ret_hung = true;
+                (void) syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0);
+        }
+        (void) waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED);
+        d->pidfd = safe_close(d->pidfd);
         return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+}
+
+int daemon_stop(daemon_fixture *d) {
+        bool hung;
+        int status = daemon_end(d, &hung);
+
+        if (hung)
+                fail_msg("corrald did not exit on SIGTERM (hang guard): killed");
+        return status;
 }
 
 void daemon_kill9(daemon_fixture *d) {
@@ -218,15 +257,18 @@ void assert_daemon_fds_back(daemon_fixture *d) {
 int fixture_teardown(void **state) {
         daemon_fixture *d = *state;
         int fds = 0, status = 0;
+        bool hung = false;
 
         /* Stop corrald and clean up first, then judge: a failed check leaves nothing running. */
         if (d->pidfd >= 0 && d->fds_at_start > 0)
                 fds = daemon_fds_back(d);
         if (d->pidfd >= 0)
-                status = daemon_stop(d);
+                status = daemon_end(d, &hung);
         int at_start = d->fds_at_start;
         harness_teardown((void **) &d->h);
         free(d);
+        if (hung)
+                fail_msg("corrald did not exit on SIGTERM (hang guard): killed");
         if (fds != 0)
                 fail_msg("corrald had %d fds at the end, %d at start", fds, at_start);
         assert_int_equal(status, 0);
