@@ -78,9 +78,10 @@ int daemon_fds(daemon_fixture *d) {
 
 /* What it was doing, and the end of its log: for a corrald that never said READY=1. */
 static void not_ready(daemon_fixture *d, int r) {
-        char path[64], what[256] = "";
+        char path[64], what[256] = "", how[64];
         const char *log = read_log(d);
         size_t len = strlen(log);
+        siginfo_t si = { 0 };
         FILE *f;
 
         snprintf(path, sizeof(path), "/proc/%d/syscall", (int) d->pid);
@@ -91,11 +92,15 @@ static void not_ready(daemon_fixture *d, int r) {
         }
         bool exited = harness_pidfd_exited(d->pidfd);
         (void) syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0); /* nothing left running */
-        (void) waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &(siginfo_t){ 0 }, WEXITED);
+        (void) waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED);
         d->pidfd = safe_close(d->pidfd);
-        fail_msg("corrald (pid %d) never said READY=1: %s; %s%s; the end of its log:\n%s", (int) d->pid,
-                 strerror(-r), exited ? "it has exited" : "it ran, in system call ", what,
-                 len > 4000 ? log + len - 4000 : log);
+        if (exited)
+                snprintf(how, sizeof(how), "it had %s %d",
+                         si.si_code == CLD_EXITED ? "exited" : "died of signal", si.si_status);
+        else
+                snprintf(how, sizeof(how), "it ran, in system call %.40s", what);
+        fail_msg("corrald (pid %d) never said READY=1: %s; %s; the end of its log:\n%s", (int) d->pid,
+                 strerror(-r), how, len > 6000 ? log + len - 6000 : log);
 }
 
 /* Start corrald with extra arguments and wait for READY=1 on a notify socket of our own. */
