@@ -27,7 +27,7 @@
 #include "daemon-fixture.h"
 
 #define N_PER_MODE  2
-#define MAX_HOLDERS 64
+#define MAX_HOLDERS 1024
 #define MAX_DRIVER  100000
 
 typedef enum mode {
@@ -74,11 +74,8 @@ typedef struct chaos {
 static void told(chaos *s, json_t *reply) {
         const char *l = json_string_value(json_object_get(param(reply, "backend"), "launch"));
 
-        if (!l || !*l)
+        if (!l || !*l) /* each reply tells of a launch of its own */
                 return;
-        for (unsigned i = 0; i < s->n_told; i++)
-                if (strcmp(s->told[i], l) == 0)
-                        return;
         assert_true(s->n_told < MAX_DRIVER);
         snprintf(s->told[s->n_told++], sizeof(s->told[0]), "%s", l);
 }
