@@ -19,12 +19,7 @@
 #include "fdholder.h"
 #include "macro.h"
 
-#define NAME_MAX_LEN 192
-
-typedef struct held {
-        char name[NAME_MAX_LEN];
-        int fd;
-} held;
+#define NAME_MAX_LEN FDHOLDER_NAME_MAX
 
 static int send_one(int sock, char type, const char *name, int fd) {
         char buf[NAME_MAX_LEN + 1], cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
@@ -60,6 +55,7 @@ static int recv_one(int sock, char *ret_type, char name[NAME_MAX_LEN], int *ret_
         *ret_fd = -1;
         if (n < 0)
                 return negative_errno();
+        /* An empty message (which is what EOF looks like, too) may still carry fds. */
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
                 if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
                         for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
@@ -70,8 +66,10 @@ static int recv_one(int sock, char *ret_type, char name[NAME_MAX_LEN], int *ret_
                                 else
                                         close(fd); /* one fd a message: more is not ours to keep */
                         }
-        if (n == 0)
+        if (n == 0) {
+                *ret_fd = safe_close(*ret_fd);
                 return 0;
+        }
         if ((size_t) n > NAME_MAX_LEN || (mh.msg_flags & MSG_TRUNC)) {
                 *ret_fd = safe_close(*ret_fd);
                 return -EBADMSG;
@@ -84,60 +82,75 @@ static int recv_one(int sock, char *ret_type, char name[NAME_MAX_LEN], int *ret_
 
 /* --- The holder's side: a loop in a forked copy of corrald, which does nothing else. --- */
 
-static held *v;
-static size_t n_held, cap_held;
-
-static void holder_keep(const char *name, int fd) {
-        for (size_t i = 0; i < n_held; i++)
-                if (strcmp(v[i].name, name) == 0) {
-                        safe_close(v[i].fd);
-                        v[i].fd = fd;
+static void holder_keep(fdholder_store *s, const char *name, int fd) {
+        for (size_t i = 0; i < s->n; i++)
+                if (strcmp(s->v[i].name, name) == 0) {
+                        safe_close(s->v[i].fd);
+                        s->v[i].fd = fd;
                         return;
                 }
-        if (n_held == cap_held) {
-                held *nv = realloc(v, (cap_held ? cap_held * 2 : 64) * sizeof(*v));
+        if (s->n == s->cap) {
+                fdholder_held *nv = realloc(s->v, (s->cap ? s->cap * 2 : 64) * sizeof(*s->v));
                 if (!nv) {
                         safe_close(fd); /* that backend's output then dies with corrald, as before */
                         return;
                 }
-                v = nv;
-                cap_held = cap_held ? cap_held * 2 : 64;
+                s->v = nv;
+                s->cap = s->cap ? s->cap * 2 : 64;
         }
-        v[n_held] = (held){ .fd = fd };
-        memcpy(v[n_held++].name, name, strlen(name) + 1);
+        s->v[s->n] = (fdholder_held){ .fd = fd };
+        memcpy(s->v[s->n++].name, name, strlen(name) + 1);
 }
 
-static void holder_drop(const char *prefix) {
+static void holder_drop(fdholder_store *s, const char *prefix) {
         size_t len = strlen(prefix);
 
-        for (size_t i = 0; i < n_held;)
-                if (strncmp(v[i].name, prefix, len) == 0) {
-                        safe_close(v[i].fd);
-                        v[i] = v[--n_held];
+        for (size_t i = 0; i < s->n;)
+                if (strncmp(s->v[i].name, prefix, len) == 0) {
+                        safe_close(s->v[i].fd);
+                        s->v[i] = s->v[--s->n];
                 } else
                         i++;
 }
 
+int fdholder_serve_one(fdholder_store *s, int c) {
+        char type = 0, name[NAME_MAX_LEN];
+        int fd, r = recv_one(c, &type, name, &fd);
+
+        if (r <= 0)
+                return r;
+        if (type == 'K' && fd >= 0 && name[0]) {
+                holder_keep(s, name, fd);
+                fd = -1; /* ours now */
+        } else if (type == 'D' && name[0])
+                holder_drop(s, name);
+        else if (type == 'L') {
+                for (size_t i = 0; i < s->n; i++)
+                        (void) send_one(c, 'E', s->v[i].name, s->v[i].fd);
+                (void) send_one(c, 'Z', NULL, -1);
+        }
+        safe_close(fd);
+        return type == 'X' ? FDHOLDER_END : FDHOLDER_SERVED;
+}
+
+void fdholder_store_done(fdholder_store *s) {
+        for (size_t i = 0; i < s->n; i++)
+                safe_close(s->v[i].fd);
+        free(s->v);
+        *s = (fdholder_store){ 0 };
+}
+
+static fdholder_store store;
+
 /* One client's messages until it hangs up; true if it asked us to end. */
 static bool holder_serve(int c) {
         for (;;) {
-                char type = 0, name[NAME_MAX_LEN];
-                int fd, r = recv_one(c, &type, name, &fd);
+                int r = fdholder_serve_one(&store, c);
 
+                if (r == FDHOLDER_END)
+                        return true;
                 if (r <= 0)
                         return false; /* corrald went away: what we hold is for the next one */
-                if (type == 'K' && fd >= 0 && name[0]) {
-                        holder_keep(name, fd);
-                        fd = -1; /* ours now */
-                } else if (type == 'D' && name[0])
-                        holder_drop(name);
-                else if (type == 'L') {
-                        for (size_t i = 0; i < n_held; i++)
-                                (void) send_one(c, 'E', v[i].name, v[i].fd);
-                        (void) send_one(c, 'Z', NULL, -1);
-                } else if (type == 'X')
-                        return true;
-                safe_close(fd);
         }
 }
 
@@ -153,7 +166,7 @@ static void holder_end(void) {
         _exit(0);
 }
 
-static bool is_pidfd(const held *h) {
+static bool is_pidfd(const fdholder_held *h) {
         size_t len = strlen(h->name);
         return len > 6 && strcmp(h->name + len - 6, ".pidfd") == 0;
 }
@@ -171,9 +184,9 @@ static void holder_orphaned(void) {
                 safe_close(ep);
                 return; /* wait for a corrald as before: holding on is the safe side */
         }
-        for (size_t i = 0; i < n_held; i++) {
+        for (size_t i = 0; i < store.n; i++) {
                 struct epoll_event pe = { .events = EPOLLIN | EPOLLONESHOT, .data.u64 = i };
-                if (is_pidfd(&v[i]) && epoll_ctl(ep, EPOLL_CTL_ADD, v[i].fd, &pe) == 0)
+                if (is_pidfd(&store.v[i]) && epoll_ctl(ep, EPOLL_CTL_ADD, store.v[i].fd, &pe) == 0)
                         live++;
         }
         while (live > 0) {

@@ -23,3 +23,31 @@ int fdholder_take(int sock, void (*f)(const char *name, int fd, void *userdata),
 
 /* The holder ends, closing what it holds: corrald shuts down cleanly. */
 void fdholder_exit(int sock);
+
+/* --- The holder's side, one message at a time (its loop, and the fuzzer, call this). --- */
+
+#define FDHOLDER_NAME_MAX 192 /* with its NUL; a message is its type and the name */
+
+typedef struct fdholder_held {
+        char name[FDHOLDER_NAME_MAX]; /* NUL-terminated */
+        int fd;
+} fdholder_held;
+
+/* What the holder holds; the empty store is all zeros. */
+typedef struct fdholder_store {
+        fdholder_held *v;
+        size_t n, cap;
+} fdholder_store;
+
+#define FDHOLDER_SERVED 1 /* fdholder_serve_one(): a message was read and acted on */
+#define FDHOLDER_END    2 /* ... it was "X": the holder is to end */
+
+/* Read one message from the connected client c and act on it: keep the fd that came with a "K",
+ * let go of what a "D" names, answer an "L". Every fd that came with the message is either kept
+ * in s or closed. Returns FDHOLDER_SERVED, FDHOLDER_END, 0 when the client is gone (an empty
+ * message is taken as that too), or -errno (a message too long for a name: -EBADMSG), after
+ * which the conversation is over. */
+int fdholder_serve_one(fdholder_store *s, int c);
+
+/* Close everything s holds and free it; s is empty again. */
+void fdholder_store_done(fdholder_store *s);

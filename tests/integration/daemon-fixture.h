@@ -31,6 +31,13 @@ void daemon_start(daemon_fixture *d, const char *const *extra);
 void daemon_baseline(daemon_fixture *d);
 /* SIGTERM through its pidfd; its exit status, 128+N if killed. */
 int daemon_stop(daemon_fixture *d);
+/* SIGKILL, as a crash would end it (no chance to stop anything); waits for it and reaps it. */
+void daemon_kill9(daemon_fixture *d);
+/* The test, as subreaper, is what the backends of a killed corrald come to, as init would be:
+ * reap what has ended, but never corrald itself, which is reaped through its pidfd. */
+void daemon_reap_orphans(daemon_fixture *d);
+/* The fd holder: a child of parent (the corrald that started it) named corrald-fdhold; 0 if none. */
+pid_t daemon_holder_pid(pid_t parent);
 /* corrald's open fds, but for sd-event's timerfds (one per clock, kept). */
 int daemon_fds(daemon_fixture *d);
 int daemon_fds_list(daemon_fixture *d, bool show);

@@ -10,9 +10,43 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+
+uint64_t harness_now_usec(void) {
+        struct timespec ts;
+
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t harness_hang_guard_usec(void) {
+        const char *e = getenv("CORRAL_TEST_HANG_GUARD_SEC");
+        long sec = e ? atol(e) : 0;
+
+        return (uint64_t) (sec > 0 ? sec : 60) * 1000000;
+}
+
+void harness_backoff(unsigned *step) {
+        usleep(*step < 6 ? 1000U << *step : 50000U);
+        (*step)++;
+}
+
+/* What is left of the hang guard that ends at deadline, in ms for poll(), at least 1. */
+static int ms_left(uint64_t deadline) {
+        uint64_t now = harness_now_usec();
+
+        return now >= deadline ? 0 : (int) ((deadline - now) / 1000 + 1);
+}
+
+int harness_poll_until(int fd, uint64_t deadline) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int ms = ms_left(deadline);
+
+        return ms > 0 ? poll(&p, 1, ms) : 0;
+}
 
 static int cgroup2_mount(char *buf, size_t size) {
         FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -189,8 +223,8 @@ static int sweep_root(const char *root) {
                         (void) !write(fd, "1", 1);
                         close(fd);
                 }
-                for (int i = 0; i < 5000 && rmdir(path) < 0 && errno == EBUSY; i++)
-                        usleep(1000); /* a killed process takes a moment to leave */
+                /* a killed process takes a moment to leave: as long as it takes, up to the hang guard */
+                (void) harness_wait_until(rmdir(path) == 0 || errno != EBUSY);
                 n++;
         }
         if (d)
@@ -265,14 +299,14 @@ static int pidfd_open_pid(pid_t pid) {
 }
 
 int harness_wait_ready(harness *h, bool want_grandchild) {
-        struct pollfd p = { .fd = h->fifo_fd, .events = POLLIN };
+        uint64_t deadline = harness_now_usec() + harness_hang_guard_usec();
         size_t len = 0;
         char *g;
 
         memset(h->ready_buf, 0, sizeof(h->ready_buf));
         while (!strchr(h->ready_buf, 'R') || (want_grandchild && !strchr(h->ready_buf, 'G'))) {
                 ssize_t n;
-                if (poll(&p, 1, 30000) <= 0)
+                if (harness_poll_until(h->fifo_fd, deadline) <= 0)
                         fail_msg("the helper never said ready (hang guard)");
                 n = read(h->fifo_fd, h->ready_buf + len, sizeof(h->ready_buf) - 1 - len);
                 if (n < 0 && errno != EAGAIN)
@@ -287,6 +321,37 @@ int harness_wait_ready(harness *h, bool want_grandchild) {
         return fd;
 }
 
+void harness_wait_said(harness *h, char c, int n) {
+        uint64_t deadline = harness_now_usec() + harness_hang_guard_usec();
+        char buf[256];
+
+        while (n > 0) {
+                ssize_t k;
+                if (harness_poll_until(h->fifo_fd, deadline) <= 0)
+                        fail_msg("helpers never said '%c' (hang guard): %d missing", c, n);
+                k = read(h->fifo_fd, buf, sizeof(buf));
+                for (ssize_t i = 0; i < k; i++)
+                        n -= buf[i] == c;
+        }
+}
+
+bool harness_fifo_has(harness *h, char c) {
+        size_t len = 0;
+        ssize_t n;
+
+        memset(h->ready_buf, 0, sizeof(h->ready_buf));
+        while (len < sizeof(h->ready_buf) - 1 &&
+               (n = read(h->fifo_fd, h->ready_buf + len, sizeof(h->ready_buf) - 1 - len)) > 0)
+                len += (size_t) n;
+        return strchr(h->ready_buf, c) != NULL;
+}
+
+void harness_run_once(harness *h, uint64_t deadline) {
+        uint64_t now = harness_now_usec(), left = deadline > now ? deadline - now : 0;
+
+        assert_true(sd_event_run(corral_get_event(h->c), left < 1000000 ? left : 1000000) >= 0);
+}
+
 static const recorded_event *find_event(harness *h, corral_backend *b, corral_event_type type) {
         for (unsigned i = 0; i < h->n_events; i++) {
                 const recorded_event *r = &h->events[i];
@@ -297,13 +362,11 @@ static const recorded_event *find_event(harness *h, corral_backend *b, corral_ev
 }
 
 const recorded_event *harness_wait_event(harness *h, corral_backend *b, corral_event_type type) {
+        uint64_t deadline = harness_now_usec() + harness_hang_guard_usec();
         const recorded_event *r;
 
-        for (int i = 0; i < 30 && !(r = find_event(h, b, type)); i++) {
-                sd_event *e = corral_get_event(h->c);
-                int k = sd_event_run(e, 1000000);
-                assert_true(k >= 0);
-        }
+        while (!(r = find_event(h, b, type)) && harness_now_usec() < deadline)
+                harness_run_once(h, deadline);
         if (!r)
                 fail_msg("no %s event for %s (hang guard)", corral_event_type_to_string(type),
                          corral_backend_get_name(b));
@@ -327,7 +390,7 @@ bool harness_pidfd_exited(int pidfd) {
 void harness_pidfd_wait(int pidfd) {
         struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
-        if (poll(&p, 1, 30000) != 1)
+        if (poll(&p, 1, ms_left(harness_now_usec() + harness_hang_guard_usec())) != 1)
                 fail_msg("process did not exit (hang guard)");
 }
 
@@ -339,13 +402,11 @@ static const recorded_event *nth_event(harness *h, const char *name, corral_even
 }
 
 const recorded_event *harness_wait_events(harness *h, const char *name, corral_event_type type, unsigned n) {
+        uint64_t deadline = harness_now_usec() + harness_hang_guard_usec();
         const recorded_event *r;
 
-        for (int idle = 0; idle < 30 && !(r = nth_event(h, name, type, n));) {
-                unsigned before = h->n_events;
-                assert_true(sd_event_run(corral_get_event(h->c), 1000000) >= 0);
-                idle = h->n_events == before ? idle + 1 : 0;
-        }
+        while (!(r = nth_event(h, name, type, n)) && harness_now_usec() < deadline)
+                harness_run_once(h, deadline);
         if (!r)
                 fail_msg("fewer than %u %s events for %s (hang guard)", n, corral_event_type_to_string(type),
                          name);

@@ -33,43 +33,9 @@
 #define N_STOPPER 4
 #define N_CRASHER 4
 
-/* SIGKILL, as a crash would end it: no chance to stop anything. */
-static void daemon_kill9(daemon_fixture *d) {
-        siginfo_t si = { 0 };
-
-        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGKILL, NULL, 0), 0);
-        harness_pidfd_wait(d->pidfd);
-        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) d->pidfd, &si, WEXITED), 0);
-        assert_int_equal(si.si_code, CLD_KILLED);
-        close(d->pidfd);
-        d->pidfd = -1;
-}
-
-/* We are the subreaper the backends of a killed corrald come to, as init would be: reap what
- * has ended, but never corrald, which is reaped through its pidfd. */
-static void reap_orphans(daemon_fixture *d) {
-        for (;;) {
-                siginfo_t si = { 0 };
-                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 ||
-                    si.si_pid == d->pid)
-                        return;
-                (void) waitid(P_PID, (id_t) si.si_pid, &si, WEXITED);
-        }
-}
-
 /* n helpers said c on the fifo. */
 static void wait_chars(daemon_fixture *d, char c, int n) {
-        struct pollfd p = { .fd = d->h->fifo_fd, .events = POLLIN };
-        char buf[256];
-
-        while (n > 0) {
-                ssize_t k;
-                if (poll(&p, 1, 30000) <= 0)
-                        fail_msg("only some helpers said ready (hang guard): %d missing", n);
-                k = read(d->h->fifo_fd, buf, sizeof(buf));
-                for (ssize_t i = 0; i < k; i++)
-                        n -= buf[i] == c;
-        }
+        harness_wait_said(d->h, c, n);
 }
 
 static void wait_rs(daemon_fixture *d, int n) {
@@ -142,6 +108,21 @@ static unsigned count_verdicts(daemon_fixture *d, const char *name) {
         return n;
 }
 
+static void wait_verdict(daemon_fixture *d, const char *name) {
+        if (!harness_wait_until(count_verdicts(d, name) > 0))
+                fail_msg("no verdict for %s (hang guard) in:\n%s", name, read_log(d));
+}
+
+/* Whether the backend's kept output has want in it (or, exact, is want). */
+static bool logs_have(daemon_fixture *d, const char *name, const char *want, bool exact) {
+        json_t *r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", name, "lines", 0));
+        const char *data = json_string_value(param(r, "data")) ?: "";
+        bool got = exact ? strcmp(data, want) == 0 : strstr(data, want) != NULL;
+
+        json_decref(r);
+        return got;
+}
+
 /* Send a call and do not wait for its answer (the daemon may be killed before it gives one). */
 static void send_only(daemon_fixture *d, varlink_conn *c, const char *method, json_t *params) {
         json_t *m = varlink_call_new(method, params, false);
@@ -152,25 +133,48 @@ static void send_only(daemon_fixture *d, varlink_conn *c, const char *method, js
         assert_int_equal(varlink_conn_flush(c), 0);
 }
 
-static void wait_state(daemon_fixture *d, const char *name, const char *state) {
-        for (int i = 0; i < 3000; i++) {
-                json_t *b = status(d, name);
-                bool ok = strcmp(jstr(b, "state"), state) == 0;
-                json_decref(b);
-                if (ok)
-                        return;
-                usleep(1000);
-        }
-        fail_msg("%s never became %s", name, state);
+static bool has_state(daemon_fixture *d, const char *name, const char *state) {
+        json_t *b = status(d, name);
+        bool ok = strcmp(jstr(b, "state"), state) == 0;
+
+        json_decref(b);
+        return ok;
 }
+
+static void wait_state(daemon_fixture *d, const char *name, const char *state) {
+        if (!harness_wait_until(has_state(d, name, state)))
+                fail_msg("%s never became %s (hang guard)", name, state);
+}
+
+/* A pidfd of a backend's main process, from Status. */
+static int pidfd_of(daemon_fixture *d, const char *name) {
+        json_t *b = status(d, name);
+        int fd = (int) syscall(SYS_pidfd_open, (pid_t) json_integer_value(json_object_get(b, "pid")), 0);
+
+        json_decref(b);
+        assert_true(fd >= 0);
+        return fd;
+}
+
+/* Make the process end with sig, and wait until it has (it is not reaped: its exit status is
+ * left for whoever reaps it). */
+static void end_now(int pidfd, int sig) {
+        assert_int_equal(syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0), 0);
+        harness_pidfd_wait(pidfd);
+        close(pidfd);
+}
+
+/* Until corrald's log has a verdict for the backend (any of its lives). */
+static void wait_verdict(daemon_fixture *d, const char *name);
 
 static void one_cycle(daemon_fixture *d, int cycle) {
         char name[64];
         json_int_t pids[N_LIVE];
         varlink_conn stops[N_STOPPER], late;
+        int crashers[N_CRASHER];
 
         /* Live ones, ones that will be stopping (they ignore SIGTERM: killed at the deadline), and
-         * ones that crash on their own 300 ms from now, while corrald is down. */
+         * ones that will crash (exit 3) while corrald is down, when we tell them to. */
         for (int i = 0; i < N_LIVE; i++) {
                 snprintf(name, sizeof(name), "live%d-%d", cycle, i);
                 start(d, name, "pause", NULL, 15000000);
@@ -181,7 +185,7 @@ static void one_cycle(daemon_fixture *d, int cycle) {
         }
         for (int i = 0; i < N_CRASHER; i++) {
                 snprintf(name, sizeof(name), "crasher%d-%d", cycle, i);
-                start(d, name, "exit-after", "300:3", 15000000);
+                start(d, name, "exit-on-usr1", "3", 15000000);
         }
         wait_rs(d, N_LIVE + N_STOPPER + N_CRASHER);
         for (int i = 0; i < N_LIVE; i++) {
@@ -190,10 +194,15 @@ static void one_cycle(daemon_fixture *d, int cycle) {
                 pids[i] = json_integer_value(json_object_get(b, "pid"));
                 json_decref(b);
         }
+        for (int i = 0; i < N_CRASHER; i++) {
+                snprintf(name, sizeof(name), "crasher%d-%d", cycle, i);
+                crashers[i] = pidfd_of(d, name);
+        }
 
         /* 1. Killed idle; the crashers crash while it is down. */
         daemon_kill9(d);
-        usleep(500000);
+        for (int i = 0; i < N_CRASHER; i++)
+                end_now(crashers[i], SIGUSR1);
         daemon_start(d, NULL);
 
         /* 2. Killed during the stops: each stopper has its intent and is in its grace period. */
@@ -234,8 +243,7 @@ static void one_cycle(daemon_fixture *d, int cycle) {
         /* Every crash is reported once, as unexpected, with its exit status. */
         for (int i = 0; i < N_CRASHER; i++) {
                 snprintf(name, sizeof(name), "crasher%d-%d", cycle, i);
-                for (int k = 0; k < 3000 && count_verdicts(d, name) == 0; k++)
-                        usleep(1000);
+                wait_verdict(d, name);
                 char *line = NULL;
                 assert_int_equal(count_verdicts(d, name), 1);
                 assert_int_equal(find_events(d, name, "exited", &line), 1);
@@ -275,14 +283,14 @@ static void one_cycle(daemon_fixture *d, int cycle) {
         json_decref(call(d, IFACE "StopAll", NULL));
         snprintf(name, sizeof(name), "late%d", cycle);
         assert_true(count_verdicts(d, name) <= 1);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         harness_assert_no_leftovers(d->h->root);
 }
 
 /* A corrald with nothing to take back, so that the fixture's fd baseline is its own again. */
 static void fresh_daemon(daemon_fixture *d) {
         assert_int_equal(daemon_stop(d), 0);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         daemon_start(d, NULL);
 }
 
@@ -299,9 +307,11 @@ static void test_kill_and_restart_cycles(void **state) {
 /* A backend waiting for its restart when corrald dies is restarted by the next one. */
 static void test_restart_pending_survives(void **state) {
         daemon_fixture *d = *state;
+        const uint64_t delay = 1500000;
         json_t *p = json_pack("{s:s, s:[s, s, s, s], s:s, s:I}", "name", "phoenix", "command",
                               harness_helper(), "exit-after", d->h->fifo, "0:4", "restart", "on-failure",
-                              "restartDelayUSec", (json_int_t) 1500000);
+                              "restartDelayUSec", (json_int_t) delay);
+        uint64_t started = harness_now_usec(); /* the restart is due no earlier than delay from now */
         json_t *r = call(d, IFACE "Start", p);
 
         assert_null(error_of(r));
@@ -311,11 +321,16 @@ static void test_restart_pending_survives(void **state) {
         daemon_kill9(d);
         daemon_start(d, NULL);
         json_t *b = status(d, "phoenix");
-        assert_string_equal(jstr(b, "state"), "restarting");
+        /* Still waiting for its restart, if the new corrald answered before it was due; on a
+         * machine busy enough that it was not, the new corrald may have restarted it already. */
+        if (harness_now_usec() < started + delay)
+                assert_string_equal(jstr(b, "state"), "restarting");
+        else if (strcmp(jstr(b, "state"), "restarting") != 0)
+                printf("# phoenix was due for its restart before corrald was back: %s\n", jstr(b, "state"));
         json_decref(b);
         wait_rs(d, 1); /* started again, by the new corrald, when the delay was over */
         json_decref(call(d, IFACE "StopAll", NULL));
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         assert_true(count_events(d, "phoenix", "restarting") >= 1);
         fresh_daemon(d);
 }
@@ -327,16 +342,17 @@ static void test_ended_while_down_without_status(void **state) {
         char *line = NULL;
         json_t *v;
 
-        start(d, "gone", "exit-after", "200:5", 15000000);
-        start(d, "family", "daemonize", NULL, 15000000);
+        start(d, "gone", "exit-on-usr1", "5", 15000000);
+        start(d, "family", "grandchild", NULL, 15000000); /* its setsid grandchild ignores SIGTERM */
         wait_rs(d, 2);
+        int gone = pidfd_of(d, "gone"), family = pidfd_of(d, "family");
         daemon_kill9(d);
-        usleep(400000);
-        reap_orphans(d); /* as init would: their exit statuses are gone with it */
+        end_now(gone, SIGUSR1);
+        end_now(family, SIGTERM); /* its main process only */
+        daemon_reap_orphans(d);   /* as init would: their exit statuses are gone with it */
         daemon_start(d, NULL);
-        for (int k = 0; k < 3000 && (count_verdicts(d, "gone") == 0 || count_verdicts(d, "family") == 0);
-             k++)
-                usleep(1000);
+        wait_verdict(d, "gone");
+        wait_verdict(d, "family");
         assert_int_equal(find_events(d, "gone", "exited", &line), 1);
         v = json_loads(line, 0, NULL);
         assert_string_equal(jstr(v, "how"), "unknown");
@@ -349,7 +365,7 @@ static void test_ended_while_down_without_status(void **state) {
         assert_int_equal(json_integer_value(json_object_get(v, "leftover")), 1);
         json_decref(v);
         free(line);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         harness_assert_no_leftovers(d->h->root);
         fresh_daemon(d);
 }
@@ -369,23 +385,25 @@ static void test_lost_leaf_reported_from_state_dir(void **state) {
         snprintf(dir, sizeof(dir), "%s/state", d->h->tmpdir);
         assert_int_equal(daemon_stop(d), 0);
         daemon_start(d, extra);
+        int ends[2];
         for (int i = 0; i < 2; i++)
-                start(d, names[i], "exit-after", "200:5", 15000000);
+                start(d, names[i], "exit-on-usr1", "5", 15000000);
         wait_rs(d, 2);
         for (int i = 0; i < 2; i++) {
                 b = status(d, names[i]);
                 snprintf(leafs[i], sizeof(leafs[i]), "%s/%s.%s", d->h->root, names[i], jstr(b, "launch"));
                 json_decref(b);
+                ends[i] = pidfd_of(d, names[i]);
         }
         daemon_kill9(d);
-        usleep(400000);
-        reap_orphans(d);
+        for (int i = 0; i < 2; i++)
+                end_now(ends[i], SIGUSR1);
+        daemon_reap_orphans(d);
         for (int i = 0; i < 2; i++)
                 assert_int_equal(rmdir(leafs[i]), 0); /* as systemd would, the empty leaf goes */
         daemon_start(d, extra);
         for (int i = 0; i < 2; i++) {
-                for (int k = 0; k < 3000 && count_verdicts(d, names[i]) == 0; k++)
-                        usleep(1000);
+                wait_verdict(d, names[i]);
                 assert_int_equal(find_events(d, names[i], "exited", &line), 1);
                 v = json_loads(line, 0, NULL);
                 assert_string_equal(jstr(v, "level"), "warning");
@@ -517,7 +535,8 @@ static void daemon_start_stored(daemon_fixture *d, fake_systemd *s, bool first) 
         d->pidfd = (int) syscall(SYS_pidfd_open, d->pid, 0);
         assert_true(d->pidfd >= 0);
         s->ready = false;
-        for (int i = 0; i < 3000 && !s->ready; i++) { /* READY=1 comes after the adoption */
+        for (uint64_t end = harness_now_usec() + harness_hang_guard_usec();
+             !s->ready && harness_now_usec() < end;) { /* READY=1 comes after the adoption */
                 struct pollfd p = { .fd = s->notify_fd, .events = POLLIN };
                 (void) poll(&p, 1, 10);
                 store_receive(s);
@@ -555,21 +574,21 @@ static void test_fdstore_keeps_exit_status_and_output(void **state) {
         json_t *b, *r;
 
         daemon_start_stored(d, &s, true);
-        start(d, "dier", "exit-after", "300:7", 15000000);
+        start(d, "dier", "exit-on-usr1", "7", 15000000);
         start(d, "ticker", "ticker", NULL, 15000000);
         wait_rs(d, 2);
         b = status(d, "ticker");
         pid_t ticker = (pid_t) json_integer_value(json_object_get(b, "pid"));
         json_decref(b);
+        int dier = pidfd_of(d, "dier");
         store_receive(&s);
         daemon_kill9(d);
-        usleep(500000);
-        reap_orphans(d); /* the dier is reaped while no corrald runs: only the stored pidfd knows */
+        end_now(dier, SIGUSR1);
+        daemon_reap_orphans(d); /* the dier is reaped while no corrald runs: only the stored pidfd knows */
         daemon_start_stored(d, &s, false);
 
         char *line = NULL;
-        for (int k = 0; k < 3000 && find_events(d, "dier", "exited", NULL) == 0; k++)
-                usleep(1000);
+        (void) harness_wait_until(find_events(d, "dier", "exited", NULL) > 0);
         if (find_events(d, "dier", "exited", &line) != 1)
                 fail_msg("dier: no single exited event in:\n%s", read_log(d));
         json_t *v = json_loads(line, 0, NULL);
@@ -585,14 +604,7 @@ static void test_fdstore_keeps_exit_status_and_output(void **state) {
         assert_int_equal(syscall(SYS_pidfd_send_signal, pfd, SIGUSR1, NULL, 0), 0);
         close(pfd);
         wait_chars(d, 'T', 1); /* it wrote its line and lives: its stdout pipe is read */
-        for (int k = 0; k < 3000; k++) {
-                r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
-                bool got = strstr(json_string_value(param(r, "data")) ?: "", "tick") != NULL;
-                json_decref(r);
-                if (got)
-                        break;
-                usleep(1000);
-        }
+        (void) harness_wait_until(logs_have(d, "ticker", "tick", false));
         r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
         assert_non_null(strstr(json_string_value(param(r, "data")) ?: "", "tick"));
         json_decref(r);
@@ -604,7 +616,7 @@ static void test_fdstore_keeps_exit_status_and_output(void **state) {
         for (int i = 0; i < s.n; i++) /* every launch ended: the store let all of them go */
                 assert_int_equal(s.fds[i], -1);
         store_done(&s);
-        reap_orphans(d);
+        daemon_reap_orphans(d);
         unlink(d->notify);
         fresh_daemon(d);
 }
@@ -615,29 +627,6 @@ static void signal_pid(pid_t pid, int sig) {
         assert_true(pfd >= 0);
         assert_int_equal(syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0), 0);
         close(pfd);
-}
-
-/* The fd holder: a child of the corrald that started it, named corrald-fdhold; 0 if none. */
-static pid_t holder_pid(pid_t parent) {
-        char path[96], children[4096] = "", comm[64];
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) parent, (int) parent);
-        if ((f = fopen(path, "re"))) {
-                if (!fgets(children, sizeof(children), f))
-                        children[0] = '\0';
-                fclose(f);
-        }
-        for (char *p = strtok(children, " \n"); p; p = strtok(NULL, " \n")) {
-                snprintf(path, sizeof(path), "/proc/%s/comm", p);
-                if (!(f = fopen(path, "re")))
-                        continue;
-                bool is = fgets(comm, sizeof(comm), f) && strcmp(comm, "corrald-fdhold\n") == 0;
-                fclose(f);
-                if (is)
-                        return (pid_t) atoi(p);
-        }
-        return 0;
 }
 
 /* Without systemd's store, with a state directory: corrald's own fd holder keeps the output
@@ -657,7 +646,7 @@ static void test_fd_holder_keeps_output_across_a_crash(void **state) {
         b = status(d, "ticker");
         pid_t ticker = (pid_t) json_integer_value(json_object_get(b, "pid"));
         json_decref(b);
-        pid_t holder = holder_pid(d->pid);
+        pid_t holder = daemon_holder_pid(d->pid);
         assert_true(holder > 0);
         int hfd = (int) syscall(SYS_pidfd_open, holder, 0);
         assert_true(hfd >= 0);
@@ -666,7 +655,7 @@ static void test_fd_holder_keeps_output_across_a_crash(void **state) {
         signal_pid(ticker, SIGUSR1);
         wait_chars(d, 'T', 1); /* it wrote "tick" with no corrald: the holder keeps its pipe open */
         daemon_start(d, extra);
-        assert_int_equal(holder_pid(d->pid), 0); /* the holder of the killed one was found again */
+        assert_int_equal(daemon_holder_pid(d->pid), 0); /* the holder of the killed one was found again */
         assert_int_equal(syscall(SYS_pidfd_send_signal, hfd, 0, NULL, 0), 0); /* and it lives */
         b = status(d, "ticker");
         assert_string_equal(jstr(b, "state"), "running");
@@ -674,14 +663,8 @@ static void test_fd_holder_keeps_output_across_a_crash(void **state) {
         json_decref(b);
         signal_pid(ticker, SIGUSR1);
         wait_chars(d, 'T', 1);
-        for (int k = 0; k < 3000; k++) { /* both lines: the one written while corrald was down too */
-                r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
-                bool got = strcmp(json_string_value(param(r, "data")) ?: "", "tick\ntick\n") == 0;
-                json_decref(r);
-                if (got)
-                        break;
-                usleep(1000);
-        }
+        /* both lines: the one written while corrald was down too */
+        (void) harness_wait_until(logs_have(d, "ticker", "tick\ntick\n", true));
         r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "ticker", "lines", 0));
         assert_string_equal(json_string_value(param(r, "data")) ?: "", "tick\ntick\n");
         json_decref(r);
@@ -692,7 +675,7 @@ static void test_fd_holder_keeps_output_across_a_crash(void **state) {
         assert_int_equal(daemon_stop(d), 0); /* clean: every backend stopped, the holder may go */
         harness_pidfd_wait(hfd);
         close(hfd);
-        reap_orphans(d); /* it was the killed corrald's child: ours now, as init's would be */
+        daemon_reap_orphans(d); /* it was the killed corrald's child: ours now, as init's would be */
         char sock[400];
         snprintf(sock, sizeof(sock), "%s/fdholder.sock", dir);
         assert_int_equal(access(sock, F_OK), -1); /* it took its socket with it */

@@ -26,16 +26,19 @@
  *   orphan        leaves an orphan in a new session that says "G<pid>" and exits at once, then
  *                 runs on with default dispositions
  *   exit-after MS:CODE  exits CODE after MS milliseconds
+ *   exit-on-usr1 CODE  exits CODE at SIGUSR1 (blocked before it says R: none is lost)
  *   segv-after MS dies of SIGSEGV after MS milliseconds (no core: RLIMIT_CORE as inherited)
  *   forker        starts 5 children with default dispositions that wait forever, then waits
  *   pinger        READY=1 on $NOTIFY_SOCKET, says R, then WATCHDOG=1 every 100 ms for ever
  *   ids           says "I<uid>:<gid>:<groups>:<umask>:<nofile soft>:<no_new_privs>" and exits 0
  *   notify-ready  sends STATUS=loading model, then READY=1 on $NOTIFY_SOCKET, then waits
- *   notify-watchdog  READY=1, then WATCHDOG=1 three times 50 ms apart, says R, and goes silent;
- *                 exits 98 if $WATCHDOG_USEC is missing
+ *   notify-watchdog [MS]  READY=1; with MS, WATCHDOG_USEC= to make MS its period, else the period
+ *                 is $WATCHDOG_USEC; then WATCHDOG=1 every quarter period until it has pinged for
+ *                 two periods, says R, and goes silent; exits 98 if $WATCHDOG_USEC is missing
  *   listen-after MS:PORT  listens on 127.0.0.1:PORT after MS milliseconds, then waits
  *   notify-stopping  READY=1, says R, then STOPPING=1 and exits 0 after 50 ms
- *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready
+ *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready; at each SIGUSR1 it sends
+ *                 STATUS=still starting
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
  */
@@ -55,6 +58,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <stddef.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fifo_fd = -1;
@@ -95,6 +99,53 @@ static void on_usr1(int sig) {
         (void) sig;
         if (write(STDOUT_FILENO, line, sizeof(line) - 1) == sizeof(line) - 1)
                 say("T\n");
+}
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1_flag(int sig) {
+        (void) sig;
+        got_usr1 = 1;
+}
+
+static long long now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* notify-never: never ready; each SIGUSR1 (blocked until sigsuspend(), so none is lost between
+ * the check and the wait) sends a STATUS= from inside the cgroup, which a test uses to know
+ * that corrald has read whatever was sent to the socket before it. */
+static void status_on_usr1(sigset_t *unblocked) {
+        for (;;) {
+                sigsuspend(unblocked);
+                if (got_usr1 && notify("STATUS=still starting") < 0)
+                        _exit(97);
+                got_usr1 = 0;
+        }
+}
+
+/* WATCHDOG=1 every quarter period until it has pinged for two periods: alive at the end only if
+ * each ping put the deadline off. */
+static int ping_watchdog(const char *ms) {
+        const char *e = getenv("WATCHDOG_USEC");
+        long long period = e ? atoll(e) : 0, end;
+        char msg[64];
+
+        if (!e || notify("READY=1") < 0)
+                return 98;
+        if (ms) {
+                period = atoll(ms) * 1000;
+                snprintf(msg, sizeof(msg), "WATCHDOG_USEC=%lld", period);
+                if (notify(msg) < 0)
+                        return 97;
+        }
+        for (end = now_usec() + 2 * period; now_usec() < end; usleep((useconds_t) (period / 4)))
+                if (notify("WATCHDOG=1") < 0)
+                        return 97;
+        return 0;
 }
 
 static void on_term_abort(int sig) {
@@ -226,13 +277,9 @@ int main(int argc, char **argv) {
             (notify("STATUS=loading model") < 0 || notify("READY=1") < 0))
                 return 97;
         if (strcmp(mode, "notify-watchdog") == 0) {
-                if (!getenv("WATCHDOG_USEC") || notify("READY=1") < 0)
-                        return 98;
-                for (int i = 0; i < 3; i++) {
-                        usleep(50000);
-                        if (notify("WATCHDOG=1") < 0)
-                                return 97;
-                }
+                int r = ping_watchdog(argc > 3 ? argv[3] : NULL);
+                if (r != 0)
+                        return r;
         }
         if (strcmp(mode, "listen-after") == 0) {
                 const char *arg = argc > 3 ? argv[3] : "0:0";
@@ -255,8 +302,15 @@ int main(int argc, char **argv) {
                         (void) notify("WATCHDOG=1");
                 }
         }
+        sigset_t usr1, unblocked;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        if (strcmp(mode, "exit-on-usr1") == 0)
+                sigprocmask(SIG_BLOCK, &usr1, NULL);
         if (strcmp(mode, "notify-never") == 0) {
                 char buf[200];
+                signal(SIGUSR1, on_usr1_flag);
+                sigprocmask(SIG_BLOCK, &usr1, &unblocked);
                 snprintf(buf, sizeof(buf), "N%s\n", getenv("NOTIFY_SOCKET") ?: "");
                 say(buf);
         }
@@ -299,6 +353,12 @@ int main(int argc, char **argv) {
                                 forever();
                         }
         say("R\n");
+        if (strcmp(mode, "exit-on-usr1") == 0) {
+                int sig;
+                if (sigwait(&usr1, &sig) != 0)
+                        return 93;
+                return argc > 3 ? atoi(argv[3]) : 0;
+        }
         if (strcmp(mode, "exit-after") == 0 || strcmp(mode, "segv-after") == 0) {
                 const char *arg = argc > 3 ? argv[3] : "0";
                 usleep((useconds_t) atoi(arg) * 1000);
@@ -336,5 +396,7 @@ int main(int argc, char **argv) {
                 return 0;
         if (strcmp(mode, "segv") == 0)
                 raise(SIGSEGV);
+        if (strcmp(mode, "notify-never") == 0)
+                status_on_usr1(&unblocked);
         forever();
 }

@@ -33,7 +33,7 @@ static void write_def(daemon_fixture *d, const char *name, const char *extra) {
         snprintf(path, sizeof(path), "%s/%s.backend", defs, name);
         f = fopen(path, "we");
         assert_non_null(f);
-        fprintf(f, "# %s\n[Backend]\nExecStart=%s pause %s\nTimeoutStopSec=2s\n%s", name, harness_helper(),
+        fprintf(f, "# %s\n[Backend]\nExecStart=%s pause %s\nTimeoutStopSec=30s\n%s", name, harness_helper(),
                 d->h->fifo, extra ?: "");
         fclose(f);
 }
@@ -46,17 +46,7 @@ static void remove_def(const char *name) {
 }
 
 static void wait_rs(daemon_fixture *d, int n) {
-        struct pollfd p = { .fd = d->h->fifo_fd, .events = POLLIN };
-        char buf[256];
-
-        while (n > 0) {
-                ssize_t k;
-                if (poll(&p, 1, 30000) <= 0)
-                        fail_msg("%d helper(s) never said ready (hang guard)", n);
-                k = read(d->h->fifo_fd, buf, sizeof(buf));
-                for (ssize_t i = 0; i < k; i++)
-                        n -= buf[i] == 'R';
-        }
+        harness_wait_said(d->h, 'R', n);
 }
 
 static json_t *status(daemon_fixture *d, const char *name) {
@@ -139,7 +129,7 @@ static void test_declared_backends_and_reload(void **state) {
         assert_non_null(strstr(read_log(d), "bad.backend:3: unknown key Bogus="));
 
         /* A backend started over varlink, beside them. */
-        r = call(d, IFACE "Start", start_params(d, "adhoc", "pause", 2000000));
+        r = call(d, IFACE "Start", start_params(d, "adhoc", "pause", 30000000));
         assert_null(error_of(r));
         json_decref(r);
         wait_rs(d, 1);
@@ -161,8 +151,7 @@ static void test_declared_backends_and_reload(void **state) {
         assert_non_null(strstr(out, "bad.backend:3: unknown key Bogus="));
         assert_non_null(strstr(out, "a backend adhoc started over varlink runs: not replaced"));
         wait_rs(d, 2); /* fresh, and change on its new definition */
-        for (int i = 0; i < 3000 && pid_of(d, "change") == 0; i++)
-                usleep(1000);
+        (void) harness_wait_until(pid_of(d, "change") != 0);
         assert_int_equal(pid_of(d, "keep"), keep);     /* unchanged: not touched */
         assert_int_equal(pid_of(d, "breaks"), breaks); /* broken: runs on its old definition */
         assert_true(pid_of(d, "change") > 0 && pid_of(d, "change") != change);
@@ -179,9 +168,7 @@ static void test_declared_backends_and_reload(void **state) {
         remove_def("adhoc");
         write_def(d, "breaks", NULL); /* fixed: the same as what runs, so left alone */
         assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGHUP, NULL, 0), 0);
-        for (int i = 0; i < 3000 && !strstr(read_log(d), "definitions: 0 started, 0 stopped, 0 restarted");
-             i++)
-                usleep(1000);
+        (void) harness_wait_until(strstr(read_log(d), "definitions: 0 started, 0 stopped, 0 restarted"));
         assert_non_null(strstr(read_log(d), "definitions: 0 started, 0 stopped, 0 restarted, 4 unchanged"));
         assert_int_equal(pid_of(d, "keep"), keep);
         assert_int_equal(pid_of(d, "breaks"), breaks);
