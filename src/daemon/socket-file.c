@@ -13,14 +13,26 @@
 #include "macro.h"
 #include "safepath.h"
 #include "socket-file.h"
+#include "syscall.h"
 
-/* Is something listening at that path? Then it is another daemon's, and stays. */
+/* Is something listening at that path? Then it is another daemon's, and stays. Unless the process
+ * that listened is gone: a child a killed corrald was starting holds a copy of its socket until
+ * it execs, and the kernel still queues connections to it (SO_PEERCRED names who called listen()). */
 static bool socket_is_live(const struct sockaddr_un *sa) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        bool live = fd >= 0 && connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) == 0;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        int pidfd;
 
-        safe_close(fd);
-        return live;
+        if (fd < 0 || connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) < 0)
+                return false;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+                return true;
+        pidfd = syscall_pidfd_open(cred.pid); /* a recycled pid says live: the safe side */
+        if (pidfd == -ESRCH)
+                return false;
+        safe_close(pidfd);
+        return true;
 }
 
 /* The socket's directory, checked; *ret_base is the socket's name in it (points into address). */

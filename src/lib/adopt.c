@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "corral-private.h"
+#include "fileio.h"
 #include "launch.h"
 #include "macro.h"
 #include "syscall.h"
@@ -130,13 +131,31 @@ static void adopt_reopen(corral_backend *b, launch *l) {
                 l->notify_fd = r;
 }
 
+/* A supervisor killed between the spawn and the first record of the launch's state left a leaf
+ * with its spec and a process, but no pid: the main process is the one that started first (the
+ * one exec'd into the leaf; what it starts comes after), and its start is now as far as we know.
+ * Taken back like any other, not killed for a stranger. */
+static void adopt_unrecorded_start(corral_backend *b, int leaf) {
+        backend_run *r = &b->run;
+
+        if (r->pid > 0 || cgroup_first_proc(leaf, &r->pid, &r->pid_starttime) < 0)
+                return;
+        r->start_usec = now_usec(CLOCK_MONOTONIC);
+        r->ready_pending = b->spec->ready != CORRAL_READY_NONE;
+        corral_log(b->corral, CORRAL_LEVEL_NOTICE, "%s.%s has no recorded pid: its first process, %d, taken as its main one",
+                   b->name, r->id, (int) r->pid);
+}
+
 /* Supervised again, waiting for its restart, or concluded from the loop. */
 static int adopt_resume(corral_backend *b, int leaf) {
         launch l = LAUNCH_INIT;
         int pidfd;
 
+        if (b->run.concluded) /* its verdict was decided, maybe not told */
+                return safe_close(leaf), backend_adopt_concluded(b);
         if (b->next_restart_usec > 0) /* between launches: its empty leaf is the record */
                 return safe_close(leaf), backend_adopt_restarting(b);
+        adopt_unrecorded_start(b, leaf);
         pidfd = adopt_main_pidfd(b);
         if (pidfd < 0)
                 return backend_adopt_ended(b, leaf);
@@ -220,7 +239,9 @@ static int adopt_lost(corral *c, const char *file, corral_backend **ret) {
         corral_spec_free(spec);
         if (r < 0)
                 return r;
-        if (b->next_restart_usec > 0) /* its placeholder leaf went, its restart did not */
+        if (b->run.concluded)
+                r = backend_adopt_concluded(b);
+        else if (b->next_restart_usec > 0) /* its placeholder leaf went, its restart did not */
                 r = backend_adopt_restarting(b);
         else {
                 int pidfd = adopt_take_given(c, name, id, 0); /* systemd's store may have it */

@@ -252,10 +252,9 @@ static void backend_escalate(corral_backend *b) {
         b->run.stop_timer = sd_event_source_disable_unref(b->run.stop_timer);
 }
 
-/* The leaf, and its record, go: the launch is over, nothing waits for it. */
-static void backend_remove_leaf(corral_backend *b, const char *id) {
-        corral *c = b->corral;
-
+/* The leaf, and its record, go: the launch is over, nothing waits for it. (c: b's supervisor,
+ * which a backend just unlinked no longer names.) */
+static void backend_remove_leaf_in(corral *c, corral_backend *b, const char *id) {
         if (!c || !id[0])
                 return;
         (void) cgroup_leaf_remove(&c->root, b->name, id);
@@ -283,16 +282,32 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .n_restart_times = b->n_restart_times,
                               .next_restart_usec = b->next_restart_usec };
         memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
+        if (r->concluded) {
+                st->concluded = true;
+                st->verdict_event = r->verdict.type;
+                st->verdict_level = r->verdict.level;
+                st->verdict_next = r->verdict_next;
+                memcpy(st->verdict_message, r->verdict.message, sizeof(st->verdict_message));
+                st->exit_code = r->exit_si.si_code;
+                st->exit_status = r->exit_si.si_status;
+                st->escalated = r->escalated;
+                st->leftover = r->leftover;
+                st->runtime_usec = r->exit_usec > r->start_usec ? r->exit_usec - r->start_usec : 0;
+        }
 }
 
 /* What a supervisor after us must know, kept on the leaf and in the state directory. */
-static void backend_persist(corral_backend *b) {
+static void backend_persist_in(corral *c, corral_backend *b) {
         record_state st;
 
-        if (!b->corral || !b->corral->records.persist)
+        if (!c || !c->records.persist)
                 return;
         backend_to_record(b, &st);
-        record_save(&b->corral->records, b->name, b->run.id, b->spec, &st);
+        record_save(&c->records, b->name, b->run.id, b->spec, &st);
+}
+
+static void backend_persist(corral_backend *b) {
+        backend_persist_in(b->corral, b);
 }
 
 static int backend_on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata);
@@ -354,15 +369,29 @@ static void backend_hold(corral_backend *b, corral_state s) {
  * written (or, once it is gone, removed with its leaf; a restart to come keeps its empty leaf as
  * its record).
  */
-static void backend_set_state(corral_backend *b, corral_state s) {
+static void backend_record_state_in(corral *c, corral_backend *b) {
+        corral_state s = b->state;
+
+        if (s == CORRAL_STATE_GONE || s == CORRAL_STATE_FAILED ||
+            (s == CORRAL_STATE_RESTARTING && !c->records.persist))
+                backend_remove_leaf_in(c, b, b->run.id);
+        else if (s != CORRAL_STATE_EXITED) /* an exit is known from the pid: nothing new to keep */
+                backend_persist_in(c, b);
+}
+
+/* record_later: the verdict's transition, whose record is written (or removed) only after the
+ * verdict is out (backend_record_state_in()): a supervisor killed in between reports it again
+ * rather than never. */
+static void backend_set_state_full(corral_backend *b, corral_state s, bool record_later) {
         b->state = s;
         backend_release(b, s);
         backend_hold(b, s);
-        if (s == CORRAL_STATE_GONE || s == CORRAL_STATE_FAILED ||
-            (s == CORRAL_STATE_RESTARTING && !b->corral->records.persist))
-                backend_remove_leaf(b, b->run.id);
-        else if (s != CORRAL_STATE_EXITED) /* an exit is known from the pid: nothing new to keep */
-                backend_persist(b);
+        if (!record_later)
+                backend_record_state_in(b->corral, b);
+}
+
+static void backend_set_state(corral_backend *b, corral_state s) {
+        backend_set_state_full(b, s, false);
 }
 
 /* --- While it runs: readiness, the watchdog, notify messages. --- */
@@ -734,18 +763,20 @@ static corral_state backend_next_state(corral_backend *b, corral_event_type outc
         return CORRAL_STATE_RESTARTING;
 }
 
-/* Emit the verdict of a launch, then what follows from it: restarting, failed, or nothing. */
-static void backend_conclude(corral_backend *b, const verdict *v, int error, bool may_restart) {
+/* Emit the verdict of a launch (decided: next is what follows it), then what follows: restarting,
+ * failed, or nothing. The verdict is kept in the record before it goes out, and the record is
+ * forgotten only after: a supervisor killed in between tells the same verdict again. */
+static void backend_tell(corral_backend *b, const verdict *v, int error, corral_state next) {
         corral *c = b->corral;
-        const backend_run *r = &b->run;
-        uint64_t runtime = r->exit_usec > r->start_usec ? r->exit_usec - r->start_usec : 0;
-        corral_state next;
+        backend_run *r = &b->run;
         char msg[128];
 
         corral_backend_ref(b);
-        output_drain(b); /* every writer is gone: its last words are in before the verdict */
-        next = may_restart ? backend_next_state(b, v->type, runtime) : CORRAL_STATE_GONE;
-        backend_set_state(b, next);
+        r->concluded = true;
+        r->verdict = *v;
+        r->verdict_next = next;
+        backend_persist(b);
+        backend_set_state_full(b, next, true);
         if (next != CORRAL_STATE_RESTARTING) /* unlinked first: corral_count() no longer counts it */
                 backend_unlink(b);
         backend_emit_in(c, b, v->type, v->level, v->message, error);
@@ -758,7 +789,17 @@ static void backend_conclude(corral_backend *b, const verdict *v, int error, boo
                                 (uint64_t) (b->spec->restart.limit_interval_usec / USEC_PER_SEC));
                 backend_emit_in(c, b, CORRAL_EVENT_FAILED, CORRAL_LEVEL_ERROR, msg, 0);
         }
+        r->concluded = false; /* told: a restart to come is all its record keeps */
+        backend_record_state_in(c, b);
         corral_backend_unref(b);
+}
+
+static void backend_conclude(corral_backend *b, const verdict *v, int error, bool may_restart) {
+        const backend_run *r = &b->run;
+        uint64_t runtime = r->exit_usec > r->start_usec ? r->exit_usec - r->start_usec : 0;
+
+        output_drain(b); /* every writer is gone: its last words are in before the verdict */
+        backend_tell(b, v, error, may_restart ? backend_next_state(b, v->type, runtime) : CORRAL_STATE_GONE);
 }
 
 /* Reaped and the leaf empty: the verdict. Zombies its end left to us (a subreaper) go too. */
@@ -888,6 +929,18 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->stop_deadline_usec = st->stop_deadline_usec;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
+        if (st->concluded) {
+                r->concluded = true;
+                r->verdict = (verdict){ .type = st->verdict_event, .level = st->verdict_level };
+                memcpy(r->verdict.message, st->verdict_message, sizeof(r->verdict.message));
+                r->verdict_next = st->verdict_next;
+                r->exit_si = (siginfo_t){ .si_code = st->exit_code, .si_status = st->exit_status };
+                r->escalated = st->escalated;
+                r->leftover = st->leftover;
+                r->leftover_known = true;
+                r->exit_usec = now_usec(CLOCK_MONOTONIC);
+                r->start_usec = r->exit_usec - st->runtime_usec;
+        }
         b->attempt = st->attempt;
         memcpy(b->restart_times, st->restart_times, sizeof(b->restart_times));
         b->n_restart_times = st->n_restart_times;
@@ -1025,6 +1078,26 @@ void backend_reap_orphans(corral *c) {
                 safe_close(pidfd);
         }
         c->sweeping = false;
+}
+
+static int backend_on_told_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+        verdict v = b->run.verdict;
+
+        b->run.conclude_timer = sd_event_source_disable_unref(b->run.conclude_timer);
+        backend_tell(b, &v, 0, b->run.verdict_next);
+        corral_backend_unref(b);
+        return 0;
+}
+
+int backend_adopt_concluded(corral_backend *b) {
+        backend_run *r = &b->run;
+
+        r->reaped = true;
+        r->populated = false;
+        backend_set_state(b, CORRAL_STATE_EXITED);
+        return sd_event_add_time_relative(b->corral->event, &r->conclude_timer, CLOCK_MONOTONIC, 0, 0,
+                                          backend_on_told_timer, b);
 }
 
 /* --- Stop. --- */

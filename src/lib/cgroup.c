@@ -281,6 +281,26 @@ int cgroup_count_procs(int leaf_fd, pid_t except) {
         return n;
 }
 
+int cgroup_first_proc(int leaf_fd, pid_t *ret_pid, uint64_t *ret_starttime) {
+        _cleanup_free_ pid_t *pids = NULL;
+        int r = read_procs(leaf_fd, &pids);
+        uint64_t best = UINT64_MAX, st;
+        pid_t pid = 0;
+
+        if (r < 0)
+                return r;
+        for (pid_t *p = pids; *p; p++)
+                if (syscall_pid_starttime(*p, &st) >= 0 && st < best) {
+                        best = st;
+                        pid = *p;
+                }
+        if (pid == 0)
+                return -ESRCH;
+        *ret_pid = pid;
+        *ret_starttime = best;
+        return 0;
+}
+
 int cgroup_kill(const cgroup_leaf *leaf, const cgroup_caps *caps) {
         int r;
 

@@ -57,6 +57,8 @@ int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps)
 
 /* Number of processes in the leaf other than pid `except` (0 for none). */
 int cgroup_count_procs(int leaf_fd, pid_t except);
+/* The process of the leaf that started first, and its start time: -ESRCH if it is empty. */
+int cgroup_first_proc(int leaf_fd, pid_t *ret_pid, uint64_t *ret_starttime);
 
 /* SIGKILL every process in the leaf: cgroup.kill (5.14), else freeze, signal each, thaw. */
 int cgroup_kill(const cgroup_leaf *leaf, const cgroup_caps *caps);

@@ -17,6 +17,7 @@
 #include "output.h"
 #include "record.h"
 #include "spawn-clone3.h"
+#include "verdict.h"
 
 /* What the kernel offers, probed once at corral_new(). */
 typedef struct corral_features {
@@ -114,6 +115,9 @@ typedef struct backend_run {
         int probe_fd;                    /* Ready=tcp: the connection being tried, or -1 */
         sd_event_source *probe_source, *probe_timer;
         uint64_t probe_delay_usec;
+        bool concluded;        /* its verdict is decided (and kept, until the launch is forgotten) */
+        verdict verdict;
+        corral_state verdict_next; /* what follows it */
 } backend_run;
 
 #define BACKEND_RUN_INIT                                                                                    \
@@ -225,4 +229,7 @@ int backend_adopt_restarting(corral_backend *b);
 int backend_adopt_live(corral_backend *b, launch *taken, int leaf_fd);
 int backend_adopt_ended(corral_backend *b, int leaf_fd);
 int backend_adopt_lost(corral_backend *b, const siginfo_t *exit_si);
+/* Its verdict was decided and kept, and maybe not told: told (again) from the loop, and what
+ * followed it (gone, failed, or its restart) goes on. */
+int backend_adopt_concluded(corral_backend *b);
 void backend_emit_adopted(corral_backend *b);

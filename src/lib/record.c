@@ -31,26 +31,55 @@ void record_store_done(record_store *st) {
         st->dir_fd = safe_close(st->dir_fd);
 }
 
+static uint64_t ju64(json_t *o, const char *key) {
+        json_int_t v = json_integer_value(json_object_get(o, key));
+        return v > 0 ? (uint64_t) v : 0;
+}
+
+static json_t *verdict_to_json(const record_state *s) {
+        if (!s->concluded)
+                return json_null();
+        return json_pack("{s:i, s:i, s:i, s:s, s:i, s:i, s:b, s:i, s:I}", "event", s->verdict_event, "level",
+                         s->verdict_level, "next", s->verdict_next, "message", s->verdict_message, "code",
+                         s->exit_code, "status",
+                         s->exit_status, "escalated", s->escalated, "leftover", (int) s->leftover, "runtime",
+                         (json_int_t) s->runtime_usec);
+}
+
+static void verdict_from_json(json_t *o, record_state *s) {
+        const char *m = json_string_value(json_object_get(o, "message"));
+
+        if (!json_is_object(o) || !m)
+                return;
+        s->concluded = true;
+        s->verdict_event = (int) json_integer_value(json_object_get(o, "event"));
+        s->verdict_level = (int) json_integer_value(json_object_get(o, "level"));
+        s->verdict_next = (int) json_integer_value(json_object_get(o, "next"));
+        (void) snprintf(s->verdict_message, sizeof(s->verdict_message), "%s", m);
+        s->exit_code = (int) json_integer_value(json_object_get(o, "code"));
+        s->exit_status = (int) json_integer_value(json_object_get(o, "status"));
+        s->escalated = json_is_true(json_object_get(o, "escalated"));
+        s->leftover = (unsigned) json_integer_value(json_object_get(o, "leftover"));
+        s->runtime_usec = ju64(o, "runtime");
+}
+
 static json_t *state_to_json(const record_state *s) {
         json_t *times = json_array();
         unsigned n = s->n_restart_times < RECORD_RESTART_HISTORY ? s->n_restart_times : RECORD_RESTART_HISTORY;
 
         for (unsigned i = 0; times && i < n; i++)
                 json_array_append_new(times, json_integer((json_int_t) s->restart_times[i]));
-        return json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:i, s:o, s:i, s:I, s:I}",
+        return json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:i, s:o, s:i, s:I, s:I, s:o}",
                          "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
                          (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
                          s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
                          (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
                          s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "attempt",
                          (int) s->attempt, "restartTimes", times, "restartCount", (int) s->n_restart_times,
-                         "nextRestart", (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen);
+                         "nextRestart", (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen,
+                         "verdict", verdict_to_json(s));
 }
 
-static uint64_t ju64(json_t *o, const char *key) {
-        json_int_t v = json_integer_value(json_object_get(o, key));
-        return v > 0 ? (uint64_t) v : 0;
-}
 
 static void state_from_json(json_t *o, record_state *s) {
         json_t *times = json_object_get(o, "restartTimes"), *t;
@@ -75,6 +104,7 @@ static void state_from_json(json_t *o, record_state *s) {
         };
         json_array_foreach(times, i, t) if (i < RECORD_RESTART_HISTORY) s->restart_times[i] =
                 (uint64_t) json_integer_value(t);
+        verdict_from_json(json_object_get(o, "verdict"), s);
 }
 
 /* The record as a file: written to a temporary one, synced, and renamed over the old, so that a

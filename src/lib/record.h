@@ -30,6 +30,16 @@ typedef struct record_state {
         uint64_t restart_times[RECORD_RESTART_HISTORY];
         unsigned n_restart_times;
         uint64_t next_restart_usec; /* 0: no restart due */
+        /* The launch's verdict, kept before it is emitted and until the launch is forgotten: a
+         * supervisor killed in between reports the same one again, never another, never none. */
+        bool concluded;
+        int verdict_event, verdict_level; /* corral_event_type, corral_level */
+        int verdict_next;                 /* the corral_state it leads to: gone, restarting, failed */
+        char verdict_message[512];
+        int exit_code, exit_status; /* waitid's si_code and si_status */
+        bool escalated;
+        unsigned leftover;
+        uint64_t runtime_usec;
 } record_state;
 
 /* Where records go: nowhere unless persist; the state directory too where dir_fd is one. */

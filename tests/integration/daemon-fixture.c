@@ -187,16 +187,6 @@ int daemon_stop(daemon_fixture *d) {
         return status;
 }
 
-/* Whether something accepts connections on the socket. */
-static bool socket_live(const char *path) {
-        int fd = varlink_connect(path);
-
-        if (fd < 0)
-                return false;
-        close(fd);
-        return true;
-}
-
 void daemon_kill9(daemon_fixture *d) {
         siginfo_t si = { 0 };
 
@@ -206,17 +196,6 @@ void daemon_kill9(daemon_fixture *d) {
         assert_int_equal(si.si_code, CLD_KILLED);
         close(d->pidfd);
         d->pidfd = -1;
-        /* A product bug, reported: a backend corrald was spawning when it died holds a copy of
-         * its listening socket until it execs, which on a busy machine may take a while, and a
-         * corrald started meanwhile takes the socket for another corrald's and exits ("another
-         * corrald is serving it"; systemd would start it again later). Until that is fixed, the
-         * next corrald is started once the dead one's socket is dead too. */
-        if (socket_live(d->sock)) {
-                printf("# the killed corrald's socket lives on in a backend it was spawning\n");
-                if (!harness_wait_until(!socket_live(d->sock)))
-                        fail_msg("the killed corrald's socket %s still accepts connections (hang guard)",
-                                 d->sock);
-        }
 }
 
 void daemon_reap_orphans(daemon_fixture *d) {
