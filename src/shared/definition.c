@@ -641,7 +641,13 @@ int definition_load(const char *path, definition_problems *problems, definition 
                 problem(problems, path, 0, "cannot read: %s", strerror(-r));
                 return r;
         }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > DEFINITION_MAX_SIZE) {
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                problem(problems, path, 0, "cannot read: %s", strerror(-r));
+                safe_close(fd);
+                return r;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size > DEFINITION_MAX_SIZE) {
                 problem(problems, path, 0, "cannot read: %s",
                         S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
                 safe_close(fd);
