@@ -127,8 +127,8 @@ const option_def options_table[] = {
                 .arg = "none|notify|tcp:HOST:PORT",
                 .expected = "none, notify or tcp:HOST:PORT (a numeric address or localhost)",
                 .dflt = "none",
-                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a "
-                        "connection to HOST:PORT succeeds",
+                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a connection "
+                        "to HOST:PORT succeeds",
                 .set_str = corral_spec_set_readiness,
         },
         {
@@ -159,7 +159,7 @@ const option_def options_table[] = {
                 .arg = "no|on-failure|always",
                 .expected = "no, on-failure or always",
                 .dflt = "no",
-                .help = "start it again after an exit not asked for (on-failure: not after finished)",
+                .help = "start it again after an exit not asked for; on-failure: not after finished",
                 .set_str = set_restart,
         },
         {
@@ -199,8 +199,7 @@ const option_def options_table[] = {
                 .kind = OPTION_COUNT,
                 .expected = "a number of restarts, 0 to 64",
                 .dflt = "5",
-                .help = "the crash-loop limit: failed after this many restarts within the interval (0: "
-                        "none)",
+                .help = "the crash-loop limit: failed after this many restarts within the interval; 0: none",
                 .set_uint = corral_spec_set_restart_limit_burst,
         },
         {
@@ -220,7 +219,7 @@ const option_def options_table[] = {
                 .arg = "N/WINDOW",
                 .expected = "N/WINDOW such as 5/1min, N up to 64",
                 .dflt = "5/1min",
-                .help = "StartLimitBurst= and StartLimitIntervalSec= at once (0/0: no limit)",
+                .help = "StartLimitBurst= and StartLimitIntervalSec= at once; 0/0: no limit",
                 .set_str = set_restart_limit,
         },
         {
@@ -274,7 +273,7 @@ const option_def options_table[] = {
                 .kind = OPTION_STRING,
                 .arg = "PERCENT",
                 .expected = "a percentage such as 50% or 200%",
-                .help = "CPU time it may use, as a percentage of one CPU (200%: two)",
+                .help = "CPU time it may use, as a percentage of one CPU: 200% is two",
                 .set_str = set_cpu_quota,
         },
         {
@@ -283,7 +282,7 @@ const option_def options_table[] = {
                 .cli = "cpu-weight",
                 .kind = OPTION_COUNT,
                 .expected = "a weight from 1 to 10000",
-                .help = "its share of CPU time against others' (1 to 10000; the kernel's default is 100)",
+                .help = "its share of CPU time against others', 1 to 10000; the kernel's default is 100",
                 .set_u64 = corral_spec_set_cpu_weight,
         },
         {
@@ -311,7 +310,7 @@ const option_def options_table[] = {
                 .varlink = "umask",
                 .cli = "umask",
                 .kind = OPTION_MODE,
-                .help = "its file mode creation mask (default: the supervisor's)",
+                .help = "its file mode creation mask, else the supervisor's",
                 .set_int = corral_spec_set_umask,
         },
         {
@@ -321,7 +320,7 @@ const option_def options_table[] = {
                 .cli_alias = "workdir",
                 .kind = OPTION_PATH,
                 .arg = "DIR",
-                .help = "its working directory (default: the supervisor's)",
+                .help = "its working directory, else the supervisor's",
                 .set_str = corral_spec_set_working_directory,
         },
         {
@@ -333,7 +332,7 @@ const option_def options_table[] = {
                 .arg = "KEY=VALUE",
                 .expected = "KEY=VALUE",
                 .noun = "assignment",
-                .help = "added to its environment (repeatable)",
+                .help = "added to its environment",
                 .set_str = corral_spec_append_environment,
         },
         {
@@ -353,7 +352,7 @@ const option_def options_table[] = {
                 .kind = OPTION_LIST,
                 .arg = "NAME=SOFT[:HARD]",
                 .expected = "SOFT[:HARD], numbers or infinity",
-                .help = "a resource limit: nofile, core, nproc, ... (repeatable)",
+                .help = "a resource limit: nofile, core, nproc, ...",
                 .set_str = set_rlimit,
                 .family_ok = rlimit_name_ok,
         },
@@ -373,7 +372,7 @@ const option_def options_table[] = {
                 .kind = OPTION_SIZE,
                 .expected = "a size such as 1M, at most 1G, or 0",
                 .dflt = "1M",
-                .help = "how much of its output is kept for corral logs (0: none)",
+                .help = "how much of its output is kept for corral logs; 0: none",
                 .set_u64 = corral_spec_set_log_buffer,
         },
         {
@@ -381,7 +380,7 @@ const option_def options_table[] = {
                 .varlink = "logFile",
                 .cli = "log-file",
                 .kind = OPTION_PATH,
-                .help = "also append its output to this file, rotated at 10M (PATH.1 to PATH.3)",
+                .help = "also append its output to this file, rotated at 10M to PATH.1 .. PATH.3",
                 .set_str = set_log_file,
         },
         {
@@ -780,22 +779,32 @@ static void help_entry(FILE *f, const char *left, const char *text) {
         fputc('\n', f);
 }
 
+/* "help (default 15s; also --grace)": a note more in the parentheses at the end. */
+static void help_note(char *text, size_t size, const char *what, const char *value) {
+        size_t n = strlen(text);
+        bool first = n == 0 || text[n - 1] != ')';
+
+        if (!first)
+                text[--n] = '\0';
+        (void) snprintf(text + n, size - n, "%s%s%s)", first ? " (" : "; ", what, value);
+}
+
 void options_help(FILE *f) {
         for (const option_def *o = options_table; o < options_table + options_table_n; o++) {
                 char left[128], text[512];
-                int n;
 
                 if (o->kind == OPTION_BOOL)
                         (void) snprintf(left, sizeof(left), "  --%s[=BOOL]", o->cli);
                 else
                         (void) snprintf(left, sizeof(left), "  --%s %s", o->cli,
                                         o->arg ?: kinds[o->kind].arg);
-                n = snprintf(text, sizeof(text), "%s", o->help);
-                if (o->dflt || o->cli_alias)
-                        (void) snprintf(text + n, sizeof(text) - (size_t) n, " (%s%s%s%s%s)",
-                                        o->dflt ? "default " : "", o->dflt ?: "",
-                                        o->dflt && o->cli_alias ? "; " : "", o->cli_alias ? "also --" : "",
-                                        o->cli_alias ?: "");
+                (void) snprintf(text, sizeof(text), "%s", o->help);
+                if (o->dflt)
+                        help_note(text, sizeof(text), "default ", o->dflt);
+                if (o->kind == OPTION_LIST)
+                        help_note(text, sizeof(text), "repeatable", "");
+                if (o->cli_alias)
+                        help_note(text, sizeof(text), "also --", o->cli_alias);
                 help_entry(f, left, text);
         }
         help_entry(f, "  -p, --property KEY=VALUE",
