@@ -22,8 +22,6 @@
 
 /* --- Setters the library has in another shape: each turns the text into its setter's values. --- */
 
-static bool options_given_row(const option_ctx *x, const char *key);
-
 /* Type=notify is a service that is starting until READY=1, as in systemd, unless Ready= says
  * otherwise (before or after). */
 static int set_type(option_ctx *x, const char *v) {
@@ -40,7 +38,7 @@ static int set_type(option_ctx *x, const char *v) {
         for (size_t i = 0; i < ELEMENTSOF(types); i++)
                 if (strcmp(v, types[i].name) == 0) {
                         r = corral_spec_set_type(x->spec, types[i].type);
-                        if (r >= 0 && strcmp(v, "notify") == 0 && !options_given_row(x, "Ready"))
+                        if (r >= 0 && strcmp(v, "notify") == 0 && !options_given(x, "Ready"))
                                 r = corral_spec_set_readiness(x->spec, "notify");
                         return r;
                 }
@@ -429,7 +427,7 @@ static bool kind_is_number(option_kind k) {
 
 /* One value (or item of a list) from its text form. */
 static int value_from_text(const option_def *o, const char *t, option_value *ret) {
-        unsigned mode;
+        unsigned mode = 0;
         int r;
 
         *ret = (option_value){ .s = t };
@@ -706,14 +704,10 @@ const char *options_noun(const option_def *o) {
         return o->noun ?: "value";
 }
 
-static bool options_given_row(const option_ctx *x, const char *key) {
+bool options_given(const option_ctx *x, const char *key) {
         const option_def *o = options_find_key(key);
 
         return o && x->given[options_index(o)];
-}
-
-bool options_given(const option_ctx *x, const char *key) {
-        return options_given_row(x, key);
 }
 
 /* --- The command line. --- */
