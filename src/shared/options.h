@@ -38,7 +38,7 @@ typedef struct option_def {
         /* Its key in definition files and in -p KEY=VALUE: systemd's name where systemd has one.
          * "Limit*" is a family: LimitNOFILE=1024 is the item "nofile=1024" of the row. */
         const char *key;
-        const char *key_alias; /* another systemd name for it, or NULL */
+        const char *key_alias; /* the name it also has (corral's, from before systemd's), or NULL */
         const char *varlink;   /* Start's parameter: camelCase, durations in ...USec */
         const char *cli;       /* --cli: the key in kebab case */
         const char *cli_alias; /* the option's name from before the table, still accepted, or NULL */
