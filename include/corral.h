@@ -223,6 +223,17 @@ int corral_spec_set_environment(corral_spec *s, char *const *envp);
 /** corral_spec_add_environment() - "KEY=value" strings added to (over) the supervisor's environment. */
 int corral_spec_add_environment(corral_spec *s, char *const *envp);
 /**
+ * corral_spec_append_environment() - one "KEY=value" after those set so far (a later one of the
+ * same KEY wins), over the supervisor's environment unless corral_spec_set_clear_environment()
+ * says otherwise, before or after. -EINVAL if @assignment is not KEY=value.
+ */
+int corral_spec_append_environment(corral_spec *s, const char *assignment);
+/**
+ * corral_spec_set_clear_environment() - true: the backend's environment is the assignments of
+ * the spec alone (none if there are none); false (the default): they go over the supervisor's.
+ */
+int corral_spec_set_clear_environment(corral_spec *s, bool clear);
+/**
  * corral_spec_set_user() - run as this user (name or number), with its primary group and its
  * supplementary groups; NULL (default): as the supervisor. Resolved at each start.
  */
@@ -243,17 +254,38 @@ int corral_spec_set_stop_signal(corral_spec *s, int sig);
 int corral_spec_set_grace(corral_spec *s, uint64_t usec);
 
 /**
- * corral_spec_set_restart() - the restart policy and its backoff: the n-th restart in a row
- * waits min(@initial_usec * @factor^(n-1), @max_usec), +-10% jitter; a run that stayed up for
- * @reset_usec starts the sequence again. Defaults: no, 100 ms, 2, 5 min, 10 s.
+ * corral_spec_set_restart() - the restart policy and its backoff at once: the n-th restart in a
+ * row waits min(@initial_usec * @factor^(n-1), @max_usec), +-10% jitter; a run that stayed up for
+ * @reset_usec starts the sequence again. Defaults: no, 100 ms, 2, 5 min, 10 s. What the four
+ * setters below do, one value each, with the @factor besides; -EINVAL if @max_usec is below
+ * @initial_usec or @factor is 0 (nothing is changed then). Kept for the callers it had before them.
  */
 int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t initial_usec, unsigned factor,
                             uint64_t max_usec, uint64_t reset_usec);
+/** corral_spec_set_restart_policy() - when it is started again after a verdict; default no. */
+int corral_spec_set_restart_policy(corral_spec *s, corral_restart policy);
+/**
+ * corral_spec_set_restart_delay() - the first restart's delay; the n-th in a row waits twice the
+ * one before, at most the max delay, +-10%. Default 100 ms.
+ */
+int corral_spec_set_restart_delay(corral_spec *s, uint64_t usec);
+/**
+ * corral_spec_set_restart_max_delay() - the longest delay between restarts, default 5 min. Below
+ * the first delay, every restart waits this long.
+ */
+int corral_spec_set_restart_max_delay(corral_spec *s, uint64_t usec);
+/** corral_spec_set_restart_reset() - a run that stays up this long starts the delays over; 10 s. */
+int corral_spec_set_restart_reset(corral_spec *s, uint64_t usec);
 /**
  * corral_spec_set_restart_limit() - the crash-loop limit: the @burst-th restart within
- * @interval_usec makes the backend failed instead (0 to disable). Default: 5 in 1 min.
+ * @interval_usec makes the backend failed instead (0 to disable). Default: 5 in 1 min. The two
+ * setters below at once.
  */
 int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec);
+/** corral_spec_set_restart_limit_burst() - the limit's count, 0 (none) to 64; -ERANGE above. */
+int corral_spec_set_restart_limit_burst(corral_spec *s, unsigned burst);
+/** corral_spec_set_restart_limit_interval() - the limit's window (0: no limit). */
+int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec);
 
 /**
  * corral_spec_set_ready() - how readiness is known. With CORRAL_READY_NOTIFY the backend gets
@@ -272,6 +304,18 @@ int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, u
 
 /** corral_spec_set_ready_string() - "none", "notify" or "tcp:HOST:PORT" ("tcp:[::1]:8080"). */
 int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t start_timeout_usec);
+
+/**
+ * corral_spec_set_readiness() - corral_spec_set_ready_string() that leaves the start timeout as
+ * it is: "none" (the default), "notify" or "tcp:HOST:PORT". -EINVAL for anything else.
+ */
+int corral_spec_set_readiness(corral_spec *s, const char *ready);
+
+/**
+ * corral_spec_set_start_timeout() - not ready within @usec of its start: start-failed, and its
+ * cgroup is killed. 0: no limit. Default 90 s.
+ */
+int corral_spec_set_start_timeout(corral_spec *s, uint64_t usec);
 
 /**
  * corral_spec_set_watchdog() - the backend must send WATCHDOG=1 on $NOTIFY_SOCKET at least every

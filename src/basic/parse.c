@@ -342,3 +342,30 @@ int parse_cpu_quota(const char *s, uint64_t *ret_quota_usec, uint64_t *ret_perio
         *ret_period_usec = 100 * USEC_PER_MSEC;
         return 0;
 }
+
+int parse_boolean(const char *s) {
+        static const char *const yes[] = { "1", "yes", "true", "on" },
+                                 *const no[] = { "0", "no", "false", "off" };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+int parse_umask(const char *s, unsigned *ret) {
+        unsigned long m;
+        char *end;
+
+        if (!s || *s < '0' || *s > '7')
+                return -EINVAL;
+        errno = 0;
+        m = strtoul(s, &end, 8);
+        if (errno != 0 || *end || m > 0777)
+                return -EINVAL;
+        *ret = (unsigned) m;
+        return 0;
+}

@@ -42,6 +42,13 @@ int parse_size(const char *s, uint64_t *ret_bytes);
 /* A count (PidsMax=), or "infinity" for UINT64_MAX. Returns 0, or -EINVAL / -ERANGE. */
 int parse_count(const char *s, uint64_t *ret);
 
+/* "yes", "true", "on", "1" (1) or "no", "false", "off", "0" (0), any case, as systemd's booleans;
+ * -EINVAL otherwise. */
+int parse_boolean(const char *s);
+
+/* An octal file mode creation mask, "027" or "0027", at most 0777. 0 or -EINVAL. */
+int parse_umask(const char *s, unsigned *ret);
+
 /* "50%", "250%": a CPU quota as in systemd's CPUQuota=, per period of 100 ms.
  * Returns 0 with the quota and the period in µs, or -EINVAL / -ERANGE. */
 int parse_cpu_quota(const char *s, uint64_t *ret_quota_usec, uint64_t *ret_period_usec);

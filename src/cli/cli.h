@@ -15,10 +15,6 @@ int cli_usage(const char *fmt, ...) _printf_(1, 2);
 /* Print "corral: <message>: <cause of r>" and return CLI_EXIT_FAILURE. */
 int cli_error(int r, const char *fmt, ...) _printf_(2, 3);
 
-static inline void corral_spec_freep(corral_spec **s) {
-        corral_spec_free(*s);
-}
-
 int verb_run(int argc, char **argv);
 
 /* verify FILE...: definitions checked, problems printed, exit 1 if any. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json-strv.h"
 #include "macro.h"
 #include "parse.h"
 #include "spec-options.h"
@@ -27,7 +28,9 @@ typedef struct client_args {
         bool follow;
         unsigned lines; /* logs -n; 0: all that is kept */
         const char *name;
-        spec_args spec; /* start; --grace also for stop */
+        /* The backend options, as Start's parameters (options.params) for start, and its
+         * stopTimeoutUSec (--grace) for stop; options.spec only checks them. */
+        option_ctx options;
         char **command;
 } client_args;
 
@@ -39,7 +42,7 @@ static const struct option client_options[] = {
         { "help", no_argument, NULL, 'h' },          {},
 };
 
-static int client_option(int opt, const char *v, client_args *a) {
+static int client_option(int opt, const char *name, const char *v, client_args *a) {
         char *end;
         unsigned long n;
 
@@ -67,7 +70,7 @@ static int client_option(int opt, const char *v, client_args *a) {
                 return 0;
         }
         if (spec_option_is(opt))
-                return spec_option_parse(opt, v, &a->spec);
+                return spec_option_parse(&a->options, opt, name, v);
         return cli_usage("unknown option");
 }
 
@@ -75,24 +78,24 @@ static int client_option(int opt, const char *v, client_args *a) {
  * start, the command follows "--" (or is simply the rest after NAME). */
 static int client_parse(int argc, char **argv, client_args *a) {
         bool start = strcmp(argv[0], "start") == 0;
-        int opt, r = 0;
+        int opt, r = 0, longindex = -1;
 
-        *a = (client_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
-                            .spec = SPEC_ARGS_INIT,
-                            .lines = 10 };
-        _cleanup_free_ struct option *opts = spec_options_merge(client_options);
-        if (!opts)
+        *a = (client_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS, .lines = 10 };
+        _cleanup_free_ struct option *opts = options_getopt(client_options);
+        if (!opts || corral_spec_new(&a->options.spec) < 0 || !(a->options.params = json_object()))
                 return cli_usage("out of memory");
         optind = 1;
         opterr = 0;
         for (;;) {
-                while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:", opts, NULL)) >= 0) {
+                while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:p:", opts, &longindex)) >= 0) {
                         if (opt == 'h') {
                                 printf("See corral --help.\n");
                                 return 1;
                         }
                         r = opt == '?' ? cli_usage("unknown or incomplete option '%s'", argv[optind - 1])
-                                       : client_option(opt, optarg, a);
+                                       : client_option(opt, longindex >= 0 ? opts[longindex].name : NULL,
+                                                       optarg, a);
+                        longindex = -1;
                 }
                 if (r < 0 || optind >= argc)
                         return r;
@@ -228,12 +231,13 @@ static int verb_start(client_args *a) {
         if (!name_is_valid(a->name))
                 return cli_usage("invalid NAME '%s': use 1-64 of A-Z a-z 0-9 _ . @ -, not . or ..", a->name),
                        CLI_EXIT_USAGE;
-        p = json_pack("{s:s, s:o}", "name", a->name, "command", json_array());
-        for (char **c = a->command; *c; c++)
-                json_array_append_new(json_object_get(p, "command"), json_string(*c));
-        spec_args_to_json(&a->spec, p);
-        if (a->wait_ready)
-                json_object_set_new(p, "waitReady", json_true());
+        p = TAKE_PTR(a->options.params); /* Start's parameters, the backend options in them */
+        if (json_object_set_new(p, "name", json_string(a->name)) < 0 ||
+            json_object_set_new(p, "command", json_strv_new(a->command)) < 0 ||
+            (a->wait_ready && json_object_set_new(p, "waitReady", json_true()) < 0)) {
+                json_decref(p);
+                return cli_usage("invalid NAME or COMMAND: not UTF-8"), CLI_EXIT_USAGE;
+        }
         r = client_call(a, IFACE "Start", p, &out);
         if (r == 0) {
                 json_t *b = json_object_get(out, "backend");
@@ -249,9 +253,10 @@ static int verb_start(client_args *a) {
 
 static json_t *timeout_params(const client_args *a, const char *name) {
         json_t *p = name ? json_pack("{s:s}", "name", name) : json_object();
+        json_t *grace = json_object_get(a->options.params, "stopTimeoutUSec");
 
-        if (p && a->spec.grace != SPEC_UNSET)
-                json_object_set_new(p, "timeoutUSec", json_integer((json_int_t) a->spec.grace));
+        if (p && grace)
+                json_object_set_new(p, "timeoutUSec", json_incref(grace));
         return p;
 }
 
@@ -516,14 +521,14 @@ int verb_client(int argc, char **argv) {
         client_args a;
         int r = client_parse(argc, argv, &a);
 
-        if (r != 0) {
-                spec_args_done(&a.spec);
-                return r < 0 ? CLI_EXIT_USAGE : 0;
-        }
-        r = CLI_EXIT_USAGE;
-        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (strcmp(argv[0], verbs[i].verb) == 0)
-                        r = verbs[i].run(&a);
-        spec_args_done(&a.spec);
+        if (r == 0) {
+                r = CLI_EXIT_USAGE;
+                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                        if (strcmp(argv[0], verbs[i].verb) == 0)
+                                r = verbs[i].run(&a);
+        } else
+                r = r < 0 ? CLI_EXIT_USAGE : 0;
+        corral_spec_free(a.options.spec);
+        json_decref(a.options.params);
         return r;
 }

@@ -48,8 +48,7 @@ static void help(void) {
                "--help)\n"
                "  verify FILE...                        check backend definitions (NAME.backend)\n\n"
                "Driving corrald:\n"
-               "  start NAME [OPTIONS] -- COMMAND [ARG...]   [--wait-ready] and the backend options:\n"
-               "%s"
+               "  start NAME [OPTIONS] -- COMMAND [ARG...]   [--wait-ready] and the backend options below\n"
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME\n"
                "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"
@@ -65,8 +64,9 @@ static void help(void) {
                "                   /run/corral/io.corral.Supervisor)\n"
                "  --json           machine-readable output\n\n"
                "Exit status: 0 success, 1 corrald reported a failure, 2 usage error, 3 corrald not "
-               "reachable.\n",
-               spec_options_help);
+               "reachable.\n\n"
+               "Backend options of run and start, the keys of corral.backend(5) (-p KEY=VALUE sets any):\n");
+        options_help(stdout);
 }
 
 int main(int argc, char **argv) {

@@ -21,7 +21,7 @@ typedef struct run_args {
         evlog_format format;
         evlog_target target;
         char **argv;
-        spec_args spec;
+        option_ctx options; /* the backend options, straight into options.spec */
 } run_args;
 
 typedef struct run_state {
@@ -40,11 +40,11 @@ static void run_help(void) {
                "  --name NAME            backend name (default: the command's base name)\n"
                "  --cgroup-root DIR      where leaf cgroups are made (default $CORRAL_CGROUP_ROOT,\n"
                "                         else our own cgroup)\n"
-               "%s"
                "  --log-format text|json (default: text on a terminal, else json)\n"
                "  --log-target auto|stderr|journal (default auto: the journal if stderr goes there)\n"
-               "  -h, --help\n",
-               spec_options_help);
+               "  -h, --help\n\n"
+               "Backend options, the keys of corral.backend(5) (-p KEY=VALUE sets any):\n");
+        options_help(stdout);
 }
 
 static int run_parse_name(const char *v, run_args *a) {
@@ -81,18 +81,17 @@ static int run_parse(int argc, char **argv, run_args *a) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        _cleanup_free_ struct option *opts = spec_options_merge(own);
-        int opt, r = 0;
+        _cleanup_free_ struct option *opts = options_getopt(own);
+        int opt, r = 0, longindex = -1;
 
-        *a = (run_args){ .spec = SPEC_ARGS_INIT,
-                         .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_JSON,
+        *a = (run_args){ .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_JSON,
                          .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
                                                                       : EVLOG_TARGET_STDERR };
-        if (!opts)
+        if (!opts || corral_spec_new(&a->options.spec) < 0)
                 return cli_error(-ENOMEM, "cannot parse options"), -ENOMEM;
         optind = 1;
         opterr = 0;
-        while (r >= 0 && (opt = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+        while (r >= 0 && (opt = getopt_long(argc, argv, "+hp:", opts, &longindex)) >= 0) {
                 if (opt == 'h') {
                         run_help();
                         return 1;
@@ -103,9 +102,11 @@ static int run_parse(int argc, char **argv, run_args *a) {
                 else if (opt == 'f' || opt == 'T')
                         r = run_parse_log(opt, optarg, a);
                 else if (spec_option_is(opt))
-                        r = spec_option_parse(opt, optarg, &a->spec);
+                        r = spec_option_parse(&a->options, opt, longindex >= 0 ? opts[longindex].name : NULL,
+                                              optarg);
                 else
                         r = cli_usage("unknown or incomplete option '%s'", argv[optind - 1]);
+                longindex = -1;
         }
         if (r < 0)
                 return r;
@@ -157,28 +158,21 @@ static int run_on_signal(sd_event_source *s _unused_, const struct signalfd_sigi
         return 0;
 }
 
-static int run_spec(const run_args *a, corral_spec **ret) {
-        corral_spec *s = NULL;
+/* What the options left out: the name, the command, and where its output goes (its output is
+ * ours unless a log file or buffer asks for it to be captured). */
+static int run_spec(const run_args *a) {
+        corral_spec *s = a->options.spec;
         char buf[80];
         const char *base = strrchr(a->argv[0], '/');
-        bool capture = a->spec.log_file || a->spec.log_buffer != SPEC_UNSET;
-        int r = corral_spec_new(&s);
+        bool capture = options_given(&a->options, "LogFile") || options_given(&a->options, "LogBuffer");
+        int r = corral_spec_set_name(
+                s, a->name ?: name_from_string(base ? base + 1 : a->argv[0], buf, sizeof(buf)));
 
-        if (r >= 0)
-                r = corral_spec_set_name(
-                        s, a->name ?: name_from_string(base ? base + 1 : a->argv[0], buf, sizeof(buf)));
         if (r >= 0)
                 r = corral_spec_set_argv(s, a->argv);
         if (r >= 0)
                 r = corral_spec_set_output(s, capture ? CORRAL_OUTPUT_CAPTURE : CORRAL_OUTPUT_INHERIT);
-        if (r >= 0)
-                r = spec_args_to_spec(&a->spec, s);
-        if (r < 0) {
-                corral_spec_free(s);
-                return r;
-        }
-        *ret = s;
-        return 0;
+        return r;
 }
 
 static int run_signals(corral *c, run_state *st) {
@@ -188,7 +182,6 @@ static int run_signals(corral *c, run_state *st) {
 }
 
 static int run_main_loop(const run_args *a, corral *c) {
-        _cleanup_(corral_spec_freep) corral_spec *spec = NULL;
         run_state st = { .args = a, .exit_status = 1 };
         int r;
 
@@ -196,10 +189,10 @@ static int run_main_loop(const run_args *a, corral *c) {
         r = run_signals(c, &st);
         if (r < 0)
                 return cli_error(r, "failed to set up signal handling");
-        r = run_spec(a, &spec);
+        r = run_spec(a);
         if (r < 0)
                 return cli_error(r, "invalid backend definition");
-        r = corral_spawn(c, spec, &st.backend);
+        r = corral_spawn(c, a->options.spec, &st.backend);
         if (r < 0)
                 return st.start_failed ? st.exit_status : cli_error(r, "failed to start %s", a->argv[0]);
         r = corral_run(c);
@@ -215,12 +208,12 @@ int verb_run(int argc, char **argv) {
         int r = run_parse(argc, argv, &a);
 
         if (r != 0) {
-                spec_args_done(&a.spec);
-                return r < 0 ? CLI_EXIT_USAGE : 0;
+                corral_spec_free(a.options.spec);
+                return r == -ENOMEM ? CLI_EXIT_FAILURE : r < 0 ? CLI_EXIT_USAGE : 0;
         }
         r = corral_new(&c, a.cgroup_root, CORRAL_NEW_SUBREAPER);
         if (r < 0) {
-                spec_args_done(&a.spec);
+                corral_spec_free(a.options.spec);
                 return cli_error(r, "cannot use cgroup root %s",
                                  a.cgroup_root ?: getenv("CORRAL_CGROUP_ROOT") ?: "(own cgroup)");
         }
@@ -228,6 +221,6 @@ int verb_run(int argc, char **argv) {
                 fprintf(stderr, "corral: kernel fallbacks in use: %s\n", corral_get_fallbacks(c));
         r = run_main_loop(&a, c);
         corral_free(c);
-        spec_args_done(&a.spec);
+        corral_spec_free(a.options.spec);
         return r;
 }

@@ -6,8 +6,10 @@
 
 #include "daemon-log.h"
 #include "interface-io.corral.Supervisor.h"
+#include "json-strv.h"
 #include "macro.h"
 #include "methods.h"
+#include "options.h"
 #include "parse.h"
 #include "policy.h"
 #include "registry.h"
@@ -20,6 +22,7 @@ typedef enum param_type {
         P_STRING,
         P_UINT,
         P_STRV,
+        P_BACKEND_OPTIONS, /* as a table's end: and the backend options (src/shared/options.c) */
 } param_type;
 
 typedef struct param {
@@ -51,6 +54,8 @@ static bool param_type_ok(json_t *v, param_type t) {
                         return false;
                 json_array_foreach(v, i, e) if (!json_is_string(e)) return false;
                 return true;
+        case P_BACKEND_OPTIONS:
+                break;
         }
         return false;
 }
@@ -60,11 +65,17 @@ static bool param_type_ok(json_t *v, param_type t) {
 static const char *params_check(json_t *params, const param *table) {
         const char *key;
         json_t *v;
+        int k;
 
         json_object_foreach(params, key, v) {
                 const param *p = table;
                 while (p && p->name && strcmp(p->name, key) != 0)
                         p++;
+                if (p && !p->name && p->type == P_BACKEND_OPTIONS && (k = options_json_check(key, v)) >= 0) {
+                        if (k == 0)
+                                return key;
+                        continue;
+                }
                 if (!p || !p->name || (!(p->optional && json_is_null(v)) && !param_type_ok(v, p->type)))
                         return key;
         }
@@ -83,125 +94,22 @@ static uint64_t get_usec(json_t *params, const char *key, uint64_t dflt) {
         return json_is_integer(v) ? (uint64_t) json_integer_value(v) : dflt;
 }
 
-/* A NULL-terminated array borrowing the JSON strings (free() the array only). */
-static char **get_strv(json_t *params, const char *key) {
-        json_t *a = json_object_get(params, key), *e;
-        char **v;
-        size_t i;
+/* What runs: its name and command. How it runs is the table's (options_spec_from_json()). */
+static const char *start_what(json_t *params, corral_spec *s) {
+        _cleanup_free_ char **command = NULL;
 
-        if (!json_is_array(a))
-                return NULL;
-        v = calloc(json_array_size(a) + 1, sizeof(char *));
-        json_array_foreach(a, i, e) if (v) v[i] = (char *) json_string_value(e);
-        return v;
-}
-
-#define CHECK(expr, param)                                                                                  \
-        do {                                                                                                \
-                if ((expr) < 0)                                                                             \
-                        return (param);                                                                     \
-        } while (0)
-
-/* Each group of Start parameters goes straight into the spec; the setter that refuses a value
- * names the parameter. Returns the bad parameter's name, or NULL. */
-static const char *start_basics(json_t *params, corral_spec *s) {
-        _cleanup_free_ char **command = get_strv(params, "command"), **env = get_strv(params, "environment");
-        const char *type = get_str(params, "type"), *sig = get_str(params, "stopSignal");
-
-        CHECK(corral_spec_set_name(s, get_str(params, "name")), "name");
-        CHECK(command ? corral_spec_set_argv(s, command) : -EINVAL, "command");
-        if (json_is_true(json_object_get(params, "clearEnvironment")))
-                CHECK(corral_spec_set_environment(s, env ?: (char *[]){ NULL }), "environment");
-        else if (env)
-                CHECK(corral_spec_add_environment(s, env), "environment");
-        CHECK(corral_spec_set_working_directory(s, get_str(params, "workingDirectory")), "workingDirectory");
-        if (type && strcmp(type, "service") != 0 && strcmp(type, "task") != 0)
-                return "type";
-        CHECK(corral_spec_set_type(
-                      s, type && strcmp(type, "task") == 0 ? CORRAL_TYPE_TASK : CORRAL_TYPE_SERVICE),
-              "type");
-        CHECK(corral_spec_set_stop_signal(s, sig ? parse_signal(sig) : SIGTERM), "stopSignal");
-        CHECK(corral_spec_set_grace(s, get_usec(params, "stopTimeoutUSec", 15 * USEC_PER_SEC)),
-              "stopTimeoutUSec");
-        return NULL;
-}
-
-static const char *start_restart(json_t *params, corral_spec *s) {
-        const char *restart = get_str(params, "restart"), *limit = get_str(params, "restartLimit");
-        int mode = restart ? corral_restart_from_string(restart) : CORRAL_RESTART_NO;
-        uint64_t delay = get_usec(params, "restartDelayUSec", 100 * USEC_PER_MSEC),
-                 max = get_usec(params, "restartMaxDelayUSec", 300 * USEC_PER_SEC),
-                 window = 60 * USEC_PER_SEC;
-        unsigned burst = 5;
-
-        if (mode < 0)
-                return "restart";
-        CHECK(corral_spec_set_restart(s, (corral_restart) mode, delay, 2, max,
-                                      get_usec(params, "restartResetUSec", 10 * USEC_PER_SEC)),
-              "restartMaxDelayUSec");
-        CHECK(limit ? parse_restart_limit(limit, &burst, &window) : 0, "restartLimit");
-        CHECK(corral_spec_set_restart_limit(s, burst, window), "restartLimit");
-        return NULL;
-}
-
-static const char *start_privileges(json_t *params, corral_spec *s) {
-        _cleanup_free_ char **rlimits = get_strv(params, "rlimits");
-        const char *user = get_str(params, "user"), *group = get_str(params, "group");
-        json_t *um = json_object_get(params, "umask");
-
-        CHECK(user && strlen(user) > 64 ? -EINVAL : corral_spec_set_user(s, user), "user");
-        CHECK(group && strlen(group) > 64 ? -EINVAL : corral_spec_set_group(s, group), "group");
-        if (json_is_integer(um) && json_integer_value(um) > 0777)
-                return "umask";
-        CHECK(corral_spec_set_umask(s, json_is_integer(um) ? (int) json_integer_value(um) : -1), "umask");
-        CHECK(corral_spec_set_no_new_privileges(s, json_is_true(json_object_get(params, "noNewPrivileges"))),
-              "noNewPrivileges");
-        for (char **l = rlimits; l && *l; l++) {
-                int res;
-                uint64_t soft, hard;
-                CHECK(parse_rlimit(*l, &res, &soft, &hard), "rlimits");
-                CHECK(corral_spec_set_rlimit(s, res, soft, hard), "rlimits");
-        }
-        return NULL;
-}
-
-static const char *start_readiness(json_t *params, corral_spec *s) {
-        const char *ready = get_str(params, "ready");
-
-        CHECK(corral_spec_set_ready_string(s, ready ?: "none",
-                                           get_usec(params, "startTimeoutUSec", 90 * USEC_PER_SEC)),
-              "ready");
-        CHECK(corral_spec_set_watchdog(s, get_usec(params, "watchdogUSec", 0)), "watchdogUSec");
-        return NULL;
-}
-
-/* Limits and output. A limit this host cannot enforce is refused when it is started. */
-static const char *start_resources(json_t *params, corral_spec *s) {
-        const char *cpu = get_str(params, "cpuMax"), *file = get_str(params, "logFile");
-        uint64_t quota, period;
-
-        if (json_object_get(params, "memoryMax"))
-                CHECK(corral_spec_set_memory_max(s, get_usec(params, "memoryMax", 0)), "memoryMax");
-        if (json_object_get(params, "pidsMax"))
-                CHECK(corral_spec_set_pids_max(s, get_usec(params, "pidsMax", 0)), "pidsMax");
-        if (json_object_get(params, "cpuWeight"))
-                CHECK(corral_spec_set_cpu_weight(s, get_usec(params, "cpuWeight", 0)), "cpuWeight");
-        if (cpu) {
-                CHECK(parse_cpu_quota(cpu, &quota, &period), "cpuMax");
-                CHECK(corral_spec_set_cpu_max(s, quota, period), "cpuMax");
-        }
-        if (json_object_get(params, "logBuffer"))
-                CHECK(corral_spec_set_log_buffer(s, get_usec(params, "logBuffer", 0)), "logBuffer");
-        CHECK(file && strlen(file) > 4000 ? -EINVAL : corral_spec_set_log_file(s, file, 0), "logFile");
+        if (corral_spec_set_name(s, get_str(params, "name")) < 0)
+                return "name";
+        if (json_strv_get(json_object_get(params, "command"), &command) < 0 ||
+            corral_spec_set_argv(s, command) < 0)
+                return "command";
         return NULL;
 }
 
 static void m_start(server *s, conn *c, json_t *params, bool more) {
-        const char *(*const groups[])(json_t *, corral_spec *) = { start_basics, start_restart,
-                                                                   start_privileges, start_readiness,
-                                                                   start_resources };
         _cleanup_free_ char *why = NULL;
         corral_spec *spec = NULL;
+        int r;
         const char *bad = s->opt.policy ? policy_check_start(s->opt.policy, &c->cred, params, &why) : NULL;
 
         if (bad) {
@@ -211,15 +119,20 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
                 return server_error(c, IFACE ".NotPermitted",
                                     json_pack("{s:s, s:s}", "parameter", bad, "message", why ?: bad));
         }
-        if (corral_spec_new(&spec) < 0)
+        r = corral_spec_new(&spec);
+        if (r >= 0 && (bad = start_what(params, spec)))
+                r = -EINVAL;
+        if (r >= 0)
+                r = options_spec_from_json(params, spec, &bad);
+        if (r == -EINVAL) {
+                corral_spec_free(spec);
+                return server_invalid_parameter(c, bad);
+        }
+        if (r < 0) {
+                corral_spec_free(spec);
                 return server_error(c, "io.corral.Supervisor.StartFailed",
                                     json_pack("{s:s, s:s}", "name", get_str(params, "name"), "message",
                                               "out of memory"));
-        for (size_t i = 0; !bad && i < sizeof(groups) / sizeof(groups[0]); i++)
-                bad = groups[i](params, spec);
-        if (bad) {
-                corral_spec_free(spec);
-                return server_invalid_parameter(c, bad);
         }
         registry_start_backend(s->registry, c, spec, json_is_true(json_object_get(params, "waitReady")));
 }
@@ -328,36 +241,12 @@ static void m_get_description(server *s, conn *c, json_t *params, bool more) {
         server_error(c, VARLINK_SERVICE ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
 }
 
+/* Start's own parameters, then the backend options of the table. */
 static const param p_start[] = {
         { "name", P_STRING, false },
         { "command", P_STRV, false },
-        { "environment", P_STRV, true },
-        { "workingDirectory", P_STRING, true },
-        { "type", P_STRING, true },
-        { "stopSignal", P_STRING, true },
-        { "stopTimeoutUSec", P_UINT, true },
-        { "restart", P_STRING, true },
-        { "restartDelayUSec", P_UINT, true },
-        { "restartMaxDelayUSec", P_UINT, true },
-        { "restartResetUSec", P_UINT, true },
-        { "restartLimit", P_STRING, true },
-        { "user", P_STRING, true },
-        { "group", P_STRING, true },
-        { "umask", P_UINT, true },
-        { "noNewPrivileges", P_BOOL, true },
-        { "clearEnvironment", P_BOOL, true },
-        { "rlimits", P_STRV, true },
-        { "ready", P_STRING, true },
-        { "startTimeoutUSec", P_UINT, true },
         { "waitReady", P_BOOL, true },
-        { "watchdogUSec", P_UINT, true },
-        { "memoryMax", P_UINT, true },
-        { "pidsMax", P_UINT, true },
-        { "cpuMax", P_STRING, true },
-        { "cpuWeight", P_UINT, true },
-        { "logFile", P_STRING, true },
-        { "logBuffer", P_UINT, true },
-        {},
+        { .type = P_BACKEND_OPTIONS },
 };
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };
 static const param p_timeout[] = { { "timeoutUSec", P_UINT, true }, {} };

@@ -172,7 +172,7 @@ int spec_to_json(const corral_spec *s, json_t **ret) {
         if (!str_ok(s->name) || !strv_ok(s->argv) || !strv_ok(s->envp) || !str_ok(s->cwd) ||
             !str_ok(s->user) || !str_ok(s->group) || !str_ok(s->log_file))
                 return -EILSEQ;
-        o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", s->name, "argv",
+        o = json_pack("{s:s?, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", s->name, "argv",
                       strv_to_json(s->argv), "env", s->envp ? strv_to_json(s->envp) : json_null(), "cwd",
                       json_str_or_null(s->cwd), "user", json_str_or_null(s->user), "group",
                       json_str_or_null(s->group), "logFile", json_str_or_null(s->log_file), "readyTcp",

@@ -105,6 +105,39 @@ int corral_spec_add_environment(corral_spec *s, char *const *envp) {
         return r;
 }
 
+/* The environment is one of: the supervisor's (envp NULL, !env_extend: the default), envp over
+ * it (env_extend), or envp alone (envp not NULL, !env_extend). The two setters below move
+ * between them so that the order they are called in does not matter. */
+int corral_spec_append_environment(corral_spec *s, const char *assignment) {
+        bool inherited = !s->envp;
+        char *c;
+        int r;
+
+        if (!assignment || !strchr(assignment, '=') || assignment[0] == '=')
+                return -EINVAL;
+        c = strdup(assignment);
+        if (!c)
+                return -ENOMEM;
+        r = strv_push(&s->envp, c);
+        if (r >= 0 && inherited)
+                s->env_extend = true;
+        return r;
+}
+
+int corral_spec_set_clear_environment(corral_spec *s, bool clear) {
+        if (clear) {
+                if (!s->envp && strv_copy(NULL, &s->envp) < 0)
+                        return -ENOMEM;
+                s->env_extend = false;
+        } else if (s->envp && s->envp[0])
+                s->env_extend = true;
+        else {
+                s->envp = strv_free(s->envp);
+                s->env_extend = false;
+        }
+        return 0;
+}
+
 static int set_string(char **field, const char *v) {
         char *c = v ? strdup(v) : NULL;
 
@@ -167,19 +200,53 @@ int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t init
                             uint64_t max_usec, uint64_t reset_usec) {
         if (!corral_restart_to_string(policy) || factor == 0 || max_usec < initial_usec)
                 return -EINVAL;
-        s->restart.policy = policy;
-        s->restart.initial_usec = initial_usec;
+        (void) corral_spec_set_restart_policy(s, policy);
+        (void) corral_spec_set_restart_delay(s, initial_usec);
+        (void) corral_spec_set_restart_max_delay(s, max_usec);
+        (void) corral_spec_set_restart_reset(s, reset_usec);
         s->restart.factor = factor;
-        s->restart.max_usec = max_usec;
-        s->restart.reset_usec = reset_usec;
+        return 0;
+}
+
+int corral_spec_set_restart_policy(corral_spec *s, corral_restart policy) {
+        if (!corral_restart_to_string(policy))
+                return -EINVAL;
+        s->restart.policy = policy;
+        return 0;
+}
+
+int corral_spec_set_restart_delay(corral_spec *s, uint64_t usec) {
+        s->restart.initial_usec = usec;
+        return 0;
+}
+
+int corral_spec_set_restart_max_delay(corral_spec *s, uint64_t usec) {
+        s->restart.max_usec = usec;
+        return 0;
+}
+
+int corral_spec_set_restart_reset(corral_spec *s, uint64_t usec) {
+        s->restart.reset_usec = usec;
         return 0;
 }
 
 int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec) {
+        int r = corral_spec_set_restart_limit_burst(s, burst);
+
+        if (r >= 0)
+                r = corral_spec_set_restart_limit_interval(s, interval_usec);
+        return r;
+}
+
+int corral_spec_set_restart_limit_burst(corral_spec *s, unsigned burst) {
         if (burst > RECORD_RESTART_HISTORY)
                 return -ERANGE;
         s->restart.limit_burst = burst;
-        s->restart.limit_interval_usec = interval_usec;
+        return 0;
+}
+
+int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec) {
+        s->restart.limit_interval_usec = usec;
         return 0;
 }
 
@@ -276,6 +343,15 @@ int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t sta
         if (errno != 0 || *end || colon[1] == '\0' || port > 65535)
                 return -EINVAL;
         return corral_spec_set_ready_tcp(s, host, (unsigned) port, start_timeout_usec);
+}
+
+int corral_spec_set_readiness(corral_spec *s, const char *ready) {
+        return corral_spec_set_ready_string(s, ready, s->start_timeout_usec);
+}
+
+int corral_spec_set_start_timeout(corral_spec *s, uint64_t usec) {
+        s->start_timeout_usec = usec;
+        return 0;
 }
 
 const char *corral_spec_get_name(const corral_spec *s) {

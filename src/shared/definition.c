@@ -16,6 +16,7 @@
 #include "corral.h"
 #include "definition.h"
 #include "macro.h"
+#include "options.h"
 #include "parse.h"
 #include "strv.h"
 #include "utf8.h"
@@ -71,7 +72,7 @@ void definitions_free(definition **v, size_t n) {
         free(v);
 }
 
-/* What one file says, as it is read; the keys that depend on each other are applied at the end. */
+/* What one file says, as it is read. */
 typedef struct parse_ctx {
         const char *path;
         definition_problems *problems;
@@ -79,322 +80,91 @@ typedef struct parse_ctx {
         unsigned *lines; /* logical line (what libinih counts) -> line in the file */
         size_t n_lines, current;
         unsigned section_line; /* where the section being read began */
-        corral_spec *spec;
+        option_ctx options;    /* the backend options, into the spec */
         bool bad;
-        unsigned seen[64]; /* line of each key of the table, 0 if not seen */
-        char **env;
-        size_t n_env;
-        char *type, *ready, *restart, *exec;
-        uint64_t start_timeout, restart_sec, restart_max, restart_reset, limit_interval;
-        unsigned limit_burst;
+        unsigned seen[OPTIONS_MAX]; /* line of each option's key, 0 if not seen */
+        unsigned exec_line, enabled_line;
         bool enabled;
         char last_bad_section[64];
 } parse_ctx;
 
-typedef const char *(*key_fn)(parse_ctx *x, const char *v);
-
-static char msg_buf[512]; /* the message of the key being applied: one parse at a time */
-
-static const char *bad_value(const char *what, const char *v) {
-        (void) snprintf(msg_buf, sizeof(msg_buf), "invalid value '%s': expected %s", v, what);
-        return msg_buf;
-}
-
-static int parse_bool(const char *v) {
-        static const char *const yes[] = { "1", "yes", "true", "on" },
-                                 *const no[] = { "0", "no", "false", "off" };
-
-        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-                if (strcasecmp(v, yes[i]) == 0)
-                        return 1;
-                if (strcasecmp(v, no[i]) == 0)
-                        return 0;
+/* Whether the key was given before, as it is now noted: "duplicate key" then. */
+static bool ctx_seen(parse_ctx *x, unsigned *seen, const char *name, unsigned line) {
+        if (*seen) {
+                problem(x->problems, x->path, line, "duplicate key %s= (first set at line %u)", name, *seen);
+                x->bad = true;
+                return true;
         }
-        return -EINVAL;
+        *seen = line;
+        return false;
 }
 
-static const char *k_exec(parse_ctx *x, const char *v) {
+/* ExecStart= (what runs) and Enabled= (whether) are the file's own; how it runs is the table's. */
+static void k_exec(parse_ctx *x, const char *v, unsigned line) {
         char **argv = NULL;
         int n = strv_split_quoted(v, &argv);
-        const char *err = NULL;
 
+        if (n > 0 && !strchr("@-:+!", argv[0][0]) && corral_spec_set_argv(x->options.spec, argv) >= 0) {
+                strv_free(argv);
+                return;
+        }
         if (n < 0)
-                err = "invalid command line: an unterminated quote or a trailing backslash";
+                problem(x->problems, x->path, line,
+                        "ExecStart=: invalid command line: an unterminated quote or a trailing backslash");
         else if (n == 0)
-                err = "empty command";
+                problem(x->problems, x->path, line, "ExecStart=: empty command");
         else if (strchr("@-:+!", argv[0][0]))
-                err = bad_value("a command without systemd's @, -, :, + or ! prefixes", argv[0]);
-        else if (corral_spec_set_argv(x->spec, argv) < 0)
-                err = "invalid command";
+                problem(x->problems, x->path, line,
+                        "ExecStart=: invalid value '%s': expected a command without systemd's @, -, :, + or "
+                        "! "
+                        "prefixes",
+                        argv[0]);
         else
-                x->exec = strdup(v);
+                problem(x->problems, x->path, line, "ExecStart=: invalid command");
+        x->bad = true;
         strv_free(argv);
-        return err;
 }
 
-static const char *k_type(parse_ctx *x, const char *v) {
-        static const char *const ok[] = { "simple", "exec", "notify", "oneshot", "service", "task" };
+static void k_enabled(parse_ctx *x, const char *v, unsigned line) {
+        int b = parse_boolean(v);
 
-        for (size_t i = 0; i < ELEMENTSOF(ok); i++)
-                if (strcmp(v, ok[i]) == 0) {
-                        free(x->type);
-                        x->type = strdup(v);
-                        return NULL;
-                }
-        return bad_value("simple, exec, notify, oneshot, service or task", v);
+        if (b < 0) {
+                problem(x->problems, x->path, line, "Enabled=: invalid value '%s': expected yes or no", v);
+                x->bad = true;
+        } else
+                x->enabled = b;
 }
 
-static const char *k_ready(parse_ctx *x, const char *v) {
-        corral_spec *t = NULL;
-        int r = corral_spec_new(&t);
+static void ctx_own_key(parse_ctx *x, const char *name, const char *value, unsigned line) {
+        bool exec = strcmp(name, "ExecStart") == 0;
 
-        if (r >= 0)
-                r = corral_spec_set_ready_string(t, v, 0);
-        corral_spec_free(t);
-        if (r < 0)
-                return bad_value("notify, tcp:HOST:PORT (a numeric address or localhost) or none", v);
-        free(x->ready);
-        x->ready = strdup(v);
-        return NULL;
+        if (ctx_seen(x, exec ? &x->exec_line : &x->enabled_line, name, line))
+                return;
+        if (exec)
+                k_exec(x, value, line);
+        else
+                k_enabled(x, value, line);
 }
 
-static const char *k_restart(parse_ctx *x, const char *v) {
-        if (corral_restart_from_string(v) < 0)
-                return bad_value("no, on-failure or always", v);
-        free(x->restart);
-        x->restart = strdup(v);
-        return NULL;
+static void ctx_option(parse_ctx *x, const option_def *o, const char *name, const char *value,
+                       unsigned line) {
+        int r;
+
+        /* Environment= adds to what came before; LimitNOFILE= and LimitCORE= are two keys */
+        if (o->kind != OPTION_LIST && ctx_seen(x, &x->seen[options_index(o)], name, line))
+                return;
+        r = options_apply_text(&x->options, o, name, value, OPTION_FORM_KEY);
+        if (r == 0)
+                return;
+        x->bad = true;
+        if (r == -ENOMEM)
+                problem(x->problems, x->path, line, "%s=: out of memory", name);
+        else if (x->options.problem)
+                problem(x->problems, x->path, line, "%s=: invalid value: %s", name, x->options.problem);
+        else
+                problem(x->problems, x->path, line, "%s=: invalid %s '%s': expected %s", name,
+                        options_noun(o), x->options.bad_value, x->options.bad_expected);
 }
-
-static const char *duration(const char *v, uint64_t *ret) {
-        return parse_duration(v, ret) < 0 ? bad_value("a duration such as 500ms, 15s or 2min", v) : NULL;
-}
-
-/* Where 0 means no limit, systemd's "infinity" is 0 too. */
-static const char *duration_or_infinity(const char *v, uint64_t *ret) {
-        if (strcmp(v, "infinity") == 0) {
-                *ret = 0;
-                return NULL;
-        }
-        return parse_duration(v, ret) < 0
-                ? bad_value("a duration such as 500ms, 15s or 2min, or infinity", v)
-                : NULL;
-}
-
-static const char *k_restart_sec(parse_ctx *x, const char *v) {
-        return duration(v, &x->restart_sec);
-}
-static const char *k_restart_max(parse_ctx *x, const char *v) {
-        return duration(v, &x->restart_max);
-}
-static const char *k_restart_reset(parse_ctx *x, const char *v) {
-        return duration(v, &x->restart_reset);
-}
-static const char *k_limit_interval(parse_ctx *x, const char *v) {
-        return duration(v, &x->limit_interval);
-}
-static const char *k_start_timeout(parse_ctx *x, const char *v) {
-        return duration_or_infinity(v, &x->start_timeout);
-}
-
-static const char *k_limit_burst(parse_ctx *x, const char *v) {
-        uint64_t n;
-
-        if (parse_count(v, &n) < 0 || n > 64)
-                return bad_value("a number of restarts, 0 to 64", v);
-        x->limit_burst = (unsigned) n;
-        return NULL;
-}
-
-static const char *k_stop_signal(parse_ctx *x, const char *v) {
-        int sig = parse_signal(v);
-        return sig <= 0 || corral_spec_set_stop_signal(x->spec, sig) < 0
-                ? bad_value("a signal such as SIGTERM", v)
-                : NULL;
-}
-
-static const char *k_stop_timeout(parse_ctx *x, const char *v) {
-        uint64_t d;
-        const char *e = duration(v, &d);
-        return e ?: corral_spec_set_grace(x->spec, d) < 0 ? bad_value("a duration", v) : NULL;
-}
-
-static const char *k_watchdog(parse_ctx *x, const char *v) {
-        uint64_t d;
-        const char *e = duration_or_infinity(v, &d);
-        return e ?: (corral_spec_set_watchdog(x->spec, d), NULL);
-}
-
-static const char *k_memory_max(parse_ctx *x, const char *v) {
-        uint64_t b;
-
-        if (strchr(v, '%'))
-                return bad_value("a size such as 512M or 2G (percentages of RAM are not supported)", v);
-        if (parse_size(v, &b) < 0 || b == 0)
-                return bad_value("a size such as 512M, 2G or infinity", v);
-        return b == UINT64_MAX || corral_spec_set_memory_max(x->spec, b) >= 0 ? NULL
-                                                                              : bad_value("a size", v);
-}
-
-static const char *k_pids_max(parse_ctx *x, const char *v) {
-        uint64_t n;
-
-        if (parse_count(v, &n) < 0 || n == 0)
-                return bad_value("a number of processes, or infinity", v);
-        return n == UINT64_MAX || corral_spec_set_pids_max(x->spec, n) >= 0 ? NULL
-                                                                            : bad_value("a number", v);
-}
-
-static const char *k_cpu_quota(parse_ctx *x, const char *v) {
-        uint64_t q, p;
-
-        if (parse_cpu_quota(v, &q, &p) < 0 || corral_spec_set_cpu_max(x->spec, q, p) < 0)
-                return bad_value("a percentage such as 50% or 200%", v);
-        return NULL;
-}
-
-static const char *k_cpu_weight(parse_ctx *x, const char *v) {
-        uint64_t w;
-
-        if (parse_count(v, &w) < 0 || corral_spec_set_cpu_weight(x->spec, w) < 0)
-                return bad_value("a weight from 1 to 10000", v);
-        return NULL;
-}
-
-static const char *k_user(parse_ctx *x, const char *v) {
-        return *v && corral_spec_set_user(x->spec, v) >= 0 ? NULL : bad_value("a user name or number", v);
-}
-
-static const char *k_group(parse_ctx *x, const char *v) {
-        return *v && corral_spec_set_group(x->spec, v) >= 0 ? NULL : bad_value("a group name or number", v);
-}
-
-static const char *k_umask(parse_ctx *x, const char *v) {
-        char *end;
-        unsigned long m = strtoul(v, &end, 8);
-
-        if (!*v || *end || m > 0777)
-                return bad_value("an octal mode such as 0027", v);
-        (void) corral_spec_set_umask(x->spec, (int) m);
-        return NULL;
-}
-
-static const char *k_workdir(parse_ctx *x, const char *v) {
-        return v[0] == '/' && corral_spec_set_working_directory(x->spec, v) >= 0
-                ? NULL
-                : bad_value("an absolute path", v);
-}
-
-/* Environment="A=1" "B=two words": several per line, and several lines. */
-static const char *k_environment(parse_ctx *x, const char *v) {
-        char **words = NULL;
-        int n = strv_split_quoted(v, &words);
-        const char *err = NULL;
-
-        if (n < 0)
-                return "invalid value: an unterminated quote or a trailing backslash";
-        for (int i = 0; i < n; i++) {
-                char **t;
-                if (err || !strchr(words[i], '=') || words[i][0] == '=') {
-                        if (!err)
-                                (void) snprintf(msg_buf, sizeof(msg_buf),
-                                                "invalid assignment '%s': expected KEY=VALUE", words[i]);
-                        err = msg_buf;
-                        free(words[i]);
-                        continue;
-                }
-                t = realloc(x->env, (x->n_env + 2) * sizeof(char *));
-                if (!t) {
-                        free(words[i]);
-                        continue;
-                }
-                x->env = t;
-                x->env[x->n_env++] = words[i];
-                x->env[x->n_env] = NULL;
-        }
-        free(words); /* every word was freed or taken */
-        return err;
-}
-
-static const char *k_no_new_privs(parse_ctx *x, const char *v) {
-        int b = parse_bool(v);
-        return b < 0 ? bad_value("yes or no", v) : (corral_spec_set_no_new_privileges(x->spec, b), NULL);
-}
-
-static const char *k_enabled(parse_ctx *x, const char *v) {
-        int b = parse_bool(v);
-        return b < 0 ? bad_value("yes or no", v) : (x->enabled = b, NULL);
-}
-
-static const char *k_log_buffer(parse_ctx *x, const char *v) {
-        uint64_t b;
-        return parse_size(v, &b) < 0 || corral_spec_set_log_buffer(x->spec, b) < 0
-                ? bad_value("a size such as 1M, at most 1G, or 0", v)
-                : NULL;
-}
-
-static const char *k_log_file(parse_ctx *x, const char *v) {
-        return v[0] == '/' && corral_spec_set_log_file(x->spec, v, 0) >= 0
-                ? NULL
-                : bad_value("an absolute path", v);
-}
-
-static const char *k_log_journal(parse_ctx *x, const char *v) {
-        int b = parse_bool(v);
-        return b < 0 ? bad_value("yes or no", v) : (corral_spec_set_log_journal(x->spec, b), NULL);
-}
-
-/* LimitNOFILE=1024:4096 and the other Limit*= of systemd, by the rlimit's name. */
-static const char *k_limit(parse_ctx *x, const char *key, const char *v) {
-        char buf[128];
-        int res;
-        uint64_t soft, hard;
-
-        (void) snprintf(buf, sizeof(buf), "%s=0", key + strlen("Limit"));
-        if (parse_rlimit(buf, &res, &soft, &hard) < 0)
-                return NULL; /* not a resource: an unknown key */
-        (void) snprintf(buf, sizeof(buf), "%s=%s", key + strlen("Limit"), v);
-        if (parse_rlimit(buf, &res, &soft, &hard) < 0 ||
-            corral_spec_set_rlimit(x->spec, res, soft, hard) < 0)
-                return bad_value("SOFT[:HARD], numbers or infinity", v);
-        return "";
-}
-
-static const struct key {
-        const char *name;
-        key_fn fn;
-        bool repeatable;
-} keys[] = {
-        { "ExecStart", k_exec, false },
-        { "Type", k_type, false },
-        { "Ready", k_ready, false },
-        { "Restart", k_restart, false },
-        { "RestartSec", k_restart_sec, false },
-        { "RestartMaxDelaySec", k_restart_max, false },
-        { "RestartResetSec", k_restart_reset, false },
-        { "StartLimitBurst", k_limit_burst, false },
-        { "StartLimitIntervalSec", k_limit_interval, false },
-        { "StopSignal", k_stop_signal, false },
-        { "KillSignal", k_stop_signal, false },
-        { "TimeoutStopSec", k_stop_timeout, false },
-        { "TimeoutStartSec", k_start_timeout, false },
-        { "WatchdogSec", k_watchdog, false },
-        { "MemoryMax", k_memory_max, false },
-        { "PidsMax", k_pids_max, false },
-        { "TasksMax", k_pids_max, false },
-        { "CPUQuota", k_cpu_quota, false },
-        { "CPUWeight", k_cpu_weight, false },
-        { "User", k_user, false },
-        { "Group", k_group, false },
-        { "UMask", k_umask, false },
-        { "WorkingDirectory", k_workdir, false },
-        { "Environment", k_environment, true },
-        { "NoNewPrivileges", k_no_new_privs, false },
-        { "LogBuffer", k_log_buffer, false },
-        { "LogFile", k_log_file, false },
-        { "LogJournal", k_log_journal, false },
-        { "Enabled", k_enabled, false },
-};
 
 static unsigned ctx_line(const parse_ctx *x, size_t logical) {
         return logical >= 1 && logical <= x->n_lines ? x->lines[logical - 1] : (unsigned) logical;
@@ -404,8 +174,7 @@ static unsigned ctx_line(const parse_ctx *x, size_t logical) {
 static int on_key(void *user, const char *section, const char *name, const char *value) {
         parse_ctx *x = user;
         unsigned line = ctx_line(x, x->current);
-        const char *err = NULL;
-        size_t i;
+        const option_def *o;
 
         if (!*section) {
                 problem(x->problems, x->path, line, "%s= outside any section: expected [Backend] first",
@@ -422,51 +191,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
                 x->bad = true;
                 return 1;
         }
-        for (i = 0; i < ELEMENTSOF(keys) && strcmp(keys[i].name, name) != 0; i++)
-                ;
-        if (i == ELEMENTSOF(keys)) {
-                err = strncmp(name, "Limit", 5) == 0 ? k_limit(x, name, value) : NULL;
-                if (!err) {
-                        problem(x->problems, x->path, line, "unknown key %s=", name);
-                        x->bad = true;
-                } else if (*err) {
-                        problem(x->problems, x->path, line, "%s=: %s", name, err);
-                        x->bad = true;
-                }
-                return 1;
-        }
-        if (x->seen[i] && !keys[i].repeatable) {
-                problem(x->problems, x->path, line, "duplicate key %s= (first set at line %u)", name,
-                        x->seen[i]);
-                x->bad = true;
-                return 1;
-        }
-        x->seen[i] = line;
-        err = keys[i].fn(x, value);
-        if (err) {
-                problem(x->problems, x->path, line, "%s=: %s", name, err);
+        if (strcmp(name, "ExecStart") == 0 || strcmp(name, "Enabled") == 0)
+                ctx_own_key(x, name, value, line);
+        else if ((o = options_find_key(name)))
+                ctx_option(x, o, name, value, line);
+        else {
+                problem(x->problems, x->path, line, "unknown key %s=", name);
                 x->bad = true;
         }
         return 1;
-}
-
-/* The keys that depend on each other: Type= and Ready=, the restart policy and its limit. */
-static void ctx_finish(parse_ctx *x) {
-        const char *ready = x->ready ?: x->type && strcmp(x->type, "notify") == 0 ? "notify" : "none";
-        bool task = x->type && (strcmp(x->type, "oneshot") == 0 || strcmp(x->type, "task") == 0);
-        int policy = x->restart ? corral_restart_from_string(x->restart) : CORRAL_RESTART_NO;
-
-        if (!x->exec) {
-                problem(x->problems, x->path, 0, "missing ExecStart=: what to run");
-                x->bad = true;
-        }
-        (void) corral_spec_set_type(x->spec, task ? CORRAL_TYPE_TASK : CORRAL_TYPE_SERVICE);
-        (void) corral_spec_set_ready_string(x->spec, ready, x->start_timeout);
-        (void) corral_spec_set_restart(x->spec, (corral_restart) policy, x->restart_sec, 2, x->restart_max,
-                                       x->restart_reset);
-        (void) corral_spec_set_restart_limit(x->spec, x->limit_burst, x->limit_interval);
-        if (x->env)
-                (void) corral_spec_add_environment(x->spec, x->env);
 }
 
 /* libinih reads logical lines: a line ending in a backslash goes on on the next one, as in
@@ -572,23 +305,15 @@ static void ini_setup(void) {
 }
 
 int definition_parse(const char *path, const char *text, definition_problems *problems, definition **ret) {
-        parse_ctx x = { .path = path,
-                        .problems = problems,
-                        .enabled = true,
-                        .limit_burst = 5,
-                        .limit_interval = 60 * USEC_PER_SEC,
-                        .restart_sec = 100 * USEC_PER_MSEC,
-                        .restart_max = 300 * USEC_PER_SEC,
-                        .restart_reset = 10 * USEC_PER_SEC,
-                        .start_timeout = 90 * USEC_PER_SEC };
+        parse_ctx x = { .path = path, .problems = problems, .enabled = true };
         line_reader reader = { .x = &x };
         char name[80];
         definition *d = calloc(1, sizeof(*d));
         int r;
 
-        if (!d || corral_spec_new(&x.spec) < 0 || ctx_map_lines(&x, text) < 0) {
+        if (!d || corral_spec_new(&x.options.spec) < 0 || ctx_map_lines(&x, text) < 0) {
                 free(d);
-                corral_spec_free(x.spec);
+                corral_spec_free(x.options.spec);
                 free(x.lines);
                 strv_free(x.llines);
                 return -ENOMEM;
@@ -599,7 +324,7 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
                 x.bad = true;
                 (void) snprintf(name, sizeof(name), "invalid");
         }
-        (void) corral_spec_set_name(x.spec, name);
+        (void) corral_spec_set_name(x.options.spec, name);
         for (size_t i = 0; i < x.n_lines; i++) /* as systemd: unit files are UTF-8 */
                 if (!utf8_is_valid(x.llines[i], strlen(x.llines[i]))) {
                         problem(problems, path, x.lines[i], "not valid UTF-8");
@@ -612,18 +337,16 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
                         "syntax error: expected [Section], Key=value or a comment");
                 x.bad = true;
         }
-        ctx_finish(&x);
+        if (!x.exec_line) {
+                problem(problems, path, 0, "missing ExecStart=: what to run");
+                x.bad = true;
+        }
         d->name = strdup(name);
         d->path = strdup(path);
         d->enabled = x.enabled;
         if (!x.bad)
-                d->spec = TAKE_PTR(x.spec);
-        corral_spec_free(x.spec);
-        strv_free(x.env);
-        free(x.type);
-        free(x.ready);
-        free(x.restart);
-        free(x.exec);
+                d->spec = TAKE_PTR(x.options.spec);
+        corral_spec_free(x.options.spec);
         free(x.lines);
         strv_free(x.llines);
         *ret = d;
@@ -641,7 +364,13 @@ int definition_load(const char *path, definition_problems *problems, definition 
                 problem(problems, path, 0, "cannot read: %s", strerror(-r));
                 return r;
         }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > DEFINITION_MAX_SIZE) {
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                problem(problems, path, 0, "cannot read: %s", strerror(-r));
+                safe_close(fd);
+                return r;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size > DEFINITION_MAX_SIZE) {
                 problem(problems, path, 0, "cannot read: %s",
                         S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
                 safe_close(fd);

@@ -181,12 +181,42 @@ static void test_sizes(void **state) {
         assert_int_equal(parse_cpu_quota("1000001%", &q, &per), -ERANGE);
 }
 
+static void test_booleans_and_umasks(void **state) {
+        unsigned m = 1;
+
+        assert_int_equal(parse_boolean("yes"), 1);
+        assert_int_equal(parse_boolean("ON"), 1);
+        assert_int_equal(parse_boolean("1"), 1);
+        assert_int_equal(parse_boolean("False"), 0);
+        assert_int_equal(parse_boolean("off"), 0);
+        assert_int_equal(parse_boolean("maybe"), -EINVAL);
+        assert_int_equal(parse_boolean(""), -EINVAL);
+        assert_int_equal(parse_boolean(NULL), -EINVAL);
+        assert_int_equal(parse_umask("0027", &m), 0);
+        assert_int_equal(m, 027);
+        assert_int_equal(parse_umask("777", &m), 0);
+        assert_int_equal(m, 0777);
+        assert_int_equal(parse_umask("0", &m), 0);
+        assert_int_equal(m, 0);
+        assert_int_equal(parse_umask("999", &m), -EINVAL);
+        assert_int_equal(parse_umask("1000", &m), -EINVAL);
+        assert_int_equal(parse_umask("-1", &m), -EINVAL);
+        assert_int_equal(parse_umask(" 27", &m), -EINVAL);
+        assert_int_equal(parse_umask("", &m), -EINVAL);
+        assert_int_equal(parse_umask("0x1f", &m), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_durations),        cmocka_unit_test(test_bad_durations),
-                cmocka_unit_test(test_signals),          cmocka_unit_test(test_names),
-                cmocka_unit_test(test_name_from_string), cmocka_unit_test(test_restart_limit),
-                cmocka_unit_test(test_rlimits),          cmocka_unit_test(test_sizes),
+                cmocka_unit_test(test_durations),
+                cmocka_unit_test(test_bad_durations),
+                cmocka_unit_test(test_signals),
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_name_from_string),
+                cmocka_unit_test(test_restart_limit),
+                cmocka_unit_test(test_rlimits),
+                cmocka_unit_test(test_sizes),
+                cmocka_unit_test(test_booleans_and_umasks),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,11 +113,32 @@ static void test_bad_json_is_refused(void **state) {
         assert_true(spec_from_json(NULL, &s) < 0);
 }
 
+/* A spec with no name yet (one being built) compares as any other: equal to its copy, and not to
+ * one that differs. It cannot be kept (a record needs its name). */
+static void test_unnamed_specs_compare(void **state) {
+        corral_spec *a = NULL, *b = NULL;
+        json_t *j = NULL;
+
+        (void) state;
+        assert_int_equal(corral_spec_new(&a), 0);
+        assert_int_equal(corral_spec_new(&b), 0);
+        assert_true(corral_spec_equal(a, b));
+        assert_int_equal(corral_spec_set_grace(b, 1), 0);
+        assert_false(corral_spec_equal(a, b));
+        assert_int_equal(spec_to_json(a, &j), 0);
+        corral_spec_free(b);
+        b = NULL;
+        assert_int_equal(spec_from_json(j, &b), -EINVAL);
+        json_decref(j);
+        corral_spec_free(a);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_field_round_trips),
                 cmocka_unit_test(test_defaults_round_trip_and_no_limit_is_minus_one),
                 cmocka_unit_test(test_bad_json_is_refused),
+                cmocka_unit_test(test_unnamed_specs_compare),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
