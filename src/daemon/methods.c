@@ -6,14 +6,17 @@
 
 #include "daemon-log.h"
 #include "interface-io.corral.Supervisor.h"
+#include "interface-org.varlink.service.h"
 #include "macro.h"
 #include "methods.h"
 #include "parse.h"
 #include "policy.h"
 #include "registry.h"
 #include "server.h"
+#include "varlink-names.h"
 
-#define IFACE "io.corral.Supervisor"
+#define IFACE   VARLINK_IO_CORRAL_SUPERVISOR
+#define SERVICE VARLINK_ORG_VARLINK_SERVICE
 
 typedef enum param_type {
         P_BOOL,
@@ -208,11 +211,11 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
                 server_log_refusal(s, "starts not permitted", LOG_NOTICE,
                                    "refused Start of %s from uid=%u pid=%d: %s", get_str(params, "name"),
                                    (unsigned) c->cred.uid, (int) c->cred.pid, why ?: bad);
-                return server_error(c, IFACE ".NotPermitted",
+                return server_error(c, VARLINK_ERROR_NOT_PERMITTED,
                                     json_pack("{s:s, s:s}", "parameter", bad, "message", why ?: bad));
         }
         if (corral_spec_new(&spec) < 0)
-                return server_error(c, "io.corral.Supervisor.StartFailed",
+                return server_error(c, VARLINK_ERROR_START_FAILED,
                                     json_pack("{s:s, s:s}", "name", get_str(params, "name"), "message",
                                               "out of memory"));
         for (size_t i = 0; !bad && i < sizeof(groups) / sizeof(groups[0]); i++)
@@ -290,7 +293,7 @@ static void m_reload(server *s, conn *c, json_t *params, bool more) {
 
 static void m_watch(server *s, conn *c, json_t *params, bool more) {
         if (!more)
-                return server_error(c, VARLINK_SERVICE ".ExpectedMore", NULL);
+                return server_error(c, VARLINK_ERROR_EXPECTED_MORE, NULL);
         c->watching = true;
         registry_list_continues(s->registry, c);
 }
@@ -299,22 +302,9 @@ static void m_get_info(server *s, conn *c, json_t *params, bool more) {
         server_reply(c,
                      json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "corral", "product", "corrald",
                                "version", CORRAL_VERSION, "url", "https://varlink.org", "interfaces",
-                               VARLINK_SERVICE, IFACE),
+                               SERVICE, IFACE),
                      false);
 }
-
-static const char varlink_service_description[] =
-        "# The Varlink Service Interface is provided by every varlink service.\n"
-        "interface org.varlink.service\n\n"
-        "method GetInfo() -> (vendor: string, product: string, version: string, url: string, "
-        "interfaces: []string)\n\n"
-        "method GetInterfaceDescription(interface: string) -> (description: string)\n\n"
-        "error InterfaceNotFound (interface: string)\n"
-        "error MethodNotFound (method: string)\n"
-        "error MethodNotImplemented (method: string)\n"
-        "error InvalidParameter (parameter: string)\n"
-        "error PermissionDenied ()\n"
-        "error ExpectedMore ()\n";
 
 static void m_get_description(server *s, conn *c, json_t *params, bool more) {
         const char *iface = get_str(params, "interface");
@@ -322,10 +312,10 @@ static void m_get_description(server *s, conn *c, json_t *params, bool more) {
         if (strcmp(iface, IFACE) == 0)
                 return server_reply(c, json_pack("{s:s}", "description", interface_io_corral_Supervisor),
                                     false);
-        if (strcmp(iface, VARLINK_SERVICE) == 0)
-                return server_reply(c, json_pack("{s:s}", "description", varlink_service_description),
+        if (strcmp(iface, SERVICE) == 0)
+                return server_reply(c, json_pack("{s:s}", "description", interface_org_varlink_service),
                                     false);
-        server_error(c, VARLINK_SERVICE ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
+        server_error(c, VARLINK_ERROR_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", iface));
 }
 
 static const param p_start[] = {
@@ -378,8 +368,8 @@ static const method methods[] = {
         { IFACE ".Watch", m_watch, p_none, false },
         { IFACE ".Logs", m_logs, p_logs, true },
         { IFACE ".Reload", m_reload, p_none, true }, /* output may hold secrets: as privileged as Start */
-        { VARLINK_SERVICE ".GetInfo", m_get_info, p_none, false },
-        { VARLINK_SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },
+        { SERVICE ".GetInfo", m_get_info, p_none, false },
+        { SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },
 };
 
 static const method *method_find(const char *name) {
@@ -394,10 +384,9 @@ static void method_not_found(conn *c, const char *name) {
         size_t len = dot ? (size_t) (dot - name) : 0;
 
         if ((len == strlen(IFACE) && strncmp(name, IFACE, len) == 0) ||
-            (len == strlen(VARLINK_SERVICE) && strncmp(name, VARLINK_SERVICE, len) == 0))
-                return server_error(c, VARLINK_SERVICE ".MethodNotFound",
-                                    json_pack("{s:s}", "method", name));
-        server_error(c, VARLINK_SERVICE ".InterfaceNotFound",
+            (len == strlen(SERVICE) && strncmp(name, SERVICE, len) == 0))
+                return server_error(c, VARLINK_ERROR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", name));
+        server_error(c, VARLINK_ERROR_INTERFACE_NOT_FOUND,
                      json_pack("{s:s%}", "interface", name, len ? len : strlen(name)));
 }
 
@@ -430,7 +419,7 @@ void methods_dispatch(server *s, conn *c, json_t *msg) {
                                    "refused %s from uid=%u pid=%d: not root and not in group %s", name,
                                    (unsigned) c->cred.uid, (int) c->cred.pid,
                                    s->opt.allow_group ?: "(none)");
-                return server_error(c, VARLINK_SERVICE ".PermissionDenied", NULL);
+                return server_error(c, VARLINK_ERROR_PERMISSION_DENIED, NULL);
         }
         json_t *empty = params ? NULL : json_object();
         bad = params_check(params ?: empty, m->params);

@@ -16,13 +16,14 @@
 #include "server.h"
 #include "strv.h"
 #include "utf8.h"
+#include "varlink-names.h"
 
-#define ERROR_EXISTS        "io.corral.Supervisor.BackendExists"
-#define ERROR_NO_SUCH       "io.corral.Supervisor.NoSuchBackend"
-#define ERROR_START_FAILED  "io.corral.Supervisor.StartFailed"
-#define ERROR_SHUTTING_DOWN "io.corral.Supervisor.ShuttingDown"
-#define ERROR_RUNNING       "io.corral.Supervisor.BackendRunning"
-#define ERROR_DECLARED      "io.corral.Supervisor.BackendDeclared"
+#define ERROR_EXISTS        VARLINK_ERROR_BACKEND_EXISTS
+#define ERROR_NO_SUCH       VARLINK_ERROR_NO_SUCH_BACKEND
+#define ERROR_START_FAILED  VARLINK_ERROR_START_FAILED
+#define ERROR_SHUTTING_DOWN VARLINK_ERROR_SHUTTING_DOWN
+#define ERROR_RUNNING       VARLINK_ERROR_BACKEND_RUNNING
+#define ERROR_DECLARED      VARLINK_ERROR_BACKEND_DECLARED
 
 /* StopAll: one reply once every backend it stopped is gone. */
 typedef struct stop_group {
@@ -503,7 +504,7 @@ void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec) 
         /* Waiting first: the verdict may come at once, from inside the stop. A second Stop of the
          * same backend just waits for the same verdict. */
         if (entry_wait(e, WAIT_STOP, c, NULL) < 0)
-                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
+                return server_error(c, VARLINK_ERROR_INVALID_PARAMETER, NULL);
         (void) corral_stop_by(e->backend, grace_usec, c->cred.uid, c->cred.pid);
 }
 
@@ -522,7 +523,7 @@ void registry_restart(registry *r, conn *c, const char *name) {
                 return server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
         }
         if (entry_wait(e, WAIT_RESTART, c, NULL) < 0)
-                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
+                return server_error(c, VARLINK_ERROR_INVALID_PARAMETER, NULL);
         (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, c->cred.uid, c->cred.pid);
 }
 
@@ -531,7 +532,7 @@ void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
 
         if (!g || !(g->verdicts = json_array())) {
                 free(g);
-                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
+                return server_error(c, VARLINK_ERROR_INVALID_PARAMETER, NULL);
         }
         g->conn = conn_ref(c);
         g->remaining = 1; /* held until every stop has been sent */
@@ -771,7 +772,7 @@ void registry_reload_call(registry *r, conn *c) {
                 return server_error(c, ERROR_SHUTTING_DOWN, NULL);
         report = registry_reload(r);
         if (!report)
-                return server_error(c, "io.corral.Supervisor.ReloadFailed",
+                return server_error(c, VARLINK_ERROR_RELOAD_FAILED,
                                     json_pack("{s:s}", "message", "out of memory"));
         server_reply(c, report, false);
 }

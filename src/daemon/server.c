@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "methods.h"
 #include "server.h"
+#include "varlink-names.h"
 
 #define READ_BUDGET        (64 * 1024) /* bytes read from one connection per turn of the loop */
 #define CALLS_PER_WAKEUP   16          /* calls taken from one connection per turn of the loop */
@@ -220,7 +221,7 @@ void server_error(conn *c, const char *error, json_t *params) {
 }
 
 void server_invalid_parameter(conn *c, const char *parameter) {
-        server_error(c, VARLINK_SERVICE ".InvalidParameter", json_pack("{s:s}", "parameter", parameter));
+        server_error(c, VARLINK_ERROR_INVALID_PARAMETER, json_pack("{s:s}", "parameter", parameter));
 }
 
 /* Send msg (taken) to every connection for which wants() is true. It is serialized once for the
@@ -446,7 +447,7 @@ static void conn_on_readable(conn *c, bool hangup) {
                                    "closing client uid=%u pid=%d: message larger than %zu bytes",
                                    (unsigned) c->cred.uid, (int) c->cred.pid, s->opt.max_message);
                 conn_send(c,
-                          varlink_error_new("io.corral.Supervisor.MessageTooLarge",
+                          varlink_error_new(VARLINK_ERROR_MESSAGE_TOO_LARGE,
                                             json_pack("{s:I}", "limit", (json_int_t) s->opt.max_message)));
                 return conn_close(c);
         }

@@ -3,6 +3,7 @@
  * command a mutated message names. Every call is answered at once, as the real one may be. */
 #include "registry.h"
 #include "server.h"
+#include "varlink-names.h"
 
 void registry_start_backend(registry *r, conn *c, corral_spec *spec, bool wait_ready) {
         json_t *cmd = json_array();
@@ -17,7 +18,7 @@ void registry_start_backend(registry *r, conn *c, corral_spec *spec, bool wait_r
 }
 
 void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec) {
-        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+        server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", name));
 }
 
 void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
@@ -25,7 +26,7 @@ void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
 }
 
 void registry_restart(registry *r, conn *c, const char *name) {
-        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+        server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", name));
 }
 
 void registry_list(registry *r, conn *c) {
@@ -37,15 +38,15 @@ void registry_list_continues(registry *r, conn *c) {
 }
 
 void registry_status(registry *r, conn *c, const char *name) {
-        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+        server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", name));
 }
 
 void registry_remove(registry *r, conn *c, const char *name) {
-        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+        server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", name));
 }
 
 void registry_reset_failed(registry *r, conn *c, const char *name) {
-        server_error(c, "io.corral.Supervisor.NoSuchBackend", json_pack("{s:s}", "name", name));
+        server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", name));
 }
 
 void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow) {
