@@ -21,6 +21,7 @@
 #include "evlog.h"
 #include "fdstore.h"
 #include "macro.h"
+#include "methods.h"
 #include "parse.h"
 #include "policy.h"
 #include "registry.h"
@@ -60,6 +61,7 @@ typedef struct daemon_state {
         socket_file socket; /* the one we made (not socket-activated): removed at a clean exit */
         corral *corral;
         registry *registry;
+        methods methods;
         server *server;
 } daemon_state;
 
@@ -444,9 +446,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                               .idle_timeout_usec = a->idle_timeout,
                               .log_burst = a->refusal_log_burst,
                               .log_interval_usec = a->refusal_log_interval,
-                              .allow_gid = gid,
-                              .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group,
-                              .policy = &d->policy };
+                              .allow_gid = gid };
         int r, fd;
 
         r = corral_new(&d->corral, a->cgroup_root,
@@ -469,7 +469,10 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         fd = get_listen_fd(a, d, gid);
         if (fd < 0)
                 return fd;
-        r = server_new(corral_get_event(d->corral), d->registry, &so, fd, &d->server);
+        d->methods = (methods){ .registry = d->registry,
+                                .policy = &d->policy,
+                                .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group };
+        r = server_new(corral_get_event(d->corral), &so, fd, methods_dispatch, &d->methods, &d->server);
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot serve %s: %s", a->address, strerror(-r)), r;
         registry_set_server(d->registry, d->server);

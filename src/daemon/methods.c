@@ -33,7 +33,7 @@ typedef struct param {
 
 typedef struct method {
         const char *name;
-        void (*call)(server *s, conn *c, json_t *params, bool more);
+        void (*call)(methods *m, conn *c, json_t *params, bool more);
         const param *params;
         bool privileged; /* changes things: root or the allowed group only */
 } method;
@@ -199,18 +199,19 @@ static const char *start_resources(json_t *params, corral_spec *s) {
         return NULL;
 }
 
-static void m_start(server *s, conn *c, json_t *params, bool more) {
+static void m_start(methods *m, conn *c, json_t *params, bool more) {
         const char *(*const groups[])(json_t *, corral_spec *) = { start_basics, start_restart,
                                                                    start_privileges, start_readiness,
                                                                    start_resources };
+        const struct ucred *cred = server_conn_cred(c);
         _cleanup_free_ char *why = NULL;
         corral_spec *spec = NULL;
-        const char *bad = s->opt.policy ? policy_check_start(s->opt.policy, &c->cred, params, &why) : NULL;
+        const char *bad = m->policy ? policy_check_start(m->policy, cred, params, &why) : NULL;
 
         if (bad) {
-                server_log_refusal(s, "starts not permitted", LOG_NOTICE,
+                server_log_refusal(server_conn_server(c), "starts not permitted", LOG_NOTICE,
                                    "refused Start of %s from uid=%u pid=%d: %s", get_str(params, "name"),
-                                   (unsigned) c->cred.uid, (int) c->cred.pid, why ?: bad);
+                                   (unsigned) cred->uid, (int) cred->pid, why ?: bad);
                 return server_error(c, VARLINK_ERROR_NOT_PERMITTED,
                                     json_pack("{s:s, s:s}", "parameter", bad, "message", why ?: bad));
         }
@@ -224,58 +225,58 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
                 corral_spec_free(spec);
                 return server_invalid_parameter(c, bad);
         }
-        registry_start_backend(s->registry, c, spec, json_is_true(json_object_get(params, "waitReady")));
+        registry_start_backend(m->registry, c, spec, json_is_true(json_object_get(params, "waitReady")));
 }
 
-static void m_stop(server *s, conn *c, json_t *params, bool more) {
+static void m_stop(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_stop(s->registry, c, name, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
+        registry_stop(m->registry, c, name, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
 }
 
-static void m_stop_all(server *s, conn *c, json_t *params, bool more) {
-        registry_stop_all(s->registry, c, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
+static void m_stop_all(methods *m, conn *c, json_t *params, bool more) {
+        registry_stop_all(m->registry, c, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
 }
 
-static void m_restart(server *s, conn *c, json_t *params, bool more) {
+static void m_restart(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_restart(s->registry, c, name);
+        registry_restart(m->registry, c, name);
 }
 
-static void m_reset_failed(server *s, conn *c, json_t *params, bool more) {
+static void m_reset_failed(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_reset_failed(s->registry, c, name);
+        registry_reset_failed(m->registry, c, name);
 }
 
-static void m_remove(server *s, conn *c, json_t *params, bool more) {
+static void m_remove(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_remove(s->registry, c, name);
+        registry_remove(m->registry, c, name);
 }
 
-static void m_list(server *s, conn *c, json_t *params, bool more) {
-        registry_list(s->registry, c);
+static void m_list(methods *m, conn *c, json_t *params, bool more) {
+        registry_list(m->registry, c);
 }
 
-static void m_status(server *s, conn *c, json_t *params, bool more) {
+static void m_status(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_status(s->registry, c, name);
+        registry_status(m->registry, c, name);
 }
 
-static void m_logs(server *s, conn *c, json_t *params, bool more) {
+static void m_logs(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
         json_t *lines = json_object_get(params, "lines");
 
@@ -283,22 +284,22 @@ static void m_logs(server *s, conn *c, json_t *params, bool more) {
                 return server_invalid_parameter(c, "name");
         if (json_is_integer(lines) && json_integer_value(lines) > 1000000)
                 return server_invalid_parameter(c, "lines");
-        registry_logs(s->registry, c, name,
+        registry_logs(m->registry, c, name,
                       json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10, more);
 }
 
-static void m_reload(server *s, conn *c, json_t *params, bool more) {
-        registry_reload_call(s->registry, c);
+static void m_reload(methods *m, conn *c, json_t *params, bool more) {
+        registry_reload_call(m->registry, c);
 }
 
-static void m_watch(server *s, conn *c, json_t *params, bool more) {
+static void m_watch(methods *m, conn *c, json_t *params, bool more) {
         if (!more)
                 return server_error(c, VARLINK_ERROR_EXPECTED_MORE, NULL);
-        c->watching = true;
-        registry_list_continues(s->registry, c);
+        server_conn_watch(c);
+        registry_list_continues(m->registry, c);
 }
 
-static void m_get_info(server *s, conn *c, json_t *params, bool more) {
+static void m_get_info(methods *m, conn *c, json_t *params, bool more) {
         server_reply(c,
                      json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "corral", "product", "corrald",
                                "version", CORRAL_VERSION, "url", "https://varlink.org", "interfaces",
@@ -306,7 +307,7 @@ static void m_get_info(server *s, conn *c, json_t *params, bool more) {
                      false);
 }
 
-static void m_get_description(server *s, conn *c, json_t *params, bool more) {
+static void m_get_description(methods *m, conn *c, json_t *params, bool more) {
         const char *iface = get_str(params, "interface");
 
         if (strcmp(iface, IFACE) == 0)
@@ -356,7 +357,7 @@ static const param p_logs[] = { { "name", P_STRING, false }, { "lines", P_UINT, 
 static const param p_none[] = { {} };
 static const param p_interface[] = { { "interface", P_STRING, false }, {} };
 
-static const method methods[] = {
+static const method method_table[] = {
         { IFACE ".Start", m_start, p_start, true },
         { IFACE ".Stop", m_stop, p_stop, true },
         { IFACE ".StopAll", m_stop_all, p_timeout, true },
@@ -373,9 +374,9 @@ static const method methods[] = {
 };
 
 static const method *method_find(const char *name) {
-        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-                if (strcmp(methods[i].name, name) == 0)
-                        return &methods[i];
+        for (size_t i = 0; i < ELEMENTSOF(method_table); i++)
+                if (strcmp(method_table[i].name, name) == 0)
+                        return &method_table[i];
         return NULL;
 }
 
@@ -390,42 +391,22 @@ static void method_not_found(conn *c, const char *name) {
                      json_pack("{s:s%}", "interface", name, len ? len : strlen(name)));
 }
 
-static bool flag(json_t *msg, const char *key, bool *ret) {
-        json_t *v = json_object_get(msg, key);
+void methods_dispatch(conn *c, const char *name, json_t *params, bool more, void *userdata) {
+        methods *ms = userdata;
+        const struct ucred *cred = server_conn_cred(c);
+        const method *m = method_find(name);
+        const char *bad;
 
-        *ret = json_is_true(v);
-        return !v || json_is_boolean(v);
-}
-
-void methods_dispatch(server *s, conn *c, json_t *msg) {
-        const char *name = json_string_value(json_object_get(msg, "method")), *bad;
-        json_t *params = json_object_get(msg, "parameters");
-        const method *m;
-        bool more, oneway;
-
-        if (!name)
-                return server_invalid_parameter(c, "method");
-        if (!flag(msg, "more", &more) || !flag(msg, "oneway", &oneway))
-                return server_invalid_parameter(c, json_object_get(msg, "more") ? "more" : "oneway");
-        if (params && !json_is_object(params))
-                return server_invalid_parameter(c, "parameters");
-        c->oneway = oneway;
-        c->method = name;
-        m = method_find(name);
         if (!m)
                 return method_not_found(c, name);
-        if (m->privileged && !c->privileged) {
-                server_log_refusal(s, "calls denied", LOG_WARNING,
+        if (m->privileged && !server_conn_privileged(c)) {
+                server_log_refusal(server_conn_server(c), "calls denied", LOG_WARNING,
                                    "refused %s from uid=%u pid=%d: not root and not in group %s", name,
-                                   (unsigned) c->cred.uid, (int) c->cred.pid,
-                                   s->opt.allow_group ?: "(none)");
+                                   (unsigned) cred->uid, (int) cred->pid, ms->allow_group ?: "(none)");
                 return server_error(c, VARLINK_ERROR_PERMISSION_DENIED, NULL);
         }
-        json_t *empty = params ? NULL : json_object();
-        bad = params_check(params ?: empty, m->params);
+        bad = params_check(params, m->params);
         if (bad)
-                server_invalid_parameter(c, bad);
-        else
-                m->call(s, c, params ?: empty, more);
-        json_decref(empty);
+                return server_invalid_parameter(c, bad);
+        m->call(ms, c, params, more);
 }

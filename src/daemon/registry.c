@@ -83,7 +83,7 @@ static entry *entry_free(entry *e) {
         while (e->waiters) {
                 waiter *w = e->waiters;
                 e->waiters = w->next;
-                conn_unref(w->conn);
+                server_conn_unref(w->conn);
                 free(w);
         }
         free(e->name);
@@ -248,12 +248,12 @@ static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
                 if (--g->remaining == 0) {
                         server_reply(g->conn, json_pack("{s:O}", "verdicts", g->verdicts), false);
                         json_decref(g->verdicts);
-                        conn_unref(g->conn);
+                        server_conn_unref(g->conn);
                         free(g);
                 }
                 return; /* the group holds the connection */
         }
-        conn_unref(w->conn);
+        server_conn_unref(w->conn);
 }
 
 static void registry_resolve(registry *r, entry *e) {
@@ -278,7 +278,7 @@ static void registry_resolve_ready(entry *e) {
                 }
                 *w = x->next;
                 server_reply(x->conn, json_pack("{s:o}", "backend", entry_json(e, false)), false);
-                conn_unref(x->conn);
+                server_conn_unref(x->conn);
                 free(x);
         }
 }
@@ -354,10 +354,8 @@ void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool 
                 return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
         if (e->last && corral_backend_read_output(e->last, lines, &data, &size) < 0)
                 data = NULL; /* out of memory: nothing now, what comes next if following */
-        if (follow) {
-                free(c->following);
-                c->following = strdup(name);
-        }
+        if (follow)
+                (void) server_conn_follow(c, name);
         server_reply(c, data ? output_json(data, size) : json_pack("{s:s}", "data", ""), follow);
         free(data);
 }
@@ -485,7 +483,7 @@ static int entry_wait(entry *e, wait_kind kind, conn *c, stop_group *g) {
         if (!w)
                 return -ENOMEM;
         *w = (waiter){
-                .kind = kind, .conn = kind == WAIT_GROUP ? NULL : conn_ref(c), .group = g, .next = e->waiters
+                .kind = kind, .conn = kind == WAIT_GROUP ? NULL : server_conn_ref(c), .group = g, .next = e->waiters
         };
         e->waiters = w;
         return 0;
@@ -505,7 +503,7 @@ void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec) 
          * same backend just waits for the same verdict. */
         if (entry_wait(e, WAIT_STOP, c, NULL) < 0)
                 return server_error(c, VARLINK_ERROR_INVALID_PARAMETER, NULL);
-        (void) corral_stop_by(e->backend, grace_usec, c->cred.uid, c->cred.pid);
+        (void) corral_stop_by(e->backend, grace_usec, server_conn_cred(c)->uid, server_conn_cred(c)->pid);
 }
 
 void registry_restart(registry *r, conn *c, const char *name) {
@@ -524,7 +522,7 @@ void registry_restart(registry *r, conn *c, const char *name) {
         }
         if (entry_wait(e, WAIT_RESTART, c, NULL) < 0)
                 return server_error(c, VARLINK_ERROR_INVALID_PARAMETER, NULL);
-        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, c->cred.uid, c->cred.pid);
+        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, server_conn_cred(c)->uid, server_conn_cred(c)->pid);
 }
 
 void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
@@ -534,12 +532,12 @@ void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
                 free(g);
                 return server_error(c, VARLINK_ERROR_INVALID_PARAMETER, NULL);
         }
-        g->conn = conn_ref(c);
+        g->conn = server_conn_ref(c);
         g->remaining = 1; /* held until every stop has been sent */
         for (entry *e = r->entries; e; e = e->next)
                 if (e->backend && entry_wait(e, WAIT_GROUP, NULL, g) >= 0)
                         g->remaining++;
-        (void) corral_stop_all_by(r->corral, grace_usec, c->cred.uid, c->cred.pid);
+        (void) corral_stop_all_by(r->corral, grace_usec, server_conn_cred(c)->uid, server_conn_cred(c)->pid);
         waiter self = { .kind = WAIT_GROUP, .group = g };
         waiter_resolve(r, NULL, &self, NULL); /* drop the hold; replies if all are gone */
 }
