@@ -360,8 +360,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         if (si->ssi_signo == SIGHUP) {
                 if (!registry_shutting_down(d->registry)) {
+                        registry_result res;
                         daemon_log(LOG_INFO, "SIGHUP from pid %u: reloading definitions", si->ssi_pid);
-                        json_decref(registry_reload(d->registry));
+                        (void) registry_reload(d->registry, &res);
+                        registry_result_done(&res);
                 }
                 return 0;
         }
@@ -369,7 +371,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)",
                            strsignal((int) si->ssi_signo), si->ssi_pid, registry_count_running(d->registry));
         (void) sd_notify(0, "STOPPING=1");
-        registry_shutdown(d->registry, (uid_t) si->ssi_uid, (pid_t) si->ssi_pid, on_shutdown_done, d);
+        registry_shutdown(d->registry, &(registry_caller){ .uid = si->ssi_uid, .pid = (pid_t) si->ssi_pid },
+                          on_shutdown_done, d);
         return 0;
 }
 
@@ -499,7 +502,9 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         r = registry_set_definition_dirs(d->registry, a->definitions);
         if (r < 0)
                 return daemon_log(LOG_ERR, "out of memory"), r;
-        json_decref(registry_reload(d->registry)); /* the declared backends: after the adoption */
+        registry_result res;
+        (void) registry_reload(d->registry, &res); /* the declared backends: after the adoption */
+        registry_result_done(&res);
         (void) sd_event_set_watchdog(corral_get_event(d->corral), true); /* WATCHDOG=1 if WatchdogSec= */
         return 0;
 }

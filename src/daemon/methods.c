@@ -13,6 +13,7 @@
 #include "policy.h"
 #include "registry.h"
 #include "server.h"
+#include "utf8.h"
 #include "varlink-names.h"
 
 #define IFACE   VARLINK_IO_CORRAL_SUPERVISOR
@@ -199,6 +200,77 @@ static const char *start_resources(json_t *params, corral_spec *s) {
         return NULL;
 }
 
+/* --- The registry's answers as varlink's: each domain error is one error of the interface. --- */
+
+static void reply_error(conn *c, const registry_result *res) {
+        switch (res->error) {
+        case REGISTRY_OK:
+                break;
+        case REGISTRY_NO_SUCH_BACKEND:
+                return server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", res->name));
+        case REGISTRY_BACKEND_EXISTS:
+                return server_error(c, VARLINK_ERROR_BACKEND_EXISTS, json_pack("{s:s}", "name", res->name));
+        case REGISTRY_BACKEND_RUNNING:
+                return server_error(c, VARLINK_ERROR_BACKEND_RUNNING,
+                                    json_pack("{s:s, s:s}", "name", res->name, "state", res->state));
+        case REGISTRY_BACKEND_DECLARED:
+                return server_error(c, VARLINK_ERROR_BACKEND_DECLARED,
+                                    json_pack("{s:s, s:s}", "name", res->name, "definition", res->definition));
+        case REGISTRY_START_FAILED:
+                return server_error(c, VARLINK_ERROR_START_FAILED,
+                                    json_pack("{s:s, s:s?, s:O?}", "name", res->name, "message", res->message,
+                                              "verdict", res->verdict));
+        case REGISTRY_SHUTTING_DOWN:
+                return server_error(c, VARLINK_ERROR_SHUTTING_DOWN, NULL);
+        case REGISTRY_NO_MEMORY:
+                return server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
+        }
+        server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL); /* not reached: every error is above */
+}
+
+/* Each answer is a registry_done_t, for the calls that may wait, and is called with the result of
+ * those that do not. */
+static void answer_backend(const registry_result *res, void *userdata) {
+        if (res->error != REGISTRY_OK)
+                return reply_error(userdata, res);
+        server_reply(userdata, json_pack("{s:O}", "backend", res->value), false);
+}
+
+static void answer_stop(const registry_result *res, void *userdata) {
+        if (res->error != REGISTRY_OK)
+                return reply_error(userdata, res);
+        server_reply(userdata,
+                     json_pack("{s:O?, s:b}", "verdict", res->verdict, "alreadyStopped", res->already_stopped),
+                     false);
+}
+
+static void answer_stop_all(const registry_result *res, void *userdata) {
+        if (res->error != REGISTRY_OK)
+                return reply_error(userdata, res);
+        server_reply(userdata, json_pack("{s:O}", "verdicts", res->value), false);
+}
+
+static void answer_now(conn *c, void (*answer)(const registry_result *res, void *userdata),
+                       registry_result *res) {
+        answer(res, c);
+        registry_result_done(res);
+}
+
+static void wait_cancel(void *w) {
+        registry_wait_cancel(w);
+}
+
+/* The call waits for a backend (unless it was answered already): if c goes, nobody is answered. */
+static void answer_later(conn *c, registry_wait *w) {
+        if (w)
+                server_conn_on_close(c, wait_cancel, w);
+}
+
+static registry_caller caller_of(conn *c) {
+        const struct ucred *cred = server_conn_cred(c);
+        return (registry_caller){ .uid = cred->uid, .pid = cred->pid };
+}
+
 static void m_start(methods *m, conn *c, json_t *params, bool more) {
         const char *(*const groups[])(json_t *, corral_spec *) = { start_basics, start_restart,
                                                                    start_privileges, start_readiness,
@@ -216,87 +288,133 @@ static void m_start(methods *m, conn *c, json_t *params, bool more) {
                                     json_pack("{s:s, s:s}", "parameter", bad, "message", why ?: bad));
         }
         if (corral_spec_new(&spec) < 0)
-                return server_error(c, VARLINK_ERROR_START_FAILED,
-                                    json_pack("{s:s, s:s}", "name", get_str(params, "name"), "message",
-                                              "out of memory"));
+                return server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
         for (size_t i = 0; !bad && i < sizeof(groups) / sizeof(groups[0]); i++)
                 bad = groups[i](params, spec);
         if (bad) {
                 corral_spec_free(spec);
                 return server_invalid_parameter(c, bad);
         }
-        registry_start_backend(m->registry, c, spec, json_is_true(json_object_get(params, "waitReady")));
+        answer_later(c, registry_start(m->registry, spec, json_is_true(json_object_get(params, "waitReady")),
+                                       answer_backend, c));
 }
 
 static void m_stop(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_caller who = caller_of(c);
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_stop(m->registry, c, name, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
+        answer_later(c, registry_stop(m->registry, &who, name,
+                                      get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT), answer_stop, c));
 }
 
 static void m_stop_all(methods *m, conn *c, json_t *params, bool more) {
-        registry_stop_all(m->registry, c, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
+        registry_caller who = caller_of(c);
+
+        answer_later(c, registry_stop_all(m->registry, &who,
+                                          get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT),
+                                          answer_stop_all, c));
 }
 
 static void m_restart(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_caller who = caller_of(c);
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_restart(m->registry, c, name);
+        answer_later(c, registry_restart(m->registry, &who, name, answer_backend, c));
 }
 
 static void m_reset_failed(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_reset_failed(m->registry, c, name);
+        (void) registry_reset_failed(m->registry, name, &res);
+        answer_now(c, answer_backend, &res);
 }
 
 static void m_remove(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_remove(m->registry, c, name);
+        if (registry_remove(m->registry, name, &res) != REGISTRY_OK)
+                reply_error(c, &res);
+        else
+                server_reply(c, json_object(), false);
+        registry_result_done(&res);
+}
+
+/* List, and the first reply of a Watch: the backends as they are. */
+static void reply_list(methods *m, conn *c, bool continues) {
+        registry_result res;
+
+        if (registry_list(m->registry, &res) != REGISTRY_OK)
+                reply_error(c, &res);
+        else
+                server_reply(c, json_pack("{s:O}", "backends", res.value), continues);
+        registry_result_done(&res);
 }
 
 static void m_list(methods *m, conn *c, json_t *params, bool more) {
-        registry_list(m->registry, c);
+        reply_list(m, c, false);
 }
 
 static void m_status(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_status(m->registry, c, name);
+        (void) registry_status(m->registry, name, &res);
+        answer_now(c, answer_backend, &res);
+}
+
+/* Output may be any bytes: JSON strings carry valid UTF-8 only. data is changed to fit. */
+static json_t *output_json(char *data, size_t size) {
+        utf8_sanitize(data, size);
+        return json_pack("{s:s%}", "data", data, size);
 }
 
 static void m_logs(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
         json_t *lines = json_object_get(params, "lines");
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
         if (json_is_integer(lines) && json_integer_value(lines) > 1000000)
                 return server_invalid_parameter(c, "lines");
-        registry_logs(m->registry, c, name,
-                      json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10, more);
+        if (registry_logs(m->registry, name, json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10,
+                          &res) != REGISTRY_OK) {
+                reply_error(c, &res);
+                return registry_result_done(&res);
+        }
+        if (more)
+                (void) server_conn_follow(c, name);
+        server_reply(c, res.data ? output_json(res.data, res.size) : json_pack("{s:s}", "data", ""), more);
+        registry_result_done(&res);
 }
 
 static void m_reload(methods *m, conn *c, json_t *params, bool more) {
-        registry_reload_call(m->registry, c);
+        registry_result res;
+
+        if (registry_reload(m->registry, &res) != REGISTRY_OK)
+                reply_error(c, &res);
+        else
+                server_reply(c, json_incref(res.value), false);
+        registry_result_done(&res);
 }
 
 static void m_watch(methods *m, conn *c, json_t *params, bool more) {
         if (!more)
                 return server_error(c, VARLINK_ERROR_EXPECTED_MORE, NULL);
         server_conn_watch(c);
-        registry_list_continues(m->registry, c);
+        reply_list(m, c, true);
 }
 
 static void m_get_info(methods *m, conn *c, json_t *params, bool more) {
