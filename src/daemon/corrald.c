@@ -22,6 +22,7 @@
 #include "fdstore.h"
 #include "macro.h"
 #include "methods.h"
+#include "observers.h"
 #include "parse.h"
 #include "policy.h"
 #include "registry.h"
@@ -63,6 +64,7 @@ typedef struct daemon_state {
         registry *registry;
         methods methods;
         server *server;
+        observers observers;
 } daemon_state;
 
 static void help(void) {
@@ -370,7 +372,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (!registry_shutting_down(d->registry))
                 daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)",
                            strsignal((int) si->ssi_signo), si->ssi_pid, registry_count_running(d->registry));
-        (void) sd_notify(0, "STOPPING=1");
         registry_shutdown(d->registry, &(registry_caller){ .uid = si->ssi_uid, .pid = (pid_t) si->ssi_pid },
                           on_shutdown_done, d);
         return 0;
@@ -462,7 +463,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         corral_set_log_handler(d->corral, on_library_log, d);
         if (corral_get_fallbacks(d->corral))
                 daemon_log(LOG_NOTICE, "kernel fallbacks in use: %s", corral_get_fallbacks(d->corral));
-        r = registry_new(d->corral, a->target, a->format, &d->registry);
+        r = registry_new(d->corral, &d->registry);
         if (r >= 0) {
                 registry_set_keep_gone(d->registry, a->keep_gone);
                 r = setup_signals(d);
@@ -478,7 +479,10 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         r = server_new(corral_get_event(d->corral), &so, fd, methods_dispatch, &d->methods, &d->server);
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot serve %s: %s", a->address, strerror(-r)), r;
-        registry_set_server(d->registry, d->server);
+        d->observers = (observers){ .target = a->target, .format = a->format, .server = d->server };
+        r = observers_attach(&d->observers, d->registry, d->corral);
+        if (r < 0)
+                return daemon_log(LOG_ERR, "out of memory"), r;
         r = set_notify_directory(a, fd, d->socket_activated, d->corral);
         if (r < 0)
                 return r;

@@ -417,6 +417,20 @@ static void m_watch(methods *m, conn *c, json_t *params, bool more) {
         reply_list(m, c, true);
 }
 
+void methods_broadcast_event(server *s, json_t *event) {
+        server_broadcast(s, json_pack("{s:O}", "event", event));
+}
+
+void methods_broadcast_output(server *s, const char *name, const char *data, size_t size) {
+        char *copy = malloc(size + 1);
+
+        if (!copy)
+                return;
+        memcpy(copy, data, size);
+        server_broadcast_output(s, name, output_json(copy, size));
+        free(copy);
+}
+
 static void m_get_info(methods *m, conn *c, json_t *params, bool more) {
         server_reply(c,
                      json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "corral", "product", "corrald",

@@ -19,3 +19,8 @@ typedef struct methods {
 
 /* Answer one call on c, now or (for calls that wait on a backend) later: a server_dispatch_t. */
 void methods_dispatch(conn *c, const char *method, json_t *params, bool more, void *userdata);
+
+/* Watch: an event (its JSON form, borrowed) to every connection watching. */
+void methods_broadcast_event(server *s, json_t *event);
+/* Logs with more: a chunk of a backend's output to every connection following it. */
+void methods_broadcast_output(server *s, const char *name, const char *data, size_t size);

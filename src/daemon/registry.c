@@ -3,19 +3,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "daemon-log.h"
 #include "definition.h"
-#include "fdstore.h"
+#include "evlog.h"
 #include "fileio.h"
 #include "hashmap.h"
 #include "macro.h"
 #include "registry.h"
-#include "server.h"
 #include "strv.h"
-#include "utf8.h"
 
 /* What ends a link between a call and an entry: the launch's verdict (all but WAIT_READY), or
  * its readiness (WAIT_READY, else the verdict too). */
@@ -61,9 +58,8 @@ typedef struct entry {
 
 struct registry {
         corral *corral;
-        server *server;
-        evlog_target target;
-        evlog_format format;
+        registry_observer *observers;
+        size_t n_observers;
         hashmap by_name;
         entry *entries, *entries_tail;
         entry *gone_head, *gone_tail; /* what Remove, or the keep-gone bound, may forget */
@@ -291,9 +287,36 @@ static registry_error result_backend(registry_result *res, entry *e, bool usage)
         return res->error;
 }
 
+/* --- Observers --- */
+
+int registry_observe(registry *r, const registry_observer *o) {
+        registry_observer *v = reallocarray(r->observers, r->n_observers + 1, sizeof(*v));
+
+        if (!v)
+                return -ENOMEM;
+        r->observers = v;
+        r->observers[r->n_observers++] = *o;
+        return 0;
+}
+
+static void registry_notify_event(registry *r, const corral_event *ev, json_t *j) {
+        for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
+                if (o->event)
+                        o->event(ev, j, o->userdata);
+}
+
+static void registry_notify_launch(registry *r, corral_backend *b) {
+        for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
+                if (o->launch)
+                        o->launch(b, o->userdata);
+}
+
 static void registry_notify_status(registry *r) {
-        (void) sd_notifyf(0, "STATUS=%u backend(s) running%s", corral_count(r->corral),
-                          r->shutting_down ? ", shutting down" : "");
+        unsigned running = corral_count(r->corral);
+
+        for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
+                if (o->status)
+                        o->status(running, r->shutting_down, o->userdata);
 }
 
 /* Start a launch of e from its spec. */
@@ -306,7 +329,7 @@ static int registry_spawn(registry *r, entry *e) {
         if (k >= 0) {
                 corral_backend_unref(e->last);
                 e->last = corral_backend_ref(e->backend);
-                fdstore_keep(e->backend);
+                registry_notify_launch(r, e->backend);
         } else
                 gone_push(r, e);
         return k;
@@ -399,11 +422,6 @@ static void registry_resolve_ready(registry *r, entry *e) {
         }
 }
 
-static void registry_log(registry *r, const corral_event *ev) {
-        if (evlog_write(ev, r->target, r->format) < 0 && r->target == EVLOG_TARGET_JOURNAL)
-                (void) evlog_write(ev, EVLOG_TARGET_STDERR, r->format);
-}
-
 /* A verdict of the launch e tracks (start-failed comes before there is one): kept as its last;
  * unless a restart follows, it is gone and what waited on it is resolved. */
 static void entry_on_verdict(registry *r, entry *e, const corral_event *ev, json_t *j) {
@@ -424,60 +442,45 @@ static void entry_on_verdict(registry *r, entry *e, const corral_event *ev, json
         gone_push(r, e);
 }
 
+/* A shutdown is over once no backend is left: its caller is told, once. */
+static void registry_shutdown_done(registry *r) {
+        void (*done)(void *userdata) = r->done;
+
+        if (!r->shutting_down || !done || corral_count(r->corral) > 0)
+                return;
+        r->done = NULL;
+        done(r->done_userdata);
+}
+
+/* The observers hear of it first (the log line is written before anyone is answered); then the
+ * registry keeps its own books: when it was, readiness, a restart's launch, a verdict. */
 static void registry_on_event(corral *c, const corral_event *ev, void *userdata) {
         registry *r = userdata;
         json_t *j = evlog_event_to_json(ev);
         entry *e = registry_find(r, ev->backend);
 
-        registry_log(r, ev);
-        if (r->server && j)
-                server_broadcast(r->server, json_pack("{s:O}", "event", j));
+        registry_notify_event(r, ev, j);
         if (e)
                 e->since_usec = ev->ts_usec;
         if (e && ev->type == CORRAL_EVENT_READY)
                 registry_resolve_ready(r, e);
         if (e && e->backend && ev->type == CORRAL_EVENT_STARTED &&
             strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0)
-                fdstore_keep(e->backend); /* a restart: the first start is kept by registry_spawn() */
-        if (corral_event_is_verdict(ev->type))
-                fdstore_drop(ev->backend, ev->launch);
+                registry_notify_launch(r, e->backend); /* a restart: the first is registry_spawn()'s */
         if (e && j && corral_event_is_verdict(ev->type))
                 entry_on_verdict(r, e, ev, j);
         json_decref(j);
         registry_notify_status(r);
-        if (r->shutting_down && corral_count(c) == 0 && r->done)
-                r->done(r->done_userdata);
+        registry_shutdown_done(r);
 }
 
-/* Output may be any bytes: JSON strings carry valid UTF-8 only. */
-static json_t *output_json(char *data, size_t size) {
-        utf8_sanitize(data, size);
-        return json_pack("{s:s%}", "data", data, size);
-}
-
-static void registry_on_output(corral *c, corral_backend *b, const char *data, size_t size, void *userdata) {
-        registry *r = userdata;
-        char *copy;
-
-        if (!r->server)
-                return;
-        copy = malloc(size + 1);
-        if (!copy)
-                return;
-        memcpy(copy, data, size);
-        server_broadcast_output(r->server, corral_backend_get_name(b), output_json(copy, size));
-        free(copy);
-}
-
-int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret) {
+int registry_new(corral *c, registry **ret) {
         registry *r = calloc(1, sizeof(*r));
         int k;
 
         if (!r)
                 return -ENOMEM;
         *r = (registry){ .corral = c,
-                         .target = target,
-                         .format = format,
                          .by_name = HASHMAP_INIT(&hashmap_string_ops),
                          .keep_gone = REGISTRY_KEEP_GONE_DEFAULT };
         k = sd_event_add_defer(corral_get_event(c), &r->collect, registry_collect, r);
@@ -491,7 +494,6 @@ int registry_new(corral *c, evlog_target target, evlog_format format, registry *
                 return k;
         }
         corral_set_event_handler(c, registry_on_event, r);
-        corral_set_output_handler(c, registry_on_output, r);
         *ret = r;
         return 0;
 }
@@ -504,15 +506,13 @@ registry *registry_free(registry *r) {
                 r->entries = e->next;
                 entry_free(e);
         }
+        corral_set_event_handler(r->corral, NULL, NULL);
         hashmap_done(&r->by_name);
+        free(r->observers);
         sd_event_source_disable_unref(r->collect);
         strv_free(r->definition_dirs);
         free(r);
         return NULL;
-}
-
-void registry_set_server(registry *r, server *s) {
-        r->server = s;
 }
 
 void registry_set_keep_gone(registry *r, size_t n) {
@@ -682,8 +682,7 @@ void registry_shutdown(registry *r, const registry_caller *who, void (*done)(voi
         r->shutting_down = true;
         registry_notify_status(r);
         (void) corral_stop_all_by(r->corral, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
-        if (corral_count(r->corral) == 0)
-                done(userdata);
+        registry_shutdown_done(r);
 }
 
 int registry_adopt(registry *r) {
@@ -704,7 +703,7 @@ int registry_adopt(registry *r) {
                 }
                 e->backend = b; /* the "adopted" event has told of it */
                 e->last = corral_backend_ref(b);
-                fdstore_keep(b);
+                registry_notify_launch(r, b);
         }
         free(v);
         registry_notify_status(r);

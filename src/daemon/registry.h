@@ -7,9 +7,7 @@
 #include <sys/types.h>
 
 #include "corral.h"
-#include "evlog.h"
 
-typedef struct server server;
 typedef struct registry registry;
 
 /*
@@ -63,14 +61,30 @@ typedef struct registry_wait registry_wait;
  * Restart still starts the backend again once it is gone). Returns NULL. */
 registry_wait *registry_wait_cancel(registry_wait *w);
 
-int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);
+int registry_new(corral *c, registry **ret);
 /* At most this many backends that are gone (and not declared) are remembered, with their last
  * verdict and output; beyond it the longest gone is forgotten. */
 #define REGISTRY_KEEP_GONE_DEFAULT 100
 void registry_set_keep_gone(registry *r, size_t n);
 /* Waits still pending are dropped without their callbacks: cancel them first. */
 registry *registry_free(registry *r);
-void registry_set_server(registry *r, server *s);
+
+/* Who else hears of what happens to the backends (corrald's are in observers.c): told in the
+ * order they were added. Any function may be NULL. */
+typedef struct registry_observer {
+        /* Every event of every backend, with its JSON form (NULL if out of memory), before the
+         * registry acts on it. */
+        void (*event)(const corral_event *ev, json_t *json, void *userdata);
+        /* A launch of b began, and the registry keeps b: at a start, a restart, an adoption. */
+        void (*launch)(corral_backend *b, void *userdata);
+        /* How many backends are not yet gone, and whether corrald is shutting down: after every
+         * event, and whatever else may change them. */
+        void (*status)(unsigned running, bool shutting_down, void *userdata);
+        void *userdata;
+} registry_observer;
+
+/* Add an observer (copied). 0 or -ENOMEM. */
+int registry_observe(registry *r, const registry_observer *o);
 
 /* Start a backend from spec (taken). With wait_ready, one that reports readiness completes once
  * it is ready, or with START_FAILED and the verdict if it never is. */
