@@ -28,6 +28,7 @@
 #include "registry.h"
 #include "server.h"
 #include "socket-file.h"
+#include "supervisor.h"
 
 #define DEFAULT_ADDRESS "/run/corral/io.corral.Supervisor"
 
@@ -463,7 +464,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         corral_set_log_handler(d->corral, on_library_log, d);
         if (corral_get_fallbacks(d->corral))
                 daemon_log(LOG_NOTICE, "kernel fallbacks in use: %s", corral_get_fallbacks(d->corral));
-        r = registry_new(d->corral, &d->registry);
+        r = registry_new(corral_get_event(d->corral), &supervisor_ops, d->corral, &d->registry);
         if (r >= 0) {
                 registry_set_keep_gone(d->registry, a->keep_gone);
                 r = setup_signals(d);

@@ -7,6 +7,7 @@
 #include "fdstore.h"
 #include "methods.h"
 #include "observers.h"
+#include "supervisor.h"
 
 /* One line (or journal entry) per event; where the journal refuses it, stderr still has it. */
 static void log_event(const corral_event *ev, json_t *json, void *userdata) {
@@ -24,8 +25,8 @@ static void watch_event(const corral_event *ev, json_t *json, void *userdata) {
 }
 
 /* A launch's fds are kept from its start (or adoption) until its verdict. */
-static void fdstore_launch(corral_backend *b, void *userdata) {
-        fdstore_keep(b);
+static void fdstore_launch(registry_backend *b, void *userdata) {
+        fdstore_keep(supervisor_backend(b));
 }
 
 static void fdstore_event(const corral_event *ev, json_t *json, void *userdata) {

@@ -46,8 +46,8 @@ typedef struct entry {
         char *name;
         corral_spec *spec;       /* what Start asked for: every launch and restart is made from it */
         bool failed;             /* the crash-loop limit ended it */
-        corral_backend *backend; /* while it runs or waits to be restarted */
-        corral_backend *last;    /* the latest launch's record, kept for its output (Logs) */
+        registry_backend *backend; /* while it runs or waits to be restarted */
+        registry_backend *last;    /* the latest launch's record, kept for its output (Logs) */
         char *definition;        /* the file it is declared in, or NULL: started over varlink */
         corral_spec *next_spec;  /* a reload's new definition, for when it is gone */
         uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
@@ -57,7 +57,8 @@ typedef struct entry {
 } entry;
 
 struct registry {
-        corral *corral;
+        const registry_ops *ops;
+        void *sup;
         registry_observer *observers;
         size_t n_observers;
         hashmap by_name;
@@ -145,12 +146,14 @@ static void entry_drop_waiters(entry *e) {
 
 /* --- Entries --- */
 
-static entry *entry_free(entry *e) {
+static entry *entry_free(registry *r, entry *e) {
         entry_drop_waiters(e);
         free(e->name);
         corral_spec_free(e->spec);
-        corral_backend_unref(e->backend);
-        corral_backend_unref(e->last);
+        if (e->backend)
+                r->ops->unref(e->backend);
+        if (e->last)
+                r->ops->unref(e->last);
         free(e->definition);
         corral_spec_free(e->next_spec);
         json_decref(e->last_verdict);
@@ -192,7 +195,7 @@ static void registry_forget(registry *r, entry *e) {
         (void) hashmap_remove(&r->by_name, e->name);
         *(e->prev ? &e->prev->next : &r->entries) = e->next;
         *(e->next ? &e->next->prev : &r->entries_tail) = e->prev;
-        entry_free(e);
+        entry_free(r, e);
 }
 
 static int registry_collect(sd_event_source *s, void *userdata) {
@@ -224,7 +227,7 @@ static entry *registry_add(registry *r, const char *name) {
 }
 
 unsigned registry_count_running(registry *r) {
-        return corral_count(r->corral);
+        return r->ops->count(r->sup);
 }
 
 bool registry_shutting_down(registry *r) {
@@ -244,44 +247,55 @@ static json_t *json_u64_or_null(uint64_t v) {
 }
 
 /* A backend as List, Status and Watch show it (the interface's Backend). */
-static json_t *entry_json(entry *e, bool usage) {
-        corral_backend *b = e->backend;
-        json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:I, s:O}", "name", e->name, "launch",
-                              b ? json_string(corral_backend_get_launch(b)) : json_null(), "state",
-                              b ? corral_state_to_string(corral_backend_get_state(b)) : "gone", "pid",
-                              b ? json_integer(corral_backend_get_pid(b)) : json_null(), "cgroup",
-                              b ? json_string(corral_backend_get_cgroup(b)) : json_null(), "type",
-                              corral_spec_get_type(e->spec) == CORRAL_TYPE_TASK ? "task" : "service",
-                              "command", json_strv(corral_spec_get_argv(e->spec)), "since",
-                              (json_int_t) e->since_usec, "lastVerdict", e->last_verdict ?: json_null());
-        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX, next = b ? corral_backend_get_next_restart(b) : 0;
+static json_t *entry_json(registry *r, entry *e, bool usage) {
+        registry_backend *b = e->backend;
+        registry_backend_info i = { .state = CORRAL_STATE_GONE };
+        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        json_t *o;
 
+        if (b)
+                r->ops->info(b, &i);
+        o = json_pack("{s:s, s:s?, s:s, s:o, s:s?, s:s, s:o, s:I, s:O}", "name", e->name, "launch", i.launch,
+                      "state", !b && e->failed ? "failed" : corral_state_to_string(i.state), "pid",
+                      b ? json_integer(i.pid) : json_null(), "cgroup", i.cgroup, "type",
+                      corral_spec_get_type(e->spec) == CORRAL_TYPE_TASK ? "task" : "service", "command",
+                      json_strv(corral_spec_get_argv(e->spec)), "since", (json_int_t) e->since_usec,
+                      "lastVerdict", e->last_verdict ?: json_null());
         if (o) {
                 json_object_set_new(o, "restart",
                                     json_string(corral_restart_to_string(corral_spec_get_restart(e->spec))));
-                json_object_set_new(o, "restarts", json_integer(b ? corral_backend_get_restarts(b) : 0));
-                json_object_set_new(o, "nextRestart", next ? json_integer((json_int_t) next) : json_null());
-                json_object_set_new(o, "definition",
-                                    e->definition ? json_string(e->definition) : json_null());
-                json_object_set_new(o, "statusText",
-                                    b && corral_backend_get_status_text(b)
-                                            ? json_string(corral_backend_get_status_text(b))
-                                            : json_null());
-                if (!b && e->failed)
-                        json_object_set_new(o, "state", json_string("failed"));
+                json_object_set_new(o, "restarts", json_integer(i.restarts));
+                json_object_set_new(o, "nextRestart",
+                                    i.next_restart_usec ? json_integer((json_int_t) i.next_restart_usec)
+                                                        : json_null());
+                json_object_set_new(o, "definition", e->definition ? json_string(e->definition) : json_null());
+                json_object_set_new(o, "statusText", i.status_text ? json_string(i.status_text) : json_null());
         }
         if (o && usage) {
                 if (b)
-                        (void) corral_backend_get_usage(b, &mem, &cpu);
+                        (void) r->ops->usage(b, &mem, &cpu);
                 json_object_set_new(o, "memoryCurrent", json_u64_or_null(mem));
                 json_object_set_new(o, "cpuUsageUSec", json_u64_or_null(cpu));
         }
         return o;
 }
 
+/* What the supervisor says of b now. */
+static registry_backend_info backend_info(registry *r, registry_backend *b) {
+        registry_backend_info i = {};
+
+        r->ops->info(b, &i);
+        return i;
+}
+
+/* Whether the launch of this event is the one e tracks. */
+static bool entry_has_launch(registry *r, entry *e, const char *launch) {
+        return e->backend && strcmp(backend_info(r, e->backend).launch, launch) == 0;
+}
+
 /* REGISTRY_OK with the backend as it is now. */
-static registry_error result_backend(registry_result *res, entry *e, bool usage) {
-        res->value = entry_json(e, usage);
+static registry_error result_backend(registry *r, registry_result *res, entry *e, bool usage) {
+        res->value = entry_json(r, e, usage);
         res->error = res->value ? REGISTRY_OK : REGISTRY_NO_MEMORY;
         res->name = e->name;
         return res->error;
@@ -305,14 +319,14 @@ static void registry_notify_event(registry *r, const corral_event *ev, json_t *j
                         o->event(ev, j, o->userdata);
 }
 
-static void registry_notify_launch(registry *r, corral_backend *b) {
+static void registry_notify_launch(registry *r, registry_backend *b) {
         for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
                 if (o->launch)
                         o->launch(b, o->userdata);
 }
 
 static void registry_notify_status(registry *r) {
-        unsigned running = corral_count(r->corral);
+        unsigned running = r->ops->count(r->sup);
 
         for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
                 if (o->status)
@@ -325,10 +339,11 @@ static int registry_spawn(registry *r, entry *e) {
 
         e->failed = false;
         gone_unlink(r, e);
-        k = corral_spawn(r->corral, e->spec, &e->backend);
+        k = r->ops->spawn(r->sup, e->spec, &e->backend);
         if (k >= 0) {
-                corral_backend_unref(e->last);
-                e->last = corral_backend_ref(e->backend);
+                if (e->last)
+                        r->ops->unref(e->last);
+                e->last = r->ops->ref(e->backend);
                 registry_notify_launch(r, e->backend);
         } else
                 gone_push(r, e);
@@ -342,7 +357,7 @@ static registry_error result_spawn(registry *r, entry *e, registry_result *res) 
         int k = registry_spawn(r, e);
 
         if (k >= 0)
-                return result_backend(res, e, false);
+                return result_backend(r, res, e, false);
         res->name = e->name;
         if (k == -ENOMEM && e->n_verdicts == n)
                 return res->error = REGISTRY_NO_MEMORY;
@@ -369,7 +384,7 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
                 break;
         case WAIT_READY:
                 if (ready) {
-                        (void) result_backend(&w->result, e, false);
+                        (void) result_backend(r, &w->result, e, false);
                         break;
                 }
                 w->result = (registry_result){ .error = REGISTRY_START_FAILED,
@@ -427,17 +442,17 @@ static void registry_resolve_ready(registry *r, entry *e) {
 static void entry_on_verdict(registry *r, entry *e, const corral_event *ev, json_t *j) {
         corral_state st;
 
-        if (ev->type != CORRAL_EVENT_START_FAILED &&
-            !(e->backend && strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0))
+        if (ev->type != CORRAL_EVENT_START_FAILED && !entry_has_launch(r, e, ev->launch))
                 return;
-        st = e->backend ? corral_backend_get_state(e->backend) : CORRAL_STATE_GONE;
+        st = e->backend ? backend_info(r, e->backend).state : CORRAL_STATE_GONE;
         json_decref(e->last_verdict);
         e->last_verdict = json_incref(j);
         e->n_verdicts++;
         if (st == CORRAL_STATE_RESTARTING) /* it comes back, under the same entry */
                 return;
         e->failed = st == CORRAL_STATE_FAILED;
-        e->backend = corral_backend_unref(e->backend);
+        if (e->backend)
+                e->backend = r->ops->unref(e->backend);
         registry_resolve(r, e);
         gone_push(r, e);
 }
@@ -446,7 +461,7 @@ static void entry_on_verdict(registry *r, entry *e, const corral_event *ev, json
 static void registry_shutdown_done(registry *r) {
         void (*done)(void *userdata) = r->done;
 
-        if (!r->shutting_down || !done || corral_count(r->corral) > 0)
+        if (!r->shutting_down || !done || r->ops->count(r->sup) > 0)
                 return;
         r->done = NULL;
         done(r->done_userdata);
@@ -464,8 +479,7 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
                 e->since_usec = ev->ts_usec;
         if (e && ev->type == CORRAL_EVENT_READY)
                 registry_resolve_ready(r, e);
-        if (e && e->backend && ev->type == CORRAL_EVENT_STARTED &&
-            strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0)
+        if (e && ev->type == CORRAL_EVENT_STARTED && entry_has_launch(r, e, ev->launch))
                 registry_notify_launch(r, e->backend); /* a restart: the first is registry_spawn()'s */
         if (e && j && corral_event_is_verdict(ev->type))
                 entry_on_verdict(r, e, ev, j);
@@ -474,16 +488,17 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
         registry_shutdown_done(r);
 }
 
-int registry_new(corral *c, registry **ret) {
+int registry_new(sd_event *e, const registry_ops *ops, void *sup, registry **ret) {
         registry *r = calloc(1, sizeof(*r));
         int k;
 
         if (!r)
                 return -ENOMEM;
-        *r = (registry){ .corral = c,
+        *r = (registry){ .ops = ops,
+                         .sup = sup,
                          .by_name = HASHMAP_INIT(&hashmap_string_ops),
                          .keep_gone = REGISTRY_KEEP_GONE_DEFAULT };
-        k = sd_event_add_defer(corral_get_event(c), &r->collect, registry_collect, r);
+        k = sd_event_add_defer(e, &r->collect, registry_collect, r);
         if (k >= 0) /* before anything else that is pending: a client's next call sees it done */
                 k = sd_event_source_set_priority(r->collect, SD_EVENT_PRIORITY_IMPORTANT);
         if (k >= 0)
@@ -493,7 +508,7 @@ int registry_new(corral *c, registry **ret) {
                 free(r);
                 return k;
         }
-        corral_set_event_handler(c, registry_on_event, r);
+        ops->set_event_handler(sup, registry_on_event, r);
         *ret = r;
         return 0;
 }
@@ -504,9 +519,9 @@ registry *registry_free(registry *r) {
         while (r->entries) {
                 entry *e = r->entries;
                 r->entries = e->next;
-                entry_free(e);
+                entry_free(r, e);
         }
-        corral_set_event_handler(r->corral, NULL, NULL);
+        r->ops->set_event_handler(r->sup, NULL, NULL);
         hashmap_done(&r->by_name);
         free(r->observers);
         sd_event_source_disable_unref(r->collect);
@@ -556,7 +571,7 @@ registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, r
         corral_spec_free(e->spec);
         e->spec = spec;
         if (result_spawn(r, e, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
-            corral_backend_get_state(e->backend) == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
+            backend_info(r, e->backend).state == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
                 registry_result_done(&w->result); /* completed at ready, or with its verdict */
         return wait_release(w);
 }
@@ -579,7 +594,7 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
          * same backend just waits for the same verdict. */
         if (entry_wait(e, WAIT_STOP, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
-        (void) corral_stop_by(e->backend, grace_usec, who->uid, who->pid);
+        (void) r->ops->stop(e->backend, grace_usec, who->uid, who->pid);
         return wait_release(w);
 }
 
@@ -600,7 +615,7 @@ registry_wait *registry_restart(registry *r, const registry_caller *who, const c
         }
         if (entry_wait(e, WAIT_RESTART, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
-        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
         return wait_release(w);
 }
 
@@ -615,7 +630,7 @@ registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64
         for (entry *e = r->entries; e; e = e->next)
                 if (e->backend)
                         (void) entry_wait(e, WAIT_GROUP, w); /* without memory for it: not waited for */
-        (void) corral_stop_all_by(r->corral, grace_usec, who->uid, who->pid);
+        (void) r->ops->stop_all(r->sup, grace_usec, who->uid, who->pid);
         return wait_release(w);
 }
 
@@ -624,7 +639,7 @@ registry_error registry_list(registry *r, registry_result *ret) {
 
         *ret = (registry_result){ .error = a ? REGISTRY_OK : REGISTRY_NO_MEMORY, .value = a };
         for (entry *e = r->entries; a && e; e = e->next)
-                json_array_append_new(a, entry_json(e, false));
+                json_array_append_new(a, entry_json(r, e, false));
         return ret->error;
 }
 
@@ -632,7 +647,7 @@ registry_error registry_status(registry *r, const char *name, registry_result *r
         entry *e = registry_find(r, name);
 
         *ret = (registry_result){ .error = REGISTRY_NO_SUCH_BACKEND, .name = name };
-        return e ? result_backend(ret, e, true) : ret->error;
+        return e ? result_backend(r, ret, e, true) : ret->error;
 }
 
 registry_error registry_remove(registry *r, const char *name, registry_result *ret) {
@@ -642,7 +657,7 @@ registry_error registry_remove(registry *r, const char *name, registry_result *r
         if (!e)
                 return ret->error = REGISTRY_NO_SUCH_BACKEND;
         if (e->backend) {
-                ret->state = corral_state_to_string(corral_backend_get_state(e->backend));
+                ret->state = corral_state_to_string(backend_info(r, e->backend).state);
                 return ret->error = REGISTRY_BACKEND_RUNNING;
         }
         if (e->definition) {
@@ -660,7 +675,7 @@ registry_error registry_reset_failed(registry *r, const char *name, registry_res
         if (!e)
                 return ret->error;
         e->failed = false;
-        return result_backend(ret, e, false);
+        return result_backend(r, ret, e, false);
 }
 
 registry_error registry_logs(registry *r, const char *name, unsigned lines, registry_result *ret) {
@@ -669,7 +684,7 @@ registry_error registry_logs(registry *r, const char *name, unsigned lines, regi
         *ret = (registry_result){ .error = REGISTRY_NO_SUCH_BACKEND, .name = name };
         if (!e)
                 return ret->error;
-        if (e->last && corral_backend_read_output(e->last, lines, &ret->data, &ret->size) < 0)
+        if (e->last && r->ops->read_output(e->last, lines, &ret->data, &ret->size) < 0)
                 ret->data = NULL; /* out of memory: nothing now, what comes next if following */
         return ret->error = REGISTRY_OK;
 }
@@ -681,28 +696,27 @@ void registry_shutdown(registry *r, const registry_caller *who, void (*done)(voi
                 return;
         r->shutting_down = true;
         registry_notify_status(r);
-        (void) corral_stop_all_by(r->corral, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        (void) r->ops->stop_all(r->sup, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
         registry_shutdown_done(r);
 }
 
 int registry_adopt(registry *r) {
-        corral_backend **v = NULL;
+        registry_backend **v = NULL;
         size_t n = 0;
-        int k = corral_adopt(r->corral, &v, &n);
+        int k = r->ops->adopt(r->sup, &v, &n);
 
         for (size_t i = 0; i < n; i++) {
-                corral_backend *b = v[i];
-                entry *e = registry_find(r, corral_backend_get_name(b))
-                        ?: registry_add(r, corral_backend_get_name(b));
-                if (!e || e->backend || corral_spec_dup(corral_backend_get_spec(b), &e->spec) < 0) {
-                        daemon_log(LOG_ERR, "cannot keep track of re-adopted backend %s: killing it",
-                                   corral_backend_get_name(b));
-                        (void) corral_stop(b, 0);
-                        corral_backend_unref(b);
+                registry_backend *b = v[i];
+                const char *name = corral_spec_get_name(r->ops->spec(b));
+                entry *e = registry_find(r, name) ?: registry_add(r, name);
+                if (!e || e->backend || corral_spec_dup(r->ops->spec(b), &e->spec) < 0) {
+                        daemon_log(LOG_ERR, "cannot keep track of re-adopted backend %s: killing it", name);
+                        (void) r->ops->stop(b, 0, (uid_t) -1, 0);
+                        r->ops->unref(b);
                         continue;
                 }
                 e->backend = b; /* the "adopted" event has told of it */
-                e->last = corral_backend_ref(b);
+                e->last = r->ops->ref(b);
                 registry_notify_launch(r, b);
         }
         free(v);
@@ -741,7 +755,7 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
                 free(e->definition);
                 e->definition = NULL;
                 if (e->backend) {
-                        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+                        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
                         report_add(report, "stopped", e->name);
                 } else
                         gone_push(r, e); /* no longer declared: forgotten like any gone one */
@@ -768,7 +782,7 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
         corral_spec_free(e->next_spec);
         if (corral_spec_dup(d->spec, &e->next_spec) < 0 || entry_wait(e, WAIT_RELOAD, NULL) < 0)
                 return;
-        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
 }
 
 /* A definition no entry was declared by: start it, unless a backend of that name was started

@@ -5,10 +5,45 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include "corral.h"
 
 typedef struct registry registry;
+
+/* A backend as the registry holds it: what its supervisor made of a spec. In corrald it is a
+ * corral_backend (supervisor.c); in the tests, a fake's. */
+typedef struct registry_backend registry_backend;
+
+/* What a backend is now. The strings are borrowed from it. */
+typedef struct registry_backend_info {
+        const char *launch;
+        const char *cgroup; /* its leaf, below the cgroup2 mount */
+        corral_state state;
+        pid_t pid;
+        unsigned restarts;          /* in a row, since the last reset */
+        uint64_t next_restart_usec; /* CLOCK_REALTIME; 0: none due */
+        const char *status_text;    /* its last STATUS=, or NULL */
+} registry_backend_info;
+
+/* What the registry asks of the supervisor (sup): in corrald, libcorral (supervisor.c), where
+ * each does and returns what the corral_* function of its name does; in the tests, a fake that
+ * records the calls and makes the events. */
+typedef struct registry_ops {
+        /* Where the events of every backend go (the handler gets sup as its corral *). */
+        void (*set_event_handler)(void *sup, corral_event_handler_t handler, void *userdata);
+        int (*spawn)(void *sup, const corral_spec *spec, registry_backend **ret);
+        int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
+        int (*stop_all)(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid);
+        int (*adopt)(void *sup, registry_backend ***ret, size_t *ret_n);
+        unsigned (*count)(void *sup); /* backends not yet gone */
+        registry_backend *(*ref)(registry_backend *b);
+        registry_backend *(*unref)(registry_backend *b);
+        const corral_spec *(*spec)(registry_backend *b);
+        void (*info)(registry_backend *b, registry_backend_info *ret);
+        int (*usage)(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
+        int (*read_output)(registry_backend *b, unsigned lines, char **ret, size_t *ret_size);
+} registry_ops;
 
 /*
  * The registry knows backends, not connections. A call names who asks (recorded in a stop's
@@ -61,7 +96,9 @@ typedef struct registry_wait registry_wait;
  * Restart still starts the backend again once it is gone). Returns NULL. */
 registry_wait *registry_wait_cancel(registry_wait *w);
 
-int registry_new(corral *c, registry **ret);
+/* A registry of the backends of sup, on the loop e (where it forgets what is gone beyond the
+ * bound). It takes sup's events. */
+int registry_new(sd_event *e, const registry_ops *ops, void *sup, registry **ret);
 /* At most this many backends that are gone (and not declared) are remembered, with their last
  * verdict and output; beyond it the longest gone is forgotten. */
 #define REGISTRY_KEEP_GONE_DEFAULT 100
@@ -76,7 +113,7 @@ typedef struct registry_observer {
          * registry acts on it. */
         void (*event)(const corral_event *ev, json_t *json, void *userdata);
         /* A launch of b began, and the registry keeps b: at a start, a restart, an adoption. */
-        void (*launch)(corral_backend *b, void *userdata);
+        void (*launch)(registry_backend *b, void *userdata);
         /* How many backends are not yet gone, and whether corrald is shutting down: after every
          * event, and whatever else may change them. */
         void (*status)(unsigned running, bool shutting_down, void *userdata);
@@ -112,8 +149,8 @@ registry_error registry_reset_failed(registry *r, const char *name, registry_res
  * restarts); data is NULL if it has none. */
 registry_error registry_logs(registry *r, const char *name, unsigned lines, registry_result *ret);
 
-/* Take back what a corrald before us left under the root (corral_adopt()): each backend gets
- * its entry again. Returns how many, or -errno. */
+/* Take back what a supervisor before us left running (corral_adopt()): each backend gets its
+ * entry again. Returns how many, or -errno. */
 int registry_adopt(registry *r);
 
 /* Declared backends: the directories of their definition files, in order. */
