@@ -140,6 +140,8 @@ static int client_report_error(const client_args *a, const char *error, json_t *
                 fprintf(stderr, "corral: %s: %s\n", name, msg ?: "failed to start");
         else if (strcmp(error, VARLINK_ERROR_SHUTTING_DOWN) == 0)
                 fprintf(stderr, "corral: corrald is shutting down\n");
+        else if (strcmp(error, VARLINK_ERROR_OUT_OF_MEMORY) == 0)
+                fprintf(stderr, "corral: corrald is out of memory\n");
         else if (strcmp(error, VARLINK_ERROR_PERMISSION_DENIED) == 0)
                 fprintf(stderr,
                         "corral: permission denied: only root and members of corrald's group may do this\n");
