@@ -214,12 +214,13 @@ static void reply_error(conn *c, const registry_result *res) {
                 return server_error(c, VARLINK_ERROR_BACKEND_RUNNING,
                                     json_pack("{s:s, s:s}", "name", res->name, "state", res->state));
         case REGISTRY_BACKEND_DECLARED:
-                return server_error(c, VARLINK_ERROR_BACKEND_DECLARED,
-                                    json_pack("{s:s, s:s}", "name", res->name, "definition", res->definition));
+                return server_error(
+                        c, VARLINK_ERROR_BACKEND_DECLARED,
+                        json_pack("{s:s, s:s}", "name", res->name, "definition", res->definition));
         case REGISTRY_START_FAILED:
                 return server_error(c, VARLINK_ERROR_START_FAILED,
-                                    json_pack("{s:s, s:s?, s:O?}", "name", res->name, "message", res->message,
-                                              "verdict", res->verdict));
+                                    json_pack("{s:s, s:s?, s:O?}", "name", res->name, "message",
+                                              res->message, "verdict", res->verdict));
         case REGISTRY_SHUTTING_DOWN:
                 return server_error(c, VARLINK_ERROR_SHUTTING_DOWN, NULL);
         case REGISTRY_NO_MEMORY:
@@ -239,9 +240,10 @@ static void answer_backend(const registry_result *res, void *userdata) {
 static void answer_stop(const registry_result *res, void *userdata) {
         if (res->error != REGISTRY_OK)
                 return reply_error(userdata, res);
-        server_reply(userdata,
-                     json_pack("{s:O?, s:b}", "verdict", res->verdict, "alreadyStopped", res->already_stopped),
-                     false);
+        server_reply(
+                userdata,
+                json_pack("{s:O?, s:b}", "verdict", res->verdict, "alreadyStopped", res->already_stopped),
+                false);
 }
 
 static void answer_stop_all(const registry_result *res, void *userdata) {
@@ -278,6 +280,7 @@ static void m_start(methods *m, conn *c, json_t *params, bool more) {
         const struct ucred *cred = server_conn_cred(c);
         _cleanup_free_ char *why = NULL;
         corral_spec *spec = NULL;
+        bool wait_ready;
         const char *bad = m->policy ? policy_check_start(m->policy, cred, params, &why) : NULL;
 
         if (bad) {
@@ -295,26 +298,25 @@ static void m_start(methods *m, conn *c, json_t *params, bool more) {
                 corral_spec_free(spec);
                 return server_invalid_parameter(c, bad);
         }
-        answer_later(c, registry_start(m->registry, spec, json_is_true(json_object_get(params, "waitReady")),
-                                       answer_backend, c));
+        wait_ready = json_is_true(json_object_get(params, "waitReady"));
+        answer_later(c, registry_start(m->registry, spec, wait_ready, answer_backend, c));
 }
 
 static void m_stop(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        uint64_t grace = get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT);
         registry_caller who = caller_of(c);
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        answer_later(c, registry_stop(m->registry, &who, name,
-                                      get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT), answer_stop, c));
+        answer_later(c, registry_stop(m->registry, &who, name, grace, answer_stop, c));
 }
 
 static void m_stop_all(methods *m, conn *c, json_t *params, bool more) {
+        uint64_t grace = get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT);
         registry_caller who = caller_of(c);
 
-        answer_later(c, registry_stop_all(m->registry, &who,
-                                          get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT),
-                                          answer_stop_all, c));
+        answer_later(c, registry_stop_all(m->registry, &who, grace, answer_stop_all, c));
 }
 
 static void m_restart(methods *m, conn *c, json_t *params, bool more) {
@@ -383,14 +385,14 @@ static json_t *output_json(char *data, size_t size) {
 static void m_logs(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
         json_t *lines = json_object_get(params, "lines");
+        unsigned n = json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10;
         registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
         if (json_is_integer(lines) && json_integer_value(lines) > 1000000)
                 return server_invalid_parameter(c, "lines");
-        if (registry_logs(m->registry, name, json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10,
-                          &res) != REGISTRY_OK) {
+        if (registry_logs(m->registry, name, n, &res) != REGISTRY_OK) {
                 reply_error(c, &res);
                 return registry_result_done(&res);
         }

@@ -13,8 +13,8 @@
 typedef struct observers {
         evlog_target target; /* the event log */
         evlog_format format;
-        server *server;  /* Watch, and Logs that follow */
-        bool stopping;   /* systemd was told STOPPING=1 */
+        server *server; /* Watch, and Logs that follow */
+        bool stopping;  /* systemd was told STOPPING=1 */
 } observers;
 
 /* Subscribe each of them to r's events, in the order above, and to c's output. o must outlive

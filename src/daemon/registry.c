@@ -44,13 +44,13 @@ typedef struct entry {
         struct entry *gone_prev, *gone_next; /* undeclared and gone, the longest gone first */
         bool in_gone;
         char *name;
-        corral_spec *spec;       /* what Start asked for: every launch and restart is made from it */
-        bool failed;             /* the crash-loop limit ended it */
+        corral_spec *spec;         /* what Start asked for: every launch and restart is made from it */
+        bool failed;               /* the crash-loop limit ended it */
         registry_backend *backend; /* while it runs or waits to be restarted */
         registry_backend *last;    /* the latest launch's record, kept for its output (Logs) */
-        char *definition;        /* the file it is declared in, or NULL: started over varlink */
-        corral_spec *next_spec;  /* a reload's new definition, for when it is gone */
-        uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
+        char *definition;          /* the file it is declared in, or NULL: started over varlink */
+        corral_spec *next_spec;    /* a reload's new definition, for when it is gone */
+        uint64_t since_usec;       /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
         unsigned n_verdicts; /* how many it had: did a start fail with a verdict of its own? */
         waiter *waiters;
@@ -268,8 +268,10 @@ static json_t *entry_json(registry *r, entry *e, bool usage) {
                 json_object_set_new(o, "nextRestart",
                                     i.next_restart_usec ? json_integer((json_int_t) i.next_restart_usec)
                                                         : json_null());
-                json_object_set_new(o, "definition", e->definition ? json_string(e->definition) : json_null());
-                json_object_set_new(o, "statusText", i.status_text ? json_string(i.status_text) : json_null());
+                json_object_set_new(o, "definition",
+                                    e->definition ? json_string(e->definition) : json_null());
+                json_object_set_new(o, "statusText",
+                                    i.status_text ? json_string(i.status_text) : json_null());
         }
         if (o && usage) {
                 if (b)
@@ -598,8 +600,8 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
         return wait_release(w);
 }
 
-registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name, registry_done_t done,
-                                void *userdata) {
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+                                registry_done_t done, void *userdata) {
         registry_wait *w = wait_new(done, userdata);
         entry *e = registry_find(r, name);
 
@@ -689,7 +691,8 @@ registry_error registry_logs(registry *r, const char *name, unsigned lines, regi
         return ret->error = REGISTRY_OK;
 }
 
-void registry_shutdown(registry *r, const registry_caller *who, void (*done)(void *userdata), void *userdata) {
+void registry_shutdown(registry *r, const registry_caller *who, void (*done)(void *userdata),
+                       void *userdata) {
         r->done = done;
         r->done_userdata = userdata;
         if (r->shutting_down)

@@ -135,8 +135,8 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
 registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64_t grace_usec,
                                  registry_done_t done, void *userdata);
 /* Stop it (if it runs) and start it again from its spec, once it is gone. */
-registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name, registry_done_t done,
-                                void *userdata);
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+                                registry_done_t done, void *userdata);
 
 /* The calls answered at once: each fills *ret (registry_result_done() it) and returns ret->error. */
 registry_error registry_list(registry *r, registry_result *ret);
@@ -161,6 +161,7 @@ int registry_set_definition_dirs(registry *r, char *const *dirs);
 registry_error registry_reload(registry *r, registry_result *ret);
 
 /* Shutdown: stop every backend on purpose, by who; calls done() once none is left. */
-void registry_shutdown(registry *r, const registry_caller *who, void (*done)(void *userdata), void *userdata);
+void registry_shutdown(registry *r, const registry_caller *who, void (*done)(void *userdata),
+                       void *userdata);
 bool registry_shutting_down(registry *r);
 unsigned registry_count_running(registry *r);

@@ -52,14 +52,14 @@ struct conn {
         sd_event_source *timer; /* exists only while wait is not CONN_WAIT_NONE */
         conn_wait wait;
         struct ucred cred;
-        size_t out_held;    /* its output buffer, as counted in server->out_held */
-        bool privileged;    /* root or in the allowed group */
-        bool closed;        /* hung up or dropped: replies to it go nowhere */
-        bool watching;      /* a Watch() is streaming to it */
-        char *following;    /* a Logs() with more is streaming this backend's output to it */
-        bool busy;          /* a call is waiting for its reply */
-        bool oneway;        /* the current call wants no reply */
-        bool processing;    /* inside conn_process(): do not re-enter it */
+        size_t out_held;                /* its output buffer, as counted in server->out_held */
+        bool privileged;                /* root or in the allowed group */
+        bool closed;                    /* hung up or dropped: replies to it go nowhere */
+        bool watching;                  /* a Watch() is streaming to it */
+        char *following;                /* a Logs() with more is streaming this backend's output to it */
+        bool busy;                      /* a call is waiting for its reply */
+        bool oneway;                    /* the current call wants no reply */
+        bool processing;                /* inside conn_process(): do not re-enter it */
         void (*cancel)(void *userdata); /* the current call waits: told if c closes first */
         void *cancel_userdata;
 };
@@ -699,8 +699,8 @@ static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t reven
         return 0;
 }
 
-int server_new(sd_event *e, const server_options *opt, int listen_fd, server_dispatch_t dispatch, void *userdata,
-               server **ret) {
+int server_new(sd_event *e, const server_options *opt, int listen_fd, server_dispatch_t dispatch,
+               void *userdata, server **ret) {
         server *s = calloc(1, sizeof(*s));
         int r;
 

@@ -35,8 +35,8 @@ typedef struct server_options {
 typedef void (*server_dispatch_t)(conn *c, const char *method, json_t *params, bool more, void *userdata);
 
 /* Listen on fd (already bound and listening; taken), or on nothing if it is negative. */
-int server_new(sd_event *e, const server_options *opt, int listen_fd, server_dispatch_t dispatch, void *userdata,
-               server **ret);
+int server_new(sd_event *e, const server_options *opt, int listen_fd, server_dispatch_t dispatch,
+               void *userdata, server **ret);
 server *server_free(server *s);
 
 /* Serve a connected, non-blocking socket (taken): its peer's credentials decide what it may do.

@@ -37,7 +37,8 @@ static void fake_emit(fake_supervisor *f, registry_backend *b, corral_event_type
 
 static void fake_new_launch(fake_supervisor *f, registry_backend *b) {
         (void) snprintf(b->launch, sizeof(b->launch), "%u", ++f->launches);
-        (void) snprintf(b->cgroup, sizeof(b->cgroup), "/fake/%s.%s", corral_spec_get_name(b->spec), b->launch);
+        (void) snprintf(b->cgroup, sizeof(b->cgroup), "/fake/%s.%s", corral_spec_get_name(b->spec),
+                        b->launch);
         b->state = f->start_state;
         b->stopping = false;
 }

@@ -24,7 +24,7 @@ struct registry_backend {
         bool stopping; /* a stop was asked for: its verdict is intentional */
         uid_t stop_uid;
         pid_t stop_pid;
-        unsigned stops; /* stops asked of it */
+        unsigned stops;       /* stops asked of it */
         sd_event_source *end; /* with a loop: the stop's end, on its next turn */
         registry_backend *next;
 };
@@ -32,17 +32,17 @@ struct registry_backend {
 struct fake_supervisor {
         corral_event_handler_t handler;
         void *userdata;
-        sd_event *event;     /* set: a stop ends (stopped) on the loop's next turn; else fake_end() */
-        bool stop_at_once;   /* a stop ends (stopped) from inside the stop, as one already exited */
+        sd_event *event;   /* set: a stop ends (stopped) on the loop's next turn; else fake_end() */
+        bool stop_at_once; /* a stop ends (stopped) from inside the stop, as one already exited */
         registry_backend *live;
-        unsigned launches;   /* launch ids handed out */
-        unsigned spawns;     /* spawn() calls, failed ones too */
-        unsigned stops;      /* stop() calls */
-        unsigned stop_alls;  /* stop_all() calls */
-        uint64_t clock;      /* the events' ts_usec */
-        corral_state start_state; /* a spawned backend's: RUNNING (default) or STARTING */
-        int spawn_error;     /* the next spawn fails with it (-errno) ... */
-        bool spawn_verdict;  /* ... after a start-failed event, or without one */
+        unsigned launches;            /* launch ids handed out */
+        unsigned spawns;              /* spawn() calls, failed ones too */
+        unsigned stops;               /* stop() calls */
+        unsigned stop_alls;           /* stop_all() calls */
+        uint64_t clock;               /* the events' ts_usec */
+        corral_state start_state;     /* a spawned backend's: RUNNING (default) or STARTING */
+        int spawn_error;              /* the next spawn fails with it (-errno) ... */
+        bool spawn_verdict;           /* ... after a start-failed event, or without one */
         registry_backend **adoptable; /* what adopt() returns, taken */
         size_t n_adoptable;
 };

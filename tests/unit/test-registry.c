@@ -406,7 +406,8 @@ static void test_failed_starts_say_why(void **state) {
 
 static void test_observers_hear_events_launches_and_status(void **state) {
         fixture *f = *state;
-        const char *want[] = { "w:started", "w:exited", "w:restarting", "w:started", "w:stopping", "w:stopped" };
+        const char *want[] = { "w:started", "w:exited",   "w:restarting",
+                               "w:started", "w:stopping", "w:stopped" };
 
         start(f, "w");
         assert_int_equal(f->launches, 1); /* the first launch: told by the registry after spawn() */
