@@ -204,7 +204,7 @@ static const char *start_resources(json_t *params, corral_spec *s) {
 
 static void reply_error(conn *c, const registry_result *res) {
         switch (res->error) {
-        case REGISTRY_OK:
+        case REGISTRY_OK: /* not an error: never here */
                 break;
         case REGISTRY_NO_SUCH_BACKEND:
                 return server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", res->name));
@@ -226,7 +226,7 @@ static void reply_error(conn *c, const registry_result *res) {
         case REGISTRY_NO_MEMORY:
                 return server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
         }
-        server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL); /* not reached: every error is above */
+        server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
 }
 
 /* Each answer is a registry_done_t, for the calls that may wait, and is called with the result of
@@ -351,14 +351,17 @@ static void m_remove(methods *m, conn *c, json_t *params, bool more) {
         registry_result_done(&res);
 }
 
-/* List, and the first reply of a Watch: the backends as they are. */
-static void reply_list(methods *m, conn *c, bool continues) {
+/* List, and the first reply of a Watch: the backends as they are (then, watching, every event). */
+static void reply_list(methods *m, conn *c, bool watch) {
         registry_result res;
 
         if (registry_list(m->registry, &res) != REGISTRY_OK)
                 reply_error(c, &res);
-        else
-                server_reply(c, json_pack("{s:O}", "backends", res.value), continues);
+        else {
+                if (watch)
+                        server_conn_watch(c);
+                server_reply(c, json_pack("{s:O}", "backends", res.value), watch);
+        }
         registry_result_done(&res);
 }
 
@@ -415,7 +418,6 @@ static void m_reload(methods *m, conn *c, json_t *params, bool more) {
 static void m_watch(methods *m, conn *c, json_t *params, bool more) {
         if (!more)
                 return server_error(c, VARLINK_ERROR_EXPECTED_MORE, NULL);
-        server_conn_watch(c);
         reply_list(m, c, true);
 }
 

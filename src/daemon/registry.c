@@ -3,12 +3,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "daemon-log.h"
 #include "definition.h"
 #include "evlog.h"
-#include "fileio.h"
 #include "hashmap.h"
 #include "macro.h"
 #include "registry.h"
