@@ -93,13 +93,13 @@ int server_log_refusal(server *s, const char *reason, int prio, const char *fmt,
         return r;
 }
 
-conn *server_conn_ref(conn *c) {
+static conn *conn_ref(conn *c) {
         if (c)
                 c->n_ref++;
         return c;
 }
 
-conn *server_conn_unref(conn *c) {
+static conn *conn_unref(conn *c) {
         if (!c || --c->n_ref > 0)
                 return NULL;
         varlink_conn_done(&c->vc);
@@ -300,14 +300,14 @@ static void server_send_all(server *s, json_t *msg, bool (*wants)(conn *c, const
         n = 0;
         for (conn *c = s->conns; to && c; c = c->next)
                 if (wants(c, arg))
-                        to[n++] = server_conn_ref(c);
+                        to[n++] = conn_ref(c);
         for (size_t i = 0; i < n; i++) {
                 conn *c = to[i];
                 if (!c->closed && !data[c->privileged])
                         data[c->privileged] = message_dump(msg, c->privileged, &len[c->privileged]);
                 if (!c->closed && data[c->privileged])
                         conn_queue(c, data[c->privileged], len[c->privileged]);
-                server_conn_unref(c);
+                conn_unref(c);
         }
         free(data[0]);
         free(data[1]);
@@ -375,7 +375,7 @@ static void conn_close(conn *c) {
                 c->next->prev = c->prev;
         s->n_conns--;
         (void) server_count_unprivileged(s, c, -1);
-        server_conn_unref(c);
+        conn_unref(c);
 }
 
 static int conn_on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
@@ -488,7 +488,7 @@ static void conn_dispatch(conn *c, json_t *msg) {
 
 /* Take up to limit buffered calls, one at a time while no call waits for its reply. */
 static void conn_process(conn *c, unsigned limit) {
-        server_conn_ref(c);
+        conn_ref(c);
         c->processing = true;
         for (unsigned n = 0; !c->closed && !c->busy && n < limit; n++) {
                 json_t *m = NULL;
@@ -509,7 +509,7 @@ static void conn_process(conn *c, unsigned limit) {
         }
         c->processing = false;
         conn_update(c);
-        server_conn_unref(c);
+        conn_unref(c);
 }
 
 /* Read at most READ_BUDGET bytes, and stop once a whole message is in; after a hang-up, read to
@@ -549,14 +549,14 @@ static void conn_on_readable(conn *c, bool hangup) {
 }
 
 static int conn_on_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents, void *userdata) {
-        conn *c = server_conn_ref(userdata);
+        conn *c = conn_ref(userdata);
 
         if (revents & EPOLLOUT)
                 conn_flush(c);
         if (!c->closed && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 conn_on_readable(c, revents & (EPOLLHUP | EPOLLERR));
         conn_update(c);
-        server_conn_unref(c);
+        conn_unref(c);
         return 0;
 }
 
@@ -660,16 +660,16 @@ void server_add_connection(server *s, int fd) {
                                    "unprivileged)",
                                    (unsigned) c->cred.uid, (int) c->cred.pid, refusal, s->n_conns,
                                    s->n_unprivileged);
-                server_conn_unref(c);
+                conn_unref(c);
                 return;
         }
         if (sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c) < 0) {
-                server_conn_unref(c);
+                conn_unref(c);
                 return;
         }
         if (server_count_unprivileged(s, c, +1) < 0) {
                 c->io = sd_event_source_disable_unref(c->io);
-                server_conn_unref(c);
+                conn_unref(c);
                 return;
         }
         c->next = s->conns;

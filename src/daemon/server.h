@@ -76,6 +76,3 @@ void server_broadcast(server *s, json_t *params);
 
 /* Send a chunk of a backend's output to every connection following it. */
 void server_broadcast_output(server *s, const char *name, json_t *params);
-
-conn *server_conn_ref(conn *c);
-conn *server_conn_unref(conn *c);
