@@ -30,7 +30,7 @@ typedef struct registry_backend_info {
  * each does and returns what the corral_* function of its name does; in the tests, a fake that
  * records the calls and makes the events. */
 typedef struct registry_ops {
-        /* Where the events of every backend go (the handler gets sup as its corral *). */
+        /* Where the events of every backend go (the handler ignores its corral * argument). */
         void (*set_event_handler)(void *sup, corral_event_handler_t handler, void *userdata);
         int (*spawn)(void *sup, const corral_spec *spec, registry_backend **ret);
         int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
