@@ -16,9 +16,10 @@
 #include "parse.h"
 #include "spec-options.h"
 #include "varlink.h"
+#include "varlink-names.h"
 
 #define DEFAULT_ADDRESS "/run/corral/io.corral.Supervisor"
-#define IFACE           "io.corral.Supervisor."
+#define IFACE           VARLINK_IO_CORRAL_SUPERVISOR "."
 
 typedef struct client_args {
         const char *address;
@@ -125,27 +126,29 @@ static int client_report_error(const client_args *a, const char *error, json_t *
         const char *name = json_string_value(json_object_get(params, "name"));
         const char *msg = json_string_value(json_object_get(params, "message"));
 
-        if (strcmp(error, IFACE "NoSuchBackend") == 0)
+        if (strcmp(error, VARLINK_ERROR_NO_SUCH_BACKEND) == 0)
                 fprintf(stderr, "corral: no backend named %s\n", name);
-        else if (strcmp(error, IFACE "BackendExists") == 0)
+        else if (strcmp(error, VARLINK_ERROR_BACKEND_EXISTS) == 0)
                 fprintf(stderr, "corral: a backend named %s is already running\n", name);
-        else if (strcmp(error, IFACE "BackendRunning") == 0)
+        else if (strcmp(error, VARLINK_ERROR_BACKEND_RUNNING) == 0)
                 fprintf(stderr, "corral: %s is %s: stop it first\n", name,
                         json_string_value(json_object_get(params, "state")));
-        else if (strcmp(error, IFACE "BackendDeclared") == 0)
+        else if (strcmp(error, VARLINK_ERROR_BACKEND_DECLARED) == 0)
                 fprintf(stderr,
                         "corral: %s is declared in %s: change or remove that file, then corral reload\n",
                         name, json_string_value(json_object_get(params, "definition")));
-        else if (strcmp(error, IFACE "NotPermitted") == 0)
+        else if (strcmp(error, VARLINK_ERROR_NOT_PERMITTED) == 0)
                 fprintf(stderr, "corral: not permitted: %s\n", msg);
-        else if (strcmp(error, IFACE "StartFailed") == 0)
+        else if (strcmp(error, VARLINK_ERROR_START_FAILED) == 0)
                 fprintf(stderr, "corral: %s: %s\n", name, msg ?: "failed to start");
-        else if (strcmp(error, IFACE "ShuttingDown") == 0)
+        else if (strcmp(error, VARLINK_ERROR_SHUTTING_DOWN) == 0)
                 fprintf(stderr, "corral: corrald is shutting down\n");
-        else if (strcmp(error, VARLINK_SERVICE ".PermissionDenied") == 0)
+        else if (strcmp(error, VARLINK_ERROR_OUT_OF_MEMORY) == 0)
+                fprintf(stderr, "corral: corrald is out of memory\n");
+        else if (strcmp(error, VARLINK_ERROR_PERMISSION_DENIED) == 0)
                 fprintf(stderr,
                         "corral: permission denied: only root and members of corrald's group may do this\n");
-        else if (strcmp(error, VARLINK_SERVICE ".InvalidParameter") == 0)
+        else if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0)
                 fprintf(stderr, "corral: corrald refused parameter %s\n",
                         json_string_value(json_object_get(params, "parameter")));
         else {

@@ -21,11 +21,14 @@
 #include "evlog.h"
 #include "fdstore.h"
 #include "macro.h"
+#include "methods.h"
+#include "observers.h"
 #include "parse.h"
 #include "policy.h"
 #include "registry.h"
 #include "server.h"
 #include "socket-file.h"
+#include "supervisor.h"
 
 #define DEFAULT_ADDRESS "/run/corral/io.corral.Supervisor"
 
@@ -60,7 +63,9 @@ typedef struct daemon_state {
         socket_file socket; /* the one we made (not socket-activated): removed at a clean exit */
         corral *corral;
         registry *registry;
+        methods methods;
         server *server;
+        observers observers;
 } daemon_state;
 
 static void help(void) {
@@ -358,16 +363,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         if (si->ssi_signo == SIGHUP) {
                 if (!registry_shutting_down(d->registry)) {
+                        registry_result res;
                         daemon_log(LOG_INFO, "SIGHUP from pid %u: reloading definitions", si->ssi_pid);
-                        json_decref(registry_reload(d->registry));
+                        (void) registry_reload(d->registry, &res);
+                        registry_result_done(&res);
                 }
                 return 0;
         }
         if (!registry_shutting_down(d->registry))
                 daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)",
                            strsignal((int) si->ssi_signo), si->ssi_pid, registry_count_running(d->registry));
-        (void) sd_notify(0, "STOPPING=1");
-        registry_shutdown(d->registry, (uid_t) si->ssi_uid, (pid_t) si->ssi_pid, on_shutdown_done, d);
+        registry_shutdown(d->registry, &(registry_caller){ .uid = si->ssi_uid, .pid = (pid_t) si->ssi_pid },
+                          on_shutdown_done, d);
         return 0;
 }
 
@@ -444,9 +451,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                               .idle_timeout_usec = a->idle_timeout,
                               .log_burst = a->refusal_log_burst,
                               .log_interval_usec = a->refusal_log_interval,
-                              .allow_gid = gid,
-                              .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group,
-                              .policy = &d->policy };
+                              .allow_gid = gid };
         int r, fd;
 
         r = corral_new(&d->corral, a->cgroup_root,
@@ -459,7 +464,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         corral_set_log_handler(d->corral, on_library_log, d);
         if (corral_get_fallbacks(d->corral))
                 daemon_log(LOG_NOTICE, "kernel fallbacks in use: %s", corral_get_fallbacks(d->corral));
-        r = registry_new(d->corral, a->target, a->format, &d->registry);
+        r = registry_new(corral_get_event(d->corral), &supervisor_ops, d->corral, &d->registry);
         if (r >= 0) {
                 registry_set_keep_gone(d->registry, a->keep_gone);
                 r = setup_signals(d);
@@ -469,10 +474,16 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         fd = get_listen_fd(a, d, gid);
         if (fd < 0)
                 return fd;
-        r = server_new(corral_get_event(d->corral), d->registry, &so, fd, &d->server);
+        d->methods = (methods){ .registry = d->registry,
+                                .policy = &d->policy,
+                                .allow_group = gid == (gid_t) -1 ? NULL : a->allow_group };
+        r = server_new(corral_get_event(d->corral), &so, fd, methods_dispatch, &d->methods, &d->server);
         if (r < 0)
                 return daemon_log(LOG_ERR, "cannot serve %s: %s", a->address, strerror(-r)), r;
-        registry_set_server(d->registry, d->server);
+        d->observers = (observers){ .target = a->target, .format = a->format, .server = d->server };
+        r = observers_attach(&d->observers, d->registry, d->corral);
+        if (r < 0)
+                return daemon_log(LOG_ERR, "out of memory"), r;
         r = set_notify_directory(a, fd, d->socket_activated, d->corral);
         if (r < 0)
                 return r;
@@ -496,7 +507,9 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         r = registry_set_definition_dirs(d->registry, a->definitions);
         if (r < 0)
                 return daemon_log(LOG_ERR, "out of memory"), r;
-        json_decref(registry_reload(d->registry)); /* the declared backends: after the adoption */
+        registry_result res;
+        (void) registry_reload(d->registry, &res); /* the declared backends: after the adoption */
+        registry_result_done(&res);
         (void) sd_event_set_watchdog(corral_get_event(d->corral), true); /* WATCHDOG=1 if WatchdogSec= */
         return 0;
 }

@@ -107,10 +107,8 @@ static void limit_suppress(daemon_log_limit *l, const char *reason, int prio) {
                 l->timer = NULL; /* then the next message after the window summarizes instead */
 }
 
-int daemon_log_limited(daemon_log_limit *l, const char *reason, int prio, const char *fmt, ...) {
+int daemon_log_limitedv(daemon_log_limit *l, const char *reason, int prio, const char *fmt, va_list ap) {
         uint64_t now = now_usec();
-        va_list ap;
-        int r;
 
         if (l->burst > 0 && now >= l->window_start + l->interval_usec) { /* a new window */
                 limit_summarize(l);                                      /* if its timer has not run yet */
@@ -122,8 +120,5 @@ int daemon_log_limited(daemon_log_limit *l, const char *reason, int prio, const 
                 return prio <= LOG_ERR ? -1 : 0;
         }
         l->n_logged++;
-        va_start(ap, fmt);
-        r = daemon_logv(prio, fmt, ap);
-        va_end(ap);
-        return r;
+        return daemon_logv(prio, fmt, ap);
 }

@@ -2,6 +2,7 @@
 /* daemon-log.h: corrald's own messages (not backend events): to the journal or to stderr. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <syslog.h>
@@ -44,5 +45,5 @@ void daemon_log_limit_done(daemon_log_limit *l);
 
 /* As daemon_log(), within l's rate; reason (a static string such as "permission denied") is
  * what the summary counts it as. */
-int daemon_log_limited(daemon_log_limit *l, const char *reason, int prio, const char *fmt, ...)
-        _printf_(4, 5);
+int daemon_log_limitedv(daemon_log_limit *l, const char *reason, int prio, const char *fmt, va_list ap)
+        _printf_(4, 0);

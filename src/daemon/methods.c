@@ -7,6 +7,7 @@
 #include "daemon-log.h"
 #include "interface-io.corral.Supervisor.h"
 #include "json-strv.h"
+#include "interface-org.varlink.service.h"
 #include "macro.h"
 #include "methods.h"
 #include "options.h"
@@ -14,8 +15,11 @@
 #include "policy.h"
 #include "registry.h"
 #include "server.h"
+#include "utf8.h"
+#include "varlink-names.h"
 
-#define IFACE "io.corral.Supervisor"
+#define IFACE   VARLINK_IO_CORRAL_SUPERVISOR
+#define SERVICE VARLINK_ORG_VARLINK_SERVICE
 
 typedef enum param_type {
         P_BOOL,
@@ -33,7 +37,7 @@ typedef struct param {
 
 typedef struct method {
         const char *name;
-        void (*call)(server *s, conn *c, json_t *params, bool more);
+        void (*call)(methods *m, conn *c, json_t *params, bool more);
         const param *params;
         bool privileged; /* changes things: root or the allowed group only */
 } method;
@@ -106,17 +110,92 @@ static const char *start_what(json_t *params, corral_spec *s) {
         return NULL;
 }
 
-static void m_start(server *s, conn *c, json_t *params, bool more) {
+/* --- The registry's answers as varlink's: each domain error is one error of the interface. --- */
+
+static void reply_error(conn *c, const registry_result *res) {
+        switch (res->error) {
+        case REGISTRY_OK: /* not an error: never here */
+                break;
+        case REGISTRY_NO_SUCH_BACKEND:
+                return server_error(c, VARLINK_ERROR_NO_SUCH_BACKEND, json_pack("{s:s}", "name", res->name));
+        case REGISTRY_BACKEND_EXISTS:
+                return server_error(c, VARLINK_ERROR_BACKEND_EXISTS, json_pack("{s:s}", "name", res->name));
+        case REGISTRY_BACKEND_RUNNING:
+                return server_error(c, VARLINK_ERROR_BACKEND_RUNNING,
+                                    json_pack("{s:s, s:s}", "name", res->name, "state", res->state));
+        case REGISTRY_BACKEND_DECLARED:
+                return server_error(
+                        c, VARLINK_ERROR_BACKEND_DECLARED,
+                        json_pack("{s:s, s:s}", "name", res->name, "definition", res->definition));
+        case REGISTRY_START_FAILED:
+                return server_error(c, VARLINK_ERROR_START_FAILED,
+                                    json_pack("{s:s, s:s?, s:O?}", "name", res->name, "message",
+                                              res->message, "verdict", res->verdict));
+        case REGISTRY_SHUTTING_DOWN:
+                return server_error(c, VARLINK_ERROR_SHUTTING_DOWN, NULL);
+        case REGISTRY_NO_MEMORY:
+                return server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
+        }
+        server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
+}
+
+/* Each answer is a registry_done_t, for the calls that may wait, and is called with the result of
+ * those that do not. */
+static void answer_backend(const registry_result *res, void *userdata) {
+        if (res->error != REGISTRY_OK)
+                return reply_error(userdata, res);
+        server_reply(userdata, json_pack("{s:O}", "backend", res->value), false);
+}
+
+static void answer_stop(const registry_result *res, void *userdata) {
+        if (res->error != REGISTRY_OK)
+                return reply_error(userdata, res);
+        server_reply(
+                userdata,
+                json_pack("{s:O?, s:b}", "verdict", res->verdict, "alreadyStopped", res->already_stopped),
+                false);
+}
+
+static void answer_stop_all(const registry_result *res, void *userdata) {
+        if (res->error != REGISTRY_OK)
+                return reply_error(userdata, res);
+        server_reply(userdata, json_pack("{s:O}", "verdicts", res->value), false);
+}
+
+static void answer_now(conn *c, void (*answer)(const registry_result *res, void *userdata),
+                       registry_result *res) {
+        answer(res, c);
+        registry_result_done(res);
+}
+
+static void wait_cancel(void *w) {
+        registry_wait_cancel(w);
+}
+
+/* The call waits for a backend (unless it was answered already): if c goes, nobody is answered. */
+static void answer_later(conn *c, registry_wait *w) {
+        if (w)
+                server_conn_on_close(c, wait_cancel, w);
+}
+
+static registry_caller caller_of(conn *c) {
+        const struct ucred *cred = server_conn_cred(c);
+        return (registry_caller){ .uid = cred->uid, .pid = cred->pid };
+}
+
+static void m_start(methods *m, conn *c, json_t *params, bool more) {
+        const struct ucred *cred = server_conn_cred(c);
         _cleanup_free_ char *why = NULL;
         corral_spec *spec = NULL;
+        bool wait_ready;
         int r;
-        const char *bad = s->opt.policy ? policy_check_start(s->opt.policy, &c->cred, params, &why) : NULL;
+        const char *bad = m->policy ? policy_check_start(m->policy, cred, params, &why) : NULL;
 
         if (bad) {
-                server_log_refusal(s, "starts not permitted", LOG_NOTICE,
+                server_log_refusal(server_conn_server(c), "starts not permitted", LOG_NOTICE,
                                    "refused Start of %s from uid=%u pid=%d: %s", get_str(params, "name"),
-                                   (unsigned) c->cred.uid, (int) c->cred.pid, why ?: bad);
-                return server_error(c, IFACE ".NotPermitted",
+                                   (unsigned) cred->uid, (int) cred->pid, why ?: bad);
+                return server_error(c, VARLINK_ERROR_NOT_PERMITTED,
                                     json_pack("{s:s, s:s}", "parameter", bad, "message", why ?: bad));
         }
         r = corral_spec_new(&spec);
@@ -130,115 +209,163 @@ static void m_start(server *s, conn *c, json_t *params, bool more) {
         }
         if (r < 0) {
                 corral_spec_free(spec);
-                return server_error(c, "io.corral.Supervisor.StartFailed",
-                                    json_pack("{s:s, s:s}", "name", get_str(params, "name"), "message",
-                                              "out of memory"));
+                return server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
         }
-        registry_start_backend(s->registry, c, spec, json_is_true(json_object_get(params, "waitReady")));
+        wait_ready = json_is_true(json_object_get(params, "waitReady"));
+        answer_later(c, registry_start(m->registry, spec, wait_ready, answer_backend, c));
 }
 
-static void m_stop(server *s, conn *c, json_t *params, bool more) {
+static void m_stop(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        uint64_t grace = get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT);
+        registry_caller who = caller_of(c);
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_stop(s->registry, c, name, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
+        answer_later(c, registry_stop(m->registry, &who, name, grace, answer_stop, c));
 }
 
-static void m_stop_all(server *s, conn *c, json_t *params, bool more) {
-        registry_stop_all(s->registry, c, get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT));
+static void m_stop_all(methods *m, conn *c, json_t *params, bool more) {
+        uint64_t grace = get_usec(params, "timeoutUSec", CORRAL_GRACE_DEFAULT);
+        registry_caller who = caller_of(c);
+
+        answer_later(c, registry_stop_all(m->registry, &who, grace, answer_stop_all, c));
 }
 
-static void m_restart(server *s, conn *c, json_t *params, bool more) {
+static void m_restart(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_caller who = caller_of(c);
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_restart(s->registry, c, name);
+        answer_later(c, registry_restart(m->registry, &who, name, answer_backend, c));
 }
 
-static void m_reset_failed(server *s, conn *c, json_t *params, bool more) {
+static void m_reset_failed(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_reset_failed(s->registry, c, name);
+        (void) registry_reset_failed(m->registry, name, &res);
+        answer_now(c, answer_backend, &res);
 }
 
-static void m_remove(server *s, conn *c, json_t *params, bool more) {
+static void m_remove(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_remove(s->registry, c, name);
+        if (registry_remove(m->registry, name, &res) != REGISTRY_OK)
+                reply_error(c, &res);
+        else
+                server_reply(c, json_object(), false);
+        registry_result_done(&res);
 }
 
-static void m_list(server *s, conn *c, json_t *params, bool more) {
-        registry_list(s->registry, c);
+/* List, and the first reply of a Watch: the backends as they are (then, watching, every event). */
+static void reply_list(methods *m, conn *c, bool watch) {
+        registry_result res;
+
+        if (registry_list(m->registry, &res) != REGISTRY_OK)
+                reply_error(c, &res);
+        else {
+                if (watch)
+                        server_conn_watch(c);
+                server_reply(c, json_pack("{s:O}", "backends", res.value), watch);
+        }
+        registry_result_done(&res);
 }
 
-static void m_status(server *s, conn *c, json_t *params, bool more) {
+static void m_list(methods *m, conn *c, json_t *params, bool more) {
+        reply_list(m, c, false);
+}
+
+static void m_status(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        registry_status(s->registry, c, name);
+        (void) registry_status(m->registry, name, &res);
+        answer_now(c, answer_backend, &res);
 }
 
-static void m_logs(server *s, conn *c, json_t *params, bool more) {
+/* Output may be any bytes: JSON strings carry valid UTF-8 only. data is changed to fit. */
+static json_t *output_json(char *data, size_t size) {
+        utf8_sanitize(data, size);
+        return json_pack("{s:s%}", "data", data, size);
+}
+
+static void m_logs(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
         json_t *lines = json_object_get(params, "lines");
+        unsigned n = json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10;
+        registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
         if (json_is_integer(lines) && json_integer_value(lines) > 1000000)
                 return server_invalid_parameter(c, "lines");
-        registry_logs(s->registry, c, name,
-                      json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10, more);
+        if (registry_logs(m->registry, name, n, &res) != REGISTRY_OK) {
+                reply_error(c, &res);
+                return registry_result_done(&res);
+        }
+        if (more)
+                (void) server_conn_follow(c, name);
+        server_reply(c, res.data ? output_json(res.data, res.size) : json_pack("{s:s}", "data", ""), more);
+        registry_result_done(&res);
 }
 
-static void m_reload(server *s, conn *c, json_t *params, bool more) {
-        registry_reload_call(s->registry, c);
+static void m_reload(methods *m, conn *c, json_t *params, bool more) {
+        registry_result res;
+
+        if (registry_reload(m->registry, &res) != REGISTRY_OK)
+                reply_error(c, &res);
+        else
+                server_reply(c, json_incref(res.value), false);
+        registry_result_done(&res);
 }
 
-static void m_watch(server *s, conn *c, json_t *params, bool more) {
+static void m_watch(methods *m, conn *c, json_t *params, bool more) {
         if (!more)
-                return server_error(c, VARLINK_SERVICE ".ExpectedMore", NULL);
-        c->watching = true;
-        registry_list_continues(s->registry, c);
+                return server_error(c, VARLINK_ERROR_EXPECTED_MORE, NULL);
+        reply_list(m, c, true);
 }
 
-static void m_get_info(server *s, conn *c, json_t *params, bool more) {
+void methods_broadcast_event(server *s, json_t *event) {
+        server_broadcast(s, json_pack("{s:O}", "event", event));
+}
+
+void methods_broadcast_output(server *s, const char *name, const char *data, size_t size) {
+        char *copy = malloc(size + 1);
+
+        if (!copy)
+                return;
+        memcpy(copy, data, size);
+        server_broadcast_output(s, name, output_json(copy, size));
+        free(copy);
+}
+
+static void m_get_info(methods *m, conn *c, json_t *params, bool more) {
         server_reply(c,
                      json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "corral", "product", "corrald",
                                "version", CORRAL_VERSION, "url", "https://varlink.org", "interfaces",
-                               VARLINK_SERVICE, IFACE),
+                               SERVICE, IFACE),
                      false);
 }
 
-static const char varlink_service_description[] =
-        "# The Varlink Service Interface is provided by every varlink service.\n"
-        "interface org.varlink.service\n\n"
-        "method GetInfo() -> (vendor: string, product: string, version: string, url: string, "
-        "interfaces: []string)\n\n"
-        "method GetInterfaceDescription(interface: string) -> (description: string)\n\n"
-        "error InterfaceNotFound (interface: string)\n"
-        "error MethodNotFound (method: string)\n"
-        "error MethodNotImplemented (method: string)\n"
-        "error InvalidParameter (parameter: string)\n"
-        "error PermissionDenied ()\n"
-        "error ExpectedMore ()\n";
-
-static void m_get_description(server *s, conn *c, json_t *params, bool more) {
+static void m_get_description(methods *m, conn *c, json_t *params, bool more) {
         const char *iface = get_str(params, "interface");
 
         if (strcmp(iface, IFACE) == 0)
                 return server_reply(c, json_pack("{s:s}", "description", interface_io_corral_Supervisor),
                                     false);
-        if (strcmp(iface, VARLINK_SERVICE) == 0)
-                return server_reply(c, json_pack("{s:s}", "description", varlink_service_description),
+        if (strcmp(iface, SERVICE) == 0)
+                return server_reply(c, json_pack("{s:s}", "description", interface_org_varlink_service),
                                     false);
-        server_error(c, VARLINK_SERVICE ".InterfaceNotFound", json_pack("{s:s}", "interface", iface));
+        server_error(c, VARLINK_ERROR_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", iface));
 }
 
 /* Start's own parameters, then the backend options of the table. */
@@ -255,7 +382,7 @@ static const param p_logs[] = { { "name", P_STRING, false }, { "lines", P_UINT, 
 static const param p_none[] = { {} };
 static const param p_interface[] = { { "interface", P_STRING, false }, {} };
 
-static const method methods[] = {
+static const method method_table[] = {
         { IFACE ".Start", m_start, p_start, true },
         { IFACE ".Stop", m_stop, p_stop, true },
         { IFACE ".StopAll", m_stop_all, p_timeout, true },
@@ -267,14 +394,14 @@ static const method methods[] = {
         { IFACE ".Watch", m_watch, p_none, false },
         { IFACE ".Logs", m_logs, p_logs, true },
         { IFACE ".Reload", m_reload, p_none, true }, /* output may hold secrets: as privileged as Start */
-        { VARLINK_SERVICE ".GetInfo", m_get_info, p_none, false },
-        { VARLINK_SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },
+        { SERVICE ".GetInfo", m_get_info, p_none, false },
+        { SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },
 };
 
 static const method *method_find(const char *name) {
-        for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-                if (strcmp(methods[i].name, name) == 0)
-                        return &methods[i];
+        for (size_t i = 0; i < ELEMENTSOF(method_table); i++)
+                if (strcmp(method_table[i].name, name) == 0)
+                        return &method_table[i];
         return NULL;
 }
 
@@ -283,49 +410,28 @@ static void method_not_found(conn *c, const char *name) {
         size_t len = dot ? (size_t) (dot - name) : 0;
 
         if ((len == strlen(IFACE) && strncmp(name, IFACE, len) == 0) ||
-            (len == strlen(VARLINK_SERVICE) && strncmp(name, VARLINK_SERVICE, len) == 0))
-                return server_error(c, VARLINK_SERVICE ".MethodNotFound",
-                                    json_pack("{s:s}", "method", name));
-        server_error(c, VARLINK_SERVICE ".InterfaceNotFound",
+            (len == strlen(SERVICE) && strncmp(name, SERVICE, len) == 0))
+                return server_error(c, VARLINK_ERROR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", name));
+        server_error(c, VARLINK_ERROR_INTERFACE_NOT_FOUND,
                      json_pack("{s:s%}", "interface", name, len ? len : strlen(name)));
 }
 
-static bool flag(json_t *msg, const char *key, bool *ret) {
-        json_t *v = json_object_get(msg, key);
+void methods_dispatch(conn *c, const char *name, json_t *params, bool more, void *userdata) {
+        methods *ms = userdata;
+        const struct ucred *cred = server_conn_cred(c);
+        const method *m = method_find(name);
+        const char *bad;
 
-        *ret = json_is_true(v);
-        return !v || json_is_boolean(v);
-}
-
-void methods_dispatch(server *s, conn *c, json_t *msg) {
-        const char *name = json_string_value(json_object_get(msg, "method")), *bad;
-        json_t *params = json_object_get(msg, "parameters");
-        const method *m;
-        bool more, oneway;
-
-        if (!name)
-                return server_invalid_parameter(c, "method");
-        if (!flag(msg, "more", &more) || !flag(msg, "oneway", &oneway))
-                return server_invalid_parameter(c, json_object_get(msg, "more") ? "more" : "oneway");
-        if (params && !json_is_object(params))
-                return server_invalid_parameter(c, "parameters");
-        c->oneway = oneway;
-        c->method = name;
-        m = method_find(name);
         if (!m)
                 return method_not_found(c, name);
-        if (m->privileged && !c->privileged) {
-                server_log_refusal(s, "calls denied", LOG_WARNING,
+        if (m->privileged && !server_conn_privileged(c)) {
+                server_log_refusal(server_conn_server(c), "calls denied", LOG_WARNING,
                                    "refused %s from uid=%u pid=%d: not root and not in group %s", name,
-                                   (unsigned) c->cred.uid, (int) c->cred.pid,
-                                   s->opt.allow_group ?: "(none)");
-                return server_error(c, VARLINK_SERVICE ".PermissionDenied", NULL);
+                                   (unsigned) cred->uid, (int) cred->pid, ms->allow_group ?: "(none)");
+                return server_error(c, VARLINK_ERROR_PERMISSION_DENIED, NULL);
         }
-        json_t *empty = params ? NULL : json_object();
-        bad = params_check(params ?: empty, m->params);
+        bad = params_check(params, m->params);
         if (bad)
-                server_invalid_parameter(c, bad);
-        else
-                m->call(s, c, params ?: empty, more);
-        json_decref(empty);
+                return server_invalid_parameter(c, bad);
+        m->call(ms, c, params, more);
 }

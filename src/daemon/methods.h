@@ -3,9 +3,24 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
-typedef struct server server;
-typedef struct conn conn;
+#include "server.h"
 
-/* Answer one call on c, now or (for calls that wait on a backend) later. */
-void methods_dispatch(server *s, conn *c, json_t *msg);
+typedef struct policy policy;
+typedef struct registry registry;
+
+/* What the methods answer from: the server's dispatcher's userdata. */
+typedef struct methods {
+        registry *registry;
+        const policy *policy;    /* what a caller who is not root may ask of Start; NULL: anything */
+        const char *allow_group; /* named in the log when a call is refused; NULL: none */
+} methods;
+
+/* Answer one call on c, now or (for calls that wait on a backend) later: a server_dispatch_t. */
+void methods_dispatch(conn *c, const char *method, json_t *params, bool more, void *userdata);
+
+/* Watch: an event (its JSON form, borrowed) to every connection watching. */
+void methods_broadcast_event(server *s, json_t *event);
+/* Logs with more: a chunk of a backend's output to every connection following it. */
+void methods_broadcast_output(server *s, const char *name, const char *data, size_t size);

@@ -3,46 +3,37 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
-#include <time.h>
 
 #include "daemon-log.h"
 #include "definition.h"
-#include "fdstore.h"
-#include "fileio.h"
+#include "evlog.h"
 #include "hashmap.h"
 #include "macro.h"
 #include "registry.h"
-#include "server.h"
 #include "strv.h"
-#include "utf8.h"
 
-#define ERROR_EXISTS        "io.corral.Supervisor.BackendExists"
-#define ERROR_NO_SUCH       "io.corral.Supervisor.NoSuchBackend"
-#define ERROR_START_FAILED  "io.corral.Supervisor.StartFailed"
-#define ERROR_SHUTTING_DOWN "io.corral.Supervisor.ShuttingDown"
-#define ERROR_RUNNING       "io.corral.Supervisor.BackendRunning"
-#define ERROR_DECLARED      "io.corral.Supervisor.BackendDeclared"
-
-/* StopAll: one reply once every backend it stopped is gone. */
-typedef struct stop_group {
-        conn *conn;
-        json_t *verdicts;
-        unsigned remaining;
-} stop_group;
-
+/* What ends a link between a call and an entry: the launch's verdict (all but WAIT_READY), or
+ * its readiness (WAIT_READY, else the verdict too). */
 typedef enum wait_kind {
         WAIT_STOP,
-        WAIT_RESTART,
-        WAIT_GROUP,
-        WAIT_READY,  /* Start with waitReady: answered at ready, or with the verdict if it never is */
-        WAIT_RELOAD, /* a reload changed its definition: started again, on the new one, once gone */
+        WAIT_RESTART, /* started again once gone, then completed */
+        WAIT_GROUP,   /* StopAll: one of its backends; the call completes once all are gone */
+        WAIT_READY,   /* Start with wait_ready: completed at ready, or with the verdict if it never is */
+        WAIT_RELOAD,  /* a reload changed its definition: started again, on the new one, once gone */
 } wait_kind;
+
+/* A call that waits: completed once the last of its links is resolved and the call itself has
+ * returned (its own hold). */
+struct registry_wait {
+        registry_done_t done; /* NULL once cancelled */
+        void *userdata;
+        unsigned pending; /* links not yet resolved, and the hold */
+        registry_result result;
+};
 
 typedef struct waiter {
         wait_kind kind;
-        conn *conn; /* a reference; for WAIT_GROUP it is the group's */
-        stop_group *group;
+        registry_wait *wait; /* NULL for WAIT_RELOAD: nobody waits */
         struct waiter *next;
 } waiter;
 
@@ -51,22 +42,23 @@ typedef struct entry {
         struct entry *gone_prev, *gone_next; /* undeclared and gone, the longest gone first */
         bool in_gone;
         char *name;
-        corral_spec *spec;       /* what Start asked for: every launch and restart is made from it */
-        bool failed;             /* the crash-loop limit ended it */
-        corral_backend *backend; /* while it runs or waits to be restarted */
-        corral_backend *last;    /* the latest launch's record, kept for its output (Logs) */
-        char *definition;        /* the file it is declared in, or NULL: started over varlink */
-        corral_spec *next_spec;  /* a reload's new definition, for when it is gone */
-        uint64_t since_usec;     /* CLOCK_REALTIME of its last event */
+        corral_spec *spec;         /* what Start asked for: every launch and restart is made from it */
+        bool failed;               /* the crash-loop limit ended it */
+        registry_backend *backend; /* while it runs or waits to be restarted */
+        registry_backend *last;    /* the latest launch's record, kept for its output (Logs) */
+        char *definition;          /* the file it is declared in, or NULL: started over varlink */
+        corral_spec *next_spec;    /* a reload's new definition, for when it is gone */
+        uint64_t since_usec;       /* CLOCK_REALTIME of its last event */
         json_t *last_verdict;
+        unsigned n_verdicts; /* how many it had: did a start fail with a verdict of its own? */
         waiter *waiters;
 } entry;
 
 struct registry {
-        corral *corral;
-        server *server;
-        evlog_target target;
-        evlog_format format;
+        const registry_ops *ops;
+        void *sup;
+        registry_observer *observers;
+        size_t n_observers;
         hashmap by_name;
         entry *entries, *entries_tail;
         entry *gone_head, *gone_tail; /* what Remove, or the keep-gone bound, may forget */
@@ -78,17 +70,88 @@ struct registry {
         char **definition_dirs;
 };
 
-static entry *entry_free(entry *e) {
+void registry_result_done(registry_result *res) {
+        json_decref(res->verdict);
+        json_decref(res->value);
+        free(res->data);
+        *res = (registry_result){};
+}
+
+/* --- Waits: a call's completion, and its links to the entries it waits on. --- */
+
+static registry_wait *wait_new(registry_done_t done, void *userdata) {
+        registry_wait *w = calloc(1, sizeof(*w));
+
+        if (w)
+                *w = (registry_wait){ .done = done, .userdata = userdata, .pending = 1 };
+        return w;
+}
+
+/* One link or the hold less: the last one completes it. Returns w while it still waits. */
+static registry_wait *wait_release(registry_wait *w) {
+        if (--w->pending > 0)
+                return w;
+        if (w->done)
+                w->done(&w->result, w->userdata);
+        registry_result_done(&w->result);
+        free(w);
+        return NULL;
+}
+
+static registry_wait *wait_fail(registry_wait *w, registry_error error, const char *name) {
+        w->result.error = error;
+        w->result.name = name;
+        return wait_release(w);
+}
+
+/* Out of memory before there is a wait to complete: at once. */
+static registry_wait *wait_none(registry_done_t done, void *userdata, const char *name) {
+        registry_result res = { .error = REGISTRY_NO_MEMORY, .name = name };
+
+        done(&res, userdata);
+        return NULL;
+}
+
+registry_wait *registry_wait_cancel(registry_wait *w) {
+        if (w)
+                w->done = NULL;
+        return NULL;
+}
+
+static int entry_wait(entry *e, wait_kind kind, registry_wait *w) {
+        waiter *x = calloc(1, sizeof(*x));
+
+        if (!x)
+                return -ENOMEM;
+        *x = (waiter){ .kind = kind, .wait = w, .next = e->waiters };
+        e->waiters = x;
+        if (w)
+                w->pending++;
+        return 0;
+}
+
+static void entry_drop_waiters(entry *e) {
         while (e->waiters) {
-                waiter *w = e->waiters;
-                e->waiters = w->next;
-                conn_unref(w->conn);
-                free(w);
+                waiter *x = e->waiters;
+                e->waiters = x->next;
+                if (x->wait && --x->wait->pending == 0) { /* registry_free(): nobody is told */
+                        registry_result_done(&x->wait->result);
+                        free(x->wait);
+                }
+                free(x);
         }
+}
+
+/* --- Entries --- */
+
+static entry *entry_free(registry *r, entry *e) {
+        entry_drop_waiters(e);
         free(e->name);
         corral_spec_free(e->spec);
-        corral_backend_unref(e->backend);
-        corral_backend_unref(e->last);
+        if (e->backend)
+                r->ops->unref(e->backend);
+        if (e->last)
+                r->ops->unref(e->last);
         free(e->definition);
         corral_spec_free(e->next_spec);
         json_decref(e->last_verdict);
@@ -130,7 +193,7 @@ static void registry_forget(registry *r, entry *e) {
         (void) hashmap_remove(&r->by_name, e->name);
         *(e->prev ? &e->prev->next : &r->entries) = e->next;
         *(e->next ? &e->next->prev : &r->entries_tail) = e->prev;
-        entry_free(e);
+        entry_free(r, e);
 }
 
 static int registry_collect(sd_event_source *s, void *userdata) {
@@ -146,8 +209,23 @@ static int registry_collect(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static entry *registry_add(registry *r, const char *name) {
+        entry *e = calloc(1, sizeof(*e));
+
+        if (!e || !(e->name = strdup(name)) || hashmap_put(&r->by_name, e->name, e) < 0) {
+                if (e)
+                        free(e->name);
+                free(e);
+                return NULL;
+        }
+        e->prev = r->entries_tail;
+        *(r->entries_tail ? &r->entries_tail->next : &r->entries) = e;
+        r->entries_tail = e;
+        return e;
+}
+
 unsigned registry_count_running(registry *r) {
-        return corral_count(r->corral);
+        return r->ops->count(r->sup);
 }
 
 bool registry_shutting_down(registry *r) {
@@ -166,71 +244,153 @@ static json_t *json_u64_or_null(uint64_t v) {
         return v == UINT64_MAX ? json_null() : json_integer((json_int_t) v);
 }
 
-static json_t *entry_json(entry *e, bool usage) {
-        corral_backend *b = e->backend;
-        json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:I, s:O}", "name", e->name, "launch",
-                              b ? json_string(corral_backend_get_launch(b)) : json_null(), "state",
-                              b ? corral_state_to_string(corral_backend_get_state(b)) : "gone", "pid",
-                              b ? json_integer(corral_backend_get_pid(b)) : json_null(), "cgroup",
-                              b ? json_string(corral_backend_get_cgroup(b)) : json_null(), "type",
-                              corral_spec_get_type(e->spec) == CORRAL_TYPE_TASK ? "task" : "service",
-                              "command", json_strv(corral_spec_get_argv(e->spec)), "since",
-                              (json_int_t) e->since_usec, "lastVerdict", e->last_verdict ?: json_null());
-        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX, next = b ? corral_backend_get_next_restart(b) : 0;
+/* A backend as List, Status and Watch show it (the interface's Backend). */
+static json_t *entry_json(registry *r, entry *e, bool usage) {
+        registry_backend *b = e->backend;
+        registry_backend_info i = { .state = CORRAL_STATE_GONE };
+        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        json_t *o;
 
+        if (b)
+                r->ops->info(b, &i);
+        o = json_pack("{s:s, s:s?, s:s, s:o, s:s?, s:s, s:o, s:I, s:O}", "name", e->name, "launch", i.launch,
+                      "state", !b && e->failed ? "failed" : corral_state_to_string(i.state), "pid",
+                      b ? json_integer(i.pid) : json_null(), "cgroup", i.cgroup, "type",
+                      corral_spec_get_type(e->spec) == CORRAL_TYPE_TASK ? "task" : "service", "command",
+                      json_strv(corral_spec_get_argv(e->spec)), "since", (json_int_t) e->since_usec,
+                      "lastVerdict", e->last_verdict ?: json_null());
         if (o) {
                 json_object_set_new(o, "restart",
                                     json_string(corral_restart_to_string(corral_spec_get_restart(e->spec))));
-                json_object_set_new(o, "restarts", json_integer(b ? corral_backend_get_restarts(b) : 0));
-                json_object_set_new(o, "nextRestart", next ? json_integer((json_int_t) next) : json_null());
+                json_object_set_new(o, "restarts", json_integer(i.restarts));
+                json_object_set_new(o, "nextRestart",
+                                    i.next_restart_usec ? json_integer((json_int_t) i.next_restart_usec)
+                                                        : json_null());
                 json_object_set_new(o, "definition",
                                     e->definition ? json_string(e->definition) : json_null());
                 json_object_set_new(o, "statusText",
-                                    b && corral_backend_get_status_text(b)
-                                            ? json_string(corral_backend_get_status_text(b))
-                                            : json_null());
-                if (!b && e->failed)
-                        json_object_set_new(o, "state", json_string("failed"));
+                                    i.status_text ? json_string(i.status_text) : json_null());
         }
         if (o && usage) {
                 if (b)
-                        (void) corral_backend_get_usage(b, &mem, &cpu);
+                        (void) r->ops->usage(b, &mem, &cpu);
                 json_object_set_new(o, "memoryCurrent", json_u64_or_null(mem));
                 json_object_set_new(o, "cpuUsageUSec", json_u64_or_null(cpu));
         }
         return o;
 }
 
-static void registry_notify_status(registry *r) {
-        (void) sd_notifyf(0, "STATUS=%u backend(s) running%s", corral_count(r->corral),
-                          r->shutting_down ? ", shutting down" : "");
+/* What the supervisor says of b now. */
+static registry_backend_info backend_info(registry *r, registry_backend *b) {
+        registry_backend_info i = {};
+
+        r->ops->info(b, &i);
+        return i;
 }
 
-static int registry_spawn(registry *r, entry *e);
-static int entry_wait(entry *e, wait_kind kind, conn *c, stop_group *g);
-static json_t *entry_json(entry *e, bool usage);
+/* Whether the launch of this event is the one e tracks. */
+static bool entry_has_launch(registry *r, entry *e, const char *launch) {
+        return e->backend && strcmp(backend_info(r, e->backend).launch, launch) == 0;
+}
 
-static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
-        stop_group *g = w->group;
+/* REGISTRY_OK with the backend as it is now. */
+static registry_error result_backend(registry *r, registry_result *res, entry *e, bool usage) {
+        res->value = entry_json(r, e, usage);
+        res->error = res->value ? REGISTRY_OK : REGISTRY_NO_MEMORY;
+        res->name = e->name;
+        return res->error;
+}
 
-        switch (w->kind) {
+/* --- Observers --- */
+
+int registry_observe(registry *r, const registry_observer *o) {
+        registry_observer *v = reallocarray(r->observers, r->n_observers + 1, sizeof(*v));
+
+        if (!v)
+                return -ENOMEM;
+        r->observers = v;
+        r->observers[r->n_observers++] = *o;
+        return 0;
+}
+
+static void registry_notify_event(registry *r, const corral_event *ev, json_t *j) {
+        for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
+                if (o->event)
+                        o->event(ev, j, o->userdata);
+}
+
+static void registry_notify_launch(registry *r, registry_backend *b) {
+        for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
+                if (o->launch)
+                        o->launch(b, o->userdata);
+}
+
+static void registry_notify_status(registry *r) {
+        unsigned running = r->ops->count(r->sup);
+
+        for (registry_observer *o = r->observers; o < r->observers + r->n_observers; o++)
+                if (o->status)
+                        o->status(running, r->shutting_down, o->userdata);
+}
+
+/* Start a launch of e from its spec. */
+static int registry_spawn(registry *r, entry *e) {
+        int k;
+
+        e->failed = false;
+        gone_unlink(r, e);
+        k = r->ops->spawn(r->sup, e->spec, &e->backend);
+        if (k >= 0) {
+                if (e->last)
+                        r->ops->unref(e->last);
+                e->last = r->ops->ref(e->backend);
+                registry_notify_launch(r, e->backend);
+        } else
+                gone_push(r, e);
+        return k;
+}
+
+/* Spawn e, and say how that went: REGISTRY_OK with the backend, or why it did not start (its
+ * start-failed verdict if the start got as far as one). */
+static registry_error result_spawn(registry *r, entry *e, registry_result *res) {
+        unsigned n = e->n_verdicts;
+        int k = registry_spawn(r, e);
+
+        if (k >= 0)
+                return result_backend(r, res, e, false);
+        res->name = e->name;
+        if (k == -ENOMEM && e->n_verdicts == n)
+                return res->error = REGISTRY_NO_MEMORY;
+        res->error = REGISTRY_START_FAILED;
+        if (e->n_verdicts != n) {
+                res->verdict = json_incref(e->last_verdict);
+                res->message = json_string_value(json_object_get(res->verdict, "message"));
+        } else
+                res->message = strerror(-k);
+        return res->error;
+}
+
+/* The launch a call waited on is gone (verdict, possibly NULL), or for WAIT_READY, ready
+ * (verdict NULL and ready). */
+static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bool ready) {
+        registry_wait *w = x->wait;
+
+        switch (x->kind) {
         case WAIT_STOP:
-                server_reply(w->conn, json_pack("{s:O, s:b}", "verdict", verdict, "alreadyStopped", 0),
-                             false);
+                w->result.verdict = json_incref(verdict);
                 break;
         case WAIT_RESTART:
-                if (registry_spawn(r, e) >= 0)
-                        server_reply(w->conn, json_pack("{s:o}", "backend", entry_json(e, false)), false);
-                else
-                        server_error(w->conn, ERROR_START_FAILED,
-                                     json_pack("{s:s, s:O}", "name", e->name, "verdict",
-                                               e->last_verdict ?: json_null()));
+                (void) result_spawn(r, e, &w->result);
                 break;
         case WAIT_READY:
-                server_error(w->conn, ERROR_START_FAILED,
-                             json_pack("{s:s, s:O, s:O}", "name", e->name, "message",
-                                       json_object_get(verdict, "message") ?: json_null(), "verdict",
-                                       verdict ?: json_null()));
+                if (ready) {
+                        (void) result_backend(r, &w->result, e, false);
+                        break;
+                }
+                w->result = (registry_result){ .error = REGISTRY_START_FAILED,
+                                               .name = e->name,
+                                               .verdict = json_incref(verdict) };
+                w->result.message = json_string_value(json_object_get(verdict, "message"));
                 break;
         case WAIT_RELOAD:
                 if (e->next_spec) {
@@ -243,136 +403,102 @@ static void waiter_resolve(registry *r, entry *e, waiter *w, json_t *verdict) {
                 break;
         case WAIT_GROUP:
                 if (verdict)
-                        json_array_append(g->verdicts, verdict);
-                if (--g->remaining == 0) {
-                        server_reply(g->conn, json_pack("{s:O}", "verdicts", g->verdicts), false);
-                        json_decref(g->verdicts);
-                        conn_unref(g->conn);
-                        free(g);
-                }
-                return; /* the group holds the connection */
+                        json_array_append(w->result.value, verdict);
+                break;
         }
-        conn_unref(w->conn);
+        if (w)
+                (void) wait_release(w);
 }
 
+/* Its launch is gone: every call waiting on it is resolved. */
 static void registry_resolve(registry *r, entry *e) {
-        waiter *w = e->waiters;
+        waiter *x = e->waiters;
 
         e->waiters = NULL;
-        while (w) {
-                waiter *next = w->next;
-                waiter_resolve(r, e, w, e->last_verdict);
-                free(w);
-                w = next;
+        while (x) {
+                waiter *next = x->next;
+                waiter_resolve(r, e, x, e->last_verdict, false);
+                free(x);
+                x = next;
         }
 }
 
-/* It is ready: answer the Starts that waited for that, and keep every other waiter. */
-static void registry_resolve_ready(entry *e) {
-        for (waiter **w = &e->waiters; *w;) {
-                waiter *x = *w;
+/* It is ready: complete the Starts that waited for that, and keep every other waiter. */
+static void registry_resolve_ready(registry *r, entry *e) {
+        for (waiter **p = &e->waiters; *p;) {
+                waiter *x = *p;
                 if (x->kind != WAIT_READY) {
-                        w = &x->next;
+                        p = &x->next;
                         continue;
                 }
-                *w = x->next;
-                server_reply(x->conn, json_pack("{s:o}", "backend", entry_json(e, false)), false);
-                conn_unref(x->conn);
+                *p = x->next;
+                waiter_resolve(r, e, x, NULL, true);
                 free(x);
         }
 }
 
-static void registry_log(registry *r, const corral_event *ev) {
-        if (evlog_write(ev, r->target, r->format) < 0 && r->target == EVLOG_TARGET_JOURNAL)
-                (void) evlog_write(ev, EVLOG_TARGET_STDERR, r->format);
+/* A verdict of the launch e tracks (start-failed comes before there is one): kept as its last;
+ * unless a restart follows, it is gone and what waited on it is resolved. */
+static void entry_on_verdict(registry *r, entry *e, const corral_event *ev, json_t *j) {
+        corral_state st;
+
+        if (ev->type != CORRAL_EVENT_START_FAILED && !entry_has_launch(r, e, ev->launch))
+                return;
+        st = e->backend ? backend_info(r, e->backend).state : CORRAL_STATE_GONE;
+        json_decref(e->last_verdict);
+        e->last_verdict = json_incref(j);
+        e->n_verdicts++;
+        if (st == CORRAL_STATE_RESTARTING) /* it comes back, under the same entry */
+                return;
+        e->failed = st == CORRAL_STATE_FAILED;
+        if (e->backend)
+                e->backend = r->ops->unref(e->backend);
+        registry_resolve(r, e);
+        gone_push(r, e);
 }
 
+/* A shutdown is over once no backend is left: its caller is told, once. */
+static void registry_shutdown_done(registry *r) {
+        void (*done)(void *userdata) = r->done;
+
+        if (!r->shutting_down || !done || r->ops->count(r->sup) > 0)
+                return;
+        r->done = NULL;
+        done(r->done_userdata);
+}
+
+/* The observers hear of it first (the log line is written before anyone is answered); then the
+ * registry keeps its own books: when it was, readiness, a restart's launch, a verdict. */
 static void registry_on_event(corral *c, const corral_event *ev, void *userdata) {
         registry *r = userdata;
         json_t *j = evlog_event_to_json(ev);
         entry *e = registry_find(r, ev->backend);
 
-        registry_log(r, ev);
-        if (r->server && j)
-                server_broadcast(r->server, json_pack("{s:O}", "event", j));
+        registry_notify_event(r, ev, j);
         if (e)
                 e->since_usec = ev->ts_usec;
         if (e && ev->type == CORRAL_EVENT_READY)
-                registry_resolve_ready(e);
-        if (e && e->backend && ev->type == CORRAL_EVENT_STARTED &&
-            strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0)
-                fdstore_keep(e->backend); /* a restart: the first start is kept by registry_spawn() */
-        if (corral_event_is_verdict(ev->type))
-                fdstore_drop(ev->backend, ev->launch);
-        /* A verdict for the launch we track (start-failed comes before there is one). */
-        if (e && j && corral_event_is_verdict(ev->type) &&
-            (ev->type == CORRAL_EVENT_START_FAILED ||
-             (e->backend && strcmp(corral_backend_get_launch(e->backend), ev->launch) == 0))) {
-                corral_state st = e->backend ? corral_backend_get_state(e->backend) : CORRAL_STATE_GONE;
-                json_decref(e->last_verdict);
-                e->last_verdict = json_incref(j);
-                if (st != CORRAL_STATE_RESTARTING) { /* else it comes back, under the same entry */
-                        e->failed = st == CORRAL_STATE_FAILED;
-                        e->backend = corral_backend_unref(e->backend);
-                        registry_resolve(r, e);
-                        gone_push(r, e);
-                }
-        }
+                registry_resolve_ready(r, e);
+        if (e && ev->type == CORRAL_EVENT_STARTED && entry_has_launch(r, e, ev->launch))
+                registry_notify_launch(r, e->backend); /* a restart: the first is registry_spawn()'s */
+        if (e && j && corral_event_is_verdict(ev->type))
+                entry_on_verdict(r, e, ev, j);
         json_decref(j);
         registry_notify_status(r);
-        if (r->shutting_down && corral_count(c) == 0 && r->done)
-                r->done(r->done_userdata);
+        registry_shutdown_done(r);
 }
 
-/* Output may be any bytes: JSON strings carry valid UTF-8 only. */
-static json_t *output_json(char *data, size_t size) {
-        utf8_sanitize(data, size);
-        return json_pack("{s:s%}", "data", data, size);
-}
-
-static void registry_on_output(corral *c, corral_backend *b, const char *data, size_t size, void *userdata) {
-        registry *r = userdata;
-        char *copy;
-
-        if (!r->server)
-                return;
-        copy = malloc(size + 1);
-        if (!copy)
-                return;
-        memcpy(copy, data, size);
-        server_broadcast_output(r->server, corral_backend_get_name(b), output_json(copy, size));
-        free(copy);
-}
-
-void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow) {
-        entry *e = registry_find(r, name);
-        char *data = NULL;
-        size_t size = 0;
-
-        if (!e)
-                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
-        if (e->last && corral_backend_read_output(e->last, lines, &data, &size) < 0)
-                data = NULL; /* out of memory: nothing now, what comes next if following */
-        if (follow) {
-                free(c->following);
-                c->following = strdup(name);
-        }
-        server_reply(c, data ? output_json(data, size) : json_pack("{s:s}", "data", ""), follow);
-        free(data);
-}
-
-int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret) {
+int registry_new(sd_event *e, const registry_ops *ops, void *sup, registry **ret) {
         registry *r = calloc(1, sizeof(*r));
         int k;
 
         if (!r)
                 return -ENOMEM;
-        *r = (registry){ .corral = c,
-                         .target = target,
-                         .format = format,
+        *r = (registry){ .ops = ops,
+                         .sup = sup,
                          .by_name = HASHMAP_INIT(&hashmap_string_ops),
                          .keep_gone = REGISTRY_KEEP_GONE_DEFAULT };
-        k = sd_event_add_defer(corral_get_event(c), &r->collect, registry_collect, r);
+        k = sd_event_add_defer(e, &r->collect, registry_collect, r);
         if (k >= 0) /* before anything else that is pending: a client's next call sees it done */
                 k = sd_event_source_set_priority(r->collect, SD_EVENT_PRIORITY_IMPORTANT);
         if (k >= 0)
@@ -382,8 +508,7 @@ int registry_new(corral *c, evlog_target target, evlog_format format, registry *
                 free(r);
                 return k;
         }
-        corral_set_event_handler(c, registry_on_event, r);
-        corral_set_output_handler(c, registry_on_output, r);
+        ops->set_event_handler(sup, registry_on_event, r);
         *ret = r;
         return 0;
 }
@@ -394,235 +519,206 @@ registry *registry_free(registry *r) {
         while (r->entries) {
                 entry *e = r->entries;
                 r->entries = e->next;
-                entry_free(e);
+                entry_free(r, e);
         }
+        r->ops->set_event_handler(r->sup, NULL, NULL);
         hashmap_done(&r->by_name);
+        free(r->observers);
         sd_event_source_disable_unref(r->collect);
         strv_free(r->definition_dirs);
         free(r);
         return NULL;
 }
 
-void registry_set_server(registry *r, server *s) {
-        r->server = s;
-}
-
 void registry_set_keep_gone(registry *r, size_t n) {
         r->keep_gone = n;
 }
 
-static int registry_spawn(registry *r, entry *e) {
-        int k;
+/* --- The calls --- */
 
-        e->failed = false;
-        gone_unlink(r, e);
-        k = corral_spawn(r->corral, e->spec, &e->backend);
-        if (k >= 0) {
-                corral_backend_unref(e->last);
-                e->last = corral_backend_ref(e->backend);
-                fdstore_keep(e->backend);
-        } else
-                gone_push(r, e);
-        return k;
-}
-
-static entry *registry_add(registry *r, const char *name) {
-        entry *e = calloc(1, sizeof(*e));
-
-        if (!e || !(e->name = strdup(name)) || hashmap_put(&r->by_name, e->name, e) < 0) {
-                if (e)
-                        free(e->name);
-                free(e);
-                return NULL;
+/* Why a Start of e (NULL: a name not known yet) may not go ahead, or REGISTRY_OK. */
+static registry_error start_refused(registry *r, entry *e, registry_result *res) {
+        if (r->shutting_down)
+                return res->error = REGISTRY_SHUTTING_DOWN;
+        if (e && e->backend)
+                return res->error = REGISTRY_BACKEND_EXISTS;
+        if (e && e->definition) { /* its file says what it runs: a request may not replace that */
+                res->definition = e->definition;
+                return res->error = REGISTRY_BACKEND_DECLARED;
         }
-        e->prev = r->entries_tail;
-        *(r->entries_tail ? &r->entries_tail->next : &r->entries) = e;
-        r->entries_tail = e;
-        return e;
+        return REGISTRY_OK;
 }
 
-void registry_start_backend(registry *r, conn *c, corral_spec *spec, bool wait_ready) {
+registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, registry_done_t done,
+                              void *userdata) {
         const char *name = corral_spec_get_name(spec);
+        registry_wait *w = wait_new(done, userdata);
         entry *e = registry_find(r, name);
 
-        if (r->shutting_down || (e && e->backend)) {
-                server_error(c, r->shutting_down ? ERROR_SHUTTING_DOWN : ERROR_EXISTS,
-                             r->shutting_down ? NULL : json_pack("{s:s}", "name", name));
+        if (!w) {
+                (void) wait_none(done, userdata, name);
                 corral_spec_free(spec);
-                return;
+                return NULL;
         }
-        if (e && e->definition) { /* its file says what it runs: a request may not replace that */
-                server_error(c, ERROR_DECLARED,
-                             json_pack("{s:s, s:s}", "name", name, "definition", e->definition));
+        w->result.name = name;
+        if (start_refused(r, e, &w->result) == REGISTRY_OK && !e && !(e = registry_add(r, name)))
+                w->result.error = REGISTRY_NO_MEMORY;
+        if (w->result.error != REGISTRY_OK) {
+                w = wait_release(w); /* completed, while name is still valid */
                 corral_spec_free(spec);
-                return;
-        }
-        if (!e && !(e = registry_add(r, name))) {
-                corral_spec_free(spec);
-                return server_error(c, ERROR_START_FAILED,
-                                    json_pack("{s:s, s:s}", "name", name, "message", "out of memory"));
+                return w;
         }
         corral_spec_free(e->spec);
         e->spec = spec;
-        if (registry_spawn(r, e) < 0) {
-                json_t *v = e->last_verdict;
-                return server_error(
-                        c, ERROR_START_FAILED,
-                        json_pack("{s:s, s:s, s:O}", "name", e->name, "message",
-                                  v ? json_string_value(json_object_get(v, "message")) : "out of memory",
-                                  "verdict", v ?: json_null()));
-        }
-        if (wait_ready && corral_backend_get_state(e->backend) == CORRAL_STATE_STARTING &&
-            entry_wait(e, WAIT_READY, c, NULL) >= 0)
-                return; /* answered at ready, or with its verdict */
-        server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
+        if (result_spawn(r, e, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
+            backend_info(r, e->backend).state == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
+                registry_result_done(&w->result); /* completed at ready, or with its verdict */
+        return wait_release(w);
 }
 
-static int entry_wait(entry *e, wait_kind kind, conn *c, stop_group *g) {
-        waiter *w = calloc(1, sizeof(*w));
+registry_wait *registry_stop(registry *r, const registry_caller *who, const char *name, uint64_t grace_usec,
+                             registry_done_t done, void *userdata) {
+        registry_wait *w = wait_new(done, userdata);
+        entry *e = registry_find(r, name);
 
         if (!w)
-                return -ENOMEM;
-        *w = (waiter){
-                .kind = kind, .conn = kind == WAIT_GROUP ? NULL : conn_ref(c), .group = g, .next = e->waiters
-        };
-        e->waiters = w;
-        return 0;
-}
-
-void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec) {
-        entry *e = registry_find(r, name);
-
+                return wait_none(done, userdata, name);
         if (!e)
-                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
-        if (!e->backend)
-                return server_reply(c,
-                                    json_pack("{s:O, s:b}", "verdict", e->last_verdict ?: json_null(),
-                                              "alreadyStopped", 1),
-                                    false);
+                return wait_fail(w, REGISTRY_NO_SUCH_BACKEND, name);
+        if (!e->backend) {
+                w->result.verdict = json_incref(e->last_verdict);
+                w->result.already_stopped = true;
+                return wait_release(w);
+        }
         /* Waiting first: the verdict may come at once, from inside the stop. A second Stop of the
          * same backend just waits for the same verdict. */
-        if (entry_wait(e, WAIT_STOP, c, NULL) < 0)
-                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
-        (void) corral_stop_by(e->backend, grace_usec, c->cred.uid, c->cred.pid);
+        if (entry_wait(e, WAIT_STOP, w) < 0)
+                return wait_fail(w, REGISTRY_NO_MEMORY, name);
+        (void) r->ops->stop(e->backend, grace_usec, who->uid, who->pid);
+        return wait_release(w);
 }
 
-void registry_restart(registry *r, conn *c, const char *name) {
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+                                registry_done_t done, void *userdata) {
+        registry_wait *w = wait_new(done, userdata);
         entry *e = registry_find(r, name);
 
+        if (!w)
+                return wait_none(done, userdata, name);
         if (r->shutting_down)
-                return server_error(c, ERROR_SHUTTING_DOWN, NULL);
+                return wait_fail(w, REGISTRY_SHUTTING_DOWN, name);
         if (!e)
-                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+                return wait_fail(w, REGISTRY_NO_SUCH_BACKEND, name);
         if (!e->backend) { /* not running: just start it again */
-                if (registry_spawn(r, e) < 0)
-                        return server_error(c, ERROR_START_FAILED,
-                                            json_pack("{s:s, s:O}", "name", name, "verdict",
-                                                      e->last_verdict ?: json_null()));
-                return server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
+                (void) result_spawn(r, e, &w->result);
+                return wait_release(w);
         }
-        if (entry_wait(e, WAIT_RESTART, c, NULL) < 0)
-                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
-        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, c->cred.uid, c->cred.pid);
+        if (entry_wait(e, WAIT_RESTART, w) < 0)
+                return wait_fail(w, REGISTRY_NO_MEMORY, name);
+        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        return wait_release(w);
 }
 
-void registry_stop_all(registry *r, conn *c, uint64_t grace_usec) {
-        stop_group *g = calloc(1, sizeof(*g));
+registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64_t grace_usec,
+                                 registry_done_t done, void *userdata) {
+        registry_wait *w = wait_new(done, userdata);
 
-        if (!g || !(g->verdicts = json_array())) {
-                free(g);
-                return server_error(c, "org.varlink.service.InvalidParameter", NULL);
-        }
-        g->conn = conn_ref(c);
-        g->remaining = 1; /* held until every stop has been sent */
+        if (!w)
+                return wait_none(done, userdata, NULL);
+        if (!(w->result.value = json_array()))
+                return wait_fail(w, REGISTRY_NO_MEMORY, NULL);
         for (entry *e = r->entries; e; e = e->next)
-                if (e->backend && entry_wait(e, WAIT_GROUP, NULL, g) >= 0)
-                        g->remaining++;
-        (void) corral_stop_all_by(r->corral, grace_usec, c->cred.uid, c->cred.pid);
-        waiter self = { .kind = WAIT_GROUP, .group = g };
-        waiter_resolve(r, NULL, &self, NULL); /* drop the hold; replies if all are gone */
+                if (e->backend)
+                        (void) entry_wait(e, WAIT_GROUP, w); /* without memory for it: not waited for */
+        (void) r->ops->stop_all(r->sup, grace_usec, who->uid, who->pid);
+        return wait_release(w);
 }
 
-static void registry_reply_list(registry *r, conn *c, bool continues) {
+registry_error registry_list(registry *r, registry_result *ret) {
         json_t *a = json_array();
 
+        *ret = (registry_result){ .error = a ? REGISTRY_OK : REGISTRY_NO_MEMORY, .value = a };
         for (entry *e = r->entries; a && e; e = e->next)
-                json_array_append_new(a, entry_json(e, false));
-        server_reply(c, json_pack("{s:o}", "backends", a), continues);
+                json_array_append_new(a, entry_json(r, e, false));
+        return ret->error;
 }
 
-void registry_list(registry *r, conn *c) {
-        registry_reply_list(r, c, false);
-}
-
-void registry_list_continues(registry *r, conn *c) {
-        registry_reply_list(r, c, true);
-}
-
-void registry_status(registry *r, conn *c, const char *name) {
+registry_error registry_status(registry *r, const char *name, registry_result *ret) {
         entry *e = registry_find(r, name);
 
-        if (!e)
-                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
-        server_reply(c, json_pack("{s:o}", "backend", entry_json(e, true)), false);
+        *ret = (registry_result){ .error = REGISTRY_NO_SUCH_BACKEND, .name = name };
+        return e ? result_backend(r, ret, e, true) : ret->error;
 }
 
-void registry_remove(registry *r, conn *c, const char *name) {
+registry_error registry_remove(registry *r, const char *name, registry_result *ret) {
         entry *e = registry_find(r, name);
 
+        *ret = (registry_result){ .name = name };
         if (!e)
-                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
-        if (e->backend)
-                return server_error(c, ERROR_RUNNING,
-                                    json_pack("{s:s, s:s}", "name", name, "state",
-                                              corral_state_to_string(corral_backend_get_state(e->backend))));
-        if (e->definition)
-                return server_error(c, ERROR_DECLARED,
-                                    json_pack("{s:s, s:s}", "name", name, "definition", e->definition));
-        registry_forget(r, e); /* nothing waits on a gone backend: Stop answers at once */
-        server_reply(c, json_object(), false);
+                return ret->error = REGISTRY_NO_SUCH_BACKEND;
+        if (e->backend) {
+                ret->state = corral_state_to_string(backend_info(r, e->backend).state);
+                return ret->error = REGISTRY_BACKEND_RUNNING;
+        }
+        if (e->definition) {
+                ret->definition = e->definition;
+                return ret->error = REGISTRY_BACKEND_DECLARED;
+        }
+        registry_forget(r, e); /* nothing waits on a gone backend: Stop completes at once */
+        return REGISTRY_OK;
 }
 
-void registry_reset_failed(registry *r, conn *c, const char *name) {
+registry_error registry_reset_failed(registry *r, const char *name, registry_result *ret) {
         entry *e = registry_find(r, name);
 
+        *ret = (registry_result){ .error = REGISTRY_NO_SUCH_BACKEND, .name = name };
         if (!e)
-                return server_error(c, ERROR_NO_SUCH, json_pack("{s:s}", "name", name));
+                return ret->error;
         e->failed = false;
-        server_reply(c, json_pack("{s:o}", "backend", entry_json(e, false)), false);
+        return result_backend(r, ret, e, false);
 }
 
-void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata) {
+registry_error registry_logs(registry *r, const char *name, unsigned lines, registry_result *ret) {
+        entry *e = registry_find(r, name);
+
+        *ret = (registry_result){ .error = REGISTRY_NO_SUCH_BACKEND, .name = name };
+        if (!e)
+                return ret->error;
+        if (e->last && r->ops->read_output(e->last, lines, &ret->data, &ret->size) < 0)
+                ret->data = NULL; /* out of memory: nothing now, what comes next if following */
+        return ret->error = REGISTRY_OK;
+}
+
+void registry_shutdown(registry *r, const registry_caller *who, void (*done)(void *userdata),
+                       void *userdata) {
         r->done = done;
         r->done_userdata = userdata;
         if (r->shutting_down)
                 return;
         r->shutting_down = true;
         registry_notify_status(r);
-        (void) corral_stop_all_by(r->corral, CORRAL_GRACE_DEFAULT, uid, pid);
-        if (corral_count(r->corral) == 0)
-                done(userdata);
+        (void) r->ops->stop_all(r->sup, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        registry_shutdown_done(r);
 }
 
 int registry_adopt(registry *r) {
-        corral_backend **v = NULL;
+        registry_backend **v = NULL;
         size_t n = 0;
-        int k = corral_adopt(r->corral, &v, &n);
+        int k = r->ops->adopt(r->sup, &v, &n);
 
         for (size_t i = 0; i < n; i++) {
-                corral_backend *b = v[i];
-                entry *e = registry_find(r, corral_backend_get_name(b))
-                        ?: registry_add(r, corral_backend_get_name(b));
-                if (!e || e->backend || corral_spec_dup(corral_backend_get_spec(b), &e->spec) < 0) {
-                        daemon_log(LOG_ERR, "cannot keep track of re-adopted backend %s: killing it",
-                                   corral_backend_get_name(b));
-                        (void) corral_stop(b, 0);
-                        corral_backend_unref(b);
+                registry_backend *b = v[i];
+                const char *name = corral_spec_get_name(r->ops->spec(b));
+                entry *e = registry_find(r, name) ?: registry_add(r, name);
+                if (!e || e->backend || corral_spec_dup(r->ops->spec(b), &e->spec) < 0) {
+                        daemon_log(LOG_ERR, "cannot keep track of re-adopted backend %s: killing it", name);
+                        (void) r->ops->stop(b, 0, (uid_t) -1, 0);
+                        r->ops->unref(b);
                         continue;
                 }
                 e->backend = b; /* the "adopted" event has told of it */
-                e->last = corral_backend_ref(b);
-                fdstore_keep(b);
+                e->last = r->ops->ref(b);
+                registry_notify_launch(r, b);
         }
         free(v);
         registry_notify_status(r);
@@ -660,7 +756,7 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
                 free(e->definition);
                 e->definition = NULL;
                 if (e->backend) {
-                        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+                        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
                         report_add(report, "stopped", e->name);
                 } else
                         gone_push(r, e); /* no longer declared: forgotten like any gone one */
@@ -685,9 +781,9 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
                 return;
         }
         corral_spec_free(e->next_spec);
-        if (corral_spec_dup(d->spec, &e->next_spec) < 0 || entry_wait(e, WAIT_RELOAD, NULL, NULL) < 0)
+        if (corral_spec_dup(d->spec, &e->next_spec) < 0 || entry_wait(e, WAIT_RELOAD, NULL) < 0)
                 return;
-        (void) corral_stop_by(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
 }
 
 /* A definition no entry was declared by: start it, unless a backend of that name was started
@@ -722,16 +818,21 @@ static void apply_new(registry *r, const definition *d, json_t *report) {
                 daemon_log(LOG_ERR, "%s (declared in %s) failed to start", e->name, d->path);
 }
 
-json_t *registry_reload(registry *r) {
+registry_error registry_reload(registry *r, registry_result *ret) {
         definition_problems p = { 0 };
         definition **v = NULL;
         size_t n = 0;
-        json_t *report = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "started", "stopped", "restarted",
-                                   "unchanged", "problems");
+        json_t *report;
 
+        *ret = (registry_result){ .error = REGISTRY_SHUTTING_DOWN };
+        if (r->shutting_down)
+                return ret->error;
+        report = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "started", "stopped", "restarted", "unchanged",
+                           "problems");
         if (!report || definition_load_dirs(r->definition_dirs, &p, &v, &n) < 0) {
                 json_decref(report);
-                return NULL;
+                definition_problems_done(&p);
+                return ret->error = REGISTRY_NO_MEMORY; /* the only way it fails */
         }
         for (size_t i = 0; i < p.n; i++) {
                 char *line = NULL;
@@ -761,17 +862,6 @@ json_t *registry_reload(registry *r) {
         definitions_free(v, n);
         definition_problems_done(&p);
         registry_notify_status(r);
-        return report;
-}
-
-void registry_reload_call(registry *r, conn *c) {
-        json_t *report;
-
-        if (r->shutting_down)
-                return server_error(c, ERROR_SHUTTING_DOWN, NULL);
-        report = registry_reload(r);
-        if (!report)
-                return server_error(c, "io.corral.Supervisor.ReloadFailed",
-                                    json_pack("{s:s}", "message", "out of memory"));
-        server_reply(c, report, false);
+        ret->value = report;
+        return ret->error = REGISTRY_OK;
 }

@@ -4,56 +4,164 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include "corral.h"
-#include "evlog.h"
 
-typedef struct conn conn;
-typedef struct server server;
 typedef struct registry registry;
 
-int registry_new(corral *c, evlog_target target, evlog_format format, registry **ret);
+/* A backend as the registry holds it: what its supervisor made of a spec. In corrald it is a
+ * corral_backend (supervisor.c); in the tests, a fake's. */
+typedef struct registry_backend registry_backend;
+
+/* What a backend is now. The strings are borrowed from it. */
+typedef struct registry_backend_info {
+        const char *launch;
+        const char *cgroup; /* its leaf, below the cgroup2 mount */
+        corral_state state;
+        pid_t pid;
+        unsigned restarts;          /* in a row, since the last reset */
+        uint64_t next_restart_usec; /* CLOCK_REALTIME; 0: none due */
+        const char *status_text;    /* its last STATUS=, or NULL */
+} registry_backend_info;
+
+/* What the registry asks of the supervisor (sup): in corrald, libcorral (supervisor.c), where
+ * each does and returns what the corral_* function of its name does; in the tests, a fake that
+ * records the calls and makes the events. */
+typedef struct registry_ops {
+        /* Where the events of every backend go (the handler ignores its corral * argument). */
+        void (*set_event_handler)(void *sup, corral_event_handler_t handler, void *userdata);
+        int (*spawn)(void *sup, const corral_spec *spec, registry_backend **ret);
+        int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
+        int (*stop_all)(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid);
+        int (*adopt)(void *sup, registry_backend ***ret, size_t *ret_n);
+        unsigned (*count)(void *sup); /* backends not yet gone */
+        registry_backend *(*ref)(registry_backend *b);
+        registry_backend *(*unref)(registry_backend *b);
+        const corral_spec *(*spec)(registry_backend *b);
+        void (*info)(registry_backend *b, registry_backend_info *ret);
+        int (*usage)(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
+        int (*read_output)(registry_backend *b, unsigned lines, char **ret, size_t *ret_size);
+} registry_ops;
+
+/*
+ * The registry knows backends, not connections. A call names who asks (recorded in a stop's
+ * verdict) as plain data, and its outcome is a registry_result: REGISTRY_OK with what the call
+ * gives back, or a domain error with what it is about. The calls that may wait for a backend
+ * (Start with wait_ready, Stop, StopAll, Restart) complete through a callback instead, and return
+ * a handle to cancel the wait with.
+ */
+
+typedef struct registry_caller {
+        uid_t uid;
+        pid_t pid;
+} registry_caller;
+
+typedef enum registry_error {
+        REGISTRY_OK,
+        REGISTRY_NO_SUCH_BACKEND,  /* name */
+        REGISTRY_BACKEND_EXISTS,   /* name: it runs */
+        REGISTRY_BACKEND_RUNNING,  /* name, state: it runs, and may not be removed */
+        REGISTRY_BACKEND_DECLARED, /* name, definition: its file says what it runs */
+        REGISTRY_START_FAILED,     /* name, message, verdict (NULL if it never got as far as one) */
+        REGISTRY_SHUTTING_DOWN,
+        REGISTRY_NO_MEMORY,
+} registry_error;
+
+typedef struct registry_result {
+        registry_error error;
+        /* Borrowed: valid while the result is (in a completion, for the callback's duration). */
+        const char *name;
+        const char *state;
+        const char *definition;
+        const char *message; /* START_FAILED: why */
+        /* The result's own, freed by registry_result_done(): */
+        json_t *verdict;      /* Stop: its verdict (NULL: none known); START_FAILED: see above */
+        bool already_stopped; /* Stop: it was gone before the call */
+        json_t *value;        /* REGISTRY_OK: a backend (Start, Restart, Status, ResetFailed), the
+                               * backends (List), the verdicts (StopAll), the report (Reload) */
+        char *data;           /* Logs: output (any bytes, NUL-terminated), size bytes */
+        size_t size;
+} registry_result;
+
+void registry_result_done(registry_result *res);
+
+/* A call that waits completes through this, exactly once unless it is cancelled; possibly before
+ * the call returns (which then returns NULL). */
+typedef void (*registry_done_t)(const registry_result *res, void *userdata);
+typedef struct registry_wait registry_wait;
+
+/* Its callback is never called: the caller went away. What the call set in motion goes on (a
+ * Restart still starts the backend again once it is gone). Returns NULL. */
+registry_wait *registry_wait_cancel(registry_wait *w);
+
+/* A registry of the backends of sup, on the loop e (where it forgets what is gone beyond the
+ * bound). It takes sup's events. */
+int registry_new(sd_event *e, const registry_ops *ops, void *sup, registry **ret);
 /* At most this many backends that are gone (and not declared) are remembered, with their last
  * verdict and output; beyond it the longest gone is forgotten. */
 #define REGISTRY_KEEP_GONE_DEFAULT 100
 void registry_set_keep_gone(registry *r, size_t n);
+/* Waits still pending are dropped without their callbacks: cancel them first. */
 registry *registry_free(registry *r);
-void registry_set_server(registry *r, server *s);
 
-/* The methods: each answers c (now, or later for those that wait for a backend). */
-/* Start a backend from spec (taken). With wait_ready, a backend that reports readiness is
- * answered for once it is ready. */
-void registry_start_backend(registry *r, conn *c, corral_spec *spec, bool wait_ready);
-void registry_stop(registry *r, conn *c, const char *name, uint64_t grace_usec);
-void registry_stop_all(registry *r, conn *c, uint64_t grace_usec);
-void registry_restart(registry *r, conn *c, const char *name);
-void registry_list(registry *r, conn *c);
-/* The first reply of a Watch: the backends as they are, with more to come. */
-void registry_list_continues(registry *r, conn *c);
-void registry_status(registry *r, conn *c, const char *name);
+/* Who else hears of what happens to the backends (corrald's are in observers.c): told in the
+ * order they were added. Any function may be NULL. */
+typedef struct registry_observer {
+        /* Every event of every backend, with its JSON form (NULL if out of memory), before the
+         * registry acts on it. */
+        void (*event)(const corral_event *ev, json_t *json, void *userdata);
+        /* A launch of b began, and the registry keeps b: at a start, a restart, an adoption. */
+        void (*launch)(registry_backend *b, void *userdata);
+        /* How many backends are not yet gone, and whether corrald is shutting down: after every
+         * event, and whatever else may change them. */
+        void (*status)(unsigned running, bool shutting_down, void *userdata);
+        void *userdata;
+} registry_observer;
+
+/* Add an observer (copied). 0 or -ENOMEM. */
+int registry_observe(registry *r, const registry_observer *o);
+
+/* Start a backend from spec (taken). With wait_ready, one that reports readiness completes once
+ * it is ready, or with START_FAILED and the verdict if it never is. */
+registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, registry_done_t done,
+                              void *userdata);
+/* Stop it on purpose and complete with its verdict once it is gone; a second Stop shares the
+ * first one's verdict; one already gone completes at once, already_stopped. */
+registry_wait *registry_stop(registry *r, const registry_caller *who, const char *name, uint64_t grace_usec,
+                             registry_done_t done, void *userdata);
+/* Stop every backend under one deadline; completes with their verdicts once all are gone. */
+registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64_t grace_usec,
+                                 registry_done_t done, void *userdata);
+/* Stop it (if it runs) and start it again from its spec, once it is gone. */
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+                                registry_done_t done, void *userdata);
+
+/* The calls answered at once: each fills *ret (registry_result_done() it) and returns ret->error. */
+registry_error registry_list(registry *r, registry_result *ret);
+registry_error registry_status(registry *r, const char *name, registry_result *ret);
 /* Forget a backend that is gone (not running, not declared): its last verdict and output. */
-void registry_remove(registry *r, conn *c, const char *name);
+registry_error registry_remove(registry *r, const char *name, registry_result *ret);
 /* A backend that failed (crash-loop limit) is marked gone again: no start, a state change only. */
-void registry_reset_failed(registry *r, conn *c, const char *name);
+registry_error registry_reset_failed(registry *r, const char *name, registry_result *ret);
+/* The last lines (0: all) of its output kept in memory (the current or last launch, across
+ * restarts); data is NULL if it has none. */
+registry_error registry_logs(registry *r, const char *name, unsigned lines, registry_result *ret);
 
-/* Logs: the last lines of its output kept in memory (the current or last launch, across
- * restarts); with follow, every later chunk too, as more replies. */
-void registry_logs(registry *r, conn *c, const char *name, unsigned lines, bool follow);
-
-/* Take back what a corrald before us left under the root (corral_adopt()): each backend gets
- * its entry again. Returns how many, or -errno. */
+/* Take back what a supervisor before us left running (corral_adopt()): each backend gets its
+ * entry again. Returns how many, or -errno. */
 int registry_adopt(registry *r);
 
 /* Declared backends: the directories of their definition files, in order. */
 int registry_set_definition_dirs(registry *r, char *const *dirs);
 /* Read the definitions again and apply the difference: new ones start, removed or disabled ones
  * stop, changed ones restart, others are left alone; a broken one keeps what runs on its old
- * definition. Returns the report ({started, stopped, restarted, unchanged, problems}). */
-json_t *registry_reload(registry *r);
-/* The Reload method. */
-void registry_reload_call(registry *r, conn *c);
+ * definition. The value is the report ({started, stopped, restarted, unchanged, problems}). */
+registry_error registry_reload(registry *r, registry_result *ret);
 
-/* Shutdown: stop every backend on purpose, by this caller; calls done() once none is left. */
-void registry_shutdown(registry *r, uid_t uid, pid_t pid, void (*done)(void *userdata), void *userdata);
+/* Shutdown: stop every backend on purpose, by who; calls done() once none is left. */
+void registry_shutdown(registry *r, const registry_caller *who, void (*done)(void *userdata),
+                       void *userdata);
 bool registry_shutting_down(registry *r);
 unsigned registry_count_running(registry *r);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include "daemon-log.h"
+#include "hashmap.h"
 #include "macro.h"
-#include "methods.h"
 #include "server.h"
+#include "varlink-names.h"
+#include "varlink.h"
 
 #define READ_BUDGET        (64 * 1024) /* bytes read from one connection per turn of the loop */
 #define CALLS_PER_WAKEUP   16          /* calls taken from one connection per turn of the loop */
@@ -30,17 +33,73 @@
 #define R_REQUEST   "half-sent messages timed out"
 #define R_IDLE      "idle connections closed"
 
+/* What a connection's timer waits for; it has one only while this is not CONN_WAIT_NONE. */
+typedef enum conn_wait {
+        CONN_WAIT_NONE,
+        CONN_WAIT_REQUEST, /* the rest of a message it has begun: a half-sent message times out */
+        CONN_WAIT_IDLE,    /* an unprivileged client's next call: one that holds a slot idle times out */
+} conn_wait;
+
+/* One client connection. Calls on it are answered in order: while one waits for a backend
+ * (Stop, Restart, StopAll), the next is not read. */
+struct conn {
+        unsigned n_ref;
+        server *server;
+        conn *prev, *next;
+        varlink_conn vc;
+        sd_event_source *io;
+        sd_event_source *defer; /* takes the next buffered call on the loop's next turn */
+        sd_event_source *timer; /* exists only while wait is not CONN_WAIT_NONE */
+        conn_wait wait;
+        struct ucred cred;
+        size_t out_held;                /* its output buffer, as counted in server->out_held */
+        bool privileged;                /* root or in the allowed group */
+        bool closed;                    /* hung up or dropped: replies to it go nowhere */
+        bool watching;                  /* a Watch() is streaming to it */
+        char *following;                /* a Logs() with more is streaming this backend's output to it */
+        bool busy;                      /* a call is waiting for its reply */
+        bool oneway;                    /* the current call wants no reply */
+        bool processing;                /* inside conn_process(): do not re-enter it */
+        void (*cancel)(void *userdata); /* the current call waits: told if c closes first */
+        void *cancel_userdata;
+};
+
+struct server {
+        sd_event *event;
+        server_options opt;
+        server_dispatch_t dispatch;
+        void *userdata;
+        int listen_fd;
+        sd_event_source *listen_source;
+        conn *conns;
+        unsigned n_conns;
+        unsigned n_unprivileged;
+        hashmap per_uid; /* uid -> its unprivileged connections */
+        size_t out_held; /* the output buffers of all connections */
+        daemon_log_limit refusals;
+};
+
 static void conn_close(conn *c);
 static void conn_process(conn *c, unsigned limit);
 static void conn_update(conn *c);
 
-conn *conn_ref(conn *c) {
+int server_log_refusal(server *s, const char *reason, int prio, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = daemon_log_limitedv(&s->refusals, reason, prio, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+static conn *conn_ref(conn *c) {
         if (c)
                 c->n_ref++;
         return c;
 }
 
-conn *conn_unref(conn *c) {
+static conn *conn_unref(conn *c) {
         if (!c || --c->n_ref > 0)
                 return NULL;
         varlink_conn_done(&c->vc);
@@ -201,6 +260,8 @@ static void conn_send(conn *c, json_t *msg) {
  * whatever answered this one. */
 static void conn_call_done(conn *c) {
         c->oneway = false;
+        c->cancel = NULL;
+        c->cancel_userdata = NULL;
         if (!c->busy)
                 return;
         c->busy = false;
@@ -220,7 +281,7 @@ void server_error(conn *c, const char *error, json_t *params) {
 }
 
 void server_invalid_parameter(conn *c, const char *parameter) {
-        server_error(c, VARLINK_SERVICE ".InvalidParameter", json_pack("{s:s}", "parameter", parameter));
+        server_error(c, VARLINK_ERROR_INVALID_PARAMETER, json_pack("{s:s}", "parameter", parameter));
 }
 
 /* Send msg (taken) to every connection for which wants() is true. It is serialized once for the
@@ -294,6 +355,11 @@ static void conn_close(conn *c) {
         if (c->closed)
                 return;
         c->closed = true;
+        if (c->cancel) { /* what its call waits for will not be answered: nobody would read it */
+                void (*cancel)(void *userdata) = c->cancel;
+                c->cancel = NULL;
+                cancel(c->cancel_userdata);
+        }
         c->watching = false;
         c->following = mfree(c->following);
         c->io = sd_event_source_disable_unref(c->io);
@@ -394,6 +460,32 @@ static void conn_update(conn *c) {
         conn_update_timer(c);
 }
 
+static bool flag(json_t *msg, const char *key, bool *ret) {
+        json_t *v = json_object_get(msg, key);
+
+        *ret = json_is_true(v);
+        return !v || json_is_boolean(v);
+}
+
+/* The envelope of a call is the protocol's: checked here, the call itself is the dispatcher's. */
+static void conn_dispatch(conn *c, json_t *msg) {
+        const char *name = json_string_value(json_object_get(msg, "method"));
+        json_t *params = json_object_get(msg, "parameters"), *empty = NULL;
+        bool more, oneway;
+
+        if (!name)
+                return server_invalid_parameter(c, "method");
+        if (!flag(msg, "more", &more) || !flag(msg, "oneway", &oneway))
+                return server_invalid_parameter(c, json_object_get(msg, "more") ? "more" : "oneway");
+        if (params && !json_is_object(params))
+                return server_invalid_parameter(c, "parameters");
+        c->oneway = oneway;
+        if (!params && !(params = empty = json_object()))
+                return conn_close(c); /* out of memory: this client cannot be answered */
+        c->server->dispatch(c, name, params, more, c->server->userdata);
+        json_decref(empty);
+}
+
 /* Take up to limit buffered calls, one at a time while no call waits for its reply. */
 static void conn_process(conn *c, unsigned limit) {
         conn_ref(c);
@@ -412,7 +504,7 @@ static void conn_process(conn *c, unsigned limit) {
                         break;
                 }
                 c->busy = true;
-                methods_dispatch(c->server, c, m);
+                conn_dispatch(c, m);
                 json_decref(m);
         }
         c->processing = false;
@@ -446,7 +538,7 @@ static void conn_on_readable(conn *c, bool hangup) {
                                    "closing client uid=%u pid=%d: message larger than %zu bytes",
                                    (unsigned) c->cred.uid, (int) c->cred.pid, s->opt.max_message);
                 conn_send(c,
-                          varlink_error_new("io.corral.Supervisor.MessageTooLarge",
+                          varlink_error_new(VARLINK_ERROR_MESSAGE_TOO_LARGE,
                                             json_pack("{s:I}", "limit", (json_int_t) s->opt.max_message)));
                 return conn_close(c);
         }
@@ -518,6 +610,41 @@ static int conn_new(server *s, int fd, conn **ret) {
         return 0;
 }
 
+unsigned server_count_connections(server *s) {
+        return s->n_conns;
+}
+
+const struct ucred *server_conn_cred(conn *c) {
+        return &c->cred;
+}
+
+bool server_conn_privileged(conn *c) {
+        return c->privileged;
+}
+
+server *server_conn_server(conn *c) {
+        return c->server;
+}
+
+void server_conn_watch(conn *c) {
+        c->watching = true;
+}
+
+int server_conn_follow(conn *c, const char *name) {
+        char *n = strdup(name);
+
+        if (!n)
+                return -ENOMEM;
+        free(c->following);
+        c->following = n;
+        return 0;
+}
+
+void server_conn_on_close(conn *c, void (*cancel)(void *userdata), void *userdata) {
+        c->cancel = cancel;
+        c->cancel_userdata = userdata;
+}
+
 void server_add_connection(server *s, int fd) {
         const char *refusal;
         conn *c;
@@ -572,15 +699,17 @@ static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t reven
         return 0;
 }
 
-int server_new(sd_event *e, registry *reg, const server_options *opt, int listen_fd, server **ret) {
+int server_new(sd_event *e, const server_options *opt, int listen_fd, server_dispatch_t dispatch,
+               void *userdata, server **ret) {
         server *s = calloc(1, sizeof(*s));
         int r;
 
         if (!s)
                 return -ENOMEM;
         *s = (server){ .event = e,
-                       .registry = reg,
                        .opt = *opt,
+                       .dispatch = dispatch,
+                       .userdata = userdata,
                        .listen_fd = listen_fd,
                        .per_uid = HASHMAP_INIT(&hashmap_int_ops) };
         daemon_log_limit_init(&s->refusals, e, opt->log_burst, opt->log_interval_usec, "refusals");

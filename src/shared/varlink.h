@@ -6,8 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define VARLINK_SERVICE "org.varlink.service"
-
 typedef struct varlink_conn {
         int fd;
         char *in;

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* supervisor.c: the registry's supervisor in corrald: libcorral, as registry_ops on a corral. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "supervisor.h"
+
+#define B(b) supervisor_backend(b)
+
+static void sv_set_event_handler(void *sup, corral_event_handler_t handler, void *userdata) {
+        corral_set_event_handler(sup, handler, userdata);
+}
+
+static int sv_spawn(void *sup, const corral_spec *spec, registry_backend **ret) {
+        corral_backend *b;
+        int r = corral_spawn(sup, spec, &b);
+
+        if (r >= 0)
+                *ret = (registry_backend *) b;
+        return r;
+}
+
+static int sv_stop(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid) {
+        return corral_stop_by(B(b), grace_usec, uid, pid);
+}
+
+static int sv_stop_all(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid) {
+        return corral_stop_all_by(sup, grace_usec, uid, pid);
+}
+
+/* The array is copied, not cast: its elements are of another type. */
+static int sv_adopt(void *sup, registry_backend ***ret, size_t *ret_n) {
+        corral_backend **v = NULL;
+        registry_backend **w;
+        size_t n = 0;
+        int r = corral_adopt(sup, &v, &n);
+
+        if (r < 0)
+                return r;
+        w = calloc(n ?: 1, sizeof(*w));
+        for (size_t i = 0; i < n; i++) {
+                if (w) {
+                        w[i] = (registry_backend *) v[i];
+                        continue;
+                }
+                (void) corral_stop(v[i], 0); /* out of memory: killed, as one the registry cannot keep */
+                corral_backend_unref(v[i]);
+        }
+        free(v);
+        if (!w)
+                return -ENOMEM;
+        *ret = w;
+        *ret_n = n;
+        return r;
+}
+
+static unsigned sv_count(void *sup) {
+        return corral_count(sup);
+}
+
+static registry_backend *sv_ref(registry_backend *b) {
+        return (registry_backend *) corral_backend_ref(B(b));
+}
+
+static registry_backend *sv_unref(registry_backend *b) {
+        return (registry_backend *) corral_backend_unref(B(b));
+}
+
+static const corral_spec *sv_spec(registry_backend *b) {
+        return corral_backend_get_spec(B(b));
+}
+
+static void sv_info(registry_backend *b, registry_backend_info *ret) {
+        *ret = (registry_backend_info){
+                .launch = corral_backend_get_launch(B(b)),
+                .cgroup = corral_backend_get_cgroup(B(b)),
+                .state = corral_backend_get_state(B(b)),
+                .pid = corral_backend_get_pid(B(b)),
+                .restarts = corral_backend_get_restarts(B(b)),
+                .next_restart_usec = corral_backend_get_next_restart(B(b)),
+                .status_text = corral_backend_get_status_text(B(b)),
+        };
+}
+
+static int sv_usage(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec) {
+        return corral_backend_get_usage(B(b), ret_memory_bytes, ret_cpu_usec);
+}
+
+static int sv_read_output(registry_backend *b, unsigned lines, char **ret, size_t *ret_size) {
+        return corral_backend_read_output(B(b), lines, ret, ret_size);
+}
+
+const registry_ops supervisor_ops = {
+        .set_event_handler = sv_set_event_handler,
+        .spawn = sv_spawn,
+        .stop = sv_stop,
+        .stop_all = sv_stop_all,
+        .adopt = sv_adopt,
+        .count = sv_count,
+        .ref = sv_ref,
+        .unref = sv_unref,
+        .spec = sv_spec,
+        .info = sv_info,
+        .usage = sv_usage,
+        .read_output = sv_read_output,
+};

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-registry.c: corrald's registry driven through a fake supervisor: no root, sockets or
+ * processes. Its results, its waits and their cancellation, its bookkeeping, its observers. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "daemon-log.h"
+#include "fake-supervisor.h"
+#include "registry.h"
+
+/* What one call was completed with. */
+typedef struct outcome {
+        unsigned calls;
+        registry_error error;
+        char name[80];
+        char message[200];
+        json_t *verdict;
+        bool already_stopped;
+        json_t *value;
+} outcome;
+
+typedef struct fixture {
+        fake_supervisor fake;
+        sd_event *event;
+        registry *registry;
+        /* What the observer heard. */
+        char events[64][24];
+        size_t n_events;
+        unsigned launches;
+        unsigned running;
+        bool shutting_down;
+        unsigned shutdowns_done;
+} fixture;
+
+static void outcome_done(outcome *o) {
+        json_decref(o->verdict);
+        json_decref(o->value);
+        *o = (outcome){};
+}
+
+static void on_done(const registry_result *res, void *userdata) {
+        outcome *o = userdata;
+
+        outcome_done(o); /* a second completion would still count */
+        o->calls = 1;
+        o->error = res->error;
+        (void) snprintf(o->name, sizeof(o->name), "%s", res->name ?: "");
+        (void) snprintf(o->message, sizeof(o->message), "%s", res->message ?: "");
+        o->verdict = json_incref(res->verdict);
+        o->already_stopped = res->already_stopped;
+        o->value = json_incref(res->value);
+}
+
+/* on_done() counts, for the completion that must not come twice. */
+static void on_done_counted(const registry_result *res, void *userdata) {
+        outcome *o = userdata;
+        unsigned calls = o->calls;
+
+        on_done(res, userdata);
+        o->calls = calls + 1;
+}
+
+static void observe_event(const corral_event *ev, json_t *json, void *userdata) {
+        fixture *f = userdata;
+
+        assert_non_null(json);
+        if (f->n_events < 64)
+                (void) snprintf(f->events[f->n_events++], sizeof(f->events[0]), "%s:%s", ev->backend,
+                                corral_event_type_to_string(ev->type));
+}
+
+static void observe_launch(registry_backend *b, void *userdata) {
+        fixture *f = userdata;
+
+        assert_true(b->live);
+        f->launches++;
+}
+
+static void observe_status(unsigned running, bool shutting_down, void *userdata) {
+        fixture *f = userdata;
+
+        f->running = running;
+        f->shutting_down = shutting_down;
+}
+
+static int setup(void **state) {
+        fixture *f = calloc(1, sizeof(*f));
+        registry_observer o = {
+                .event = observe_event, .launch = observe_launch, .status = observe_status, .userdata = f
+        };
+
+        assert_non_null(f);
+        daemon_log_set_max_priority(-1);
+        fake_init(&f->fake);
+        assert_int_equal(sd_event_new(&f->event), 0);
+        assert_int_equal(registry_new(f->event, &fake_ops, &f->fake, &f->registry), 0);
+        assert_int_equal(registry_observe(f->registry, &o), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        fixture *f = *state;
+
+        registry_free(f->registry);
+        fake_done(&f->fake);
+        sd_event_unref(f->event);
+        free(f);
+        return 0;
+}
+
+static corral_spec *spec(const char *name) {
+        char *argv[] = { "sleep", "1000", NULL };
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, name), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        return s;
+}
+
+static const registry_caller who = { .uid = 1000, .pid = 4242 };
+
+static const char *jstr(json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key));
+}
+
+/* Start name, completed at once with the backend running. */
+static void start(fixture *f, const char *name) {
+        outcome o = {};
+
+        assert_null(registry_start(f->registry, spec(name), false, on_done, &o));
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_string_equal(jstr(o.value, "name"), name);
+        outcome_done(&o);
+}
+
+/* Run the loop until nothing is pending. */
+static void settle(fixture *f) {
+        for (int i = 0; i < 100 && sd_event_run(f->event, 0) > 0; i++)
+                ;
+}
+
+static void test_start_then_start_again_exists(void **state) {
+        fixture *f = *state;
+        outcome o = {};
+
+        assert_null(registry_start(f->registry, spec("web"), false, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_string_equal(jstr(o.value, "state"), "running");
+        assert_string_equal(jstr(o.value, "launch"), "1");
+        assert_true(json_is_null(json_object_get(o.value, "lastVerdict")));
+        assert_null(registry_start(f->registry, spec("web"), false, on_done, &o));
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_BACKEND_EXISTS);
+        assert_string_equal(o.name, "web");
+        assert_int_equal(f->fake.spawns, 1); /* the second never reached the supervisor */
+        outcome_done(&o);
+}
+
+static void test_stop_waits_for_the_verdict(void **state) {
+        fixture *f = *state;
+        registry_backend *b;
+        outcome o = {};
+
+        start(f, "web");
+        b = fake_find(&f->fake, "web");
+        assert_non_null(registry_stop(f->registry, &who, "web", 5, on_done, &o));
+        assert_int_equal(o.calls, 0);
+        assert_true(b->stopping);
+        assert_int_equal(b->stop_uid, 1000); /* who asked is recorded with the stop */
+        assert_int_equal(b->stop_pid, 4242);
+        fake_end(&f->fake, b, CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_false(o.already_stopped);
+        assert_string_equal(jstr(o.verdict, "event"), "stopped");
+        assert_true(json_is_true(json_object_get(o.verdict, "intentional")));
+        assert_int_equal(json_integer_value(json_object_get(o.verdict, "stop_uid")), 1000);
+
+        /* Once gone: at once, with the same verdict. */
+        assert_null(registry_stop(f->registry, &who, "web", 5, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_true(o.already_stopped);
+        assert_string_equal(jstr(o.verdict, "event"), "stopped");
+        assert_null(registry_stop(f->registry, &who, "none", 5, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_NO_SUCH_BACKEND);
+        assert_string_equal(o.name, "none");
+        outcome_done(&o);
+}
+
+static void test_two_stops_share_one_verdict(void **state) {
+        fixture *f = *state;
+        outcome a = {}, b = {};
+
+        start(f, "slow");
+        assert_non_null(registry_stop(f->registry, &who, "slow", 5, on_done, &a));
+        assert_non_null(registry_stop(f->registry, &who, "slow", 5, on_done, &b));
+        assert_int_equal(fake_find(&f->fake, "slow")->stops, 2); /* the second is a no-op of corral's */
+        fake_end(&f->fake, fake_find(&f->fake, "slow"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(a.calls, 1);
+        assert_int_equal(b.calls, 1);
+        assert_true(json_equal(a.verdict, b.verdict));
+        assert_false(b.already_stopped);
+        outcome_done(&a);
+        outcome_done(&b);
+}
+
+/* A verdict that comes from inside the stop (the backend had ended already) completes the Stop
+ * before it returns. */
+static void test_verdict_from_inside_the_stop(void **state) {
+        fixture *f = *state;
+        outcome o = {};
+
+        start(f, "quick");
+        f->fake.stop_at_once = true;
+        assert_null(registry_stop(f->registry, &who, "quick", 5, on_done, &o));
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_false(o.already_stopped);
+        assert_string_equal(jstr(o.verdict, "event"), "stopped");
+        outcome_done(&o);
+}
+
+static void test_stop_all_completes_when_all_are_gone(void **state) {
+        fixture *f = *state;
+        const char *names[] = { "a", "b", "c" };
+        outcome o = {};
+
+        for (size_t i = 0; i < 3; i++)
+                start(f, names[i]);
+        assert_non_null(registry_stop_all(f->registry, &who, 5, on_done, &o));
+        assert_int_equal(f->fake.stop_alls, 1);
+        fake_end(&f->fake, fake_find(&f->fake, "b"), CORRAL_EVENT_STOPPED);
+        fake_end(&f->fake, fake_find(&f->fake, "a"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 0);
+        fake_end(&f->fake, fake_find(&f->fake, "c"), CORRAL_EVENT_KILLED);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_int_equal(json_array_size(o.value), 3);
+        outcome_done(&o);
+
+        /* Nothing runs: at once, no verdicts. */
+        assert_null(registry_stop_all(f->registry, &who, 5, on_done, &o));
+        assert_int_equal(json_array_size(o.value), 0);
+        outcome_done(&o);
+}
+
+static void test_remove_of_a_running_one_is_refused(void **state) {
+        fixture *f = *state;
+        registry_result res;
+        outcome o = {};
+
+        start(f, "r");
+        assert_int_equal(registry_remove(f->registry, "r", &res), REGISTRY_BACKEND_RUNNING);
+        assert_string_equal(res.name, "r");
+        assert_string_equal(res.state, "running");
+        registry_result_done(&res);
+        assert_non_null(registry_stop(f->registry, &who, "r", 5, on_done, &o));
+        assert_int_equal(registry_remove(f->registry, "r", &res), REGISTRY_BACKEND_RUNNING);
+        assert_string_equal(res.state, "stopping");
+        registry_result_done(&res);
+        fake_end(&f->fake, fake_find(&f->fake, "r"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(registry_remove(f->registry, "r", &res), REGISTRY_OK);
+        registry_result_done(&res);
+        assert_int_equal(registry_status(f->registry, "r", &res), REGISTRY_NO_SUCH_BACKEND);
+        registry_result_done(&res);
+        assert_int_equal(registry_remove(f->registry, "r", &res), REGISTRY_NO_SUCH_BACKEND);
+        registry_result_done(&res);
+        outcome_done(&o);
+}
+
+static void test_keep_gone_forgets_the_oldest(void **state) {
+        fixture *f = *state;
+        const char *names[] = { "first", "second", "third" };
+        registry_result res;
+
+        registry_set_keep_gone(f->registry, 2);
+        for (size_t i = 0; i < 3; i++) {
+                start(f, names[i]);
+                fake_end(&f->fake, fake_find(&f->fake, names[i]), CORRAL_EVENT_EXITED);
+        }
+        /* Forgotten from the loop, never under the caller. */
+        assert_int_equal(registry_status(f->registry, "first", &res), REGISTRY_OK);
+        registry_result_done(&res);
+        settle(f);
+        assert_int_equal(registry_status(f->registry, "first", &res), REGISTRY_NO_SUCH_BACKEND);
+        registry_result_done(&res);
+        for (size_t i = 1; i < 3; i++) {
+                assert_int_equal(registry_status(f->registry, names[i], &res), REGISTRY_OK);
+                assert_string_equal(jstr(res.value, "state"), "gone");
+                assert_string_equal(jstr(json_object_get(res.value, "lastVerdict"), "event"), "exited");
+                registry_result_done(&res);
+        }
+        assert_int_equal(registry_list(f->registry, &res), REGISTRY_OK);
+        assert_int_equal(json_array_size(res.value), 2);
+        registry_result_done(&res);
+}
+
+static void test_cancelled_wait_is_never_completed(void **state) {
+        fixture *f = *state;
+        registry_result res;
+        outcome o = {};
+
+        start(f, "s");
+        registry_wait_cancel(registry_stop(f->registry, &who, "s", 5, on_done_counted, &o));
+        fake_end(&f->fake, fake_find(&f->fake, "s"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 0);
+        assert_int_equal(registry_status(f->registry, "s", &res), REGISTRY_OK); /* it stopped all the same */
+        assert_string_equal(jstr(res.value, "state"), "gone");
+        registry_result_done(&res);
+
+        /* A Restart whose caller went away still starts it again. */
+        start(f, "r");
+        registry_wait_cancel(registry_restart(f->registry, &who, "r", on_done_counted, &o));
+        fake_end(&f->fake, fake_find(&f->fake, "r"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 0);
+        assert_non_null(fake_find(&f->fake, "r"));
+        assert_string_equal(fake_find(&f->fake, "r")->launch, "3");
+
+        /* One of StopAll's: the others' verdicts change nothing for it. */
+        start(f, "t");
+        registry_wait_cancel(registry_stop_all(f->registry, &who, 5, on_done_counted, &o));
+        fake_end(&f->fake, fake_find(&f->fake, "t"), CORRAL_EVENT_STOPPED);
+        fake_end(&f->fake, fake_find(&f->fake, "r"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 0);
+        assert_int_equal(f->fake.live == NULL, true);
+}
+
+static void test_restart_completes_with_the_new_launch(void **state) {
+        fixture *f = *state;
+        outcome o = {};
+
+        start(f, "again");
+        assert_non_null(registry_restart(f->registry, &who, "again", on_done, &o));
+        assert_int_equal(o.calls, 0);
+        fake_end(&f->fake, fake_find(&f->fake, "again"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_string_equal(jstr(o.value, "launch"), "2");
+        assert_string_equal(jstr(json_object_get(o.value, "lastVerdict"), "event"), "stopped");
+        outcome_done(&o);
+        assert_null(registry_restart(f->registry, &who, "nothing", on_done, &o));
+        assert_int_equal(o.error, REGISTRY_NO_SUCH_BACKEND);
+        outcome_done(&o);
+}
+
+static void test_wait_ready(void **state) {
+        fixture *f = *state;
+        outcome o = {};
+
+        f->fake.start_state = CORRAL_STATE_STARTING;
+        assert_non_null(registry_start(f->registry, spec("model"), true, on_done, &o));
+        assert_int_equal(o.calls, 0);
+        fake_ready(&f->fake, fake_find(&f->fake, "model"));
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_string_equal(jstr(o.value, "state"), "running");
+        outcome_done(&o);
+
+        /* Never ready: StartFailed with its verdict. */
+        assert_non_null(registry_start(f->registry, spec("never"), true, on_done, &o));
+        fake_end(&f->fake, fake_find(&f->fake, "never"), CORRAL_EVENT_START_FAILED);
+        assert_int_equal(o.error, REGISTRY_START_FAILED);
+        assert_string_equal(o.name, "never");
+        assert_string_equal(jstr(o.verdict, "event"), "start-failed");
+        assert_string_equal(o.message, "backend exited unexpectedly");
+        outcome_done(&o);
+
+        /* Without wait_ready: at once, starting. */
+        assert_null(registry_start(f->registry, spec("eager"), false, on_done, &o));
+        assert_string_equal(jstr(o.value, "state"), "starting");
+        outcome_done(&o);
+}
+
+static void test_failed_starts_say_why(void **state) {
+        fixture *f = *state;
+        outcome o = {};
+
+        f->fake.spawn_error = -ENOENT; /* the command is not there: a start-failed verdict */
+        f->fake.spawn_verdict = true;
+        assert_null(registry_start(f->registry, spec("missing"), false, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_START_FAILED);
+        assert_string_equal(o.message, "backend failed to start: faked");
+        assert_string_equal(jstr(o.verdict, "event"), "start-failed");
+
+        f->fake.spawn_error = -ENOMEM; /* no verdict: out of memory, said as such */
+        f->fake.spawn_verdict = false;
+        assert_null(registry_start(f->registry, spec("missing"), false, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_NO_MEMORY);
+
+        f->fake.spawn_error = -EPERM; /* no verdict of its own: not the last launch's either */
+        assert_null(registry_start(f->registry, spec("missing"), false, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_START_FAILED);
+        assert_string_equal(o.message, strerror(EPERM));
+        assert_null(o.verdict);
+        outcome_done(&o);
+}
+
+static void test_observers_hear_events_launches_and_status(void **state) {
+        fixture *f = *state;
+        const char *want[] = { "w:started", "w:exited",   "w:restarting",
+                               "w:started", "w:stopping", "w:stopped" };
+
+        start(f, "w");
+        assert_int_equal(f->launches, 1); /* the first launch: told by the registry after spawn() */
+        assert_int_equal(f->running, 1);
+        fake_restart(&f->fake, fake_find(&f->fake, "w"));
+        assert_int_equal(f->launches, 2); /* a restart's: from its started event */
+        registry_wait_cancel(registry_stop(f->registry, &who, "w", 5, on_done, &(outcome){}));
+        fake_end(&f->fake, fake_find(&f->fake, "w"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(f->n_events, 6);
+        for (size_t i = 0; i < 6; i++)
+                assert_string_equal(f->events[i], want[i]);
+        assert_int_equal(f->running, 0);
+
+        fake_add_adoptable(&f->fake, "old");
+        assert_int_equal(registry_adopt(f->registry), 1);
+        assert_int_equal(f->launches, 3); /* an adopted one's */
+        assert_int_equal(f->running, 1);
+}
+
+static void shutdown_done(void *userdata) {
+        fixture *f = userdata;
+        f->shutdowns_done++;
+}
+
+static void test_shutdown_ends_once_all_are_gone(void **state) {
+        fixture *f = *state;
+        outcome o = {};
+
+        start(f, "a");
+        start(f, "b");
+        registry_shutdown(f->registry, &who, shutdown_done, f);
+        assert_true(f->shutting_down);
+        assert_true(registry_shutting_down(f->registry));
+        assert_int_equal(f->fake.stop_alls, 1);
+        assert_null(registry_start(f->registry, spec("late"), false, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_SHUTTING_DOWN);
+        outcome_done(&o);
+        fake_end(&f->fake, fake_find(&f->fake, "a"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(f->shutdowns_done, 0);
+        fake_end(&f->fake, fake_find(&f->fake, "b"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(f->shutdowns_done, 1);
+        assert_int_equal(registry_count_running(f->registry), 0);
+}
+
+static void test_logs_and_reset_failed(void **state) {
+        fixture *f = *state;
+        registry_result res;
+
+        start(f, "talker");
+        assert_int_equal(registry_logs(f->registry, "talker", 10, &res), REGISTRY_OK);
+        assert_string_equal(res.data, "out 1\n");
+        registry_result_done(&res);
+        assert_int_equal(registry_logs(f->registry, "quiet", 10, &res), REGISTRY_NO_SUCH_BACKEND);
+        registry_result_done(&res);
+        assert_int_equal(registry_reset_failed(f->registry, "talker", &res), REGISTRY_OK);
+        assert_string_equal(jstr(res.value, "name"), "talker");
+        registry_result_done(&res);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_start_then_start_again_exists, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stop_waits_for_the_verdict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_two_stops_share_one_verdict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_verdict_from_inside_the_stop, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stop_all_completes_when_all_are_gone, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_remove_of_a_running_one_is_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_keep_gone_forgets_the_oldest, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cancelled_wait_is_never_completed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_completes_with_the_new_launch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wait_ready, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_failed_starts_say_why, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_observers_hear_events_launches_and_status, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_shutdown_ends_once_all_are_gone, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_logs_and_reset_failed, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
