@@ -890,8 +890,7 @@ static int backend_on_restart_timer(sd_event_source *s _unused_, uint64_t usec _
         b->restart_timer = sd_event_source_disable_unref(b->restart_timer);
         b->next_restart_usec = 0;
         backend_run_done(b);
-        b->state = CORRAL_STATE_STARTING; /* between two runs: the launch decides the next state */
-        (void) backend_start(b, true);
+        (void) backend_start(b, true); /* restarting until the launch says what comes next */
         if (placeholder[0]) { /* also if the restart failed for good and b is unlinked now */
                 (void) cgroup_leaf_remove(&c->root, b->name, placeholder);
                 record_forget(&c->records, b->name, placeholder);
