@@ -248,3 +248,16 @@ int spec_from_json(json_t *o, corral_spec **ret) {
         *ret = s;
         return 0;
 }
+
+/* Two specs are equal when their JSON forms are: every setting is in it. */
+bool corral_spec_equal(const corral_spec *a, const corral_spec *b) {
+        json_t *ja = NULL, *jb = NULL;
+        bool eq;
+
+        if (!a || !b)
+                return a == b;
+        eq = spec_to_json(a, &ja) >= 0 && spec_to_json(b, &jb) >= 0 && json_equal(ja, jb);
+        json_decref(ja);
+        json_decref(jb);
+        return eq;
+}

@@ -10,7 +10,6 @@
 #include "corral-private.h"
 #include "macro.h"
 #include "parse.h"
-#include "spec-json.h"
 #include "strv.h"
 
 #define GRACE_DEFAULT_USEC (15 * USEC_PER_SEC)
@@ -453,18 +452,6 @@ int corral_spec_set_log_file(corral_spec *s, const char *path, uint64_t max_byte
 int corral_spec_set_log_journal(corral_spec *s, bool enable) {
         s->log_journal = enable;
         return 0;
-}
-
-bool corral_spec_equal(const corral_spec *a, const corral_spec *b) {
-        json_t *ja = NULL, *jb = NULL;
-        bool eq;
-
-        if (!a || !b)
-                return a == b;
-        eq = spec_to_json(a, &ja) >= 0 && spec_to_json(b, &jb) >= 0 && json_equal(ja, jb);
-        json_decref(ja);
-        json_decref(jb);
-        return eq;
 }
 
 int corral_spec_dup(const corral_spec *s, corral_spec **ret) {
