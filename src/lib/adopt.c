@@ -146,7 +146,8 @@ static void adopt_unrecorded_start(corral_backend *b, int leaf) {
                    b->name, r->id, (int) r->pid);
 }
 
-/* Supervised again, waiting for its restart, or concluded from the loop. */
+/* Supervised again, waiting for its restart, or concluded from the loop: 0, or 1 for a launch that
+ * never started (its leaf and record are forgotten, said, and nothing is told of it). */
 static int adopt_resume(corral_backend *b, int leaf) {
         launch l = LAUNCH_INIT;
         int pidfd;
@@ -156,6 +157,8 @@ static int adopt_resume(corral_backend *b, int leaf) {
         if (b->next_restart_usec > 0) /* between launches: its empty leaf is the record */
                 return safe_close(leaf), backend_adopt_restarting(b);
         adopt_unrecorded_start(b, leaf);
+        if (b->run.pid <= 0) /* killed before its process ran: it never started, nothing to tell */
+                return safe_close(leaf), 1;
         pidfd = adopt_main_pidfd(b);
         if (pidfd < 0)
                 return backend_adopt_ended(b, leaf);
@@ -189,10 +192,14 @@ static int adopt_leaf(corral *c, const char *dir, corral_backend **ret) {
         if (r < 0)
                 return r;
         r = adopt_resume(b, TAKE_FD(leaf));
-        if (r < 0) {
-                backend_kill_sync(b); /* and unlinked */
+        if (r != 0) {
+                if (r > 0)
+                        corral_log(c, CORRAL_LEVEL_NOTICE,
+                                   "%s.%s never started (its supervisor was killed before its process ran): forgotten",
+                                   name, id);
+                backend_kill_sync(b); /* and unlinked, its leaf and record removed */
                 corral_backend_unref(b);
-                return r;
+                return r > 0 ? 0 : r;
         }
         if (b->state != CORRAL_STATE_EXITED) /* one that ended meanwhile has its verdict to come */
                 backend_emit_adopted(b);
@@ -243,7 +250,13 @@ static int adopt_lost(corral *c, const char *file, corral_backend **ret) {
                 r = backend_adopt_concluded(b);
         else if (b->next_restart_usec > 0) /* its placeholder leaf went, its restart did not */
                 r = backend_adopt_restarting(b);
-        else {
+        else if (st.pid <= 0) { /* it never started: nothing to tell of it */
+                corral_log(c, CORRAL_LEVEL_NOTICE, "%s.%s never started: its record forgotten", name, id);
+                record_forget(&c->records, name, id);
+                backend_unlink(b);
+                corral_backend_unref(b);
+                return 0;
+        } else {
                 int pidfd = adopt_take_given(c, name, id, 0); /* systemd's store may have it */
                 if (pidfd >= 0 && syscall_pidfd_exit_info(pidfd, st.pid, &si) < 0)
                         si = (siginfo_t){ .si_code = 0 };
