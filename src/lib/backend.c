@@ -245,9 +245,13 @@ static void backend_note_leftover(corral_backend *b) {
         b->run.leftover_known = true;
 }
 
+static void backend_persist(corral_backend *b);
+
 static void backend_escalate(corral_backend *b) {
         backend_note_leftover(b);
         b->run.escalated = true;
+        if (b->run.intent.stop) /* a stop's verdict, notice now, is decided by its record alone */
+                backend_persist(b);
         (void) backend_kill(b);
         b->run.stop_timer = sd_event_source_disable_unref(b->run.stop_timer);
 }
@@ -277,6 +281,7 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .stop_at_usec = r->intent.at_usec,
                               .stop_signalled = r->stop_signalled,
                               .stop_deadline_usec = r->stop_deadline_usec,
+                              .escalated = r->escalated,
                               .oom_seen = r->oom_seen,
                               .attempt = b->attempt,
                               .n_restart_times = b->n_restart_times,
@@ -290,7 +295,6 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                 memcpy(st->verdict_message, r->verdict.message, sizeof(st->verdict_message));
                 st->exit_code = r->exit_si.si_code;
                 st->exit_status = r->exit_si.si_status;
-                st->escalated = r->escalated;
                 st->leftover = r->leftover;
                 st->runtime_usec = r->exit_usec > r->start_usec ? r->exit_usec - r->start_usec : 0;
         }
@@ -775,7 +779,11 @@ static void backend_tell(corral_backend *b, const verdict *v, int error, corral_
         r->concluded = true;
         r->verdict = *v;
         r->verdict_next = next;
-        backend_persist(b);
+        /* A stop's verdict follows from its record (the intent, the escalation) whatever else a
+         * supervisor after us can learn: only another end needs the verdict kept before it is
+         * told, and StopAll of thousands is spared a write each. */
+        if (!r->intent.stop)
+                backend_persist(b);
         backend_set_state_full(b, next, true);
         if (next != CORRAL_STATE_RESTARTING) /* unlinked first: corral_count() no longer counts it */
                 backend_unlink(b);
@@ -926,6 +934,7 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
                                       .by_pid = st->stop_pid };
         r->stop_signalled = st->stop_signalled;
         r->stop_deadline_usec = st->stop_deadline_usec;
+        r->escalated = st->escalated;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
         if (st->concluded) {
@@ -934,7 +943,6 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
                 memcpy(r->verdict.message, st->verdict_message, sizeof(r->verdict.message));
                 r->verdict_next = st->verdict_next;
                 r->exit_si = (siginfo_t){ .si_code = st->exit_code, .si_status = st->exit_status };
-                r->escalated = st->escalated;
                 r->leftover = st->leftover;
                 r->leftover_known = true;
                 r->exit_usec = now_usec(CLOCK_MONOTONIC);

@@ -39,10 +39,9 @@ static uint64_t ju64(json_t *o, const char *key) {
 static json_t *verdict_to_json(const record_state *s) {
         if (!s->concluded)
                 return json_null();
-        return json_pack("{s:i, s:i, s:i, s:s, s:i, s:i, s:b, s:i, s:I}", "event", s->verdict_event, "level",
+        return json_pack("{s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:I}", "event", s->verdict_event, "level",
                          s->verdict_level, "next", s->verdict_next, "message", s->verdict_message, "code",
-                         s->exit_code, "status",
-                         s->exit_status, "escalated", s->escalated, "leftover", (int) s->leftover, "runtime",
+                         s->exit_code, "status", s->exit_status, "leftover", (int) s->leftover, "runtime",
                          (json_int_t) s->runtime_usec);
 }
 
@@ -58,7 +57,6 @@ static void verdict_from_json(json_t *o, record_state *s) {
         (void) snprintf(s->verdict_message, sizeof(s->verdict_message), "%s", m);
         s->exit_code = (int) json_integer_value(json_object_get(o, "code"));
         s->exit_status = (int) json_integer_value(json_object_get(o, "status"));
-        s->escalated = json_is_true(json_object_get(o, "escalated"));
         s->leftover = (unsigned) json_integer_value(json_object_get(o, "leftover"));
         s->runtime_usec = ju64(o, "runtime");
 }
@@ -69,12 +67,13 @@ static json_t *state_to_json(const record_state *s) {
 
         for (unsigned i = 0; times && i < n; i++)
                 json_array_append_new(times, json_integer((json_int_t) s->restart_times[i]));
-        return json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:i, s:o, s:i, s:I, s:I, s:o}",
+        return json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:i, s:o, s:i, s:I, s:I, s:o}",
                          "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
                          (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
                          s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
                          (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
-                         s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "attempt",
+                         s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "escalated",
+                         s->escalated, "attempt",
                          (int) s->attempt, "restartTimes", times, "restartCount", (int) s->n_restart_times,
                          "nextRestart", (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen,
                          "verdict", verdict_to_json(s));
@@ -97,6 +96,7 @@ static void state_from_json(json_t *o, record_state *s) {
                 .stop_at_usec = ju64(o, "stopAt"),
                 .stop_signalled = json_is_true(json_object_get(o, "stopSignalled")),
                 .stop_deadline_usec = ju64(o, "stopDeadline"),
+                .escalated = json_is_true(json_object_get(o, "escalated")),
                 .oom_seen = ju64(o, "oomSeen"),
                 .attempt = (unsigned) ju64(o, "attempt"),
                 .n_restart_times = (unsigned) ju64(o, "restartCount"),

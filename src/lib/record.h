@@ -24,6 +24,7 @@ typedef struct record_state {
         uint64_t stop_at_usec;
         bool stop_signalled;
         uint64_t stop_deadline_usec;
+        bool escalated; /* cgroup.kill was needed (a stop's verdict is notice, not info) */
         uint64_t oom_seen;
         /* The restart policy's memory, which outlives a launch. */
         unsigned attempt;
@@ -37,7 +38,6 @@ typedef struct record_state {
         int verdict_next;                 /* the corral_state it leads to: gone, restarting, failed */
         char verdict_message[512];
         int exit_code, exit_status; /* waitid's si_code and si_status */
-        bool escalated;
         unsigned leftover;
         uint64_t runtime_usec;
 } record_state;
