@@ -152,7 +152,7 @@ static int adopt_resume(corral_backend *b, int leaf) {
         launch l = LAUNCH_INIT;
         int pidfd;
 
-        if (b->run.concluded) /* its verdict was decided, maybe not told */
+        if (b->run.verdict) /* its verdict was decided, maybe not told */
                 return safe_close(leaf), backend_adopt_concluded(b);
         if (b->next_restart_usec > 0) /* between launches: its empty leaf is the record */
                 return safe_close(leaf), backend_adopt_restarting(b);
@@ -246,7 +246,7 @@ static int adopt_lost(corral *c, const char *file, corral_backend **ret) {
         corral_spec_free(spec);
         if (r < 0)
                 return r;
-        if (b->run.concluded)
+        if (b->run.verdict)
                 r = backend_adopt_concluded(b);
         else if (b->next_restart_usec > 0) /* its placeholder leaf went, its restart did not */
                 r = backend_adopt_restarting(b);

@@ -109,6 +109,7 @@ static void backend_run_done(corral_backend *b) {
         backend_run_close(b);
         free(b->run.cgroup);
         free(b->run.status_text);
+        free(b->run.verdict);
         b->run = BACKEND_RUN_INIT;
 }
 
@@ -287,12 +288,12 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .n_restart_times = b->n_restart_times,
                               .next_restart_usec = b->next_restart_usec };
         memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
-        if (r->concluded) {
+        if (r->verdict) {
                 st->concluded = true;
-                st->verdict_event = r->verdict.type;
-                st->verdict_level = r->verdict.level;
+                st->verdict_event = r->verdict->type;
+                st->verdict_level = r->verdict->level;
                 st->verdict_next = r->verdict_next;
-                memcpy(st->verdict_message, r->verdict.message, sizeof(st->verdict_message));
+                memcpy(st->verdict_message, r->verdict->message, sizeof(st->verdict_message));
                 st->exit_code = r->exit_si.si_code;
                 st->exit_status = r->exit_si.si_status;
                 st->leftover = r->leftover;
@@ -776,8 +777,10 @@ static void backend_tell(corral_backend *b, const verdict *v, int error, corral_
         char msg[128];
 
         corral_backend_ref(b);
-        r->concluded = true;
-        r->verdict = *v;
+        r->verdict = mfree(r->verdict);
+        r->verdict = malloc(sizeof(*v)); /* kept only while told: not in every record's memory */
+        if (r->verdict)
+                *r->verdict = *v;
         r->verdict_next = next;
         /* A stop's verdict follows from its record (the intent, the escalation) whatever else a
          * supervisor after us can learn: only another end needs the verdict kept before it is
@@ -797,7 +800,7 @@ static void backend_tell(corral_backend *b, const verdict *v, int error, corral_
                                 (uint64_t) (b->spec->restart.limit_interval_usec / USEC_PER_SEC));
                 backend_emit_in(c, b, CORRAL_EVENT_FAILED, CORRAL_LEVEL_ERROR, msg, 0);
         }
-        r->concluded = false; /* told: a restart to come is all its record keeps */
+        r->verdict = mfree(r->verdict); /* told: a restart to come is all its record keeps */
         backend_record_state_in(c, b);
         corral_backend_unref(b);
 }
@@ -937,10 +940,9 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->escalated = st->escalated;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
-        if (st->concluded) {
-                r->concluded = true;
-                r->verdict = (verdict){ .type = st->verdict_event, .level = st->verdict_level };
-                memcpy(r->verdict.message, st->verdict_message, sizeof(r->verdict.message));
+        if (st->concluded && (r->verdict = malloc(sizeof(verdict)))) {
+                *r->verdict = (verdict){ .type = st->verdict_event, .level = st->verdict_level };
+                memcpy(r->verdict->message, st->verdict_message, sizeof(r->verdict->message));
                 r->verdict_next = st->verdict_next;
                 r->exit_si = (siginfo_t){ .si_code = st->exit_code, .si_status = st->exit_status };
                 r->leftover = st->leftover;
@@ -1089,7 +1091,7 @@ void backend_reap_orphans(corral *c) {
 
 static int backend_on_told_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         corral_backend *b = corral_backend_ref(userdata);
-        verdict v = b->run.verdict;
+        verdict v = *b->run.verdict;
 
         b->run.conclude_timer = sd_event_source_disable_unref(b->run.conclude_timer);
         backend_tell(b, &v, 0, b->run.verdict_next);

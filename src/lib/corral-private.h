@@ -115,8 +115,7 @@ typedef struct backend_run {
         int probe_fd;                    /* Ready=tcp: the connection being tried, or -1 */
         sd_event_source *probe_source, *probe_timer;
         uint64_t probe_delay_usec;
-        bool concluded;        /* its verdict is decided (and kept, until the launch is forgotten) */
-        verdict verdict;
+        verdict *verdict;          /* decided, while it is being told (or taken back to be told) */
         corral_state verdict_next; /* what follows it */
 } backend_run;
 
