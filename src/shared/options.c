@@ -256,7 +256,8 @@ const option_def options_table[] = {
                 .expected = "control-group or mixed (systemd's process and none are refused: they leave "
                             "processes behind after a stop, which corral never does)",
                 .dflt = "control-group",
-                .help = "who gets the stop signal: every process of its cgroup, or (mixed) the main process, "
+                .help = "who gets the stop signal: every process of its cgroup, or (mixed) the main "
+                        "process, "
                         "and the rest is killed when it exits",
                 .set_str = set_kill_mode,
         },

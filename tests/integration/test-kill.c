@@ -79,7 +79,7 @@ static void test_mixed_leftover_killed_when_main_exits(void **state) {
         assert_int_equal(e->ev.how, CORRAL_HOW_EXITED);
         assert_int_equal(e->ev.exit_code, 0);
         assert_true(harness_pidfd_exited(worker)); /* the verdict comes once the leaf is empty */
-        assert_false(harness_fifo_has(h, 'X'));         /* it never got SIGTERM */
+        assert_false(harness_fifo_has(h, 'X'));    /* it never got SIGTERM */
         close(worker);
         corral_backend_unref(b);
 }
@@ -124,7 +124,8 @@ static void test_control_group_signals_every_process(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_kill_mode_names),
-                cmocka_unit_test_setup_teardown(test_mixed_main_stops_its_worker, harness_setup, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_mixed_main_stops_its_worker, harness_setup,
+                                                harness_teardown),
                 cmocka_unit_test_setup_teardown(test_mixed_leftover_killed_when_main_exits, harness_setup,
                                                 harness_teardown),
                 cmocka_unit_test_setup_teardown(test_mixed_deadline, harness_setup, harness_teardown),
