@@ -226,6 +226,14 @@ static int backend_signal(corral_backend *b, int sig) {
         return cgroup_signal_all(&leaf, sig, &b->corral->features.cgroup);
 }
 
+/* The stop signal (or SIGCONT after it) where the kill mode sends it: every process of the leaf, or
+ * (mixed) the main process alone, through its pidfd. */
+static int backend_signal_stop(corral_backend *b, int sig) {
+        if (b->spec->kill_mode != CORRAL_KILL_MIXED)
+                return backend_signal(b, sig);
+        return b->run.pidfd >= 0 ? syscall_pidfd_send_signal(b->run.pidfd, sig) : -ESRCH;
+}
+
 static int backend_kill(corral_backend *b) {
         _cleanup_close_ int fd = backend_leaf_open(b);
         cgroup_leaf leaf = { .fd = fd, .path = b->run.cgroup };
@@ -591,8 +599,9 @@ int backend_on_exit(corral_backend *b) {
         backend_set_state(b, CORRAL_STATE_EXITED);
         backend_note_leftover(b);
         /* Left behind by an unasked exit (a double-forked daemon, say): not ours to keep. A stop
-         * under way gives them the rest of its grace period instead. */
-        if (!r->intent.stop && r->leftover > 0)
+         * under way gives them the rest of its grace period instead, unless its kill mode is mixed:
+         * they never had the stop signal, and the main process's end is theirs. */
+        if (r->leftover > 0 && (!r->intent.stop || b->spec->kill_mode == CORRAL_KILL_MIXED))
                 backend_escalate(b);
         backend_check_populated(b);
         return 1;
@@ -1002,7 +1011,7 @@ int backend_adopt_live(corral_backend *b, launch *l, int leaf_fd) {
         backend_set_state(b, r->intent.stop || r->self_stopping ? CORRAL_STATE_STOPPING
                              : r->ready_pending                  ? CORRAL_STATE_STARTING
                                                                  : CORRAL_STATE_RUNNING);
-        if (r->intent.stop && !r->stop_signalled && backend_signal(b, b->spec->stop_signal) >= 0) {
+        if (r->intent.stop && !r->stop_signalled && backend_signal_stop(b, b->spec->stop_signal) >= 0) {
                 r->stop_signalled = true;
                 backend_persist(b);
         }
@@ -1177,7 +1186,7 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
         r->stop_deadline_usec = grace_usec == 0 ? 0 : deadline_add(base_usec, grace_usec);
         backend_set_state(b, CORRAL_STATE_STOPPING);
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend");
-        if (backend_signal(b, b->spec->stop_signal) < 0 || grace_usec == 0 || !r->stop_timer) {
+        if (backend_signal_stop(b, b->spec->stop_signal) < 0 || grace_usec == 0 || !r->stop_timer) {
                 backend_escalate(b);
                 return CORRAL_STOP_STARTED;
         }
@@ -1185,7 +1194,7 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
         backend_persist(b);
         /* A stopped (SIGSTOP) process must run to act on the stop signal. */
         if (b->spec->stop_signal != SIGKILL && b->spec->stop_signal != SIGCONT)
-                (void) backend_signal(b, SIGCONT);
+                (void) backend_signal_stop(b, SIGCONT);
         return CORRAL_STOP_STARTED;
 }
 

@@ -160,6 +160,7 @@ struct corral_spec {
         corral_type type;
         int stop_signal;
         uint64_t grace_usec;
+        corral_kill_mode kill_mode;
         restart_policy restart;
         corral_ready ready;
         uint64_t start_timeout_usec;

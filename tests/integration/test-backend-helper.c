@@ -45,6 +45,13 @@
  *                 STATUS; says "H" on the fifo for each request answered
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
+ *   child-waits   a child (same session) that says "X" and exits at SIGTERM, else says "C" and
+ *                 exits 0 when the main process closes a pipe to it; the main process, at
+ *                 SIGTERM, closes it, waits for the child and exits 0 (a server that stops its
+ *                 workers itself, as PostgreSQL and gunicorn do)
+ *   child-stays [ignore]  a child (same session) that says "G<pid>", says "X" and exits at
+ *                 SIGTERM, else waits; the main process exits 0 at SIGTERM (ignores it with
+ *                 "ignore"), leaving the child behind
  */
 #include <dirent.h>
 #include <errno.h>
@@ -243,6 +250,69 @@ static void fork_orphan(bool live_on) {
                 _exit(93);
 }
 
+static volatile sig_atomic_t got_term;
+
+static void on_term_flag(int sig) {
+        (void) sig;
+        got_term = 1;
+}
+
+static void on_term_say(int sig) {
+        (void) sig;
+        say("X\n");
+        _exit(0);
+}
+
+/* child-waits and child-stays: a child in our session that tells whether it got SIGTERM; the
+ * main process goes on only once the child's handler is in place. Returns the write end of the
+ * pipe whose closing ends a child that waits. */
+static int fork_worker(bool waits) {
+        int ready[2], done[2];
+        char buf[32];
+        pid_t c;
+
+        if (pipe(ready) < 0 || pipe(done) < 0)
+                _exit(90);
+        c = fork();
+        if (c < 0)
+                _exit(91);
+        if (c == 0) {
+                sigset_t term;
+                sigemptyset(&term);
+                sigaddset(&term, SIGTERM);
+                sigprocmask(SIG_UNBLOCK, &term, NULL); /* child-waits' main process blocks it */
+                signal(SIGTERM, on_term_say);
+                close(done[1]);
+                if (!waits) {
+                        snprintf(buf, sizeof(buf), "G%d\n", (int) getpid());
+                        say(buf);
+                }
+                if (write(ready[1], "w", 1) != 1)
+                        _exit(94);
+                if (!waits)
+                        forever();
+                while (read(done[0], buf, 1) < 0 && errno == EINTR)
+                        ;
+                say("C\n");
+                _exit(0);
+        }
+        close(done[0]);
+        close(ready[1]);
+        if (read(ready[0], buf, 1) != 1)
+                _exit(95);
+        close(ready[0]);
+        return done[1];
+}
+
+/* child-waits: at SIGTERM (blocked until sigsuspend(): none is lost), the worker is told to
+ * finish, and waited for by its pid (our own child: the helper is not corral). */
+static int stop_worker_on_term(int done_fd, sigset_t *unblocked) {
+        while (!got_term)
+                sigsuspend(unblocked);
+        close(done_fd);
+        return wait(NULL) > 0 ? 0 : 89;
+}
+
 static void dump_core_in(const char *dir) {
         struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 
@@ -365,6 +435,21 @@ int main(int argc, char **argv) {
                         usleep(100000);
                         (void) notify("WATCHDOG=1");
                 }
+        }
+        if (strcmp(mode, "child-stays") == 0) {
+                signal(SIGTERM, argc > 3 && strcmp(argv[3], "ignore") == 0 ? SIG_IGN : on_term);
+                (void) fork_worker(false);
+        }
+        if (strcmp(mode, "child-waits") == 0) {
+                sigset_t term, unblocked_term;
+                int done_fd;
+                sigemptyset(&term);
+                sigaddset(&term, SIGTERM);
+                signal(SIGTERM, on_term_flag);
+                sigprocmask(SIG_BLOCK, &term, &unblocked_term);
+                done_fd = fork_worker(true);
+                say("R\n");
+                return stop_worker_on_term(done_fd, &unblocked_term);
         }
         sigset_t usr1, unblocked;
         sigemptyset(&usr1);
