@@ -38,7 +38,7 @@ typedef enum corral_restart {
 typedef enum corral_ready {
         CORRAL_READY_NONE,   /* running as soon as it is started (the default) */
         CORRAL_READY_NOTIFY, /* starting until it sends READY=1 (sd_notify) on $NOTIFY_SOCKET */
-        CORRAL_READY_TCP,    /* starting until a TCP connection to an address succeeds */
+        CORRAL_READY_TCP,    /* starting until a socket of its own cgroup listens on an address */
 } corral_ready;
 
 /* How a stop reaches the processes of a backend's cgroup (KillMode=, as systemd names it). */
@@ -321,8 +321,10 @@ int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec);
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
 
 /**
- * corral_spec_set_ready_tcp() - ready once a TCP connection to @host (a numeric IPv4 or IPv6
- * address, or "localhost") and @port succeeds; tried again, 10 ms to 500 ms apart, until then.
+ * corral_spec_set_ready_tcp() - ready once a TCP socket made by (or held open by) a process of
+ * the backend's cgroup listens on @host (a numeric IPv4 or IPv6 address, or "localhost") and
+ * @port, as the kernel's sock_diag tells; looked for again, 10 ms to 500 ms apart, until then. A
+ * listener of another process never counts (the start times out, saying so).
  * -EINVAL for anything else: no name is looked up, the loop never blocks on DNS.
  */
 int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec);

@@ -131,8 +131,9 @@ const option_def options_table[] = {
                 .arg = "none|notify|tcp:HOST:PORT",
                 .expected = "none, notify or tcp:HOST:PORT (a numeric address or localhost)",
                 .dflt = "none",
-                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a connection "
-                        "to HOST:PORT succeeds",
+                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a socket of "
+                        "its "
+                        "own listens on HOST:PORT",
                 .set_str = corral_spec_set_readiness,
         },
         {

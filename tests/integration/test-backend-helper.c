@@ -39,6 +39,10 @@
  *   notify-stopping  READY=1, says R, then STOPPING=1 and exits 0 after 50 ms
  *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready; at each SIGUSR1 it sends
  *                 STATUS=still starting
+ *   listen-grandchild PORT  a grandchild in a new session listens on 127.0.0.1:PORT (its parent
+ *                 exits), then the main process says R and waits
+ *   http STATUS:PORT  listens on 127.0.0.1:PORT, says R, and answers every HTTP request with
+ *                 STATUS; says "H" on the fifo for each request answered
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
  *   child-waits   a child (same session) that says "X" and exits at SIGTERM, else says "C" and
@@ -160,6 +164,46 @@ static int ping_watchdog(const char *ms) {
 static void on_term_abort(int sig) {
         (void) sig;
         abort();
+}
+
+/* A TCP socket listening on 127.0.0.1:port, or exit 96. */
+static int listen_on(unsigned port) {
+        struct sockaddr_in sin = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                   .sin_port = htons((uint16_t) port) };
+        int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        (void) setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (l < 0 || bind(l, (struct sockaddr *) &sin, sizeof(sin)) < 0 || listen(l, 16) < 0)
+                _exit(96);
+        return l;
+}
+
+/* A tiny HTTP server: each request (read up to its blank line) gets status and "ok". */
+static void serve_http(int l, int status) {
+        char req[4096], resp[160];
+
+        for (;;) {
+                size_t len = 0;
+                int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0)
+                        continue;
+                while (len < sizeof(req) - 1) {
+                        ssize_t k = read(c, req + len, sizeof(req) - 1 - len);
+                        if (k <= 0)
+                                break;
+                        len += (size_t) k;
+                        req[len] = '\0';
+                        if (strstr(req, "\r\n\r\n"))
+                                break;
+                }
+                snprintf(resp, sizeof(resp),
+                         "HTTP/1.1 %d Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", status);
+                if (write(c, resp, strlen(resp)) < 0)
+                        _exit(93);
+                close(c);
+                say("H");
+        }
 }
 
 static void forever(void) {
@@ -364,6 +408,26 @@ int main(int argc, char **argv) {
                 (void) setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
                 if (l < 0 || bind(l, (struct sockaddr *) &sin, sizeof(sin)) < 0 || listen(l, 16) < 0)
                         return 96;
+        }
+        if (strcmp(mode, "listen-grandchild") == 0) {
+                pid_t mid = fork();
+                if (mid == 0) {
+                        (void) setsid();
+                        if (fork() == 0) {
+                                (void) listen_on((unsigned) atoi(argc > 3 ? argv[3] : "0"));
+                                close(fifo_fd);
+                                forever();
+                        }
+                        _exit(0);
+                }
+                if (mid < 0 || waitpid(mid, NULL, 0) != mid)
+                        return 93;
+        }
+        if (strcmp(mode, "http") == 0) {
+                const char *arg = argc > 3 ? argv[3] : "200:0";
+                int l = listen_on((unsigned) atoi(strchr(arg, ':') ? strchr(arg, ':') + 1 : "0"));
+                say("R\n");
+                serve_http(l, atoi(arg));
         }
         if (strcmp(mode, "pinger") == 0) {
                 if (notify("READY=1") < 0)
