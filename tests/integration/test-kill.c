@@ -416,7 +416,8 @@ static void test_kill_survives_readoption(void **state) {
         assert_string_equal(jstr(v, "message"), want);
         json_decref(v);
         close(main_fd);
-        /* a fresh corrald for the fixture's checks: this one's fds at its start included what it took back */
+        /* a fresh corrald for the fixture's checks: this one's fds at its start included what it took back
+         */
         assert_int_equal(daemon_stop(d), 0);
         daemon_reap_orphans(d); /* it was the killed corrald's child: ours now, as init's would be */
         daemon_start(d, NULL);
