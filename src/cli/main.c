@@ -58,6 +58,7 @@ static void help(void) {
                "  logs NAME [-n LINES] [-f]             its last output (10 lines; 0: all kept), -f "
                "follows\n"
                "  watch                                 follow every event\n"
+               "  metrics [--openmetrics]               the metrics, as Prometheus scrapes them\n"
                "  reload                                read the definition files again, apply what "
                "changed\n\n"
                "  --address PATH   corrald's socket (default $CORRAL_ADDRESS, else\n"
@@ -78,8 +79,9 @@ int main(int argc, char **argv) {
                 return verb_run(argc - 1, argv + 1);
         if (strcmp(argv[1], "verify") == 0)
                 return verb_verify(argc - 1, argv + 1);
-        static const char *const client_verbs[] = { "start", "stop",         "restart", "list",   "status",
-                                                    "watch", "reset-failed", "logs",    "reload", "remove" };
+        static const char *const client_verbs[] = { "start",  "stop",   "restart",      "list",
+                                                    "status", "watch",  "reset-failed", "logs",
+                                                    "reload", "remove", "metrics" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(argv[1], client_verbs[i]) == 0)
                         return verb_client(argc - 1, argv + 1);
