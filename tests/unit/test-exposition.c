@@ -170,7 +170,7 @@ static void test_exposition(void **state) {
         start(f, "web");
         start(f, "db.x@1");
         for (int i = 0; i < 3; i++)
-                assert_null(registry_restart(f->registry, &who, "web", ignore, NULL));
+                assert_null(registry_restart(f->registry, &who, "web", false, ignore, NULL));
         assert_null(registry_stop(f->registry, &who, "db.x@1", 0, ignore, NULL));
         assert_int_equal(metrics_render(&f->m, PROM_FORMAT_TEXT, true, &s, &n), 0);
         assert_non_null(strstr(s, "\ncorral_backends 2\n"));
