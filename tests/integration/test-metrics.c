@@ -285,6 +285,7 @@ static void test_counters_scraped_and_in_the_textfile(void **state) {
                 &m,
                 "\ncorral_backend_verdicts_total{backend=\"web\",verdict=\"stopped\",level=\"info\"} 4\n");
         assert_textfile_has(&m, "\ncorral_backend_state{backend=\"web\",state=\"gone\"} 1\n");
+        daemon_baseline(d); /* its baseline held what it took back, now stopped */
 }
 
 /* OpenMetrics when the scraper asks for it; 404 and 405 for anything but GET /metrics. */
