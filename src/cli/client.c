@@ -27,6 +27,7 @@ typedef struct client_args {
         bool all;
         bool wait_ready;
         bool follow;
+        bool openmetrics;
         unsigned lines; /* logs -n; 0: all that is kept */
         const char *signal, *whom; /* kill --signal, --whom */
         const char *name;
@@ -38,11 +39,17 @@ typedef struct client_args {
 
 /* Options of the verbs themselves; the spec options (spec-options.c) come after them. */
 static const struct option client_options[] = {
-        { "address", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
-        { "all", no_argument, NULL, 'A' },           { "wait-ready", no_argument, NULL, 'W' },
-        { "follow", no_argument, NULL, 'f' },        { "lines", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },          { "signal", required_argument, NULL, 's' },
-        { "whom", required_argument, NULL, 'w' },    {},
+        { "address", required_argument, NULL, 'a' },
+        { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'A' },
+        { "wait-ready", no_argument, NULL, 'W' },
+        { "follow", no_argument, NULL, 'f' },
+        { "lines", required_argument, NULL, 'n' },
+        { "openmetrics", no_argument, NULL, 'O' },
+        { "signal", required_argument, NULL, 's' },
+        { "whom", required_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },
+        {},
 };
 
 static int client_option(int opt, const char *name, const char *v, client_args *a) {
@@ -76,6 +83,9 @@ static int client_option(int opt, const char *name, const char *v, client_args *
                 if (strcmp(v, "main") != 0 && strcmp(v, "all") != 0)
                         return cli_usage("invalid --whom '%s': expected main or all", v);
                 a->whom = v;
+                return 0;
+        case 'O':
+                a->openmetrics = true;
                 return 0;
         case 'n':
                 n = strtoul(v, &end, 10);
@@ -511,6 +521,25 @@ static int verb_logs(client_args *a) {
         return r;
 }
 
+/* The Prometheus exposition (or OpenMetrics), as corrald --metrics-listen serves it. */
+static int verb_metrics(client_args *a) {
+        json_t *out = NULL, *text;
+        int r;
+
+        if (a->name)
+                return cli_usage("usage: corral metrics [--openmetrics]"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Metrics", json_pack("{s:b}", "openMetrics", a->openmetrics), &out);
+        if (r != 0)
+                return r;
+        text = json_object_get(out, "text");
+        if (a->json)
+                print_json(out);
+        else
+                (void) fwrite(json_string_value(text) ?: "", 1, json_string_length(text), stdout);
+        json_decref(out);
+        return 0;
+}
+
 static void print_names(const char *what, json_t *a) {
         size_t i;
         json_t *v;
@@ -557,6 +586,7 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 { "watch", verb_watch },   { "reset-failed", verb_reset_failed },
                 { "remove", verb_remove }, { "logs", verb_logs },
                 { "reload", verb_reload },
+                { "metrics", verb_metrics },
         };
         client_args a;
         int r = client_parse(argc, argv, g, &a);

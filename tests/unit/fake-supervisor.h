@@ -30,6 +30,7 @@ struct registry_backend {
         corral_kill_whom kill_whom;
         uid_t kill_uid;
         pid_t kill_pid;
+        unsigned restarts;    /* spawns asked as restarts, over its launches (counters) */
         sd_event_source *end; /* with a loop: the stop's end, on its next turn */
         registry_backend *next;
 };
