@@ -368,7 +368,8 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * @ret: optional; a new reference to the backend (corral_backend_unref()).
  *
  * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
- * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...).
+ * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...); -ESRCH if its user or
+ * group does not exist (the event says "no such user 'x'").
  */
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
@@ -501,8 +502,26 @@ unsigned corral_backend_get_restarts(corral_backend *b);
 /** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
 const char *corral_backend_get_status_text(corral_backend *b);
 /**
- * corral_backend_get_usage() - the cgroup's memory.current and cpu.stat usage_usec; each is
- * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.
+ * corral_backend_get_start_time() - CLOCK_REALTIME µs at which its current launch started (also
+ * for a backend taken back from a supervisor before us: its record carries it), or 0 if it has no
+ * launch (gone, or restarting).
+ */
+uint64_t corral_backend_get_start_time(corral_backend *b);
+/**
+ * corral_backend_get_ready() - whether its launch has reported readiness: 1 once it did, 0 while
+ * it has not yet; -ENODATA if it is not to report any (Ready=none) or has no launch.
+ */
+int corral_backend_get_ready(corral_backend *b);
+/**
+ * corral_backend_get_processes() - how many processes its cgroup holds now. Return: the count, or
+ * -ESTALE once the backend is gone, or -errno.
+ */
+int corral_backend_get_processes(corral_backend *b);
+/**
+ * corral_backend_get_usage() - the cgroup's memory.current (on a hybrid host where memory is a
+ * cgroup v1 controller, its v1 memory group's memory.usage_in_bytes, if the backend has one: with
+ * MemoryMax=) and cpu.stat usage_usec; each is UINT64_MAX where the kernel does not account it.
+ * Return: 0, or -ESTALE once the backend is gone.
  */
 int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
 

@@ -24,6 +24,8 @@ typedef struct registry_backend_info {
         unsigned restarts;          /* in a row, since the last reset */
         uint64_t next_restart_usec; /* CLOCK_REALTIME; 0: none due */
         const char *status_text;    /* its last STATUS=, or NULL */
+        uint64_t start_usec;        /* CLOCK_REALTIME of its launch's start; 0: none */
+        int ready;                  /* 1 ready, 0 not yet, -1 no readiness to report (or no launch) */
 } registry_backend_info;
 
 /* What the registry asks of the supervisor (sup): in corrald, libcorral (supervisor.c), where
@@ -42,6 +44,7 @@ typedef struct registry_ops {
         const corral_spec *(*spec)(registry_backend *b);
         void (*info)(registry_backend *b, registry_backend_info *ret);
         int (*usage)(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
+        int (*processes)(registry_backend *b); /* in its cgroup now, or -errno; may be NULL */
         int (*read_output)(registry_backend *b, unsigned lines, char **ret, size_t *ret_size);
 } registry_ops;
 

@@ -71,6 +71,8 @@ static const corral_spec *sv_spec(registry_backend *b) {
 }
 
 static void sv_info(registry_backend *b, registry_backend_info *ret) {
+        int ready = corral_backend_get_ready(B(b));
+
         *ret = (registry_backend_info){
                 .launch = corral_backend_get_launch(B(b)),
                 .cgroup = corral_backend_get_cgroup(B(b)),
@@ -79,11 +81,17 @@ static void sv_info(registry_backend *b, registry_backend_info *ret) {
                 .restarts = corral_backend_get_restarts(B(b)),
                 .next_restart_usec = corral_backend_get_next_restart(B(b)),
                 .status_text = corral_backend_get_status_text(B(b)),
+                .start_usec = corral_backend_get_start_time(B(b)),
+                .ready = ready < 0 ? -1 : ready,
         };
 }
 
 static int sv_usage(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec) {
         return corral_backend_get_usage(B(b), ret_memory_bytes, ret_cpu_usec);
+}
+
+static int sv_processes(registry_backend *b) {
+        return corral_backend_get_processes(B(b));
 }
 
 static int sv_read_output(registry_backend *b, unsigned lines, char **ret, size_t *ret_size) {
@@ -102,5 +110,6 @@ const registry_ops supervisor_ops = {
         .spec = sv_spec,
         .info = sv_info,
         .usage = sv_usage,
+        .processes = sv_processes,
         .read_output = sv_read_output,
 };
