@@ -38,8 +38,15 @@ typedef enum corral_restart {
 typedef enum corral_ready {
         CORRAL_READY_NONE,   /* running as soon as it is started (the default) */
         CORRAL_READY_NOTIFY, /* starting until it sends READY=1 (sd_notify) on $NOTIFY_SOCKET */
-        CORRAL_READY_TCP,    /* starting until a TCP connection to an address succeeds */
+        CORRAL_READY_TCP,    /* starting until a socket of its own cgroup listens on an address */
 } corral_ready;
+
+/* How a stop reaches the processes of a backend's cgroup (KillMode=, as systemd names it). */
+typedef enum corral_kill_mode {
+        CORRAL_KILL_CONTROL_GROUP, /* the stop signal to every process of the cgroup (the default) */
+        CORRAL_KILL_MIXED,         /* the stop signal to the main process only; what is left when it
+                                    * exits, or at the deadline, is killed with cgroup.kill */
+} corral_kill_mode;
 
 typedef enum corral_state {
         CORRAL_STATE_STARTING,
@@ -252,6 +259,18 @@ int corral_spec_set_type(corral_spec *s, corral_type type);
 int corral_spec_set_stop_signal(corral_spec *s, int sig);
 /** corral_spec_set_grace() - time between the stop signal and cgroup.kill, default 15 s. */
 int corral_spec_set_grace(corral_spec *s, uint64_t usec);
+/**
+ * corral_spec_set_kill_mode() - who gets the stop signal: CORRAL_KILL_CONTROL_GROUP (the
+ * default) every process of the cgroup; CORRAL_KILL_MIXED the main process alone (through its
+ * pidfd), and whatever is left in the cgroup when it exits, or at the deadline, is killed with
+ * cgroup.kill (a server that stops its own workers gracefully: PostgreSQL, gunicorn). -EINVAL
+ * for any other value: there is no mode that leaves a process behind.
+ */
+int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode);
+/** corral_kill_mode_from_string() - "control-group" or "mixed"; -EINVAL otherwise. */
+int corral_kill_mode_from_string(const char *s);
+/** corral_kill_mode_to_string() - "control-group", "mixed"; NULL when out of range. */
+const char *corral_kill_mode_to_string(corral_kill_mode m);
 
 /**
  * corral_spec_set_restart() - the restart policy and its backoff at once: the n-th restart in a
@@ -296,8 +315,10 @@ int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec);
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
 
 /**
- * corral_spec_set_ready_tcp() - ready once a TCP connection to @host (a numeric IPv4 or IPv6
- * address, or "localhost") and @port succeeds; tried again, 10 ms to 500 ms apart, until then.
+ * corral_spec_set_ready_tcp() - ready once a TCP socket made by (or held open by) a process of
+ * the backend's cgroup listens on @host (a numeric IPv4 or IPv6 address, or "localhost") and
+ * @port, as the kernel's sock_diag tells; looked for again, 10 ms to 500 ms apart, until then. A
+ * listener of another process never counts (the start times out, saying so).
  * -EINVAL for anything else: no name is looked up, the loop never blocks on DNS.
  */
 int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec);
@@ -384,7 +405,8 @@ enum {
 
 /**
  * corral_stop() - stop a backend on purpose. The intent is recorded before any signal; the stop
- * signal goes to every process of the backend's cgroup, and after @grace_usec
+ * signal goes to every process of the backend's cgroup (with CORRAL_KILL_MIXED to its main
+ * process alone, and what is left when it exits is killed at once), and after @grace_usec
  * (CORRAL_GRACE_DEFAULT: the spec's) the cgroup is killed. The verdict comes as an event once the
  * main process is reaped and the cgroup is empty. Never fails on a backend that already stopped.
  * Return: one of CORRAL_STOP_*, or a negative errno.

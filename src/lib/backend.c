@@ -3,6 +3,7 @@
  * or restarting. Every change of state goes through backend_set_state(). */
 #include <errno.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "macro.h"
 #include "notify.h"
 #include "parse.h"
+#include "probe.h"
 #include "syscall.h"
 #include "verdict.h"
 
@@ -69,9 +71,7 @@ static int backend_watch_file(corral_backend *b, const char *file, int *ret_wd) 
 }
 
 static void backend_probe_done(backend_run *r) {
-        r->probe_source = sd_event_source_disable_unref(r->probe_source);
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
-        r->probe_fd = safe_close(r->probe_fd);
 }
 
 static void backend_notify_close(corral_backend *b) {
@@ -226,6 +226,14 @@ static int backend_signal(corral_backend *b, int sig) {
         return cgroup_signal_all(&leaf, sig, &b->corral->features.cgroup);
 }
 
+/* The stop signal (or SIGCONT after it) where the kill mode sends it: every process of the leaf, or
+ * (mixed) the main process alone, through its pidfd. */
+static int backend_signal_stop(corral_backend *b, int sig) {
+        if (b->spec->kill_mode != CORRAL_KILL_MIXED)
+                return backend_signal(b, sig);
+        return b->run.pidfd >= 0 ? syscall_pidfd_send_signal(b->run.pidfd, sig) : -ESRCH;
+}
+
 static int backend_kill(corral_backend *b) {
         _cleanup_close_ int fd = backend_leaf_open(b);
         cgroup_leaf leaf = { .fd = fd, .path = b->run.cgroup };
@@ -359,7 +367,7 @@ static void backend_hold(corral_backend *b, corral_state s) {
         if (s == CORRAL_STATE_STARTING && sp->start_timeout_usec > 0)
                 backend_arm(b, &r->start_timer, r->start_usec + sp->start_timeout_usec, 1000,
                             backend_on_start_timer);
-        if (s == CORRAL_STATE_STARTING && sp->ready == CORRAL_READY_TCP && !r->probe_timer && !r->probe_source)
+        if (s == CORRAL_STATE_STARTING && sp->ready == CORRAL_READY_TCP && !r->probe_timer)
                 backend_probe_later(b);
         if ((s == CORRAL_STATE_STARTING || s == CORRAL_STATE_RUNNING) && !r->watchdog_timer)
                 backend_watchdog_arm(b);
@@ -420,8 +428,6 @@ static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _un
 static void backend_probe_later(corral_backend *b) {
         backend_run *r = &b->run;
 
-        r->probe_source = sd_event_source_disable_unref(r->probe_source);
-        r->probe_fd = safe_close(r->probe_fd);
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
         r->probe_delay_usec = r->probe_delay_usec ? r->probe_delay_usec * 2 : 10 * USEC_PER_MSEC;
         if (r->probe_delay_usec > 500 * USEC_PER_MSEC)
@@ -430,35 +436,24 @@ static void backend_probe_later(corral_backend *b) {
                                           1000, backend_on_probe_timer, b);
 }
 
-static int backend_on_probe_io(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
-        corral_backend *b = userdata;
-        int err = 0;
-        socklen_t len = sizeof(err);
-
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
-                backend_probe_later(b);
-        else
-                backend_ready(b);
-        return 0;
-}
-
+/* Ready once a socket of its own listens on the address: one that another process holds (a
+ * server already running there, whose port this one cannot get) never makes it ready. */
 static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         corral_backend *b = userdata;
         const corral_spec *sp = b->spec;
         backend_run *r = &b->run;
+        _cleanup_close_ int leaf = -EBADF;
+        int k;
 
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
         if (b->state != CORRAL_STATE_STARTING)
                 return 0;
-        r->probe_fd = socket(sp->ready_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (r->probe_fd < 0) {
-                backend_probe_later(b);
-                return 0;
-        }
-        if (connect(r->probe_fd, (const struct sockaddr *) &sp->ready_addr, sp->ready_addr_len) == 0)
+        leaf = backend_leaf_open(b);
+        k = leaf < 0 ? leaf : probe_listener((const struct sockaddr *) &sp->ready_addr, leaf, r->cgroup);
+        r->probe_miss = k < 0 ? PROBE_MISS_ERROR : (uint8_t) k;
+        if (k == PROBE_LISTENER_OWN)
                 backend_ready(b);
-        else if (errno != EINPROGRESS || sd_event_add_io(b->corral->event, &r->probe_source, r->probe_fd, EPOLLOUT,
-                                                         backend_on_probe_io, b) < 0)
+        else
                 backend_probe_later(b);
         return 0;
 }
@@ -605,8 +600,9 @@ int backend_on_exit(corral_backend *b) {
         backend_set_state(b, CORRAL_STATE_EXITED);
         backend_note_leftover(b);
         /* Left behind by an unasked exit (a double-forked daemon, say): not ours to keep. A stop
-         * under way gives them the rest of its grace period instead. */
-        if (!r->intent.stop && r->leftover > 0)
+         * under way gives them the rest of its grace period instead, unless its kill mode is mixed:
+         * they never had the stop signal, and the main process's end is theirs. */
+        if (r->leftover > 0 && (!r->intent.stop || b->spec->kill_mode == CORRAL_KILL_MIXED))
                 backend_escalate(b);
         backend_check_populated(b);
         return 1;
@@ -696,7 +692,32 @@ static bool backend_oom_grew(corral_backend *b) {
         return b->run.have_oom && cgroup_limits_oom_kills(fd, &b->run.v1, &now) >= 0 && now > b->run.oom_seen;
 }
 
-static verdict_input backend_verdict_input(corral_backend *b) {
+/* What the last look for its listener found instead of one of its own, for a start that timed out. */
+static const char *backend_not_ready_why(const corral_backend *b, char *buf, size_t size) {
+        const struct sockaddr_storage *a = &b->spec->ready_addr;
+        char host[INET6_ADDRSTRLEN] = "?";
+        unsigned port;
+
+        if (b->spec->ready != CORRAL_READY_TCP || b->run.probe_miss == PROBE_LISTENER_NONE)
+                return NULL;
+        if (a->ss_family == AF_INET6) {
+                (void) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) a)->sin6_addr, host,
+                                 sizeof(host));
+                port = ntohs(((const struct sockaddr_in6 *) a)->sin6_port);
+        } else {
+                (void) inet_ntop(AF_INET, &((const struct sockaddr_in *) a)->sin_addr, host, sizeof(host));
+                port = ntohs(((const struct sockaddr_in *) a)->sin_port);
+        }
+        if (b->run.probe_miss == PROBE_LISTENER_FOREIGN)
+                (void) snprintf(buf, size, "port %s%s%s:%u held by a process outside the backend",
+                                a->ss_family == AF_INET6 ? "[" : "", host,
+                                a->ss_family == AF_INET6 ? "]" : "", port);
+        else
+                (void) snprintf(buf, size, "the listening sockets could not be listed");
+        return buf;
+}
+
+static verdict_input backend_verdict_input(corral_backend *b, char *why, size_t why_size) {
         const backend_run *r = &b->run;
 
         return (verdict_input){ .intent_stop = r->intent.stop,
@@ -710,6 +731,8 @@ static verdict_input backend_verdict_input(corral_backend *b) {
                                 .ready_pending = r->ready_pending,
                                 .start_timed_out = r->start_timed_out,
                                 .start_timeout_usec = b->spec->start_timeout_usec,
+                                .not_ready_why =
+                                        r->start_timed_out ? backend_not_ready_why(b, why, why_size) : NULL,
                                 .self_stopping = r->self_stopping,
                                 .watchdog_fired = r->watchdog_fired,
                                 .watchdog_usec = r->watchdog_usec };
@@ -823,10 +846,11 @@ static void backend_finish(corral_backend *b) {
         corral *c = b->corral;
         verdict_input in;
         verdict v;
+        char why[160];
 
         if (!c || b->state == CORRAL_STATE_GONE)
                 return;
-        in = backend_verdict_input(b);
+        in = backend_verdict_input(b, why, sizeof(why));
         v = verdict_decide(&in);
         backend_conclude(b, &v, 0, true);
         backend_reap_orphans(c);
@@ -993,7 +1017,7 @@ int backend_adopt_live(corral_backend *b, launch *l, int leaf_fd) {
         backend_set_state(b, r->intent.stop || r->self_stopping ? CORRAL_STATE_STOPPING
                              : r->ready_pending                  ? CORRAL_STATE_STARTING
                                                                  : CORRAL_STATE_RUNNING);
-        if (r->intent.stop && !r->stop_signalled && backend_signal(b, b->spec->stop_signal) >= 0) {
+        if (r->intent.stop && !r->stop_signalled && backend_signal_stop(b, b->spec->stop_signal) >= 0) {
                 r->stop_signalled = true;
                 backend_persist(b);
         }
@@ -1168,7 +1192,7 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
         r->stop_deadline_usec = grace_usec == 0 ? 0 : deadline_add(base_usec, grace_usec);
         backend_set_state(b, CORRAL_STATE_STOPPING);
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend");
-        if (backend_signal(b, b->spec->stop_signal) < 0 || grace_usec == 0 || !r->stop_timer) {
+        if (backend_signal_stop(b, b->spec->stop_signal) < 0 || grace_usec == 0 || !r->stop_timer) {
                 backend_escalate(b);
                 return CORRAL_STOP_STARTED;
         }
@@ -1176,7 +1200,7 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
         backend_persist(b);
         /* A stopped (SIGSTOP) process must run to act on the stop signal. */
         if (b->spec->stop_signal != SIGKILL && b->spec->stop_signal != SIGCONT)
-                (void) backend_signal(b, SIGCONT);
+                (void) backend_signal_stop(b, SIGCONT);
         return CORRAL_STOP_STARTED;
 }
 
