@@ -27,6 +27,7 @@ typedef struct client_args {
         bool all;
         bool wait_ready;
         bool follow;
+        bool openmetrics;
         unsigned lines; /* logs -n; 0: all that is kept */
         const char *name;
         /* The backend options, as Start's parameters (options.params) for start, and its
@@ -37,10 +38,15 @@ typedef struct client_args {
 
 /* Options of the verbs themselves; the spec options (spec-options.c) come after them. */
 static const struct option client_options[] = {
-        { "address", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
-        { "all", no_argument, NULL, 'A' },           { "wait-ready", no_argument, NULL, 'W' },
-        { "follow", no_argument, NULL, 'f' },        { "lines", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },          {},
+        { "address", required_argument, NULL, 'a' },
+        { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'A' },
+        { "wait-ready", no_argument, NULL, 'W' },
+        { "follow", no_argument, NULL, 'f' },
+        { "lines", required_argument, NULL, 'n' },
+        { "openmetrics", no_argument, NULL, 'O' },
+        { "help", no_argument, NULL, 'h' },
+        {},
 };
 
 static int client_option(int opt, const char *name, const char *v, client_args *a) {
@@ -62,6 +68,9 @@ static int client_option(int opt, const char *name, const char *v, client_args *
                 return 0;
         case 'f':
                 a->follow = true;
+                return 0;
+        case 'O':
+                a->openmetrics = true;
                 return 0;
         case 'n':
                 n = strtoul(v, &end, 10);
@@ -530,6 +539,25 @@ static int verb_logs(client_args *a) {
         return r;
 }
 
+/* The Prometheus exposition (or OpenMetrics), as corrald --metrics-listen serves it. */
+static int verb_metrics(client_args *a) {
+        json_t *out = NULL, *text;
+        int r;
+
+        if (a->name)
+                return cli_usage("usage: corral metrics [--openmetrics]"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Metrics", json_pack("{s:b}", "openMetrics", a->openmetrics), &out);
+        if (r != 0)
+                return r;
+        text = json_object_get(out, "text");
+        if (a->json)
+                print_json(out);
+        else
+                (void) fwrite(json_string_value(text) ?: "", 1, json_string_length(text), stdout);
+        json_decref(out);
+        return 0;
+}
+
 static void print_names(const char *what, json_t *a) {
         size_t i;
         json_t *v;
@@ -580,6 +608,7 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 { "remove", verb_remove },
                 { "logs", verb_logs },
                 { "reload", verb_reload },
+                { "metrics", verb_metrics },
         };
         client_args a;
         int r = client_parse(argc, argv, g, &a);

@@ -145,6 +145,11 @@ struct corral_backend {
         uint64_t next_restart_usec; /* CLOCK_MONOTONIC, 0 if none */
         uint64_t restart_delay_usec;
         sd_event_source *restart_timer;
+        /* What it counted over its launches (part of its record); the verdicts' counts only
+         * once it had one, as few backends have many. */
+        unsigned restarts_total, oom_kills;
+        int last_exit; /* exit code, or 128+N for signal N; -1: none known */
+        uint32_t (*verdicts)[RECORD_LEVELS];
 };
 
 struct corral_spec {
@@ -206,6 +211,10 @@ static inline bool corral_signal_pending(const corral *c) {
 /* --- backend.c: the record and its life. --- */
 
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
+/* Its counters (metrics) go on from prev's; 0 or -ENOMEM. */
+int backend_counters_add(corral_backend *b, const corral_backend *prev);
+/* Its counters become from's. */
+int backend_counters_set(corral_backend *b, const corral_backend *from);
 /* A first launch of a new backend: started, or start-failed (its event emitted) and gone. */
 int backend_launch(corral_backend *b);
 int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);
