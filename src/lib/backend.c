@@ -749,6 +749,26 @@ static int backend_watch(corral_backend *b, int cgroup_fd) {
         return k;
 }
 
+/* --- Its commands. --- */
+
+int backend_run_command(corral_backend *b, char *const *argv, uint64_t timeout_usec, command_done_t done,
+                        void *userdata, command **ret, char **ret_what) {
+        _cleanup_close_ int leaf = backend_leaf_open(b);
+        char mainpid[32] = "", *env[2] = { NULL, NULL };
+        command_params p = { .argv = argv,
+                             .extra_env = env,
+                             .timeout_usec = timeout_usec,
+                             .v1_procs_fds = b->run.v1.procs_fd,
+                             .n_v1_procs_fds = ELEMENTSOF(b->run.v1.procs_fd) };
+
+        *ret_what = NULL;
+        if (leaf < 0 || !b->run.cgroup)
+                return -ESTALE;
+        if (b->run.pid > 0 && !b->run.reaped)
+                (void) snprintf(mainpid, sizeof(mainpid), "MAINPID=%d", (int) b->run.pid), env[0] = mainpid;
+        return command_start(b->corral, b->spec, leaf, b->run.cgroup, &p, done, userdata, ret, ret_what);
+}
+
 /* --- The verdict, and what follows it. --- */
 
 /* OOM kills since the last one reported as a helper's: one of the main process is never taken for
@@ -1175,6 +1195,8 @@ void backend_reap_orphans(corral *c) {
 
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                         break;
+                if (command_reap(c, si.si_pid))
+                        continue;
                 b = backend_find_unreaped(c, si.si_pid);
                 if (b) {
                         corral_backend_ref(b);
