@@ -109,6 +109,7 @@ typedef struct backend_run {
         bool no_restart;      /* a stop came after an exit of its own: no restart follows it */
         bool adopted;         /* started by an earlier supervisor: not our child */
         bool stop_signalled;  /* the stop signal of the intent went out */
+        bool deadline_kill;   /* the cgroup was killed at the stop's deadline */
         char *status_text;    /* the last STATUS= */
         int events_wd, memevents_wd; /* inotify watches of cgroup.events and memory.events; -1 */
         int notify_fd;               /* its own notify socket, or -1 */

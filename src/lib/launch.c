@@ -86,10 +86,10 @@ static int launch_creds(const corral_spec *s, launch_prep *p, char **ret_what) {
                 return 0;
         r = creds_resolve(s->user, s->group, &p->creds);
         if (r == -ESRCH || r == -ENXIO) {
-                if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
+                if (asprintf(ret_what, "no such %s '%s'", r == -ESRCH ? "user" : "group",
                              r == -ESRCH ? s->user : s->group) < 0)
                         return -ENOMEM;
-                return -EINVAL;
+                return -ESRCH; /* the what is the whole reason */
         }
         if (r < 0)
                 return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
