@@ -380,6 +380,7 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .kill_all = r->kill.all,
                               .kill_uid = r->kill.by_uid,
                               .kill_pid = r->kill.by_pid,
+                              .deadline_kill = r->deadline_kill,
                               .oom_seen = r->oom_seen,
                               .attempt = b->attempt,
                               .n_restart_times = b->n_restart_times,
@@ -710,8 +711,10 @@ static int backend_on_stop_timer(sd_event_source *s _unused_, uint64_t usec _unu
         corral_backend *b = userdata;
 
         b->run.stop_timer = sd_event_source_disable_unref(b->run.stop_timer);
-        if (b->run.populated)
+        if (b->run.populated) {
+                b->run.deadline_kill = true; /* persisted by the escalation, with the intent */
                 backend_escalate(b);
+        }
         return 0;
 }
 
@@ -836,6 +839,8 @@ static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, 
                                 .si_code = r->exit_si.si_code,
                                 .status = r->exit_si.si_status,
                                 .escalated = r->escalated,
+                                .deadline_kill = r->deadline_kill,
+                                .leftover = r->leftover,
                                 .oom_killed = oom_new > 0,
                                 .ready_pending = r->ready_pending,
                                 .start_timed_out = r->start_timed_out,
@@ -847,7 +852,9 @@ static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, 
                                 .watchdog_usec = r->watchdog_usec,
                                 .kill_signal = r->kill.sig,
                                 .kill_uid = r->kill.by_uid,
-                                .kill_pid = r->kill.by_pid };
+                                .kill_pid = r->kill.by_pid,
+                                .syscall_filter = b->spec->sandbox.native_only ||
+                                        (b->spec->sandbox.syscalls && !b->spec->sandbox.syscall_errno) };
 }
 
 static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
@@ -1019,7 +1026,7 @@ static int backend_start(corral_backend *b, bool may_restart) {
                 what = strdup("watching it");
         }
         if (r < 0) {
-                verdict_input in = { .start_error = -r, .start_what = what };
+                verdict_input in = { .start_error = -r, .start_what = what, .start_what_is_why = r == -ESRCH };
                 verdict v = verdict_decide(&in);
                 backend_conclude(b, &v, -r, may_restart);
                 return r;
@@ -1087,6 +1094,7 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->kill = (backend_kill_req){
                 .sig = st->kill_signal, .all = st->kill_all, .by_uid = st->kill_uid, .by_pid = st->kill_pid
         };
+        r->deadline_kill = st->deadline_kill;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
         if (st->concluded && (r->verdict = malloc(sizeof(verdict)))) {
@@ -1483,6 +1491,26 @@ int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint
         *ret_memory_bytes = mem;
         *ret_cpu_usec = cpu;
         return 0;
+}
+
+static bool backend_has_launch(const corral_backend *b) {
+        return b && b->state != CORRAL_STATE_GONE && b->state != CORRAL_STATE_RESTARTING &&
+               b->state != CORRAL_STATE_FAILED && b->run.id[0];
+}
+
+uint64_t corral_backend_get_start_time(corral_backend *b) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC), start;
+
+        if (!backend_has_launch(b) || !b->run.start_usec)
+                return 0;
+        start = b->run.start_usec < now ? b->run.start_usec : now;
+        return now_usec(CLOCK_REALTIME) - (now - start); /* monotonic in the record: the same boot */
+}
+
+int corral_backend_get_ready(corral_backend *b) {
+        if (!backend_has_launch(b) || b->spec->ready == CORRAL_READY_NONE)
+                return -ENODATA;
+        return !b->run.ready_pending;
 }
 
 uint64_t corral_backend_get_next_restart(corral_backend *b) {

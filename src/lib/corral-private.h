@@ -15,9 +15,11 @@
 #include "hashmap.h"
 #include "launch.h"
 #include "notify.h"
+#include "sandbox.h"
 #include "output.h"
 #include "probe.h"
 #include "record.h"
+#include "sandbox.h"
 #include "spawn-clone3.h"
 #include "verdict.h"
 
@@ -117,6 +119,7 @@ typedef struct backend_run {
         bool no_restart;      /* a stop came after an exit of its own: no restart follows it */
         bool adopted;         /* started by an earlier supervisor: not our child */
         bool stop_signalled;  /* the stop signal of the intent went out */
+        bool deadline_kill;   /* the cgroup was killed at the stop's deadline */
         char *status_text;    /* the last STATUS= */
         int events_wd, memevents_wd; /* inotify watches of cgroup.events and memory.events; -1 */
         int notify_fd;               /* its own notify socket, or -1 */
@@ -190,6 +193,7 @@ struct corral_spec {
         char *log_file;      /* NULL: none */
         uint64_t log_file_max;
         bool log_journal; /* copy output to the journal when it is there */
+        sandbox_settings sandbox;
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
