@@ -177,8 +177,9 @@ static void test_kill_all_reaches_setsid_grandchild(void **state) {
         assert_int_equal(e->ev.kill_uid, (uid_t) -1);
         /* (and, if the grandchild was still dying when the main process was reaped, "; 1 leftover
          * process killed with its cgroup") */
-        assert_non_null(strstr(e->message,
-                               "backend killed by SIGHUP, sent by a Kill from the library (corral_backend_kill())"));
+        assert_non_null(
+                strstr(e->message,
+                       "backend killed by SIGHUP, sent by a Kill from the library (corral_backend_kill())"));
         close(grandchild);
         corral_backend_unref(b);
 }
