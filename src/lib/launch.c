@@ -196,10 +196,8 @@ static int launch_output(const corral_spec *s, const launch_prep *p, launch *l, 
         return r;
 }
 
-/* The leaf, and what is decided with it: the spec on it, its limits, its output, its notify
- * socket. *ret_leaf is its fd. */
-static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *l, int wr[2], int *ret_leaf,
-                       char **ret_what) {
+/* A fresh leaf with the spec on it (before there is a process) and its limits: its fd. */
+static int launch_leaf_new(corral *c, const corral_spec *s, launch *l, char **ret_what) {
         _cleanup_close_ int leaf = cgroup_leaf_create(&c->root, s->name, l->id);
         int r;
 
@@ -223,6 +221,20 @@ static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *
         if (cgroup_limits_any(&s->limits) &&
             (r = cgroup_limits_apply(&c->limits_host, &c->root, leaf, l->cgroup, &s->limits, &l->v1, ret_what)) < 0)
                 return r;
+        return TAKE_FD(leaf);
+}
+
+/* The leaf (fresh, or made before by launch_leaf_make()), and what is decided with it: the spec
+ * on it, its limits, its output, its notify socket. *ret_leaf is its fd. */
+static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *l, int wr[2], int *ret_leaf,
+                       char **ret_what) {
+        _cleanup_close_ int leaf =
+                l->id[0] ? cgroup_leaf_open(&c->root, s->name, l->id) : launch_leaf_new(c, s, l, ret_what);
+        int r;
+
+        if (leaf < 0)
+                return *ret_what || asprintf(ret_what, "cgroup %s", l->cgroup ?: s->name) >= 0 ? leaf
+                                                                                               : -ENOMEM;
         if (corral_spec_wants_notify(s) && (r = launch_notify(c, s, p, l, ret_what)) < 0)
                 return r;
         if (!p->env && (r = launch_env(s, NULL, &p->env)) < 0)
@@ -286,9 +298,24 @@ static void launch_undo(corral *c, const char *name, launch *l) {
         *l = LAUNCH_INIT;
 }
 
+int launch_leaf_make(corral *c, const corral_spec *s, launch *ret, char **ret_what) {
+        launch l = LAUNCH_INIT;
+        int leaf;
+
+        *ret_what = NULL;
+        leaf = launch_leaf_new(c, s, &l, ret_what);
+        if (leaf < 0) {
+                launch_undo(c, s->name, &l);
+                return leaf;
+        }
+        safe_close(leaf);
+        *ret = l;
+        return 0;
+}
+
 int launch_start(corral *c, const corral_spec *s, launch *ret, char **ret_what) {
         launch_prep p = { 0 };
-        launch l = LAUNCH_INIT;
+        launch l = *ret; /* LAUNCH_INIT, or a leaf of launch_leaf_make() */
         int wr[2] = { -1, -1 }, leaf = -EBADF, r;
 
         *ret_what = NULL;
