@@ -39,7 +39,8 @@ typedef struct launch_prep {
         char *path;
         spawn_creds creds;
         bool have_creds;
-        char **env; /* NULL: the spec's own, or the supervisor's */
+        char **env;      /* NULL: the spec's own, or the supervisor's */
+        char **file_env; /* what its EnvironmentFile= files assign, read now; NULL if none */
         spawn_rlimit rlimits[17];
         size_t n_rlimits;
 } launch_prep;
