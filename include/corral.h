@@ -124,6 +124,12 @@ typedef struct corral_event {
         /* An unexpected verdict of a captured backend: the last lines of its stderr (at most 5 and
          * 1 KiB), or NULL. */
         const char *stderr_tail;
+        /* A verdict of a death by the signal a corral_backend_kill() sent (and no stop asked for):
+         * that signal, and who asked for it (kill_uid (uid_t) -1 and kill_pid 0: the library's
+         * caller, corral_backend_kill()). kill_signal is 0 otherwise. */
+        int kill_signal;
+        uid_t kill_uid;
+        pid_t kill_pid;
 } corral_event;
 
 typedef void (*corral_event_handler_t)(corral *c, const corral_event *ev, void *userdata);
@@ -248,6 +254,42 @@ int corral_spec_set_user(corral_spec *s, const char *user);
 /** corral_spec_set_group() - primary group (name or number) instead of the user's. */
 int corral_spec_set_group(corral_spec *s, const char *group);
 int corral_spec_set_no_new_privileges(corral_spec *s, bool enable);
+/*
+ * The sandbox: systemd's keys of the same names, with their syntax and semantics (see
+ * corral.backend(5)). A list given several times adds up, "~" before it inverts it, an empty
+ * value (or NULL) resets the setting. Each returns 0 or -EINVAL for a value it does not take.
+ */
+/** corral_spec_set_capability_bounding_set() - "CAP_NET_BIND_SERVICE CAP_CHOWN" or "~CAP_SYS_ADMIN". */
+int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps);
+/** corral_spec_set_ambient_capabilities() - kept by a backend that runs as another user than root. */
+int corral_spec_set_ambient_capabilities(corral_spec *s, const char *caps);
+/** corral_spec_set_system_call_filter() - an allow list, or "~" a deny list, of names and @groups. */
+int corral_spec_set_system_call_filter(corral_spec *s, const char *list);
+/** corral_spec_set_system_call_error_number() - "EPERM", a number, or "kill" (the default: SIGSYS). */
+int corral_spec_set_system_call_error_number(corral_spec *s, const char *errno_name);
+/** corral_spec_set_system_call_architectures() - "native" or empty. */
+int corral_spec_set_system_call_architectures(corral_spec *s, const char *arches);
+/** corral_spec_set_protect_system() - no, yes, full or strict. */
+int corral_spec_set_protect_system(corral_spec *s, const char *mode);
+/** corral_spec_set_protect_home() - no, yes, read-only or tmpfs. */
+int corral_spec_set_protect_home(corral_spec *s, const char *mode);
+/** corral_spec_add_read_only_path() - an absolute path, "-" before it if it may be missing. */
+int corral_spec_add_read_only_path(corral_spec *s, const char *path);
+int corral_spec_add_read_write_path(corral_spec *s, const char *path);
+int corral_spec_add_inaccessible_path(corral_spec *s, const char *path);
+int corral_spec_set_private_tmp(corral_spec *s, bool enable);
+int corral_spec_set_private_devices(corral_spec *s, bool enable);
+int corral_spec_set_private_network(corral_spec *s, bool enable);
+int corral_spec_set_protect_kernel_tunables(corral_spec *s, bool enable);
+int corral_spec_set_protect_kernel_modules(corral_spec *s, bool enable);
+int corral_spec_set_protect_control_groups(corral_spec *s, bool enable);
+int corral_spec_set_lock_personality(corral_spec *s, bool enable);
+int corral_spec_set_memory_deny_write_execute(corral_spec *s, bool enable);
+/** corral_spec_set_restrict_address_families() - "AF_INET AF_INET6 AF_UNIX", "~AF_PACKET", "none". */
+int corral_spec_set_restrict_address_families(corral_spec *s, const char *list);
+/** corral_spec_set_restrict_namespaces() - yes, no, or a list (or "~" list) of cgroup ipc net mnt pid user
+ * uts. */
+int corral_spec_set_restrict_namespaces(corral_spec *s, const char *v);
 /** corral_spec_set_umask() - 0 to 0777, or -1 (default) to inherit. */
 int corral_spec_set_umask(corral_spec *s, int mask);
 /** corral_spec_set_rlimit() - a resource limit (RLIMIT_NOFILE, ...); RLIM_INFINITY for none. */
@@ -413,10 +455,11 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * @ret: optional; a new reference to the backend (corral_backend_unref()).
  *
  * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
- * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...). With ExecStartPre=
- * commands (corral_spec_add_exec_start_pre()), it returns once the first of them runs, and
- * "started" (or "start-failed") comes from the loop after them; one that cannot even be started
- * is start-failed before the call returns, which then returns -ENOEXEC.
+ * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...); -ESRCH if its user or
+ * group does not exist (the event says "no such user 'x'").
+ * With ExecStartPre= commands (corral_spec_add_exec_start_pre()), it returns once the first of
+ * them runs, and "started" (or "start-failed") comes from the loop after them; one that cannot
+ * even be started is start-failed before the call returns, which then returns -ENOEXEC.
  */
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
@@ -457,6 +500,32 @@ int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid)
  * judged before (the verdict may still wait for the cgroup to empty) stays unexpected.
  */
 int corral_stop_by_signal(corral_backend *b, uint64_t grace_usec, const struct signalfd_siginfo *si);
+
+/* Who corral_backend_kill() signals. */
+typedef enum corral_kill_whom {
+        CORRAL_KILL_MAIN, /* the main process, through its pidfd */
+        CORRAL_KILL_ALL,  /* every process of the backend's cgroup */
+} corral_kill_whom;
+
+/**
+ * corral_backend_kill() - send @sig to a backend whose main process runs (starting, running or
+ * stopping): to its main process through its pidfd, or to every process of its cgroup, each
+ * through a pidfd checked to be in the leaf after it is opened (SIGKILL to all: cgroup.kill). A
+ * kill is not a stop: no intent is recorded, and an end that follows is judged as any end nobody
+ * asked for (a warning). But the signal, and who asked for it, are recorded with the backend
+ * before it is sent (and kept for a supervisor after this one, as a stop's intent is): the verdict
+ * of a death by that signal names both, in its message and in kill_signal, kill_uid, kill_pid.
+ * Return: the number of processes signalled; -ESRCH if its main process does not run (it never
+ * started, it exited, it is gone or waits for its restart); -EINVAL for a signal that is not one
+ * or a @whom that is neither; or another negative errno.
+ */
+int corral_backend_kill(corral_backend *b, int sig, corral_kill_whom whom);
+
+/**
+ * corral_backend_kill_by() - corral_backend_kill(), recording who asked (a uid and pid from
+ * SO_PEERCRED, say) instead of the library's caller.
+ */
+int corral_backend_kill_by(corral_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid);
 
 /**
  * corral_stop_all() - corral_stop() every live backend at once, under one deadline.
@@ -549,6 +618,17 @@ uint64_t corral_backend_get_next_restart(corral_backend *b);
 unsigned corral_backend_get_restarts(corral_backend *b);
 /** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
 const char *corral_backend_get_status_text(corral_backend *b);
+/**
+ * corral_backend_get_start_time() - CLOCK_REALTIME µs at which its current launch started (also
+ * for a backend taken back from a supervisor before us: its record carries it), or 0 if it has no
+ * launch (gone, or restarting).
+ */
+uint64_t corral_backend_get_start_time(corral_backend *b);
+/**
+ * corral_backend_get_ready() - whether its launch has reported readiness: 1 once it did, 0 while
+ * it has not yet; -ENODATA if it is not to report any (Ready=none) or has no launch.
+ */
+int corral_backend_get_ready(corral_backend *b);
 /**
  * corral_backend_get_usage() - the cgroup's memory.current (on hybrid hosts, where the backend has
  * a cgroup v1 memory group, its memory.usage_in_bytes) and cpu.stat usage_usec; each is

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "evlog.h"
 #include "json-strv.h"
 #include "macro.h"
 #include "parse.h"
@@ -29,6 +30,7 @@ typedef struct client_args {
         bool follow;
         bool openmetrics;
         unsigned lines; /* logs -n; 0: all that is kept */
+        const char *signal, *whom; /* kill --signal, --whom */
         const char *name;
         /* The backend options, as Start's parameters (options.params) for start, and its
          * stopTimeoutUSec (--grace) for stop; options.spec only checks them. */
@@ -45,6 +47,8 @@ static const struct option client_options[] = {
         { "follow", no_argument, NULL, 'f' },
         { "lines", required_argument, NULL, 'n' },
         { "openmetrics", no_argument, NULL, 'O' },
+        { "signal", required_argument, NULL, 's' },
+        { "whom", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -68,6 +72,18 @@ static int client_option(int opt, const char *name, const char *v, client_args *
                 return 0;
         case 'f':
                 a->follow = true;
+                return 0;
+        case 's':
+                if (parse_signal(v) < 0)
+                        return cli_usage(
+                                "unknown signal '%s': expected a name such as SIGHUP or HUP, or a number",
+                                v);
+                a->signal = v;
+                return 0;
+        case 'w':
+                if (strcmp(v, "main") != 0 && strcmp(v, "all") != 0)
+                        return cli_usage("invalid --whom '%s': expected main or all", v);
+                a->whom = v;
                 return 0;
         case 'O':
                 a->openmetrics = true;
@@ -99,7 +115,7 @@ static int client_parse(int argc, char **argv, const cli_globals *g, client_args
         optind = 1;
         opterr = 0;
         for (;;) {
-                while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:p:", opts, &longindex)) >= 0) {
+                while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:p:s:", opts, &longindex)) >= 0) {
                         if (opt == 'h') {
                                 printf("See corral --help.\n");
                                 return 1;
@@ -132,6 +148,27 @@ static int client_connect(const client_args *a, varlink_conn *ret) {
         return 0;
 }
 
+/* A start that failed: why, how it ended (exit code or signal) and what it said last on stderr. */
+static void report_start_failed(const char *name, const char *msg, json_t *verdict) {
+        json_t *code = json_object_get(verdict, "exit_code"), *sig = json_object_get(verdict, "signal");
+        const char *tail = json_string_value(json_object_get(verdict, "stderr"));
+
+        fprintf(stderr, "corral: %s: %s", name, msg ?: "failed to start");
+        if (json_is_integer(code))
+                fprintf(stderr, " (exit code %" JSON_INTEGER_FORMAT ")", json_integer_value(code));
+        else if (json_is_string(sig))
+                fprintf(stderr, " (signal %s)", json_string_value(sig));
+        fputc('\n', stderr);
+        if (!tail || !*tail)
+                return;
+        fprintf(stderr, "corral: %s: its last lines on stderr:\n", name);
+        for (const char *p = tail; *p;) {
+                size_t n = strcspn(p, "\n");
+                fprintf(stderr, "  %.*s\n", (int) n, p);
+                p += n + (p[n] == '\n');
+        }
+}
+
 /* Print a daemon's error in words; returns CLI_EXIT_FAILURE. */
 static int client_report_error(const client_args *a, const char *error, json_t *params) {
         const char *name = json_string_value(json_object_get(params, "name"));
@@ -144,6 +181,9 @@ static int client_report_error(const client_args *a, const char *error, json_t *
         else if (strcmp(error, VARLINK_ERROR_BACKEND_RUNNING) == 0)
                 fprintf(stderr, "corral: %s is %s: stop it first\n", name,
                         json_string_value(json_object_get(params, "state")));
+        else if (strcmp(error, VARLINK_ERROR_BACKEND_NOT_RUNNING) == 0)
+                fprintf(stderr, "corral: %s is not running (%s): no process to signal\n", name,
+                        json_string_value(json_object_get(params, "state")));
         else if (strcmp(error, VARLINK_ERROR_BACKEND_DECLARED) == 0)
                 fprintf(stderr,
                         "corral: %s is declared in %s: change or remove that file, then corral reload\n",
@@ -151,7 +191,7 @@ static int client_report_error(const client_args *a, const char *error, json_t *
         else if (strcmp(error, VARLINK_ERROR_NOT_PERMITTED) == 0)
                 fprintf(stderr, "corral: not permitted: %s\n", msg);
         else if (strcmp(error, VARLINK_ERROR_START_FAILED) == 0)
-                fprintf(stderr, "corral: %s: %s\n", name, msg ?: "failed to start");
+                report_start_failed(name, msg, json_object_get(params, "verdict"));
         else if (strcmp(error, VARLINK_ERROR_SHUTTING_DOWN) == 0)
                 fprintf(stderr, "corral: corrald is shutting down\n");
         else if (strcmp(error, VARLINK_ERROR_OUT_OF_MEMORY) == 0)
@@ -210,12 +250,35 @@ static const char *jstr(json_t *o, const char *key) {
         return s ?: "-";
 }
 
-static void format_since(json_t *o, char *buf, size_t size) {
-        time_t t = (time_t) (json_integer_value(json_object_get(o, "since")) / 1000000);
+/* A CLOCK_REALTIME µs field as local time, or "-". */
+static void format_time(json_t *o, const char *key, char *buf, size_t size) {
+        time_t t = (time_t) (json_integer_value(json_object_get(o, key)) / 1000000);
         struct tm tm;
 
         if (t <= 0 || !localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
                 snprintf(buf, size, "-");
+}
+
+/* An integer field, or "-" where it is null (a gone backend has no pid, not pid 0). */
+static void format_int(json_t *o, const char *key, char *buf, size_t size) {
+        json_t *v = json_object_get(o, key);
+
+        if (json_is_integer(v))
+                snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else
+                snprintf(buf, size, "-");
+}
+
+/* Readiness (and health, where corrald reports it): "yes", "waiting", or "-" when it has none to
+ * report. */
+static void format_ready(json_t *b, char *buf, size_t size) {
+        json_t *ready = json_object_get(b, "ready"), *health = json_object_get(b, "health");
+        const char *r = json_is_true(ready) ? "yes" : json_is_false(ready) ? "waiting" : "-";
+
+        if (json_is_string(health))
+                snprintf(buf, size, "%s, %s", r, json_string_value(health));
+        else
+                snprintf(buf, size, "%s", r);
 }
 
 static void print_verdict(const char *name, json_t *v, bool already) {
@@ -231,9 +294,7 @@ static void print_verdict(const char *name, json_t *v, bool already) {
                 printf(", signal %s", json_string_value(sig));
         if (json_is_integer(code))
                 printf(", exit code %" JSON_INTEGER_FORMAT, json_integer_value(code));
-        if (json_is_true(json_object_get(v, "escalated")))
-                printf(", cgroup killed at the deadline");
-        printf("\n");
+        printf("\n"); /* how its cgroup was killed, if it was, is the verdict's message to say */
 }
 
 static int verb_start(client_args *a) {
@@ -309,6 +370,25 @@ static int verb_name_call(client_args *a, const char *verb, const char *method, 
         return r;
 }
 
+static int verb_kill(client_args *a) {
+        const char *sig = a->signal ?: "SIGTERM", *whom = a->whom ?: "main";
+        json_t *out = NULL;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral kill NAME [--signal SIG] [--whom main|all]"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Kill",
+                        json_pack("{s:s, s:s, s:s}", "name", a->name, "signal", sig, "whom", whom), &out);
+        if (r == 0 && a->json)
+                print_json(out);
+        else if (r == 0)
+                printf("%s: sent %s to %" JSON_INTEGER_FORMAT " process(es)\n", a->name,
+                       signal_to_name(parse_signal(sig)),
+                       json_integer_value(json_object_get(out, "processes")));
+        json_decref(out);
+        return r;
+}
+
 static int verb_reset_failed(client_args *a) {
         return verb_name_call(a, "reset-failed", IFACE "ResetFailed", "backend");
 }
@@ -336,15 +416,18 @@ static int verb_restart(client_args *a) {
         return r;
 }
 
-static void print_backend_row(json_t *b) {
-        json_t *pid = json_object_get(b, "pid"), *v = json_object_get(b, "lastVerdict");
-        char since[32], pidbuf[16] = "-";
+#define LIST_ROW "%-24s %-10s %-8s %-19s %-8s %-7s %-12s %s\n"
 
-        format_since(b, since, sizeof(since));
-        if (json_is_integer(pid))
-                snprintf(pidbuf, sizeof(pidbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(pid));
-        printf("%-24s %-9s %-8s %-19s %s\n", jstr(b, "name"), jstr(b, "state"), pidbuf, since,
-               json_is_object(v) ? jstr(v, "event") : "-");
+static void print_backend_row(json_t *b) {
+        json_t *v = json_object_get(b, "lastVerdict");
+        char started[32], pid[24], restarts[24], ready[64];
+
+        format_time(b, "started", started, sizeof(started));
+        format_int(b, "pid", pid, sizeof(pid));
+        format_int(b, "restarts", restarts, sizeof(restarts));
+        format_ready(b, ready, sizeof(ready));
+        printf(LIST_ROW, jstr(b, "name"), jstr(b, "state"), pid, started, restarts, ready,
+               json_is_object(v) ? jstr(v, "event") : "-", jstr(b, "definition"));
 }
 
 static int verb_list(client_args *a) {
@@ -355,7 +438,7 @@ static int verb_list(client_args *a) {
         if (r == 0 && a->json)
                 print_json(json_object_get(out, "backends"));
         else if (r == 0) {
-                printf("%-24s %-9s %-8s %-19s %s\n", "NAME", "STATE", "PID", "SINCE", "LAST");
+                printf(LIST_ROW, "NAME", "STATE", "PID", "STARTED", "RESTARTS", "READY", "LAST", "FILE");
                 json_array_foreach(json_object_get(out, "backends"), i, b) print_backend_row(b);
         }
         json_decref(out);
@@ -369,53 +452,61 @@ static void print_usage_line(const char *label, json_t *v, const char *unit, dou
                 printf("%-10s -\n", label);
 }
 
-static int verb_status(client_args *a) {
-        json_t *out = NULL, *b, *v, *cmd;
-        char since[32];
+static void print_status(json_t *b) {
+        json_t *v, *cmd;
+        char since[32], started[32], buf[64];
         size_t i;
+
+        format_time(b, "since", since, sizeof(since));
+        format_time(b, "started", started, sizeof(started));
+        printf("%-10s %s\n%-10s %s since %s\n", "name", jstr(b, "name"), "state", jstr(b, "state"), since);
+        printf("%-10s %s\n%-10s %s\n", "file", jstr(b, "definition"), "type", jstr(b, "type"));
+        format_int(b, "pid", buf, sizeof(buf));
+        printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s", "pid", buf, "started", started, "cgroup",
+               jstr(b, "cgroup"), "command");
+        json_array_foreach((cmd = json_object_get(b, "command")), i, v) printf(" %s", json_string_value(v));
+        printf("\n");
+        format_ready(b, buf, sizeof(buf));
+        printf("%-10s %s\n%-10s %s\n", "ready", buf, "status", jstr(b, "statusText"));
+        format_int(b, "restarts", buf, sizeof(buf));
+        printf("%-10s %s (Restart=%s)\n", "restarts", buf, jstr(b, "restart"));
+        format_int(b, "processes", buf, sizeof(buf));
+        printf("%-10s %s\n", "processes", buf);
+        print_usage_line("memory", json_object_get(b, "memoryCurrent"), "MiB", 1024.0 * 1024.0);
+        print_usage_line("cpu", json_object_get(b, "cpuUsageUSec"), "s", 1e6);
+        if (json_is_object((v = json_object_get(b, "lastVerdict"))))
+                print_verdict("last", v, false);
+}
+
+static int verb_status(client_args *a) {
+        json_t *out = NULL;
         int r;
 
         if (!a->name)
                 return cli_usage("usage: corral status NAME"), CLI_EXIT_USAGE;
         r = client_call(a, IFACE "Status", json_pack("{s:s}", "name", a->name), &out);
-        if (r != 0 || a->json) {
-                if (r == 0)
-                        print_json(json_object_get(out, "backend"));
-                json_decref(out);
-                return r;
-        }
-        b = json_object_get(out, "backend");
-        format_since(b, since, sizeof(since));
-        printf("%-10s %s\n%-10s %s since %s\n%-10s %s\n", "name", jstr(b, "name"), "state", jstr(b, "state"),
-               since, "type", jstr(b, "type"));
-        printf("%-10s %" JSON_INTEGER_FORMAT "\n%-10s %s\n%-10s", "pid",
-               json_integer_value(json_object_get(b, "pid")), "cgroup", jstr(b, "cgroup"), "command");
-        json_array_foreach((cmd = json_object_get(b, "command")), i, v) printf(" %s", json_string_value(v));
-        printf("\n");
-        print_usage_line("memory", json_object_get(b, "memoryCurrent"), "MiB", 1024.0 * 1024.0);
-        print_usage_line("cpu", json_object_get(b, "cpuUsageUSec"), "s", 1e6);
-        if (json_is_object((v = json_object_get(b, "lastVerdict"))))
-                print_verdict("last", v, false);
+        if (r == 0 && a->json)
+                print_json(json_object_get(out, "backend"));
+        else if (r == 0)
+                print_status(json_object_get(out, "backend"));
         json_decref(out);
-        return 0;
+        return r;
 }
 
-/* An event as a logfmt line, like corrald's own log, or as JSON. */
+/* An event as corrald's own log writes it (the same formatter: one line a person reads, coloured on
+ * a terminal unless $NO_COLOR), or as JSON. */
 static void print_event(const client_args *a, json_t *ev) {
-        const char *key;
-        bool first = true;
-        json_t *v;
+        _cleanup_free_ char *line = NULL;
+        corral_event e;
 
         if (a->json)
                 return print_json(ev);
-        json_object_foreach(ev, key, v) {
-                char *s = json_is_string(v) || json_is_null(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
-                const char *val = json_is_string(v) ? json_string_value(v) : s ?: "";
-                printf(strpbrk(val, " =\"") ? "%s%s=\"%s\"" : "%s%s=%s", first ? "" : " ", key, val);
-                first = false;
-                free(s);
+        if (evlog_event_from_json(ev, &e) < 0 ||
+            evlog_format_event_colour(&e, EVLOG_FORMAT_TEXT, evlog_colour_for(STDOUT_FILENO), &line) < 0) {
+                print_json(ev); /* one this build cannot read (a newer corrald's): as it came */
+                return;
         }
-        printf("\n");
+        printf("%s\n", line);
 }
 
 /* A call with "more": on_reply for each reply until corrald goes away (or an error). */
@@ -543,15 +634,11 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 const char *verb;
                 int (*run)(client_args *a);
         } verbs[] = {
-                { "start", verb_start },
-                { "stop", verb_stop },
-                { "restart", verb_restart },
-                { "list", verb_list },
-                { "status", verb_status },
-                { "watch", verb_watch },
-                { "reset-failed", verb_reset_failed },
-                { "remove", verb_remove },
-                { "logs", verb_logs },
+                { "start", verb_start },   { "stop", verb_stop },
+                { "kill", verb_kill },     { "restart", verb_restart },
+                { "list", verb_list },     { "status", verb_status },
+                { "watch", verb_watch },   { "reset-failed", verb_reset_failed },
+                { "remove", verb_remove }, { "logs", verb_logs },
                 { "reload", verb_reload },
                 { "metrics", verb_metrics },
         };

@@ -29,6 +29,10 @@ static int sv_stop_all(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid) {
         return corral_stop_all_by(sup, grace_usec, uid, pid);
 }
 
+static int sv_kill(registry_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid) {
+        return corral_backend_kill_by(B(b), sig, whom, uid, pid);
+}
+
 /* The array is copied, not cast: its elements are of another type. */
 static int sv_adopt(void *sup, registry_backend ***ret, size_t *ret_n) {
         corral_backend **v = NULL;
@@ -72,6 +76,8 @@ static const corral_spec *sv_spec(registry_backend *b) {
 }
 
 static void sv_info(registry_backend *b, registry_backend_info *ret) {
+        int ready = corral_backend_get_ready(B(b));
+
         *ret = (registry_backend_info){
                 .launch = corral_backend_get_launch(B(b)),
                 .cgroup = corral_backend_get_cgroup(B(b)),
@@ -80,6 +86,8 @@ static void sv_info(registry_backend *b, registry_backend_info *ret) {
                 .restarts = corral_backend_get_restarts(B(b)),
                 .next_restart_usec = corral_backend_get_next_restart(B(b)),
                 .status_text = corral_backend_get_status_text(B(b)),
+                .start_usec = corral_backend_get_start_time(B(b)),
+                .ready = ready < 0 ? -1 : ready,
         };
 }
 
@@ -108,6 +116,7 @@ const registry_ops supervisor_ops = {
         .spawn = sv_spawn,
         .stop = sv_stop,
         .stop_all = sv_stop_all,
+        .kill = sv_kill,
         .adopt = sv_adopt,
         .count = sv_count,
         .ref = sv_ref,

@@ -15,9 +15,11 @@
 #include "hashmap.h"
 #include "launch.h"
 #include "notify.h"
+#include "sandbox.h"
 #include "output.h"
 #include "probe.h"
 #include "record.h"
+#include "sandbox.h"
 #include "spawn-clone3.h"
 #include "verdict.h"
 
@@ -81,6 +83,15 @@ typedef struct backend_intent {
         pid_t by_pid;     /* 0 if not known */
 } backend_intent;
 
+/* A signal sent by corral_backend_kill(): recorded before it is sent, for the verdict of a death by
+ * it. sig 0: none. */
+typedef struct backend_kill_req {
+        int sig;
+        bool all;     /* to every process of the cgroup */
+        uid_t by_uid; /* (uid_t) -1: the library's caller */
+        pid_t by_pid;
+} backend_kill_req;
+
 /*
  * One launch of a backend: its facts and what watches it. All of it starts afresh, in one
  * assignment, when the backend is started again. Each event source has one purpose.
@@ -95,6 +106,7 @@ typedef struct backend_run {
         uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
         siginfo_t exit_si;
         backend_intent intent;
+        backend_kill_req kill;       /* the last corral_backend_kill() of the launch */
         uint64_t stop_deadline_usec; /* cgroup.kill then; 0 if none */
         uint64_t watchdog_usec;      /* WATCHDOG_USEC= may change the spec's */
         uint64_t oom_seen;           /* memory.events' oom_kill when an OOM kill was last reported */
@@ -107,6 +119,7 @@ typedef struct backend_run {
         bool no_restart;      /* a stop came after an exit of its own: no restart follows it */
         bool adopted;         /* started by an earlier supervisor: not our child */
         bool stop_signalled;  /* the stop signal of the intent went out */
+        bool deadline_kill;   /* the cgroup was killed at the stop's deadline */
         char *status_text;    /* the last STATUS= */
         int events_wd, memevents_wd; /* inotify watches of cgroup.events and memory.events; -1 */
         int notify_fd;               /* its own notify socket, or -1 */
@@ -189,6 +202,7 @@ struct corral_spec {
         char *log_file;      /* NULL: none */
         uint64_t log_file_max;
         bool log_journal; /* copy output to the journal when it is there */
+        sandbox_settings sandbox;
         /* Command lines as given (systemd's syntax, a "-" prefix kept), checked when added. */
         char **exec_start_pre, **exec_stop_post, **exec_reload;
         char **env_files;  /* absolute paths, a "-" prefix kept */

@@ -166,10 +166,10 @@ static int launch_creds(const corral_spec *s, launch_prep *p, char **ret_what) {
                 return 0;
         r = creds_resolve(s->user, s->group, &p->creds);
         if (r == -ESRCH || r == -ENXIO) {
-                if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
+                if (asprintf(ret_what, "no such %s '%s'", r == -ESRCH ? "user" : "group",
                              r == -ESRCH ? s->user : s->group) < 0)
                         return -ENOMEM;
-                return -EINVAL;
+                return -ESRCH; /* the what is the whole reason */
         }
         if (r < 0)
                 return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
@@ -357,10 +357,21 @@ static int launch_spawn(corral *c, const corral_spec *s, const launch_prep *p, l
                             .stderr_fd = wr[1],
                             .window = c->window.end > 0 ? &c->window : NULL };
         const char *step = NULL;
-        int r = spawn_start(&sp, &c->stack, &l->pid, &l->pidfd, &step);
+        sandbox_plan plan;
+        int r;
 
+        if (sandbox_settings_any(&s->sandbox)) { /* else no work at all for it */
+                r = sandbox_plan_make(&s->sandbox, p->have_creds ? p->creds.uid == 0 : geteuid() == 0, &plan,
+                                      ret_what);
+                if (r < 0)
+                        return *ret_what || (*ret_what = strdup("the sandbox")) ? r : -ENOMEM;
+                sp.sandbox = &plan.sb;
+        }
+        r = spawn_start(&sp, &c->stack, &l->pid, &l->pidfd, &step);
         if (r < 0)
                 *ret_what = step_what(s, step);
+        if (sp.sandbox)
+                sandbox_plan_done(&plan);
         return r;
 }
 

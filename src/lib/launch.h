@@ -71,7 +71,8 @@ int launch_leaf_make(corral *c, const corral_spec *s, launch *ret, char **ret_wh
  * it. What its user names (command, working directory, log file) is reached with that user's
  * rights. Returns 0 with *ret, or -errno with *ret_what saying what failed ("/usr/bin/x",
  * "working directory /srv", "log file ...", malloc'ed, may be NULL): then nothing is left, no
- * leaf, no process, no fd.
+ * leaf, no process, no fd. -ESRCH: its user or group does not exist, and *ret_what is the whole
+ * reason ("no such user 'x'"), with no errno to add.
  */
 int launch_start(corral *c, const corral_spec *s, launch *ret, char **ret_what);
 

@@ -53,6 +53,7 @@ corral_spec *corral_spec_free(corral_spec *s) {
                 strv_free(s->exec_stop_post);
                 strv_free(s->exec_reload);
                 strv_free(s->env_files);
+                sandbox_settings_done(&s->sandbox);
                 free(s);
         }
         return NULL;
@@ -263,6 +264,12 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         c->name = c->cwd = c->user = c->group = c->log_file = NULL;
         c->argv = c->envp = NULL;
         c->exec_start_pre = c->exec_stop_post = c->exec_reload = c->env_files = NULL;
+        r = sandbox_settings_copy(&c->sandbox, &s->sandbox);
+        if (r < 0) {
+                c->sandbox = (sandbox_settings){ 0 };
+                corral_spec_free(c);
+                return r;
+        }
         r = s->name ? corral_spec_set_name(c, s->name) : 0;
         if (r >= 0 && s->argv)
                 r = corral_spec_set_argv(c, s->argv);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parse.h"
 #include "verdict.h"
 
 static verdict V(corral_event_type t, corral_level l, const char *m) {
@@ -41,14 +42,42 @@ static verdict verdict_stop(const verdict_input *in) {
         return V(E(STOPPED), L(INFO), "backend stopped");
 }
 
+/* A death by the signal of a Kill: not a stop, but the verdict says whose signal it was. */
+static verdict verdict_of_kill(const verdict_input *in) {
+        verdict v = { .type = in->si_code == CLD_DUMPED ? E(CRASHED) : E(KILLED), .level = L(WARNING) };
+        const char *name = signal_to_name(in->kill_signal) ?: "a signal";
+        const char *what = in->si_code == CLD_DUMPED ? "crashed (core dumped)" : "killed";
+
+        if (in->kill_uid == (uid_t) -1)
+                (void) snprintf(v.message, sizeof(v.message),
+                                "backend %s by %s, sent by a Kill from the library (corral_backend_kill())",
+                                what, name);
+        else
+                (void) snprintf(v.message, sizeof(v.message),
+                                "backend %s by %s, sent by a Kill from uid %u (pid %d)", what, name,
+                                (unsigned) in->kill_uid, (int) in->kill_pid);
+        return v;
+}
+
 /* Nobody asked: only a task's exit 0 is not a warning. */
 static verdict verdict_unasked(const verdict_input *in) {
         if (in->oom_killed)
                 return V(E(OOM_KILLED), L(WARNING), "backend killed by the OOM killer");
+        if (in->kill_signal > 0 && in->status == in->kill_signal &&
+            (in->si_code == CLD_KILLED || in->si_code == CLD_DUMPED))
+                return verdict_of_kill(in);
         switch (in->si_code) {
         case CLD_DUMPED:
+                if (in->syscall_filter && in->status == SIGSYS)
+                        return V(E(KILLED), L(WARNING),
+                                 "backend killed by its system call filter (SIGSYS): it made a system call "
+                                 "SystemCallFilter= does not allow");
                 return V(E(CRASHED), L(WARNING), "backend crashed (core dumped)");
         case CLD_KILLED:
+                if (in->syscall_filter && in->status == SIGSYS)
+                        return V(E(KILLED), L(WARNING),
+                                 "backend killed by its system call filter (SIGSYS): it made a system call "
+                                 "SystemCallFilter= does not allow");
                 return V(E(KILLED), L(WARNING), "backend killed by signal");
         case CLD_EXITED:
                 if (in->type == CORRAL_TYPE_TASK && in->status == 0)
@@ -57,6 +86,23 @@ static verdict verdict_unasked(const verdict_input *in) {
         default:
                 return V(E(EXITED), L(WARNING), "backend exited unexpectedly (status unknown)");
         }
+}
+
+/* The kill of its cgroup, said as what it was: at a stop's deadline, at once (a stop without
+ * grace), or of what an end nobody asked for left behind. Never a deadline that was not there. */
+static verdict verdict_note_kill(const verdict_input *in, verdict v) {
+        size_t n = strlen(v.message);
+
+        if (!in->escalated)
+                return v;
+        if (in->intent_stop && v.type == E(STOPPED))
+                (void) snprintf(v.message + n, sizeof(v.message) - n, "%s",
+                                in->deadline_kill ? " (cgroup killed at the deadline)" : " (cgroup killed)");
+        else if (in->leftover > 0)
+                (void) snprintf(v.message + n, sizeof(v.message) - n,
+                                "; %u leftover process%s killed with its cgroup", in->leftover,
+                                in->leftover == 1 ? "" : "es");
+        return v;
 }
 
 /* How the launch went overrides how the process ended, in this order: a start that failed or
@@ -98,7 +144,10 @@ verdict verdict_decide(const verdict_input *in) {
         }
         if (in->start_error > 0) {
                 v = (verdict){ .type = E(START_FAILED), .level = L(ERROR) };
-                if (in->start_what)
+                if (in->start_what && in->start_what_is_why)
+                        (void) snprintf(v.message, sizeof(v.message), "backend failed to start: %s",
+                                        in->start_what);
+                else if (in->start_what)
                         (void) snprintf(v.message, sizeof(v.message), "backend failed to start: %s: %s",
                                         in->start_what, strerror(in->start_error));
                 else
@@ -107,5 +156,5 @@ verdict verdict_decide(const verdict_input *in) {
                 return v;
         }
         v = in->intent_stop ? verdict_stop(in) : verdict_unasked(in);
-        return verdict_launch(in, v);
+        return verdict_launch(in, verdict_note_kill(in, v));
 }

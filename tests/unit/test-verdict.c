@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "verdict.h"
@@ -40,9 +41,9 @@ static void test_stop_any_exit_is_stopped(void **state) {
                 check(STOP, types[t], CLD_KILLED, SIGINT, false, false, CORRAL_EVENT_STOPPED,
                       CORRAL_LEVEL_INFO, "backend stopped");
                 check(STOP, types[t], CLD_KILLED, SIGKILL, true, false, CORRAL_EVENT_STOPPED,
-                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                      CORRAL_LEVEL_NOTICE, "backend stopped (cgroup killed)");
                 check(STOP, types[t], CLD_EXITED, 143, true, false, CORRAL_EVENT_STOPPED,
-                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                      CORRAL_LEVEL_NOTICE, "backend stopped (cgroup killed)");
                 check(STOP, types[t], 0, 0, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
                       "backend stopped");
         }
@@ -98,6 +99,29 @@ static void test_unasked_core_is_crashed_warning(void **state) {
               CORRAL_LEVEL_WARNING, "backend crashed (core dumped)");
 }
 
+/* none | killed by SIGSYS under a system call filter that kills | killed | warning, naming the
+ * filter; a SIGSYS without one is any other signal. */
+static void test_unasked_sigsys_under_a_filter_names_it(void **state) {
+        const char *msg = "backend killed by its system call filter (SIGSYS): it made a system call "
+                          "SystemCallFilter= does not allow";
+        for (int code = CLD_KILLED; code <= CLD_DUMPED; code++) {
+                verdict_input in = { .type = CORRAL_TYPE_SERVICE,
+                                     .si_code = code,
+                                     .status = SIGSYS,
+                                     .syscall_filter = true };
+                verdict v = verdict_decide(&in);
+
+                assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+                assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+                assert_string_equal(v.message, msg);
+                in.intent_stop = true; /* asked to stop: stopped, whatever the filter did */
+                assert_int_equal(verdict_decide(&in).type,
+                                 code == CLD_DUMPED ? CORRAL_EVENT_CRASHED : CORRAL_EVENT_STOPPED);
+        }
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGSYS, false, false, CORRAL_EVENT_KILLED,
+              CORRAL_LEVEL_WARNING, "backend killed by signal");
+}
+
 /* none | oom_kill grew | oom-killed | warning: before any other reading of the status */
 static void test_unasked_oom_is_oom_killed_warning(void **state) {
         check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGKILL, false, true, CORRAL_EVENT_OOM_KILLED,
@@ -119,6 +143,11 @@ static void test_start_failed_is_error(void **state) {
         v = verdict_decide(&in);
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
         assert_string_equal(v.message, "backend failed to start: No such file or directory");
+        /* a name that resolves to nothing: the what says it all, no errno's words after it */
+        in = (verdict_input){ .start_error = ESRCH, .start_what = "no such user 'nosuchuser'",
+                              .start_what_is_why = true };
+        v = verdict_decide(&in);
+        assert_string_equal(v.message, "backend failed to start: no such user 'nosuchuser'");
 }
 
 /* - | an ExecStartPre= command failed | start-failed | error, naming it and how it ended */
@@ -212,6 +241,66 @@ static void test_missed_watchdog_is_watchdog(void **state) {
                          CORRAL_EVENT_STOPPED);
 }
 
+/* A death by the signal of a Kill: killed at warning (a kill is not a stop), naming the signal
+ * and who asked; another signal, another end or a stop says nothing of the Kill */
+static void test_death_by_kill_names_it(void **state) {
+        verdict_input in = { .si_code = CLD_KILLED,
+                             .status = SIGUSR1,
+                             .kill_signal = SIGUSR1,
+                             .kill_uid = 1000,
+                             .kill_pid = 4242 };
+        verdict v = launch(in);
+
+        assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+        assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+        assert_string_equal(v.message, "backend killed by SIGUSR1, sent by a Kill from uid 1000 (pid 4242)");
+        in.kill_uid = (uid_t) -1;
+        in.kill_pid = 0;
+        assert_string_equal(
+                launch(in).message,
+                "backend killed by SIGUSR1, sent by a Kill from the library (corral_backend_kill())");
+        in.si_code = CLD_DUMPED;
+        in.status = SIGQUIT;
+        in.kill_signal = SIGQUIT;
+        v = launch(in);
+        assert_int_equal(v.type, CORRAL_EVENT_CRASHED);
+        assert_string_equal(v.message,
+                            "backend crashed (core dumped) by SIGQUIT, sent by a Kill from the library "
+                            "(corral_backend_kill())");
+        in = (verdict_input){
+                .si_code = CLD_KILLED, .status = SIGTERM, .kill_signal = SIGUSR1, .kill_uid = 0
+        };
+        assert_string_equal(launch(in).message, "backend killed by signal");
+        in = (verdict_input){
+                .si_code = CLD_EXITED, .status = SIGUSR1, .kill_signal = SIGUSR1, .kill_uid = 0
+        };
+        assert_string_equal(launch(in).message, "backend exited unexpectedly");
+        in = (verdict_input){
+                .si_code = CLD_KILLED, .status = SIGUSR1, .kill_signal = SIGUSR1, .intent_stop = true
+        };
+        assert_string_equal(launch(in).message, "backend stopped");
+}
+
+/* The kill of the cgroup is said as what it was: a stop's deadline only where there was one; the
+ * leftovers of an end nobody asked for were killed at once, with no deadline at all. */
+static void test_cgroup_kill_is_said_as_what_it_was(void **state) {
+        verdict v = launch((verdict_input){ .intent_stop = true, .si_code = CLD_KILLED, .status = SIGKILL,
+                                            .escalated = true, .deadline_kill = true });
+
+        assert_int_equal(v.level, CORRAL_LEVEL_NOTICE);
+        assert_string_equal(v.message, "backend stopped (cgroup killed at the deadline)");
+        v = launch((verdict_input){ .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .leftover = 2 });
+        assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+        assert_string_equal(v.message, "backend killed by signal; 2 leftover processes killed with its cgroup");
+        assert_null(strstr(v.message, "deadline"));
+        v = launch((verdict_input){ .si_code = CLD_EXITED, .status = 3, .escalated = true, .leftover = 1 });
+        assert_string_equal(v.message, "backend exited unexpectedly; 1 leftover process killed with its cgroup");
+        /* a deadline that is not a stop's says nothing of one either */
+        v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true, .start_timed_out = true,
+                                    .start_timeout_usec = 300000, .leftover = 1 });
+        assert_string_equal(v.message, "backend failed to start: not ready within 300 ms");
+}
+
 static void test_unknown_status(void **state) {
         check(NONE, CORRAL_TYPE_SERVICE, 0, 0, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
               "backend exited unexpectedly (status unknown)");
@@ -228,14 +317,17 @@ int main(void) {
                 cmocka_unit_test(test_task_exit_zero_is_finished),
                 cmocka_unit_test(test_unasked_exit_is_exited_warning),
                 cmocka_unit_test(test_unasked_signal_is_killed_warning),
+                cmocka_unit_test(test_unasked_sigsys_under_a_filter_names_it),
                 cmocka_unit_test(test_unasked_core_is_crashed_warning),
                 cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
                 cmocka_unit_test(test_start_failed_is_error),
                 cmocka_unit_test(test_pre_failed_is_start_failed),
                 cmocka_unit_test(test_start_timeout_is_start_failed),
+                cmocka_unit_test(test_cgroup_kill_is_said_as_what_it_was),
                 cmocka_unit_test(test_death_before_ready_is_start_failed),
                 cmocka_unit_test(test_stopping_then_exit_zero_is_finished),
                 cmocka_unit_test(test_missed_watchdog_is_watchdog),
+                cmocka_unit_test(test_death_by_kill_names_it),
                 cmocka_unit_test(test_unknown_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
