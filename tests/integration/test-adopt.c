@@ -370,6 +370,37 @@ static void test_ended_while_down_without_status(void **state) {
         fresh_daemon(d);
 }
 
+/* A main process that died while corrald was down and that nobody reaped yet (a zombie of the
+ * test, as subreaper, as init would hold one for a while): its verdict, once, with its exit code,
+ * never an "adopted" first; its runtime is not counted through the downtime. */
+static void test_zombie_gets_its_verdict_once(void **state) {
+        daemon_fixture *d = *state;
+        char *line = NULL;
+        json_t *v;
+
+        start(d, "zombie", "exit-on-usr1", "5", 15000000);
+        wait_rs(d, 1);
+        int fd = pidfd_of(d, "zombie");
+        daemon_kill9(d);
+        end_now(fd, SIGUSR1); /* exited, not reaped: a zombie until daemon_reap_orphans() */
+        usleep(300000);       /* downtime a runtime must not count */
+        daemon_start(d, NULL);
+        wait_verdict(d, "zombie");
+        assert_int_equal(find_events(d, "zombie", "adopted", NULL), 0);
+        assert_int_equal(find_events(d, "zombie", "exited", &line), 1);
+        v = json_loads(line, 0, NULL);
+        assert_string_equal(jstr(v, "how"), "exited");
+        assert_int_equal(json_integer_value(json_object_get(v, "exit_code")), 5);
+        assert_string_equal(jstr(v, "level"), "warning");
+        assert_true(json_is_null(json_object_get(v, "runtime_ms"))); /* when it died is not known */
+        json_decref(v);
+        free(line);
+        assert_int_equal(count_verdicts(d, "zombie"), 1);
+        daemon_reap_orphans(d);
+        harness_assert_no_leftovers(d->h->root);
+        fresh_daemon(d);
+}
+
 /* Where an empty leaf does not outlive corrald (systemd removes the empty cgroups of a service it
  * restarts), the record in the state directory still tells of a backend that ended meanwhile. */
 static void test_lost_leaf_reported_from_state_dir(void **state) {
@@ -691,6 +722,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_fd_holder_keeps_output_across_a_crash, fixture_setup,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_fdstore_keeps_exit_status_and_output, fixture_setup,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_zombie_gets_its_verdict_once, fixture_setup_started,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_ended_while_down_without_status, fixture_setup_started,
                                                 fixture_teardown),
