@@ -102,7 +102,10 @@ static void backend_run_close(corral_backend *b) {
         r->start_timer = sd_event_source_disable_unref(r->start_timer);
         r->watchdog_timer = sd_event_source_disable_unref(r->watchdog_timer);
         r->conclude_timer = sd_event_source_disable_unref(r->conclude_timer);
-        cgroup_v1_leaf_done(&r->v1);
+        if (b->corral)
+                cgroup_limits_release(&b->corral->limits_host, &b->corral->root, &r->v1);
+        else
+                cgroup_v1_leaf_done(&r->v1);
 }
 
 /* The launch is over for good: the next one starts from BACKEND_RUN_INIT. */
