@@ -40,6 +40,7 @@ struct corral {
         cgroup_limits_host limits_host;
         spawn_stack stack;
         spawn_window window;
+        sandbox_cache filters; /* compiled system call filters, by settings */
         notify_dir notify;    /* where each backend that reports readiness gets its socket */
         record_store records; /* where each backend's record is kept for a supervisor after us */
         corral_event_handler_t handler;

@@ -267,8 +267,8 @@ static int launch_spawn(corral *c, const corral_spec *s, const launch_prep *p, l
         int r;
 
         if (sandbox_settings_any(&s->sandbox)) { /* else no work at all for it */
-                r = sandbox_plan_make(&s->sandbox, p->have_creds ? p->creds.uid == 0 : geteuid() == 0, &plan,
-                                      ret_what);
+                r = sandbox_plan_make(&s->sandbox, p->have_creds ? p->creds.uid == 0 : geteuid() == 0,
+                                      &c->filters, &plan, ret_what);
                 if (r < 0)
                         return *ret_what || (*ret_what = strdup("the sandbox")) ? r : -ENOMEM;
                 sp.sandbox = &plan.sb;

@@ -548,7 +548,7 @@ const option_def options_table[] = {
                 .varlink = "restrictAddressFamilies",
                 .cli = "restrict-address-families",
                 .kind = OPTION_STRING,
-                .arg = "[~]AF_...",
+                .arg = "[~]FAMILIES",
                 .expected =
                         "address families such as AF_INET AF_UNIX, ~ before them for a deny list, or none",
                 .help = "socket(2) of any other family fails with EAFNOSUPPORT",
