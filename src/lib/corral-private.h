@@ -133,6 +133,15 @@ typedef struct backend_run {
         sd_event_source *probe_timer;    /* Ready=tcp: the next look for a listener of its own */
         uint64_t probe_delay_usec;
         uint8_t probe_miss; /* what the last look found instead (probe_listener_result, PROBE_MISS_ERROR) */
+        /* The commands around the main one (ExecStartPre=, ExecStopPost=): one at a time. */
+        command *cmd;          /* the one running, or NULL */
+        unsigned cmd_index;    /* its line in the spec's list */
+        bool in_pre;           /* ExecStartPre= commands run: no main process yet */
+        bool pre_may_restart;  /* what the start they precede was given */
+        char *failed_tail;     /* the stderr tail of an ExecStartPre= that failed, for the verdict */
+        verdict *post_verdict; /* decided, and waiting while ExecStopPost= commands run */
+        int post_error;
+        bool post_may_restart;
         verdict *verdict;          /* decided, while it is being told (or taken back to be told) */
         corral_state verdict_next; /* what follows it */
 } backend_run;
@@ -196,6 +205,10 @@ struct corral_spec {
         uint64_t log_file_max;
         bool log_journal; /* copy output to the journal when it is there */
         sandbox_settings sandbox;
+        /* Command lines as given (systemd's syntax, a "-" prefix kept), checked when added. */
+        char **exec_start_pre, **exec_stop_post, **exec_reload;
+        char **env_files;  /* absolute paths, a "-" prefix kept */
+        int reload_signal; /* 0: none */
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
