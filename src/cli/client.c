@@ -77,11 +77,13 @@ static int client_option(int opt, const char *name, const char *v, client_args *
 
 /* argv[0] is the verb. Options may come anywhere before "--"; the first other word is NAME; for
  * start, the command follows "--" (or is simply the rest after NAME). */
-static int client_parse(int argc, char **argv, client_args *a) {
+static int client_parse(int argc, char **argv, const cli_globals *g, client_args *a) {
         bool start = strcmp(argv[0], "start") == 0;
         int opt, r = 0, longindex = -1;
 
-        *a = (client_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS, .lines = 10 };
+        *a = (client_args){ .address = g->address ?: getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
+                            .json = g->json,
+                            .lines = 10 };
         _cleanup_free_ struct option *opts = options_getopt(client_options);
         if (!opts || corral_spec_new(&a->options.spec) < 0 || !(a->options.params = json_object()))
                 return cli_usage("out of memory");
@@ -307,12 +309,15 @@ static int verb_remove(client_args *a) {
 }
 
 static int verb_restart(client_args *a) {
-        json_t *out = NULL;
+        json_t *out = NULL, *p;
         int r;
 
         if (!a->name)
-                return cli_usage("usage: corral restart NAME"), CLI_EXIT_USAGE;
-        r = client_call(a, IFACE "Restart", json_pack("{s:s}", "name", a->name), &out);
+                return cli_usage("usage: corral restart NAME [--wait-ready]"), CLI_EXIT_USAGE;
+        /* waitReady only when asked: a corrald before it knows no such parameter */
+        p = a->wait_ready ? json_pack("{s:s, s:b}", "name", a->name, "waitReady", true)
+                          : json_pack("{s:s}", "name", a->name);
+        r = client_call(a, IFACE "Restart", p, &out);
         if (r == 0 && a->json)
                 print_json(json_object_get(out, "backend"));
         else if (r == 0)
@@ -505,7 +510,7 @@ static int verb_reload(client_args *a) {
         return r;
 }
 
-int verb_client(int argc, char **argv) {
+int verb_client(int argc, char **argv, const cli_globals *g) {
         static const struct {
                 const char *verb;
                 int (*run)(client_args *a);
@@ -522,7 +527,7 @@ int verb_client(int argc, char **argv) {
                 { "reload", verb_reload },
         };
         client_args a;
-        int r = client_parse(argc, argv, &a);
+        int r = client_parse(argc, argv, g, &a);
 
         if (r == 0) {
                 r = CLI_EXIT_USAGE;

@@ -113,7 +113,8 @@ static void help(void) {
                "                          with their last verdict and output (default 100)\n"
                "  --log-format text|json  (default: text)\n"
                "  --log-target auto|stderr|journal (default auto: the journal under systemd)\n"
-               "  -h, --help\n");
+               "  -h, --help\n"
+               "  --version\n");
 }
 
 static int usage(const char *fmt, ...) _printf_(1, 2);
@@ -291,6 +292,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "keep-gone", required_argument, NULL, 'k' },
                 { "fd-holder", required_argument, NULL, 'H' },
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
                 {},
         };
         int opt, r = 0;
@@ -317,6 +319,10 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
         while (r >= 0 && (opt = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
+                        return 1;
+                }
+                if (opt == 'V') {
+                        printf("corrald %s\n", CORRAL_VERSION);
                         return 1;
                 }
                 r = opt == '?' || opt == ':' ? usage("unknown or incomplete option '%s'", argv[optind - 1])

@@ -238,7 +238,10 @@ static void m_restart(methods *m, conn *c, json_t *params, bool more) {
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        answer_later(c, registry_restart(m->registry, &who, name, answer_backend, c));
+        answer_later(c,
+                     registry_restart(m->registry, &who, name,
+                                      json_is_true(json_object_get(params, "waitReady")), answer_backend,
+                                      c));
 }
 
 static void m_reset_failed(methods *m, conn *c, json_t *params, bool more) {
@@ -378,6 +381,7 @@ static const param p_start[] = {
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };
 static const param p_timeout[] = { { "timeoutUSec", P_UINT, true }, {} };
 static const param p_name[] = { { "name", P_STRING, false }, {} };
+static const param p_restart[] = { { "name", P_STRING, false }, { "waitReady", P_BOOL, true }, {} };
 static const param p_logs[] = { { "name", P_STRING, false }, { "lines", P_UINT, true }, {} };
 static const param p_none[] = { {} };
 static const param p_interface[] = { { "interface", P_STRING, false }, {} };
@@ -386,7 +390,7 @@ static const method method_table[] = {
         { IFACE ".Start", m_start, p_start, true },
         { IFACE ".Stop", m_stop, p_stop, true },
         { IFACE ".StopAll", m_stop_all, p_timeout, true },
-        { IFACE ".Restart", m_restart, p_name, true },
+        { IFACE ".Restart", m_restart, p_restart, true },
         { IFACE ".ResetFailed", m_reset_failed, p_name, true },
         { IFACE ".Remove", m_remove, p_name, true },
         { IFACE ".List", m_list, p_none, false },

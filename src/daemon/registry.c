@@ -16,10 +16,11 @@
  * its readiness (WAIT_READY, else the verdict too). */
 typedef enum wait_kind {
         WAIT_STOP,
-        WAIT_RESTART, /* started again once gone, then completed */
-        WAIT_GROUP,   /* StopAll: one of its backends; the call completes once all are gone */
-        WAIT_READY,   /* Start with wait_ready: completed at ready, or with the verdict if it never is */
-        WAIT_RELOAD,  /* a reload changed its definition: started again, on the new one, once gone */
+        WAIT_RESTART,       /* started again once gone, then completed */
+        WAIT_RESTART_READY, /* started again once gone, then as WAIT_READY */
+        WAIT_GROUP,         /* StopAll: one of its backends; the call completes once all are gone */
+        WAIT_READY,  /* Start with wait_ready: completed at ready, or with the verdict if it never is */
+        WAIT_RELOAD, /* a reload changed its definition: started again, on the new one, once gone */
 } wait_kind;
 
 /* A call that waits: completed once the last of its links is resolved and the call itself has
@@ -370,6 +371,14 @@ static registry_error result_spawn(registry *r, entry *e, registry_result *res) 
         return res->error;
 }
 
+/* Spawn e and complete w with how that went; with wait_ready, one that is starting completes w
+ * only at its readiness (or with its verdict if it never is). */
+static void spawn_for(registry *r, entry *e, registry_wait *w, bool wait_ready) {
+        if (result_spawn(r, e, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
+            backend_info(r, e->backend).state == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
+                registry_result_done(&w->result); /* completed at ready, or with its verdict */
+}
+
 /* The launch a call waited on is gone (verdict, possibly NULL), or for WAIT_READY, ready
  * (verdict NULL and ready). */
 static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bool ready) {
@@ -380,7 +389,8 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
                 w->result.verdict = json_incref(verdict);
                 break;
         case WAIT_RESTART:
-                (void) result_spawn(r, e, &w->result);
+        case WAIT_RESTART_READY:
+                spawn_for(r, e, w, x->kind == WAIT_RESTART_READY);
                 break;
         case WAIT_READY:
                 if (ready) {
@@ -570,9 +580,7 @@ registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, r
         }
         corral_spec_free(e->spec);
         e->spec = spec;
-        if (result_spawn(r, e, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
-            backend_info(r, e->backend).state == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
-                registry_result_done(&w->result); /* completed at ready, or with its verdict */
+        spawn_for(r, e, w, wait_ready);
         return wait_release(w);
 }
 
@@ -598,7 +606,7 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
         return wait_release(w);
 }
 
-registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name, bool wait_ready,
                                 registry_done_t done, void *userdata) {
         registry_wait *w = wait_new(done, userdata);
         entry *e = registry_find(r, name);
@@ -610,10 +618,10 @@ registry_wait *registry_restart(registry *r, const registry_caller *who, const c
         if (!e)
                 return wait_fail(w, REGISTRY_NO_SUCH_BACKEND, name);
         if (!e->backend) { /* not running: just start it again */
-                (void) result_spawn(r, e, &w->result);
+                spawn_for(r, e, w, wait_ready);
                 return wait_release(w);
         }
-        if (entry_wait(e, WAIT_RESTART, w) < 0)
+        if (entry_wait(e, wait_ready ? WAIT_RESTART_READY : WAIT_RESTART, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
         (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
         return wait_release(w);

@@ -134,8 +134,9 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
 /* Stop every backend under one deadline; completes with their verdicts once all are gone. */
 registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64_t grace_usec,
                                  registry_done_t done, void *userdata);
-/* Stop it (if it runs) and start it again from its spec, once it is gone. */
-registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+/* Stop it (if it runs) and start it again from its spec, once it is gone; with wait_ready, complete
+ * as registry_start() does with it. */
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name, bool wait_ready,
                                 registry_done_t done, void *userdata);
 
 /* The calls answered at once: each fills *ret (registry_result_done() it) and returns ret->error. */
