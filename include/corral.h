@@ -38,8 +38,15 @@ typedef enum corral_restart {
 typedef enum corral_ready {
         CORRAL_READY_NONE,   /* running as soon as it is started (the default) */
         CORRAL_READY_NOTIFY, /* starting until it sends READY=1 (sd_notify) on $NOTIFY_SOCKET */
-        CORRAL_READY_TCP,    /* starting until a TCP connection to an address succeeds */
+        CORRAL_READY_TCP,    /* starting until a socket of its own cgroup listens on an address */
 } corral_ready;
+
+/* How a stop reaches the processes of a backend's cgroup (KillMode=, as systemd names it). */
+typedef enum corral_kill_mode {
+        CORRAL_KILL_CONTROL_GROUP, /* the stop signal to every process of the cgroup (the default) */
+        CORRAL_KILL_MIXED,         /* the stop signal to the main process only; what is left when it
+                                    * exits, or at the deadline, is killed with cgroup.kill */
+} corral_kill_mode;
 
 typedef enum corral_state {
         CORRAL_STATE_STARTING,
@@ -241,6 +248,42 @@ int corral_spec_set_user(corral_spec *s, const char *user);
 /** corral_spec_set_group() - primary group (name or number) instead of the user's. */
 int corral_spec_set_group(corral_spec *s, const char *group);
 int corral_spec_set_no_new_privileges(corral_spec *s, bool enable);
+/*
+ * The sandbox: systemd's keys of the same names, with their syntax and semantics (see
+ * corral.backend(5)). A list given several times adds up, "~" before it inverts it, an empty
+ * value (or NULL) resets the setting. Each returns 0 or -EINVAL for a value it does not take.
+ */
+/** corral_spec_set_capability_bounding_set() - "CAP_NET_BIND_SERVICE CAP_CHOWN" or "~CAP_SYS_ADMIN". */
+int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps);
+/** corral_spec_set_ambient_capabilities() - kept by a backend that runs as another user than root. */
+int corral_spec_set_ambient_capabilities(corral_spec *s, const char *caps);
+/** corral_spec_set_system_call_filter() - an allow list, or "~" a deny list, of names and @groups. */
+int corral_spec_set_system_call_filter(corral_spec *s, const char *list);
+/** corral_spec_set_system_call_error_number() - "EPERM", a number, or "kill" (the default: SIGSYS). */
+int corral_spec_set_system_call_error_number(corral_spec *s, const char *errno_name);
+/** corral_spec_set_system_call_architectures() - "native" or empty. */
+int corral_spec_set_system_call_architectures(corral_spec *s, const char *arches);
+/** corral_spec_set_protect_system() - no, yes, full or strict. */
+int corral_spec_set_protect_system(corral_spec *s, const char *mode);
+/** corral_spec_set_protect_home() - no, yes, read-only or tmpfs. */
+int corral_spec_set_protect_home(corral_spec *s, const char *mode);
+/** corral_spec_add_read_only_path() - an absolute path, "-" before it if it may be missing. */
+int corral_spec_add_read_only_path(corral_spec *s, const char *path);
+int corral_spec_add_read_write_path(corral_spec *s, const char *path);
+int corral_spec_add_inaccessible_path(corral_spec *s, const char *path);
+int corral_spec_set_private_tmp(corral_spec *s, bool enable);
+int corral_spec_set_private_devices(corral_spec *s, bool enable);
+int corral_spec_set_private_network(corral_spec *s, bool enable);
+int corral_spec_set_protect_kernel_tunables(corral_spec *s, bool enable);
+int corral_spec_set_protect_kernel_modules(corral_spec *s, bool enable);
+int corral_spec_set_protect_control_groups(corral_spec *s, bool enable);
+int corral_spec_set_lock_personality(corral_spec *s, bool enable);
+int corral_spec_set_memory_deny_write_execute(corral_spec *s, bool enable);
+/** corral_spec_set_restrict_address_families() - "AF_INET AF_INET6 AF_UNIX", "~AF_PACKET", "none". */
+int corral_spec_set_restrict_address_families(corral_spec *s, const char *list);
+/** corral_spec_set_restrict_namespaces() - yes, no, or a list (or "~" list) of cgroup ipc net mnt pid user
+ * uts. */
+int corral_spec_set_restrict_namespaces(corral_spec *s, const char *v);
 /** corral_spec_set_umask() - 0 to 0777, or -1 (default) to inherit. */
 int corral_spec_set_umask(corral_spec *s, int mask);
 /** corral_spec_set_rlimit() - a resource limit (RLIMIT_NOFILE, ...); RLIM_INFINITY for none. */
@@ -252,6 +295,18 @@ int corral_spec_set_type(corral_spec *s, corral_type type);
 int corral_spec_set_stop_signal(corral_spec *s, int sig);
 /** corral_spec_set_grace() - time between the stop signal and cgroup.kill, default 15 s. */
 int corral_spec_set_grace(corral_spec *s, uint64_t usec);
+/**
+ * corral_spec_set_kill_mode() - who gets the stop signal: CORRAL_KILL_CONTROL_GROUP (the
+ * default) every process of the cgroup; CORRAL_KILL_MIXED the main process alone (through its
+ * pidfd), and whatever is left in the cgroup when it exits, or at the deadline, is killed with
+ * cgroup.kill (a server that stops its own workers gracefully: PostgreSQL, gunicorn). -EINVAL
+ * for any other value: there is no mode that leaves a process behind.
+ */
+int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode);
+/** corral_kill_mode_from_string() - "control-group" or "mixed"; -EINVAL otherwise. */
+int corral_kill_mode_from_string(const char *s);
+/** corral_kill_mode_to_string() - "control-group", "mixed"; NULL when out of range. */
+const char *corral_kill_mode_to_string(corral_kill_mode m);
 
 /**
  * corral_spec_set_restart() - the restart policy and its backoff at once: the n-th restart in a
@@ -296,8 +351,10 @@ int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec);
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
 
 /**
- * corral_spec_set_ready_tcp() - ready once a TCP connection to @host (a numeric IPv4 or IPv6
- * address, or "localhost") and @port succeeds; tried again, 10 ms to 500 ms apart, until then.
+ * corral_spec_set_ready_tcp() - ready once a TCP socket made by (or held open by) a process of
+ * the backend's cgroup listens on @host (a numeric IPv4 or IPv6 address, or "localhost") and
+ * @port, as the kernel's sock_diag tells; looked for again, 10 ms to 500 ms apart, until then. A
+ * listener of another process never counts (the start times out, saying so).
  * -EINVAL for anything else: no name is looked up, the loop never blocks on DNS.
  */
 int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec);
@@ -368,7 +425,8 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * @ret: optional; a new reference to the backend (corral_backend_unref()).
  *
  * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
- * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...).
+ * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...); -ESRCH if its user or
+ * group does not exist (the event says "no such user 'x'").
  */
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
@@ -383,7 +441,8 @@ enum {
 
 /**
  * corral_stop() - stop a backend on purpose. The intent is recorded before any signal; the stop
- * signal goes to every process of the backend's cgroup, and after @grace_usec
+ * signal goes to every process of the backend's cgroup (with CORRAL_KILL_MIXED to its main
+ * process alone, and what is left when it exits is killed at once), and after @grace_usec
  * (CORRAL_GRACE_DEFAULT: the spec's) the cgroup is killed. The verdict comes as an event once the
  * main process is reaped and the cgroup is empty. Never fails on a backend that already stopped.
  * Return: one of CORRAL_STOP_*, or a negative errno.
@@ -501,10 +560,52 @@ unsigned corral_backend_get_restarts(corral_backend *b);
 /** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
 const char *corral_backend_get_status_text(corral_backend *b);
 /**
- * corral_backend_get_usage() - the cgroup's memory.current and cpu.stat usage_usec; each is
+ * corral_backend_get_start_time() - CLOCK_REALTIME µs at which its current launch started (also
+ * for a backend taken back from a supervisor before us: its record carries it), or 0 if it has no
+ * launch (gone, or restarting).
+ */
+uint64_t corral_backend_get_start_time(corral_backend *b);
+/**
+ * corral_backend_get_ready() - whether its launch has reported readiness: 1 once it did, 0 while
+ * it has not yet; -ENODATA if it is not to report any (Ready=none) or has no launch.
+ */
+int corral_backend_get_ready(corral_backend *b);
+/**
+ * corral_backend_get_usage() - the cgroup's memory.current (on hybrid hosts, where the backend has
+ * a cgroup v1 memory group, its memory.usage_in_bytes) and cpu.stat usage_usec; each is
  * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.
  */
 int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
+
+/**
+ * corral_backend_get_processes() - how many processes its cgroup holds now (cgroup.procs: not
+ * threads). Return: that number, or -ESTALE once the backend is gone, or -errno.
+ */
+int corral_backend_get_processes(corral_backend *b);
+
+/* What a backend counted over its launches, kept in its record: a supervisor that takes it back
+ * (corral_adopt()) goes on from there. */
+typedef struct corral_counters {
+        unsigned restarts;   /* launches made by its restart policy, or asked as a restart */
+        unsigned oom_kills;  /* its processes the OOM killer killed (the cgroup's oom_kill count) */
+        int last_exit;       /* how its last launch ended: exit code, 128+N for signal N; -1: none known */
+        uint64_t start_usec; /* CLOCK_REALTIME start of its current or last launch; 0: none */
+} corral_counters;
+
+/** corral_backend_get_counters() - its counters, as of now. Return: 0, -EINVAL. */
+int corral_backend_get_counters(corral_backend *b, corral_counters *ret);
+
+/** corral_backend_get_verdicts() - how many verdicts of this type and level it had. */
+uint64_t corral_backend_get_verdicts(corral_backend *b, corral_event_type type, corral_level level);
+
+/**
+ * corral_spawn_after() - corral_spawn() of a backend that ran before as @prev (NULL: none), which
+ * is started again by hand: its counters (corral_backend_get_counters(), verdicts) go on from
+ * @prev's, with one restart more if @restart, in its record from the start. A start that fails
+ * is counted in @prev, which the caller keeps.
+ */
+int corral_spawn_after(corral *c, const corral_spec *s, corral_backend *prev, bool restart,
+                       corral_backend **ret);
 
 /**
  * corral_backend_read_output() - the last @lines lines (0: all) of the output kept in memory,

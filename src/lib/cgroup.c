@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cgroup.c: the only door to cgroupfs: the root, leaf cgroups, their events, signals and kills. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -164,13 +165,34 @@ int cgroup_leaf_create(const cgroup_root *r, const char *name, char ret_launch[s
         return -EEXIST;
 }
 
+/* The empty groups a leaf's commands ran in (command.c), left by a supervisor that died while they ran. */
+static void cgroup_leaf_remove_children(int parent_fd, const char *dir) {
+        int fd = openat(parent_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        struct dirent *de;
+
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && strncmp(de->d_name, "cmd.", 4) == 0)
+                        (void) unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        closedir(d);
+}
+
 int cgroup_leaf_remove(const cgroup_root *r, const char *name, const char *launch) {
         char dir[128];
 
         (void) snprintf(dir, sizeof(dir), "%s.%s", name, launch);
-        if (unlinkat(r->fd, dir, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return negative_errno();
-        return 0;
+        if (unlinkat(r->fd, dir, AT_REMOVEDIR) == 0)
+                return 0;
+        if (errno == EBUSY) {
+                cgroup_leaf_remove_children(r->fd, dir);
+                if (unlinkat(r->fd, dir, AT_REMOVEDIR) == 0)
+                        return 0;
+        }
+        return errno == ENOENT ? 0 : negative_errno();
 }
 
 int cgroup_events_open(int leaf_fd) {
@@ -192,8 +214,7 @@ int cgroup_is_populated(int leaf_fd) {
         return v != 0;
 }
 
-/* cgroup.procs of the leaf as a 0-terminated array of pids (malloc'ed). */
-static int read_procs(int leaf_fd, pid_t **ret) {
+int cgroup_read_procs(int leaf_fd, pid_t **ret) {
         _cleanup_close_ int fd = openat(leaf_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
         _cleanup_free_ char *buf = NULL;
         _cleanup_free_ pid_t *pids = NULL;
@@ -248,14 +269,16 @@ static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf 
         return cgroup_pid_in(pid, leaf->path) && syscall_pidfd_send_signal(pidfd, 0) >= 0;
 }
 
+static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps);
+
 int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
         _cleanup_free_ pid_t *pids = NULL;
         struct stat st;
-        int r, count = 0;
+        int r, count = cgroup_signal_children(leaf, sig, caps);
 
         if (fstat(leaf->fd, &st) < 0)
                 return negative_errno();
-        r = read_procs(leaf->fd, &pids);
+        r = cgroup_read_procs(leaf->fd, &pids);
         if (r < 0)
                 return r;
         for (pid_t *p = pids; *p; p++) {
@@ -270,9 +293,47 @@ int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps)
         return count;
 }
 
+/* The groups of a leaf's commands (command.c) are part of it: what is signalled is signalled there too. */
+static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
+        int fd = openat(leaf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), count = 0;
+        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        struct dirent *de;
+
+        if (!d)
+                return safe_close(fd), 0;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                cgroup_leaf child;
+                int k;
+
+                if (de->d_type != DT_DIR || strncmp(de->d_name, "cmd.", 4) != 0 ||
+                    asprintf(&path, "%s/%s", leaf->path ?: "", de->d_name) < 0)
+                        continue;
+                child = (cgroup_leaf){
+                        .fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), .path = path
+                };
+                if (child.fd < 0)
+                        continue;
+                k = cgroup_signal_all(&child, sig, caps); /* no deeper: a command's group has no groups */
+                count += k > 0 ? k : 0;
+                safe_close(child.fd);
+        }
+        closedir(d);
+        return count;
+}
+
+int cgroup_id(int leaf_fd, uint64_t *ret) {
+        struct stat st;
+
+        if (fstat(leaf_fd, &st) < 0)
+                return negative_errno();
+        *ret = (uint64_t) st.st_ino;
+        return 0;
+}
+
 int cgroup_count_procs(int leaf_fd, pid_t except) {
         _cleanup_free_ pid_t *pids = NULL;
-        int r = read_procs(leaf_fd, &pids), n = 0;
+        int r = cgroup_read_procs(leaf_fd, &pids), n = 0;
 
         if (r < 0)
                 return r;
@@ -283,7 +344,7 @@ int cgroup_count_procs(int leaf_fd, pid_t except) {
 
 int cgroup_first_proc(int leaf_fd, pid_t *ret_pid, uint64_t *ret_starttime) {
         _cleanup_free_ pid_t *pids = NULL;
-        int r = read_procs(leaf_fd, &pids);
+        int r = cgroup_read_procs(leaf_fd, &pids);
         uint64_t best = UINT64_MAX, st;
         pid_t pid = 0;
 

@@ -59,6 +59,12 @@ static int set_restart_limit(corral_spec *s, const char *v) {
         return r < 0 ? r : corral_spec_set_restart_limit(s, burst, window);
 }
 
+static int set_kill_mode(corral_spec *s, const char *v) {
+        int mode = corral_kill_mode_from_string(v);
+
+        return mode < 0 ? mode : corral_spec_set_kill_mode(s, (corral_kill_mode) mode);
+}
+
 static int set_cpu_quota(corral_spec *s, const char *v) {
         uint64_t quota, period;
         int r = parse_cpu_quota(v, &quota, &period);
@@ -125,8 +131,9 @@ const option_def options_table[] = {
                 .arg = "none|notify|tcp:HOST:PORT",
                 .expected = "none, notify or tcp:HOST:PORT (a numeric address or localhost)",
                 .dflt = "none",
-                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a connection "
-                        "to HOST:PORT succeeds",
+                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a socket of "
+                        "its "
+                        "own listens on HOST:PORT",
                 .set_str = corral_spec_set_readiness,
         },
         {
@@ -240,6 +247,20 @@ const option_def options_table[] = {
                 .dflt = "15s",
                 .help = "time between the stop signal and the kill of its cgroup",
                 .set_u64 = corral_spec_set_grace,
+        },
+        {
+                .key = "KillMode",
+                .varlink = "killMode",
+                .cli = "kill-mode",
+                .kind = OPTION_STRING,
+                .arg = "control-group|mixed",
+                .expected = "control-group or mixed (systemd's process and none are refused: they leave "
+                            "processes behind after a stop, which corral never does)",
+                .dflt = "control-group",
+                .help = "who gets the stop signal: every process of its cgroup, or (mixed) the main "
+                        "process, "
+                        "and the rest is killed when it exits",
+                .set_str = set_kill_mode,
         },
         {
                 .key = "MemoryMax",
@@ -362,6 +383,206 @@ const option_def options_table[] = {
                 .dflt = "no",
                 .help = "no setuid program it runs can gain privileges",
                 .set_bool = corral_spec_set_no_new_privileges,
+        },
+        {
+                .key = "CapabilityBoundingSet",
+                .varlink = "capabilityBoundingSet",
+                .cli = "capability-bounding-set",
+                .kind = OPTION_STRING,
+                .arg = "CAPS",
+                .expected = "capability names such as CAP_NET_BIND_SERVICE, ~ before them to take them away",
+                .help = "the capabilities it and its children can ever have; ~: all but these",
+                .set_str = corral_spec_set_capability_bounding_set,
+        },
+        {
+                .key = "AmbientCapabilities",
+                .varlink = "ambientCapabilities",
+                .cli = "ambient-capabilities",
+                .kind = OPTION_STRING,
+                .arg = "CAPS",
+                .expected = "capability names such as CAP_NET_BIND_SERVICE",
+                .help = "capabilities it keeps when it runs as another user than root",
+                .set_str = corral_spec_set_ambient_capabilities,
+        },
+        {
+                .key = "SystemCallFilter",
+                .varlink = "systemCallFilter",
+                .cli = "system-call-filter",
+                .kind = OPTION_STRING,
+                .arg = "[~]CALLS",
+                .expected = "system call names and @groups (@system-service, @mount, ...), ~ before them "
+                            "for a deny list",
+                .help = "the system calls it may make (or, with ~, may not); others kill it with SIGSYS",
+                .set_str = corral_spec_set_system_call_filter,
+        },
+        {
+                .key = "SystemCallErrorNumber",
+                .varlink = "systemCallErrorNumber",
+                .cli = "system-call-error-number",
+                .kind = OPTION_STRING,
+                .arg = "ERRNO",
+                .expected = "an errno name such as EPERM, a number from 1 to 4095, or kill",
+                .dflt = "kill",
+                .help = "a refused system call fails with this instead of killing it",
+                .set_str = corral_spec_set_system_call_error_number,
+        },
+        {
+                .key = "SystemCallArchitectures",
+                .varlink = "systemCallArchitectures",
+                .cli = "system-call-architectures",
+                .kind = OPTION_STRING,
+                .arg = "native",
+                .expected = "native",
+                .help = "native: system calls of other ABIs (i386, x32) kill it",
+                .set_str = corral_spec_set_system_call_architectures,
+        },
+        {
+                .key = "ProtectSystem",
+                .varlink = "protectSystem",
+                .cli = "protect-system",
+                .kind = OPTION_STRING,
+                .arg = "no|yes|full|strict",
+                .expected = "no, yes, full or strict",
+                .dflt = "no",
+                .help = "yes: /usr and /boot read-only; full: and /etc; strict: the whole tree but /dev, "
+                        "/proc, /sys",
+                .set_str = corral_spec_set_protect_system,
+        },
+        {
+                .key = "ProtectHome",
+                .varlink = "protectHome",
+                .cli = "protect-home",
+                .kind = OPTION_STRING,
+                .arg = "no|yes|read-only|tmpfs",
+                .expected = "no, yes, read-only or tmpfs",
+                .dflt = "no",
+                .help = "/home, /root and /run/user: hidden (yes), read-only, or empty (tmpfs)",
+                .set_str = corral_spec_set_protect_home,
+        },
+        {
+                .key = "ReadOnlyPaths",
+                .varlink = "readOnlyPaths",
+                .cli = "read-only-paths",
+                .kind = OPTION_LIST,
+                .arg = "PATH",
+                .expected = "an absolute path, - before it if it may be missing",
+                .help = "made read-only in its mount namespace",
+                .set_str = corral_spec_add_read_only_path,
+        },
+        {
+                .key = "ReadWritePaths",
+                .varlink = "readWritePaths",
+                .cli = "read-write-paths",
+                .kind = OPTION_LIST,
+                .arg = "PATH",
+                .expected = "an absolute path, - before it if it may be missing",
+                .help = "left writable (as the host has them) under ProtectSystem= and ReadOnlyPaths=",
+                .set_str = corral_spec_add_read_write_path,
+        },
+        {
+                .key = "InaccessiblePaths",
+                .varlink = "inaccessiblePaths",
+                .cli = "inaccessible-paths",
+                .kind = OPTION_LIST,
+                .arg = "PATH",
+                .expected = "an absolute path, - before it if it may be missing",
+                .help = "hidden in its mount namespace",
+                .set_str = corral_spec_add_inaccessible_path,
+        },
+        {
+                .key = "PrivateTmp",
+                .varlink = "privateTmp",
+                .cli = "private-tmp",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "a /tmp and /var/tmp of its own, gone with its launch",
+                .set_bool = corral_spec_set_private_tmp,
+        },
+        {
+                .key = "PrivateDevices",
+                .varlink = "privateDevices",
+                .cli = "private-devices",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "a /dev of its own with null, zero, full, random, urandom, tty and shm only",
+                .set_bool = corral_spec_set_private_devices,
+        },
+        {
+                .key = "PrivateNetwork",
+                .varlink = "privateNetwork",
+                .cli = "private-network",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "a network namespace of its own with only the loopback device",
+                .set_bool = corral_spec_set_private_network,
+        },
+        {
+                .key = "ProtectKernelTunables",
+                .varlink = "protectKernelTunables",
+                .cli = "protect-kernel-tunables",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "/proc/sys, /sys and the like read-only",
+                .set_bool = corral_spec_set_protect_kernel_tunables,
+        },
+        {
+                .key = "ProtectKernelModules",
+                .varlink = "protectKernelModules",
+                .cli = "protect-kernel-modules",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "no module loading: CAP_SYS_MODULE dropped, /usr/lib/modules hidden",
+                .set_bool = corral_spec_set_protect_kernel_modules,
+        },
+        {
+                .key = "ProtectControlGroups",
+                .varlink = "protectControlGroups",
+                .cli = "protect-control-groups",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "/sys/fs/cgroup read-only",
+                .set_bool = corral_spec_set_protect_control_groups,
+        },
+        {
+                .key = "RestrictAddressFamilies",
+                .varlink = "restrictAddressFamilies",
+                .cli = "restrict-address-families",
+                .kind = OPTION_STRING,
+                .arg = "[~]AF_...",
+                .expected =
+                        "address families such as AF_INET AF_UNIX, ~ before them for a deny list, or none",
+                .help = "socket(2) of any other family fails with EAFNOSUPPORT",
+                .set_str = corral_spec_set_restrict_address_families,
+        },
+        {
+                .key = "RestrictNamespaces",
+                .varlink = "restrictNamespaces",
+                .cli = "restrict-namespaces",
+                .kind = OPTION_STRING,
+                .arg = "yes|no|[~]TYPES",
+                .expected = "yes, no, or namespace types (cgroup ipc net mnt pid user uts), ~ before them "
+                            "for a deny list",
+                .dflt = "no",
+                .help = "yes: it may create no namespace; a list: only these",
+                .set_str = corral_spec_set_restrict_namespaces,
+        },
+        {
+                .key = "LockPersonality",
+                .varlink = "lockPersonality",
+                .cli = "lock-personality",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "personality(2) cannot change the execution domain",
+                .set_bool = corral_spec_set_lock_personality,
+        },
+        {
+                .key = "MemoryDenyWriteExecute",
+                .varlink = "memoryDenyWriteExecute",
+                .cli = "memory-deny-write-execute",
+                .kind = OPTION_BOOL,
+                .dflt = "no",
+                .help = "no memory both writable and executable, none made executable",
+                .set_bool = corral_spec_set_memory_deny_write_execute,
         },
         {
                 .key = "LogBuffer",

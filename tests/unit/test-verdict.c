@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "verdict.h"
@@ -40,9 +41,9 @@ static void test_stop_any_exit_is_stopped(void **state) {
                 check(STOP, types[t], CLD_KILLED, SIGINT, false, false, CORRAL_EVENT_STOPPED,
                       CORRAL_LEVEL_INFO, "backend stopped");
                 check(STOP, types[t], CLD_KILLED, SIGKILL, true, false, CORRAL_EVENT_STOPPED,
-                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                      CORRAL_LEVEL_NOTICE, "backend stopped (cgroup killed)");
                 check(STOP, types[t], CLD_EXITED, 143, true, false, CORRAL_EVENT_STOPPED,
-                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                      CORRAL_LEVEL_NOTICE, "backend stopped (cgroup killed)");
                 check(STOP, types[t], 0, 0, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
                       "backend stopped");
         }
@@ -98,6 +99,29 @@ static void test_unasked_core_is_crashed_warning(void **state) {
               CORRAL_LEVEL_WARNING, "backend crashed (core dumped)");
 }
 
+/* none | killed by SIGSYS under a system call filter that kills | killed | warning, naming the
+ * filter; a SIGSYS without one is any other signal. */
+static void test_unasked_sigsys_under_a_filter_names_it(void **state) {
+        const char *msg = "backend killed by its system call filter (SIGSYS): it made a system call "
+                          "SystemCallFilter= does not allow";
+        for (int code = CLD_KILLED; code <= CLD_DUMPED; code++) {
+                verdict_input in = { .type = CORRAL_TYPE_SERVICE,
+                                     .si_code = code,
+                                     .status = SIGSYS,
+                                     .syscall_filter = true };
+                verdict v = verdict_decide(&in);
+
+                assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+                assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+                assert_string_equal(v.message, msg);
+                in.intent_stop = true; /* asked to stop: stopped, whatever the filter did */
+                assert_int_equal(verdict_decide(&in).type,
+                                 code == CLD_DUMPED ? CORRAL_EVENT_CRASHED : CORRAL_EVENT_STOPPED);
+        }
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGSYS, false, false, CORRAL_EVENT_KILLED,
+              CORRAL_LEVEL_WARNING, "backend killed by signal");
+}
+
 /* none | oom_kill grew | oom-killed | warning: before any other reading of the status */
 static void test_unasked_oom_is_oom_killed_warning(void **state) {
         check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGKILL, false, true, CORRAL_EVENT_OOM_KILLED,
@@ -119,6 +143,11 @@ static void test_start_failed_is_error(void **state) {
         v = verdict_decide(&in);
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
         assert_string_equal(v.message, "backend failed to start: No such file or directory");
+        /* a name that resolves to nothing: the what says it all, no errno's words after it */
+        in = (verdict_input){ .start_error = ESRCH, .start_what = "no such user 'nosuchuser'",
+                              .start_what_is_why = true };
+        v = verdict_decide(&in);
+        assert_string_equal(v.message, "backend failed to start: no such user 'nosuchuser'");
 }
 
 /* The rules of how a launch went, each over how the main process ended. */
@@ -131,14 +160,22 @@ static verdict launch(verdict_input in) {
 
 /* not ready within the start timeout: start-failed, whatever its end (it was killed for it) */
 static void test_start_timeout_is_start_failed(void **state) {
-        verdict v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true, .start_timed_out = true,
-                                            .start_timeout_usec = 300000 });
+        verdict v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true,
+                                            .start_timed_out = true, .start_timeout_usec = 300000 });
 
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
         assert_int_equal(v.level, CORRAL_LEVEL_ERROR);
         assert_string_equal(v.message, "backend failed to start: not ready within 300 ms");
-        v = launch((verdict_input){ TERM, .intent_stop = true, .start_timed_out = true, .start_timeout_usec = 1000 });
+        v = launch((verdict_input){ TERM, .intent_stop = true, .start_timed_out = true,
+                                    .start_timeout_usec = 1000 });
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+        /* what its readiness check found instead, where it found something */
+        v = launch((verdict_input){
+                TERM, .ready_pending = true, .start_timed_out = true, .start_timeout_usec = 2000000,
+                .not_ready_why = "port 127.0.0.1:80 held by a process outside the backend" });
+        assert_string_equal(v.message,
+                            "backend failed to start: not ready within 2000 ms (port 127.0.0.1:80 held by "
+                            "a process outside the backend)");
 }
 
 /* it ended before it said it was ready: start-failed, never a verdict of a running backend */
@@ -161,8 +198,9 @@ static void test_stopping_then_exit_zero_is_finished(void **state) {
         assert_int_equal(v.type, CORRAL_EVENT_FINISHED);
         assert_int_equal(v.level, CORRAL_LEVEL_INFO);
         assert_string_equal(v.message, "backend stopped on its own (it said STOPPING=1)");
-        assert_int_equal(launch((verdict_input){ .si_code = CLD_EXITED, .status = 1, .self_stopping = true }).type,
-                         CORRAL_EVENT_EXITED);
+        assert_int_equal(
+                launch((verdict_input){ .si_code = CLD_EXITED, .status = 1, .self_stopping = true }).type,
+                CORRAL_EVENT_EXITED);
         assert_int_equal(launch((verdict_input){ TERM, .self_stopping = true }).type, CORRAL_EVENT_KILLED);
         assert_int_equal(launch((verdict_input){ TERM, .self_stopping = true, .intent_stop = true }).type,
                          CORRAL_EVENT_STOPPED);
@@ -170,9 +208,11 @@ static void test_stopping_then_exit_zero_is_finished(void **state) {
 
 /* it missed its watchdog: killed for it, the verdict is watchdog at warning, not killed */
 static void test_missed_watchdog_is_watchdog(void **state) {
-        verdict v = launch(
-                (verdict_input){ .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .watchdog_fired = true,
-                                 .watchdog_usec = 1000000 });
+        verdict v = launch((verdict_input){ .si_code = CLD_KILLED,
+                                            .status = SIGKILL,
+                                            .escalated = true,
+                                            .watchdog_fired = true,
+                                            .watchdog_usec = 1000000 });
 
         assert_int_equal(v.type, CORRAL_EVENT_WATCHDOG);
         assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
@@ -182,6 +222,26 @@ static void test_missed_watchdog_is_watchdog(void **state) {
                          CORRAL_EVENT_WATCHDOG);
         assert_int_equal(launch((verdict_input){ TERM, .watchdog_fired = true, .intent_stop = true }).type,
                          CORRAL_EVENT_STOPPED);
+}
+
+/* The kill of the cgroup is said as what it was: a stop's deadline only where there was one; the
+ * leftovers of an end nobody asked for were killed at once, with no deadline at all. */
+static void test_cgroup_kill_is_said_as_what_it_was(void **state) {
+        verdict v = launch((verdict_input){ .intent_stop = true, .si_code = CLD_KILLED, .status = SIGKILL,
+                                            .escalated = true, .deadline_kill = true });
+
+        assert_int_equal(v.level, CORRAL_LEVEL_NOTICE);
+        assert_string_equal(v.message, "backend stopped (cgroup killed at the deadline)");
+        v = launch((verdict_input){ .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .leftover = 2 });
+        assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+        assert_string_equal(v.message, "backend killed by signal; 2 leftover processes killed with its cgroup");
+        assert_null(strstr(v.message, "deadline"));
+        v = launch((verdict_input){ .si_code = CLD_EXITED, .status = 3, .escalated = true, .leftover = 1 });
+        assert_string_equal(v.message, "backend exited unexpectedly; 1 leftover process killed with its cgroup");
+        /* a deadline that is not a stop's says nothing of one either */
+        v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true, .start_timed_out = true,
+                                    .start_timeout_usec = 300000, .leftover = 1 });
+        assert_string_equal(v.message, "backend failed to start: not ready within 300 ms");
 }
 
 static void test_unknown_status(void **state) {
@@ -200,10 +260,12 @@ int main(void) {
                 cmocka_unit_test(test_task_exit_zero_is_finished),
                 cmocka_unit_test(test_unasked_exit_is_exited_warning),
                 cmocka_unit_test(test_unasked_signal_is_killed_warning),
+                cmocka_unit_test(test_unasked_sigsys_under_a_filter_names_it),
                 cmocka_unit_test(test_unasked_core_is_crashed_warning),
                 cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
                 cmocka_unit_test(test_start_failed_is_error),
                 cmocka_unit_test(test_start_timeout_is_start_failed),
+                cmocka_unit_test(test_cgroup_kill_is_said_as_what_it_was),
                 cmocka_unit_test(test_death_before_ready_is_start_failed),
                 cmocka_unit_test(test_stopping_then_exit_zero_is_finished),
                 cmocka_unit_test(test_missed_watchdog_is_watchdog),
