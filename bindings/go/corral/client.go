@@ -210,10 +210,11 @@ func (c *Client) StopAll(ctx context.Context, timeout time.Duration) ([]Verdict,
 	return r.Verdicts, err
 }
 
-// Restart stops a backend (if it runs) and starts it again with the same definition.
-func (c *Client) Restart(ctx context.Context, name string) (*Backend, error) {
+// Restart stops a backend (if it runs) and starts it again with the same definition; with
+// waitReady, it answers once the new launch is ready.
+func (c *Client) Restart(ctx context.Context, name string, waitReady bool) (*Backend, error) {
 	var r RestartReply
-	if err := c.call(ctx, "Restart", RestartParameters{Name: name}, &r); err != nil {
+	if err := c.call(ctx, "Restart", RestartParameters{Name: name, WaitReady: &waitReady}, &r); err != nil {
 		return nil, err
 	}
 	return &r.Backend, nil
@@ -255,6 +256,13 @@ func (c *Client) Logs(ctx context.Context, name string, lines int) (string, erro
 	n := int64(lines)
 	err := c.call(ctx, "Logs", LogsParameters{Name: name, Lines: &n}, &r)
 	return r.Data, err
+}
+
+// Metrics is corrald's metrics in Prometheus' text format (OpenMetrics with openMetrics).
+func (c *Client) Metrics(ctx context.Context, openMetrics bool) (string, error) {
+	var r MetricsReply
+	err := c.call(ctx, "Metrics", MetricsParameters{OpenMetrics: &openMetrics}, &r)
+	return r.Text, err
 }
 
 // Reload reads the definition files again and applies the difference.

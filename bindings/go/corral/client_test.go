@@ -68,6 +68,15 @@ func TestStartStatusListStop(t *testing.T) {
 	if v, err = c.Stop(ctx, "one", 0); err != nil || !v.AlreadyStopped || v.Event.Event != "stopped" {
 		t.Fatalf("a second Stop: %+v, %v", v, err)
 	}
+	if b, err = c.Restart(ctx, "one", true); err != nil || b.State != "running" {
+		t.Fatalf("Restart: %+v, %v", b, err)
+	}
+	if m, err := c.Metrics(ctx, false); err != nil || !strings.Contains(m, "one") {
+		t.Fatalf("Metrics: %q, %v", m, err)
+	}
+	if _, err = c.Stop(ctx, "one", 0); err != nil {
+		t.Fatal(err)
+	}
 	if err = c.Remove(ctx, "one"); err != nil {
 		t.Fatal(err)
 	}

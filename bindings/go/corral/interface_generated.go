@@ -34,13 +34,18 @@ type Backend struct {
 	StatusText *string `json:"statusText,omitempty"`
 	// The definition file it is declared in, or null if it was started over varlink.
 	Definition *string `json:"definition,omitempty"`
-	// Status() only: bytes in memory.current, and cpu.stat usage_usec, where the kernel has them.
+	// CLOCK_REALTIME in microseconds of the start of its current launch (kept in its record, so also after corrald took it back); null while it has no launch.
+	Started *int64 `json:"started,omitempty"`
+	// With readiness to report (ready notify or tcp): true once it did, false while it has not yet; null without (ready none) or without a launch.
+	Ready *bool `json:"ready,omitempty"`
+	// Status() only: bytes in memory.current (on hybrid hosts, the v1 memory group's memory.usage_in_bytes where it has one), cpu.stat usage_usec, and the processes in its cgroup, where the kernel has them.
 	MemoryCurrent *int64 `json:"memoryCurrent,omitempty"`
 	CPUUsageUSec  *int64 `json:"cpuUsageUSec,omitempty"`
+	Processes     *int64 `json:"processes,omitempty"`
 }
 
 // interfaceMethods are the methods the interface file declares, in its order.
-var interfaceMethods = []string{"Start", "Stop", "StopAll", "Restart", "ResetFailed", "Remove", "List", "Status", "Watch", "Logs", "Reload"}
+var interfaceMethods = []string{"Start", "Stop", "StopAll", "Restart", "ResetFailed", "Remove", "List", "Status", "Watch", "Logs", "Metrics", "Reload"}
 
 // Spec: the parameters of Start.
 type Spec struct {
@@ -57,9 +62,35 @@ type Spec struct {
 	// UMask=: 0 to 0777.
 	Umask           *int64 `json:"umask,omitempty"`
 	NoNewPrivileges *bool  `json:"noNewPrivileges,omitempty"`
+	// The sandbox, with systemd's syntax and semantics (corral.backend(5)). Only root may give ambientCapabilities, or a capabilityBoundingSet for a backend that runs as root (the trust model, docs/hardening.md); a definition file's sandbox cannot be lifted through Start. CapabilityBoundingSet=, AmbientCapabilities=: "CAP_NET_BIND_SERVICE CAP_CHOWN", "~CAP_SYS_ADMIN".
+	CapabilityBoundingSet *string `json:"capabilityBoundingSet,omitempty"`
+	AmbientCapabilities   *string `json:"ambientCapabilities,omitempty"`
+	// SystemCallFilter=: names and @groups, "~" first for a deny list; SystemCallErrorNumber=: "EPERM", a number, or "kill" (default: killed by SIGSYS); SystemCallArchitectures=: "native".
+	SystemCallFilter        *string `json:"systemCallFilter,omitempty"`
+	SystemCallErrorNumber   *string `json:"systemCallErrorNumber,omitempty"`
+	SystemCallArchitectures *string `json:"systemCallArchitectures,omitempty"`
+	// ProtectSystem=: no, yes, full, strict; ProtectHome=: no, yes, read-only, tmpfs.
+	ProtectSystem *string `json:"protectSystem,omitempty"`
+	ProtectHome   *string `json:"protectHome,omitempty"`
+	// ReadOnlyPaths=, ReadWritePaths=, InaccessiblePaths=: absolute paths, "-" first if optional.
+	ReadOnlyPaths         []string `json:"readOnlyPaths,omitempty"`
+	ReadWritePaths        []string `json:"readWritePaths,omitempty"`
+	InaccessiblePaths     []string `json:"inaccessiblePaths,omitempty"`
+	PrivateTmp            *bool    `json:"privateTmp,omitempty"`
+	PrivateDevices        *bool    `json:"privateDevices,omitempty"`
+	PrivateNetwork        *bool    `json:"privateNetwork,omitempty"`
+	ProtectKernelTunables *bool    `json:"protectKernelTunables,omitempty"`
+	ProtectKernelModules  *bool    `json:"protectKernelModules,omitempty"`
+	ProtectControlGroups  *bool    `json:"protectControlGroups,omitempty"`
+	// RestrictAddressFamilies=: "AF_INET AF_UNIX", "~AF_PACKET", "none".
+	RestrictAddressFamilies *string `json:"restrictAddressFamilies,omitempty"`
+	// RestrictNamespaces=: yes, no, or types (cgroup ipc net mnt pid user uts), "~" first to invert.
+	RestrictNamespaces     *string `json:"restrictNamespaces,omitempty"`
+	LockPersonality        *bool   `json:"lockPersonality,omitempty"`
+	MemoryDenyWriteExecute *bool   `json:"memoryDenyWriteExecute,omitempty"`
 	// LimitNOFILE= and the other Limit*=, as "NAME=SOFT[:HARD]": nofile, core, nproc, memlock, stack, as, cpu, ...; "infinity".
 	Rlimits []string `json:"rlimits,omitempty"`
-	// Ready=: none (default): running once started; notify: starting until it sends READY=1 on $NOTIFY_SOCKET (sd_notify), believed only from inside its cgroup; tcp:HOST:PORT (a numeric address or localhost): starting until a TCP connection to it succeeds.
+	// Ready=: none (default): running once started; notify: starting until it sends READY=1 on $NOTIFY_SOCKET (sd_notify), believed only from inside its cgroup; tcp:HOST:PORT (a numeric address or localhost): starting until a socket of its own cgroup listens there (a port held by another process never counts).
 	Ready *string `json:"ready,omitempty"`
 	// TimeoutStartSec=: not ready by then (default 90 s; 0: no limit): start-failed, and its cgroup killed.
 	StartTimeoutUSec *int64 `json:"startTimeoutUSec,omitempty"`
@@ -73,6 +104,8 @@ type Spec struct {
 	StopSignal *string `json:"stopSignal,omitempty"`
 	// TimeoutStopSec=: grace period between the stop signal and the kill of the cgroup; 15 s by default.
 	StopTimeoutUSec *int64 `json:"stopTimeoutUSec,omitempty"`
+	// KillMode=: control-group (default): the stop signal to every process of the cgroup; mixed: to the main process alone, and what is left when it exits is killed (cgroup.kill). systemd's process and none are InvalidParameter: corral leaves nothing behind.
+	KillMode *string `json:"killMode,omitempty"`
 	// Restart=: no (default), on-failure (any verdict but stopped and finished), always (also after finished); never after a stop that was asked for.
 	Restart *string `json:"restart,omitempty"`
 	// RestartSec=, RestartMaxDelaySec=, RestartResetSec=: the n-th restart in a row waits restartDelayUSec * 2^(n-1), at most restartMaxDelayUSec, +-10%; a run of restartResetUSec starts over. Defaults: 100 ms, 5 min, 10 s.
@@ -195,6 +228,16 @@ type LogsParameters struct {
 // LogsReply: the reply of Logs.
 type LogsReply struct {
 	Data string `json:"data"`
+}
+
+// MetricsParameters: the parameters of Metrics.
+type MetricsParameters struct {
+	OpenMetrics *bool `json:"openMetrics,omitempty"`
+}
+
+// MetricsReply: the reply of Metrics.
+type MetricsReply struct {
+	Text string `json:"text"`
 }
 
 // ReloadParameters: the parameters of Reload.
