@@ -203,6 +203,22 @@ func (c *Client) Stop(ctx context.Context, name string, timeout time.Duration) (
 	return v, nil
 }
 
+// Kill sends signal ("" for SIGTERM; "SIGHUP", "HUP" or a number) to a backend's main process,
+// or with all to every process of its cgroup; it returns how many were signalled. A Kill is not a
+// Stop: an end that follows is a warning (its verdict names the signal and who sent it).
+func (c *Client) Kill(ctx context.Context, name, signal string, all bool) (int, error) {
+	p := KillParameters{Name: name}
+	if signal != "" {
+		p.Signal = &signal
+	}
+	if all {
+		p.Whom = String("all")
+	}
+	var r KillReply
+	err := c.call(ctx, "Kill", p, &r)
+	return int(r.Processes), err
+}
+
 // StopAll stops every backend at once under one deadline and returns their verdicts.
 func (c *Client) StopAll(ctx context.Context, timeout time.Duration) ([]Verdict, error) {
 	var r StopAllReply

@@ -123,6 +123,9 @@ func TestErrorsAreValuesWithTheirParameters(t *testing.T) {
 		running.Name != "dup" || running.State != "running" {
 		t.Fatalf("Remove of one that runs: %v", err)
 	}
+	if n, err := c.Kill(ctx, "dup", "SIGCONT", true); err != nil || n != 1 {
+		t.Fatalf("Kill: %d, %v", n, err)
+	}
 	var nsb NoSuchBackendParameters
 	if _, err = c.Status(ctx, "none"); !errors.Is(err, ErrNoSuchBackend) || err.(*Error).Decode(&nsb) != nil || nsb.Name != "none" {
 		t.Fatalf("Status of none: %v", err)

@@ -45,7 +45,7 @@ type Backend struct {
 }
 
 // interfaceMethods are the methods the interface file declares, in its order.
-var interfaceMethods = []string{"Start", "Stop", "StopAll", "Restart", "ResetFailed", "Remove", "List", "Status", "Watch", "Logs", "Metrics", "Reload"}
+var interfaceMethods = []string{"Start", "Stop", "Kill", "StopAll", "Restart", "ResetFailed", "Remove", "List", "Status", "Watch", "Logs", "Metrics", "Reload"}
 
 // Spec: the parameters of Start.
 type Spec struct {
@@ -148,6 +148,18 @@ type StopParameters struct {
 type StopReply struct {
 	Verdict        *Verdict `json:"verdict,omitempty"`
 	AlreadyStopped bool     `json:"alreadyStopped"`
+}
+
+// KillParameters: the parameters of Kill.
+type KillParameters struct {
+	Name   string  `json:"name"`
+	Signal *string `json:"signal,omitempty"`
+	Whom   *string `json:"whom,omitempty"`
+}
+
+// KillReply: the reply of Kill.
+type KillReply struct {
+	Processes int64 `json:"processes"`
 }
 
 // StopAllParameters: the parameters of StopAll.
@@ -280,6 +292,7 @@ type GetInterfaceDescriptionReply struct {
 var (
 	ErrBackendDeclared      = &Error{Name: "io.corral.Supervisor.BackendDeclared"}
 	ErrBackendExists        = &Error{Name: "io.corral.Supervisor.BackendExists"}
+	ErrBackendNotRunning    = &Error{Name: "io.corral.Supervisor.BackendNotRunning"}
 	ErrBackendRunning       = &Error{Name: "io.corral.Supervisor.BackendRunning"}
 	ErrMessageTooLarge      = &Error{Name: "io.corral.Supervisor.MessageTooLarge"}
 	ErrNoSuchBackend        = &Error{Name: "io.corral.Supervisor.NoSuchBackend"}
@@ -316,6 +329,12 @@ type BackendRunningParameters struct {
 type BackendDeclaredParameters struct {
 	Name       string `json:"name"`
 	Definition string `json:"definition"`
+}
+
+// BackendNotRunningParameters: the parameters of the error io.corral.Supervisor.BackendNotRunning (Error.Decode).
+type BackendNotRunningParameters struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
 }
 
 // StartFailedParameters: the parameters of the error io.corral.Supervisor.StartFailed (Error.Decode).

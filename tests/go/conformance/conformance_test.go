@@ -108,6 +108,10 @@ func TestEveryMethod(t *testing.T) {
 	if err := c.Call(ctx, iface+"Logs", map[string]interface{}{"name": "one", "lines": 0}, &logs); err != nil || logs.Data == nil {
 		t.Fatalf("Logs: %+v %v", logs, err)
 	}
+	var kill struct{ Processes int }
+	if err := c.Call(ctx, iface+"Kill", map[string]string{"name": "one", "signal": "SIGCONT"}, &kill); err != nil || kill.Processes != 1 {
+		t.Fatalf("Kill: %+v %v", kill, err)
+	}
 	var metrics struct{ Text string }
 	if err := c.Call(ctx, iface+"Metrics", nil, &metrics); err != nil || !strings.Contains(metrics.Text, "one") {
 		t.Fatalf("Metrics: %+v %v", metrics, err)
