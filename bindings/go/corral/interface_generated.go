@@ -56,6 +56,12 @@ type Spec struct {
 	// Environment=: "KEY=value" strings added to corrald's environment (or, with clearEnvironment, all of it).
 	Environment      []string `json:"environment,omitempty"`
 	ClearEnvironment *bool    `json:"clearEnvironment,omitempty"`
+	// EnvironmentFile=: absolute paths (a leading "-": optional) of files of KEY=VALUE lines in systemd's syntax, read at each start as the backend's user; environment wins over them.
+	EnvironmentFiles []string `json:"environmentFiles,omitempty"`
+	// ExecStartPre=: command lines (systemd's quoting; a leading "-" ignores a failure) run in order in the backend's cgroup before the command; a failure is StartFailed / start-failed.
+	ExecStartPre []string `json:"execStartPre,omitempty"`
+	// ExecStopPost=: command lines run after each launch ends, whatever its verdict; a failure is logged, the verdict stays.
+	ExecStopPost []string `json:"execStopPost,omitempty"`
 	// User=, Group=: run as this user (name or number, with its supplementary groups) and group.
 	User  *string `json:"user,omitempty"`
 	Group *string `json:"group,omitempty"`
