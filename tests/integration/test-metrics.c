@@ -148,8 +148,8 @@ static void assert_textfile_has(metrics_fixture *m, const char *line) {
 }
 
 static void assert_has(const char *text, const char *line) {
-        if (!strstr(text, line))
-                fail_msg("no '%s' in:\n%s", line, text);
+        if (!text || !strstr(text, line))
+                fail_msg("no '%s' in:\n%s", line, text ?: "(nothing)");
 }
 
 /* promtool check metrics on text, where promtool is ($PROMTOOL, else in $PATH). */
