@@ -124,6 +124,12 @@ typedef struct corral_event {
         /* An unexpected verdict of a captured backend: the last lines of its stderr (at most 5 and
          * 1 KiB), or NULL. */
         const char *stderr_tail;
+        /* A verdict of a death by the signal a corral_backend_kill() sent (and no stop asked for):
+         * that signal, and who asked for it (kill_uid (uid_t) -1 and kill_pid 0: the library's
+         * caller, corral_backend_kill()). kill_signal is 0 otherwise. */
+        int kill_signal;
+        uid_t kill_uid;
+        pid_t kill_pid;
 } corral_event;
 
 typedef void (*corral_event_handler_t)(corral *c, const corral_event *ev, void *userdata);
@@ -303,6 +309,30 @@ int corral_spec_set_grace(corral_spec *s, uint64_t usec);
  * for any other value: there is no mode that leaves a process behind.
  */
 int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode);
+/**
+ * corral_spec_add_exec_start_pre() - a command run before the main one, in its leaf (a group of
+ * its own there), as its user, with its environment; in the order added, each to its end; one
+ * that fails (or is not done within the start timeout) is start-failed, with its stderr tail, and
+ * the main command never runs. @line is a command line in systemd's syntax (words, quotes,
+ * backslash escapes); a leading "-" ignores its failure. "" removes those added so far. -EINVAL
+ * for an empty or unterminated line, a ";" word, or a prefix other than "-" (@, +, !, :).
+ */
+int corral_spec_add_exec_start_pre(corral_spec *s, const char *line);
+/**
+ * corral_spec_add_exec_stop_post() - a command run after every launch ends (its main process and
+ * every other process of its leaf gone), whatever its verdict, before the verdict is told; within
+ * the stop timeout (TimeoutStopSec=). Its failure is logged, never changes the verdict. As
+ * corral_spec_add_exec_start_pre() for @line.
+ */
+int corral_spec_add_exec_stop_post(corral_spec *s, const char *line);
+/**
+ * corral_spec_add_environment_file() - a file of KEY=VALUE lines in systemd's syntax read at each
+ * start, as the backend's user, following no symlink; its assignments come after the
+ * environment of the supervisor and before corral_spec_append_environment()'s (which win, as in
+ * systemd). An absolute path; a leading "-" makes it optional (a missing file is no error).
+ * "" removes those added so far. -EINVAL for another path.
+ */
+int corral_spec_add_environment_file(corral_spec *s, const char *path);
 /** corral_kill_mode_from_string() - "control-group" or "mixed"; -EINVAL otherwise. */
 int corral_kill_mode_from_string(const char *s);
 /** corral_kill_mode_to_string() - "control-group", "mixed"; NULL when out of range. */
@@ -434,6 +464,9 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
  * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...); -ESRCH if its user or
  * group does not exist (the event says "no such user 'x'").
+ * With ExecStartPre= commands (corral_spec_add_exec_start_pre()), it returns once the first of
+ * them runs, and "started" (or "start-failed") comes from the loop after them; one that cannot
+ * even be started is start-failed before the call returns, which then returns -ENOEXEC.
  */
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
@@ -474,6 +507,32 @@ int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid)
  * judged before (the verdict may still wait for the cgroup to empty) stays unexpected.
  */
 int corral_stop_by_signal(corral_backend *b, uint64_t grace_usec, const struct signalfd_siginfo *si);
+
+/* Who corral_backend_kill() signals. */
+typedef enum corral_kill_whom {
+        CORRAL_KILL_MAIN, /* the main process, through its pidfd */
+        CORRAL_KILL_ALL,  /* every process of the backend's cgroup */
+} corral_kill_whom;
+
+/**
+ * corral_backend_kill() - send @sig to a backend whose main process runs (starting, running or
+ * stopping): to its main process through its pidfd, or to every process of its cgroup, each
+ * through a pidfd checked to be in the leaf after it is opened (SIGKILL to all: cgroup.kill). A
+ * kill is not a stop: no intent is recorded, and an end that follows is judged as any end nobody
+ * asked for (a warning). But the signal, and who asked for it, are recorded with the backend
+ * before it is sent (and kept for a supervisor after this one, as a stop's intent is): the verdict
+ * of a death by that signal names both, in its message and in kill_signal, kill_uid, kill_pid.
+ * Return: the number of processes signalled; -ESRCH if its main process does not run (it never
+ * started, it exited, it is gone or waits for its restart); -EINVAL for a signal that is not one
+ * or a @whom that is neither; or another negative errno.
+ */
+int corral_backend_kill(corral_backend *b, int sig, corral_kill_whom whom);
+
+/**
+ * corral_backend_kill_by() - corral_backend_kill(), recording who asked (a uid and pid from
+ * SO_PEERCRED, say) instead of the library's caller.
+ */
+int corral_backend_kill_by(corral_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid);
 
 /**
  * corral_stop_all() - corral_stop() every live backend at once, under one deadline.

@@ -40,6 +40,7 @@ struct corral {
         cgroup_limits_host limits_host;
         spawn_stack stack;
         spawn_window window;
+        sandbox_cache filters; /* compiled system call filters, by settings */
         notify_dir notify;    /* where each backend that reports readiness gets its socket */
         record_store records; /* where each backend's record is kept for a supervisor after us */
         corral_event_handler_t handler;
@@ -83,6 +84,15 @@ typedef struct backend_intent {
         pid_t by_pid;     /* 0 if not known */
 } backend_intent;
 
+/* A signal sent by corral_backend_kill(): recorded before it is sent, for the verdict of a death by
+ * it. sig 0: none. */
+typedef struct backend_kill_req {
+        int sig;
+        bool all;     /* to every process of the cgroup */
+        uid_t by_uid; /* (uid_t) -1: the library's caller */
+        pid_t by_pid;
+} backend_kill_req;
+
 /*
  * One launch of a backend: its facts and what watches it. All of it starts afresh, in one
  * assignment, when the backend is started again. Each event source has one purpose.
@@ -97,6 +107,7 @@ typedef struct backend_run {
         uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
         siginfo_t exit_si;
         backend_intent intent;
+        backend_kill_req kill;       /* the last corral_backend_kill() of the launch */
         uint64_t stop_deadline_usec; /* cgroup.kill then; 0 if none */
         uint64_t watchdog_usec;      /* WATCHDOG_USEC= may change the spec's */
         uint64_t oom_seen;           /* memory.events' oom_kill when an OOM kill was last reported */
@@ -121,6 +132,15 @@ typedef struct backend_run {
         sd_event_source *probe_timer;    /* Ready=tcp: the next look for a listener of its own */
         uint64_t probe_delay_usec;
         uint8_t probe_miss; /* what the last look found instead (probe_listener_result, PROBE_MISS_ERROR) */
+        /* The commands around the main one (ExecStartPre=, ExecStopPost=): one at a time. */
+        command *cmd;          /* the one running, or NULL */
+        unsigned cmd_index;    /* its line in the spec's list */
+        bool in_pre;           /* ExecStartPre= commands run: no main process yet */
+        bool pre_may_restart;  /* what the start they precede was given */
+        char *failed_tail;     /* the stderr tail of an ExecStartPre= that failed, for the verdict */
+        verdict *post_verdict; /* decided, and waiting while ExecStopPost= commands run */
+        int post_error;
+        bool post_may_restart;
         verdict *verdict;          /* decided, while it is being told (or taken back to be told) */
         corral_state verdict_next; /* what follows it */
 } backend_run;
@@ -185,6 +205,10 @@ struct corral_spec {
         unsigned log_file_keep; /* rotated files kept: path.1 .. path.N */
         bool log_journal; /* copy output to the journal when it is there */
         sandbox_settings sandbox;
+        /* Command lines as given (systemd's syntax, a "-" prefix kept), checked when added. */
+        char **exec_start_pre, **exec_stop_post, **exec_reload;
+        char **env_files;  /* absolute paths, a "-" prefix kept */
+        int reload_signal; /* 0: none */
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);

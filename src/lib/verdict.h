@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "corral.h"
 
@@ -21,6 +22,10 @@ typedef struct verdict_input {
         int start_error;        /* the positive errno, 0 if it started */
         const char *start_what; /* what failed ("/usr/bin/x", "working directory /srv"), or NULL */
         bool start_what_is_why; /* start_what is the whole reason ("no such user 'x'"): no errno */
+        /* An ExecStartPre= command that failed, and how ("ExecStartPre=/usr/sbin/nginx -t: exited
+         * with status 1"): the main command never ran. NULL if none did. */
+        const char *pre_failed;
+        bool pre_stopped; /* a stop came while its ExecStartPre= commands ran */
         /* How the launch went. */
         bool ready_pending; /* it was to report readiness and had not */
         bool start_timed_out;
@@ -29,6 +34,11 @@ typedef struct verdict_input {
         bool self_stopping; /* it said STOPPING=1 */
         bool watchdog_fired;
         uint64_t watchdog_usec;
+        /* The last signal corral_backend_kill() sent (0: none), and who asked ((uid_t) -1: the
+         * library's caller). A death by it says so. */
+        int kill_signal;
+        uid_t kill_uid;
+        pid_t kill_pid;
         bool syscall_filter; /* it ran under a system call filter that kills (SIGSYS) */
 } verdict_input;
 
