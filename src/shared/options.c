@@ -239,6 +239,32 @@ const option_def options_table[] = {
                 .set_int = corral_spec_set_stop_signal,
         },
         {
+                .key = "ExecStartPre",
+                .varlink = "execStartPre",
+                .cli = "exec-start-pre",
+                .kind = OPTION_LIST,
+                .whole_line = true,
+                .arg = "[-]COMMAND",
+                .expected =
+                        "a command line, with systemd's - prefix to ignore its failure (not @, +, ! or :)",
+                .noun = "command line",
+                .help = "run before the main command, in its cgroup, in order; a failure is start-failed",
+                .set_str = corral_spec_add_exec_start_pre,
+        },
+        {
+                .key = "ExecStopPost",
+                .varlink = "execStopPost",
+                .cli = "exec-stop-post",
+                .kind = OPTION_LIST,
+                .whole_line = true,
+                .arg = "[-]COMMAND",
+                .expected =
+                        "a command line, with systemd's - prefix to ignore its failure (not @, +, ! or :)",
+                .noun = "command line",
+                .help = "run after each launch ends, whatever its verdict, within TimeoutStopSec",
+                .set_str = corral_spec_add_exec_stop_post,
+        },
+        {
                 .key = "TimeoutStopSec",
                 .varlink = "stopTimeoutUSec",
                 .cli = "timeout-stop-sec",
@@ -353,6 +379,19 @@ const option_def options_table[] = {
                 .noun = "assignment",
                 .help = "added to its environment",
                 .set_str = corral_spec_append_environment,
+        },
+        {
+                .key = "EnvironmentFile",
+                .varlink = "environmentFiles",
+                .cli = "environment-file",
+                .cli_alias = "env-file",
+                .kind = OPTION_LIST,
+                .whole_line = true,
+                .arg = "[-]PATH",
+                .expected = "an absolute path, with systemd's - prefix if it may be missing",
+                .noun = "file",
+                .help = "KEY=VALUE lines read at each start as its user (Environment= wins)",
+                .set_str = corral_spec_add_environment_file,
         },
         {
                 .key = "ClearEnvironment",
@@ -599,8 +638,28 @@ const option_def options_table[] = {
                 .varlink = "logFile",
                 .cli = "log-file",
                 .kind = OPTION_PATH,
-                .help = "also append its output to this file, rotated at 10M to PATH.1 .. PATH.3",
+                .help = "also append its output to this file, rotated at LogFileMax= to PATH.1 .. PATH.N",
                 .set_str = set_log_file,
+        },
+        {
+                .key = "LogFileMax",
+                .varlink = "logFileMax",
+                .cli = "log-file-max",
+                .kind = OPTION_SIZE,
+                .expected = "a size such as 10M, 4K to 1T",
+                .dflt = "10M",
+                .help = "the log file's size at which it is rotated",
+                .set_u64 = corral_spec_set_log_file_max,
+        },
+        {
+                .key = "LogFileKeep",
+                .varlink = "logFileKeep",
+                .cli = "log-file-keep",
+                .kind = OPTION_COUNT,
+                .expected = "a number, 0 to 100",
+                .dflt = "3",
+                .help = "rotated log files kept (PATH.1 the newest); 0: the file is emptied when full",
+                .set_uint = corral_spec_set_log_file_keep,
         },
         {
                 .key = "LogJournal",
@@ -790,7 +849,7 @@ int options_apply_text(option_ctx *x, const option_def *o, const char *key, cons
         int r;
 
         x->given[options_index(o)] = true;
-        if (o->kind != OPTION_LIST || form == OPTION_FORM_CLI)
+        if (o->kind != OPTION_LIST || form == OPTION_FORM_CLI || o->whole_line)
                 return apply_item(x, o, value, value, form);
         if (o->family_ok)
                 return apply_family_key(x, o, key, value);

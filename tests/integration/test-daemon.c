@@ -248,6 +248,49 @@ static void test_bad_input_is_answered_and_the_daemon_goes_on(void **state) {
         assert_int_equal(waitid(P_PIDFD, (id_t) d->pidfd, &(siginfo_t){ 0 }, WEXITED | WNOHANG), 0);
 }
 
+static void assert_product(json_t *r) {
+        assert_null(error_of(r));
+        assert_string_equal(json_string_value(param(r, "product")), "corrald");
+        json_decref(r);
+}
+
+/* What the varlink specification allows in a call's envelope (method: string, parameters:
+ * ?object, oneway: ?bool, more: ?bool, upgrade: ?bool, vendor extensions) is taken; what corrald
+ * cannot do (upgrade) is refused by name. */
+static void test_envelope_as_the_specification_allows(void **state) {
+        daemon_fixture *d = *state;
+        json_t *r;
+
+        /* What github.com/varlink/go sends for a call without parameters. */
+        assert_product(RAW("{\"method\":\"org.varlink.service.GetInfo\",\"parameters\":null}"));
+        assert_product(RAW("{\"method\":\"org.varlink.service.GetInfo\",\"parameters\":null,\"more\":null,"
+                           "\"oneway\":null,\"upgrade\":null,\"org.example.vendor\":{\"x\":1}}"));
+        assert_product(RAW("{\"method\":\"org.varlink.service.GetInfo\",\"more\":false,\"oneway\":false,"
+                           "\"upgrade\":false}"));
+        r = RAW("{\"method\":\"io.corral.Supervisor.List\",\"parameters\":null}");
+        assert_true(json_is_array(param(r, "backends")));
+        json_decref(r);
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.List\",\"upgrade\":true}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "upgrade");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.List\",\"upgrade\":1}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "upgrade");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.List\",\"oneway\":\"yes\"}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "oneway");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Stop\",\"parameters\":null}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "name");
+        /* oneway: no reply, not even an error; the next reply is the next call's. */
+        assert_product(RAW("{\"method\":\"io.corral.Supervisor.Status\",\"oneway\":true,"
+                           "\"parameters\":{\"name\":\"none\"}}\0"
+                           "{\"method\":\"io.corral.Supervisor.Watch\",\"oneway\":true,\"more\":true}\0"
+                           "{\"method\":\"org.varlink.service.GetInfo\"}"));
+        /* more on a method that gives one reply: that reply, without continues. */
+        r = RAW("{\"method\":\"org.varlink.service.GetInfo\",\"more\":true}");
+        assert_product(json_incref(r));
+        assert_null(json_object_get(r, "continues"));
+        json_decref(r);
+        assert_still_serving(d);
+}
+
 static void test_errors_name_what_was_wrong(void **state) {
         daemon_fixture *d = *state;
         json_t *r;
@@ -872,6 +915,43 @@ static void stop_now(daemon_fixture *d, const char *name) {
         json_decref(r);
 }
 
+/* The socket file goes at a clean shutdown and stays after a crash (the next corrald replaces
+ * it); a --definitions directory that is not there is an error naming it, at the start and at a
+ * reload. */
+static void test_socket_file_and_definition_dirs(void **state) {
+        daemon_fixture *d = *state;
+        char defs[320], out[4096], other[320];
+        const char *extra[] = { "--definitions", defs, NULL };
+
+        assert_int_equal(access(d->sock, F_OK), 0);
+        assert_int_equal(daemon_stop(d), 0);
+        assert_int_equal(access(d->sock, F_OK), -1); /* a clean end: gone */
+        daemon_start(d, NULL);
+        daemon_kill9(d);
+        assert_int_equal(access(d->sock, F_OK), 0); /* a crash leaves it... */
+        daemon_reap_orphans(d);
+        snprintf(defs, sizeof(defs), "%s/defs", d->h->tmpdir);
+        assert_int_equal(mkdir(defs, 0755), 0);
+        daemon_start(d, extra); /* ... and the next corrald replaces it */
+
+        /* the directory goes: a reload says so, naming it */
+        assert_int_equal(rmdir(defs), 0);
+        assert_int_equal(client(d, ARGS("reload"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "/defs: cannot read the directory: No such file or directory"));
+
+        /* at the start: a usage error, before anything else (not even the cgroup root is looked at) */
+        snprintf(other, sizeof(other), "%s/other.sock", d->h->tmpdir);
+        const char *missing[] = { getenv("CORRAL_DAEMON_BIN"), "--address", other, "--cgroup-root", "/nonexistent",
+                                  "--definitions", defs, NULL };
+        assert_int_equal(run_capture(d, missing, out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "corrald: --definitions "));
+        assert_non_null(strstr(out, "/defs: No such file or directory"));
+        const char *file[] = { getenv("CORRAL_DAEMON_BIN"), "--address", other, "--cgroup-root", "/nonexistent",
+                               "--definitions", "/etc/hostname", NULL };
+        assert_int_equal(run_capture(d, file, out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "corrald: --definitions /etc/hostname: not a directory"));
+}
+
 /* Gone backends are remembered up to --keep-gone, the longest gone forgotten first, never a
  * declared one; Remove forgets one at once and refuses one that runs or is declared. */
 static void test_gone_backends_are_forgotten(void **state) {
@@ -946,6 +1026,7 @@ int main(void) {
                 T(test_unprivileged_caller_is_refused),
                 T(test_bad_input_is_answered_and_the_daemon_goes_on),
                 T(test_errors_name_what_was_wrong),
+                T(test_envelope_as_the_specification_allows),
                 T(test_restart_gives_a_new_launch),
                 T(test_sigterm_stops_every_backend_at_info),
                 T(test_client_verbs_and_exit_codes),
@@ -960,6 +1041,7 @@ int main(void) {
                 T(test_restart_policy_over_varlink),
                 T(test_start_as_another_user),
                 T(test_ready_over_varlink),
+                T(test_socket_file_and_definition_dirs),
                 cmocka_unit_test_setup_teardown(test_gone_backends_are_forgotten, fixture_setup,
                                                 fixture_teardown),
         };

@@ -46,6 +46,9 @@ static const struct example {
         { "WorkingDirectory", "/srv", NULL, "\"/srv\"" },
         { "Environment", "A=1", NULL, "[\"A=1\"]" },
         { "ClearEnvironment", "yes", NULL, "true" },
+        { "EnvironmentFile", "-/etc/default/x y", NULL, "[\"-/etc/default/x y\"]" },
+        { "ExecStartPre", "-/usr/sbin/nginx -t -q", NULL, "[\"-/usr/sbin/nginx -t -q\"]" },
+        { "ExecStopPost", "/bin/rm -f \"/run/x y\"", NULL, "[\"/bin/rm -f \\\"/run/x y\\\"\"]" },
         { "LimitNOFILE", "1024:4096", "nofile=1024:4096", "[\"nofile=1024:4096\"]" },
         { "NoNewPrivileges", "yes", NULL, "true" },
         { "CapabilityBoundingSet", "CAP_NET_BIND_SERVICE CAP_CHOWN", NULL,
@@ -71,6 +74,8 @@ static const struct example {
         { "MemoryDenyWriteExecute", "yes", NULL, "true" },
         { "LogBuffer", "64K", NULL, "65536" },
         { "LogFile", "/var/log/x.log", NULL, "\"/var/log/x.log\"" },
+        { "LogFileMax", "20M", NULL, "20971520" },
+        { "LogFileKeep", "5", NULL, "5" },
         { "LogJournal", "no", NULL, "false" },
 };
 
@@ -102,6 +107,9 @@ static const struct bad {
         { "WorkingDirectory", "srv", "\"srv\"" },
         { "Environment", "NOEQUALS", "[\"NOEQUALS\"]" },
         { "ClearEnvironment", "maybe", NULL },
+        { "EnvironmentFile", "etc/x", "[\"etc/x\"]" },
+        { "ExecStartPre", "@/bin/true x", "[\"+/bin/true\"]" },
+        { "ExecStopPost", "/bin/echo \"unterminated", "[\"!/bin/true\"]" },
         { "LimitNOFILE", "many", "[\"nofile=many\"]" },
         { "NoNewPrivileges", "maybe", NULL },
         { "CapabilityBoundingSet", "CAP_FLY", "\"CAP_FLY\"" },
@@ -126,6 +134,8 @@ static const struct bad {
         { "MemoryDenyWriteExecute", "maybe", NULL },
         { "LogBuffer", "2G", "2147483648" },
         { "LogFile", "relative", "\"relative\"" },
+        { "LogFileMax", "1K", "1024" },
+        { "LogFileKeep", "101", "101" },
         { "LogJournal", "maybe", NULL },
 };
 
