@@ -62,7 +62,9 @@ static void help(void) {
                "follows\n"
                "  watch                                 follow every event\n"
                "  metrics [--openmetrics]               the metrics, as Prometheus scrapes them\n"
-               "  reload                                read the definition files again, apply what "
+               "  reload NAME...                        reload each as its definition says (ExecReload=,\n"
+               "                                        ReloadSignal=); waits, says how each went\n"
+               "  daemon-reload                         read the definition files again, apply what "
                "changed\n\n"
                "Before or after the verb:\n"
                "  --address PATH   corrald's socket (default $CORRAL_ADDRESS, else\n"
@@ -100,9 +102,10 @@ static int parse_globals(int argc, char **argv, cli_globals *g) {
 }
 
 static bool is_client_verb(const char *verb) {
-        static const char *const client_verbs[] = { "start",  "stop",   "restart",      "list",
-                                                    "status", "watch",  "reset-failed", "logs",
-                                                    "reload", "remove", "metrics",      "kill" };
+        static const char *const client_verbs[] = { "start",        "stop",   "restart",      "list",
+                                                    "status",       "watch",  "reset-failed", "logs",
+                                                    "reload",       "remove", "metrics",      "kill",
+                                                    "daemon-reload" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(verb, client_verbs[i]) == 0)
                         return true;

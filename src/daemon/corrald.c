@@ -111,7 +111,7 @@ static void help(void) {
                "  --own-leaf yes|no|auto  move into <root>/supervisor first (auto: under systemd)\n"
                "  --definitions DIR       where NAME.backend files declare backends to run (repeatable,\n"
                "                          later ones override by name; default /etc/corral/backends.d);\n"
-               "                          SIGHUP or corral reload applies what changed\n"
+               "                          SIGHUP or corral daemon-reload applies what changed\n"
                "  --state-dir DIR         also keep each backend's record here, for re-adoption where\n"
                "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY)\n"
                "  --fd-holder yes|no|auto a process of ours holds the backends' pidfds and output pipes\n"
