@@ -179,6 +179,17 @@ int corral_new(corral **ret, const char *cgroup_root, uint64_t flags);
 corral *corral_free(corral *c);
 
 /**
+ * corral_leave() - destroy a supervisor but leave its backends running, for the next supervisor
+ * on the same cgroup root to take back (corral_adopt()): what a crash would leave, with nothing
+ * half done. Nothing is signalled and no event is emitted; each backend's record (on its leaf
+ * and in the state directory) stays as it is, its fds here are closed (keep them elsewhere first,
+ * or its output pipes end). Auxiliary commands (ExecStartPre= and the like) are killed: the next
+ * supervisor could not tell how they ended.
+ * Return: NULL.
+ */
+corral *corral_leave(corral *c);
+
+/**
  * corral_get_fallbacks() - what this kernel lacks and what corral does instead, as one line,
  * for the caller to log at start-up; NULL when no fallback is in use. Borrowed.
  */
@@ -264,7 +275,10 @@ int corral_spec_set_no_new_privileges(corral_spec *s, bool enable);
  * corral.backend(5)). A list given several times adds up, "~" before it inverts it, an empty
  * value (or NULL) resets the setting. Each returns 0 or -EINVAL for a value it does not take.
  */
-/** corral_spec_set_capability_bounding_set() - "CAP_NET_BIND_SERVICE CAP_CHOWN" or "~CAP_SYS_ADMIN". */
+/**
+ * corral_spec_set_capability_bounding_set() - "CAP_NET_BIND_SERVICE CAP_CHOWN" or "~CAP_SYS_ADMIN";
+ * "" (as systemd): none at all; NULL: not set (all).
+ */
 int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps);
 /** corral_spec_set_ambient_capabilities() - kept by a backend that runs as another user than root. */
 int corral_spec_set_ambient_capabilities(corral_spec *s, const char *caps);
