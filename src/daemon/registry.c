@@ -271,6 +271,8 @@ static json_t *entry_json(registry *r, entry *e, bool usage) {
                                     e->definition ? json_string(e->definition) : json_null());
                 json_object_set_new(o, "statusText",
                                     i.status_text ? json_string(i.status_text) : json_null());
+                json_object_set_new(o, "health", json_string(corral_health_to_string(i.health)));
+                json_object_set_new(o, "healthFailures", json_integer(i.health_failures));
         }
         if (o && usage) {
                 if (b)

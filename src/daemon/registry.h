@@ -24,6 +24,8 @@ typedef struct registry_backend_info {
         unsigned restarts;          /* in a row, since the last reset */
         uint64_t next_restart_usec; /* CLOCK_REALTIME; 0: none due */
         const char *status_text;    /* its last STATUS=, or NULL */
+        corral_health health;       /* what its health checks say */
+        unsigned health_failures;   /* in a row */
 } registry_backend_info;
 
 /* What the registry asks of the supervisor (sup): in corrald, libcorral (supervisor.c), where

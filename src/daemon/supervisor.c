@@ -71,6 +71,9 @@ static const corral_spec *sv_spec(registry_backend *b) {
 }
 
 static void sv_info(registry_backend *b, registry_backend_info *ret) {
+        unsigned failures;
+        corral_health health = corral_backend_get_health(B(b), &failures);
+
         *ret = (registry_backend_info){
                 .launch = corral_backend_get_launch(B(b)),
                 .cgroup = corral_backend_get_cgroup(B(b)),
@@ -79,6 +82,8 @@ static void sv_info(registry_backend *b, registry_backend_info *ret) {
                 .restarts = corral_backend_get_restarts(B(b)),
                 .next_restart_usec = corral_backend_get_next_restart(B(b)),
                 .status_text = corral_backend_get_status_text(B(b)),
+                .health = health,
+                .health_failures = failures,
         };
 }
 

@@ -67,16 +67,17 @@ static json_t *state_to_json(const record_state *s) {
 
         for (unsigned i = 0; times && i < n; i++)
                 json_array_append_new(times, json_integer((json_int_t) s->restart_times[i]));
-        return json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:i, s:o, s:i, s:I, s:I, s:o}",
+        return json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:b, s:i, s:o, s:i, "
+                         "s:I, s:I, s:o}",
                          "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
                          (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
                          s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
                          (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
                          s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "escalated",
-                         s->escalated, "attempt",
-                         (int) s->attempt, "restartTimes", times, "restartCount", (int) s->n_restart_times,
-                         "nextRestart", (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen,
-                         "verdict", verdict_to_json(s));
+                         s->escalated, "unhealthy", s->unhealthy, "attempt", (int) s->attempt,
+                         "restartTimes", times, "restartCount", (int) s->n_restart_times, "nextRestart",
+                         (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen, "verdict",
+                         verdict_to_json(s));
 }
 
 
@@ -97,6 +98,7 @@ static void state_from_json(json_t *o, record_state *s) {
                 .stop_signalled = json_is_true(json_object_get(o, "stopSignalled")),
                 .stop_deadline_usec = ju64(o, "stopDeadline"),
                 .escalated = json_is_true(json_object_get(o, "escalated")),
+                .unhealthy = json_is_true(json_object_get(o, "unhealthy")),
                 .oom_seen = ju64(o, "oomSeen"),
                 .attempt = (unsigned) ju64(o, "attempt"),
                 .n_restart_times = (unsigned) ju64(o, "restartCount"),

@@ -25,6 +25,7 @@ typedef struct record_state {
         bool stop_signalled;
         uint64_t stop_deadline_usec;
         bool escalated; /* cgroup.kill was needed (a stop's verdict is notice, not info) */
+        bool unhealthy; /* killed for failing its health checks: recorded before the kill */
         uint64_t oom_seen;
         /* The restart policy's memory, which outlives a launch. */
         unsigned attempt;

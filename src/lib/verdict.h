@@ -26,6 +26,9 @@ typedef struct verdict_input {
         bool self_stopping; /* it said STOPPING=1 */
         bool watchdog_fired;
         uint64_t watchdog_usec;
+        bool unhealthy; /* killed for failing its health checks */
+        unsigned health_failures;
+        const char *health_why; /* what the last check found */
 } verdict_input;
 
 typedef struct verdict {

@@ -33,6 +33,8 @@ static const char *const message_ids[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_WATCHDOG] = "83c1285713a54a3daac166e8fe524a3b",
         [CORRAL_EVENT_OOM] = "7e907ad87bdb440a8356491f50425b31",
         [CORRAL_EVENT_ADOPTED] = "bb3f597a74604e1287cd7bfe6fe90be2",
+        [CORRAL_EVENT_UNHEALTHY] = "46c2844e54c64988ba0efddda86dc4bb",
+        [CORRAL_EVENT_HEALTH] = "2d2ba98621b14569b52c6f13e15409b5",
 };
 
 const char *evlog_message_id(corral_event_type t) {

@@ -149,6 +149,24 @@ static void test_start_timeout_is_start_failed(void **state) {
                             "a process outside the backend)");
 }
 
+/* failed its health checks: killed, unhealthy at warning, whatever signal ended it; a stop asked
+ * for meanwhile is a stop */
+static void test_unhealthy(void **state) {
+        verdict v = launch((verdict_input){ .si_code = CLD_KILLED,
+                                            .status = SIGKILL,
+                                            .escalated = true,
+                                            .unhealthy = true,
+                                            .health_failures = 3,
+                                            .health_why = "HTTP 503" });
+
+        assert_int_equal(v.type, CORRAL_EVENT_UNHEALTHY);
+        assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+        assert_string_equal(v.message,
+                            "backend unhealthy: 3 health checks failed in a row (last: HTTP 503)");
+        v = launch((verdict_input){ TERM, .intent_stop = true, .unhealthy = true, .health_failures = 3 });
+        assert_int_equal(v.type, CORRAL_EVENT_STOPPED);
+}
+
 /* it ended before it said it was ready: start-failed, never a verdict of a running backend */
 static void test_death_before_ready_is_start_failed(void **state) {
         verdict v = launch((verdict_input){ .si_code = CLD_EXITED, .status = 5, .ready_pending = true });
@@ -215,6 +233,7 @@ int main(void) {
                 cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
                 cmocka_unit_test(test_start_failed_is_error),
                 cmocka_unit_test(test_start_timeout_is_start_failed),
+                cmocka_unit_test(test_unhealthy),
                 cmocka_unit_test(test_death_before_ready_is_start_failed),
                 cmocka_unit_test(test_stopping_then_exit_zero_is_finished),
                 cmocka_unit_test(test_missed_watchdog_is_watchdog),
