@@ -423,7 +423,8 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * @ret: optional; a new reference to the backend (corral_backend_unref()).
  *
  * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
- * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...).
+ * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...); -ESRCH if its user or
+ * group does not exist (the event says "no such user 'x'").
  */
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
@@ -564,10 +565,52 @@ const char *corral_health_to_string(corral_health h);
 /** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
 const char *corral_backend_get_status_text(corral_backend *b);
 /**
- * corral_backend_get_usage() - the cgroup's memory.current and cpu.stat usage_usec; each is
+ * corral_backend_get_start_time() - CLOCK_REALTIME µs at which its current launch started (also
+ * for a backend taken back from a supervisor before us: its record carries it), or 0 if it has no
+ * launch (gone, or restarting).
+ */
+uint64_t corral_backend_get_start_time(corral_backend *b);
+/**
+ * corral_backend_get_ready() - whether its launch has reported readiness: 1 once it did, 0 while
+ * it has not yet; -ENODATA if it is not to report any (Ready=none) or has no launch.
+ */
+int corral_backend_get_ready(corral_backend *b);
+/**
+ * corral_backend_get_usage() - the cgroup's memory.current (on hybrid hosts, where the backend has
+ * a cgroup v1 memory group, its memory.usage_in_bytes) and cpu.stat usage_usec; each is
  * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.
  */
 int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
+
+/**
+ * corral_backend_get_processes() - how many processes its cgroup holds now (cgroup.procs: not
+ * threads). Return: that number, or -ESTALE once the backend is gone, or -errno.
+ */
+int corral_backend_get_processes(corral_backend *b);
+
+/* What a backend counted over its launches, kept in its record: a supervisor that takes it back
+ * (corral_adopt()) goes on from there. */
+typedef struct corral_counters {
+        unsigned restarts;   /* launches made by its restart policy, or asked as a restart */
+        unsigned oom_kills;  /* its processes the OOM killer killed (the cgroup's oom_kill count) */
+        int last_exit;       /* how its last launch ended: exit code, 128+N for signal N; -1: none known */
+        uint64_t start_usec; /* CLOCK_REALTIME start of its current or last launch; 0: none */
+} corral_counters;
+
+/** corral_backend_get_counters() - its counters, as of now. Return: 0, -EINVAL. */
+int corral_backend_get_counters(corral_backend *b, corral_counters *ret);
+
+/** corral_backend_get_verdicts() - how many verdicts of this type and level it had. */
+uint64_t corral_backend_get_verdicts(corral_backend *b, corral_event_type type, corral_level level);
+
+/**
+ * corral_spawn_after() - corral_spawn() of a backend that ran before as @prev (NULL: none), which
+ * is started again by hand: its counters (corral_backend_get_counters(), verdicts) go on from
+ * @prev's, with one restart more if @restart, in its record from the start. A start that fails
+ * is counted in @prev, which the caller keeps.
+ */
+int corral_spawn_after(corral *c, const corral_spec *s, corral_backend *prev, bool restart,
+                       corral_backend **ret);
 
 /**
  * corral_backend_read_output() - the last @lines lines (0: all) of the output kept in memory,

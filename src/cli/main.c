@@ -59,6 +59,7 @@ static void help(void) {
                "  logs NAME [-n LINES] [-f]             its last output (10 lines; 0: all kept), -f "
                "follows\n"
                "  watch                                 follow every event\n"
+               "  metrics [--openmetrics]               the metrics, as Prometheus scrapes them\n"
                "  reload                                read the definition files again, apply what "
                "changed\n\n"
                "Before or after the verb:\n"
@@ -97,8 +98,9 @@ static int parse_globals(int argc, char **argv, cli_globals *g) {
 }
 
 static bool is_client_verb(const char *verb) {
-        static const char *const client_verbs[] = { "start", "stop",         "restart", "list",   "status",
-                                                    "watch", "reset-failed", "logs",    "reload", "remove" };
+        static const char *const client_verbs[] = { "start",  "stop",   "restart",      "list",
+                                                    "status", "watch",  "reset-failed", "logs",
+                                                    "reload", "remove", "metrics" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(verb, client_verbs[i]) == 0)
                         return true;

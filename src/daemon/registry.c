@@ -7,6 +7,7 @@
 #include "daemon-log.h"
 #include "definition.h"
 #include "evlog.h"
+#include "fileio.h"
 #include "hashmap.h"
 #include "macro.h"
 #include "registry.h"
@@ -245,18 +246,31 @@ static json_t *json_u64_or_null(uint64_t v) {
         return v == UINT64_MAX ? json_null() : json_integer((json_int_t) v);
 }
 
+/* What Status adds to a backend: what its cgroup uses and holds now. */
+static void entry_json_usage(registry *r, entry *e, json_t *o) {
+        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        int n = -1;
+
+        if (e->backend) {
+                (void) r->ops->usage(e->backend, &mem, &cpu);
+                n = r->ops->processes ? r->ops->processes(e->backend) : -EOPNOTSUPP;
+        }
+        json_object_set_new(o, "memoryCurrent", json_u64_or_null(mem));
+        json_object_set_new(o, "cpuUsageUSec", json_u64_or_null(cpu));
+        json_object_set_new(o, "processes", n >= 0 ? json_integer(n) : json_null());
+}
+
 /* A backend as List, Status and Watch show it (the interface's Backend). */
 static json_t *entry_json(registry *r, entry *e, bool usage) {
         registry_backend *b = e->backend;
-        registry_backend_info i = { .state = CORRAL_STATE_GONE };
-        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        registry_backend_info i = { .state = CORRAL_STATE_GONE, .ready = -1 };
         json_t *o;
 
         if (b)
                 r->ops->info(b, &i);
         o = json_pack("{s:s, s:s?, s:s, s:o, s:s?, s:s, s:o, s:I, s:O}", "name", e->name, "launch", i.launch,
                       "state", !b && e->failed ? "failed" : corral_state_to_string(i.state), "pid",
-                      b ? json_integer(i.pid) : json_null(), "cgroup", i.cgroup, "type",
+                      b && i.pid > 0 ? json_integer(i.pid) : json_null(), "cgroup", i.cgroup, "type",
                       corral_spec_get_type(e->spec) == CORRAL_TYPE_TASK ? "task" : "service", "command",
                       json_strv(corral_spec_get_argv(e->spec)), "since", (json_int_t) e->since_usec,
                       "lastVerdict", e->last_verdict ?: json_null());
@@ -273,13 +287,12 @@ static json_t *entry_json(registry *r, entry *e, bool usage) {
                                     i.status_text ? json_string(i.status_text) : json_null());
                 json_object_set_new(o, "health", json_string(corral_health_to_string(i.health)));
                 json_object_set_new(o, "healthFailures", json_integer(i.health_failures));
+                json_object_set_new(o, "started",
+                                    i.start_usec ? json_integer((json_int_t) i.start_usec) : json_null());
+                json_object_set_new(o, "ready", i.ready >= 0 ? json_boolean(i.ready) : json_null());
         }
-        if (o && usage) {
-                if (b)
-                        (void) r->ops->usage(b, &mem, &cpu);
-                json_object_set_new(o, "memoryCurrent", json_u64_or_null(mem));
-                json_object_set_new(o, "cpuUsageUSec", json_u64_or_null(cpu));
-        }
+        if (o && usage)
+                entry_json_usage(r, e, o);
         return o;
 }
 
@@ -336,13 +349,14 @@ static void registry_notify_status(registry *r) {
                         o->status(running, r->shutting_down, o->userdata);
 }
 
-/* Start a launch of e from its spec. */
-static int registry_spawn(registry *r, entry *e) {
+/* Start a launch of e from its spec; restart: as a restart (counted). Its counters go on from
+ * its last launch's. */
+static int registry_spawn(registry *r, entry *e, bool restart) {
         int k;
 
         e->failed = false;
         gone_unlink(r, e);
-        k = r->ops->spawn(r->sup, e->spec, &e->backend);
+        k = r->ops->spawn(r->sup, e->spec, e->last, restart, &e->backend);
         if (k >= 0) {
                 if (e->last)
                         r->ops->unref(e->last);
@@ -355,9 +369,9 @@ static int registry_spawn(registry *r, entry *e) {
 
 /* Spawn e, and say how that went: REGISTRY_OK with the backend, or why it did not start (its
  * start-failed verdict if the start got as far as one). */
-static registry_error result_spawn(registry *r, entry *e, registry_result *res) {
+static registry_error result_spawn(registry *r, entry *e, bool restart, registry_result *res) {
         unsigned n = e->n_verdicts;
-        int k = registry_spawn(r, e);
+        int k = registry_spawn(r, e, restart);
 
         if (k >= 0)
                 return result_backend(r, res, e, false);
@@ -375,8 +389,8 @@ static registry_error result_spawn(registry *r, entry *e, registry_result *res) 
 
 /* Spawn e and complete w with how that went; with wait_ready, one that is starting completes w
  * only at its readiness (or with its verdict if it never is). */
-static void spawn_for(registry *r, entry *e, registry_wait *w, bool wait_ready) {
-        if (result_spawn(r, e, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
+static void spawn_for(registry *r, entry *e, registry_wait *w, bool restart, bool wait_ready) {
+        if (result_spawn(r, e, restart, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
             backend_info(r, e->backend).state == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
                 registry_result_done(&w->result); /* completed at ready, or with its verdict */
 }
@@ -392,7 +406,7 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
                 break;
         case WAIT_RESTART:
         case WAIT_RESTART_READY:
-                spawn_for(r, e, w, x->kind == WAIT_RESTART_READY);
+                spawn_for(r, e, w, true, x->kind == WAIT_RESTART_READY);
                 break;
         case WAIT_READY:
                 if (ready) {
@@ -410,7 +424,7 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
                         e->spec = e->next_spec;
                         e->next_spec = NULL;
                 }
-                if (registry_spawn(r, e) < 0)
+                if (registry_spawn(r, e, true) < 0)
                         daemon_log(LOG_ERR, "reload: %s did not start again on its new definition", e->name);
                 break;
         case WAIT_GROUP:
@@ -582,7 +596,7 @@ registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, r
         }
         corral_spec_free(e->spec);
         e->spec = spec;
-        spawn_for(r, e, w, wait_ready);
+        spawn_for(r, e, w, false, wait_ready);
         return wait_release(w);
 }
 
@@ -620,7 +634,7 @@ registry_wait *registry_restart(registry *r, const registry_caller *who, const c
         if (!e)
                 return wait_fail(w, REGISTRY_NO_SUCH_BACKEND, name);
         if (!e->backend) { /* not running: just start it again */
-                spawn_for(r, e, w, wait_ready);
+                spawn_for(r, e, w, true, wait_ready);
                 return wait_release(w);
         }
         if (entry_wait(e, wait_ready ? WAIT_RESTART_READY : WAIT_RESTART, w) < 0)
@@ -642,6 +656,44 @@ registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64
                         (void) entry_wait(e, WAIT_GROUP, w); /* without memory for it: not waited for */
         (void) r->ops->stop_all(r->sup, grace_usec, who->uid, who->pid);
         return wait_release(w);
+}
+
+unsigned registry_count(registry *r) {
+        unsigned n = 0;
+
+        for (entry *e = r->entries; e; e = e->next)
+                n++;
+        return n;
+}
+
+static void entry_metrics(registry *r, entry *e, bool usage, registry_backend_metrics *m) {
+        *m = (registry_backend_metrics){ .name = e->name,
+                                         .definition = e->definition,
+                                         .state = e->backend ? backend_info(r, e->backend).state
+                                                 : e->failed ? CORRAL_STATE_FAILED
+                                                             : CORRAL_STATE_GONE,
+                                         .memory_bytes = UINT64_MAX,
+                                         .cpu_usec = UINT64_MAX,
+                                         .processes = -1 };
+        if (e->last && r->ops->counters) {
+                m->counted = true;
+                r->ops->counters(e->last, &m->counters);
+        }
+        if (!usage || !e->backend)
+                return;
+        (void) r->ops->usage(e->backend, &m->memory_bytes, &m->cpu_usec);
+        if (r->ops->processes)
+                m->processes = r->ops->processes(e->backend);
+}
+
+void registry_foreach_metrics(registry *r, bool usage,
+                              void (*f)(const registry_backend_metrics *m, void *userdata), void *userdata) {
+        registry_backend_metrics m;
+
+        for (entry *e = r->entries; e; e = e->next) {
+                entry_metrics(r, e, usage, &m);
+                f(&m, userdata);
+        }
 }
 
 registry_error registry_list(registry *r, registry_result *ret) {
@@ -727,6 +779,7 @@ int registry_adopt(registry *r) {
                         continue;
                 }
                 e->backend = b; /* the "adopted" event has told of it */
+                e->since_usec = now_usec(CLOCK_REALTIME);
                 e->last = r->ops->ref(b);
                 registry_notify_launch(r, b);
         }
@@ -824,7 +877,7 @@ static void apply_new(registry *r, const definition *d, json_t *report) {
         free(e->definition);
         e->definition = strdup(d->path);
         report_add(report, "started", e->name);
-        if (registry_spawn(r, e) < 0)
+        if (registry_spawn(r, e, false) < 0)
                 daemon_log(LOG_ERR, "%s (declared in %s) failed to start", e->name, d->path);
 }
 

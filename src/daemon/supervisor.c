@@ -11,9 +11,10 @@ static void sv_set_event_handler(void *sup, corral_event_handler_t handler, void
         corral_set_event_handler(sup, handler, userdata);
 }
 
-static int sv_spawn(void *sup, const corral_spec *spec, registry_backend **ret) {
+static int sv_spawn(void *sup, const corral_spec *spec, registry_backend *prev, bool restart,
+                    registry_backend **ret) {
         corral_backend *b;
-        int r = corral_spawn(sup, spec, &b);
+        int r = corral_spawn_after(sup, spec, prev ? B(prev) : NULL, restart, &b);
 
         if (r >= 0)
                 *ret = (registry_backend *) b;
@@ -73,6 +74,7 @@ static const corral_spec *sv_spec(registry_backend *b) {
 static void sv_info(registry_backend *b, registry_backend_info *ret) {
         unsigned failures;
         corral_health health = corral_backend_get_health(B(b), &failures);
+        int ready = corral_backend_get_ready(B(b));
 
         *ret = (registry_backend_info){
                 .launch = corral_backend_get_launch(B(b)),
@@ -84,6 +86,8 @@ static void sv_info(registry_backend *b, registry_backend_info *ret) {
                 .status_text = corral_backend_get_status_text(B(b)),
                 .health = health,
                 .health_failures = failures,
+                .start_usec = corral_backend_get_start_time(B(b)),
+                .ready = ready < 0 ? -1 : ready,
         };
 }
 
@@ -93,6 +97,18 @@ static int sv_usage(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *r
 
 static int sv_read_output(registry_backend *b, unsigned lines, char **ret, size_t *ret_size) {
         return corral_backend_read_output(B(b), lines, ret, ret_size);
+}
+
+static void sv_counters(registry_backend *b, registry_counters *ret) {
+        *ret = (registry_counters){};
+        (void) corral_backend_get_counters(B(b), &ret->c);
+        for (int t = 0; t < _CORRAL_EVENT_MAX; t++)
+                for (int l = 0; l < REGISTRY_LEVELS; l++)
+                        ret->verdicts[t][l] = corral_backend_get_verdicts(B(b), t, l);
+}
+
+static int sv_processes(registry_backend *b) {
+        return corral_backend_get_processes(B(b));
 }
 
 const registry_ops supervisor_ops = {
@@ -108,4 +124,6 @@ const registry_ops supervisor_ops = {
         .info = sv_info,
         .usage = sv_usage,
         .read_output = sv_read_output,
+        .counters = sv_counters,
+        .processes = sv_processes,
 };

@@ -35,6 +35,7 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .state = CORRAL_STATE_STARTING,
                 .run = BACKEND_RUN_INIT,
                 .out = BACKEND_OUTPUT_INIT,
+                .last_exit = -1,
         };
         b->name = strdup(s->name);
         if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
@@ -143,6 +144,7 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         free(b->name);
         corral_spec_free(b->spec);
         output_done(&b->out);
+        free(b->verdicts);
         free(b);
         return NULL;
 }
@@ -174,6 +176,70 @@ void backend_unlink(corral_backend *b) {
         b->linked = false;
         c->n_live--;
         corral_backend_unref(b);
+}
+
+/* --- What it counts (metrics): kept in its record. --- */
+
+static int backend_verdicts_alloc(corral_backend *b) {
+        if (!b->verdicts)
+                b->verdicts = calloc(_CORRAL_EVENT_MAX, sizeof(*b->verdicts));
+        return b->verdicts ? 0 : -ENOMEM;
+}
+
+int backend_counters_add(corral_backend *b, const corral_backend *prev) {
+        b->restarts_total += prev->restarts_total;
+        b->oom_kills += prev->oom_kills;
+        if (b->last_exit < 0)
+                b->last_exit = prev->last_exit;
+        if (!prev->verdicts)
+                return 0;
+        if (backend_verdicts_alloc(b) < 0)
+                return -ENOMEM;
+        for (int t = 0; t < _CORRAL_EVENT_MAX; t++)
+                for (int l = 0; l < RECORD_LEVELS; l++)
+                        b->verdicts[t][l] += prev->verdicts[t][l];
+        return 0;
+}
+
+int backend_counters_set(corral_backend *b, const corral_backend *from) {
+        b->restarts_total = b->oom_kills = 0;
+        b->last_exit = -1;
+        if (b->verdicts)
+                memset(b->verdicts, 0, _CORRAL_EVENT_MAX * sizeof(*b->verdicts));
+        return backend_counters_add(b, from);
+}
+
+static void backend_counters_to_record(const corral_backend *b, record_counters *c) {
+        c->restarts = b->restarts_total;
+        c->oom_kills = b->oom_kills;
+        c->last_exit = b->last_exit;
+        if (b->verdicts)
+                memcpy(c->verdicts, b->verdicts, sizeof(c->verdicts));
+}
+
+static void backend_counters_from_record(corral_backend *b, const record_counters *c) {
+        static const record_counters none = {};
+
+        b->restarts_total = c->restarts;
+        b->oom_kills = c->oom_kills;
+        b->last_exit = c->last_exit;
+        if (memcmp(c->verdicts, none.verdicts, sizeof(none.verdicts)) != 0 && backend_verdicts_alloc(b) >= 0)
+                memcpy(b->verdicts, c->verdicts, sizeof(c->verdicts));
+}
+
+/* A verdict decided now (not one told again after a taking back: it was counted then). */
+static void backend_count_verdict(corral_backend *b, const verdict *v) {
+        const siginfo_t *si = &b->run.exit_si;
+
+        if ((unsigned) v->type < _CORRAL_EVENT_MAX && (unsigned) v->level < RECORD_LEVELS &&
+            backend_verdicts_alloc(b) >= 0)
+                b->verdicts[v->type][v->level]++;
+        if (!b->run.reaped)
+                return;
+        if (si->si_code == CLD_EXITED)
+                b->last_exit = si->si_status;
+        else if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
+                b->last_exit = 128 + si->si_status;
 }
 
 /* --- Events. --- */
@@ -307,12 +373,14 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .stop_signalled = r->stop_signalled,
                               .stop_deadline_usec = r->stop_deadline_usec,
                               .escalated = r->escalated,
+                              .deadline_kill = r->deadline_kill,
                               .unhealthy = r->unhealthy,
                               .oom_seen = r->oom_seen,
                               .attempt = b->attempt,
                               .n_restart_times = b->n_restart_times,
                               .next_restart_usec = b->next_restart_usec };
         memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
+        backend_counters_to_record(b, &st->counters);
         if (r->verdict) {
                 st->concluded = true;
                 st->verdict_event = r->verdict->type;
@@ -791,8 +859,10 @@ static int backend_on_stop_timer(sd_event_source *s _unused_, uint64_t usec _unu
         corral_backend *b = userdata;
 
         b->run.stop_timer = sd_event_source_disable_unref(b->run.stop_timer);
-        if (b->run.populated)
+        if (b->run.populated) {
+                b->run.deadline_kill = true; /* persisted by the escalation, with the intent */
                 backend_escalate(b);
+        }
         return 0;
 }
 
@@ -814,6 +884,7 @@ static void backend_on_memory_events(corral_backend *b) {
         (void) snprintf(msg, sizeof(msg),
                         "the OOM killer killed %" PRIu64 " process(es) of the backend; its main process lives on",
                         now - r->oom_seen);
+        b->oom_kills += (unsigned) (now - r->oom_seen);
         r->oom_seen = now;
         backend_persist(b);
         backend_emit(b, CORRAL_EVENT_OOM, CORRAL_LEVEL_WARNING, msg);
@@ -850,18 +921,40 @@ static int backend_watch(corral_backend *b, int cgroup_fd) {
         return k;
 }
 
+/* --- Its commands. --- */
+
+int backend_run_command(corral_backend *b, char *const *argv, uint64_t timeout_usec, command_done_t done,
+                        void *userdata, command **ret, char **ret_what) {
+        _cleanup_close_ int leaf = backend_leaf_open(b);
+        char mainpid[32] = "", *env[2] = { NULL, NULL };
+        command_params p = { .argv = argv,
+                             .extra_env = env,
+                             .timeout_usec = timeout_usec,
+                             .v1_procs_fds = b->run.v1.procs_fd,
+                             .n_v1_procs_fds = ELEMENTSOF(b->run.v1.procs_fd) };
+
+        *ret_what = NULL;
+        if (leaf < 0 || !b->run.cgroup)
+                return -ESTALE;
+        if (b->run.pid > 0 && !b->run.reaped)
+                (void) snprintf(mainpid, sizeof(mainpid), "MAINPID=%d", (int) b->run.pid), env[0] = mainpid;
+        return command_start(b->corral, b->spec, leaf, b->run.cgroup, &p, done, userdata, ret, ret_what);
+}
+
 /* --- The verdict, and what follows it. --- */
 
-static bool backend_oom_grew(corral_backend *b) {
+/* OOM kills since the last one reported as a helper's: one of the main process is never taken for
+ * a helper's (backend_on_memory_events checks that it is not dying). */
+static uint64_t backend_oom_new(corral_backend *b) {
         _cleanup_close_ int fd = backend_leaf_open(b);
         uint64_t now;
 
-        /* Since the last OOM kill reported as a helper's: one of the main process is never taken for
-         * a helper's (backend_on_memory_events checks that it is not dying). */
-        return b->run.have_oom && cgroup_limits_oom_kills(fd, &b->run.v1, &now) >= 0 && now > b->run.oom_seen;
+        if (!b->run.have_oom || cgroup_limits_oom_kills(fd, &b->run.v1, &now) < 0 || now <= b->run.oom_seen)
+                return 0;
+        return now - b->run.oom_seen;
 }
 
-static verdict_input backend_verdict_input(corral_backend *b) {
+static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new) {
         const backend_run *r = &b->run;
 
         return (verdict_input){ .intent_stop = r->intent.stop,
@@ -869,7 +962,9 @@ static verdict_input backend_verdict_input(corral_backend *b) {
                                 .si_code = r->exit_si.si_code,
                                 .status = r->exit_si.si_status,
                                 .escalated = r->escalated,
-                                .oom_killed = backend_oom_grew(b),
+                                .deadline_kill = r->deadline_kill,
+                                .leftover = r->leftover,
+                                .oom_killed = oom_new > 0,
                                 .ready_pending = r->ready_pending,
                                 .start_timed_out = r->start_timed_out,
                                 .start_timeout_usec = b->spec->start_timeout_usec,
@@ -984,18 +1079,22 @@ static void backend_conclude(corral_backend *b, const verdict *v, int error, boo
         uint64_t runtime = r->exit_usec > r->start_usec ? r->exit_usec - r->start_usec : 0;
 
         output_drain(b); /* every writer is gone: its last words are in before the verdict */
+        backend_count_verdict(b, v);
         backend_tell(b, v, error, may_restart ? backend_next_state(b, v->type, runtime) : CORRAL_STATE_GONE);
 }
 
 /* Reaped and the leaf empty: the verdict. Zombies its end left to us (a subreaper) go too. */
 static void backend_finish(corral_backend *b) {
         corral *c = b->corral;
+        uint64_t oom;
         verdict_input in;
         verdict v;
 
         if (!c || b->state == CORRAL_STATE_GONE)
                 return;
-        in = backend_verdict_input(b);
+        oom = backend_oom_new(b);
+        b->oom_kills += (unsigned) oom;
+        in = backend_verdict_input(b, oom);
         v = verdict_decide(&in);
         backend_conclude(b, &v, 0, true);
         backend_reap_orphans(c);
@@ -1061,7 +1160,9 @@ static int backend_start(corral_backend *b, bool may_restart) {
                 what = strdup("watching it");
         }
         if (r < 0) {
-                verdict_input in = { .start_error = -r, .start_what = what };
+                verdict_input in = { .start_error = -r,
+                                     .start_what = what,
+                                     .start_what_is_why = r == -ESRCH };
                 verdict v = verdict_decide(&in);
                 backend_conclude(b, &v, -r, may_restart);
                 return r;
@@ -1087,6 +1188,7 @@ static int backend_on_restart_timer(sd_event_source *s _unused_, uint64_t usec _
         memcpy(placeholder, b->run.id, sizeof(placeholder));
         b->restart_timer = sd_event_source_disable_unref(b->restart_timer);
         b->next_restart_usec = 0;
+        b->restarts_total++;
         backend_run_done(b);
         (void) backend_start(b, true); /* restarting until the launch says what comes next */
         if (placeholder[0]) { /* also if the restart failed for good and b is unlinked now */
@@ -1125,6 +1227,7 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->stop_signalled = st->stop_signalled;
         r->stop_deadline_usec = st->stop_deadline_usec;
         r->escalated = st->escalated;
+        r->deadline_kill = st->deadline_kill;
         r->unhealthy = st->unhealthy;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
@@ -1142,6 +1245,7 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         memcpy(b->restart_times, st->restart_times, sizeof(b->restart_times));
         b->n_restart_times = st->n_restart_times;
         b->next_restart_usec = st->next_restart_usec;
+        backend_counters_from_record(b, &st->counters);
         (void) cgroup_limits_reopen(&c->limits_host, &c->root, r->cgroup, &b->spec->limits, &r->v1);
         if (backend_check_new(b) < 0) {
                 corral_backend_unref(b);
@@ -1261,6 +1365,8 @@ void backend_reap_orphans(corral *c) {
 
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                         break;
+                if (command_reap(c, si.si_pid))
+                        continue;
                 b = backend_find_unreaped(c, si.si_pid);
                 if (b) {
                         corral_backend_ref(b);
@@ -1335,6 +1441,7 @@ static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t 
         b->next_restart_usec = 0;
         b->run.intent = (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
         b->run.reaped = false; /* no exit to report: how is null */
+        backend_count_verdict(b, &(verdict){ .type = CORRAL_EVENT_STOPPED, .level = CORRAL_LEVEL_INFO });
         corral_backend_ref(b);
         backend_set_state(b, CORRAL_STATE_GONE);
         backend_unlink(b);
@@ -1470,13 +1577,33 @@ int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint
 
         if (fd < 0)
                 return -ESTALE;
-        if (cgroup_memory_current(fd, &mem) < 0)
+        if (cgroup_limits_memory_usage(fd, &b->run.v1, &mem) < 0)
                 mem = UINT64_MAX;
         if (cgroup_cpu_usage(fd, &cpu) < 0)
                 cpu = UINT64_MAX;
         *ret_memory_bytes = mem;
         *ret_cpu_usec = cpu;
         return 0;
+}
+
+static bool backend_has_launch(const corral_backend *b) {
+        return b && b->state != CORRAL_STATE_GONE && b->state != CORRAL_STATE_RESTARTING &&
+                b->state != CORRAL_STATE_FAILED && b->run.id[0];
+}
+
+uint64_t corral_backend_get_start_time(corral_backend *b) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC), start;
+
+        if (!backend_has_launch(b) || !b->run.start_usec)
+                return 0;
+        start = b->run.start_usec < now ? b->run.start_usec : now;
+        return now_usec(CLOCK_REALTIME) - (now - start); /* monotonic in the record: the same boot */
+}
+
+int corral_backend_get_ready(corral_backend *b) {
+        if (!backend_has_launch(b) || b->spec->ready == CORRAL_READY_NONE)
+                return -ENODATA;
+        return !b->run.ready_pending;
 }
 
 uint64_t corral_backend_get_next_restart(corral_backend *b) {
@@ -1497,4 +1624,36 @@ corral_state corral_backend_get_state(corral_backend *b) {
 
 const corral_spec *corral_backend_get_spec(corral_backend *b) {
         return b ? b->spec : NULL;
+}
+
+int corral_backend_get_counters(corral_backend *b, corral_counters *ret) {
+        uint64_t mono, real;
+
+        if (!b || !ret)
+                return -EINVAL;
+        mono = now_usec(CLOCK_MONOTONIC);
+        real = now_usec(CLOCK_REALTIME);
+        *ret = (corral_counters){
+                .restarts = b->restarts_total,
+                .oom_kills = b->oom_kills,
+                .last_exit = b->last_exit,
+                /* Kept as CLOCK_MONOTONIC (a record outlives a change of the clock): told in real time. */
+                .start_usec =
+                        b->run.start_usec && b->run.start_usec <= mono && real > mono - b->run.start_usec
+                        ? real - (mono - b->run.start_usec)
+                        : 0,
+        };
+        return 0;
+}
+
+uint64_t corral_backend_get_verdicts(corral_backend *b, corral_event_type type, corral_level level) {
+        if (!b || !b->verdicts || (unsigned) type >= _CORRAL_EVENT_MAX || (unsigned) level >= RECORD_LEVELS)
+                return 0;
+        return b->verdicts[type][level];
+}
+
+int corral_backend_get_processes(corral_backend *b) {
+        _cleanup_close_ int fd = b && b->state != CORRAL_STATE_GONE ? backend_leaf_open(b) : -EBADF;
+
+        return fd < 0 ? -ESTALE : cgroup_count_procs(fd, 0);
 }
