@@ -417,6 +417,8 @@ const char *corral_spec_get_name(const corral_spec *s);
 char *const *corral_spec_get_argv(const corral_spec *s);
 corral_type corral_spec_get_type(const corral_spec *s);
 corral_restart corral_spec_get_restart(const corral_spec *s);
+/** corral_spec_get_health_check() - its HealthCheck= as given ("http://127.0.0.1:80/"), or NULL for none. */
+const char *corral_spec_get_health_check(const corral_spec *s);
 
 /**
  * corral_spawn() - start a backend in a new leaf cgroup.

@@ -72,12 +72,17 @@ static int backend_watch_file(corral_backend *b, const char *file, int *ret_wd) 
         return 0;
 }
 
+/* The check under way, if any, no more. */
+static void backend_check_cancel(backend_check *k) {
+        k->http = probe_http_free(k->http);
+        k->command = command_free(k->command);
+}
+
 /* Its readiness being tried: no more. */
 static void backend_probe_done(backend_run *r) {
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
-        if (r->check && !r->check->for_health) {
-                r->check->http = probe_http_free(r->check->http);
-        }
+        if (r->check && !r->check->for_health)
+                backend_check_cancel(r->check);
 }
 
 /* Its health being checked: no more. */
@@ -86,7 +91,7 @@ static void backend_health_done(backend_run *r) {
                 return;
         r->check->health_timer = sd_event_source_disable_unref(r->check->health_timer);
         if (r->check->for_health)
-                r->check->http = probe_http_free(r->check->http);
+                backend_check_cancel(r->check);
 }
 
 static void backend_notify_close(corral_backend *b) {
@@ -517,7 +522,7 @@ static void backend_ready(corral_backend *b) {
 /* --- Its checks: readiness (Ready=tcp, http, exec) and health (HealthCheck=). --- */
 
 static bool backend_check_busy(const backend_check *k) {
-        return k->http;
+        return k->http || k->command;
 }
 
 /* Whether a socket of its own listens on the check's address; if not, why (nothing listening is
@@ -539,6 +544,54 @@ static bool backend_listens(corral_backend *b, const spec_check *c, bool say_non
         return k == PROBE_LISTENER_OWN;
 }
 
+static void backend_on_ready_check(void *userdata, bool ok, const char *why);
+static void backend_on_health_check(void *userdata, bool ok, const char *why);
+
+/* What an exec check's command came to, in a few words: "exit status 1: <its last stderr line>". */
+static void command_result_why(const command_result *res, uint64_t timeout_usec, char *why, size_t size) {
+        const char *tail = res->stderr_tail ? res->stderr_tail : "", *last = strrchr(tail, '\n');
+
+        last = last ? last + 1 : tail;
+        if (res->error < 0)
+                (void) snprintf(why, size, "%s: %s", res->what ?: "the command", strerror(-res->error));
+        else if (res->timed_out)
+                (void) snprintf(why, size, "no answer within %" PRIu64 " ms",
+                                (uint64_t) (timeout_usec / USEC_PER_MSEC));
+        else if (res->si_code == CLD_EXITED)
+                (void) snprintf(why, size, "exit status %d%s%s", res->status, *last ? ": " : "", last);
+        else
+                (void) snprintf(why, size, "killed by %s", signal_to_name(res->status) ?: "a signal");
+}
+
+static void backend_on_exec_done(command *cmd _unused_, const command_result *res, void *userdata) {
+        corral_backend *b = userdata;
+        backend_check *k = b->run.check;
+        char why[sizeof(k->why)];
+
+        k->command = NULL; /* freed once this returns */
+        command_result_why(res, b->spec->health_timeout_usec, why, sizeof(why));
+        if (k->for_health)
+                backend_on_health_check(b, command_result_ok(res), why);
+        else
+                backend_on_ready_check(b, command_result_ok(res), why);
+}
+
+/* CMD with /bin/sh -c, in a sub-group of its leaf, as its user, within the check's timeout. */
+static int backend_check_exec(corral_backend *b, const spec_check *c) {
+        backend_check *k = b->run.check;
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", c->text + c->arg_at, NULL };
+        _cleanup_free_ char *what = NULL;
+        int r = backend_run_command(b, argv, b->spec->health_timeout_usec, backend_on_exec_done, b,
+                                    &k->command, &what);
+
+        if (r < 0) {
+                (void) snprintf(k->why, sizeof(k->why), "%s: %s", what ?: "running the command",
+                                strerror(-r));
+                return 0;
+        }
+        return 2;
+}
+
 /* Start the check c, for health or readiness: 1 if it passed at once, 0 if it failed (why is
  * kept), 2 if it is under way (done is called with its result). */
 static int backend_check_start(corral_backend *b, const spec_check *c, bool for_health, probe_done_fn done) {
@@ -546,6 +599,8 @@ static int backend_check_start(corral_backend *b, const spec_check *c, bool for_
         int r;
 
         k->for_health = for_health;
+        if (c->kind == CHECK_EXEC)
+                return backend_check_exec(b, c);
         if (!backend_listens(b, c, for_health))
                 return 0;
         if (c->kind == CHECK_TCP)
@@ -553,11 +608,12 @@ static int backend_check_start(corral_backend *b, const spec_check *c, bool for_
         r = probe_http_start(b->corral->event, (const struct sockaddr *) &c->addr, c->addr_len,
                              c->text + c->host_at, c->host_len, c->text + c->arg_at,
                              b->spec->health_timeout_usec, done, b, &k->http);
-        if (r < 0) {
+        if (r == -EADDRNOTAVAIL)
+                (void) snprintf(k->why, sizeof(k->why), "%.*s is not an address of this host",
+                                (int) c->host_len, c->text + c->host_at);
+        else if (r < 0)
                 (void) snprintf(k->why, sizeof(k->why), "connecting to it: %s", strerror(-r));
-                return 0;
-        }
-        return 2;
+        return r < 0 ? 0 : 2;
 }
 
 static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata);

@@ -9,8 +9,6 @@
 
 #include "check.h"
 
-#define CHECK_EXEC_SUPPORTED 0 /* until the command runner is there */
-
 int check_addr(const char *host, unsigned port, struct sockaddr_storage *ret, socklen_t *ret_len) {
         struct sockaddr_in *in = (struct sockaddr_in *) ret;
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ret;
@@ -99,8 +97,7 @@ int check_parse(const char *text, spec_check *ret) {
                 c.kind = CHECK_TCP;
         } else if (strncmp(text, "http://", 7) == 0)
                 r = check_parse_http(text, &c);
-        else if (CHECK_EXEC_SUPPORTED && strncmp(text, "exec:", 5) == 0 &&
-                 text[5 + strspn(text + 5, " \t")] != '\0') {
+        else if (strncmp(text, "exec:", 5) == 0 && text[5 + strspn(text + 5, " \t")] != '\0') {
                 c.kind = CHECK_EXEC;
                 c.arg_at = 5;
                 r = 0;

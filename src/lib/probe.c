@@ -225,6 +225,19 @@ static int probe_http_on_timer(sd_event_source *s _unused_, uint64_t usec _unuse
         return 0;
 }
 
+/* Bind the client's end to the address it connects to, port 0: only an address of this host can be,
+ * so a check never sends a request off the host (root's corrald, a member's HealthCheck=). */
+static int probe_bind_local(int fd, const struct sockaddr *to, socklen_t to_len) {
+        struct sockaddr_storage a;
+
+        memcpy(&a, to, to_len);
+        if (a.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *) &a)->sin6_port = 0;
+        else
+                ((struct sockaddr_in *) &a)->sin_port = 0;
+        return bind(fd, (struct sockaddr *) &a, to_len);
+}
+
 int probe_http_start(sd_event *e, const struct sockaddr *to, socklen_t to_len, const char *host,
                      size_t host_len, const char *target, uint64_t timeout_usec, probe_done_fn done,
                      void *userdata, probe_http **ret) {
@@ -245,6 +258,8 @@ int probe_http_start(sd_event *e, const struct sockaddr *to, socklen_t to_len, c
         p->request_len = (size_t) k;
         p->fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         k = p->fd < 0 ? -errno : 0;
+        if (k >= 0 && probe_bind_local(p->fd, to, to_len) < 0) /* never a request to another host */
+                k = -errno;
         if (k >= 0 && connect(p->fd, to, to_len) < 0 && errno != EINPROGRESS)
                 k = -errno;
         if (k >= 0) /* a connection made at once polls writable too */

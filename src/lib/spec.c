@@ -396,6 +396,10 @@ corral_type corral_spec_get_type(const corral_spec *s) {
         return s ? s->type : CORRAL_TYPE_SERVICE;
 }
 
+const char *corral_spec_get_health_check(const corral_spec *s) {
+        return s ? s->health.text : NULL;
+}
+
 corral_restart corral_spec_get_restart(const corral_spec *s) {
         return s ? s->restart.policy : CORRAL_RESTART_NO;
 }

@@ -161,9 +161,9 @@ const option_def options_table[] = {
                 .varlink = "healthCheck",
                 .cli = "health-check",
                 .kind = OPTION_STRING,
-                .arg = "none|tcp:HOST:PORT|http://HOST:PORT/PATH",
-                .expected = "none, tcp:HOST:PORT or http://HOST:PORT/PATH (HOST a numeric address or "
-                            "localhost)",
+                .arg = "none|tcp:HOST:PORT|http://HOST:PORT/PATH|exec:CMD",
+                .expected = "none, tcp:HOST:PORT, http://HOST:PORT/PATH (HOST a numeric address or "
+                            "localhost) or exec:CMD",
                 .dflt = "none",
                 .help = "while it runs, check it so every interval (as Ready= does); failed too often in a "
                         "row: "

@@ -2,6 +2,7 @@
 /* test-health.c: readiness by HTTP, and health checks: a server that stops answering is killed as unhealthy
  * and restarted; one that answers is left alone. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +206,70 @@ static void test_healthy_server_stays(void **state) {
         stop(h, b);
 }
 
+static corral_spec *exec_spec(harness *h, const char *name, const char *ready) {
+        char *argv[] = { (char *) harness_helper(), "pause", h->fifo, NULL };
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, name), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_readiness(s, ready), 0);
+        return s;
+}
+
+/* Ready=exec: the command runs in a sub-group of the backend's own leaf, and its exit 0 is ready. */
+static void test_exec_ready_runs_in_the_backend(void **state) {
+        harness *h = *state;
+        corral_backend *b = spawn(
+                h, exec_spec(h, "execd", "exec:grep -q '/execd\\.[0-9a-f]*/cmd\\.' /proc/self/cgroup"));
+
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        stop(h, b);
+}
+
+/* A command that fails is not ready: the start times out, with its exit status and last words. */
+static void test_exec_failing_is_not_ready(void **state) {
+        harness *h = *state;
+        corral_spec *s = exec_spec(h, "notyet", "exec:echo still loading >&2; exit 3");
+
+        assert_int_equal(corral_spec_set_start_timeout(s, 2 * SEC), 0);
+        corral_backend *b = spawn(h, s);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
+        assert_string_equal(
+                r->message,
+                "backend failed to start: not ready within 2000 ms (exit status 3: still loading)");
+        assert_int_equal(harness_count(h, CORRAL_EVENT_READY), 0);
+        corral_backend_unref(b);
+}
+
+/* HealthCheck=exec: passes while a file is missing; once the test makes it, the check fails and,
+ * with HealthCheckFailures=1, the backend is unhealthy at once. */
+static void test_exec_health_check(void **state) {
+        harness *h = *state;
+        char flag[400], check[500];
+        corral_spec *s = exec_spec(h, "flagged", "none");
+        int fd;
+
+        snprintf(flag, sizeof(flag), "%s/sick", h->tmpdir);
+        snprintf(check, sizeof(check), "exec:test ! -e '%s' || { echo sick >&2; exit 1; }", flag);
+        assert_int_equal(corral_spec_set_health_check(s, check), 0);
+        assert_int_equal(corral_spec_set_health_check_interval(s, 20 * MSEC), 0);
+        assert_int_equal(corral_spec_set_health_check_failures(s, 1), 0);
+        corral_backend *b = spawn(h, s);
+        assert_string_equal(harness_wait_event(h, b, CORRAL_EVENT_HEALTH)->message, "backend healthy");
+        fd = open(flag, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_UNHEALTHY);
+        assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_string_equal(
+                r->message,
+                "backend unhealthy: 1 health checks failed in a row (last: exit status 1: sick)");
+        unlink(flag);
+        corral_backend_unref(b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -213,6 +278,9 @@ int main(void) {
                 T(test_http_port_held_outside_is_not_ready),
                 T(test_stopped_server_is_unhealthy_and_restarted),
                 T(test_healthy_server_stays),
+                T(test_exec_ready_runs_in_the_backend),
+                T(test_exec_failing_is_not_ready),
+                T(test_exec_health_check),
         };
 
         harness_require_root_cgroup2();
