@@ -1032,7 +1032,9 @@ static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new) 
                                 .health_why = r->check && r->check->why[0] ? r->check->why : NULL,
                                 .self_stopping = r->self_stopping,
                                 .watchdog_fired = r->watchdog_fired,
-                                .watchdog_usec = r->watchdog_usec };
+                                .watchdog_usec = r->watchdog_usec,
+                                .syscall_filter = b->spec->sandbox.native_only ||
+                                        (b->spec->sandbox.syscalls && !b->spec->sandbox.syscall_errno) };
 }
 
 static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {

@@ -54,6 +54,7 @@ corral_spec *corral_spec_free(corral_spec *s) {
                 free(s->log_file);
                 check_done(&s->ready_check);
                 check_done(&s->health);
+                sandbox_settings_done(&s->sandbox);
                 free(s);
         }
         return NULL;
@@ -264,6 +265,12 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         c->name = c->cwd = c->user = c->group = c->log_file = NULL;
         c->argv = c->envp = NULL;
         c->ready_check.text = c->health.text = NULL;
+        r = sandbox_settings_copy(&c->sandbox, &s->sandbox);
+        if (r < 0) {
+                c->sandbox = (sandbox_settings){ 0 };
+                corral_spec_free(c);
+                return r;
+        }
         r = s->name ? corral_spec_set_name(c, s->name) : 0;
         if (r >= 0)
                 r = check_copy(&s->ready_check, &c->ready_check);

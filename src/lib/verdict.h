@@ -32,6 +32,7 @@ typedef struct verdict_input {
         bool unhealthy; /* killed for failing its health checks */
         unsigned health_failures;
         const char *health_why; /* what the last check found */
+        bool syscall_filter;    /* it ran under a system call filter that kills (SIGSYS) */
 } verdict_input;
 
 typedef struct verdict {
