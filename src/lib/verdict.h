@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "corral.h"
 
@@ -32,7 +33,12 @@ typedef struct verdict_input {
         bool unhealthy; /* killed for failing its health checks */
         unsigned health_failures;
         const char *health_why; /* what the last check found */
-        bool syscall_filter;    /* it ran under a system call filter that kills (SIGSYS) */
+        /* The last signal corral_backend_kill() sent (0: none), and who asked ((uid_t) -1: the
+         * library's caller). A death by it says so. */
+        int kill_signal;
+        uid_t kill_uid;
+        pid_t kill_pid;
+        bool syscall_filter; /* it ran under a system call filter that kills (SIGSYS) */
 } verdict_input;
 
 typedef struct verdict {
