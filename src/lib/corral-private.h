@@ -41,6 +41,7 @@ struct corral {
         cgroup_limits_host limits_host;
         spawn_stack stack;
         spawn_window window;
+        sandbox_cache filters; /* compiled system call filters, by settings */
         notify_dir notify;    /* where each backend that reports readiness gets its socket */
         record_store records; /* where each backend's record is kept for a supervisor after us */
         corral_event_handler_t handler;
@@ -144,6 +145,15 @@ typedef struct backend_run {
         uint64_t probe_delay_usec;
         struct backend_check *check; /* its checks' state, only for a spec with a check */
         bool unhealthy;              /* failed its health checks: killed, and the verdict is unhealthy */
+        /* The commands around the main one (ExecStartPre=, ExecStopPost=): one at a time. */
+        command *cmd;          /* the one running, or NULL */
+        unsigned cmd_index;    /* its line in the spec's list */
+        bool in_pre;           /* ExecStartPre= commands run: no main process yet */
+        bool pre_may_restart;  /* what the start they precede was given */
+        char *failed_tail;     /* the stderr tail of an ExecStartPre= that failed, for the verdict */
+        verdict *post_verdict; /* decided, and waiting while ExecStopPost= commands run */
+        int post_error;
+        bool post_may_restart;
         verdict *verdict;          /* decided, while it is being told (or taken back to be told) */
         corral_state verdict_next; /* what follows it */
 } backend_run;
@@ -209,6 +219,10 @@ struct corral_spec {
         uint64_t log_file_max;
         bool log_journal; /* copy output to the journal when it is there */
         sandbox_settings sandbox;
+        /* Command lines as given (systemd's syntax, a "-" prefix kept), checked when added. */
+        char **exec_start_pre, **exec_stop_post, **exec_reload;
+        char **env_files;  /* absolute paths, a "-" prefix kept */
+        int reload_signal; /* 0: none */
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
