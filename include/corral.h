@@ -105,6 +105,9 @@ typedef enum corral_how {
         CORRAL_HOW_UNKNOWN,
 } corral_how;
 
+/* An event's runtime_usec when the end is not known: it ended while no supervisor ran. */
+#define CORRAL_RUNTIME_UNKNOWN UINT64_MAX
+
 /*
  * One lifecycle transition. Valid only during the handler call. The raw facts (how, exit_code,
  * signal, core_dumped, escalated, leftover, runtime) never decide the verdict: intent does.
@@ -127,7 +130,7 @@ typedef struct corral_event {
         bool escalated; /* cgroup.kill was needed */
         bool oom_killed;
         unsigned leftover; /* processes besides the main one that were still in the cgroup */
-        uint64_t runtime_usec;
+        uint64_t runtime_usec; /* CORRAL_RUNTIME_UNKNOWN: it ended while no supervisor ran */
         int error;                   /* start-failed: the positive errno */
         unsigned attempt;            /* restarting: the restart's number since the last reset */
         uint64_t restart_delay_usec; /* restarting: the delay before it */

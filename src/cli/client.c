@@ -639,7 +639,8 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 { "list", verb_list },     { "status", verb_status },
                 { "watch", verb_watch },   { "reset-failed", verb_reset_failed },
                 { "remove", verb_remove }, { "logs", verb_logs },
-                { "reload", verb_reload }, { "metrics", verb_metrics },
+                { "reload", verb_reload },
+                { "metrics", verb_metrics },
         };
         client_args a;
         int r = client_parse(argc, argv, g, &a);

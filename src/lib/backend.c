@@ -125,7 +125,10 @@ static void backend_run_close(corral_backend *b) {
         r->watchdog_timer = sd_event_source_disable_unref(r->watchdog_timer);
         r->conclude_timer = sd_event_source_disable_unref(r->conclude_timer);
         r->cmd = command_free(r->cmd); /* killed and waited for: nothing of it outlives the launch */
-        cgroup_v1_leaf_done(&r->v1);
+        if (b->corral)
+                cgroup_limits_release(&b->corral->limits_host, &b->corral->root, &r->v1);
+        else
+                cgroup_v1_leaf_done(&r->v1);
 }
 
 /* The launch is over for good: the next one starts from BACKEND_RUN_INIT. */
@@ -293,7 +296,9 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .escalated = r->escalated,
                 .oom_killed = type == CORRAL_EVENT_OOM_KILLED,
                 .leftover = r->leftover,
-                .runtime_usec = r->start_usec && end > r->start_usec ? end - r->start_usec : 0,
+                .runtime_usec = r->end_unknown && r->reaped ? CORRAL_RUNTIME_UNKNOWN
+                        : r->start_usec && end > r->start_usec ? end - r->start_usec
+                                                               : 0,
                 .error = error,
                 .attempt = b->attempt,
                 .restart_delay_usec = b->restart_delay_usec,
@@ -1630,13 +1635,14 @@ static int backend_conclude_later(corral_backend *b) {
 
 /* Its main process ended while no supervisor watched: no exit status can be had. Leftovers are
  * killed; the verdict comes once the leaf is empty. */
-int backend_adopt_ended(corral_backend *b, int leaf_fd) {
+int backend_adopt_ended(corral_backend *b, int leaf_fd, const siginfo_t *exit_si) {
         backend_run *r = &b->run;
         int k;
 
         r->reaped = true;
-        r->exit_si = (siginfo_t){ .si_code = 0 };
+        r->exit_si = exit_si ? *exit_si : (siginfo_t){ .si_code = 0 };
         r->exit_usec = now_usec(CLOCK_MONOTONIC);
+        r->end_unknown = true; /* not now: some time while no supervisor ran */
         k = backend_watch(b, leaf_fd);
         if (k < 0)
                 return k;

@@ -290,7 +290,7 @@ static int command_spawn(corral *c, const corral_spec *s, const command_params *
 
         if (sandbox_settings_any(&s->sandbox)) { /* the main process's sandbox, the same */
                 r = sandbox_plan_make(&s->sandbox, prep->have_creds ? prep->creds.uid == 0 : geteuid() == 0,
-                                      &plan, ret_what);
+                                      &c->filters, &plan, ret_what);
                 if (r < 0) {
                         safe_close(wr);
                         return *ret_what || (*ret_what = strdup("the sandbox")) ? r : -ENOMEM;

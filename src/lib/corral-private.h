@@ -132,6 +132,7 @@ typedef struct backend_run {
         bool no_restart;      /* a stop came after an exit of its own: no restart follows it */
         bool adopted;         /* started by an earlier supervisor: not our child */
         bool stop_signalled;  /* the stop signal of the intent went out */
+        bool end_unknown;     /* it ended while no supervisor ran: when is not known */
         bool deadline_kill;   /* the cgroup was killed at the stop's deadline */
         char *status_text;    /* the last STATUS= */
         int events_wd, memevents_wd; /* inotify watches of cgroup.events and memory.events; -1 */
@@ -282,13 +283,13 @@ void backend_unlink(corral_backend *b);
 /* Taken back by corral_adopt() from an earlier supervisor's record: a backend with the record's
  * facts, linked; then one of: waiting for its restart, its main process alive (what was had of
  * it again: its pidfd, output pipes, log file, notify socket, taken from *taken; and its leaf),
- * its main process gone (its leaf), or its leaf gone too (what exit status could be had). Each
- * consumes the fds it is given. */
+ * its main process gone (its leaf, and its exit status where one could be had: a zombie's), or
+ * its leaf gone too (what exit status could be had). Each consumes the fds it is given. */
 int backend_adopt(corral *c, const corral_spec *spec, const char *id, const record_state *st,
                   corral_backend **ret);
 int backend_adopt_restarting(corral_backend *b);
 int backend_adopt_live(corral_backend *b, launch *taken, int leaf_fd);
-int backend_adopt_ended(corral_backend *b, int leaf_fd);
+int backend_adopt_ended(corral_backend *b, int leaf_fd, const siginfo_t *exit_si);
 int backend_adopt_lost(corral_backend *b, const siginfo_t *exit_si);
 /* Its verdict was decided and kept, and maybe not told: told (again) from the loop, and what
  * followed it (gone, failed, or its restart) goes on. */

@@ -446,6 +446,9 @@ static int load_dir(const char *dir, definition_problems *problems, definition *
         struct dirent **list = NULL;
         int k = scandir(dir, &list, NULL, alphasort), r = 0;
 
+        if (k < 0 && (errno != ENOENT || strcmp(dir, DEFINITION_DIR_DEFAULT) != 0))
+                problem(problems, dir, 0, "cannot read the directory: %s", strerror(errno));
+
         for (int i = 0; i < k; i++) {
                 char path[4096], name[80];
                 definition *d = NULL;

@@ -37,9 +37,13 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
 /* Read and parse one file (at most 1 MiB). -errno if it cannot be read (a problem says why). */
 int definition_load(const char *path, definition_problems *problems, definition **ret);
 
+/* Where corrald looks for them unless told: a directory that need not exist. */
+#define DEFINITION_DIR_DEFAULT "/etc/corral/backends.d"
+
 /* Every NAME.backend of the directories, in order: a later directory's file replaces an earlier
  * one of the same name, and an empty file or a symlink to /dev/null masks it (it is not there).
- * Definitions with problems are in the list without a spec. Missing directories are skipped.
+ * Definitions with problems are in the list without a spec. A directory that cannot be read is
+ * a problem ("DIR: cannot read the directory: ..."), but for DEFINITION_DIR_DEFAULT missing.
  * Returns the number of definitions, or -ENOMEM. */
 int definition_load_dirs(char *const *dirs, definition_problems *problems, definition ***ret, size_t *ret_n);
 void definitions_free(definition **v, size_t n);

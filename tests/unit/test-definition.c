@@ -243,7 +243,8 @@ static void write_file(const char *path, const char *text) {
         fclose(f);
 }
 
-/* Later directories override earlier ones by name; an empty file or /dev/null masks. */
+/* Later directories override earlier ones by name; an empty file or /dev/null masks; a directory
+ * that is not there is a problem (but for the default one, which need not exist). */
 static void test_directories_override_and_mask(void **state) {
         char a[] = "/tmp/corral-defs-a.XXXXXX", b[] = "/tmp/corral-defs-b.XXXXXX", path[256];
         char *dirs[] = { a, b, "/nonexistent/dir", NULL };
@@ -283,7 +284,13 @@ static void test_directories_override_and_mask(void **state) {
                         assert_null(v[i]->spec);
                 }
         }
-        assert_int_equal(p.n, 2); /* broken: unknown key, missing ExecStart */
+        /* broken: unknown key, missing ExecStart; and a directory that is not there, named */
+        assert_int_equal(p.n, 3);
+        bool named = false;
+        for (size_t i = 0; i < p.n; i++)
+                named |= strcmp(p.v[i].file, "/nonexistent/dir") == 0 &&
+                        strcmp(p.v[i].message, "cannot read the directory: No such file or directory") == 0;
+        assert_true(named);
         definitions_free(v, n);
         definition_problems_done(&p);
         const char *names[] = { "web.backend", "db.backend", "gone.backend", "broken.backend", "README" };
