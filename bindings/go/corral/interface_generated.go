@@ -146,8 +146,12 @@ type Spec struct {
 	LogBuffer *int64 `json:"logBuffer,omitempty"`
 	// LogJournal=: they go to the journal (identifier: the backend's name) when journald is there (default true).
 	LogJournal *bool `json:"logJournal,omitempty"`
-	// LogFile=: also append them to this file (an absolute path), rotated at 10 MiB to .1, .2, .3. It is opened as the backend's user (never through a symlink, never a FIFO): StartFailed if it cannot be.
+	// LogFile=: also append them to this file (an absolute path), rotated at logFileMax to .1 (the newest) .. .N (logFileKeep). It is opened as the backend's user (never through a symlink, never a FIFO): StartFailed if it cannot be.
 	LogFile *string `json:"logFile,omitempty"`
+	// LogFileMax=: the size (bytes) at which the log file is rotated: 4096 to 2^40, default 10 MiB.
+	LogFileMax *int64 `json:"logFileMax,omitempty"`
+	// LogFileKeep=: rotated log files kept, 0 to 100 (default 3); 0: it is emptied when full.
+	LogFileKeep *int64 `json:"logFileKeep,omitempty"`
 }
 
 // StartReply: the reply of Start.
@@ -256,7 +260,9 @@ type LogsParameters struct {
 
 // LogsReply: the reply of Logs.
 type LogsReply struct {
-	Data string `json:"data"`
+	Data   string  `json:"data"`
+	Launch *string `json:"launch,omitempty"`
+	PID    *int64  `json:"pid,omitempty"`
 }
 
 // MetricsParameters: the parameters of Metrics.
