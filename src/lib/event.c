@@ -24,6 +24,8 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_WATCHDOG] = "watchdog",
         [CORRAL_EVENT_OOM] = "oom",
         [CORRAL_EVENT_ADOPTED] = "adopted",
+        [CORRAL_EVENT_RELOADED] = "reloaded",
+        [CORRAL_EVENT_RELOAD_FAILED] = "reload-failed",
         [CORRAL_EVENT_UNHEALTHY] = "unhealthy",
         [CORRAL_EVENT_HEALTH] = "health",
 };
@@ -72,6 +74,8 @@ bool corral_event_is_verdict(corral_event_type t) {
         case CORRAL_EVENT_FAILED:
         case CORRAL_EVENT_OOM:
         case CORRAL_EVENT_ADOPTED:
+        case CORRAL_EVENT_RELOADED:
+        case CORRAL_EVENT_RELOAD_FAILED:
         case CORRAL_EVENT_HEALTH:
                 return false;
         default:

@@ -261,6 +261,13 @@ static void test_text_line_of_every_event(void **state) {
           "main process lives on");
         T(base(CORRAL_EVENT_ADOPTED, CORRAL_LEVEL_INFO, "backend taken back: supervised again"),
           "02:48:27.123 model-server adopted (info): taken back: supervised again, pid 2301");
+        T(base(CORRAL_EVENT_RELOADED, CORRAL_LEVEL_INFO,
+               "backend reloaded (SIGHUP delivered to its main process)"),
+          "02:48:27.123 model-server reloaded (info): reloaded (SIGHUP delivered to its main process)");
+        T(base(CORRAL_EVENT_RELOAD_FAILED, CORRAL_LEVEL_WARNING,
+               "reload failed: ExecReload=/usr/sbin/nginx -s reload: exited with status 1"),
+          "02:48:27.123 model-server reload-failed (warning): reload failed: ExecReload=/usr/sbin/nginx -s "
+          "reload: exited with status 1");
         T(ended(CORRAL_EVENT_UNHEALTHY, CORRAL_LEVEL_WARNING,
                 "backend unhealthy: 3 health checks failed in a row (last: HTTP 503)", CORRAL_HOW_KILLED,
                 SIGKILL, 650000),
