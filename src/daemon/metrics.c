@@ -270,6 +270,8 @@ int metrics_set_textfile(metrics *m, const char *path, char **ret_problem) {
 }
 
 void metrics_done(metrics *m) {
+        if (m->textfile_defer) /* a change the loop ended before writing (the last stops): written */
+                textfile_write(m);
         m->textfile_defer = sd_event_source_disable_unref(m->textfile_defer);
         m->textfile_dir_fd = safe_close(m->textfile_dir_fd);
         m->textfile_name = mfree(m->textfile_name);

@@ -28,6 +28,8 @@ typedef struct metrics {
 /* Count r's events, and keep the textfile (if any) in step with them. m must outlive r's
  * observers. 0 or -ENOMEM. */
 int metrics_attach(metrics *m, sd_event *e, registry *r, server *s);
+/* Writes the textfile if a change is still to be written (the loop has ended), and frees. The
+ * registry must still be there. */
 void metrics_done(metrics *m);
 
 /* The exposition of every series; with usage, also what changes with no event: what each backend's

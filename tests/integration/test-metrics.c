@@ -288,6 +288,11 @@ static void test_counters_scraped_and_in_the_textfile(void **state) {
                 "\ncorral_backend_verdicts_total{backend=\"web\",verdict=\"stopped\",level=\"info\"} 4\n");
         assert_textfile_has(&m, "\ncorral_backend_state{backend=\"web\",state=\"gone\"} 1\n");
         daemon_baseline(d); /* its baseline held what it took back, now stopped */
+        /* A clean end: the last stops are in the textfile, though the loop ended before its turn. */
+        start_ready(d, "last", "pause", 10000000);
+        assert_textfile_has(&m, "\ncorral_backend_state{backend=\"last\",state=\"running\"} 1\n");
+        assert_int_equal(daemon_stop(d), 0);
+        assert_textfile_has(&m, "\ncorral_backend_state{backend=\"last\",state=\"gone\"} 1\n");
 }
 
 /* OpenMetrics when the scraper asks for it; 404 and 405 for anything but GET /metrics. */
