@@ -115,6 +115,22 @@ func TestEveryMethod(t *testing.T) {
 	if err := call(c, ctx, iface+"Kill", map[string]string{"name": "one", "signal": "SIGCONT"}, &kill); err != nil || kill.Processes != 1 {
 		t.Fatalf("Kill: %+v %v", kill, err)
 	}
+	// ReloadBackend: by its reloadSignal; one with neither execReload nor reloadSignal cannot be.
+	if err := call(c, ctx, iface+"Start", map[string]interface{}{"name": "hup", "command": []string{"/bin/sleep", "1000"},
+		"reloadSignal": "SIGCONT"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var reloaded struct{ Backends []map[string]interface{} }
+	if err := call(c, ctx, iface+"ReloadBackend", map[string][]string{"names": {"hup"}}, &reloaded); err != nil ||
+		len(reloaded.Backends) != 1 || reloaded.Backends[0]["result"] != "ok" {
+		t.Fatalf("ReloadBackend: %+v %v", reloaded, err)
+	}
+	wantError(t, "ReloadBackend of one that cannot be",
+		call(c, ctx, iface+"ReloadBackend", map[string][]string{"names": {"one"}}, nil),
+		iface+"ReloadNotSupported", "name", "one")
+	if err := call(c, ctx, iface+"Stop", map[string]string{"name": "hup"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	var metrics struct{ Text string }
 	if err := call(c, ctx, iface+"Metrics", nil, &metrics); err != nil || !strings.Contains(metrics.Text, "one") {
 		t.Fatalf("Metrics: %+v %v", metrics, err)
@@ -140,12 +156,13 @@ func TestEveryMethod(t *testing.T) {
 	if err := call(c, ctx, iface+"StopAll", nil, &all); err != nil || len(all.Verdicts) != 1 {
 		t.Fatalf("StopAll: %+v %v", all, err)
 	}
-	// ResetFailed of one that is gone, not failed; Reload without definition files: an answer of
+	// ResetFailed of one that is gone, not failed; DaemonReload (and Reload, its old name) without
+	// definition files: an answer of
 	// the interface either way.
 	for _, m := range []struct {
 		method string
 		params interface{}
-	}{{"ResetFailed", map[string]string{"name": "two"}}, {"Reload", nil}} {
+	}{{"ResetFailed", map[string]string{"name": "two"}}, {"DaemonReload", nil}, {"Reload", nil}} {
 		var out json.RawMessage
 		err := call(c, ctx, iface+m.method, m.params, &out)
 		var e *varlink.Error
