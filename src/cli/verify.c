@@ -6,14 +6,13 @@
 
 #include "cli.h"
 #include "definition.h"
+#include "help.h"
 
 int verb_verify(int argc, char **argv) {
         definition_problems problems = { 0 };
 
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                printf("Usage: corral verify FILE...\n\nCheck backend definitions (NAME.backend); print "
-                       "each problem as\n"
-                       "FILE:LINE: what is wrong. Exits 1 if there is any.\n");
+                help_verb("verify");
                 return argc < 2 ? CLI_EXIT_USAGE : 0;
         }
         for (int i = 1; i < argc; i++) {
