@@ -594,7 +594,7 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
          * same backend just waits for the same verdict. */
         if (entry_wait(e, WAIT_STOP, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
-        (void) r->ops->stop(e->backend, grace_usec, who->uid, who->pid);
+        (void) r->ops->stop(e->backend, grace_usec, who->uid, who->pid, NULL);
         return wait_release(w);
 }
 
@@ -615,7 +615,7 @@ registry_wait *registry_restart(registry *r, const registry_caller *who, const c
         }
         if (entry_wait(e, WAIT_RESTART, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
-        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid, NULL);
         return wait_release(w);
 }
 
@@ -712,7 +712,7 @@ int registry_adopt(registry *r) {
                 entry *e = registry_find(r, name) ?: registry_add(r, name);
                 if (!e || e->backend || corral_spec_dup(r->ops->spec(b), &e->spec) < 0) {
                         daemon_log(LOG_ERR, "cannot keep track of re-adopted backend %s: killing it", name);
-                        (void) r->ops->stop(b, 0, (uid_t) -1, 0);
+                        (void) r->ops->stop(b, 0, (uid_t) -1, 0, NULL);
                         r->ops->unref(b);
                         continue;
                 }
@@ -756,7 +756,7 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
                 free(e->definition);
                 e->definition = NULL;
                 if (e->backend) {
-                        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+                        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid(), NULL);
                         report_add(report, "stopped", e->name);
                 } else
                         gone_push(r, e); /* no longer declared: forgotten like any gone one */
@@ -783,7 +783,7 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
         corral_spec_free(e->next_spec);
         if (corral_spec_dup(d->spec, &e->next_spec) < 0 || entry_wait(e, WAIT_RELOAD, NULL) < 0)
                 return;
-        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid(), NULL);
 }
 
 /* A definition no entry was declared by: start it, unless a backend of that name was started

@@ -33,7 +33,8 @@ typedef struct registry_ops {
         /* Where the events of every backend go (the handler ignores its corral * argument). */
         void (*set_event_handler)(void *sup, corral_event_handler_t handler, void *userdata);
         int (*spawn)(void *sup, const corral_spec *spec, registry_backend **ret);
-        int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
+        /* cause: why, when another backend's end is the reason (corral_stop_because()), or NULL */
+        int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause);
         int (*stop_all)(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid);
         int (*adopt)(void *sup, registry_backend ***ret, size_t *ret_n);
         unsigned (*count)(void *sup); /* backends not yet gone */

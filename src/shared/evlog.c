@@ -77,6 +77,7 @@ enum {
         F_DELAY,
         F_MESSAGE,
         F_STDERR,
+        F_CAUSE,
         _F_MAX
 };
 
@@ -110,6 +111,7 @@ static const char *const field_names[_F_MAX] = {
         [F_DELAY] = "restart_delay_ms",
         [F_MESSAGE] = "message",
         [F_STDERR] = "stderr",
+        [F_CAUSE] = "cause",
 };
 
 /* Which fields are JSON numbers or booleans rather than strings. */
@@ -159,6 +161,7 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_DELAY] = ev->type == CORRAL_EVENT_RESTARTING ? f->delay : NULL,
                 [F_MESSAGE] = ev->message,
                 [F_STDERR] = ev->stderr_tail,
+                [F_CAUSE] = ev->intentional ? ev->cause : NULL,
         };
         memcpy(f->str, v, sizeof(v));
 }

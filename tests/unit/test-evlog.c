@@ -17,7 +17,7 @@ static const char *const fields[] = { "ts",       "level",       "event",     "b
                                       "stop_uid", "stop_pid",    "how",       "exit_code",
                                       "signal",   "core_dumped", "escalated", "oom_killed",
                                       "leftover", "runtime_ms",  "attempt",   "restart_delay_ms",
-                                      "message",  "stderr" };
+                                      "message",  "stderr",      "cause" };
 
 static corral_event stopped(void) {
         return (corral_event){ .type = CORRAL_EVENT_STOPPED,
@@ -97,7 +97,22 @@ static void test_text_is_logfmt_with_every_field(void **state) {
                 "stop_pid=1234 "
                 "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
                 "oom_killed=false leftover=0 runtime_ms=1234 attempt= restart_delay_ms= message=\"backend "
-                "stopped\" stderr=");
+                "stopped\" stderr= cause=");
+        free(s);
+}
+
+/* A stop asked for because of another backend says so; the cause of no stop is never shown. */
+static void test_cause(void **state) {
+        corral_event ev = stopped();
+        char *s = NULL;
+
+        ev.cause = "redis stopped";
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
+        assert_non_null(strstr(s, " cause=\"redis stopped\""));
+        free(s);
+        ev.intentional = false;
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
+        assert_non_null(strstr(s, "\"cause\":null"));
         free(s);
 }
 
@@ -139,6 +154,7 @@ int main(void) {
                 cmocka_unit_test(test_json_exit_code_and_nulls),
                 cmocka_unit_test(test_text_is_logfmt_with_every_field),
                 cmocka_unit_test(test_text_quotes_and_escapes),
+                cmocka_unit_test(test_cause),
                 cmocka_unit_test(test_priorities_and_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
