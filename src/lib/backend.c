@@ -937,8 +937,11 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->start_usec = st->start_usec;
         r->ready_pending = st->ready_pending;
         r->self_stopping = st->self_stopping;
-        r->intent = (backend_intent){ .stop = st->stop, .at_usec = st->stop_at_usec, .by_uid = st->stop_uid,
-                                      .by_pid = st->stop_pid, .cause = st->stop_cause[0] ? strdup(st->stop_cause) : NULL };
+        r->intent = (backend_intent){ .stop = st->stop,
+                                      .at_usec = st->stop_at_usec,
+                                      .by_uid = st->stop_uid,
+                                      .by_pid = st->stop_pid,
+                                      .cause = st->stop_cause[0] ? strdup(st->stop_cause) : NULL };
         r->stop_signalled = st->stop_signalled;
         r->stop_deadline_usec = st->stop_deadline_usec;
         r->escalated = st->escalated;
@@ -1141,12 +1144,15 @@ static int backend_stop_too_late(corral_backend *b) {
 }
 
 /* Nothing runs: the restart to come is cancelled, and that is the stop. */
-static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t uid, pid_t pid, char *cause) {
+static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t uid, pid_t pid,
+                                   char *cause) {
         corral *c = b->corral;
 
         b->next_restart_usec = 0;
         free(b->run.intent.cause);
-        b->run.intent = (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid, .cause = cause };
+        b->run.intent = (backend_intent){
+                .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid, .cause = cause
+        };
         b->run.reaped = false; /* no exit to report: how is null */
         corral_backend_ref(b);
         backend_set_state(b, CORRAL_STATE_GONE);
@@ -1158,14 +1164,17 @@ static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t 
 
 /* The intent first (kept where a supervisor after us reads it), then the stop signal to every
  * process of the cgroup, and cgroup.kill at the deadline. */
-static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid,
-                              char *cause) {
+static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid,
+                              pid_t pid, char *cause) {
         backend_run *r = &b->run;
 
         if (grace_usec == CORRAL_GRACE_DEFAULT)
                 grace_usec = b->spec->grace_usec;
         free(r->intent.cause);
-        r->intent = (backend_intent){ .stop = true, .at_usec = now_usec(CLOCK_MONOTONIC), .by_uid = uid, .by_pid = pid,
+        r->intent = (backend_intent){ .stop = true,
+                                      .at_usec = now_usec(CLOCK_MONOTONIC),
+                                      .by_uid = uid,
+                                      .by_pid = pid,
                                       .cause = cause };
         r->stop_deadline_usec = grace_usec == 0 ? 0 : deadline_add(base_usec, grace_usec);
         backend_set_state(b, CORRAL_STATE_STOPPING);
@@ -1185,8 +1194,8 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
 /* claim_unjudged: an exit the loop has not judged yet is this stop's (see corral_stop_by_signal()):
  * the stop goes on as if the main process still ran, and its exit comes through its pidfd. */
 /* cause: NULL, or why (another backend's end), which the intent takes if a stop starts here. */
-static int backend_stop_full(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid,
-                             bool claim_unjudged, const char *cause) {
+static int backend_stop_full(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid,
+                             pid_t pid, bool claim_unjudged, const char *cause) {
         char *why = NULL;
 
         if (!b)
@@ -1227,8 +1236,8 @@ int corral_stop_because(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t
 int corral_stop_by_signal(corral_backend *b, uint64_t grace_usec, const struct signalfd_siginfo *si) {
         if (!si)
                 return -EINVAL;
-        return backend_stop_full(b, grace_usec, now_usec(CLOCK_MONOTONIC), (uid_t) si->ssi_uid, (pid_t) si->ssi_pid,
-                                 true, NULL);
+        return backend_stop_full(b, grace_usec, now_usec(CLOCK_MONOTONIC), (uid_t) si->ssi_uid,
+                                 (pid_t) si->ssi_pid, true, NULL);
 }
 
 /* Wait for an fd to poll readable for the given events, without a timeout: used only after

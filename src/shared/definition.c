@@ -573,7 +573,8 @@ static void deps_report_cycle(deps_walk *w, size_t at) {
                 definition *d = w->v[w->path[k]];
                 const definition_dep *dep = &d->deps[w->edge[k]];
                 if (path_in(w->only, d->path))
-                        problem(w->problems, d->path, dep->line, "%s=: ordering cycle: %s", dep_key(dep), text);
+                        problem(w->problems, d->path, dep->line, "%s=: ordering cycle: %s", dep_key(dep),
+                                text);
                 def_bad(d);
         }
 }
@@ -614,7 +615,8 @@ void definition_check_deps(definition **v, size_t n, char *const *only, definiti
                                 continue;
                         if (path_in(only, v[i]->path))
                                 problem(problems, v[i]->path, dep->line,
-                                        "%s=: no backend '%s' is declared (only backends of definition files "
+                                        "%s=: no backend '%s' is declared (only backends of definition "
+                                        "files "
                                         "may be named, not those started with a command)",
                                         dep_key(dep), dep->name);
                         def_bad(v[i]);

@@ -54,7 +54,7 @@ void definition_check_deps(definition **v, size_t n, char *const *only, definiti
 
 /* Every NAME.backend of the directories, in order: a later directory's file replaces an earlier
  * one of the same name, and an empty file or a symlink to /dev/null masks it (it is not there).
- * Their dependencies are checked (definition_check_deps()). Definitions with problems are in the list without a spec. Missing directories are skipped.
- * Returns the number of definitions, or -ENOMEM. */
+ * Their dependencies are checked (definition_check_deps()). Definitions with problems are in the list
+ * without a spec. Missing directories are skipped. Returns the number of definitions, or -ENOMEM. */
 int definition_load_dirs(char *const *dirs, definition_problems *problems, definition ***ret, size_t *ret_n);
 void definitions_free(definition **v, size_t n);
