@@ -38,8 +38,15 @@ typedef enum corral_restart {
 typedef enum corral_ready {
         CORRAL_READY_NONE,   /* running as soon as it is started (the default) */
         CORRAL_READY_NOTIFY, /* starting until it sends READY=1 (sd_notify) on $NOTIFY_SOCKET */
-        CORRAL_READY_TCP,    /* starting until a TCP connection to an address succeeds */
+        CORRAL_READY_TCP,    /* starting until a socket of its own cgroup listens on an address */
 } corral_ready;
+
+/* How a stop reaches the processes of a backend's cgroup (KillMode=, as systemd names it). */
+typedef enum corral_kill_mode {
+        CORRAL_KILL_CONTROL_GROUP, /* the stop signal to every process of the cgroup (the default) */
+        CORRAL_KILL_MIXED,         /* the stop signal to the main process only; what is left when it
+                                    * exits, or at the deadline, is killed with cgroup.kill */
+} corral_kill_mode;
 
 typedef enum corral_state {
         CORRAL_STATE_STARTING,
@@ -253,6 +260,18 @@ int corral_spec_set_type(corral_spec *s, corral_type type);
 int corral_spec_set_stop_signal(corral_spec *s, int sig);
 /** corral_spec_set_grace() - time between the stop signal and cgroup.kill, default 15 s. */
 int corral_spec_set_grace(corral_spec *s, uint64_t usec);
+/**
+ * corral_spec_set_kill_mode() - who gets the stop signal: CORRAL_KILL_CONTROL_GROUP (the
+ * default) every process of the cgroup; CORRAL_KILL_MIXED the main process alone (through its
+ * pidfd), and whatever is left in the cgroup when it exits, or at the deadline, is killed with
+ * cgroup.kill (a server that stops its own workers gracefully: PostgreSQL, gunicorn). -EINVAL
+ * for any other value: there is no mode that leaves a process behind.
+ */
+int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode);
+/** corral_kill_mode_from_string() - "control-group" or "mixed"; -EINVAL otherwise. */
+int corral_kill_mode_from_string(const char *s);
+/** corral_kill_mode_to_string() - "control-group", "mixed"; NULL when out of range. */
+const char *corral_kill_mode_to_string(corral_kill_mode m);
 
 /**
  * corral_spec_set_restart() - the restart policy and its backoff at once: the n-th restart in a
@@ -297,8 +316,10 @@ int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec);
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec);
 
 /**
- * corral_spec_set_ready_tcp() - ready once a TCP connection to @host (a numeric IPv4 or IPv6
- * address, or "localhost") and @port succeeds; tried again, 10 ms to 500 ms apart, until then.
+ * corral_spec_set_ready_tcp() - ready once a TCP socket made by (or held open by) a process of
+ * the backend's cgroup listens on @host (a numeric IPv4 or IPv6 address, or "localhost") and
+ * @port, as the kernel's sock_diag tells; looked for again, 10 ms to 500 ms apart, until then. A
+ * listener of another process never counts (the start times out, saying so).
  * -EINVAL for anything else: no name is looked up, the loop never blocks on DNS.
  */
 int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec);
@@ -384,7 +405,8 @@ enum {
 
 /**
  * corral_stop() - stop a backend on purpose. The intent is recorded before any signal; the stop
- * signal goes to every process of the backend's cgroup, and after @grace_usec
+ * signal goes to every process of the backend's cgroup (with CORRAL_KILL_MIXED to its main
+ * process alone, and what is left when it exits is killed at once), and after @grace_usec
  * (CORRAL_GRACE_DEFAULT: the spec's) the cgroup is killed. The verdict comes as an event once the
  * main process is reaped and the cgroup is empty. Never fails on a backend that already stopped.
  * Return: one of CORRAL_STOP_*, or a negative errno.
@@ -509,10 +531,41 @@ unsigned corral_backend_get_restarts(corral_backend *b);
 /** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
 const char *corral_backend_get_status_text(corral_backend *b);
 /**
- * corral_backend_get_usage() - the cgroup's memory.current and cpu.stat usage_usec; each is
+ * corral_backend_get_usage() - the cgroup's memory.current (on hybrid hosts, where the backend has
+ * a cgroup v1 memory group, its memory.usage_in_bytes) and cpu.stat usage_usec; each is
  * UINT64_MAX where the kernel does not account it. Return: 0, or -ESTALE once the backend is gone.
  */
 int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
+
+/**
+ * corral_backend_get_processes() - how many processes its cgroup holds now (cgroup.procs: not
+ * threads). Return: that number, or -ESTALE once the backend is gone, or -errno.
+ */
+int corral_backend_get_processes(corral_backend *b);
+
+/* What a backend counted over its launches, kept in its record: a supervisor that takes it back
+ * (corral_adopt()) goes on from there. */
+typedef struct corral_counters {
+        unsigned restarts;   /* launches made by its restart policy, or asked as a restart */
+        unsigned oom_kills;  /* its processes the OOM killer killed (the cgroup's oom_kill count) */
+        int last_exit;       /* how its last launch ended: exit code, 128+N for signal N; -1: none known */
+        uint64_t start_usec; /* CLOCK_REALTIME start of its current or last launch; 0: none */
+} corral_counters;
+
+/** corral_backend_get_counters() - its counters, as of now. Return: 0, -EINVAL. */
+int corral_backend_get_counters(corral_backend *b, corral_counters *ret);
+
+/** corral_backend_get_verdicts() - how many verdicts of this type and level it had. */
+uint64_t corral_backend_get_verdicts(corral_backend *b, corral_event_type type, corral_level level);
+
+/**
+ * corral_spawn_after() - corral_spawn() of a backend that ran before as @prev (NULL: none), which
+ * is started again by hand: its counters (corral_backend_get_counters(), verdicts) go on from
+ * @prev's, with one restart more if @restart, in its record from the start. A start that fails
+ * is counted in @prev, which the caller keeps.
+ */
+int corral_spawn_after(corral *c, const corral_spec *s, corral_backend *prev, bool restart,
+                       corral_backend **ret);
 
 /**
  * corral_backend_read_output() - the last @lines lines (0: all) of the output kept in memory,

@@ -20,5 +20,12 @@ int verb_run(int argc, char **argv);
 /* verify FILE...: definitions checked, problems printed, exit 1 if any. */
 int verb_verify(int argc, char **argv);
 
-/* start, stop, restart, list, status, watch: argv[0] is the verb. */
-int verb_client(int argc, char **argv);
+/* The options of the client verbs given before the verb (corral --address X list); the same
+ * options after it win. NULL or false: not given. */
+typedef struct cli_globals {
+        const char *address;
+        bool json;
+} cli_globals;
+
+/* start, stop, restart, list, status, watch, ...: argv[0] is the verb. */
+int verb_client(int argc, char **argv, const cli_globals *g);

@@ -27,6 +27,7 @@ typedef struct client_args {
         bool all;
         bool wait_ready;
         bool follow;
+        bool openmetrics;
         unsigned lines; /* logs -n; 0: all that is kept */
         const char *name;
         /* The backend options, as Start's parameters (options.params) for start, and its
@@ -37,10 +38,15 @@ typedef struct client_args {
 
 /* Options of the verbs themselves; the spec options (spec-options.c) come after them. */
 static const struct option client_options[] = {
-        { "address", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
-        { "all", no_argument, NULL, 'A' },           { "wait-ready", no_argument, NULL, 'W' },
-        { "follow", no_argument, NULL, 'f' },        { "lines", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },          {},
+        { "address", required_argument, NULL, 'a' },
+        { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'A' },
+        { "wait-ready", no_argument, NULL, 'W' },
+        { "follow", no_argument, NULL, 'f' },
+        { "lines", required_argument, NULL, 'n' },
+        { "openmetrics", no_argument, NULL, 'O' },
+        { "help", no_argument, NULL, 'h' },
+        {},
 };
 
 static int client_option(int opt, const char *name, const char *v, client_args *a) {
@@ -63,6 +69,9 @@ static int client_option(int opt, const char *name, const char *v, client_args *
         case 'f':
                 a->follow = true;
                 return 0;
+        case 'O':
+                a->openmetrics = true;
+                return 0;
         case 'n':
                 n = strtoul(v, &end, 10);
                 if (!*v || *end || n > 1000000)
@@ -77,11 +86,13 @@ static int client_option(int opt, const char *name, const char *v, client_args *
 
 /* argv[0] is the verb. Options may come anywhere before "--"; the first other word is NAME; for
  * start, the command follows "--" (or is simply the rest after NAME). */
-static int client_parse(int argc, char **argv, client_args *a) {
+static int client_parse(int argc, char **argv, const cli_globals *g, client_args *a) {
         bool start = strcmp(argv[0], "start") == 0;
         int opt, r = 0, longindex = -1;
 
-        *a = (client_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS, .lines = 10 };
+        *a = (client_args){ .address = g->address ?: getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
+                            .json = g->json,
+                            .lines = 10 };
         _cleanup_free_ struct option *opts = options_getopt(client_options);
         if (!opts || corral_spec_new(&a->options.spec) < 0 || !(a->options.params = json_object()))
                 return cli_usage("out of memory");
@@ -310,12 +321,15 @@ static int verb_remove(client_args *a) {
 }
 
 static int verb_restart(client_args *a) {
-        json_t *out = NULL;
+        json_t *out = NULL, *p;
         int r;
 
         if (!a->name)
-                return cli_usage("usage: corral restart NAME"), CLI_EXIT_USAGE;
-        r = client_call(a, IFACE "Restart", json_pack("{s:s}", "name", a->name), &out);
+                return cli_usage("usage: corral restart NAME [--wait-ready]"), CLI_EXIT_USAGE;
+        /* waitReady only when asked: a corrald before it knows no such parameter */
+        p = a->wait_ready ? json_pack("{s:s, s:b}", "name", a->name, "waitReady", true)
+                          : json_pack("{s:s}", "name", a->name);
+        r = client_call(a, IFACE "Restart", p, &out);
         if (r == 0 && a->json)
                 print_json(json_object_get(out, "backend"));
         else if (r == 0)
@@ -473,6 +487,25 @@ static int verb_logs(client_args *a) {
         return r;
 }
 
+/* The Prometheus exposition (or OpenMetrics), as corrald --metrics-listen serves it. */
+static int verb_metrics(client_args *a) {
+        json_t *out = NULL, *text;
+        int r;
+
+        if (a->name)
+                return cli_usage("usage: corral metrics [--openmetrics]"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Metrics", json_pack("{s:b}", "openMetrics", a->openmetrics), &out);
+        if (r != 0)
+                return r;
+        text = json_object_get(out, "text");
+        if (a->json)
+                print_json(out);
+        else
+                (void) fwrite(json_string_value(text) ?: "", 1, json_string_length(text), stdout);
+        json_decref(out);
+        return 0;
+}
+
 static void print_names(const char *what, json_t *a) {
         size_t i;
         json_t *v;
@@ -508,7 +541,7 @@ static int verb_reload(client_args *a) {
         return r;
 }
 
-int verb_client(int argc, char **argv) {
+int verb_client(int argc, char **argv, const cli_globals *g) {
         static const struct {
                 const char *verb;
                 int (*run)(client_args *a);
@@ -523,9 +556,10 @@ int verb_client(int argc, char **argv) {
                 { "remove", verb_remove },
                 { "logs", verb_logs },
                 { "reload", verb_reload },
+                { "metrics", verb_metrics },
         };
         client_args a;
-        int r = client_parse(argc, argv, &a);
+        int r = client_parse(argc, argv, g, &a);
 
         if (r == 0) {
                 r = CLI_EXIT_USAGE;

@@ -20,8 +20,10 @@
 #include "daemon-log.h"
 #include "evlog.h"
 #include "fdstore.h"
+#include "http.h"
 #include "macro.h"
 #include "methods.h"
+#include "metrics.h"
 #include "observers.h"
 #include "parse.h"
 #include "policy.h"
@@ -55,6 +57,9 @@ typedef struct daemon_args {
         const char *state_dir; /* NULL: $RUNTIME_DIRECTORY under systemd, else none */
         char *definitions[17]; /* NULL-terminated */
         size_t n_definitions;
+        const char *metrics_listen; /* ADDR:PORT, or NULL */
+        bool metrics_allow_remote;
+        const char *metrics_textfile;
 } daemon_args;
 
 typedef struct daemon_state {
@@ -66,6 +71,8 @@ typedef struct daemon_state {
         methods methods;
         server *server;
         observers observers;
+        metrics metrics;
+        http_server *http; /* --metrics-listen */
 } daemon_state;
 
 static void help(void) {
@@ -111,9 +118,16 @@ static void help(void) {
                "                          where no systemd fd store does)\n"
                "  --keep-gone N           remember at most N backends that are gone (not declared),\n"
                "                          with their last verdict and output (default 100)\n"
+               "  --metrics-listen ADDR:PORT\n"
+               "                          serve GET /metrics (Prometheus, OpenMetrics) over HTTP on a\n"
+               "                          loopback address such as 127.0.0.1:9464 or [::1]:9464\n"
+               "  --metrics-allow-remote  let --metrics-listen use an address that is not loopback\n"
+               "  --metrics-textfile PATH keep the metrics in PATH for node_exporter's textfile\n"
+               "                          collector, replaced when a backend changes\n"
                "  --log-format text|json  (default: text)\n"
                "  --log-target auto|stderr|journal (default auto: the journal under systemd)\n"
-               "  -h, --help\n");
+               "  -h, --help\n"
+               "  --version\n");
 }
 
 static int usage(const char *fmt, ...) _printf_(1, 2);
@@ -171,6 +185,9 @@ enum {
         OPT_REQUEST_TIMEOUT,
         OPT_IDLE_TIMEOUT,
         OPT_REFUSAL_LOG_LIMIT,
+        OPT_METRICS_LISTEN,
+        OPT_METRICS_ALLOW_REMOTE,
+        OPT_METRICS_TEXTFILE,
 };
 
 /* What a client may hold: connections, time, memory; and how often its refusals are logged. */
@@ -256,6 +273,17 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
                         return usage("invalid --state-dir '%s': expected an absolute path", v);
                 a->state_dir = v;
                 return 0;
+        case OPT_METRICS_LISTEN:
+                a->metrics_listen = v;
+                return 0;
+        case OPT_METRICS_ALLOW_REMOTE:
+                a->metrics_allow_remote = true;
+                return 0;
+        case OPT_METRICS_TEXTFILE:
+                if (v[0] != '/')
+                        return usage("invalid --metrics-textfile '%s': expected an absolute path", v);
+                a->metrics_textfile = v;
+                return 0;
         case 'T':
                 if (strcmp(v, "auto") != 0 && strcmp(v, "stderr") != 0 && strcmp(v, "journal") != 0)
                         return usage("invalid --log-target '%s': expected auto, stderr or journal", v);
@@ -290,7 +318,11 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                 { "state-dir", required_argument, NULL, 'S' },
                 { "keep-gone", required_argument, NULL, 'k' },
                 { "fd-holder", required_argument, NULL, 'H' },
+                { "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+                { "metrics-allow-remote", no_argument, NULL, OPT_METRICS_ALLOW_REMOTE },
+                { "metrics-textfile", required_argument, NULL, OPT_METRICS_TEXTFILE },
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
                 {},
         };
         int opt, r = 0;
@@ -317,6 +349,10 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
         while (r >= 0 && (opt = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
+                        return 1;
+                }
+                if (opt == 'V') {
+                        printf("corrald %s\n", CORRAL_VERSION);
                         return 1;
                 }
                 r = opt == '?' || opt == ':' ? usage("unknown or incomplete option '%s'", argv[optind - 1])
@@ -432,6 +468,48 @@ static int set_notify_directory(const daemon_args *a, int listen_fd, bool activa
         return r;
 }
 
+static int render_metrics(const char *accept, char **ret_body, size_t *ret_size,
+                          const char **ret_content_type, void *userdata) {
+        daemon_state *d = userdata;
+        prom_format f = prom_format_from_accept(accept);
+
+        *ret_content_type =
+                f == PROM_FORMAT_OPENMETRICS ? PROM_CONTENT_TYPE_OPENMETRICS : PROM_CONTENT_TYPE_TEXT;
+        return metrics_render(&d->metrics, f, true, ret_body, ret_size);
+}
+
+/* --metrics-listen and --metrics-textfile. */
+static int setup_metrics(const daemon_args *a, daemon_state *d) {
+        http_options ho = HTTP_OPTIONS_DEFAULT;
+
+        ho.request_timeout_usec = a->request_timeout; /* as for the control socket */
+        _cleanup_free_ char *problem = NULL;
+        int r = metrics_attach(&d->metrics, corral_get_event(d->corral), d->registry, d->server), fd;
+
+        if (r < 0)
+                return daemon_log(LOG_ERR, "out of memory"), r;
+        d->methods.metrics = &d->metrics;
+        if (a->metrics_textfile &&
+            (r = metrics_set_textfile(&d->metrics, a->metrics_textfile, &problem)) < 0)
+                return daemon_log(LOG_ERR, "cannot keep metrics in %s: %s", a->metrics_textfile,
+                                  problem ?: strerror(-r)),
+                       r;
+        if (!a->metrics_listen)
+                return 0;
+        fd = http_listen(a->metrics_listen, a->metrics_allow_remote, &problem);
+        if (fd < 0)
+                return daemon_log(LOG_ERR, "cannot serve metrics on %s: %s", a->metrics_listen,
+                                  problem ?: strerror(-fd)),
+                       fd;
+        r = http_server_new(corral_get_event(d->corral), &ho, fd, render_metrics, d, &d->http);
+        if (r < 0)
+                return daemon_log(LOG_ERR, "cannot serve metrics on %s: %s", a->metrics_listen,
+                                  strerror(-r)),
+                       r;
+        daemon_log(LOG_INFO, "serving metrics on http://%s/metrics", a->metrics_listen);
+        return 0;
+}
+
 static int daemon_setup(const daemon_args *a, daemon_state *d) {
         bool under_systemd = getenv("INVOCATION_ID") != NULL;
         bool own_leaf = a->own_leaf < 0 ? under_systemd && !a->cgroup_root && !getenv("CORRAL_CGROUP_ROOT")
@@ -484,6 +562,9 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         r = observers_attach(&d->observers, d->registry, d->corral);
         if (r < 0)
                 return daemon_log(LOG_ERR, "out of memory"), r;
+        r = setup_metrics(a, d);
+        if (r < 0)
+                return r;
         r = set_notify_directory(a, fd, d->socket_activated, d->corral);
         if (r < 0)
                 return r;
@@ -515,7 +596,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
 }
 
 int main(int argc, char **argv) {
-        daemon_state d = {};
+        daemon_state d = { .metrics = METRICS_INIT };
         daemon_args a;
         int r = parse_args(argc, argv, &a);
 
@@ -535,6 +616,8 @@ int main(int argc, char **argv) {
         if (r >= 0)
                 socket_file_remove(&d.socket); /* a crash leaves it: the next corrald replaces it */
         free(d.socket.path);
+        d.http = http_server_free(d.http);
+        metrics_done(&d.metrics);
         d.server = server_free(d.server);
         d.registry = registry_free(d.registry);
         d.corral = corral_free(d.corral);

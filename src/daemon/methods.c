@@ -10,6 +10,7 @@
 #include "interface-org.varlink.service.h"
 #include "macro.h"
 #include "methods.h"
+#include "metrics.h"
 #include "options.h"
 #include "parse.h"
 #include "policy.h"
@@ -262,7 +263,10 @@ static void m_restart(methods *m, conn *c, json_t *params, bool more) {
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
-        answer_later(c, registry_restart(m->registry, &who, name, answer_backend, c));
+        answer_later(c,
+                     registry_restart(m->registry, &who, name,
+                                      json_is_true(json_object_get(params, "waitReady")), answer_backend,
+                                      c));
 }
 
 static void m_reset_failed(methods *m, conn *c, json_t *params, bool more) {
@@ -352,6 +356,18 @@ static void m_reload(methods *m, conn *c, json_t *params, bool more) {
         registry_result_done(&res);
 }
 
+static void m_metrics(methods *m, conn *c, json_t *params, bool more) {
+        bool om = json_is_true(json_object_get(params, "openMetrics"));
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+
+        if (!m->metrics ||
+            metrics_render(m->metrics, om ? PROM_FORMAT_OPENMETRICS : PROM_FORMAT_TEXT, true, &text, &size) <
+                    0)
+                return server_error(c, VARLINK_ERROR_OUT_OF_MEMORY, NULL);
+        server_reply(c, json_pack("{s:s%}", "text", text, size), false);
+}
+
 static void m_watch(methods *m, conn *c, json_t *params, bool more) {
         if (!more)
                 return server_error(c, VARLINK_ERROR_EXPECTED_MORE, NULL);
@@ -402,21 +418,24 @@ static const param p_start[] = {
 static const param p_stop[] = { { "name", P_STRING, false }, { "timeoutUSec", P_UINT, true }, {} };
 static const param p_timeout[] = { { "timeoutUSec", P_UINT, true }, {} };
 static const param p_name[] = { { "name", P_STRING, false }, {} };
+static const param p_restart[] = { { "name", P_STRING, false }, { "waitReady", P_BOOL, true }, {} };
 static const param p_logs[] = { { "name", P_STRING, false }, { "lines", P_UINT, true }, {} };
 static const param p_none[] = { {} };
+static const param p_metrics[] = { { "openMetrics", P_BOOL, true }, {} };
 static const param p_interface[] = { { "interface", P_STRING, false }, {} };
 
 static const method method_table[] = {
         { IFACE ".Start", m_start, p_start, true },
         { IFACE ".Stop", m_stop, p_stop, true },
         { IFACE ".StopAll", m_stop_all, p_timeout, true },
-        { IFACE ".Restart", m_restart, p_name, true },
+        { IFACE ".Restart", m_restart, p_restart, true },
         { IFACE ".ResetFailed", m_reset_failed, p_name, true },
         { IFACE ".Remove", m_remove, p_name, true },
         { IFACE ".List", m_list, p_none, false },
         { IFACE ".Status", m_status, p_name, false },
         { IFACE ".Watch", m_watch, p_none, false },
         { IFACE ".Logs", m_logs, p_logs, true },
+        { IFACE ".Metrics", m_metrics, p_metrics, false }, /* what List and Status tell */
         { IFACE ".Reload", m_reload, p_none, true }, /* output may hold secrets: as privileged as Start */
         { SERVICE ".GetInfo", m_get_info, p_none, false },
         { SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },

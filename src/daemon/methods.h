@@ -9,12 +9,14 @@
 
 typedef struct policy policy;
 typedef struct registry registry;
+typedef struct metrics metrics;
 
 /* What the methods answer from: the server's dispatcher's userdata. */
 typedef struct methods {
         registry *registry;
         const policy *policy;    /* what a caller who is not root may ask of Start; NULL: anything */
         const char *allow_group; /* named in the log when a call is refused; NULL: none */
+        metrics *metrics;        /* Metrics */
 } methods;
 
 /* Answer one call on c, now or (for calls that wait on a backend) later: a server_dispatch_t. */

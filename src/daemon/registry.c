@@ -16,11 +16,12 @@
  * its readiness (WAIT_READY, else the verdict too). */
 typedef enum wait_kind {
         WAIT_STOP,
-        WAIT_RESTART, /* started again once gone, then completed */
-        WAIT_GROUP,   /* StopAll: one of its backends; the call completes once all are gone */
-        WAIT_READY,   /* Start with wait_ready: completed at ready, or with the verdict if it never is */
-        WAIT_RELOAD,  /* a reload changed its definition: started again, on the new one, once gone */
-        WAIT_SPAWN,   /* a declared Start queued behind its dependencies: completed once launched */
+        WAIT_RESTART,       /* started again once gone, then completed */
+        WAIT_RESTART_READY, /* started again once gone, then as WAIT_READY */
+        WAIT_GROUP,         /* StopAll: one of its backends; the call completes once all are gone */
+        WAIT_READY,  /* Start with wait_ready: completed at ready, or with the verdict if it never is */
+        WAIT_RELOAD, /* a reload changed its definition: started again, on the new one, once gone */
+        WAIT_SPAWN,  /* a declared Start queued behind its dependencies: completed once launched */
 } wait_kind;
 
 /* A call that waits: completed once the last of its links is resolved and the call itself has
@@ -351,14 +352,15 @@ static void registry_notify_status(registry *r) {
                         o->status(running, r->shutting_down, o->userdata);
 }
 
-/* Start a launch of e from its spec. */
-static int registry_spawn(registry *r, entry *e) {
+/* Start a launch of e from its spec; restart: as a restart (counted). Its counters go on from
+ * its last launch's. */
+static int registry_spawn(registry *r, entry *e, bool restart) {
         int k;
 
         e->failed = false;
         e->resume = false;
         gone_unlink(r, e);
-        k = r->ops->spawn(r->sup, e->spec, &e->backend);
+        k = r->ops->spawn(r->sup, e->spec, e->last, restart, &e->backend);
         if (k >= 0) {
                 if (e->last)
                         r->ops->unref(e->last);
@@ -371,9 +373,9 @@ static int registry_spawn(registry *r, entry *e) {
 
 /* Spawn e, and say how that went: REGISTRY_OK with the backend, or why it did not start (its
  * start-failed verdict if the start got as far as one). */
-static registry_error result_spawn(registry *r, entry *e, registry_result *res) {
+static registry_error result_spawn(registry *r, entry *e, bool restart, registry_result *res) {
         unsigned n = e->n_verdicts;
-        int k = registry_spawn(r, e);
+        int k = registry_spawn(r, e, restart);
 
         if (k >= 0)
                 return result_backend(r, res, e, false);
@@ -389,6 +391,14 @@ static registry_error result_spawn(registry *r, entry *e, registry_result *res) 
         return res->error;
 }
 
+/* Spawn e and complete w with how that went; with wait_ready, one that is starting completes w
+ * only at its readiness (or with its verdict if it never is). */
+static void spawn_for(registry *r, entry *e, registry_wait *w, bool restart, bool wait_ready) {
+        if (result_spawn(r, e, restart, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
+            backend_info(r, e->backend).state == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
+                registry_result_done(&w->result); /* completed at ready, or with its verdict */
+}
+
 /* The launch a call waited on is gone (verdict, possibly NULL), or for WAIT_READY, ready
  * (verdict NULL and ready). */
 static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bool ready) {
@@ -399,7 +409,8 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
                 w->result.verdict = json_incref(verdict);
                 break;
         case WAIT_RESTART:
-                (void) result_spawn(r, e, &w->result);
+        case WAIT_RESTART_READY:
+                spawn_for(r, e, w, true, x->kind == WAIT_RESTART_READY);
                 break;
         case WAIT_SPAWN:
         case WAIT_READY:
@@ -418,7 +429,7 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
                         e->spec = e->next_spec;
                         e->next_spec = NULL;
                 }
-                if (registry_spawn(r, e) < 0)
+                if (registry_spawn(r, e, true) < 0)
                         daemon_log(LOG_ERR, "reload: %s did not start again on its new definition", e->name);
                 break;
         case WAIT_GROUP:
@@ -633,7 +644,7 @@ static void entry_try_start(registry *r, entry *e) {
         if (k < 0)
                 return entry_start_cancel(r, e, r->shutting_down ? "corrald is shutting down" : why);
         entry_set_queued(r, e, &e->start_queued, false);
-        if (registry_spawn(r, e) >= 0)
+        if (registry_spawn(r, e, false) >= 0)
                 return entry_answer_starts(r, e, NULL);
         /* its start-failed verdict answered the Starts; out of memory, they are answered here */
         entry_answer_starts(r, e, "out of memory");
@@ -896,9 +907,7 @@ registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, r
         }
         corral_spec_free(e->spec);
         e->spec = spec;
-        if (result_spawn(r, e, &w->result) == REGISTRY_OK && wait_ready && e->backend &&
-            backend_info(r, e->backend).state == CORRAL_STATE_STARTING && entry_wait(e, WAIT_READY, w) >= 0)
-                registry_result_done(&w->result); /* completed at ready, or with its verdict */
+        spawn_for(r, e, w, false, wait_ready);
         return wait_release(w);
 }
 
@@ -961,7 +970,7 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
         return wait_release(w);
 }
 
-registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name, bool wait_ready,
                                 registry_done_t done, void *userdata) {
         registry_wait *w = wait_new(done, userdata);
         entry *e = registry_find(r, name);
@@ -973,10 +982,10 @@ registry_wait *registry_restart(registry *r, const registry_caller *who, const c
         if (!e)
                 return wait_fail(w, REGISTRY_NO_SUCH_BACKEND, name);
         if (!e->backend) { /* not running: just start it again */
-                (void) result_spawn(r, e, &w->result);
+                spawn_for(r, e, w, true, wait_ready);
                 return wait_release(w);
         }
-        if (entry_wait(e, WAIT_RESTART, w) < 0)
+        if (entry_wait(e, wait_ready ? WAIT_RESTART_READY : WAIT_RESTART, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
         if (r->n_deps == 0)
                 (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid, NULL);
@@ -1003,6 +1012,44 @@ registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64
         else
                 deps_stop_every(r, grace_usec, who);
         return wait_release(w);
+}
+
+unsigned registry_count(registry *r) {
+        unsigned n = 0;
+
+        for (entry *e = r->entries; e; e = e->next)
+                n++;
+        return n;
+}
+
+static void entry_metrics(registry *r, entry *e, bool usage, registry_backend_metrics *m) {
+        *m = (registry_backend_metrics){ .name = e->name,
+                                         .definition = e->definition,
+                                         .state = e->backend ? backend_info(r, e->backend).state
+                                                 : e->failed ? CORRAL_STATE_FAILED
+                                                             : CORRAL_STATE_GONE,
+                                         .memory_bytes = UINT64_MAX,
+                                         .cpu_usec = UINT64_MAX,
+                                         .processes = -1 };
+        if (e->last && r->ops->counters) {
+                m->counted = true;
+                r->ops->counters(e->last, &m->counters);
+        }
+        if (!usage || !e->backend)
+                return;
+        (void) r->ops->usage(e->backend, &m->memory_bytes, &m->cpu_usec);
+        if (r->ops->processes)
+                m->processes = r->ops->processes(e->backend);
+}
+
+void registry_foreach_metrics(registry *r, bool usage,
+                              void (*f)(const registry_backend_metrics *m, void *userdata), void *userdata) {
+        registry_backend_metrics m;
+
+        for (entry *e = r->entries; e; e = e->next) {
+                entry_metrics(r, e, usage, &m);
+                f(&m, userdata);
+        }
 }
 
 registry_error registry_list(registry *r, registry_result *ret) {
@@ -1197,7 +1244,7 @@ static void apply_new(registry *r, const definition *d, json_t *report) {
         e->definition = strdup(d->path);
         entry_set_deps(r, e, d);
         report_add(report, "started", e->name);
-        if (!e->after && registry_spawn(r, e) < 0)
+        if (!e->after && registry_spawn(r, e, false) < 0)
                 daemon_log(LOG_ERR, "%s (declared in %s) failed to start", e->name, d->path);
         else if (e->after && entry_start_deps(r, e, 0, msg, sizeof(msg)) < 0)
                 daemon_log(LOG_ERR, "%s (declared in %s) not started: %s", e->name, d->path, msg);

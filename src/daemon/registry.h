@@ -26,13 +26,24 @@ typedef struct registry_backend_info {
         const char *status_text;    /* its last STATUS=, or NULL */
 } registry_backend_info;
 
+#define REGISTRY_LEVELS (CORRAL_LEVEL_ERROR + 1)
+
+/* What a backend counted over its launches, and kept in its record. */
+typedef struct registry_counters {
+        corral_counters c;
+        uint64_t verdicts[_CORRAL_EVENT_MAX][REGISTRY_LEVELS];
+} registry_counters;
+
 /* What the registry asks of the supervisor (sup): in corrald, libcorral (supervisor.c), where
  * each does and returns what the corral_* function of its name does; in the tests, a fake that
  * records the calls and makes the events. */
 typedef struct registry_ops {
         /* Where the events of every backend go (the handler ignores its corral * argument). */
         void (*set_event_handler)(void *sup, corral_event_handler_t handler, void *userdata);
-        int (*spawn)(void *sup, const corral_spec *spec, registry_backend **ret);
+        /* prev: the backend's latest launch before (NULL: none), whose counters go on; restart:
+         * this start is a restart (corral_spawn_after()). */
+        int (*spawn)(void *sup, const corral_spec *spec, registry_backend *prev, bool restart,
+                     registry_backend **ret);
         /* cause: why, when another backend's end is the reason (corral_stop_because()), or NULL */
         int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause);
         int (*stop_all)(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid);
@@ -44,7 +55,22 @@ typedef struct registry_ops {
         void (*info)(registry_backend *b, registry_backend_info *ret);
         int (*usage)(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
         int (*read_output)(registry_backend *b, unsigned lines, char **ret, size_t *ret_size);
+        /* What it counted (corral_backend_get_counters(), _get_verdicts()) into *ret. */
+        void (*counters)(registry_backend *b, registry_counters *ret);
+        int (*processes)(registry_backend *b); /* -ESTALE once gone */
 } registry_ops;
+
+/* A backend as the metrics show it: plain facts. */
+typedef struct registry_backend_metrics {
+        const char *name;
+        const char *definition; /* its file, or NULL */
+        corral_state state;     /* as List says it: failed where the crash-loop limit ended it */
+        bool counted;           /* it has a record, and counters: */
+        registry_counters counters;
+        /* with usage, where it runs: UINT64_MAX or < 0 where unknown */
+        uint64_t memory_bytes, cpu_usec;
+        int processes;
+} registry_backend_metrics;
 
 /*
  * The registry knows backends, not connections. A call names who asks (recorded in a stop's
@@ -144,8 +170,9 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
  * it is gone); completes with their verdicts once all are gone. */
 registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64_t grace_usec,
                                  registry_done_t done, void *userdata);
-/* Stop it (if it runs) and start it again from its spec, once it is gone. */
-registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name,
+/* Stop it (if it runs) and start it again from its spec, once it is gone; with wait_ready, complete
+ * as registry_start() does with it. */
+registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name, bool wait_ready,
                                 registry_done_t done, void *userdata);
 
 /* The calls answered at once: each fills *ret (registry_result_done() it) and returns ret->error. */
@@ -158,6 +185,13 @@ registry_error registry_reset_failed(registry *r, const char *name, registry_res
 /* The last lines (0: all) of its output kept in memory (the current or last launch, across
  * restarts); data is NULL if it has none. */
 registry_error registry_logs(registry *r, const char *name, unsigned lines, registry_result *ret);
+
+/* Each backend (in the order they were first started), for the metrics; with usage, what its
+ * cgroup uses now too (read from cgroupfs). */
+void registry_foreach_metrics(registry *r, bool usage,
+                              void (*f)(const registry_backend_metrics *m, void *userdata), void *userdata);
+/* How many backends it knows, gone ones too. */
+unsigned registry_count(registry *r);
 
 /* Take back what a supervisor before us left running (corral_adopt()): each backend gets its
  * entry again. Returns how many, or -errno. */

@@ -11,9 +11,10 @@ static void sv_set_event_handler(void *sup, corral_event_handler_t handler, void
         corral_set_event_handler(sup, handler, userdata);
 }
 
-static int sv_spawn(void *sup, const corral_spec *spec, registry_backend **ret) {
+static int sv_spawn(void *sup, const corral_spec *spec, registry_backend *prev, bool restart,
+                    registry_backend **ret) {
         corral_backend *b;
-        int r = corral_spawn(sup, spec, &b);
+        int r = corral_spawn_after(sup, spec, prev ? B(prev) : NULL, restart, &b);
 
         if (r >= 0)
                 *ret = (registry_backend *) b;
@@ -90,6 +91,18 @@ static int sv_read_output(registry_backend *b, unsigned lines, char **ret, size_
         return corral_backend_read_output(B(b), lines, ret, ret_size);
 }
 
+static void sv_counters(registry_backend *b, registry_counters *ret) {
+        *ret = (registry_counters){};
+        (void) corral_backend_get_counters(B(b), &ret->c);
+        for (int t = 0; t < _CORRAL_EVENT_MAX; t++)
+                for (int l = 0; l < REGISTRY_LEVELS; l++)
+                        ret->verdicts[t][l] = corral_backend_get_verdicts(B(b), t, l);
+}
+
+static int sv_processes(registry_backend *b) {
+        return corral_backend_get_processes(B(b));
+}
+
 const registry_ops supervisor_ops = {
         .set_event_handler = sv_set_event_handler,
         .spawn = sv_spawn,
@@ -103,4 +116,6 @@ const registry_ops supervisor_ops = {
         .info = sv_info,
         .usage = sv_usage,
         .read_output = sv_read_output,
+        .counters = sv_counters,
+        .processes = sv_processes,
 };

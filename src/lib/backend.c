@@ -3,6 +3,7 @@
  * or restarting. Every change of state goes through backend_set_state(). */
 #include <errno.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "macro.h"
 #include "notify.h"
 #include "parse.h"
+#include "probe.h"
 #include "syscall.h"
 #include "verdict.h"
 
@@ -32,6 +34,7 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .state = CORRAL_STATE_STARTING,
                 .run = BACKEND_RUN_INIT,
                 .out = BACKEND_OUTPUT_INIT,
+                .last_exit = -1,
         };
         b->name = strdup(s->name);
         if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
@@ -69,9 +72,7 @@ static int backend_watch_file(corral_backend *b, const char *file, int *ret_wd) 
 }
 
 static void backend_probe_done(backend_run *r) {
-        r->probe_source = sd_event_source_disable_unref(r->probe_source);
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
-        r->probe_fd = safe_close(r->probe_fd);
 }
 
 static void backend_notify_close(corral_backend *b) {
@@ -128,6 +129,7 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         free(b->name);
         corral_spec_free(b->spec);
         output_done(&b->out);
+        free(b->verdicts);
         free(b);
         return NULL;
 }
@@ -159,6 +161,70 @@ void backend_unlink(corral_backend *b) {
         b->linked = false;
         c->n_live--;
         corral_backend_unref(b);
+}
+
+/* --- What it counts (metrics): kept in its record. --- */
+
+static int backend_verdicts_alloc(corral_backend *b) {
+        if (!b->verdicts)
+                b->verdicts = calloc(_CORRAL_EVENT_MAX, sizeof(*b->verdicts));
+        return b->verdicts ? 0 : -ENOMEM;
+}
+
+int backend_counters_add(corral_backend *b, const corral_backend *prev) {
+        b->restarts_total += prev->restarts_total;
+        b->oom_kills += prev->oom_kills;
+        if (b->last_exit < 0)
+                b->last_exit = prev->last_exit;
+        if (!prev->verdicts)
+                return 0;
+        if (backend_verdicts_alloc(b) < 0)
+                return -ENOMEM;
+        for (int t = 0; t < _CORRAL_EVENT_MAX; t++)
+                for (int l = 0; l < RECORD_LEVELS; l++)
+                        b->verdicts[t][l] += prev->verdicts[t][l];
+        return 0;
+}
+
+int backend_counters_set(corral_backend *b, const corral_backend *from) {
+        b->restarts_total = b->oom_kills = 0;
+        b->last_exit = -1;
+        if (b->verdicts)
+                memset(b->verdicts, 0, _CORRAL_EVENT_MAX * sizeof(*b->verdicts));
+        return backend_counters_add(b, from);
+}
+
+static void backend_counters_to_record(const corral_backend *b, record_counters *c) {
+        c->restarts = b->restarts_total;
+        c->oom_kills = b->oom_kills;
+        c->last_exit = b->last_exit;
+        if (b->verdicts)
+                memcpy(c->verdicts, b->verdicts, sizeof(c->verdicts));
+}
+
+static void backend_counters_from_record(corral_backend *b, const record_counters *c) {
+        static const record_counters none = {};
+
+        b->restarts_total = c->restarts;
+        b->oom_kills = c->oom_kills;
+        b->last_exit = c->last_exit;
+        if (memcmp(c->verdicts, none.verdicts, sizeof(none.verdicts)) != 0 && backend_verdicts_alloc(b) >= 0)
+                memcpy(b->verdicts, c->verdicts, sizeof(c->verdicts));
+}
+
+/* A verdict decided now (not one told again after a taking back: it was counted then). */
+static void backend_count_verdict(corral_backend *b, const verdict *v) {
+        const siginfo_t *si = &b->run.exit_si;
+
+        if ((unsigned) v->type < _CORRAL_EVENT_MAX && (unsigned) v->level < RECORD_LEVELS &&
+            backend_verdicts_alloc(b) >= 0)
+                b->verdicts[v->type][v->level]++;
+        if (!b->run.reaped)
+                return;
+        if (si->si_code == CLD_EXITED)
+                b->last_exit = si->si_status;
+        else if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
+                b->last_exit = 128 + si->si_status;
 }
 
 /* --- Events. --- */
@@ -228,6 +294,14 @@ static int backend_signal(corral_backend *b, int sig) {
         return cgroup_signal_all(&leaf, sig, &b->corral->features.cgroup);
 }
 
+/* The stop signal (or SIGCONT after it) where the kill mode sends it: every process of the leaf, or
+ * (mixed) the main process alone, through its pidfd. */
+static int backend_signal_stop(corral_backend *b, int sig) {
+        if (b->spec->kill_mode != CORRAL_KILL_MIXED)
+                return backend_signal(b, sig);
+        return b->run.pidfd >= 0 ? syscall_pidfd_send_signal(b->run.pidfd, sig) : -ESRCH;
+}
+
 static int backend_kill(corral_backend *b) {
         _cleanup_close_ int fd = backend_leaf_open(b);
         cgroup_leaf leaf = { .fd = fd, .path = b->run.cgroup };
@@ -292,6 +366,7 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
         memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
         if (r->intent.cause)
                 (void) snprintf(st->stop_cause, sizeof(st->stop_cause), "%s", r->intent.cause);
+        backend_counters_to_record(b, &st->counters);
         if (r->verdict) {
                 st->concluded = true;
                 st->verdict_event = r->verdict->type;
@@ -362,7 +437,7 @@ static void backend_hold(corral_backend *b, corral_state s) {
         if (s == CORRAL_STATE_STARTING && sp->start_timeout_usec > 0)
                 backend_arm(b, &r->start_timer, r->start_usec + sp->start_timeout_usec, 1000,
                             backend_on_start_timer);
-        if (s == CORRAL_STATE_STARTING && sp->ready == CORRAL_READY_TCP && !r->probe_timer && !r->probe_source)
+        if (s == CORRAL_STATE_STARTING && sp->ready == CORRAL_READY_TCP && !r->probe_timer)
                 backend_probe_later(b);
         if ((s == CORRAL_STATE_STARTING || s == CORRAL_STATE_RUNNING) && !r->watchdog_timer)
                 backend_watchdog_arm(b);
@@ -423,8 +498,6 @@ static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _un
 static void backend_probe_later(corral_backend *b) {
         backend_run *r = &b->run;
 
-        r->probe_source = sd_event_source_disable_unref(r->probe_source);
-        r->probe_fd = safe_close(r->probe_fd);
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
         r->probe_delay_usec = r->probe_delay_usec ? r->probe_delay_usec * 2 : 10 * USEC_PER_MSEC;
         if (r->probe_delay_usec > 500 * USEC_PER_MSEC)
@@ -433,35 +506,24 @@ static void backend_probe_later(corral_backend *b) {
                                           1000, backend_on_probe_timer, b);
 }
 
-static int backend_on_probe_io(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
-        corral_backend *b = userdata;
-        int err = 0;
-        socklen_t len = sizeof(err);
-
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)
-                backend_probe_later(b);
-        else
-                backend_ready(b);
-        return 0;
-}
-
+/* Ready once a socket of its own listens on the address: one that another process holds (a
+ * server already running there, whose port this one cannot get) never makes it ready. */
 static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         corral_backend *b = userdata;
         const corral_spec *sp = b->spec;
         backend_run *r = &b->run;
+        _cleanup_close_ int leaf = -EBADF;
+        int k;
 
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
         if (b->state != CORRAL_STATE_STARTING)
                 return 0;
-        r->probe_fd = socket(sp->ready_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (r->probe_fd < 0) {
-                backend_probe_later(b);
-                return 0;
-        }
-        if (connect(r->probe_fd, (const struct sockaddr *) &sp->ready_addr, sp->ready_addr_len) == 0)
+        leaf = backend_leaf_open(b);
+        k = leaf < 0 ? leaf : probe_listener((const struct sockaddr *) &sp->ready_addr, leaf, r->cgroup);
+        r->probe_miss = k < 0 ? PROBE_MISS_ERROR : (uint8_t) k;
+        if (k == PROBE_LISTENER_OWN)
                 backend_ready(b);
-        else if (errno != EINPROGRESS || sd_event_add_io(b->corral->event, &r->probe_source, r->probe_fd, EPOLLOUT,
-                                                         backend_on_probe_io, b) < 0)
+        else
                 backend_probe_later(b);
         return 0;
 }
@@ -608,8 +670,9 @@ int backend_on_exit(corral_backend *b) {
         backend_set_state(b, CORRAL_STATE_EXITED);
         backend_note_leftover(b);
         /* Left behind by an unasked exit (a double-forked daemon, say): not ours to keep. A stop
-         * under way gives them the rest of its grace period instead. */
-        if (!r->intent.stop && r->leftover > 0)
+         * under way gives them the rest of its grace period instead, unless its kill mode is mixed:
+         * they never had the stop signal, and the main process's end is theirs. */
+        if (r->leftover > 0 && (!r->intent.stop || b->spec->kill_mode == CORRAL_KILL_MIXED))
                 backend_escalate(b);
         backend_check_populated(b);
         return 1;
@@ -650,6 +713,7 @@ static void backend_on_memory_events(corral_backend *b) {
         (void) snprintf(msg, sizeof(msg),
                         "the OOM killer killed %" PRIu64 " process(es) of the backend; its main process lives on",
                         now - r->oom_seen);
+        b->oom_kills += (unsigned) (now - r->oom_seen);
         r->oom_seen = now;
         backend_persist(b);
         backend_emit(b, CORRAL_EVENT_OOM, CORRAL_LEVEL_WARNING, msg);
@@ -688,16 +752,43 @@ static int backend_watch(corral_backend *b, int cgroup_fd) {
 
 /* --- The verdict, and what follows it. --- */
 
-static bool backend_oom_grew(corral_backend *b) {
+/* OOM kills since the last one reported as a helper's: one of the main process is never taken for
+ * a helper's (backend_on_memory_events checks that it is not dying). */
+static uint64_t backend_oom_new(corral_backend *b) {
         _cleanup_close_ int fd = backend_leaf_open(b);
         uint64_t now;
 
-        /* Since the last OOM kill reported as a helper's: one of the main process is never taken for
-         * a helper's (backend_on_memory_events checks that it is not dying). */
-        return b->run.have_oom && cgroup_limits_oom_kills(fd, &b->run.v1, &now) >= 0 && now > b->run.oom_seen;
+        if (!b->run.have_oom || cgroup_limits_oom_kills(fd, &b->run.v1, &now) < 0 || now <= b->run.oom_seen)
+                return 0;
+        return now - b->run.oom_seen;
 }
 
-static verdict_input backend_verdict_input(corral_backend *b) {
+/* What the last look for its listener found instead of one of its own, for a start that timed out. */
+static const char *backend_not_ready_why(const corral_backend *b, char *buf, size_t size) {
+        const struct sockaddr_storage *a = &b->spec->ready_addr;
+        char host[INET6_ADDRSTRLEN] = "?";
+        unsigned port;
+
+        if (b->spec->ready != CORRAL_READY_TCP || b->run.probe_miss == PROBE_LISTENER_NONE)
+                return NULL;
+        if (a->ss_family == AF_INET6) {
+                (void) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) a)->sin6_addr, host,
+                                 sizeof(host));
+                port = ntohs(((const struct sockaddr_in6 *) a)->sin6_port);
+        } else {
+                (void) inet_ntop(AF_INET, &((const struct sockaddr_in *) a)->sin_addr, host, sizeof(host));
+                port = ntohs(((const struct sockaddr_in *) a)->sin_port);
+        }
+        if (b->run.probe_miss == PROBE_LISTENER_FOREIGN)
+                (void) snprintf(buf, size, "port %s%s%s:%u held by a process outside the backend",
+                                a->ss_family == AF_INET6 ? "[" : "", host,
+                                a->ss_family == AF_INET6 ? "]" : "", port);
+        else
+                (void) snprintf(buf, size, "the listening sockets could not be listed");
+        return buf;
+}
+
+static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, char *why, size_t why_size) {
         const backend_run *r = &b->run;
 
         return (verdict_input){ .intent_stop = r->intent.stop,
@@ -705,10 +796,12 @@ static verdict_input backend_verdict_input(corral_backend *b) {
                                 .si_code = r->exit_si.si_code,
                                 .status = r->exit_si.si_status,
                                 .escalated = r->escalated,
-                                .oom_killed = backend_oom_grew(b),
+                                .oom_killed = oom_new > 0,
                                 .ready_pending = r->ready_pending,
                                 .start_timed_out = r->start_timed_out,
                                 .start_timeout_usec = b->spec->start_timeout_usec,
+                                .not_ready_why =
+                                        r->start_timed_out ? backend_not_ready_why(b, why, why_size) : NULL,
                                 .self_stopping = r->self_stopping,
                                 .watchdog_fired = r->watchdog_fired,
                                 .watchdog_usec = r->watchdog_usec };
@@ -814,18 +907,23 @@ static void backend_conclude(corral_backend *b, const verdict *v, int error, boo
         uint64_t runtime = r->exit_usec > r->start_usec ? r->exit_usec - r->start_usec : 0;
 
         output_drain(b); /* every writer is gone: its last words are in before the verdict */
+        backend_count_verdict(b, v);
         backend_tell(b, v, error, may_restart ? backend_next_state(b, v->type, runtime) : CORRAL_STATE_GONE);
 }
 
 /* Reaped and the leaf empty: the verdict. Zombies its end left to us (a subreaper) go too. */
 static void backend_finish(corral_backend *b) {
         corral *c = b->corral;
+        uint64_t oom;
         verdict_input in;
         verdict v;
+        char why[160];
 
         if (!c || b->state == CORRAL_STATE_GONE)
                 return;
-        in = backend_verdict_input(b);
+        oom = backend_oom_new(b);
+        b->oom_kills += (unsigned) oom;
+        in = backend_verdict_input(b, oom, why, sizeof(why));
         v = verdict_decide(&in);
         backend_conclude(b, &v, 0, true);
         backend_reap_orphans(c);
@@ -904,6 +1002,7 @@ static int backend_on_restart_timer(sd_event_source *s _unused_, uint64_t usec _
         memcpy(placeholder, b->run.id, sizeof(placeholder));
         b->restart_timer = sd_event_source_disable_unref(b->restart_timer);
         b->next_restart_usec = 0;
+        b->restarts_total++;
         backend_run_done(b);
         (void) backend_start(b, true); /* restarting until the launch says what comes next */
         if (placeholder[0]) { /* also if the restart failed for good and b is unlinked now */
@@ -961,6 +1060,7 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         memcpy(b->restart_times, st->restart_times, sizeof(b->restart_times));
         b->n_restart_times = st->n_restart_times;
         b->next_restart_usec = st->next_restart_usec;
+        backend_counters_from_record(b, &st->counters);
         (void) cgroup_limits_reopen(&c->limits_host, &c->root, r->cgroup, &b->spec->limits, &r->v1);
         backend_link(b);
         *ret = b;
@@ -994,7 +1094,7 @@ int backend_adopt_live(corral_backend *b, launch *l, int leaf_fd) {
         backend_set_state(b, r->intent.stop || r->self_stopping ? CORRAL_STATE_STOPPING
                              : r->ready_pending                  ? CORRAL_STATE_STARTING
                                                                  : CORRAL_STATE_RUNNING);
-        if (r->intent.stop && !r->stop_signalled && backend_signal(b, b->spec->stop_signal) >= 0) {
+        if (r->intent.stop && !r->stop_signalled && backend_signal_stop(b, b->spec->stop_signal) >= 0) {
                 r->stop_signalled = true;
                 backend_persist(b);
         }
@@ -1154,6 +1254,7 @@ static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t 
                 .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid, .cause = cause
         };
         b->run.reaped = false; /* no exit to report: how is null */
+        backend_count_verdict(b, &(verdict){ .type = CORRAL_EVENT_STOPPED, .level = CORRAL_LEVEL_INFO });
         corral_backend_ref(b);
         backend_set_state(b, CORRAL_STATE_GONE);
         backend_unlink(b);
@@ -1179,7 +1280,7 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
         r->stop_deadline_usec = grace_usec == 0 ? 0 : deadline_add(base_usec, grace_usec);
         backend_set_state(b, CORRAL_STATE_STOPPING);
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend");
-        if (backend_signal(b, b->spec->stop_signal) < 0 || grace_usec == 0 || !r->stop_timer) {
+        if (backend_signal_stop(b, b->spec->stop_signal) < 0 || grace_usec == 0 || !r->stop_timer) {
                 backend_escalate(b);
                 return CORRAL_STOP_STARTED;
         }
@@ -1187,7 +1288,7 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
         backend_persist(b);
         /* A stopped (SIGSTOP) process must run to act on the stop signal. */
         if (b->spec->stop_signal != SIGKILL && b->spec->stop_signal != SIGCONT)
-                (void) backend_signal(b, SIGCONT);
+                (void) backend_signal_stop(b, SIGCONT);
         return CORRAL_STOP_STARTED;
 }
 
@@ -1306,7 +1407,7 @@ int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint
 
         if (fd < 0)
                 return -ESTALE;
-        if (cgroup_memory_current(fd, &mem) < 0)
+        if (cgroup_limits_memory_usage(fd, &b->run.v1, &mem) < 0)
                 mem = UINT64_MAX;
         if (cgroup_cpu_usage(fd, &cpu) < 0)
                 cpu = UINT64_MAX;
@@ -1333,4 +1434,36 @@ corral_state corral_backend_get_state(corral_backend *b) {
 
 const corral_spec *corral_backend_get_spec(corral_backend *b) {
         return b ? b->spec : NULL;
+}
+
+int corral_backend_get_counters(corral_backend *b, corral_counters *ret) {
+        uint64_t mono, real;
+
+        if (!b || !ret)
+                return -EINVAL;
+        mono = now_usec(CLOCK_MONOTONIC);
+        real = now_usec(CLOCK_REALTIME);
+        *ret = (corral_counters){
+                .restarts = b->restarts_total,
+                .oom_kills = b->oom_kills,
+                .last_exit = b->last_exit,
+                /* Kept as CLOCK_MONOTONIC (a record outlives a change of the clock): told in real time. */
+                .start_usec =
+                        b->run.start_usec && b->run.start_usec <= mono && real > mono - b->run.start_usec
+                        ? real - (mono - b->run.start_usec)
+                        : 0,
+        };
+        return 0;
+}
+
+uint64_t corral_backend_get_verdicts(corral_backend *b, corral_event_type type, corral_level level) {
+        if (!b || !b->verdicts || (unsigned) type >= _CORRAL_EVENT_MAX || (unsigned) level >= RECORD_LEVELS)
+                return 0;
+        return b->verdicts[type][level];
+}
+
+int corral_backend_get_processes(corral_backend *b) {
+        _cleanup_close_ int fd = b && b->state != CORRAL_STATE_GONE ? backend_leaf_open(b) : -EBADF;
+
+        return fd < 0 ? -ESTALE : cgroup_count_procs(fd, 0);
 }

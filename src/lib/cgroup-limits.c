@@ -336,6 +336,24 @@ int cgroup_limits_oom_kills(int leaf_fd, const cgroup_v1_leaf *v, uint64_t *ret)
         return keyed_file_get(buf, "oom_kill", ret);
 }
 
+int cgroup_limits_memory_usage(int leaf_fd, const cgroup_v1_leaf *v, uint64_t *ret) {
+        char buf[64], *end;
+        unsigned long long n;
+        ssize_t k;
+
+        if (!v || v->memory_fd < 0)
+                return cgroup_memory_current(leaf_fd, ret);
+        k = read_small_at(v->memory_fd, "memory.usage_in_bytes", buf, sizeof(buf));
+        if (k < 0)
+                return (int) k;
+        errno = 0;
+        n = strtoull(buf, &end, 10);
+        if (errno != 0 || end == buf)
+                return -EINVAL;
+        *ret = n;
+        return 0;
+}
+
 int cgroup_limits_reopen(cgroup_limits_host *h, const cgroup_root *r, const char *leaf_path,
                          const cgroup_limits *l, cgroup_v1_leaf *ret_v1) {
         _cleanup_free_ char *dir = NULL;

@@ -82,3 +82,7 @@ void cgroup_limits_host_done(cgroup_limits_host *h, const cgroup_root *r);
 /* The oom_kill counter: the v1 memory cgroup's memory.oom_control if the leaf has one, else the
  * v2 leaf's memory.events. -ENOENT where neither is there. */
 int cgroup_limits_oom_kills(int leaf_fd, const cgroup_v1_leaf *v, uint64_t *ret);
+
+/* Memory in use: the v1 memory cgroup's memory.usage_in_bytes if the leaf has one (hybrid hosts),
+ * else the v2 leaf's memory.current. -ENOENT where neither is there. */
+int cgroup_limits_memory_usage(int leaf_fd, const cgroup_v1_leaf *v, uint64_t *ret);

@@ -192,8 +192,7 @@ int cgroup_is_populated(int leaf_fd) {
         return v != 0;
 }
 
-/* cgroup.procs of the leaf as a 0-terminated array of pids (malloc'ed). */
-static int read_procs(int leaf_fd, pid_t **ret) {
+int cgroup_read_procs(int leaf_fd, pid_t **ret) {
         _cleanup_close_ int fd = openat(leaf_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
         _cleanup_free_ char *buf = NULL;
         _cleanup_free_ pid_t *pids = NULL;
@@ -255,7 +254,7 @@ int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps)
 
         if (fstat(leaf->fd, &st) < 0)
                 return negative_errno();
-        r = read_procs(leaf->fd, &pids);
+        r = cgroup_read_procs(leaf->fd, &pids);
         if (r < 0)
                 return r;
         for (pid_t *p = pids; *p; p++) {
@@ -270,9 +269,18 @@ int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps)
         return count;
 }
 
+int cgroup_id(int leaf_fd, uint64_t *ret) {
+        struct stat st;
+
+        if (fstat(leaf_fd, &st) < 0)
+                return negative_errno();
+        *ret = (uint64_t) st.st_ino;
+        return 0;
+}
+
 int cgroup_count_procs(int leaf_fd, pid_t except) {
         _cleanup_free_ pid_t *pids = NULL;
-        int r = read_procs(leaf_fd, &pids), n = 0;
+        int r = cgroup_read_procs(leaf_fd, &pids), n = 0;
 
         if (r < 0)
                 return r;
@@ -283,7 +291,7 @@ int cgroup_count_procs(int leaf_fd, pid_t except) {
 
 int cgroup_first_proc(int leaf_fd, pid_t *ret_pid, uint64_t *ret_starttime) {
         _cleanup_free_ pid_t *pids = NULL;
-        int r = read_procs(leaf_fd, &pids);
+        int r = cgroup_read_procs(leaf_fd, &pids);
         uint64_t best = UINT64_MAX, st;
         pid_t pid = 0;
 

@@ -55,6 +55,11 @@ void cgroup_watch_remove(int inotify_fd, int wd);
  * Returns the number of processes signalled or -errno. */
 int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps);
 
+/* cgroup.procs of the leaf as a 0-terminated array of pids (malloc'ed): 0 or -errno. */
+int cgroup_read_procs(int leaf_fd, pid_t **ret);
+/* The leaf's cgroup id (what INET_DIAG_CGROUP_ID and bpf name it by): its inode on cgroup2. */
+int cgroup_id(int leaf_fd, uint64_t *ret);
+
 /* Number of processes in the leaf other than pid `except` (0 for none). */
 int cgroup_count_procs(int leaf_fd, pid_t except);
 /* The process of the leaf that started first, and its start time: -ESRCH if it is empty. */

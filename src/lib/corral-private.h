@@ -15,6 +15,7 @@
 #include "launch.h"
 #include "notify.h"
 #include "output.h"
+#include "probe.h"
 #include "record.h"
 #include "spawn-clone3.h"
 #include "verdict.h"
@@ -113,9 +114,9 @@ typedef struct backend_run {
         sd_event_source *start_timer;    /* the start timeout */
         sd_event_source *watchdog_timer; /* WATCHDOG=1 is due */
         sd_event_source *conclude_timer; /* taken back ended: concluded from the loop, not from corral_adopt() */
-        int probe_fd;                    /* Ready=tcp: the connection being tried, or -1 */
-        sd_event_source *probe_source, *probe_timer;
+        sd_event_source *probe_timer;    /* Ready=tcp: the next look for a listener of its own */
         uint64_t probe_delay_usec;
+        uint8_t probe_miss; /* what the last look found instead (probe_listener_result, PROBE_MISS_ERROR) */
         verdict *verdict;          /* decided, while it is being told (or taken back to be told) */
         corral_state verdict_next; /* what follows it */
 } backend_run;
@@ -125,8 +126,7 @@ typedef struct backend_run {
                         .v1 = CGROUP_V1_LEAF_INIT,                                                          \
                         .events_wd = -1,                                                                    \
                         .memevents_wd = -1,                                                                 \
-                        .notify_fd = -1,                                                                    \
-                        .probe_fd = -1 })
+                        .notify_fd = -1 })
 
 struct corral_backend {
         unsigned n_ref;
@@ -145,6 +145,11 @@ struct corral_backend {
         uint64_t next_restart_usec; /* CLOCK_MONOTONIC, 0 if none */
         uint64_t restart_delay_usec;
         sd_event_source *restart_timer;
+        /* What it counted over its launches (part of its record); the verdicts' counts only
+         * once it had one, as few backends have many. */
+        unsigned restarts_total, oom_kills;
+        int last_exit; /* exit code, or 128+N for signal N; -1: none known */
+        uint32_t (*verdicts)[RECORD_LEVELS];
 };
 
 struct corral_spec {
@@ -161,6 +166,7 @@ struct corral_spec {
         corral_type type;
         int stop_signal;
         uint64_t grace_usec;
+        corral_kill_mode kill_mode;
         restart_policy restart;
         corral_ready ready;
         uint64_t start_timeout_usec;
@@ -205,6 +211,10 @@ static inline bool corral_signal_pending(const corral *c) {
 /* --- backend.c: the record and its life. --- */
 
 int backend_new(corral *c, const corral_spec *s, corral_backend **ret);
+/* Its counters (metrics) go on from prev's; 0 or -ENOMEM. */
+int backend_counters_add(corral_backend *b, const corral_backend *prev);
+/* Its counters become from's. */
+int backend_counters_set(corral_backend *b, const corral_backend *from);
 /* A first launch of a new backend: started, or start-failed (its event emitted) and gone. */
 int backend_launch(corral_backend *b);
 int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid);

@@ -343,6 +343,11 @@ void corral_log(corral *c, corral_level level, const char *fmt, ...) {
 }
 
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
+        return corral_spawn_after(c, s, NULL, false, ret);
+}
+
+int corral_spawn_after(corral *c, const corral_spec *s, corral_backend *prev, bool restart,
+                       corral_backend **ret) {
         corral_backend *b;
         int r;
 
@@ -351,9 +356,16 @@ int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret) {
         r = backend_new(c, s, &b);
         if (r < 0)
                 return r;
+        b->restarts_total = restart;
+        if (prev && backend_counters_add(b, prev) < 0) {
+                corral_backend_unref(b);
+                return -ENOMEM;
+        }
         r = backend_launch(b); /* a start that fails is start-failed, and gone */
         if (r >= 0 && ret)
                 *ret = corral_backend_ref(b);
+        else if (r < 0 && prev) /* prev is what the caller keeps: it gets what this start counted */
+                (void) backend_counters_set(prev, b);
         corral_backend_unref(b);
         return r;
 }

@@ -92,3 +92,19 @@ int corral_restart_from_string(const char *s) {
                         return (int) i;
         return -EINVAL;
 }
+
+static const char *const kill_mode_names[] = {
+        [CORRAL_KILL_CONTROL_GROUP] = "control-group",
+        [CORRAL_KILL_MIXED] = "mixed",
+};
+
+const char *corral_kill_mode_to_string(corral_kill_mode m) {
+        return LOOKUP(kill_mode_names, m);
+}
+
+int corral_kill_mode_from_string(const char *s) {
+        for (size_t i = 0; s && i < ELEMENTSOF(kill_mode_names); i++)
+                if (strcmp(kill_mode_names[i], s) == 0)
+                        return (int) i;
+        return -EINVAL;
+}

@@ -61,22 +61,52 @@ static void verdict_from_json(json_t *o, record_state *s) {
         s->runtime_usec = ju64(o, "runtime");
 }
 
+/* Sparse: [[event, level, count], ...] for the counts that are not 0. */
+static json_t *counters_to_json(const record_counters *c) {
+        json_t *v = json_array();
+
+        for (int t = 0; v && t < _CORRAL_EVENT_MAX; t++)
+                for (int l = 0; l < RECORD_LEVELS; l++)
+                        if (c->verdicts[t][l])
+                                json_array_append_new(
+                                        v, json_pack("[i, i, I]", t, l, (json_int_t) c->verdicts[t][l]));
+        return json_pack("{s:i, s:i, s:i, s:o}", "restarts", (int) c->restarts, "oomKills",
+                         (int) c->oom_kills, "lastExit", c->last_exit, "verdicts", v);
+}
+
+static void counters_from_json(json_t *o, record_counters *c) {
+        json_t *v = json_object_get(o, "verdicts"), *e;
+        json_t *last = json_object_get(o, "lastExit");
+        size_t i;
+
+        *c = (record_counters){ .restarts = (unsigned) ju64(o, "restarts"),
+                                .oom_kills = (unsigned) ju64(o, "oomKills"),
+                                .last_exit = json_is_integer(last) ? (int) json_integer_value(last) : -1 };
+        json_array_foreach(v, i, e) {
+                json_int_t t = json_integer_value(json_array_get(e, 0)),
+                           l = json_integer_value(json_array_get(e, 1));
+                if (t >= 0 && t < _CORRAL_EVENT_MAX && l >= 0 && l < RECORD_LEVELS)
+                        c->verdicts[t][l] = (uint32_t) json_integer_value(json_array_get(e, 2));
+        }
+}
+
 static json_t *state_to_json(const record_state *s) {
         json_t *times = json_array();
         unsigned n = s->n_restart_times < RECORD_RESTART_HISTORY ? s->n_restart_times : RECORD_RESTART_HISTORY;
 
         for (unsigned i = 0; times && i < n; i++)
                 json_array_append_new(times, json_integer((json_int_t) s->restart_times[i]));
-        json_t *o = json_pack(
-                "{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:i, s:o, s:i, s:I, s:I, s:o}",
-                "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
-                (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
-                s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
-                (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
-                s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "escalated",
-                s->escalated, "attempt", (int) s->attempt, "restartTimes", times, "restartCount",
-                (int) s->n_restart_times, "nextRestart", (json_int_t) s->next_restart_usec, "oomSeen",
-                (json_int_t) s->oom_seen, "verdict", verdict_to_json(s));
+        json_t *o = json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:i, s:o, s:i, s:I, "
+                         "s:I, s:o, s:o}",
+                         "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
+                         (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
+                         s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
+                         (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
+                         s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "escalated",
+                         s->escalated, "attempt", (int) s->attempt, "restartTimes", times, "restartCount",
+                         (int) s->n_restart_times, "nextRestart", (json_int_t) s->next_restart_usec,
+                         "oomSeen", (json_int_t) s->oom_seen, "verdict", verdict_to_json(s), "counters",
+                         counters_to_json(&s->counters));
         if (o && s->stop_cause[0])
                 json_object_set_new(o, "stopCause", json_string(s->stop_cause));
         return o;
@@ -110,6 +140,7 @@ static void state_from_json(json_t *o, record_state *s) {
         verdict_from_json(json_object_get(o, "verdict"), s);
         (void) snprintf(s->stop_cause, sizeof(s->stop_cause), "%s",
                         json_string_value(json_object_get(o, "stopCause")) ?: "");
+        counters_from_json(json_object_get(o, "counters"), &s->counters);
 }
 
 /* The record as a file: written to a temporary one, synced, and renamed over the old, so that a
@@ -190,7 +221,7 @@ static int record_from_json(json_t *spec_j, json_t *state_j, const char *name, c
                 corral_spec_free(spec);
                 return -EINVAL;
         }
-        *ret_state = (record_state){};
+        *ret_state = (record_state){ .counters.last_exit = -1 };
         if (json_is_object(state_j))
                 state_from_json(state_j, ret_state);
         *ret_spec = spec;

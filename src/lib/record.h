@@ -11,6 +11,16 @@
 #include "corral.h"
 
 #define RECORD_RESTART_HISTORY 64
+#define RECORD_LEVELS          (CORRAL_LEVEL_ERROR + 1)
+
+/* What a backend counted over its launches (metrics): part of its record, so that a supervisor
+ * after us goes on counting from there. */
+typedef struct record_counters {
+        unsigned restarts;  /* launches made by the restart policy or asked as a restart */
+        unsigned oom_kills; /* processes the OOM killer killed (memory.events oom_kill) */
+        int last_exit;      /* the last known end: exit code, or 128+N for signal N; -1: none */
+        uint32_t verdicts[_CORRAL_EVENT_MAX][RECORD_LEVELS];
+} record_counters;
 
 /* What a supervisor after us must know of a launch to go on with it: plain facts. */
 typedef struct record_state {
@@ -41,6 +51,7 @@ typedef struct record_state {
         int exit_code, exit_status; /* waitid's si_code and si_status */
         unsigned leftover;
         uint64_t runtime_usec;
+        record_counters counters;
 } record_state;
 
 /* Where records go: nowhere unless persist; the state directory too where dir_fd is one. */

@@ -28,6 +28,7 @@ static const struct {
         { "type", offsetof(corral_spec, type), F_INT },
         { "stopSignal", offsetof(corral_spec, stop_signal), F_INT },
         { "grace", offsetof(corral_spec, grace_usec), F_U64 },
+        { "killMode", offsetof(corral_spec, kill_mode), F_INT },
         { "envExtend", offsetof(corral_spec, env_extend), F_BOOL },
         { "noNewPrivs", offsetof(corral_spec, no_new_privs), F_BOOL },
         { "umask", offsetof(corral_spec, umask), F_INT },

@@ -395,6 +395,13 @@ int corral_spec_set_grace(corral_spec *s, uint64_t usec) {
         return 0;
 }
 
+int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode) {
+        if (!corral_kill_mode_to_string(mode))
+                return -EINVAL;
+        s->kill_mode = mode;
+        return 0;
+}
+
 int corral_spec_set_memory_max(corral_spec *s, uint64_t bytes) {
         if (bytes == 0)
                 return -EINVAL;

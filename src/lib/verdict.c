@@ -66,8 +66,9 @@ static verdict verdict_launch(const verdict_input *in, verdict v) {
 
         if (in->start_timed_out) { /* killed for it: whatever its end, it never started */
                 (void) snprintf(o.message, sizeof(o.message),
-                                "backend failed to start: not ready within %" PRIu64 " ms",
-                                in->start_timeout_usec / 1000);
+                                "backend failed to start: not ready within %" PRIu64 " ms%s%s%s",
+                                in->start_timeout_usec / 1000, in->not_ready_why ? " (" : "",
+                                in->not_ready_why ?: "", in->not_ready_why ? ")" : "");
                 return o;
         }
         if (in->intent_stop)

@@ -22,6 +22,7 @@ typedef struct verdict_input {
         bool ready_pending; /* it was to report readiness and had not */
         bool start_timed_out;
         uint64_t start_timeout_usec;
+        const char *not_ready_why; /* what its readiness check last found, or NULL */
         bool self_stopping; /* it said STOPPING=1 */
         bool watchdog_fired;
         uint64_t watchdog_usec;

@@ -59,6 +59,12 @@ static int set_restart_limit(corral_spec *s, const char *v) {
         return r < 0 ? r : corral_spec_set_restart_limit(s, burst, window);
 }
 
+static int set_kill_mode(corral_spec *s, const char *v) {
+        int mode = corral_kill_mode_from_string(v);
+
+        return mode < 0 ? mode : corral_spec_set_kill_mode(s, (corral_kill_mode) mode);
+}
+
 static int set_cpu_quota(corral_spec *s, const char *v) {
         uint64_t quota, period;
         int r = parse_cpu_quota(v, &quota, &period);
@@ -125,8 +131,9 @@ const option_def options_table[] = {
                 .arg = "none|notify|tcp:HOST:PORT",
                 .expected = "none, notify or tcp:HOST:PORT (a numeric address or localhost)",
                 .dflt = "none",
-                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a connection "
-                        "to HOST:PORT succeeds",
+                .help = "notify: starting until it sends READY=1 on $NOTIFY_SOCKET; tcp: until a socket of "
+                        "its "
+                        "own listens on HOST:PORT",
                 .set_str = corral_spec_set_readiness,
         },
         {
@@ -240,6 +247,20 @@ const option_def options_table[] = {
                 .dflt = "15s",
                 .help = "time between the stop signal and the kill of its cgroup",
                 .set_u64 = corral_spec_set_grace,
+        },
+        {
+                .key = "KillMode",
+                .varlink = "killMode",
+                .cli = "kill-mode",
+                .kind = OPTION_STRING,
+                .arg = "control-group|mixed",
+                .expected = "control-group or mixed (systemd's process and none are refused: they leave "
+                            "processes behind after a stop, which corral never does)",
+                .dflt = "control-group",
+                .help = "who gets the stop signal: every process of its cgroup, or (mixed) the main "
+                        "process, "
+                        "and the rest is killed when it exits",
+                .set_str = set_kill_mode,
         },
         {
                 .key = "MemoryMax",

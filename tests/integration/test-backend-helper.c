@@ -39,8 +39,19 @@
  *   notify-stopping  READY=1, says R, then STOPPING=1 and exits 0 after 50 ms
  *   notify-never  says "N<$NOTIFY_SOCKET>" and waits, never ready; at each SIGUSR1 it sends
  *                 STATUS=still starting
+ *   listen-grandchild PORT  a grandchild in a new session listens on 127.0.0.1:PORT (its parent
+ *                 exits), then the main process says R and waits
+ *   http STATUS:PORT  listens on 127.0.0.1:PORT, says R, and answers every HTTP request with
+ *                 STATUS; says "H" on the fifo for each request answered
  *   fds           exits with the number of open fds above 2 (0 expected), and 100 + errno if
  *                 stdin is not /dev/null
+ *   child-waits   a child (same session) that says "X" and exits at SIGTERM, else says "C" and
+ *                 exits 0 when the main process closes a pipe to it; the main process, at
+ *                 SIGTERM, closes it, waits for the child and exits 0 (a server that stops its
+ *                 workers itself, as PostgreSQL and gunicorn do)
+ *   child-stays [ignore]  a child (same session) that says "G<pid>", says "X" and exits at
+ *                 SIGTERM, else waits; the main process exits 0 at SIGTERM (ignores it with
+ *                 "ignore"), leaving the child behind
  */
 #include <dirent.h>
 #include <errno.h>
@@ -153,6 +164,46 @@ static void on_term_abort(int sig) {
         abort();
 }
 
+/* A TCP socket listening on 127.0.0.1:port, or exit 96. */
+static int listen_on(unsigned port) {
+        struct sockaddr_in sin = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                   .sin_port = htons((uint16_t) port) };
+        int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        (void) setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (l < 0 || bind(l, (struct sockaddr *) &sin, sizeof(sin)) < 0 || listen(l, 16) < 0)
+                _exit(96);
+        return l;
+}
+
+/* A tiny HTTP server: each request (read up to its blank line) gets status and "ok". */
+static void serve_http(int l, int status) {
+        char req[4096], resp[160];
+
+        for (;;) {
+                size_t len = 0;
+                int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0)
+                        continue;
+                while (len < sizeof(req) - 1) {
+                        ssize_t k = read(c, req + len, sizeof(req) - 1 - len);
+                        if (k <= 0)
+                                break;
+                        len += (size_t) k;
+                        req[len] = '\0';
+                        if (strstr(req, "\r\n\r\n"))
+                                break;
+                }
+                snprintf(resp, sizeof(resp),
+                         "HTTP/1.1 %d Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", status);
+                if (write(c, resp, strlen(resp)) < 0)
+                        _exit(93);
+                close(c);
+                say("H");
+        }
+}
+
 static void forever(void) {
         for (;;)
                 pause();
@@ -197,6 +248,69 @@ static void fork_orphan(bool live_on) {
         close(ready[0]);
         if (waitpid(mid, NULL, 0) != mid) /* our own child, by its pid: the helper is not corral */
                 _exit(93);
+}
+
+static volatile sig_atomic_t got_term;
+
+static void on_term_flag(int sig) {
+        (void) sig;
+        got_term = 1;
+}
+
+static void on_term_say(int sig) {
+        (void) sig;
+        say("X\n");
+        _exit(0);
+}
+
+/* child-waits and child-stays: a child in our session that tells whether it got SIGTERM; the
+ * main process goes on only once the child's handler is in place. Returns the write end of the
+ * pipe whose closing ends a child that waits. */
+static int fork_worker(bool waits) {
+        int ready[2], done[2];
+        char buf[32];
+        pid_t c;
+
+        if (pipe(ready) < 0 || pipe(done) < 0)
+                _exit(90);
+        c = fork();
+        if (c < 0)
+                _exit(91);
+        if (c == 0) {
+                sigset_t term;
+                sigemptyset(&term);
+                sigaddset(&term, SIGTERM);
+                sigprocmask(SIG_UNBLOCK, &term, NULL); /* child-waits' main process blocks it */
+                signal(SIGTERM, on_term_say);
+                close(done[1]);
+                if (!waits) {
+                        snprintf(buf, sizeof(buf), "G%d\n", (int) getpid());
+                        say(buf);
+                }
+                if (write(ready[1], "w", 1) != 1)
+                        _exit(94);
+                if (!waits)
+                        forever();
+                while (read(done[0], buf, 1) < 0 && errno == EINTR)
+                        ;
+                say("C\n");
+                _exit(0);
+        }
+        close(done[0]);
+        close(ready[1]);
+        if (read(ready[0], buf, 1) != 1)
+                _exit(95);
+        close(ready[0]);
+        return done[1];
+}
+
+/* child-waits: at SIGTERM (blocked until sigsuspend(): none is lost), the worker is told to
+ * finish, and waited for by its pid (our own child: the helper is not corral). */
+static int stop_worker_on_term(int done_fd, sigset_t *unblocked) {
+        while (!got_term)
+                sigsuspend(unblocked);
+        close(done_fd);
+        return wait(NULL) > 0 ? 0 : 89;
 }
 
 static void dump_core_in(const char *dir) {
@@ -293,6 +407,26 @@ int main(int argc, char **argv) {
                 if (l < 0 || bind(l, (struct sockaddr *) &sin, sizeof(sin)) < 0 || listen(l, 16) < 0)
                         return 96;
         }
+        if (strcmp(mode, "listen-grandchild") == 0) {
+                pid_t mid = fork();
+                if (mid == 0) {
+                        (void) setsid();
+                        if (fork() == 0) {
+                                (void) listen_on((unsigned) atoi(argc > 3 ? argv[3] : "0"));
+                                close(fifo_fd);
+                                forever();
+                        }
+                        _exit(0);
+                }
+                if (mid < 0 || waitpid(mid, NULL, 0) != mid)
+                        return 93;
+        }
+        if (strcmp(mode, "http") == 0) {
+                const char *arg = argc > 3 ? argv[3] : "200:0";
+                int l = listen_on((unsigned) atoi(strchr(arg, ':') ? strchr(arg, ':') + 1 : "0"));
+                say("R\n");
+                serve_http(l, atoi(arg));
+        }
         if (strcmp(mode, "pinger") == 0) {
                 if (notify("READY=1") < 0)
                         return 97;
@@ -301,6 +435,21 @@ int main(int argc, char **argv) {
                         usleep(100000);
                         (void) notify("WATCHDOG=1");
                 }
+        }
+        if (strcmp(mode, "child-stays") == 0) {
+                signal(SIGTERM, argc > 3 && strcmp(argv[3], "ignore") == 0 ? SIG_IGN : on_term);
+                (void) fork_worker(false);
+        }
+        if (strcmp(mode, "child-waits") == 0) {
+                sigset_t term, unblocked_term;
+                int done_fd;
+                sigemptyset(&term);
+                sigaddset(&term, SIGTERM);
+                signal(SIGTERM, on_term_flag);
+                sigprocmask(SIG_BLOCK, &term, &unblocked_term);
+                done_fd = fork_worker(true);
+                say("R\n");
+                return stop_worker_on_term(done_fd, &unblocked_term);
         }
         sigset_t usr1, unblocked;
         sigemptyset(&usr1);

@@ -642,6 +642,60 @@ static void test_client_verbs_and_exit_codes(void **state) {
         snprintf(d->sock, sizeof(d->sock), "%s/sock", d->h->tmpdir);
 }
 
+/* The real client with argv as given (no --address added). */
+static int client_raw(daemon_fixture *d, const char *const *args, char *out, size_t size) {
+        const char *argv[24] = { getenv("CORRAL_BIN") };
+        size_t n;
+
+        for (n = 1; *args; n++)
+                argv[n] = *args++;
+        argv[n] = NULL;
+        return run_capture(d, argv, out, size);
+}
+
+/* Global options before the verb as after it; --version of both programs; restart --wait-ready
+ * answers at the new launch's readiness. */
+static void test_options_before_the_verb(void **state) {
+        daemon_fixture *d = *state;
+        char out[8192], addr[320];
+
+        assert_int_equal(client_raw(d,
+                                    ARGS("--address", d->sock, "start", "model", "--ready", "notify", "--",
+                                         harness_helper(), "notify-ready", d->h->fifo),
+                                    out, sizeof(out)),
+                         0);
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client_raw(d, ARGS("--address", d->sock, "list"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "model "));
+        snprintf(addr, sizeof(addr), "--address=%s", d->sock);
+        assert_int_equal(client_raw(d, ARGS("--json", addr, "status", "model"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"name\":\"model\""));
+        assert_int_equal(client_raw(d,
+                                    ARGS("--json", "--address", d->sock, "restart", "model", "--wait-ready"),
+                                    out, sizeof(out)),
+                         0);
+        assert_non_null(strstr(out, "\"state\":\"running\""));
+        harness_wait_ready(d->h, false);
+        /* after the verb, as before */
+        assert_int_equal(client_raw(d, ARGS("restart", "model", "--wait-ready", "--address", d->sock), out,
+                                    sizeof(out)),
+                         0);
+        assert_non_null(strstr(out, "model: restarted, pid "));
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client_raw(d, ARGS("--address", d->sock, "stop", "model"), out, sizeof(out)), 0);
+
+        assert_int_equal(client_raw(d, ARGS("--frob", "list"), out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "unknown option '--frob' before the verb"));
+        assert_int_equal(client_raw(d, ARGS("--address"), out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "--address needs a PATH"));
+        assert_int_equal(client_raw(d, ARGS("--json", "run", "--", "true"), out, sizeof(out)), 2);
+        assert_int_equal(client_raw(d, ARGS("--version"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "corral " CORRAL_VERSION "\n"));
+        const char *version[] = { getenv("CORRAL_DAEMON_BIN"), "--version", NULL };
+        assert_int_equal(run_capture(d, version, out, sizeof(out)), 0);
+        assert_string_equal(out, "corrald " CORRAL_VERSION "\n");
+}
+
 /* Output over varlink and through `corral logs`; limits through `corral start`; Logs is as
  * privileged as Start; the output of a backend that is gone is still there. */
 static void test_logs_and_limits_through_the_client(void **state) {
@@ -761,7 +815,7 @@ static void test_gone_backends_are_forgotten(void **state) {
         fclose(f);
         daemon_start(d, extra);
         stop_now(d, "decl"); /* finished by now, or stopped: gone either way */
-        daemon_baseline(d); /* the one taken at READY=1 had decl's pidfd and pipes */
+        daemon_baseline(d);  /* the one taken at READY=1 had decl's pidfd and pipes */
 
         const char *gone[] = { "a", "b", "c" };
         for (size_t i = 0; i < 3; i++) {
@@ -821,6 +875,7 @@ int main(void) {
                 T(test_restart_gives_a_new_launch),
                 T(test_sigterm_stops_every_backend_at_info),
                 T(test_client_verbs_and_exit_codes),
+                T(test_options_before_the_verb),
                 T(test_logs_and_limits_through_the_client),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),

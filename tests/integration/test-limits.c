@@ -152,6 +152,12 @@ static void test_memory_max_oom_kill(void **state) {
         assert_true(r->ev.oom_killed);
         assert_false(r->ev.intentional);
         assert_int_equal(r->ev.signal, 9);
+        /* Counted in its record (corral_backend_oom_kills_total, _verdicts_total). */
+        corral_counters n;
+        assert_int_equal(corral_backend_get_counters(b, &n), 0);
+        assert_true(n.oom_kills >= 1);
+        assert_int_equal(n.last_exit, 128 + 9);
+        assert_int_equal(corral_backend_get_verdicts(b, CORRAL_EVENT_OOM_KILLED, CORRAL_LEVEL_WARNING), 1);
         corral_backend_unref(b);
 }
 
@@ -167,8 +173,11 @@ static void test_helper_oom_is_an_event(void **state) {
         corral_backend *b = spawn_limited(h, "family", "alloc-child", NULL, memory_32m);
         harness_wait_ready(h, false);
         const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_OOM);
+        corral_counters n;
         assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
         assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        assert_int_equal(corral_backend_get_counters(b, &n), 0);
+        assert_true(n.oom_kills >= 1);
         assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
         r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_int_equal(r->ev.level, CORRAL_LEVEL_INFO);

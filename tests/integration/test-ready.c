@@ -267,6 +267,86 @@ static void test_tcp_never_listening_times_out(void **state) {
         corral_spec_free(s);
 }
 
+/* A socket of the test's own listening on 127.0.0.1:port (a process outside any backend). */
+static int listen_outside(unsigned *ret_port) {
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sin);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+        assert_int_equal(listen(fd, 4), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+        *ret_port = ntohs(sin.sin_port);
+        return fd;
+}
+
+/* Another process already listens on the port (a first nginx, say): connections succeed, yet
+ * not to this backend, which will fail to bind. It is never ready: its start times out, and the
+ * verdict says why. */
+static void test_tcp_port_held_outside_is_not_ready(void **state) {
+        harness *h = *state;
+        unsigned port;
+        int fd = listen_outside(&port);
+        char arg[32], want[160];
+
+        snprintf(arg, sizeof(arg), "100000:%u", port); /* it would bind only much later */
+        corral_backend *b = spawn_tcp(h, "second", port, arg, 2 * SEC);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
+        snprintf(want, sizeof(want),
+                 "backend failed to start: not ready within 2000 ms (port 127.0.0.1:%u held by a process "
+                 "outside the backend)",
+                 port);
+        assert_string_equal(r->message, want);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_READY), 0);
+        close(fd);
+        corral_backend_unref(b);
+}
+
+/* The same, as it happens with nginx: the second server tries to bind for a while, fails and
+ * exits; it was never ready (it used to be, at the first look, connecting to the first one). */
+static void test_tcp_bind_failure_is_start_failed(void **state) {
+        harness *h = *state;
+        unsigned port;
+        int fd = listen_outside(&port);
+        char arg[32];
+
+        snprintf(arg, sizeof(arg), "300:%u", port);
+        corral_backend *b = spawn_tcp(h, "second", port, arg, 60 * SEC);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
+        assert_string_equal(r->message, "backend failed to start: it ended before it was ready");
+        assert_int_equal(r->ev.exit_code, 96);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_READY), 0);
+        close(fd);
+        corral_backend_unref(b);
+}
+
+/* A listener made by a grandchild in a session of its own (the main process's child exited) is
+ * still the backend's: it is in its cgroup. */
+static void test_tcp_grandchild_listener_counts(void **state) {
+        harness *h = *state;
+        unsigned port = free_port();
+        char *argv[] = { (char *) harness_helper(), "listen-grandchild", h->fifo, NULL, NULL };
+        char arg[16];
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+
+        snprintf(arg, sizeof(arg), "%u", port);
+        argv[3] = arg;
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "forking"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_ready_tcp(s, "127.0.0.1", port, 60 * SEC), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        corral_backend_unref(b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -279,6 +359,9 @@ int main(void) {
                 T(test_missed_watchdog),
                 T(test_tcp_ready),
                 T(test_tcp_never_listening_times_out),
+                T(test_tcp_port_held_outside_is_not_ready),
+                T(test_tcp_bind_failure_is_start_failed),
+                T(test_tcp_grandchild_listener_counts),
         };
 
         harness_require_root_cgroup2();

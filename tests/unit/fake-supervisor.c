@@ -95,10 +95,12 @@ static void fake_set_event_handler(void *sup, corral_event_handler_t handler, vo
         f->userdata = userdata;
 }
 
-static int fake_spawn(void *sup, const corral_spec *spec, registry_backend **ret) {
+static int fake_spawn(void *sup, const corral_spec *spec, registry_backend *prev, bool restart,
+                      registry_backend **ret) {
         fake_supervisor *f = sup;
         registry_backend *b;
         int r = f->spawn_error;
+        unsigned restarts = (prev ? prev->restarts : 0) + restart;
 
         f->spawns++;
         f->spawn_error = 0;
@@ -107,11 +109,14 @@ static int fake_spawn(void *sup, const corral_spec *spec, registry_backend **ret
                         fake_emit(f, b, CORRAL_EVENT_START_FAILED, "backend failed to start: faked");
                         fake_unref(b);
                 }
+                if (prev)
+                        prev->restarts = restarts;
                 return r;
         }
         b = backend_new(f, spec);
         if (!b)
                 return -ENOMEM;
+        b->restarts = restarts;
         fake_link(f, b);
         fake_emit(f, b, CORRAL_EVENT_STARTED, "backend started");
         *ret = b;
@@ -216,6 +221,14 @@ static int fake_read_output(registry_backend *b, unsigned lines, char **ret, siz
         return 0;
 }
 
+static void fake_counters(registry_backend *b, registry_counters *ret) {
+        *ret = (registry_counters){ .c = { .restarts = b->restarts, .last_exit = -1 } };
+}
+
+static int fake_processes(registry_backend *b) {
+        return b->live ? 1 : -ESTALE;
+}
+
 const registry_ops fake_ops = {
         .set_event_handler = fake_set_event_handler,
         .spawn = fake_spawn,
@@ -229,6 +242,8 @@ const registry_ops fake_ops = {
         .info = fake_info,
         .usage = fake_usage,
         .read_output = fake_read_output,
+        .counters = fake_counters,
+        .processes = fake_processes,
 };
 
 void fake_init(fake_supervisor *f) {

@@ -25,6 +25,7 @@ struct registry_backend {
         uid_t stop_uid;
         pid_t stop_pid;
         unsigned stops;       /* stops asked of it */
+        unsigned restarts;    /* spawns asked as restarts, over its launches (counters) */
         sd_event_source *end; /* with a loop: the stop's end, on its next turn */
         registry_backend *next;
 };

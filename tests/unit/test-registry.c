@@ -319,7 +319,7 @@ static void test_cancelled_wait_is_never_completed(void **state) {
 
         /* A Restart whose caller went away still starts it again. */
         start(f, "r");
-        registry_wait_cancel(registry_restart(f->registry, &who, "r", on_done_counted, &o));
+        registry_wait_cancel(registry_restart(f->registry, &who, "r", false, on_done_counted, &o));
         fake_end(&f->fake, fake_find(&f->fake, "r"), CORRAL_EVENT_STOPPED);
         assert_int_equal(o.calls, 0);
         assert_non_null(fake_find(&f->fake, "r"));
@@ -339,7 +339,7 @@ static void test_restart_completes_with_the_new_launch(void **state) {
         outcome o = {};
 
         start(f, "again");
-        assert_non_null(registry_restart(f->registry, &who, "again", on_done, &o));
+        assert_non_null(registry_restart(f->registry, &who, "again", false, on_done, &o));
         assert_int_equal(o.calls, 0);
         fake_end(&f->fake, fake_find(&f->fake, "again"), CORRAL_EVENT_STOPPED);
         assert_int_equal(o.calls, 1);
@@ -347,7 +347,7 @@ static void test_restart_completes_with_the_new_launch(void **state) {
         assert_string_equal(jstr(o.value, "launch"), "2");
         assert_string_equal(jstr(json_object_get(o.value, "lastVerdict"), "event"), "stopped");
         outcome_done(&o);
-        assert_null(registry_restart(f->registry, &who, "nothing", on_done, &o));
+        assert_null(registry_restart(f->registry, &who, "nothing", false, on_done, &o));
         assert_int_equal(o.error, REGISTRY_NO_SUCH_BACKEND);
         outcome_done(&o);
 }
@@ -377,6 +377,42 @@ static void test_wait_ready(void **state) {
         /* Without wait_ready: at once, starting. */
         assert_null(registry_start(f->registry, spec("eager"), false, on_done, &o));
         assert_string_equal(jstr(o.value, "state"), "starting");
+        outcome_done(&o);
+}
+
+/* Restart with wait_ready completes as Start does with it: at the new launch's readiness, or with
+ * its verdict if it never is; a restart of one not running waits the same way. */
+static void test_restart_waits_for_ready(void **state) {
+        fixture *f = *state;
+        outcome o = {};
+
+        f->fake.start_state = CORRAL_STATE_STARTING;
+        start(f, "model");
+        assert_non_null(registry_restart(f->registry, &who, "model", true, on_done, &o));
+        fake_end(&f->fake, fake_find(&f->fake, "model"), CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 0); /* started again, not yet ready */
+        assert_non_null(fake_find(&f->fake, "model"));
+        fake_ready(&f->fake, fake_find(&f->fake, "model"));
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_string_equal(jstr(o.value, "state"), "running");
+        assert_string_equal(jstr(o.value, "launch"), "2");
+        outcome_done(&o);
+
+        assert_non_null(registry_restart(f->registry, &who, "model", true, on_done, &o));
+        fake_end(&f->fake, fake_find(&f->fake, "model"), CORRAL_EVENT_STOPPED);
+        fake_end(&f->fake, fake_find(&f->fake, "model"), CORRAL_EVENT_START_FAILED);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_START_FAILED);
+        assert_string_equal(jstr(o.verdict, "event"), "start-failed");
+        outcome_done(&o);
+
+        /* Gone: started again, and waited for all the same. */
+        assert_non_null(registry_restart(f->registry, &who, "model", true, on_done, &o));
+        assert_int_equal(o.calls, 0);
+        fake_ready(&f->fake, fake_find(&f->fake, "model"));
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
         outcome_done(&o);
 }
 
@@ -479,6 +515,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_cancelled_wait_is_never_completed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restart_completes_with_the_new_launch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wait_ready, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_waits_for_ready, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failed_starts_say_why, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_observers_hear_events_launches_and_status, setup,
                                                 teardown),

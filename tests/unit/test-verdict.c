@@ -131,14 +131,22 @@ static verdict launch(verdict_input in) {
 
 /* not ready within the start timeout: start-failed, whatever its end (it was killed for it) */
 static void test_start_timeout_is_start_failed(void **state) {
-        verdict v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true, .start_timed_out = true,
-                                            .start_timeout_usec = 300000 });
+        verdict v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true,
+                                            .start_timed_out = true, .start_timeout_usec = 300000 });
 
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
         assert_int_equal(v.level, CORRAL_LEVEL_ERROR);
         assert_string_equal(v.message, "backend failed to start: not ready within 300 ms");
-        v = launch((verdict_input){ TERM, .intent_stop = true, .start_timed_out = true, .start_timeout_usec = 1000 });
+        v = launch((verdict_input){ TERM, .intent_stop = true, .start_timed_out = true,
+                                    .start_timeout_usec = 1000 });
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+        /* what its readiness check found instead, where it found something */
+        v = launch((verdict_input){
+                TERM, .ready_pending = true, .start_timed_out = true, .start_timeout_usec = 2000000,
+                .not_ready_why = "port 127.0.0.1:80 held by a process outside the backend" });
+        assert_string_equal(v.message,
+                            "backend failed to start: not ready within 2000 ms (port 127.0.0.1:80 held by "
+                            "a process outside the backend)");
 }
 
 /* it ended before it said it was ready: start-failed, never a verdict of a running backend */
@@ -161,8 +169,9 @@ static void test_stopping_then_exit_zero_is_finished(void **state) {
         assert_int_equal(v.type, CORRAL_EVENT_FINISHED);
         assert_int_equal(v.level, CORRAL_LEVEL_INFO);
         assert_string_equal(v.message, "backend stopped on its own (it said STOPPING=1)");
-        assert_int_equal(launch((verdict_input){ .si_code = CLD_EXITED, .status = 1, .self_stopping = true }).type,
-                         CORRAL_EVENT_EXITED);
+        assert_int_equal(
+                launch((verdict_input){ .si_code = CLD_EXITED, .status = 1, .self_stopping = true }).type,
+                CORRAL_EVENT_EXITED);
         assert_int_equal(launch((verdict_input){ TERM, .self_stopping = true }).type, CORRAL_EVENT_KILLED);
         assert_int_equal(launch((verdict_input){ TERM, .self_stopping = true, .intent_stop = true }).type,
                          CORRAL_EVENT_STOPPED);
@@ -170,9 +179,11 @@ static void test_stopping_then_exit_zero_is_finished(void **state) {
 
 /* it missed its watchdog: killed for it, the verdict is watchdog at warning, not killed */
 static void test_missed_watchdog_is_watchdog(void **state) {
-        verdict v = launch(
-                (verdict_input){ .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .watchdog_fired = true,
-                                 .watchdog_usec = 1000000 });
+        verdict v = launch((verdict_input){ .si_code = CLD_KILLED,
+                                            .status = SIGKILL,
+                                            .escalated = true,
+                                            .watchdog_fired = true,
+                                            .watchdog_usec = 1000000 });
 
         assert_int_equal(v.type, CORRAL_EVENT_WATCHDOG);
         assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
