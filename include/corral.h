@@ -390,7 +390,8 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * @ret: optional; a new reference to the backend (corral_backend_unref()).
  *
  * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
- * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...).
+ * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...); -ESRCH if its user or
+ * group does not exist (the event says "no such user 'x'").
  */
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
@@ -530,6 +531,17 @@ uint64_t corral_backend_get_next_restart(corral_backend *b);
 unsigned corral_backend_get_restarts(corral_backend *b);
 /** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
 const char *corral_backend_get_status_text(corral_backend *b);
+/**
+ * corral_backend_get_start_time() - CLOCK_REALTIME µs at which its current launch started (also
+ * for a backend taken back from a supervisor before us: its record carries it), or 0 if it has no
+ * launch (gone, or restarting).
+ */
+uint64_t corral_backend_get_start_time(corral_backend *b);
+/**
+ * corral_backend_get_ready() - whether its launch has reported readiness: 1 once it did, 0 while
+ * it has not yet; -ENODATA if it is not to report any (Ready=none) or has no launch.
+ */
+int corral_backend_get_ready(corral_backend *b);
 /**
  * corral_backend_get_usage() - the cgroup's memory.current (on hybrid hosts, where the backend has
  * a cgroup v1 memory group, its memory.usage_in_bytes) and cpu.stat usage_usec; each is

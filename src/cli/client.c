@@ -132,6 +132,27 @@ static int client_connect(const client_args *a, varlink_conn *ret) {
         return 0;
 }
 
+/* A start that failed: why, how it ended (exit code or signal) and what it said last on stderr. */
+static void report_start_failed(const char *name, const char *msg, json_t *verdict) {
+        json_t *code = json_object_get(verdict, "exit_code"), *sig = json_object_get(verdict, "signal");
+        const char *tail = json_string_value(json_object_get(verdict, "stderr"));
+
+        fprintf(stderr, "corral: %s: %s", name, msg ?: "failed to start");
+        if (json_is_integer(code))
+                fprintf(stderr, " (exit code %" JSON_INTEGER_FORMAT ")", json_integer_value(code));
+        else if (json_is_string(sig))
+                fprintf(stderr, " (signal %s)", json_string_value(sig));
+        fputc('\n', stderr);
+        if (!tail || !*tail)
+                return;
+        fprintf(stderr, "corral: %s: its last lines on stderr:\n", name);
+        for (const char *p = tail; *p;) {
+                size_t n = strcspn(p, "\n");
+                fprintf(stderr, "  %.*s\n", (int) n, p);
+                p += n + (p[n] == '\n');
+        }
+}
+
 /* Print a daemon's error in words; returns CLI_EXIT_FAILURE. */
 static int client_report_error(const client_args *a, const char *error, json_t *params) {
         const char *name = json_string_value(json_object_get(params, "name"));
@@ -151,7 +172,7 @@ static int client_report_error(const client_args *a, const char *error, json_t *
         else if (strcmp(error, VARLINK_ERROR_NOT_PERMITTED) == 0)
                 fprintf(stderr, "corral: not permitted: %s\n", msg);
         else if (strcmp(error, VARLINK_ERROR_START_FAILED) == 0)
-                fprintf(stderr, "corral: %s: %s\n", name, msg ?: "failed to start");
+                report_start_failed(name, msg, json_object_get(params, "verdict"));
         else if (strcmp(error, VARLINK_ERROR_SHUTTING_DOWN) == 0)
                 fprintf(stderr, "corral: corrald is shutting down\n");
         else if (strcmp(error, VARLINK_ERROR_OUT_OF_MEMORY) == 0)
@@ -210,12 +231,35 @@ static const char *jstr(json_t *o, const char *key) {
         return s ?: "-";
 }
 
-static void format_since(json_t *o, char *buf, size_t size) {
-        time_t t = (time_t) (json_integer_value(json_object_get(o, "since")) / 1000000);
+/* A CLOCK_REALTIME µs field as local time, or "-". */
+static void format_time(json_t *o, const char *key, char *buf, size_t size) {
+        time_t t = (time_t) (json_integer_value(json_object_get(o, key)) / 1000000);
         struct tm tm;
 
         if (t <= 0 || !localtime_r(&t, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
                 snprintf(buf, size, "-");
+}
+
+/* An integer field, or "-" where it is null (a gone backend has no pid, not pid 0). */
+static void format_int(json_t *o, const char *key, char *buf, size_t size) {
+        json_t *v = json_object_get(o, key);
+
+        if (json_is_integer(v))
+                snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else
+                snprintf(buf, size, "-");
+}
+
+/* Readiness (and health, where corrald reports it): "yes", "waiting", or "-" when it has none to
+ * report. */
+static void format_ready(json_t *b, char *buf, size_t size) {
+        json_t *ready = json_object_get(b, "ready"), *health = json_object_get(b, "health");
+        const char *r = json_is_true(ready) ? "yes" : json_is_false(ready) ? "waiting" : "-";
+
+        if (json_is_string(health))
+                snprintf(buf, size, "%s, %s", r, json_string_value(health));
+        else
+                snprintf(buf, size, "%s", r);
 }
 
 static void print_verdict(const char *name, json_t *v, bool already) {
@@ -231,9 +275,7 @@ static void print_verdict(const char *name, json_t *v, bool already) {
                 printf(", signal %s", json_string_value(sig));
         if (json_is_integer(code))
                 printf(", exit code %" JSON_INTEGER_FORMAT, json_integer_value(code));
-        if (json_is_true(json_object_get(v, "escalated")))
-                printf(", cgroup killed at the deadline");
-        printf("\n");
+        printf("\n"); /* how its cgroup was killed, if it was, is the verdict's message to say */
 }
 
 static int verb_start(client_args *a) {
@@ -339,15 +381,18 @@ static int verb_restart(client_args *a) {
         return r;
 }
 
-static void print_backend_row(json_t *b) {
-        json_t *pid = json_object_get(b, "pid"), *v = json_object_get(b, "lastVerdict");
-        char since[32], pidbuf[16] = "-";
+#define LIST_ROW "%-24s %-10s %-8s %-19s %-8s %-7s %-12s %s\n"
 
-        format_since(b, since, sizeof(since));
-        if (json_is_integer(pid))
-                snprintf(pidbuf, sizeof(pidbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(pid));
-        printf("%-24s %-9s %-8s %-19s %s\n", jstr(b, "name"), jstr(b, "state"), pidbuf, since,
-               json_is_object(v) ? jstr(v, "event") : "-");
+static void print_backend_row(json_t *b) {
+        json_t *v = json_object_get(b, "lastVerdict");
+        char started[32], pid[24], restarts[24], ready[64];
+
+        format_time(b, "started", started, sizeof(started));
+        format_int(b, "pid", pid, sizeof(pid));
+        format_int(b, "restarts", restarts, sizeof(restarts));
+        format_ready(b, ready, sizeof(ready));
+        printf(LIST_ROW, jstr(b, "name"), jstr(b, "state"), pid, started, restarts, ready,
+               json_is_object(v) ? jstr(v, "event") : "-", jstr(b, "definition"));
 }
 
 static int verb_list(client_args *a) {
@@ -358,7 +403,7 @@ static int verb_list(client_args *a) {
         if (r == 0 && a->json)
                 print_json(json_object_get(out, "backends"));
         else if (r == 0) {
-                printf("%-24s %-9s %-8s %-19s %s\n", "NAME", "STATE", "PID", "SINCE", "LAST");
+                printf(LIST_ROW, "NAME", "STATE", "PID", "STARTED", "RESTARTS", "READY", "LAST", "FILE");
                 json_array_foreach(json_object_get(out, "backends"), i, b) print_backend_row(b);
         }
         json_decref(out);
@@ -372,35 +417,45 @@ static void print_usage_line(const char *label, json_t *v, const char *unit, dou
                 printf("%-10s -\n", label);
 }
 
-static int verb_status(client_args *a) {
-        json_t *out = NULL, *b, *v, *cmd;
-        char since[32];
+static void print_status(json_t *b) {
+        json_t *v, *cmd;
+        char since[32], started[32], buf[64];
         size_t i;
+
+        format_time(b, "since", since, sizeof(since));
+        format_time(b, "started", started, sizeof(started));
+        printf("%-10s %s\n%-10s %s since %s\n", "name", jstr(b, "name"), "state", jstr(b, "state"), since);
+        printf("%-10s %s\n%-10s %s\n", "file", jstr(b, "definition"), "type", jstr(b, "type"));
+        format_int(b, "pid", buf, sizeof(buf));
+        printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s", "pid", buf, "started", started, "cgroup",
+               jstr(b, "cgroup"), "command");
+        json_array_foreach((cmd = json_object_get(b, "command")), i, v) printf(" %s", json_string_value(v));
+        printf("\n");
+        format_ready(b, buf, sizeof(buf));
+        printf("%-10s %s\n%-10s %s\n", "ready", buf, "status", jstr(b, "statusText"));
+        format_int(b, "restarts", buf, sizeof(buf));
+        printf("%-10s %s (Restart=%s)\n", "restarts", buf, jstr(b, "restart"));
+        format_int(b, "processes", buf, sizeof(buf));
+        printf("%-10s %s\n", "processes", buf);
+        print_usage_line("memory", json_object_get(b, "memoryCurrent"), "MiB", 1024.0 * 1024.0);
+        print_usage_line("cpu", json_object_get(b, "cpuUsageUSec"), "s", 1e6);
+        if (json_is_object((v = json_object_get(b, "lastVerdict"))))
+                print_verdict("last", v, false);
+}
+
+static int verb_status(client_args *a) {
+        json_t *out = NULL;
         int r;
 
         if (!a->name)
                 return cli_usage("usage: corral status NAME"), CLI_EXIT_USAGE;
         r = client_call(a, IFACE "Status", json_pack("{s:s}", "name", a->name), &out);
-        if (r != 0 || a->json) {
-                if (r == 0)
-                        print_json(json_object_get(out, "backend"));
-                json_decref(out);
-                return r;
-        }
-        b = json_object_get(out, "backend");
-        format_since(b, since, sizeof(since));
-        printf("%-10s %s\n%-10s %s since %s\n%-10s %s\n", "name", jstr(b, "name"), "state", jstr(b, "state"),
-               since, "type", jstr(b, "type"));
-        printf("%-10s %" JSON_INTEGER_FORMAT "\n%-10s %s\n%-10s", "pid",
-               json_integer_value(json_object_get(b, "pid")), "cgroup", jstr(b, "cgroup"), "command");
-        json_array_foreach((cmd = json_object_get(b, "command")), i, v) printf(" %s", json_string_value(v));
-        printf("\n");
-        print_usage_line("memory", json_object_get(b, "memoryCurrent"), "MiB", 1024.0 * 1024.0);
-        print_usage_line("cpu", json_object_get(b, "cpuUsageUSec"), "s", 1e6);
-        if (json_is_object((v = json_object_get(b, "lastVerdict"))))
-                print_verdict("last", v, false);
+        if (r == 0 && a->json)
+                print_json(json_object_get(out, "backend"));
+        else if (r == 0)
+                print_status(json_object_get(out, "backend"));
         json_decref(out);
-        return 0;
+        return r;
 }
 
 /* An event as a logfmt line, like corrald's own log, or as JSON. */

@@ -7,6 +7,7 @@
 #include "daemon-log.h"
 #include "definition.h"
 #include "evlog.h"
+#include "fileio.h"
 #include "hashmap.h"
 #include "macro.h"
 #include "registry.h"
@@ -263,18 +264,31 @@ static json_t *json_u64_or_null(uint64_t v) {
         return v == UINT64_MAX ? json_null() : json_integer((json_int_t) v);
 }
 
+/* What Status adds to a backend: what its cgroup uses and holds now. */
+static void entry_json_usage(registry *r, entry *e, json_t *o) {
+        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        int n = -1;
+
+        if (e->backend) {
+                (void) r->ops->usage(e->backend, &mem, &cpu);
+                n = r->ops->processes ? r->ops->processes(e->backend) : -EOPNOTSUPP;
+        }
+        json_object_set_new(o, "memoryCurrent", json_u64_or_null(mem));
+        json_object_set_new(o, "cpuUsageUSec", json_u64_or_null(cpu));
+        json_object_set_new(o, "processes", n >= 0 ? json_integer(n) : json_null());
+}
+
 /* A backend as List, Status and Watch show it (the interface's Backend). */
 static json_t *entry_json(registry *r, entry *e, bool usage) {
         registry_backend *b = e->backend;
-        registry_backend_info i = { .state = CORRAL_STATE_GONE };
-        uint64_t mem = UINT64_MAX, cpu = UINT64_MAX;
+        registry_backend_info i = { .state = CORRAL_STATE_GONE, .ready = -1 };
         json_t *o;
 
         if (b)
                 r->ops->info(b, &i);
         o = json_pack("{s:s, s:s?, s:s, s:o, s:s?, s:s, s:o, s:I, s:O}", "name", e->name, "launch", i.launch,
                       "state", !b && e->failed ? "failed" : corral_state_to_string(i.state), "pid",
-                      b ? json_integer(i.pid) : json_null(), "cgroup", i.cgroup, "type",
+                      b && i.pid > 0 ? json_integer(i.pid) : json_null(), "cgroup", i.cgroup, "type",
                       corral_spec_get_type(e->spec) == CORRAL_TYPE_TASK ? "task" : "service", "command",
                       json_strv(corral_spec_get_argv(e->spec)), "since", (json_int_t) e->since_usec,
                       "lastVerdict", e->last_verdict ?: json_null());
@@ -289,13 +303,12 @@ static json_t *entry_json(registry *r, entry *e, bool usage) {
                                     e->definition ? json_string(e->definition) : json_null());
                 json_object_set_new(o, "statusText",
                                     i.status_text ? json_string(i.status_text) : json_null());
+                json_object_set_new(o, "started",
+                                    i.start_usec ? json_integer((json_int_t) i.start_usec) : json_null());
+                json_object_set_new(o, "ready", i.ready >= 0 ? json_boolean(i.ready) : json_null());
         }
-        if (o && usage) {
-                if (b)
-                        (void) r->ops->usage(b, &mem, &cpu);
-                json_object_set_new(o, "memoryCurrent", json_u64_or_null(mem));
-                json_object_set_new(o, "cpuUsageUSec", json_u64_or_null(cpu));
-        }
+        if (o && usage)
+                entry_json_usage(r, e, o);
         return o;
 }
 
@@ -1138,6 +1151,7 @@ int registry_adopt(registry *r) {
                         continue;
                 }
                 e->backend = b; /* the "adopted" event has told of it */
+                e->since_usec = now_usec(CLOCK_REALTIME);
                 e->last = r->ops->ref(b);
                 registry_notify_launch(r, b);
         }

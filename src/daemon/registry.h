@@ -24,6 +24,8 @@ typedef struct registry_backend_info {
         unsigned restarts;          /* in a row, since the last reset */
         uint64_t next_restart_usec; /* CLOCK_REALTIME; 0: none due */
         const char *status_text;    /* its last STATUS=, or NULL */
+        uint64_t start_usec;        /* CLOCK_REALTIME of its launch's start; 0: none */
+        int ready;                  /* 1 ready, 0 not yet, -1 no readiness to report (or no launch) */
 } registry_backend_info;
 
 #define REGISTRY_LEVELS (CORRAL_LEVEL_ERROR + 1)

@@ -72,6 +72,8 @@ static const corral_spec *sv_spec(registry_backend *b) {
 }
 
 static void sv_info(registry_backend *b, registry_backend_info *ret) {
+        int ready = corral_backend_get_ready(B(b));
+
         *ret = (registry_backend_info){
                 .launch = corral_backend_get_launch(B(b)),
                 .cgroup = corral_backend_get_cgroup(B(b)),
@@ -80,6 +82,8 @@ static void sv_info(registry_backend *b, registry_backend_info *ret) {
                 .restarts = corral_backend_get_restarts(B(b)),
                 .next_restart_usec = corral_backend_get_next_restart(B(b)),
                 .status_text = corral_backend_get_status_text(B(b)),
+                .start_usec = corral_backend_get_start_time(B(b)),
+                .ready = ready < 0 ? -1 : ready,
         };
 }
 

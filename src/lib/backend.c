@@ -359,6 +359,7 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .stop_signalled = r->stop_signalled,
                               .stop_deadline_usec = r->stop_deadline_usec,
                               .escalated = r->escalated,
+                              .deadline_kill = r->deadline_kill,
                               .oom_seen = r->oom_seen,
                               .attempt = b->attempt,
                               .n_restart_times = b->n_restart_times,
@@ -690,8 +691,10 @@ static int backend_on_stop_timer(sd_event_source *s _unused_, uint64_t usec _unu
         corral_backend *b = userdata;
 
         b->run.stop_timer = sd_event_source_disable_unref(b->run.stop_timer);
-        if (b->run.populated)
+        if (b->run.populated) {
+                b->run.deadline_kill = true; /* persisted by the escalation, with the intent */
                 backend_escalate(b);
+        }
         return 0;
 }
 
@@ -750,6 +753,26 @@ static int backend_watch(corral_backend *b, int cgroup_fd) {
         return k;
 }
 
+/* --- Its commands. --- */
+
+int backend_run_command(corral_backend *b, char *const *argv, uint64_t timeout_usec, command_done_t done,
+                        void *userdata, command **ret, char **ret_what) {
+        _cleanup_close_ int leaf = backend_leaf_open(b);
+        char mainpid[32] = "", *env[2] = { NULL, NULL };
+        command_params p = { .argv = argv,
+                             .extra_env = env,
+                             .timeout_usec = timeout_usec,
+                             .v1_procs_fds = b->run.v1.procs_fd,
+                             .n_v1_procs_fds = ELEMENTSOF(b->run.v1.procs_fd) };
+
+        *ret_what = NULL;
+        if (leaf < 0 || !b->run.cgroup)
+                return -ESTALE;
+        if (b->run.pid > 0 && !b->run.reaped)
+                (void) snprintf(mainpid, sizeof(mainpid), "MAINPID=%d", (int) b->run.pid), env[0] = mainpid;
+        return command_start(b->corral, b->spec, leaf, b->run.cgroup, &p, done, userdata, ret, ret_what);
+}
+
 /* --- The verdict, and what follows it. --- */
 
 /* OOM kills since the last one reported as a helper's: one of the main process is never taken for
@@ -796,6 +819,8 @@ static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, 
                                 .si_code = r->exit_si.si_code,
                                 .status = r->exit_si.si_status,
                                 .escalated = r->escalated,
+                                .deadline_kill = r->deadline_kill,
+                                .leftover = r->leftover,
                                 .oom_killed = oom_new > 0,
                                 .ready_pending = r->ready_pending,
                                 .start_timed_out = r->start_timed_out,
@@ -976,7 +1001,7 @@ static int backend_start(corral_backend *b, bool may_restart) {
                 what = strdup("watching it");
         }
         if (r < 0) {
-                verdict_input in = { .start_error = -r, .start_what = what };
+                verdict_input in = { .start_error = -r, .start_what = what, .start_what_is_why = r == -ESRCH };
                 verdict v = verdict_decide(&in);
                 backend_conclude(b, &v, -r, may_restart);
                 return r;
@@ -1044,6 +1069,7 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->stop_signalled = st->stop_signalled;
         r->stop_deadline_usec = st->stop_deadline_usec;
         r->escalated = st->escalated;
+        r->deadline_kill = st->deadline_kill;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
         if (st->concluded && (r->verdict = malloc(sizeof(verdict)))) {
@@ -1176,6 +1202,8 @@ void backend_reap_orphans(corral *c) {
 
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                         break;
+                if (command_reap(c, si.si_pid))
+                        continue;
                 b = backend_find_unreaped(c, si.si_pid);
                 if (b) {
                         corral_backend_ref(b);
@@ -1414,6 +1442,26 @@ int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint
         *ret_memory_bytes = mem;
         *ret_cpu_usec = cpu;
         return 0;
+}
+
+static bool backend_has_launch(const corral_backend *b) {
+        return b && b->state != CORRAL_STATE_GONE && b->state != CORRAL_STATE_RESTARTING &&
+               b->state != CORRAL_STATE_FAILED && b->run.id[0];
+}
+
+uint64_t corral_backend_get_start_time(corral_backend *b) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC), start;
+
+        if (!backend_has_launch(b) || !b->run.start_usec)
+                return 0;
+        start = b->run.start_usec < now ? b->run.start_usec : now;
+        return now_usec(CLOCK_REALTIME) - (now - start); /* monotonic in the record: the same boot */
+}
+
+int corral_backend_get_ready(corral_backend *b) {
+        if (!backend_has_launch(b) || b->spec->ready == CORRAL_READY_NONE)
+                return -ENODATA;
+        return !b->run.ready_pending;
 }
 
 uint64_t corral_backend_get_next_restart(corral_backend *b) {

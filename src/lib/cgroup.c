@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cgroup.c: the only door to cgroupfs: the root, leaf cgroups, their events, signals and kills. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -164,13 +165,34 @@ int cgroup_leaf_create(const cgroup_root *r, const char *name, char ret_launch[s
         return -EEXIST;
 }
 
+/* The empty groups a leaf's commands ran in (command.c), left by a supervisor that died while they ran. */
+static void cgroup_leaf_remove_children(int parent_fd, const char *dir) {
+        int fd = openat(parent_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        struct dirent *de;
+
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && strncmp(de->d_name, "cmd.", 4) == 0)
+                        (void) unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        closedir(d);
+}
+
 int cgroup_leaf_remove(const cgroup_root *r, const char *name, const char *launch) {
         char dir[128];
 
         (void) snprintf(dir, sizeof(dir), "%s.%s", name, launch);
-        if (unlinkat(r->fd, dir, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return negative_errno();
-        return 0;
+        if (unlinkat(r->fd, dir, AT_REMOVEDIR) == 0)
+                return 0;
+        if (errno == EBUSY) {
+                cgroup_leaf_remove_children(r->fd, dir);
+                if (unlinkat(r->fd, dir, AT_REMOVEDIR) == 0)
+                        return 0;
+        }
+        return errno == ENOENT ? 0 : negative_errno();
 }
 
 int cgroup_events_open(int leaf_fd) {
@@ -247,10 +269,12 @@ static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf 
         return cgroup_pid_in(pid, leaf->path) && syscall_pidfd_send_signal(pidfd, 0) >= 0;
 }
 
+static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps);
+
 int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
         _cleanup_free_ pid_t *pids = NULL;
         struct stat st;
-        int r, count = 0;
+        int r, count = cgroup_signal_children(leaf, sig, caps);
 
         if (fstat(leaf->fd, &st) < 0)
                 return negative_errno();
@@ -266,6 +290,35 @@ int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps)
                 if (syscall_pidfd_send_signal(pidfd, sig) >= 0)
                         count++;
         }
+        return count;
+}
+
+/* The groups of a leaf's commands (command.c) are part of it: what is signalled is signalled there too. */
+static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
+        int fd = openat(leaf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), count = 0;
+        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        struct dirent *de;
+
+        if (!d)
+                return safe_close(fd), 0;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL;
+                cgroup_leaf child;
+                int k;
+
+                if (de->d_type != DT_DIR || strncmp(de->d_name, "cmd.", 4) != 0 ||
+                    asprintf(&path, "%s/%s", leaf->path ?: "", de->d_name) < 0)
+                        continue;
+                child = (cgroup_leaf){
+                        .fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), .path = path
+                };
+                if (child.fd < 0)
+                        continue;
+                k = cgroup_signal_all(&child, sig, caps); /* no deeper: a command's group has no groups */
+                count += k > 0 ? k : 0;
+                safe_close(child.fd);
+        }
+        closedir(d);
         return count;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "cgroup.h"
+#include "command.h"
 #include "cgroup-limits.h"
 #include "corral.h"
 #include "hashmap.h"
@@ -46,6 +47,7 @@ struct corral {
         corral_log_handler_t log_handler;
         void *log_userdata;
         corral_backend *live; /* backends not yet gone; each holds a reference from here */
+        command *commands;    /* commands running (command.c); each owned by whoever started it */
         unsigned n_live;
         bool subreaper;
         bool sweeping;
@@ -106,6 +108,7 @@ typedef struct backend_run {
         bool no_restart;      /* a stop came after an exit of its own: no restart follows it */
         bool adopted;         /* started by an earlier supervisor: not our child */
         bool stop_signalled;  /* the stop signal of the intent went out */
+        bool deadline_kill;   /* the cgroup was killed at the stop's deadline */
         char *status_text;    /* the last STATUS= */
         int events_wd, memevents_wd; /* inotify watches of cgroup.events and memory.events; -1 */
         int notify_fd;               /* its own notify socket, or -1 */
@@ -224,6 +227,13 @@ void backend_on_watch(corral_backend *b, int wd);
 int backend_on_exit(corral_backend *b);
 /* The zombies of a subreaper's orphans, reaped (a backend's main process: its exit). */
 void backend_reap_orphans(corral *c);
+/*
+ * Run a command of b (command.h) in a sub-group of its current leaf, as its main process runs,
+ * with $MAINPID set while the main process lives. timeout_usec 0: no deadline. 0 with *ret, or
+ * -errno with *ret_what (malloc'ed, may be NULL); -ESTALE if b has no leaf now.
+ */
+int backend_run_command(corral_backend *b, char *const *argv, uint64_t timeout_usec, command_done_t done,
+                        void *userdata, command **ret, char **ret_what);
 /* Kill and wait, no events: corral_free(). */
 void backend_kill_sync(corral_backend *b);
 void backend_unlink(corral_backend *b);

@@ -233,6 +233,7 @@ corral *corral_free(corral *c) {
                 return NULL;
         while (c->live)
                 backend_kill_sync(c->live); /* and unlinked */
+        command_kill_all(c);
         backend_reap_orphans(c);
         spawn_stack_done(&c->stack);
         spawn_window_done(&c->window);

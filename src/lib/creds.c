@@ -45,6 +45,12 @@ static int user_groups(const char *name, gid_t gid, spawn_creds *c) {
         return -E2BIG;
 }
 
+/* getpwnam() and getgrnam() may leave any of these in errno for a name that is not there
+ * (getpwnam(3)); anything else is a failure to look. */
+static bool lookup_not_found(int e) {
+        return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
+}
+
 static int resolve_user(const char *user, spawn_creds *c) {
         struct passwd *pw;
         unsigned id;
@@ -52,7 +58,7 @@ static int resolve_user(const char *user, spawn_creds *c) {
         errno = 0;
         pw = parse_id(user, &id) >= 0 ? getpwuid((uid_t) id) : getpwnam(user);
         if (!pw && parse_id(user, &id) < 0)
-                return errno > 0 ? -errno : -ESRCH;
+                return lookup_not_found(errno) ? -ESRCH : -errno;
         c->uid = pw ? pw->pw_uid : (uid_t) id;
         c->gid = pw ? pw->pw_gid : (gid_t) id; /* a bare uid with no entry: its own number as group */
         return pw ? user_groups(pw->pw_name, pw->pw_gid, c) : 0;
@@ -69,7 +75,7 @@ static int resolve_group(const char *group, gid_t *ret) {
         errno = 0;
         gr = getgrnam(group);
         if (!gr)
-                return errno > 0 ? -errno : -ENXIO;
+                return lookup_not_found(errno) ? -ENXIO : -errno;
         *ret = gr->gr_gid;
         return 0;
 }

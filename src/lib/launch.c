@@ -18,25 +18,14 @@
 
 extern char **environ;
 
-/* What the supervisor works out before anything is made: the executable, who it runs as, its
- * limits, its environment. */
-typedef struct launch_prep {
-        char *path;
-        spawn_creds creds;
-        bool have_creds;
-        char **env; /* NULL: the spec's own, or the supervisor's */
-        spawn_rlimit rlimits[17];
-        size_t n_rlimits;
-} launch_prep;
-
-static void launch_prep_done(launch_prep *p) {
+void launch_prep_done(launch_prep *p) {
         free(p->path);
         creds_done(&p->creds);
         strv_free(p->env);
         *p = (launch_prep){ 0 };
 }
 
-static const spawn_creds *prep_creds(const launch_prep *p) {
+const spawn_creds *launch_prep_creds(const launch_prep *p) {
         return p->have_creds ? &p->creds : NULL;
 }
 
@@ -97,10 +86,10 @@ static int launch_creds(const corral_spec *s, launch_prep *p, char **ret_what) {
                 return 0;
         r = creds_resolve(s->user, s->group, &p->creds);
         if (r == -ESRCH || r == -ENXIO) {
-                if (asprintf(ret_what, "unknown %s '%s'", r == -ESRCH ? "user" : "group",
+                if (asprintf(ret_what, "no such %s '%s'", r == -ESRCH ? "user" : "group",
                              r == -ESRCH ? s->user : s->group) < 0)
                         return -ENOMEM;
-                return -EINVAL;
+                return -ESRCH; /* the what is the whole reason */
         }
         if (r < 0)
                 return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
@@ -110,14 +99,14 @@ static int launch_creds(const corral_spec *s, launch_prep *p, char **ret_what) {
 
 /* The paths it names, reached with its user's rights, not ours: the executable and the working
  * directory (a root supervisor would otherwise find and enter what its user may not). */
-static int launch_paths(const corral_spec *s, launch_prep *p, char **ret_what) {
+static int launch_paths(const corral_spec *s, const char *argv0, launch_prep *p, char **ret_what) {
         creds_fs_saved saved;
-        int r = creds_fs_enter(prep_creds(p), &saved);
+        int r = creds_fs_enter(launch_prep_creds(p), &saved);
 
         if (r < 0)
                 return asprintf(ret_what, "acting as user %s", s->user ?: s->group) < 0 ? -ENOMEM : r;
-        r = spawn_resolve(s->argv[0], &p->path);
-        if (r < 0 && asprintf(ret_what, "%s", s->argv[0]) < 0)
+        r = spawn_resolve(argv0, &p->path);
+        if (r < 0 && asprintf(ret_what, "%s", argv0) < 0)
                 r = -ENOMEM;
         if (r >= 0 && s->cwd && (r = spawn_check_directory(s->cwd)) < 0 &&
             asprintf(ret_what, "working directory %s", s->cwd) < 0)
@@ -138,14 +127,36 @@ static void launch_rlimits(const corral *c, const corral_spec *s, launch_prep *p
                 p->rlimits[p->n_rlimits++] = (spawn_rlimit){ .resource = RLIMIT_NOFILE, .limit = c->nofile };
 }
 
-static int launch_prepare(const corral *c, const corral_spec *s, launch_prep *p, char **ret_what) {
+static int launch_prepare(const corral *c, const corral_spec *s, const char *argv0, launch_prep *p,
+                          char **ret_what) {
         int r = launch_creds(s, p, ret_what);
 
         if (r >= 0)
-                r = launch_paths(s, p, ret_what);
+                r = launch_paths(s, argv0, p, ret_what);
         if (r >= 0)
                 launch_rlimits(c, s, p);
         return r;
+}
+
+int launch_prepare_command(const corral *c, const corral_spec *s, const char *argv0, char *const *extra_env,
+                           launch_prep *ret, char **ret_what) {
+        launch_prep p = { 0 };
+        char **base = NULL;
+        int r;
+
+        *ret_what = NULL;
+        r = launch_prepare(c, s, argv0, &p, ret_what);
+        if (r >= 0)
+                r = launch_env(s, NULL, &base);
+        if (r >= 0)
+                r = env_merge(base ?: s->envp ?: environ, extra_env, &p.env);
+        strv_free(base);
+        if (r < 0) {
+                launch_prep_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
 }
 
 /* Its notify socket, owned by its user, and the environment that names it. */
@@ -174,7 +185,9 @@ static int launch_output(const corral_spec *s, const launch_prep *p, launch *l, 
                 wr[0] = wr[1] = SPAWN_FD_NULL; /* kept nowhere: no pipes to read */
                 return 0;
         }
-        if (s->log_file && (r = output_file_open(&l->log, s->log_file, s->log_file_max, prep_creds(p), ret_what)) < 0)
+        if (s->log_file &&
+            (r = output_file_open(&l->log, s->log_file, s->log_file_max, launch_prep_creds(p), ret_what)) <
+                    0)
                 return r;
         for (int i = 0; r >= 0 && i < 2; i++)
                 r = output_pipe(&l->out_fd[i], &wr[i]);
@@ -239,7 +252,7 @@ static int launch_spawn(corral *c, const corral_spec *s, const launch_prep *p, l
                             .cwd = s->cwd,
                             .cgroup_fd = leaf,
                             .into_cgroup = c->features.clone_into_cgroup,
-                            .creds = prep_creds(p),
+                            .creds = launch_prep_creds(p),
                             .umask = s->umask,
                             .no_new_privs = s->no_new_privs,
                             .rlimits = p->rlimits,
@@ -279,7 +292,7 @@ int launch_start(corral *c, const corral_spec *s, launch *ret, char **ret_what) 
         int wr[2] = { -1, -1 }, leaf = -EBADF, r;
 
         *ret_what = NULL;
-        r = launch_prepare(c, s, &p, ret_what);
+        r = launch_prepare(c, s, s->argv[0], &p, ret_what);
         if (r >= 0)
                 r = launch_leaf(c, s, &p, &l, wr, &leaf, ret_what);
         if (r >= 0)
@@ -313,7 +326,7 @@ int launch_log_reopen(const corral_spec *s, output_file *f, char **ret_what) {
         int r = launch_creds(s, &p, ret_what);
 
         if (r >= 0 && s->log_file)
-                r = output_file_open(f, s->log_file, s->log_file_max, prep_creds(&p), ret_what);
+                r = output_file_open(f, s->log_file, s->log_file_max, launch_prep_creds(&p), ret_what);
         launch_prep_done(&p);
         return r;
 }

@@ -3,11 +3,13 @@
  * and its process; a result, or nothing left behind. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "cgroup-limits.h"
 #include "output.h"
+#include "spawn-clone3.h"
 
 typedef struct corral corral;
 typedef struct corral_spec corral_spec;
@@ -31,12 +33,37 @@ typedef struct launch {
                    .notify_fd = -1,                                                                         \
                    .log = OUTPUT_FILE_INIT })
 
+/* What the supervisor works out before anything is made: the executable, who it runs as, its
+ * limits, its environment. */
+typedef struct launch_prep {
+        char *path;
+        spawn_creds creds;
+        bool have_creds;
+        char **env; /* NULL: the spec's own, or the supervisor's */
+        spawn_rlimit rlimits[17];
+        size_t n_rlimits;
+} launch_prep;
+
+void launch_prep_done(launch_prep *p);
+/* Its credentials, or NULL: it runs as the supervisor does. */
+const spawn_creds *launch_prep_creds(const launch_prep *p);
+
+/*
+ * What a command run beside s's main process gets (command.c): the same user, groups, rlimits and
+ * environment (the spec's, with extra_env over it, never the notify socket), its executable argv0
+ * looked up with that user's rights, and the working directory checked the same way. 0 with *ret,
+ * or -errno with *ret_what (malloc'ed, may be NULL) saying what failed.
+ */
+int launch_prepare_command(const corral *c, const corral_spec *s, const char *argv0, char *const *extra_env,
+                           launch_prep *ret, char **ret_what);
+
 /*
  * Start s in a fresh leaf of c's root, its spec recorded on the leaf before there is a process in
  * it. What its user names (command, working directory, log file) is reached with that user's
  * rights. Returns 0 with *ret, or -errno with *ret_what saying what failed ("/usr/bin/x",
  * "working directory /srv", "log file ...", malloc'ed, may be NULL): then nothing is left, no
- * leaf, no process, no fd.
+ * leaf, no process, no fd. -ESRCH: its user or group does not exist, and *ret_what is the whole
+ * reason ("no such user 'x'"), with no errno to add.
  */
 int launch_start(corral *c, const corral_spec *s, launch *ret, char **ret_what);
 

@@ -381,8 +381,12 @@ void output_drain(corral_backend *b) {
 }
 
 void output_stderr_tail(const corral_backend *b, char *buf, size_t size) {
-        const char *t = b->out.tail, *start;
-        size_t n = b->out.tail_len, lines = 0;
+        output_tail_lines(b->out.tail, b->out.tail_len, buf, size);
+}
+
+void output_tail_lines(const char *t, size_t n, char *buf, size_t size) {
+        const char *start;
+        size_t lines = 0;
 
         while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r'))
                 n--;

@@ -72,6 +72,8 @@ int output_attach(corral_backend *b);
  * log file. */
 void output_drain(corral_backend *b);
 
+/* The last lines (at most 5, and size - 1 bytes) of the n bytes at t, NUL-terminated, as valid UTF-8. */
+void output_tail_lines(const char *t, size_t n, char *buf, size_t size);
 /* The last lines of stderr of this launch (at most 5 and OUTPUT_TAIL_SIZE bytes), or "". */
 void output_stderr_tail(const corral_backend *b, char *buf, size_t size);
 

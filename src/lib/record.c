@@ -96,17 +96,17 @@ static json_t *state_to_json(const record_state *s) {
 
         for (unsigned i = 0; times && i < n; i++)
                 json_array_append_new(times, json_integer((json_int_t) s->restart_times[i]));
-        json_t *o = json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:i, s:o, s:i, s:I, "
+        json_t *o = json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:b, s:i, s:o, s:i, s:I, "
                          "s:I, s:o, s:o}",
                          "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
                          (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
                          s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
                          (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
                          s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "escalated",
-                         s->escalated, "attempt", (int) s->attempt, "restartTimes", times, "restartCount",
-                         (int) s->n_restart_times, "nextRestart", (json_int_t) s->next_restart_usec,
-                         "oomSeen", (json_int_t) s->oom_seen, "verdict", verdict_to_json(s), "counters",
-                         counters_to_json(&s->counters));
+                         s->escalated, "deadlineKill", s->deadline_kill, "attempt", (int) s->attempt,
+                         "restartTimes", times, "restartCount", (int) s->n_restart_times, "nextRestart",
+                         (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen, "verdict",
+                         verdict_to_json(s), "counters", counters_to_json(&s->counters));
         if (o && s->stop_cause[0])
                 json_object_set_new(o, "stopCause", json_string(s->stop_cause));
         return o;
@@ -130,6 +130,7 @@ static void state_from_json(json_t *o, record_state *s) {
                 .stop_signalled = json_is_true(json_object_get(o, "stopSignalled")),
                 .stop_deadline_usec = ju64(o, "stopDeadline"),
                 .escalated = json_is_true(json_object_get(o, "escalated")),
+                .deadline_kill = json_is_true(json_object_get(o, "deadlineKill")),
                 .oom_seen = ju64(o, "oomSeen"),
                 .attempt = (unsigned) ju64(o, "attempt"),
                 .n_restart_times = (unsigned) ju64(o, "restartCount"),

@@ -35,7 +35,8 @@ typedef struct record_state {
         uint64_t stop_at_usec;
         bool stop_signalled;
         uint64_t stop_deadline_usec;
-        bool escalated; /* cgroup.kill was needed (a stop's verdict is notice, not info) */
+        bool escalated;     /* cgroup.kill was needed (a stop's verdict is notice, not info) */
+        bool deadline_kill; /* at the stop's deadline */
         uint64_t oom_seen;
         /* The restart policy's memory, which outlives a launch. */
         unsigned attempt;

@@ -59,6 +59,23 @@ static verdict verdict_unasked(const verdict_input *in) {
         }
 }
 
+/* The kill of its cgroup, said as what it was: at a stop's deadline, at once (a stop without
+ * grace), or of what an end nobody asked for left behind. Never a deadline that was not there. */
+static verdict verdict_note_kill(const verdict_input *in, verdict v) {
+        size_t n = strlen(v.message);
+
+        if (!in->escalated)
+                return v;
+        if (in->intent_stop && v.type == E(STOPPED))
+                (void) snprintf(v.message + n, sizeof(v.message) - n, "%s",
+                                in->deadline_kill ? " (cgroup killed at the deadline)" : " (cgroup killed)");
+        else if (in->leftover > 0)
+                (void) snprintf(v.message + n, sizeof(v.message) - n,
+                                "; %u leftover process%s killed with its cgroup", in->leftover,
+                                in->leftover == 1 ? "" : "es");
+        return v;
+}
+
 /* How the launch went overrides how the process ended, in this order: a start that failed or
  * timed out, a watchdog missed, a death before readiness, a clean exit announced by STOPPING=1. */
 static verdict verdict_launch(const verdict_input *in, verdict v) {
@@ -91,7 +108,10 @@ verdict verdict_decide(const verdict_input *in) {
 
         if (in->start_error > 0) {
                 v = (verdict){ .type = E(START_FAILED), .level = L(ERROR) };
-                if (in->start_what)
+                if (in->start_what && in->start_what_is_why)
+                        (void) snprintf(v.message, sizeof(v.message), "backend failed to start: %s",
+                                        in->start_what);
+                else if (in->start_what)
                         (void) snprintf(v.message, sizeof(v.message), "backend failed to start: %s: %s",
                                         in->start_what, strerror(in->start_error));
                 else
@@ -100,5 +120,5 @@ verdict verdict_decide(const verdict_input *in) {
                 return v;
         }
         v = in->intent_stop ? verdict_stop(in) : verdict_unasked(in);
-        return verdict_launch(in, v);
+        return verdict_launch(in, verdict_note_kill(in, v));
 }

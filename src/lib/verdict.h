@@ -11,13 +11,16 @@
 typedef struct verdict_input {
         bool intent_stop; /* a stop was asked for before the main process exited */
         corral_type type;
-        int si_code;     /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, or 0 when unknown */
-        int status;      /* si_status: the exit code or the signal */
-        bool escalated;  /* cgroup.kill was needed */
-        bool oom_killed; /* the cgroup's oom_kill counter grew */
+        int si_code;        /* CLD_EXITED, CLD_KILLED, CLD_DUMPED, or 0 when unknown */
+        int status;         /* si_status: the exit code or the signal */
+        bool escalated;     /* cgroup.kill was needed */
+        bool deadline_kill; /* that kill came at a stop's deadline (not at once, nor of leftovers) */
+        unsigned leftover;  /* processes besides the main one left in the cgroup at its end */
+        bool oom_killed;    /* the cgroup's oom_kill counter grew */
         /* It never ran: exec or the child's setup failed (or the leaf, the pipes...). */
         int start_error;        /* the positive errno, 0 if it started */
         const char *start_what; /* what failed ("/usr/bin/x", "working directory /srv"), or NULL */
+        bool start_what_is_why; /* start_what is the whole reason ("no such user 'x'"): no errno */
         /* How the launch went. */
         bool ready_pending; /* it was to report readiness and had not */
         bool start_timed_out;

@@ -23,7 +23,11 @@ static void assert_stopped(const recorded_event *r, corral_level level, bool esc
         assert_int_equal(r->ev.level, level);
         assert_true(r->ev.intentional);
         assert_int_equal(r->ev.escalated, escalated);
-        assert_string_equal(r->message, "backend stopped");
+        /* the kill of its cgroup, if there was one, is said in the message (how: the callers') */
+        if (escalated)
+                assert_true(strncmp(r->message, "backend stopped (cgroup killed", 30) == 0);
+        else
+                assert_string_equal(r->message, "backend stopped");
 }
 
 /* The classic false alarm: killed by our own SIGTERM, no exit code, yet a clean stop. */
@@ -65,6 +69,7 @@ static void test_stop_ignoring_sigterm_is_killed_at_deadline_notice(void **state
         assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
         const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_stopped(r, CORRAL_LEVEL_NOTICE, true);
+        assert_string_equal(r->message, "backend stopped (cgroup killed at the deadline)");
         assert_int_equal(r->ev.how, CORRAL_HOW_KILLED);
         assert_int_equal(r->ev.signal, SIGKILL);
         assert_int_equal(r->ev.leftover, 0);
@@ -383,7 +388,9 @@ static void test_leaf_is_in_the_given_root(void **state) {
         assert_int_equal(atoi(procs), corral_backend_get_pid(b));
         assert_non_null(strstr(path, corral_backend_get_cgroup(b)));
         assert_int_equal(corral_stop(b, 0), CORRAL_STOP_STARTED);
-        assert_stopped(harness_wait_event(h, b, CORRAL_EVENT_STOPPED), CORRAL_LEVEL_NOTICE, true);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_stopped(r, CORRAL_LEVEL_NOTICE, true);
+        assert_string_equal(r->message, "backend stopped (cgroup killed)"); /* no grace: no deadline */
         corral_backend_unref(b);
 }
 
@@ -521,13 +528,14 @@ static void test_bad_user_group_and_directory_are_start_failed(void **state) {
         corral_backend *b = NULL;
         char dir[512];
 
-        assert_int_equal(corral_spawn(h->c, s, &b), -EINVAL);
+        assert_int_equal(corral_spawn(h->c, s, &b), -ESRCH);
         assert_string_equal(h->events[h->n_events - 1].message,
-                            "backend failed to start: unknown user 'no-such-user-here': Invalid argument");
+                            "backend failed to start: no such user 'no-such-user-here'");
         assert_int_equal(corral_spec_set_user(s, NULL), 0);
         assert_int_equal(corral_spec_set_group(s, "no-such-group-here"), 0);
-        assert_int_equal(corral_spawn(h->c, s, &b), -EINVAL);
-        assert_non_null(strstr(h->events[h->n_events - 1].message, "unknown group 'no-such-group-here'"));
+        assert_int_equal(corral_spawn(h->c, s, &b), -ESRCH);
+        assert_string_equal(h->events[h->n_events - 1].message,
+                            "backend failed to start: no such group 'no-such-group-here'");
         /* A directory only root may enter: as nobody, the child's chdir fails, and says so. */
         snprintf(dir, sizeof(dir), "%s/private", h->tmpdir);
         assert_int_equal(mkdir(dir, 0700), 0);

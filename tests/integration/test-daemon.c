@@ -460,7 +460,8 @@ static void test_start_as_another_user(void **state) {
         json_t *r = call(d, IFACE "Start",
                          json_pack("{s:s, s:[s], s:s}", "name", "ghost", "command", "true", "user",
                                    "no-such-user-here"));
-        assert_non_null(strstr(json_string_value(param(r, "message")), "unknown user 'no-such-user-here'"));
+        assert_non_null(strstr(json_string_value(param(r, "message")), "no such user 'no-such-user-here'"));
+        assert_null(strstr(json_string_value(param(r, "message")), "Invalid argument"));
         assert_error(r, IFACE "StartFailed", "name", "ghost");
 }
 
@@ -696,6 +697,79 @@ static void test_options_before_the_verb(void **state) {
         assert_string_equal(out, "corrald " CORRAL_VERSION "\n");
 }
 
+/* The line of `corral status` that starts with key, its value copied to buf. */
+static const char *status_line(const char *out, const char *key, char *buf, size_t size) {
+        char want[32];
+        const char *p;
+
+        snprintf(want, sizeof(want), "\n%-10s ", key);
+        p = strstr(out, want);
+        assert_non_null(p);
+        p += strlen(want);
+        snprintf(buf, size, "%.*s", (int) strcspn(p, "\n"), p);
+        return buf;
+}
+
+/* What status and list say: readiness, STATUS=, restarts, processes, the start time (also after
+ * a re-adoption), no pid once gone; a failed start --wait-ready says how it ended and what it
+ * said last on stderr. */
+static void test_status_and_list_say_what_runs(void **state) {
+        daemon_fixture *d = *state;
+        char out[8192], v[256], started[64];
+
+        assert_int_equal(client(d,
+                                ARGS("start", "web", "--ready", "notify", "--wait-ready", "--",
+                                     harness_helper(), "notify-ready", d->h->fifo),
+                                out, sizeof(out)),
+                         0);
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client(d, ARGS("status", "web"), out, sizeof(out)), 0);
+        assert_string_equal(status_line(out, "ready", v, sizeof(v)), "yes");
+        assert_string_equal(status_line(out, "status", v, sizeof(v)), "loading model");
+        assert_string_equal(status_line(out, "restarts", v, sizeof(v)), "0 (Restart=no)");
+        assert_string_equal(status_line(out, "processes", v, sizeof(v)), "1");
+        assert_string_equal(status_line(out, "file", v, sizeof(v)), "-"); /* started over varlink */
+        status_line(out, "started", started, sizeof(started));
+        assert_int_equal(strlen(started), 19); /* YYYY-MM-DD HH:MM:SS */
+        assert_int_equal(client(d, ARGS("list"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "STARTED"));
+        assert_non_null(strstr(out, "RESTARTS"));
+        assert_non_null(strstr(out, "READY"));
+        assert_non_null(strstr(out, started));
+
+        /* corrald killed and back: the start time is the launch's, from its record */
+        daemon_kill9(d);
+        daemon_start(d, NULL);
+        assert_int_equal(client(d, ARGS("status", "web"), out, sizeof(out)), 0);
+        assert_string_equal(status_line(out, "started", v, sizeof(v)), started);
+        assert_string_equal(status_line(out, "ready", v, sizeof(v)), "yes");
+        assert_int_equal(client(d, ARGS("status", "web", "--json"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"processes\":1"));
+        assert_non_null(strstr(out, "\"ready\":true"));
+
+        /* gone: no pid 0, no start time */
+        assert_int_equal(client(d, ARGS("stop", "web"), out, sizeof(out)), 0);
+        assert_int_equal(client(d, ARGS("status", "web"), out, sizeof(out)), 0);
+        assert_string_equal(status_line(out, "pid", v, sizeof(v)), "-");
+        assert_string_equal(status_line(out, "started", v, sizeof(v)), "-");
+        assert_string_equal(status_line(out, "ready", v, sizeof(v)), "-");
+        assert_int_equal(client(d, ARGS("status", "web", "--json"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"pid\":null"));
+        daemon_baseline(d); /* the corrald that took web back held its fds from its start */
+
+        /* ended before it was ready: how (exit code 3), and its stderr's last lines */
+        assert_int_equal(client(d,
+                                ARGS("start", "early", "--ready", "notify", "--wait-ready", "--",
+                                     harness_helper(), "exit", d->h->fifo, "3"),
+                                out, sizeof(out)),
+                         1);
+        assert_non_null(strstr(
+                out,
+                "corral: early: backend failed to start: it ended before it was ready (exit code 3)\n"));
+        assert_non_null(strstr(out, "\n  err 6\n  err 7\n"));
+        harness_wait_ready(d->h, false);
+}
+
 /* Output over varlink and through `corral logs`; limits through `corral start`; Logs is as
  * privileged as Start; the output of a backend that is gone is still there. */
 static void test_logs_and_limits_through_the_client(void **state) {
@@ -876,6 +950,7 @@ int main(void) {
                 T(test_sigterm_stops_every_backend_at_info),
                 T(test_client_verbs_and_exit_codes),
                 T(test_options_before_the_verb),
+                T(test_status_and_list_say_what_runs),
                 T(test_logs_and_limits_through_the_client),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),

@@ -203,6 +203,7 @@ static void fake_info(registry_backend *b, registry_backend_info *ret) {
                 .restarts = 0,
                 .next_restart_usec = 0,
                 .status_text = NULL,
+                .ready = -1,
         };
 }
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "verdict.h"
@@ -40,9 +41,9 @@ static void test_stop_any_exit_is_stopped(void **state) {
                 check(STOP, types[t], CLD_KILLED, SIGINT, false, false, CORRAL_EVENT_STOPPED,
                       CORRAL_LEVEL_INFO, "backend stopped");
                 check(STOP, types[t], CLD_KILLED, SIGKILL, true, false, CORRAL_EVENT_STOPPED,
-                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                      CORRAL_LEVEL_NOTICE, "backend stopped (cgroup killed)");
                 check(STOP, types[t], CLD_EXITED, 143, true, false, CORRAL_EVENT_STOPPED,
-                      CORRAL_LEVEL_NOTICE, "backend stopped");
+                      CORRAL_LEVEL_NOTICE, "backend stopped (cgroup killed)");
                 check(STOP, types[t], 0, 0, false, false, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO,
                       "backend stopped");
         }
@@ -119,6 +120,11 @@ static void test_start_failed_is_error(void **state) {
         v = verdict_decide(&in);
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
         assert_string_equal(v.message, "backend failed to start: No such file or directory");
+        /* a name that resolves to nothing: the what says it all, no errno's words after it */
+        in = (verdict_input){ .start_error = ESRCH, .start_what = "no such user 'nosuchuser'",
+                              .start_what_is_why = true };
+        v = verdict_decide(&in);
+        assert_string_equal(v.message, "backend failed to start: no such user 'nosuchuser'");
 }
 
 /* The rules of how a launch went, each over how the main process ended. */
@@ -195,6 +201,26 @@ static void test_missed_watchdog_is_watchdog(void **state) {
                          CORRAL_EVENT_STOPPED);
 }
 
+/* The kill of the cgroup is said as what it was: a stop's deadline only where there was one; the
+ * leftovers of an end nobody asked for were killed at once, with no deadline at all. */
+static void test_cgroup_kill_is_said_as_what_it_was(void **state) {
+        verdict v = launch((verdict_input){ .intent_stop = true, .si_code = CLD_KILLED, .status = SIGKILL,
+                                            .escalated = true, .deadline_kill = true });
+
+        assert_int_equal(v.level, CORRAL_LEVEL_NOTICE);
+        assert_string_equal(v.message, "backend stopped (cgroup killed at the deadline)");
+        v = launch((verdict_input){ .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .leftover = 2 });
+        assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+        assert_string_equal(v.message, "backend killed by signal; 2 leftover processes killed with its cgroup");
+        assert_null(strstr(v.message, "deadline"));
+        v = launch((verdict_input){ .si_code = CLD_EXITED, .status = 3, .escalated = true, .leftover = 1 });
+        assert_string_equal(v.message, "backend exited unexpectedly; 1 leftover process killed with its cgroup");
+        /* a deadline that is not a stop's says nothing of one either */
+        v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true, .start_timed_out = true,
+                                    .start_timeout_usec = 300000, .leftover = 1 });
+        assert_string_equal(v.message, "backend failed to start: not ready within 300 ms");
+}
+
 static void test_unknown_status(void **state) {
         check(NONE, CORRAL_TYPE_SERVICE, 0, 0, false, false, CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING,
               "backend exited unexpectedly (status unknown)");
@@ -215,6 +241,7 @@ int main(void) {
                 cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
                 cmocka_unit_test(test_start_failed_is_error),
                 cmocka_unit_test(test_start_timeout_is_start_failed),
+                cmocka_unit_test(test_cgroup_kill_is_said_as_what_it_was),
                 cmocka_unit_test(test_death_before_ready_is_start_failed),
                 cmocka_unit_test(test_stopping_then_exit_zero_is_finished),
                 cmocka_unit_test(test_missed_watchdog_is_watchdog),
