@@ -249,6 +249,42 @@ int corral_spec_set_user(corral_spec *s, const char *user);
 /** corral_spec_set_group() - primary group (name or number) instead of the user's. */
 int corral_spec_set_group(corral_spec *s, const char *group);
 int corral_spec_set_no_new_privileges(corral_spec *s, bool enable);
+/*
+ * The sandbox: systemd's keys of the same names, with their syntax and semantics (see
+ * corral.backend(5)). A list given several times adds up, "~" before it inverts it, an empty
+ * value (or NULL) resets the setting. Each returns 0 or -EINVAL for a value it does not take.
+ */
+/** corral_spec_set_capability_bounding_set() - "CAP_NET_BIND_SERVICE CAP_CHOWN" or "~CAP_SYS_ADMIN". */
+int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps);
+/** corral_spec_set_ambient_capabilities() - kept by a backend that runs as another user than root. */
+int corral_spec_set_ambient_capabilities(corral_spec *s, const char *caps);
+/** corral_spec_set_system_call_filter() - an allow list, or "~" a deny list, of names and @groups. */
+int corral_spec_set_system_call_filter(corral_spec *s, const char *list);
+/** corral_spec_set_system_call_error_number() - "EPERM", a number, or "kill" (the default: SIGSYS). */
+int corral_spec_set_system_call_error_number(corral_spec *s, const char *errno_name);
+/** corral_spec_set_system_call_architectures() - "native" or empty. */
+int corral_spec_set_system_call_architectures(corral_spec *s, const char *arches);
+/** corral_spec_set_protect_system() - no, yes, full or strict. */
+int corral_spec_set_protect_system(corral_spec *s, const char *mode);
+/** corral_spec_set_protect_home() - no, yes, read-only or tmpfs. */
+int corral_spec_set_protect_home(corral_spec *s, const char *mode);
+/** corral_spec_add_read_only_path() - an absolute path, "-" before it if it may be missing. */
+int corral_spec_add_read_only_path(corral_spec *s, const char *path);
+int corral_spec_add_read_write_path(corral_spec *s, const char *path);
+int corral_spec_add_inaccessible_path(corral_spec *s, const char *path);
+int corral_spec_set_private_tmp(corral_spec *s, bool enable);
+int corral_spec_set_private_devices(corral_spec *s, bool enable);
+int corral_spec_set_private_network(corral_spec *s, bool enable);
+int corral_spec_set_protect_kernel_tunables(corral_spec *s, bool enable);
+int corral_spec_set_protect_kernel_modules(corral_spec *s, bool enable);
+int corral_spec_set_protect_control_groups(corral_spec *s, bool enable);
+int corral_spec_set_lock_personality(corral_spec *s, bool enable);
+int corral_spec_set_memory_deny_write_execute(corral_spec *s, bool enable);
+/** corral_spec_set_restrict_address_families() - "AF_INET AF_INET6 AF_UNIX", "~AF_PACKET", "none". */
+int corral_spec_set_restrict_address_families(corral_spec *s, const char *list);
+/** corral_spec_set_restrict_namespaces() - yes, no, or a list (or "~" list) of cgroup ipc net mnt pid user
+ * uts. */
+int corral_spec_set_restrict_namespaces(corral_spec *s, const char *v);
 /** corral_spec_set_umask() - 0 to 0777, or -1 (default) to inherit. */
 int corral_spec_set_umask(corral_spec *s, int mask);
 /** corral_spec_set_rlimit() - a resource limit (RLIMIT_NOFILE, ...); RLIM_INFINITY for none. */

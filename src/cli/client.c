@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "evlog.h"
 #include "json-strv.h"
 #include "macro.h"
 #include "parse.h"
@@ -458,22 +459,20 @@ static int verb_status(client_args *a) {
         return r;
 }
 
-/* An event as a logfmt line, like corrald's own log, or as JSON. */
+/* An event as corrald's own log writes it (the same formatter: one line a person reads, coloured on
+ * a terminal unless $NO_COLOR), or as JSON. */
 static void print_event(const client_args *a, json_t *ev) {
-        const char *key;
-        bool first = true;
-        json_t *v;
+        _cleanup_free_ char *line = NULL;
+        corral_event e;
 
         if (a->json)
                 return print_json(ev);
-        json_object_foreach(ev, key, v) {
-                char *s = json_is_string(v) || json_is_null(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
-                const char *val = json_is_string(v) ? json_string_value(v) : s ?: "";
-                printf(strpbrk(val, " =\"") ? "%s%s=\"%s\"" : "%s%s=%s", first ? "" : " ", key, val);
-                first = false;
-                free(s);
+        if (evlog_event_from_json(ev, &e) < 0 ||
+            evlog_format_event_colour(&e, EVLOG_FORMAT_TEXT, evlog_colour_for(STDOUT_FILENO), &line) < 0) {
+                print_json(ev); /* one this build cannot read (a newer corrald's): as it came */
+                return;
         }
-        printf("\n");
+        printf("%s\n", line);
 }
 
 /* A call with "more": on_reply for each reply until corrald goes away (or an error). */

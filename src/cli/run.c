@@ -40,7 +40,9 @@ static void run_help(void) {
                "  --name NAME            backend name (default: the command's base name)\n"
                "  --cgroup-root DIR      where leaf cgroups are made (default $CORRAL_CGROUP_ROOT,\n"
                "                         else our own cgroup)\n"
-               "  --log-format text|json (default: text on a terminal, else json)\n"
+               "  --log-format text|logfmt|json\n"
+               "                         (default: text on a terminal, coloured unless $NO_COLOR; else "
+               "json)\n"
                "  --log-target auto|stderr|journal (default auto: the journal if stderr goes there)\n"
                "  -h, --help\n\n"
                "Backend options, the keys of corral.backend(5) (-p KEY=VALUE sets any):\n");
@@ -56,9 +58,8 @@ static int run_parse_name(const char *v, run_args *a) {
 
 static int run_parse_log(int opt, const char *v, run_args *a) {
         if (opt == 'f') {
-                if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
-                        return cli_usage("invalid --log-format '%s': expected text or json", v);
-                a->format = strcmp(v, "json") == 0 ? EVLOG_FORMAT_JSON : EVLOG_FORMAT_TEXT;
+                if (evlog_format_from_string(v, &a->format) < 0)
+                        return cli_usage("invalid --log-format '%s': expected text, logfmt or json", v);
                 return 0;
         }
         if (strcmp(v, "auto") == 0)

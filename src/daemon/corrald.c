@@ -124,7 +124,9 @@ static void help(void) {
                "  --metrics-allow-remote  let --metrics-listen use an address that is not loopback\n"
                "  --metrics-textfile PATH keep the metrics in PATH for node_exporter's textfile\n"
                "                          collector, replaced when a backend changes\n"
-               "  --log-format text|json  (default: text)\n"
+               "  --log-format text|logfmt|json\n"
+               "                          (default: text on a terminal, coloured unless $NO_COLOR;\n"
+               "                          else logfmt)\n"
                "  --log-target auto|stderr|journal (default auto: the journal under systemd)\n"
                "  -h, --help\n"
                "  --version\n");
@@ -249,9 +251,8 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
         case 'o':
                 return parse_yes_no_auto("--own-leaf", v, &a->own_leaf);
         case 'f':
-                if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
-                        return usage("invalid --log-format '%s': expected text or json", v);
-                a->format = strcmp(v, "json") == 0 ? EVLOG_FORMAT_JSON : EVLOG_FORMAT_TEXT;
+                if (evlog_format_from_string(v, &a->format) < 0)
+                        return usage("invalid --log-format '%s': expected text, logfmt or json", v);
                 return 0;
         case 'D':
                 if (v[0] != '/')
@@ -342,7 +343,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
                             .keep_gone = REGISTRY_KEEP_GONE_DEFAULT,
                             .own_leaf = -1,
                             .fd_holder = -1,
-                            .format = EVLOG_FORMAT_TEXT,
+                            .format = isatty(STDERR_FILENO) ? EVLOG_FORMAT_TEXT : EVLOG_FORMAT_LOGFMT,
                             .target = evlog_fd_is_journal(STDERR_FILENO) ? EVLOG_TARGET_JOURNAL
                                                                          : EVLOG_TARGET_STDERR };
         opterr = 0;

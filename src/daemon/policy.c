@@ -166,6 +166,49 @@ static const char *check_rlimits(const policy *p, json_t *params, char **ret_mes
         return NULL;
 }
 
+/* Whether a sandbox parameter asks for something, read as loosely as its parsers could: what
+ * might mean "yes" counts. */
+static bool param_set(json_t *v) {
+        const char *s = json_string_value(v);
+
+        if (!v || json_is_null(v) || json_is_false(v))
+                return false;
+        if (json_is_array(v))
+                return json_array_size(v) > 0;
+        return !s ||
+                (*s && strcmp(s, "no") != 0 && strcmp(s, "false") != 0 && strcmp(s, "off") != 0 &&
+                 strcmp(s, "0") != 0);
+}
+
+/* The sandbox only takes away, but for two things. Ambient capabilities give a backend that runs
+ * as the member capabilities the member does not have: root's alone to give. And a mount
+ * namespace made by root could show a setuid program a file system it does not expect (a hidden
+ * /etc/pam.d, say): a member's backend with one gets no_new_privs, so nothing it runs gains
+ * privileges from a file. */
+static const char *check_sandbox(json_t *params, char **ret_message) {
+        static const char *const mount_keys[] = { "protectSystem",        "protectHome",
+                                                  "readOnlyPaths",        "readWritePaths",
+                                                  "inaccessiblePaths",    "privateTmp",
+                                                  "privateDevices",       "protectKernelTunables",
+                                                  "protectKernelModules", "protectControlGroups" };
+
+        if (param_set(json_object_get(params, "ambientCapabilities")))
+                return refuse(ret_message, "ambientCapabilities",
+                              "only root may give a backend capabilities (AmbientCapabilities=)");
+        for (size_t i = 0; i < ELEMENTSOF(mount_keys); i++)
+                if (param_set(json_object_get(params, mount_keys[i]))) {
+                        if (json_is_false(json_object_get(params, "noNewPrivileges")))
+                                return refuse(ret_message, "noNewPrivileges",
+                                              "a backend with a mount namespace (%s) runs with no_new_privs "
+                                              "unless root starts it",
+                                              mount_keys[i]);
+                        if (json_object_set_new(params, "noNewPrivileges", json_true()) < 0)
+                                return refuse(ret_message, mount_keys[i], "out of memory");
+                        break;
+                }
+        return NULL;
+}
+
 const char *policy_check_start(const policy *p, const struct ucred *cred, json_t *params,
                                char **ret_message) {
         const char *bad;
@@ -174,5 +217,7 @@ const char *policy_check_start(const policy *p, const struct ucred *cred, json_t
         if (cred->uid == 0)
                 return NULL;
         bad = check_user(p, cred, params, ret_message);
-        return bad ?: check_rlimits(p, params, ret_message);
+        if (!bad)
+                bad = check_rlimits(p, params, ret_message);
+        return bad ?: check_sandbox(params, ret_message);
 }

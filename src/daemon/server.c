@@ -22,6 +22,7 @@
 #define READ_BUDGET        (64 * 1024) /* bytes read from one connection per turn of the loop */
 #define CALLS_PER_WAKEUP   16          /* calls taken from one connection per turn of the loop */
 #define ACCEPTS_PER_WAKEUP 64          /* connections accepted per turn of the loop */
+#define ACCEPT_RETRY_USEC  (1000 * 1000ULL) /* out of fds: listening again after at most this */
 
 /* What the summary of suppressed refusals counts each kind as. */
 #define R_TOTAL     "connections over --max-connections"
@@ -71,6 +72,8 @@ struct server {
         void *userdata;
         int listen_fd;
         sd_event_source *listen_source;
+        sd_event_source *accept_retry; /* out of fds: when to listen again (off otherwise) */
+        bool accept_paused;
         conn *conns;
         unsigned n_conns;
         unsigned n_unprivileged;
@@ -82,6 +85,7 @@ struct server {
 static void conn_close(conn *c);
 static void conn_process(conn *c, unsigned limit);
 static void conn_update(conn *c);
+static void server_resume_accepting(server *s);
 
 int server_log_refusal(server *s, const char *reason, int prio, const char *fmt, ...) {
         va_list ap;
@@ -376,6 +380,7 @@ static void conn_close(conn *c) {
         s->n_conns--;
         (void) server_count_unprivileged(s, c, -1);
         conn_unref(c);
+        server_resume_accepting(s); /* an fd came free */
 }
 
 static int conn_on_timer(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
@@ -680,6 +685,34 @@ void server_add_connection(server *s, int fd) {
         conn_update_timer(c); /* an unprivileged client's idle clock starts now */
 }
 
+/* Accepting again, after a pause for want of fds. */
+static void server_resume_accepting(server *s) {
+        if (!s->accept_paused)
+                return;
+        s->accept_paused = false;
+        (void) sd_event_source_set_enabled(s->accept_retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
+}
+
+static int server_on_accept_retry(sd_event_source *es _unused_, uint64_t usec _unused_, void *userdata) {
+        server_resume_accepting(userdata);
+        return 0;
+}
+
+/* Out of fds (or of kernel memory): the waiting connection keeps the listening socket readable, so
+ * listening on would wake us at once, again and again. Stop listening until a connection closes,
+ * or for a second at most, since a backend's fds coming free tell us nothing. The retry's source
+ * was made with the server: making one now could need the very fd there is none of. */
+static void server_pause_accepting(server *s) {
+        if (s->accept_paused)
+                return;
+        if (sd_event_source_set_time_relative(s->accept_retry, ACCEPT_RETRY_USEC) < 0 ||
+            sd_event_source_set_enabled(s->accept_retry, SD_EVENT_ONESHOT) < 0)
+                return; /* no retry: keep listening, busy as that is, rather than never again */
+        s->accept_paused = true;
+        (void) sd_event_source_set_enabled(s->listen_source, SD_EVENT_OFF);
+}
+
 static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t revents _unused_,
                             void *userdata) {
         server *s = userdata;
@@ -692,6 +725,8 @@ static int server_on_listen(sd_event_source *es _unused_, int fd, uint32_t reven
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                                 server_log_refusal(s, "failed accepts", LOG_WARNING, "accept failed: %s",
                                                    strerror(errno));
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                server_pause_accepting(s);
                         break;
                 }
                 server_add_connection(s, cfd);
@@ -723,6 +758,11 @@ int server_new(sd_event *e, const server_options *opt, int listen_fd, server_dis
                 return r;
         }
         r = sd_event_add_io(e, &s->listen_source, listen_fd, EPOLLIN, server_on_listen, s);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &s->accept_retry, CLOCK_MONOTONIC, ACCEPT_RETRY_USEC, 0,
+                                               server_on_accept_retry, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->accept_retry, SD_EVENT_OFF);
         if (r < 0) {
                 server_free(s);
                 return r;
@@ -736,6 +776,7 @@ server *server_free(server *s) {
                 return NULL;
         while (s->conns)
                 conn_close(s->conns);
+        s->accept_retry = sd_event_source_disable_unref(s->accept_retry);
         s->listen_source = sd_event_source_disable_unref(s->listen_source);
         safe_close(s->listen_fd);
         daemon_log_limit_done(&s->refusals); /* what was suppressed is still told */

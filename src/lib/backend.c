@@ -829,7 +829,9 @@ static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, 
                                         r->start_timed_out ? backend_not_ready_why(b, why, why_size) : NULL,
                                 .self_stopping = r->self_stopping,
                                 .watchdog_fired = r->watchdog_fired,
-                                .watchdog_usec = r->watchdog_usec };
+                                .watchdog_usec = r->watchdog_usec,
+                                .syscall_filter = b->spec->sandbox.native_only ||
+                                        (b->spec->sandbox.syscalls && !b->spec->sandbox.syscall_errno) };
 }
 
 static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {

@@ -15,9 +15,11 @@
 #include "hashmap.h"
 #include "launch.h"
 #include "notify.h"
+#include "sandbox.h"
 #include "output.h"
 #include "probe.h"
 #include "record.h"
+#include "sandbox.h"
 #include "spawn-clone3.h"
 #include "verdict.h"
 
@@ -182,6 +184,7 @@ struct corral_spec {
         char *log_file;      /* NULL: none */
         uint64_t log_file_max;
         bool log_journal; /* copy output to the journal when it is there */
+        sandbox_settings sandbox;
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);

@@ -263,10 +263,21 @@ static int launch_spawn(corral *c, const corral_spec *s, const launch_prep *p, l
                             .stderr_fd = wr[1],
                             .window = c->window.end > 0 ? &c->window : NULL };
         const char *step = NULL;
-        int r = spawn_start(&sp, &c->stack, &l->pid, &l->pidfd, &step);
+        sandbox_plan plan;
+        int r;
 
+        if (sandbox_settings_any(&s->sandbox)) { /* else no work at all for it */
+                r = sandbox_plan_make(&s->sandbox, p->have_creds ? p->creds.uid == 0 : geteuid() == 0, &plan,
+                                      ret_what);
+                if (r < 0)
+                        return *ret_what || (*ret_what = strdup("the sandbox")) ? r : -ENOMEM;
+                sp.sandbox = &plan.sb;
+        }
+        r = spawn_start(&sp, &c->stack, &l->pid, &l->pidfd, &step);
         if (r < 0)
                 *ret_what = step_what(s, step);
+        if (sp.sandbox)
+                sandbox_plan_done(&plan);
         return r;
 }
 

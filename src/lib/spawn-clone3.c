@@ -12,7 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -46,6 +54,13 @@ enum {
         STEP_CHDIR,
         STEP_CGROUP_V1,
         STEP_STDIO,
+        STEP_BOUNDING,
+        STEP_AMBIENT,
+        STEP_MOUNT_NS,
+        STEP_NET_NS,
+        STEP_FILTER_NNP,
+        STEP_FILTER,
+        STEP_MOUNT_FIRST, /* + the index of the sandbox's mount that failed */
 };
 static const char *const spawn_steps[] = {
         [STEP_EXEC] = "execve",
@@ -58,6 +73,12 @@ static const char *const spawn_steps[] = {
         [STEP_CHDIR] = "chdir",
         [STEP_CGROUP_V1] = "joining the cgroup v1 groups",
         [STEP_STDIO] = "output redirection",
+        [STEP_BOUNDING] = "CapabilityBoundingSet=",
+        [STEP_AMBIENT] = "AmbientCapabilities=",
+        [STEP_MOUNT_NS] = "the sandbox's mount namespace",
+        [STEP_NET_NS] = "PrivateNetwork=",
+        [STEP_FILTER_NNP] = "no_new_privs (for the system call filter)",
+        [STEP_FILTER] = "the system call filter (SystemCallFilter=, RestrictAddressFamilies=, ...)",
 };
 
 void spawn_stack_done(spawn_stack *s) {
@@ -228,6 +249,179 @@ static int spawn_child_stdio(spawn_child_ctx *c, int fd) {
         return fcntl(fd, F_SETFD, 0); /* keep it across exec */
 }
 
+/* --- The sandbox, when one is asked for: system calls only, on what the parent prepared. --- */
+
+static int child_move(int fd, const char *path) {
+        int r = move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH);
+
+        safe_close(fd);
+        return r;
+}
+
+/* A copy of the tree at path, with attrs set (recursively where asked), put over it. */
+static int child_bind_attr(const char *from, const char *path, uint64_t attrs, bool recursive) {
+        struct mount_attr a = { .attr_set = attrs };
+        int fd = open_tree(AT_FDCWD, from,
+                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+
+        if (fd < 0)
+                return -1;
+        if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0) {
+                safe_close(fd);
+                return -1;
+        }
+        return child_move(fd, path);
+}
+
+/* A new /dev: a tmpfs with the host's harmless nodes bound in, shm, and the usual links. */
+static int child_dev(const spawn_mount *m) {
+        static const char *const nodes[] = { "/dev/null",   "/dev/zero",    "/dev/full",
+                                             "/dev/random", "/dev/urandom", "/dev/tty" };
+        static const char *const links[][2] = { { "/proc/self/fd", "/dev/fd" },
+                                                { "/proc/self/fd/0", "/dev/stdin" },
+                                                { "/proc/self/fd/1", "/dev/stdout" },
+                                                { "/proc/self/fd/2", "/dev/stderr" } };
+        int fds[ELEMENTSOF(nodes)];
+
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                fds[i] = open_tree(AT_FDCWD, nodes[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (mount("tmpfs", m->path, "tmpfs", m->flags, m->data) < 0)
+                return -1;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                if (fds[i] >= 0 &&
+                    (mknodat(AT_FDCWD, nodes[i], S_IFREG | 0666, 0) < 0 || child_move(fds[i], nodes[i]) < 0))
+                        return -1;
+        if (mkdir("/dev/shm", 01777) < 0 || chmod("/dev/shm", 01777) < 0)
+                return -1;
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlink(links[i][0], links[i][1]) < 0)
+                        return -1;
+        return 0;
+}
+
+static int child_mount(const spawn_mount *m, int kept) {
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        struct stat st;
+
+        switch (m->op) {
+        case SPAWN_MOUNT_READ_ONLY:
+                if (strcmp(m->path, "/") == 0) /* our own copy of the tree, in place */
+                        return mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro));
+                return child_bind_attr(m->path, m->path, MOUNT_ATTR_RDONLY, true);
+        case SPAWN_MOUNT_READ_WRITE: /* as it was before anything was made read-only */
+                return kept < 0 ? 0 : child_move(kept, m->path);
+        case SPAWN_MOUNT_HIDE:
+                if (stat(m->path, &st) < 0)
+                        return -1;
+                if (S_ISDIR(st.st_mode))
+                        return mount("tmpfs", m->path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                     "mode=000");
+                return child_bind_attr(
+                        "/dev/null", m->path,
+                        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID, false);
+        case SPAWN_MOUNT_TMPFS:
+                if (stat(m->path, &st) < 0)
+                        return -1;
+                return mount("tmpfs", m->path, "tmpfs", m->flags, m->data);
+        case SPAWN_MOUNT_DEV:
+                return child_dev(m);
+        }
+        errno = EINVAL;
+        return -1;
+}
+
+/* Its own mount namespace, nothing propagating back to the host, then each step in order. The
+ * trees made writable again are taken first, as the host has them. */
+static int spawn_child_mounts(spawn_child_ctx *c) {
+        const spawn_sandbox *sb = c->p->sandbox;
+        int kept[64];
+
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return spawn_child_fail(c, STEP_MOUNT_NS, errno);
+        for (size_t i = 0; i < sb->n_mounts && i < ELEMENTSOF(kept); i++) {
+                kept[i] = -1;
+                if (sb->mounts[i].op != SPAWN_MOUNT_READ_WRITE)
+                        continue;
+                kept[i] = open_tree(AT_FDCWD, sb->mounts[i].path,
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                if (kept[i] < 0 && !(errno == ENOENT && sb->mounts[i].optional))
+                        return spawn_child_fail(c, STEP_MOUNT_FIRST + (int) i, errno);
+        }
+        for (size_t i = 0; i < sb->n_mounts && i < ELEMENTSOF(kept); i++)
+                if (child_mount(&sb->mounts[i], kept[i]) < 0 && !(errno == ENOENT && sb->mounts[i].optional))
+                        return spawn_child_fail(c, STEP_MOUNT_FIRST + (int) i, errno);
+        return 0;
+}
+
+/* Its own network namespace, with the loopback device up. */
+static int spawn_child_network(spawn_child_ctx *c) {
+        struct ifreq ifr = { .ifr_name = "lo" };
+        int fd;
+
+        if (unshare(CLONE_NEWNET) < 0)
+                return spawn_child_fail(c, STEP_NET_NS, errno);
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return spawn_child_fail(c, STEP_NET_NS, errno);
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return spawn_child_fail(c, STEP_NET_NS, errno);
+        safe_close(fd);
+        return 0;
+}
+
+/* Namespaces first (while root), then the bounding set (which needs CAP_SETPCAP). */
+static int spawn_child_sandbox(spawn_child_ctx *c) {
+        const spawn_sandbox *sb = c->p->sandbox;
+
+        if (sb->mount_ns && spawn_child_mounts(c) != 0)
+                return 127;
+        if (sb->net_ns && spawn_child_network(c) != 0)
+                return 127;
+        for (unsigned cap = 0; sb->drop_bounding && cap <= sb->last_cap; cap++)
+                if (!(sb->keep & (UINT64_C(1) << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                        return spawn_child_fail(c, STEP_BOUNDING, errno);
+        if (sb->ambient && c->p->creds && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return spawn_child_fail(c, STEP_AMBIENT, errno);
+        return 0;
+}
+
+/* After the uid changed: the ambient set, through the permitted and inheritable ones. */
+static int spawn_child_ambient(spawn_child_ctx *c) {
+        const spawn_sandbox *sb = c->p->sandbox;
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+        uint32_t lo = (uint32_t) sb->ambient, hi = (uint32_t) (sb->ambient >> 32);
+
+        if (syscall(SYS_capget, &h, d) < 0)
+                return spawn_child_fail(c, STEP_AMBIENT, errno);
+        if (c->p->creds && c->p->creds->uid != 0) { /* kept by PR_SET_KEEPCAPS: only these */
+                d[0].permitted = d[0].effective = lo;
+                d[1].permitted = d[1].effective = hi;
+        }
+        d[0].inheritable |= lo;
+        d[1].inheritable |= hi;
+        if (syscall(SYS_capset, &h, d) < 0)
+                return spawn_child_fail(c, STEP_AMBIENT, errno);
+        for (unsigned cap = 0; cap < 64; cap++)
+                if ((sb->ambient & (UINT64_C(1) << cap)) &&
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                        return spawn_child_fail(c, STEP_AMBIENT, errno);
+        return 0;
+}
+
+/* Last before execve: nothing after it needs a system call the filter may refuse. */
+static int spawn_child_filters(spawn_child_ctx *c) {
+        const spawn_sandbox *sb = c->p->sandbox;
+
+        if (sb->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return spawn_child_fail(c, STEP_FILTER_NNP, errno);
+        for (size_t i = 0; i < sb->n_filters; i++)
+                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &sb->filters[i], 0, 0) < 0)
+                        return spawn_child_fail(c, STEP_FILTER, errno);
+        return 0;
+}
+
 /* Limits, umask, then who it runs as: groups before the uid, while we still may. */
 static int spawn_child_privileges(spawn_child_ctx *c) {
         const spawn_params *p = c->p;
@@ -243,6 +437,8 @@ static int spawn_child_privileges(spawn_child_ctx *c) {
                 return spawn_child_fail(c, STEP_SETGID, errno);
         if (p->creds && setresuid(p->creds->uid, p->creds->uid, p->creds->uid) < 0)
                 return spawn_child_fail(c, STEP_SETUID, errno);
+        if (p->sandbox && p->sandbox->ambient && spawn_child_ambient(c) != 0)
+                return 127;
         if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return spawn_child_fail(c, STEP_NO_NEW_PRIVS, errno);
         return 0;
@@ -270,6 +466,8 @@ static int spawn_child(void *arg) {
         for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
                 if (spawn_child_stdio(c, fd) < 0)
                         return spawn_child_fail(c, STEP_STDIO, errno);
+        if (c->p->sandbox && spawn_child_sandbox(c) != 0)
+                return 127;
         if (spawn_child_privileges(c) != 0)
                 return 127;
         if (c->p->cwd && chdir(c->p->cwd) < 0) /* as the user: its permissions apply */
@@ -279,6 +477,8 @@ static int spawn_child(void *arg) {
         (void) sigemptyset(&none);
         if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
                 return spawn_child_fail(c, STEP_SETUP, errno);
+        if (c->p->sandbox && spawn_child_filters(c) != 0)
+                return 127;
         execve(c->p->path, c->p->argv, c->p->envp);
         return spawn_child_fail(c, STEP_EXEC, errno);
 }
@@ -381,7 +581,12 @@ int spawn_start(const spawn_params *p, spawn_stack *stack, pid_t *ret_pid, int *
                 siginfo_t si;
                 (void) syscall_waitid_pidfd(pidfd, WEXITED, &si); /* it has _exit()ed already */
                 safe_close(pidfd);
-                *ret_step = spawn_steps[(unsigned) c.step < ELEMENTSOF(spawn_steps) ? c.step : STEP_SETUP];
+                if (p->sandbox && c.step >= STEP_MOUNT_FIRST &&
+                    (size_t) (c.step - STEP_MOUNT_FIRST) < p->sandbox->n_mounts)
+                        *ret_step = p->sandbox->mounts[c.step - STEP_MOUNT_FIRST].what;
+                else
+                        *ret_step = spawn_steps[(unsigned) c.step < ELEMENTSOF(spawn_steps) ? c.step
+                                                                                            : STEP_SETUP];
                 return -err;
         }
         *ret_pid = pid;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -38,6 +39,43 @@ typedef struct spawn_window {
 int spawn_window_init(spawn_window *w);
 void spawn_window_done(spawn_window *w);
 
+/* One step of a sandbox's mount namespace, in order (sandbox.c makes them). */
+typedef enum spawn_mount_op {
+        SPAWN_MOUNT_READ_ONLY,  /* bind the tree on itself, read-only (recursively) */
+        SPAWN_MOUNT_READ_WRITE, /* bind the tree on itself, writable again */
+        SPAWN_MOUNT_HIDE,  /* a directory: an empty mode 000 read-only tmpfs; a file: /dev/null, nodev */
+        SPAWN_MOUNT_TMPFS, /* a new tmpfs, data its options */
+        SPAWN_MOUNT_DEV,   /* a new /dev with null, zero, full, random, urandom, tty, shm, pts */
+} spawn_mount_op;
+
+typedef struct spawn_mount {
+        spawn_mount_op op;
+        const char *path;
+        const char *data;    /* tmpfs: its options */
+        unsigned long flags; /* tmpfs: MS_* */
+        bool optional;       /* a path that does not exist is skipped */
+        const char *what;    /* its words in a failure: "ReadOnlyPaths=/srv" */
+} spawn_mount;
+
+#define SPAWN_FILTERS_MAX 6
+struct sock_fprog;
+
+/* What a sandboxed child does besides, prepared by the parent: syscalls only in the child. */
+typedef struct spawn_sandbox {
+        bool active;
+        bool drop_bounding; /* drop every capability up to last_cap not in keep */
+        uint64_t keep;
+        unsigned last_cap;
+        uint64_t ambient; /* raised as ambient capabilities, after the uid changed */
+        bool mount_ns;
+        const spawn_mount *mounts;
+        size_t n_mounts;
+        bool net_ns;       /* its own network namespace, lo up */
+        bool no_new_privs; /* implied by a filter that an unprivileged process could not load */
+        const struct sock_fprog *filters; /* loaded in order, last of all */
+        size_t n_filters;
+} spawn_sandbox;
+
 typedef struct spawn_params {
         const char *path; /* executable, already resolved (spawn_resolve()) */
         char *const *argv;
@@ -54,6 +92,7 @@ typedef struct spawn_params {
         size_t n_v1_procs_fds;
         int stdout_fd, stderr_fd; /* where its output goes; -1: the supervisor's own; SPAWN_FD_NULL */
         spawn_window *window;     /* NULL: the child gets a copy of every fd (then closed at exec) */
+        const spawn_sandbox *sandbox; /* NULL: none (no work at all for it) */
 } spawn_params;
 
 /* The child's stack for vfork-style clone3, with a guard page; reused across spawns. */

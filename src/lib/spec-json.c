@@ -178,6 +178,9 @@ int spec_to_json(const corral_spec *s, json_t **ret) {
                       json_str_or_null(s->cwd), "user", json_str_or_null(s->user), "group",
                       json_str_or_null(s->group), "logFile", json_str_or_null(s->log_file), "readyTcp",
                       ready_tcp_to_json(s), "rlimits", rlimits_to_json(s));
+        if (o && (sandbox_settings_any(&s->sandbox) || s->sandbox.syscall_errno) &&
+            json_object_set_new(o, "sandbox", sandbox_settings_to_json(&s->sandbox)) < 0)
+                o = (json_decref(o), NULL); /* none: no key, the record stays as small as it was */
 
         for (size_t i = 0; o && i < ELEMENTSOF(scalars); i++)
                 if (json_object_set_new(o, scalars[i].key, scalar_to_json(s, i)) < 0)
@@ -237,6 +240,8 @@ int spec_from_json(json_t *o, corral_spec **ret) {
                 r = spec_from_json_strings(s, o);
         if (r >= 0)
                 r = spec_from_json_rlimits(s, json_object_get(o, "rlimits"));
+        if (r >= 0)
+                r = sandbox_settings_from_json(&s->sandbox, json_object_get(o, "sandbox"));
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(scalars); i++) {
                 json_t *v = json_object_get(o, scalars[i].key);
                 if (v)

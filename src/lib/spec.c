@@ -49,6 +49,7 @@ corral_spec *corral_spec_free(corral_spec *s) {
                 free(s->user);
                 free(s->group);
                 free(s->log_file);
+                sandbox_settings_done(&s->sandbox);
                 free(s);
         }
         return NULL;
@@ -258,6 +259,12 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         *c = *s; /* every scalar and array; each pointer is replaced by a copy of its own below */
         c->name = c->cwd = c->user = c->group = c->log_file = NULL;
         c->argv = c->envp = NULL;
+        r = sandbox_settings_copy(&c->sandbox, &s->sandbox);
+        if (r < 0) {
+                c->sandbox = (sandbox_settings){ 0 };
+                corral_spec_free(c);
+                return r;
+        }
         r = s->name ? corral_spec_set_name(c, s->name) : 0;
         if (r >= 0 && s->argv)
                 r = corral_spec_set_argv(c, s->argv);

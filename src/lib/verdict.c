@@ -47,8 +47,16 @@ static verdict verdict_unasked(const verdict_input *in) {
                 return V(E(OOM_KILLED), L(WARNING), "backend killed by the OOM killer");
         switch (in->si_code) {
         case CLD_DUMPED:
+                if (in->syscall_filter && in->status == SIGSYS)
+                        return V(E(KILLED), L(WARNING),
+                                 "backend killed by its system call filter (SIGSYS): it made a system call "
+                                 "SystemCallFilter= does not allow");
                 return V(E(CRASHED), L(WARNING), "backend crashed (core dumped)");
         case CLD_KILLED:
+                if (in->syscall_filter && in->status == SIGSYS)
+                        return V(E(KILLED), L(WARNING),
+                                 "backend killed by its system call filter (SIGSYS): it made a system call "
+                                 "SystemCallFilter= does not allow");
                 return V(E(KILLED), L(WARNING), "backend killed by signal");
         case CLD_EXITED:
                 if (in->type == CORRAL_TYPE_TASK && in->status == 0)

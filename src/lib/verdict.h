@@ -29,6 +29,7 @@ typedef struct verdict_input {
         bool self_stopping; /* it said STOPPING=1 */
         bool watchdog_fired;
         uint64_t watchdog_usec;
+        bool syscall_filter; /* it ran under a system call filter that kills (SIGSYS) */
 } verdict_input;
 
 typedef struct verdict {

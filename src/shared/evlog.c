@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "evlog.h"
 #include "macro.h"
@@ -196,17 +197,217 @@ static void logfmt_value(FILE *f, const char *s) {
         fputc('"', f);
 }
 
-static int evlog_format_text(const evlog_fields *fl, char **ret) {
+/* logfmt: every field that is not null, in order. */
+static int evlog_format_logfmt(const evlog_fields *fl, char **ret) {
         size_t size = 0;
         FILE *f = open_memstream(ret, &size);
+        bool first = true;
 
         if (!f)
                 return -ENOMEM;
         for (int i = 0; i < _F_MAX; i++) {
-                fprintf(f, "%s%s=", i ? " " : "", field_names[i]);
+                if (!fl->str[i])
+                        continue;
+                fprintf(f, "%s%s=", first ? "" : " ", field_names[i]);
                 logfmt_value(f, fl->str[i]);
+                first = false;
         }
         return fclose(f) == 0 ? 0 : -ENOMEM;
+}
+
+/* --- The text a person reads: one short line, only what says something. --- */
+
+/* Text as it is, but control characters escaped: a message or a stderr line never breaks a line
+ * or reaches the terminal as an escape sequence. */
+static void text_escaped(FILE *f, const char *s) {
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '\n')
+                        fputs("\\n", f);
+                else if (c == '\t')
+                        fputs("\\t", f);
+                else if (c < ' ' || c == 0x7f)
+                        fprintf(f, "\\x%02x", c);
+                else
+                        fputc(c, f);
+        }
+}
+
+/* 498 ms, 12.3 s, 4 min 12 s, 2 h 3 min. */
+static void text_duration(FILE *f, uint64_t usec) {
+        uint64_t ms = usec / 1000, s = ms / 1000;
+
+        if (ms < 10000)
+                fprintf(f, "%" PRIu64 " ms", ms);
+        else if (s < 120)
+                fprintf(f, "%" PRIu64 ".%" PRIu64 " s", s, ms % 1000 / 100);
+        else if (s < 7200)
+                fprintf(f, "%" PRIu64 " min %" PRIu64 " s", s / 60, s % 60);
+        else
+                fprintf(f, "%" PRIu64 " h %" PRIu64 " min", s / 3600, s % 3600 / 60);
+}
+
+/* The message, where the facts do not say it all already: the table's usual sentence of the
+ * event says nothing more than its name; a prefix that repeats the event is left out. */
+static const char *text_message(const corral_event *ev) {
+        static const char *const plain[] = {
+                "backend started",
+                "backend ready",
+                "stopping backend",
+                "backend stopped",
+                "backend finished",
+                "backend exited unexpectedly",
+                "backend killed by signal",
+                "backend crashed (core dumped)",
+                "backend killed by the OOM killer",
+        };
+        static const char *const prefixes[] = { "backend failed to start: ", "backend failed: ",
+                                                "backend " };
+        const char *m = ev->message;
+
+        if (!m || !*m || ev->type == CORRAL_EVENT_RESTARTING)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(plain); i++)
+                if (strcmp(m, plain[i]) == 0)
+                        return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (strncmp(m, prefixes[i], strlen(prefixes[i])) == 0)
+                        return m + strlen(prefixes[i]);
+        return m;
+}
+
+typedef struct text_parts {
+        FILE *f;
+        bool any;
+} text_parts;
+
+static FILE *part(text_parts *p) {
+        fputs(p->any ? ", " : ": ", p->f);
+        p->any = true;
+        return p->f;
+}
+
+/* How the main process ended. */
+static void text_how(text_parts *p, const corral_event *ev) {
+        const char *sig = ev->signal > 0 ? signal_to_name(ev->signal) : NULL;
+
+        switch (ev->how) {
+        case CORRAL_HOW_EXITED:
+                fprintf(part(p), "exit code %d", ev->exit_code);
+                break;
+        case CORRAL_HOW_KILLED:
+                fprintf(part(p), "killed by %s", sig ?: "a signal");
+                break;
+        case CORRAL_HOW_DUMPED:
+                fprintf(part(p), "%s, core dumped", sig ?: "signal");
+                break;
+        case CORRAL_HOW_UNKNOWN:
+                fputs("exit status unknown", part(p));
+                break;
+        default:
+                break;
+        }
+}
+
+static void text_facts(text_parts *p, const corral_event *ev) {
+        const char *m = text_message(ev);
+        bool verdict = corral_event_is_verdict(ev->type);
+
+        if (m)
+                text_escaped(part(p), m);
+        if (ev->type == CORRAL_EVENT_STARTED || ev->type == CORRAL_EVENT_ADOPTED)
+                fprintf(part(p), "pid %d", (int) ev->pid);
+        if (ev->type == CORRAL_EVENT_RESTARTING) {
+                fprintf(part(p), "attempt %u in ", ev->attempt);
+                text_duration(p->f, ev->restart_delay_usec);
+        }
+        if (verdict)
+                text_how(p, ev);
+        if ((verdict || ev->type == CORRAL_EVENT_STOPPING) && ev->intentional &&
+            ev->stop_uid != (uid_t) -1) {
+                fprintf(part(p), "asked by uid %u", (unsigned) ev->stop_uid);
+                if (ev->stop_pid > 0)
+                        fprintf(p->f, " (pid %d)", (int) ev->stop_pid);
+        }
+        if ((verdict || ev->type == CORRAL_EVENT_STOPPING) && ev->intentional && ev->cause) {
+                fputs("because ", part(p));
+                text_escaped(p->f, ev->cause);
+        }
+        if (verdict && ev->escalated)
+                fputs("cgroup killed", part(p));
+        if (verdict && ev->leftover > 0)
+                fprintf(part(p), "%u other process(es) left", ev->leftover);
+        if ((verdict && ev->how != CORRAL_HOW_NONE) || ev->type == CORRAL_EVENT_READY) {
+                fputs("after ", part(p));
+                text_duration(p->f, ev->runtime_usec);
+        }
+}
+
+/* The stderr tail: each line on its own, indented. */
+static void text_stderr(FILE *f, const char *tail) {
+        while (tail && *tail) {
+                const char *nl = strchr(tail, '\n');
+                size_t n = nl ? (size_t) (nl - tail) : strlen(tail);
+                char *line = strndup(tail, n);
+                fputs("\n    ", f);
+                text_escaped(f, line ?: "");
+                free(line);
+                tail += n + (nl ? 1 : 0);
+        }
+}
+
+static const char *level_colour(corral_level l) {
+        switch (l) {
+        case CORRAL_LEVEL_DEBUG:
+                return "\033[2m";
+        case CORRAL_LEVEL_NOTICE:
+                return "\033[1m";
+        case CORRAL_LEVEL_WARNING:
+                return "\033[1;33m";
+        case CORRAL_LEVEL_ERROR:
+                return "\033[1;31m";
+        default:
+                return NULL;
+        }
+}
+
+static int evlog_format_human(const corral_event *ev, bool colour, char **ret) {
+        const char *c = colour ? level_colour(ev->level) : NULL;
+        time_t sec = (time_t) (ev->ts_usec / 1000000);
+        text_parts p = {};
+        size_t size = 0;
+        char when[16];
+        struct tm tm;
+
+        p.f = open_memstream(ret, &size);
+        if (!p.f)
+                return -ENOMEM;
+        (void) localtime_r(&sec, &tm);
+        (void) strftime(when, sizeof(when), "%H:%M:%S", &tm);
+        fprintf(p.f, "%s.%03u ", when, (unsigned) (ev->ts_usec / 1000 % 1000));
+        text_escaped(p.f, ev->backend);
+        fprintf(p.f, " %s%s (%s)%s", c ?: "", corral_event_type_to_string(ev->type) ?: "?",
+                corral_level_to_string(ev->level) ?: "?", c ? "\033[0m" : "");
+        text_facts(&p, ev);
+        text_stderr(p.f, ev->stderr_tail);
+        return fclose(p.f) == 0 ? 0 : -ENOMEM;
+}
+
+int evlog_format_from_string(const char *s, evlog_format *ret) {
+        static const char *const names[] = { "text", "logfmt", "json" };
+
+        for (size_t i = 0; s && i < ELEMENTSOF(names); i++)
+                if (strcmp(s, names[i]) == 0) {
+                        *ret = (evlog_format) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+bool evlog_colour_for(int fd) {
+        const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+        return isatty(fd) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
 }
 
 static json_t *json_field(int i, const char *v) {
@@ -249,11 +450,95 @@ static int evlog_format_json(const evlog_fields *fl, char **ret) {
         return 0;
 }
 
-int evlog_format_event(const corral_event *ev, evlog_format fmt, char **ret) {
+int evlog_format_event_colour(const corral_event *ev, evlog_format fmt, bool colour, char **ret) {
         evlog_fields fl;
 
+        if (fmt == EVLOG_FORMAT_TEXT)
+                return evlog_format_human(ev, colour, ret);
         evlog_fields_fill(ev, &fl);
-        return fmt == EVLOG_FORMAT_JSON ? evlog_format_json(&fl, ret) : evlog_format_text(&fl, ret);
+        return fmt == EVLOG_FORMAT_JSON ? evlog_format_json(&fl, ret) : evlog_format_logfmt(&fl, ret);
+}
+
+int evlog_format_event(const corral_event *ev, evlog_format fmt, char **ret) {
+        return evlog_format_event_colour(ev, fmt, false, ret);
+}
+
+static int enum_from_string(const char *s, const char *(*name)(int), int n, int *ret) {
+        for (int i = 0; s && i < n; i++)
+                if (name(i) && strcmp(s, name(i)) == 0) {
+                        *ret = i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static const char *event_name(int i) {
+        return corral_event_type_to_string((corral_event_type) i);
+}
+static const char *level_name(int i) {
+        return corral_level_to_string((corral_level) i);
+}
+static const char *how_name(int i) {
+        return corral_how_to_string((corral_how) i);
+}
+
+/* RFC 3339 in UTC, as format_ts() writes it. */
+static uint64_t ts_from_string(const char *s) {
+        struct tm tm = {};
+        unsigned long us = 0;
+        const char *rest = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+
+        if (!rest)
+                return 0;
+        if (*rest == '.')
+                us = strtoul(rest + 1, NULL, 10);
+        return (uint64_t) timegm(&tm) * 1000000 + us;
+}
+
+static json_int_t jint(json_t *o, const char *key, json_int_t dflt) {
+        json_t *v = json_object_get(o, key);
+        return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+int evlog_event_from_json(json_t *o, corral_event *ret) {
+        const char *sig = json_string_value(json_object_get(o, "signal"));
+        int type, level, how = CORRAL_HOW_NONE;
+
+        if (enum_from_string(json_string_value(json_object_get(o, "event")), event_name, _CORRAL_EVENT_MAX,
+                             &type) < 0 ||
+            enum_from_string(json_string_value(json_object_get(o, "level")), level_name,
+                             CORRAL_LEVEL_ERROR + 1, &level) < 0 ||
+            !json_is_string(json_object_get(o, "backend")))
+                return -EINVAL;
+        (void) enum_from_string(json_string_value(json_object_get(o, "how")), how_name,
+                                CORRAL_HOW_UNKNOWN + 1, &how);
+        *ret = (corral_event){
+                .type = type,
+                .level = level,
+                .ts_usec = ts_from_string(json_string_value(json_object_get(o, "ts"))),
+                .backend = json_string_value(json_object_get(o, "backend")),
+                .launch = json_string_value(json_object_get(o, "launch")),
+                .pid = (pid_t) jint(o, "pid", 0),
+                .cgroup = json_string_value(json_object_get(o, "cgroup")),
+                .intentional = json_is_true(json_object_get(o, "intentional")),
+                .stop_uid = (uid_t) jint(o, "stop_uid", -1),
+                .stop_pid = (pid_t) jint(o, "stop_pid", 0),
+                .how = how,
+                .exit_code = (int) jint(o, "exit_code", -1),
+                .signal = sig ? parse_signal(sig) : 0,
+                .core_dumped = json_is_true(json_object_get(o, "core_dumped")),
+                .escalated = json_is_true(json_object_get(o, "escalated")),
+                .oom_killed = json_is_true(json_object_get(o, "oom_killed")),
+                .leftover = (unsigned) jint(o, "leftover", 0),
+                .runtime_usec = (uint64_t) jint(o, "runtime_ms", 0) * 1000,
+                .attempt = (unsigned) jint(o, "attempt", 0),
+                .restart_delay_usec = (uint64_t) jint(o, "restart_delay_ms", 0) * 1000,
+                .message = json_string_value(json_object_get(o, "message")) ?: "",
+                .stderr_tail = json_string_value(json_object_get(o, "stderr")),
+        };
+        if (ret->signal < 0)
+                ret->signal = 0;
+        return 0;
 }
 
 int evlog_journal(const corral_event *ev) {
@@ -288,7 +573,8 @@ int evlog_write(const corral_event *ev, evlog_target target, evlog_format fmt) {
 
         if (target == EVLOG_TARGET_JOURNAL)
                 return evlog_journal(ev);
-        r = evlog_format_event(ev, fmt, &line);
+        r = evlog_format_event_colour(ev, fmt, fmt == EVLOG_FORMAT_TEXT && evlog_colour_for(STDERR_FILENO),
+                                      &line);
         if (r < 0)
                 return r;
         /* One write per line, so that lines from several writers do not interleave. */

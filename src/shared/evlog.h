@@ -10,17 +10,31 @@
 #include "corral.h"
 
 typedef enum evlog_format {
-        EVLOG_FORMAT_TEXT,
+        EVLOG_FORMAT_TEXT,   /* one short line a person reads, the stderr tail on indented lines */
+        EVLOG_FORMAT_LOGFMT, /* key=value, the fields that are not null */
         EVLOG_FORMAT_JSON,
 } evlog_format;
+
+/* "text", "logfmt", "json": 0 with *ret, or -EINVAL. */
+int evlog_format_from_string(const char *s, evlog_format *ret);
 
 typedef enum evlog_target {
         EVLOG_TARGET_STDERR,
         EVLOG_TARGET_JOURNAL,
 } evlog_target;
 
-/* One line, without the newline, in the given format. Returns 0 and a malloc'ed string. */
+/* One line, without the newline, in the given format (text: the stderr tail on the lines after it).
+ * Returns 0 and a malloc'ed string. */
 int evlog_format_event(const corral_event *ev, evlog_format fmt, char **ret);
+/* The same, coloured by level with ANSI escapes (text only). */
+int evlog_format_event_colour(const corral_event *ev, evlog_format fmt, bool colour, char **ret);
+
+/* Whether to colour what goes to fd: a terminal, $NO_COLOR unset (or empty), $TERM not dumb. */
+bool evlog_colour_for(int fd);
+
+/* An event's JSON form (a Watch reply's) back as an event, its strings borrowed from o: 0, or
+ * -EINVAL for what is not one (an event type this build does not know, say). */
+int evlog_event_from_json(json_t *o, corral_event *ret);
 
 /* The JSON form as an object (a new reference), or NULL on ENOMEM. */
 json_t *evlog_event_to_json(const corral_event *ev);

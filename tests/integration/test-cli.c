@@ -236,13 +236,25 @@ static void test_text_log_format(void **state) {
         char *log;
 
         assert_int_equal(cli(h,
-                             ARGS("run", "--log-format", "text", "--name", "t", "--", harness_helper(),
+                             ARGS("run", "--log-format", "text", "--log-buffer", "64K", "--name", "t", "--",
+                                  harness_helper(), "exit", h->fifo, "4"),
+                             &log),
+                         4);
+        /* One short line a person reads, with the stderr tail indented under it; no colour when
+         * stderr is no terminal. */
+        assert_non_null(strstr(log, " t started (info): pid "));
+        assert_non_null(strstr(log, " t exited (warning): exit code 4, after "));
+        assert_non_null(strstr(log, "\n    err 7\n"));
+        assert_null(strchr(log, '\033'));
+        assert_int_equal(cli(h,
+                             ARGS("run", "--log-format", "logfmt", "--name", "t", "--", harness_helper(),
                                   "exit", h->fifo, "4"),
                              &log),
                          4);
         assert_non_null(strstr(log, "level=warning event=exited backend=t "));
-        assert_non_null(strstr(log, " exit_code=4 signal= "));
+        assert_non_null(strstr(log, " how=exited exit_code=4 core_dumped=false "));
         assert_non_null(strstr(log, "message=\"backend exited unexpectedly\""));
+        assert_null(strstr(log, "signal=")); /* null: left out */
 }
 
 static void test_crash_exits_128_plus_signal(void **state) {

@@ -6,6 +6,7 @@
  * The attackers are children of the test that setuid() to users who are neither root nor in the
  * allowed group. Nothing here assumes how fast anything runs: each wait is for the event, with a
  * generous hang guard. */
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -13,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +26,7 @@
 #include "macro.h"
 
 #define NOBODY     65534
+#define IDLE_TICKS 25     /* clock ticks (1/100 s): corrald waiting does not use more in 2 s */
 #define HANG_GUARD 120000 /* ms: a wait that never ends is a failure, not a hang */
 
 /* A child of the test running as another user; the test and it take turns over ctl, one byte
@@ -659,6 +663,117 @@ static void test_slow_watchers_hold_bounded_memory(void **state) {
         assert_still_serving(d);
 }
 
+/* corrald's open fds, all of them (sd-event's timerfds too). */
+static int daemon_all_fds(daemon_fixture *d) {
+        char path[64];
+        int n = 0;
+        DIR *dir;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int) d->pid);
+        dir = opendir(path);
+        assert_non_null(dir);
+        for (struct dirent *e; (e = readdir(dir));)
+                n += e->d_name[0] != '.';
+        closedir(dir);
+        return n;
+}
+
+/* The fd limit that leaves corrald room for n more: new fds take the lowest free numbers, and
+ * the limit is on numbers (fds above it stay open). */
+static int daemon_limit_for(daemon_fixture *d, int n) {
+        char path[64];
+        int fd = 0;
+
+        for (;; fd++) {
+                snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) d->pid, fd);
+                if (access(path, F_OK) < 0 && --n == 0)
+                        return fd + 1;
+        }
+}
+
+/* The CPU time corrald has used, in clock ticks (utime + stime of /proc/PID/stat). */
+static long daemon_cpu_ticks(daemon_fixture *d) {
+        char path[64], buf[1024];
+        unsigned long utime = 0, stime = 0;
+        const char *p;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) d->pid);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        p = strrchr(buf, ')'); /* the name may hold anything; the fields follow its last ')' */
+        assert_non_null(p);
+        assert_int_equal(
+                sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
+        return (long) (utime + stime);
+}
+
+/* Whether corrald is asleep in epoll_wait (the number of the system call it is in). */
+static bool daemon_asleep(daemon_fixture *d) {
+        char path[64], line[128] = "";
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/syscall", (int) d->pid);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        if (!fgets(line, sizeof(line), f))
+                line[0] = '\0';
+        fclose(f);
+        return line[0] >= '0' && line[0] <= '9' &&
+                (atol(line) == SYS_epoll_wait || atol(line) == SYS_epoll_pwait);
+}
+
+/* Left alone in #14: a client waiting in the listen queue while corrald had no fd left made
+ * corrald call accept() at once, again and again (level-triggered: the queue stays readable), one
+ * CPU busy for as long as that lasted. Now corrald stops listening until a connection closes (or
+ * a second has passed) and the waiting client is served then. */
+static void test_out_of_fds_pauses_accepting(void **state) {
+        daemon_fixture *d = *state;
+        struct rlimit old, low;
+        varlink_conn c[32];
+        json_t *r = NULL;
+        long before;
+        int n = 0, open;
+
+        assert_int_equal(prlimit(d->pid, RLIMIT_NOFILE, NULL, &old), 0);
+        low = (struct rlimit){ .rlim_cur = (rlim_t) daemon_limit_for(d, 2), .rlim_max = old.rlim_max };
+        assert_int_equal(prlimit(d->pid, RLIMIT_NOFILE, &low, NULL), 0);
+        /* Connections until every fd number below the limit is taken, corrald asleep (so with no
+         * fd of its own open for a moment); then one more, which finds no fd left and waits. */
+        while (daemon_limit_for(d, 1) <= (int) low.rlim_cur) {
+                assert_in_range(n, 0, 30);
+                if (!harness_wait_until(daemon_asleep(d)))
+                        fail_msg("corrald never went to sleep (hang guard)");
+                open = daemon_all_fds(d);
+                conn_open(d, &c[n++]);
+                if (!harness_wait_until(daemon_asleep(d) && daemon_all_fds(d) > open))
+                        fail_msg("corrald did not take connection %d (hang guard): %d fds\n%s", n,
+                                 daemon_all_fds(d), read_log(d));
+        }
+        conn_open(d, &c[n++]);
+        if (!harness_wait_until(strstr(read_log(d), "Too many open files") && daemon_asleep(d)))
+                fail_msg("corrald never went back to sleep once out of fds (hang guard)\n%s", read_log(d));
+        before = daemon_cpu_ticks(d);
+        sleep(2);
+        fprintf(stderr, "%d connections; out of fds, corrald used %ld ticks in 2 s\n", n,
+                daemon_cpu_ticks(d) - before);
+        assert_in_range(daemon_cpu_ticks(d) - before, 0, IDLE_TICKS);
+
+        /* Two fds come free: one for the waiting client, one for the work of its call. */
+        assert_true(n >= 3);
+        varlink_conn_done(&c[0]);
+        varlink_conn_done(&c[1]);
+        assert_int_equal(varlink_call(&c[n - 1], IFACE "List", NULL, false, &r), 0);
+        assert_null(error_of(r));
+        json_decref(r);
+        for (int i = 2; i < n; i++)
+                varlink_conn_done(&c[i]);
+        assert_int_equal(prlimit(d->pid, RLIMIT_NOFILE, &old, NULL), 0);
+        assert_still_serving(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_idle_connections_do_not_lock_root_out,
@@ -669,6 +784,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stderr_tails_reach_only_the_privileged,
                                                 fixture_setup_started, teardown),
                 cmocka_unit_test_setup_teardown(test_slow_watchers_hold_bounded_memory, fixture_setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_out_of_fds_pauses_accepting, fixture_setup_started,
                                                 teardown),
         };
 

@@ -382,6 +382,75 @@ static void test_listen_address_checked(void **state) {
         }
 }
 
+/* corral_clients, as Metrics on c says it. */
+static int clients(varlink_conn *c) {
+        json_t *r = NULL;
+        const char *t, *at;
+        int n = -1;
+
+        assert_int_equal(varlink_call(c, IFACE "Metrics", NULL, false, &r), 0);
+        t = json_string_value(json_object_get(json_object_get(r, "parameters"), "text"));
+        at = t ? strstr(t, "\ncorral_clients ") : NULL;
+        if (at)
+                n = atoi(at + strlen("\ncorral_clients "));
+        json_decref(r);
+        return n;
+}
+
+/* corral watch writes each event as corrald's text log does: one line, the stderr tail indented
+ * under it, with its control characters escaped. */
+static void test_watch_prints_the_text_line(void **state) {
+        daemon_fixture *d = *state;
+        char out[400], *text = NULL;
+        const char *argv[] = { getenv("CORRAL_BIN"), "watch", "--address", d->sock, NULL };
+        posix_spawn_file_actions_t fa;
+        varlink_conn c;
+        pid_t pid;
+        int status;
+        bool ok;
+
+        daemon_start(d, NULL);
+        snprintf(out, sizeof(out), "%s/watch.out", d->h->tmpdir);
+        conn_open(d, &c);
+        /* Once only this connection is left of ours, then once the watch is there too, the backend
+         * starts and ends: the watch sees every event of it. */
+        if (!harness_wait_until(clients(&c) == 1))
+                fail_msg("corrald never saw the test's earlier connections close (hang guard)");
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        ok = harness_wait_until(clients(&c) == 2);
+        varlink_conn_done(&c);
+        if (!ok) {
+                kill(pid, SIGTERM);
+                waitpid(pid, &status, 0);
+                fail_msg("corral watch never connected (hang guard)");
+        }
+        /* It ends and comes back six times (the crash-loop limit): a watch that began during the
+         * first launch still sees a whole one. */
+        start_helper(d,
+                     json_pack("{s:s, s:[s, s, s, s], s:s, s:I}", "name", "talker", "command",
+                               harness_helper(), "exit", d->h->fifo, "4", "restart", "on-failure",
+                               "restartDelayUSec", (json_int_t) 50000));
+        ok = harness_wait_until(({
+                free(text);
+                text = read_text(out);
+                text &&strstr(text, " talker failed (error): ");
+        }));
+        assert_int_equal(kill(pid, SIGTERM), 0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!ok)
+                fail_msg("corral watch never printed the verdict with its stderr; it "
+                         "printed:\n%s\ncorrald's log:\n%s",
+                         text ?: "", read_log(d));
+        assert_has(text, " talker started (info): pid ");
+        assert_has(text, " talker exited (warning): exit code 4, after ");
+        assert_has(text, "\n    err 3\n    err 4\n");
+        assert_null(strchr(text, '\033'));
+        free(text);
+}
+
 static long ctxt_switches(pid_t pid) {
         char path[64], line[256];
         long n = 0, v;
@@ -455,6 +524,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_listen_address_checked, fixture_setup,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_idle_corrald_with_metrics_never_wakes, fixture_setup,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_watch_prints_the_text_line, fixture_setup,
                                                 fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -365,6 +365,32 @@ static void test_allowed_group_is_not_root(void **state) {
                                      out, sizeof(out)),
                          0);
         assert_non_null(strstr(out, "\"parameter\":\"rlimits\""));
+        /* capabilities it does not have: only root may give them */
+        assert_int_equal(nobody_call(d, IFACE "Start",
+                                     json_pack("{s:s, s:[s], s:s}", "name", "evil", "command", "/bin/true",
+                                               "ambientCapabilities", "CAP_SYS_ADMIN"),
+                                     out, sizeof(out)),
+                         0);
+        assert_non_null(strstr(out, "\"parameter\":\"ambientCapabilities\""));
+        /* a sandbox it asks for is its own; with a mount namespace made by root, no setuid program
+         * it runs gains anything (no_new_privs), and it may not say otherwise */
+        assert_int_equal(nobody_call(d, IFACE "Start",
+                                     json_pack("{s:s, s:[s, s, s], s:s, s:s}", "name", "boxed", "command",
+                                               harness_helper(), "ids", d->h->fifo, "protectHome", "yes",
+                                               "protectSystem", "strict"),
+                                     out, sizeof(out)),
+                         0);
+        assert_null(strstr(out, "\"error\""));
+        harness_wait_ready(d->h, false);
+        snprintf(want, sizeof(want), "I%d:%d:", NOBODY, NOBODY);
+        assert_non_null(strstr(d->h->ready_buf, want));
+        assert_non_null(strstr(d->h->ready_buf, ":1\n")); /* no_new_privs */
+        assert_int_equal(nobody_call(d, IFACE "Start",
+                                     json_pack("{s:s, s:[s], s:b, s:b}", "name", "evil", "command",
+                                               "/bin/true", "privateTmp", 1, "noNewPrivileges", 0),
+                                     out, sizeof(out)),
+                         0);
+        assert_non_null(strstr(out, "\"parameter\":\"noNewPrivileges\""));
         /* a file as root: the log file is opened as the member, who may not write there */
         assert_int_equal(nobody_call(d, IFACE "Start",
                                      json_pack("{s:s, s:[s], s:s}", "name", "evil", "command", "/bin/true",

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "evlog.h"
 
@@ -85,19 +88,17 @@ static void test_json_exit_code_and_nulls(void **state) {
         free(s);
 }
 
-static void test_text_is_logfmt_with_every_field(void **state) {
+static void test_logfmt_leaves_out_nulls(void **state) {
         corral_event ev = stopped();
         char *s = NULL;
 
-        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
-        assert_string_equal(
-                s,
-                "ts=2026-11-29T02:48:27.123456Z level=info event=stopped backend=db "
-                "launch=0123456789ab pid=4242 cgroup=/corral/db.0123456789ab intentional=true stop_uid=0 "
-                "stop_pid=1234 "
-                "how=killed exit_code= signal=SIGTERM core_dumped=false escalated=false "
-                "oom_killed=false leftover=0 runtime_ms=1234 attempt= restart_delay_ms= message=\"backend "
-                "stopped\" stderr= cause=");
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
+        assert_string_equal(s,
+                            "ts=2026-11-29T02:48:27.123456Z level=info event=stopped backend=db "
+                            "launch=0123456789ab pid=4242 cgroup=/corral/db.0123456789ab intentional=true "
+                            "stop_uid=0 stop_pid=1234 how=killed signal=SIGTERM core_dumped=false "
+                            "escalated=false oom_killed=false leftover=0 runtime_ms=1234 "
+                            "message=\"backend stopped\"");
         free(s);
 }
 
@@ -107,8 +108,11 @@ static void test_cause(void **state) {
         char *s = NULL;
 
         ev.cause = "redis stopped";
-        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
         assert_non_null(strstr(s, " cause=\"redis stopped\""));
+        free(s);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
+        assert_non_null(strstr(s, "because redis stopped"));
         free(s);
         ev.intentional = false;
         assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
@@ -121,10 +125,186 @@ static void test_text_quotes_and_escapes(void **state) {
         char *s = NULL;
 
         ev.message = "say \"hi\"\nnew=line\\";
-        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
         assert_non_null(strstr(s, "message=\"say \\\"hi\\\"\\nnew=line\\\\\""));
         assert_null(strchr(s, '\n'));
         free(s);
+}
+
+/* The text a person reads: the exact line of every event type. */
+static corral_event base(corral_event_type t, corral_level l, const char *message) {
+        return (corral_event){ .type = t,
+                               .level = l,
+                               .ts_usec = 1795920507123456ULL,
+                               .backend = "model-server",
+                               .launch = "0123456789ab",
+                               .pid = 2301,
+                               .cgroup = "/corral/model-server.0123456789ab",
+                               .stop_uid = (uid_t) -1,
+                               .exit_code = -1,
+                               .message = message };
+}
+
+static corral_event ended(corral_event_type t, corral_level l, const char *message, corral_how how, int code,
+                          uint64_t runtime_usec) {
+        corral_event ev = base(t, l, message);
+
+        ev.how = how;
+        if (how == CORRAL_HOW_EXITED)
+                ev.exit_code = code;
+        else
+                ev.signal = code;
+        ev.core_dumped = how == CORRAL_HOW_DUMPED;
+        ev.runtime_usec = runtime_usec;
+        return ev;
+}
+
+static void assert_text(const corral_event *ev, const char *want) {
+        char *s = NULL;
+
+        assert_int_equal(evlog_format_event(ev, EVLOG_FORMAT_TEXT, &s), 0);
+        if (strcmp(s, want) != 0)
+                fail_msg("got  '%s'\nwant '%s'", s, want);
+        free(s);
+}
+
+static void test_text_line_of_every_event(void **state) {
+        corral_event ev;
+        unsigned seen = 0;
+
+#define T(e, line)                                                                                          \
+        do {                                                                                                \
+                corral_event _e = (e);                                                                      \
+                assert_text(&_e, line);                                                                     \
+                seen |= 1u << _e.type;                                                                      \
+        } while (0)
+        T(base(CORRAL_EVENT_STARTED, CORRAL_LEVEL_INFO, "backend started"),
+          "02:48:27.123 model-server started (info): pid 2301");
+        ev = base(CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready");
+        ev.runtime_usec = 1840000;
+        T(ev, "02:48:27.123 model-server ready (info): after 1840 ms");
+        ev = base(CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend");
+        ev.intentional = true;
+        T(ev, "02:48:27.123 model-server stopping (info)");
+        ev.stop_uid = 1000;
+        ev.stop_pid = 77;
+        T(ev, "02:48:27.123 model-server stopping (info): asked by uid 1000 (pid 77)");
+        T(base(CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "backend is stopping on its own (STOPPING=1)"),
+          "02:48:27.123 model-server stopping (info): is stopping on its own (STOPPING=1)");
+        ev = ended(CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped", CORRAL_HOW_KILLED, SIGTERM,
+                   498000);
+        ev.intentional = true;
+        ev.stop_uid = 0;
+        ev.stop_pid = 2271;
+        T(ev,
+          "02:48:27.123 model-server stopped (info): killed by SIGTERM, asked by uid 0 (pid 2271), "
+          "after 498 ms");
+        ev.level = CORRAL_LEVEL_NOTICE;
+        ev.escalated = true;
+        ev.leftover = 2;
+        ev.how = CORRAL_HOW_KILLED;
+        ev.signal = SIGKILL;
+        ev.runtime_usec = 15002000;
+        T(ev,
+          "02:48:27.123 model-server stopped (notice): killed by SIGKILL, asked by uid 0 (pid 2271), "
+          "cgroup killed, 2 other process(es) left, after 15.0 s");
+        T(ended(CORRAL_EVENT_FINISHED, CORRAL_LEVEL_INFO, "backend finished", CORRAL_HOW_EXITED, 0,
+                125000000),
+          "02:48:27.123 model-server finished (info): exit code 0, after 2 min 5 s");
+        ev = ended(CORRAL_EVENT_EXITED, CORRAL_LEVEL_WARNING, "backend exited unexpectedly",
+                   CORRAL_HOW_EXITED, 3, 7322000000ULL);
+        ev.stderr_tail = "loading weights\nout of \033[31mmemory\r\n";
+        T(ev,
+          "02:48:27.123 model-server exited (warning): exit code 3, after 2 h 2 min\n"
+          "    loading weights\n"
+          "    out of \\x1b[31mmemory\\x0d");
+        T(ended(CORRAL_EVENT_KILLED, CORRAL_LEVEL_WARNING, "backend killed by signal", CORRAL_HOW_KILLED,
+                SIGKILL, 20000),
+          "02:48:27.123 model-server killed (warning): killed by SIGKILL, after 20 ms");
+        T(ended(CORRAL_EVENT_CRASHED, CORRAL_LEVEL_WARNING, "backend crashed (core dumped)",
+                CORRAL_HOW_DUMPED, SIGSEGV, 204000),
+          "02:48:27.123 model-server crashed (warning): SIGSEGV, core dumped, after 204 ms");
+        ev = ended(CORRAL_EVENT_OOM_KILLED, CORRAL_LEVEL_WARNING, "backend killed by the OOM killer",
+                   CORRAL_HOW_KILLED, SIGKILL, 3100000);
+        ev.oom_killed = true;
+        T(ev, "02:48:27.123 model-server oom-killed (warning): killed by SIGKILL, after 3100 ms");
+        ev = base(CORRAL_EVENT_START_FAILED, CORRAL_LEVEL_ERROR,
+                  "backend failed to start: /usr/bin/llama-server: No such file or directory");
+        ev.pid = 0;
+        T(ev,
+          "02:48:27.123 model-server start-failed (error): /usr/bin/llama-server: No such file or "
+          "directory");
+        ev = base(CORRAL_EVENT_RESTARTING, CORRAL_LEVEL_INFO, "restarting backend (attempt 2)");
+        ev.attempt = 2;
+        ev.restart_delay_usec = 200000;
+        T(ev, "02:48:27.123 model-server restarting (info): attempt 2 in 200 ms");
+        T(base(CORRAL_EVENT_FAILED, CORRAL_LEVEL_ERROR, "backend failed: 5 restarts within 60 s"),
+          "02:48:27.123 model-server failed (error): 5 restarts within 60 s");
+        T(ended(CORRAL_EVENT_WATCHDOG, CORRAL_LEVEL_WARNING, "backend missed its watchdog (120 ms)",
+                CORRAL_HOW_KILLED, SIGKILL, 650000),
+          "02:48:27.123 model-server watchdog (warning): missed its watchdog (120 ms), killed by SIGKILL, "
+          "after 650 ms");
+        T(base(CORRAL_EVENT_OOM, CORRAL_LEVEL_WARNING,
+               "the OOM killer killed 1 process(es) of the backend; its main process lives on"),
+          "02:48:27.123 model-server oom (warning): the OOM killer killed 1 process(es) of the backend; its "
+          "main process lives on");
+        T(base(CORRAL_EVENT_ADOPTED, CORRAL_LEVEL_INFO, "backend taken back: supervised again"),
+          "02:48:27.123 model-server adopted (info): taken back: supervised again, pid 2301");
+#undef T
+        assert_int_equal(seen, (1u << _CORRAL_EVENT_MAX) - 1); /* every type has its line here */
+}
+
+static void test_text_colour_and_logfmt(void **state) {
+        corral_event ev = ended(CORRAL_EVENT_KILLED, CORRAL_LEVEL_WARNING, "backend killed by signal",
+                                CORRAL_HOW_KILLED, SIGKILL, 20000);
+        char *s = NULL;
+
+        assert_int_equal(evlog_format_event_colour(&ev, EVLOG_FORMAT_TEXT, true, &s), 0);
+        assert_string_equal(
+                s,
+                "02:48:27.123 model-server \033[1;33mkilled (warning)\033[0m: killed by SIGKILL, "
+                "after 20 ms");
+        free(s);
+        ev.level = CORRAL_LEVEL_INFO; /* info is not coloured */
+        assert_int_equal(evlog_format_event_colour(&ev, EVLOG_FORMAT_TEXT, true, &s), 0);
+        assert_null(strchr(s, '\033'));
+        free(s);
+        /* logfmt leaves out what is null. */
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
+        assert_string_equal(
+                s,
+                "ts=2026-11-29T02:48:27.123456Z level=info event=killed backend=model-server "
+                "launch=0123456789ab pid=2301 cgroup=/corral/model-server.0123456789ab "
+                "intentional=false how=killed signal=SIGKILL core_dumped=false escalated=false "
+                "oom_killed=false leftover=0 runtime_ms=20 message=\"backend killed by signal\"");
+        free(s);
+        setenv("NO_COLOR", "1", 1);
+        assert_false(evlog_colour_for(STDERR_FILENO));
+        unsetenv("NO_COLOR");
+}
+
+/* corral watch gets events as JSON: read back, they make the same line. */
+static void test_text_from_json(void **state) {
+        corral_event ev = ended(CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped",
+                                CORRAL_HOW_KILLED, SIGTERM, 498000),
+                     back;
+        char *a = NULL, *b = NULL;
+        json_t *j;
+
+        ev.intentional = true;
+        ev.stop_uid = 0;
+        ev.stop_pid = 2271;
+        ev.stderr_tail = "x\ny";
+        j = evlog_event_to_json(&ev);
+        assert_int_equal(evlog_event_from_json(j, &back), 0);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &a), 0);
+        assert_int_equal(evlog_format_event(&back, EVLOG_FORMAT_TEXT, &b), 0);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        json_object_set_new(j, "event", json_string("from-the-future"));
+        assert_int_equal(evlog_event_from_json(j, &back), -EINVAL);
+        json_decref(j);
 }
 
 static void test_priorities_and_ids(void **state) {
@@ -149,10 +329,15 @@ static void test_priorities_and_ids(void **state) {
 }
 
 int main(void) {
+        setenv("TZ", "UTC", 1); /* the text line's time is local time */
+        tzset();
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_json_fields_and_types),
                 cmocka_unit_test(test_json_exit_code_and_nulls),
-                cmocka_unit_test(test_text_is_logfmt_with_every_field),
+                cmocka_unit_test(test_logfmt_leaves_out_nulls),
+                cmocka_unit_test(test_text_line_of_every_event),
+                cmocka_unit_test(test_text_colour_and_logfmt),
+                cmocka_unit_test(test_text_from_json),
                 cmocka_unit_test(test_text_quotes_and_escapes),
                 cmocka_unit_test(test_cause),
                 cmocka_unit_test(test_priorities_and_ids),

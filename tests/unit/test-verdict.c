@@ -99,6 +99,29 @@ static void test_unasked_core_is_crashed_warning(void **state) {
               CORRAL_LEVEL_WARNING, "backend crashed (core dumped)");
 }
 
+/* none | killed by SIGSYS under a system call filter that kills | killed | warning, naming the
+ * filter; a SIGSYS without one is any other signal. */
+static void test_unasked_sigsys_under_a_filter_names_it(void **state) {
+        const char *msg = "backend killed by its system call filter (SIGSYS): it made a system call "
+                          "SystemCallFilter= does not allow";
+        for (int code = CLD_KILLED; code <= CLD_DUMPED; code++) {
+                verdict_input in = { .type = CORRAL_TYPE_SERVICE,
+                                     .si_code = code,
+                                     .status = SIGSYS,
+                                     .syscall_filter = true };
+                verdict v = verdict_decide(&in);
+
+                assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+                assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+                assert_string_equal(v.message, msg);
+                in.intent_stop = true; /* asked to stop: stopped, whatever the filter did */
+                assert_int_equal(verdict_decide(&in).type,
+                                 code == CLD_DUMPED ? CORRAL_EVENT_CRASHED : CORRAL_EVENT_STOPPED);
+        }
+        check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGSYS, false, false, CORRAL_EVENT_KILLED,
+              CORRAL_LEVEL_WARNING, "backend killed by signal");
+}
+
 /* none | oom_kill grew | oom-killed | warning: before any other reading of the status */
 static void test_unasked_oom_is_oom_killed_warning(void **state) {
         check(NONE, CORRAL_TYPE_SERVICE, CLD_KILLED, SIGKILL, false, true, CORRAL_EVENT_OOM_KILLED,
@@ -237,6 +260,7 @@ int main(void) {
                 cmocka_unit_test(test_task_exit_zero_is_finished),
                 cmocka_unit_test(test_unasked_exit_is_exited_warning),
                 cmocka_unit_test(test_unasked_signal_is_killed_warning),
+                cmocka_unit_test(test_unasked_sigsys_under_a_filter_names_it),
                 cmocka_unit_test(test_unasked_core_is_crashed_warning),
                 cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
                 cmocka_unit_test(test_start_failed_is_error),
