@@ -125,6 +125,12 @@ typedef struct corral_event {
         /* An unexpected verdict of a captured backend: the last lines of its stderr (at most 5 and
          * 1 KiB), or NULL. */
         const char *stderr_tail;
+        /* A verdict of a death by the signal a corral_backend_kill() sent (and no stop asked for):
+         * that signal, and who asked for it (kill_uid (uid_t) -1 and kill_pid 0: the library's
+         * caller, corral_backend_kill()). kill_signal is 0 otherwise. */
+        int kill_signal;
+        uid_t kill_uid;
+        pid_t kill_pid;
 } corral_event;
 
 typedef void (*corral_event_handler_t)(corral *c, const corral_event *ev, void *userdata);
@@ -475,6 +481,32 @@ int corral_stop_because(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t
  * judged before (the verdict may still wait for the cgroup to empty) stays unexpected.
  */
 int corral_stop_by_signal(corral_backend *b, uint64_t grace_usec, const struct signalfd_siginfo *si);
+
+/* Who corral_backend_kill() signals. */
+typedef enum corral_kill_whom {
+        CORRAL_KILL_MAIN, /* the main process, through its pidfd */
+        CORRAL_KILL_ALL,  /* every process of the backend's cgroup */
+} corral_kill_whom;
+
+/**
+ * corral_backend_kill() - send @sig to a backend whose main process runs (starting, running or
+ * stopping): to its main process through its pidfd, or to every process of its cgroup, each
+ * through a pidfd checked to be in the leaf after it is opened (SIGKILL to all: cgroup.kill). A
+ * kill is not a stop: no intent is recorded, and an end that follows is judged as any end nobody
+ * asked for (a warning). But the signal, and who asked for it, are recorded with the backend
+ * before it is sent (and kept for a supervisor after this one, as a stop's intent is): the verdict
+ * of a death by that signal names both, in its message and in kill_signal, kill_uid, kill_pid.
+ * Return: the number of processes signalled; -ESRCH if its main process does not run (it never
+ * started, it exited, it is gone or waits for its restart); -EINVAL for a signal that is not one
+ * or a @whom that is neither; or another negative errno.
+ */
+int corral_backend_kill(corral_backend *b, int sig, corral_kill_whom whom);
+
+/**
+ * corral_backend_kill_by() - corral_backend_kill(), recording who asked (a uid and pid from
+ * SO_PEERCRED, say) instead of the library's caller.
+ */
+int corral_backend_kill_by(corral_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid);
 
 /**
  * corral_stop_all() - corral_stop() every live backend at once, under one deadline.

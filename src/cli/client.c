@@ -30,6 +30,7 @@ typedef struct client_args {
         bool follow;
         bool openmetrics;
         unsigned lines; /* logs -n; 0: all that is kept */
+        const char *signal, *whom; /* kill --signal, --whom */
         const char *name;
         /* The backend options, as Start's parameters (options.params) for start, and its
          * stopTimeoutUSec (--grace) for stop; options.spec only checks them. */
@@ -46,6 +47,8 @@ static const struct option client_options[] = {
         { "follow", no_argument, NULL, 'f' },
         { "lines", required_argument, NULL, 'n' },
         { "openmetrics", no_argument, NULL, 'O' },
+        { "signal", required_argument, NULL, 's' },
+        { "whom", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         {},
 };
@@ -69,6 +72,18 @@ static int client_option(int opt, const char *name, const char *v, client_args *
                 return 0;
         case 'f':
                 a->follow = true;
+                return 0;
+        case 's':
+                if (parse_signal(v) < 0)
+                        return cli_usage(
+                                "unknown signal '%s': expected a name such as SIGHUP or HUP, or a number",
+                                v);
+                a->signal = v;
+                return 0;
+        case 'w':
+                if (strcmp(v, "main") != 0 && strcmp(v, "all") != 0)
+                        return cli_usage("invalid --whom '%s': expected main or all", v);
+                a->whom = v;
                 return 0;
         case 'O':
                 a->openmetrics = true;
@@ -100,7 +115,7 @@ static int client_parse(int argc, char **argv, const cli_globals *g, client_args
         optind = 1;
         opterr = 0;
         for (;;) {
-                while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:p:", opts, &longindex)) >= 0) {
+                while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:p:s:", opts, &longindex)) >= 0) {
                         if (opt == 'h') {
                                 printf("See corral --help.\n");
                                 return 1;
@@ -165,6 +180,9 @@ static int client_report_error(const client_args *a, const char *error, json_t *
                 fprintf(stderr, "corral: a backend named %s is already running\n", name);
         else if (strcmp(error, VARLINK_ERROR_BACKEND_RUNNING) == 0)
                 fprintf(stderr, "corral: %s is %s: stop it first\n", name,
+                        json_string_value(json_object_get(params, "state")));
+        else if (strcmp(error, VARLINK_ERROR_BACKEND_NOT_RUNNING) == 0)
+                fprintf(stderr, "corral: %s is not running (%s): no process to signal\n", name,
                         json_string_value(json_object_get(params, "state")));
         else if (strcmp(error, VARLINK_ERROR_BACKEND_DECLARED) == 0)
                 fprintf(stderr,
@@ -351,6 +369,25 @@ static int verb_name_call(client_args *a, const char *verb, const char *method, 
         r = client_call(a, method, json_pack("{s:s}", "name", a->name), &out);
         if (r == 0 && a->json)
                 print_json(key ? json_object_get(out, key) : out);
+        json_decref(out);
+        return r;
+}
+
+static int verb_kill(client_args *a) {
+        const char *sig = a->signal ?: "SIGTERM", *whom = a->whom ?: "main";
+        json_t *out = NULL;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral kill NAME [--signal SIG] [--whom main|all]"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "Kill",
+                        json_pack("{s:s, s:s, s:s}", "name", a->name, "signal", sig, "whom", whom), &out);
+        if (r == 0 && a->json)
+                print_json(out);
+        else if (r == 0)
+                printf("%s: sent %s to %" JSON_INTEGER_FORMAT " process(es)\n", a->name,
+                       signal_to_name(parse_signal(sig)),
+                       json_integer_value(json_object_get(out, "processes")));
         json_decref(out);
         return r;
 }
@@ -600,17 +637,12 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 const char *verb;
                 int (*run)(client_args *a);
         } verbs[] = {
-                { "start", verb_start },
-                { "stop", verb_stop },
-                { "restart", verb_restart },
-                { "list", verb_list },
-                { "status", verb_status },
-                { "watch", verb_watch },
-                { "reset-failed", verb_reset_failed },
-                { "remove", verb_remove },
-                { "logs", verb_logs },
-                { "reload", verb_reload },
-                { "metrics", verb_metrics },
+                { "start", verb_start },   { "stop", verb_stop },
+                { "kill", verb_kill },     { "restart", verb_restart },
+                { "list", verb_list },     { "status", verb_status },
+                { "watch", verb_watch },   { "reset-failed", verb_reset_failed },
+                { "remove", verb_remove }, { "logs", verb_logs },
+                { "reload", verb_reload }, { "metrics", verb_metrics },
         };
         client_args a;
         int r = client_parse(argc, argv, g, &a);

@@ -52,6 +52,8 @@ static void help(void) {
                "  start NAME [OPTIONS] -- COMMAND [ARG...]   [--wait-ready] and the backend options below\n"
                "  stop NAME|--all [--grace DURATION]    stop on purpose, wait, print the verdict\n"
                "  restart NAME [--wait-ready]\n"
+               "  kill NAME [--signal SIG] [--whom main|all]   send a signal (default SIGTERM) to its main\n"
+               "                                        process or every process; not a stop\n"
                "  reset-failed NAME                     a failed backend (crash loop) is gone again\n"
                "  remove NAME                           forget a gone backend: its verdict and output\n"
                "  list\n"
@@ -98,9 +100,9 @@ static int parse_globals(int argc, char **argv, cli_globals *g) {
 }
 
 static bool is_client_verb(const char *verb) {
-        static const char *const client_verbs[] = { "start", "stop",         "restart", "list",   "status",
-                                                    "watch", "reset-failed", "logs",    "reload", "remove",
-                                                    "metrics" };
+        static const char *const client_verbs[] = { "start",  "stop",   "restart",      "list",
+                                                    "status", "watch",  "reset-failed", "logs",
+                                                    "reload", "remove", "metrics",      "kill" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(verb, client_verbs[i]) == 0)
                         return true;

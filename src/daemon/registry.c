@@ -1081,6 +1081,26 @@ registry_error registry_status(registry *r, const char *name, registry_result *r
         return e ? result_backend(r, ret, e, true) : ret->error;
 }
 
+registry_error registry_kill(registry *r, const registry_caller *who, const char *name, int sig,
+                             corral_kill_whom whom, registry_result *ret) {
+        entry *e = registry_find(r, name);
+        int n;
+
+        *ret = (registry_result){ .name = name };
+        if (!e)
+                return ret->error = REGISTRY_NO_SUCH_BACKEND;
+        n = e->backend ? r->ops->kill(e->backend, sig, whom, who->uid, who->pid) : -ESRCH;
+        if (n < 0 && n != -ENOMEM) { /* as root, only a process that is not there refuses a signal */
+                ret->state = e->backend ? corral_state_to_string(backend_info(r, e->backend).state)
+                        : e->failed     ? "failed"
+                                        : "gone";
+                return ret->error = REGISTRY_BACKEND_NOT_RUNNING;
+        }
+        if (n < 0 || !(ret->value = json_pack("{s:i}", "processes", n)))
+                return ret->error = REGISTRY_NO_MEMORY;
+        return REGISTRY_OK;
+}
+
 registry_error registry_remove(registry *r, const char *name, registry_result *ret) {
         entry *e = registry_find(r, name);
 

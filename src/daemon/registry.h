@@ -49,6 +49,8 @@ typedef struct registry_ops {
         /* cause: why, when another backend's end is the reason (corral_stop_because()), or NULL */
         int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause);
         int (*stop_all)(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid);
+        /* corral_backend_kill_by(): the number of processes signalled, -ESRCH if it does not run */
+        int (*kill)(registry_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid);
         int (*adopt)(void *sup, registry_backend ***ret, size_t *ret_n);
         unsigned (*count)(void *sup); /* backends not yet gone */
         registry_backend *(*ref)(registry_backend *b);
@@ -93,6 +95,7 @@ typedef enum registry_error {
         REGISTRY_BACKEND_EXISTS,   /* name: it runs */
         REGISTRY_BACKEND_RUNNING,  /* name, state: it runs, and may not be removed */
         REGISTRY_BACKEND_DECLARED, /* name, definition: its file says what it runs */
+        REGISTRY_BACKEND_NOT_RUNNING, /* name, state: it has no process to signal */
         REGISTRY_START_FAILED,     /* name, message, verdict (NULL if it never got as far as one) */
         REGISTRY_SHUTTING_DOWN,
         REGISTRY_NO_MEMORY,
@@ -178,6 +181,10 @@ registry_wait *registry_restart(registry *r, const registry_caller *who, const c
                                 registry_done_t done, void *userdata);
 
 /* The calls answered at once: each fills *ret (registry_result_done() it) and returns ret->error. */
+/* Send sig to its main process or to every process of its cgroup, recording who asked (a kill is no
+ * stop: a death by it is a warning that names them). The value is {processes: how many}. */
+registry_error registry_kill(registry *r, const registry_caller *who, const char *name, int sig,
+                             corral_kill_whom whom, registry_result *ret);
 registry_error registry_list(registry *r, registry_result *ret);
 registry_error registry_status(registry *r, const char *name, registry_result *ret);
 /* Forget a backend that is gone (not running, not declared): its last verdict and output. */

@@ -29,6 +29,10 @@ static int sv_stop_all(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid) {
         return corral_stop_all_by(sup, grace_usec, uid, pid);
 }
 
+static int sv_kill(registry_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid) {
+        return corral_backend_kill_by(B(b), sig, whom, uid, pid);
+}
+
 /* The array is copied, not cast: its elements are of another type. */
 static int sv_adopt(void *sup, registry_backend ***ret, size_t *ret_n) {
         corral_backend **v = NULL;
@@ -112,6 +116,7 @@ const registry_ops supervisor_ops = {
         .spawn = sv_spawn,
         .stop = sv_stop,
         .stop_all = sv_stop_all,
+        .kill = sv_kill,
         .adopt = sv_adopt,
         .count = sv_count,
         .ref = sv_ref,

@@ -229,6 +229,20 @@ static void backend_count_verdict(corral_backend *b, const verdict *v) {
 
 /* --- Events. --- */
 
+/* Its main process died of the signal a corral_backend_kill() sent, and no stop was asked for. */
+static bool backend_died_of_kill(const backend_run *r) {
+        int code = r->exit_si.si_code;
+
+        return r->kill.sig > 0 && !r->intent.stop && r->reaped &&
+                (code == CLD_KILLED || code == CLD_DUMPED) && r->exit_si.si_status == r->kill.sig;
+}
+
+/* A Kill sent SIGKILL to every process (cgroup.kill) and the main process died of it: the others
+ * are dying of it too, and no further kill is needed for the leaf to empty. */
+static bool backend_dying_of_kill_all(const backend_run *r) {
+        return r->kill.all && r->kill.sig == SIGKILL && backend_died_of_kill(r);
+}
+
 static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type, corral_level level,
                             const char *message, int error) {
         const backend_run *r = &b->run;
@@ -262,6 +276,11 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .message = message,
         };
 
+        if (corral_event_is_verdict(type) && backend_died_of_kill(r)) {
+                ev.kill_signal = r->kill.sig;
+                ev.kill_uid = r->kill.by_uid;
+                ev.kill_pid = r->kill.by_pid;
+        }
         /* What it said last, for an end nobody asked for: why it died is often there. */
         if (corral_event_is_verdict(type) && !r->intent.stop && type != CORRAL_EVENT_FINISHED &&
             b->out.tail_len > 0) {
@@ -359,6 +378,10 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .stop_signalled = r->stop_signalled,
                               .stop_deadline_usec = r->stop_deadline_usec,
                               .escalated = r->escalated,
+                              .kill_signal = r->kill.sig,
+                              .kill_all = r->kill.all,
+                              .kill_uid = r->kill.by_uid,
+                              .kill_pid = r->kill.by_pid,
                               .deadline_kill = r->deadline_kill,
                               .oom_seen = r->oom_seen,
                               .attempt = b->attempt,
@@ -673,7 +696,8 @@ int backend_on_exit(corral_backend *b) {
         /* Left behind by an unasked exit (a double-forked daemon, say): not ours to keep. A stop
          * under way gives them the rest of its grace period instead, unless its kill mode is mixed:
          * they never had the stop signal, and the main process's end is theirs. */
-        if (r->leftover > 0 && (!r->intent.stop || b->spec->kill_mode == CORRAL_KILL_MIXED))
+        if (r->leftover > 0 && (!r->intent.stop || b->spec->kill_mode == CORRAL_KILL_MIXED) &&
+            !backend_dying_of_kill_all(r))
                 backend_escalate(b);
         backend_check_populated(b);
         return 1;
@@ -830,6 +854,9 @@ static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, 
                                 .self_stopping = r->self_stopping,
                                 .watchdog_fired = r->watchdog_fired,
                                 .watchdog_usec = r->watchdog_usec,
+                                .kill_signal = r->kill.sig,
+                                .kill_uid = r->kill.by_uid,
+                                .kill_pid = r->kill.by_pid,
                                 .syscall_filter = b->spec->sandbox.native_only ||
                                         (b->spec->sandbox.syscalls && !b->spec->sandbox.syscall_errno) };
 }
@@ -1071,6 +1098,9 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->stop_signalled = st->stop_signalled;
         r->stop_deadline_usec = st->stop_deadline_usec;
         r->escalated = st->escalated;
+        r->kill = (backend_kill_req){
+                .sig = st->kill_signal, .all = st->kill_all, .by_uid = st->kill_uid, .by_pid = st->kill_pid
+        };
         r->deadline_kill = st->deadline_kill;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
@@ -1407,6 +1437,51 @@ void backend_kill_sync(corral_backend *b) {
         backend_kill_wait(b);
         backend_set_state(b, CORRAL_STATE_GONE);
         backend_unlink(b);
+}
+
+/* --- Kill: a signal, not a stop. --- */
+
+/* Its main process runs, as far as the loop knows: it may be signalled. */
+static bool backend_main_runs(const corral_backend *b) {
+        return b->corral && !b->run.reaped && b->run.pidfd >= 0 &&
+                (b->state == CORRAL_STATE_STARTING || b->state == CORRAL_STATE_RUNNING ||
+                 b->state == CORRAL_STATE_STOPPING);
+}
+
+/* SIGKILL to all is cgroup.kill: how many there were, then the kill. */
+static int backend_kill_all(corral_backend *b) {
+        _cleanup_close_ int fd = backend_leaf_open(b);
+        int n = cgroup_count_procs(fd, 0), k;
+
+        if (n < 0)
+                return n;
+        k = backend_kill(b);
+        return k < 0 ? k : n;
+}
+
+int corral_backend_kill_by(corral_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid) {
+        backend_run *r;
+        int k;
+
+        if (!b || !signal_to_name(sig) || (whom != CORRAL_KILL_MAIN && whom != CORRAL_KILL_ALL))
+                return -EINVAL;
+        if (!backend_main_runs(b))
+                return -ESRCH;
+        r = &b->run;
+        /* Who asked is kept before the signal goes: a supervisor after us still knows whose it was. */
+        r->kill = (backend_kill_req){
+                .sig = sig, .all = whom == CORRAL_KILL_ALL, .by_uid = uid, .by_pid = pid
+        };
+        backend_persist(b);
+        if (whom == CORRAL_KILL_MAIN) {
+                k = syscall_pidfd_send_signal(r->pidfd, sig);
+                return k < 0 ? k : 1;
+        }
+        return sig == SIGKILL ? backend_kill_all(b) : backend_signal(b, sig);
+}
+
+int corral_backend_kill(corral_backend *b, int sig, corral_kill_whom whom) {
+        return corral_backend_kill_by(b, sig, whom, (uid_t) -1, 0);
 }
 
 /* --- What it is, for callers that show it. --- */

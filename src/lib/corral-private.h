@@ -84,6 +84,15 @@ typedef struct backend_intent {
         char *cause;      /* why, if asked for because of another backend (malloc'ed), or NULL */
 } backend_intent;
 
+/* A signal sent by corral_backend_kill(): recorded before it is sent, for the verdict of a death by
+ * it. sig 0: none. */
+typedef struct backend_kill_req {
+        int sig;
+        bool all;     /* to every process of the cgroup */
+        uid_t by_uid; /* (uid_t) -1: the library's caller */
+        pid_t by_pid;
+} backend_kill_req;
+
 /*
  * One launch of a backend: its facts and what watches it. All of it starts afresh, in one
  * assignment, when the backend is started again. Each event source has one purpose.
@@ -98,6 +107,7 @@ typedef struct backend_run {
         uint64_t start_usec, exit_usec; /* CLOCK_MONOTONIC */
         siginfo_t exit_si;
         backend_intent intent;
+        backend_kill_req kill;       /* the last corral_backend_kill() of the launch */
         uint64_t stop_deadline_usec; /* cgroup.kill then; 0 if none */
         uint64_t watchdog_usec;      /* WATCHDOG_USEC= may change the spec's */
         uint64_t oom_seen;           /* memory.events' oom_kill when an OOM kill was last reported */

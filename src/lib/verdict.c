@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parse.h"
 #include "verdict.h"
 
 static verdict V(corral_event_type t, corral_level l, const char *m) {
@@ -41,10 +42,30 @@ static verdict verdict_stop(const verdict_input *in) {
         return V(E(STOPPED), L(INFO), "backend stopped");
 }
 
+/* A death by the signal of a Kill: not a stop, but the verdict says whose signal it was. */
+static verdict verdict_of_kill(const verdict_input *in) {
+        verdict v = { .type = in->si_code == CLD_DUMPED ? E(CRASHED) : E(KILLED), .level = L(WARNING) };
+        const char *name = signal_to_name(in->kill_signal) ?: "a signal";
+        const char *what = in->si_code == CLD_DUMPED ? "crashed (core dumped)" : "killed";
+
+        if (in->kill_uid == (uid_t) -1)
+                (void) snprintf(v.message, sizeof(v.message),
+                                "backend %s by %s, sent by a Kill from the library (corral_backend_kill())",
+                                what, name);
+        else
+                (void) snprintf(v.message, sizeof(v.message),
+                                "backend %s by %s, sent by a Kill from uid %u (pid %d)", what, name,
+                                (unsigned) in->kill_uid, (int) in->kill_pid);
+        return v;
+}
+
 /* Nobody asked: only a task's exit 0 is not a warning. */
 static verdict verdict_unasked(const verdict_input *in) {
         if (in->oom_killed)
                 return V(E(OOM_KILLED), L(WARNING), "backend killed by the OOM killer");
+        if (in->kill_signal > 0 && in->status == in->kill_signal &&
+            (in->si_code == CLD_KILLED || in->si_code == CLD_DUMPED))
+                return verdict_of_kill(in);
         switch (in->si_code) {
         case CLD_DUMPED:
                 if (in->syscall_filter && in->status == SIGSYS)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "corral.h"
 
@@ -29,6 +30,11 @@ typedef struct verdict_input {
         bool self_stopping; /* it said STOPPING=1 */
         bool watchdog_fired;
         uint64_t watchdog_usec;
+        /* The last signal corral_backend_kill() sent (0: none), and who asked ((uid_t) -1: the
+         * library's caller). A death by it says so. */
+        int kill_signal;
+        uid_t kill_uid;
+        pid_t kill_pid;
         bool syscall_filter; /* it ran under a system call filter that kills (SIGSYS) */
 } verdict_input;
 

@@ -66,6 +66,9 @@ enum {
         F_INTENTIONAL,
         F_STOP_UID,
         F_STOP_PID,
+        F_KILL_SIGNAL,
+        F_KILL_UID,
+        F_KILL_PID,
         F_HOW,
         F_EXIT_CODE,
         F_SIGNAL,
@@ -84,8 +87,8 @@ enum {
 
 /* The fields every form carries, in order; NULL value means null. */
 typedef struct evlog_fields {
-        char ts[32], pid[16], stop_uid[16], stop_pid[16], exit_code[16], leftover[16], runtime[24],
-                attempt[16], delay[24];
+        char ts[32], pid[16], stop_uid[16], stop_pid[16], kill_uid[16], kill_pid[16], exit_code[16],
+                leftover[16], runtime[24], attempt[16], delay[24];
         const char *str[_F_MAX];
 } evlog_fields;
 
@@ -100,6 +103,9 @@ static const char *const field_names[_F_MAX] = {
         [F_INTENTIONAL] = "intentional",
         [F_STOP_UID] = "stop_uid",
         [F_STOP_PID] = "stop_pid",
+        [F_KILL_SIGNAL] = "kill_signal",
+        [F_KILL_UID] = "kill_uid",
+        [F_KILL_PID] = "kill_pid",
         [F_HOW] = "how",
         [F_EXIT_CODE] = "exit_code",
         [F_SIGNAL] = "signal",
@@ -117,8 +123,8 @@ static const char *const field_names[_F_MAX] = {
 
 /* Which fields are JSON numbers or booleans rather than strings. */
 static bool field_is_number(int f) {
-        return f == F_PID || f == F_STOP_UID || f == F_STOP_PID || f == F_EXIT_CODE || f == F_LEFTOVER ||
-                f == F_RUNTIME;
+        return f == F_PID || f == F_STOP_UID || f == F_STOP_PID || f == F_KILL_UID || f == F_KILL_PID ||
+                f == F_EXIT_CODE || f == F_LEFTOVER || f == F_RUNTIME;
 }
 static bool field_is_bool(int f) {
         return f == F_INTENTIONAL || f == F_CORE || f == F_ESCALATED || f == F_OOM;
@@ -132,6 +138,8 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
         (void) snprintf(f->pid, sizeof(f->pid), "%d", (int) ev->pid);
         (void) snprintf(f->stop_uid, sizeof(f->stop_uid), "%u", (unsigned) ev->stop_uid);
         (void) snprintf(f->stop_pid, sizeof(f->stop_pid), "%d", (int) ev->stop_pid);
+        (void) snprintf(f->kill_uid, sizeof(f->kill_uid), "%u", (unsigned) ev->kill_uid);
+        (void) snprintf(f->kill_pid, sizeof(f->kill_pid), "%d", (int) ev->kill_pid);
         (void) snprintf(f->exit_code, sizeof(f->exit_code), "%d", ev->exit_code);
         (void) snprintf(f->leftover, sizeof(f->leftover), "%u", ev->leftover);
         (void) snprintf(f->runtime, sizeof(f->runtime), "%" PRIu64, ev->runtime_usec / 1000);
@@ -148,6 +156,9 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_INTENTIONAL] = BOOLSTR(ev->intentional),
                 [F_STOP_UID] = ev->intentional && ev->stop_uid != (uid_t) -1 ? f->stop_uid : NULL,
                 [F_STOP_PID] = ev->intentional && ev->stop_pid > 0 ? f->stop_pid : NULL,
+                [F_KILL_SIGNAL] = ev->kill_signal > 0 ? signal_to_name(ev->kill_signal) : NULL,
+                [F_KILL_UID] = ev->kill_signal > 0 && ev->kill_uid != (uid_t) -1 ? f->kill_uid : NULL,
+                [F_KILL_PID] = ev->kill_signal > 0 && ev->kill_pid > 0 ? f->kill_pid : NULL,
                 [F_HOW] = corral_how_to_string(ev->how),
                 [F_EXIT_CODE] = ev->how == CORRAL_HOW_EXITED ? f->exit_code : NULL,
                 [F_SIGNAL] = ev->signal > 0 ? signal_to_name(ev->signal) : NULL,

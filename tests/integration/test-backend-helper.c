@@ -49,6 +49,8 @@
  *                 exits 0 when the main process closes a pipe to it; the main process, at
  *                 SIGTERM, closes it, waits for the child and exits 0 (a server that stops its
  *                 workers itself, as PostgreSQL and gunicorn do)
+ *   usr1-pending  SIGUSR1 blocked (default disposition) before it says R; at SIGUSR2 it
+ *                 unblocks SIGUSR1 and dies of one sent meanwhile (else exits 0)
  *   child-stays [ignore]  a child (same session) that says "G<pid>", says "X" and exits at
  *                 SIGTERM, else waits; the main process exits 0 at SIGTERM (ignores it with
  *                 "ignore"), leaving the child behind
@@ -450,6 +452,22 @@ int main(int argc, char **argv) {
                 done_fd = fork_worker(true);
                 say("R\n");
                 return stop_worker_on_term(done_fd, &unblocked_term);
+        }
+        if (strcmp(mode, "usr1-pending") == 0) {
+                sigset_t both;
+                int sig;
+                sigemptyset(&both);
+                sigaddset(&both, SIGUSR1);
+                sigaddset(&both, SIGUSR2);
+                sigprocmask(SIG_BLOCK, &both, NULL);
+                say("R\n");
+                sigdelset(&both, SIGUSR1);
+                if (sigwait(&both, &sig) != 0)
+                        return 93;
+                sigemptyset(&both);
+                sigaddset(&both, SIGUSR1);
+                sigprocmask(SIG_UNBLOCK, &both, NULL);
+                return 0;
         }
         sigset_t usr1, unblocked;
         sigemptyset(&usr1);

@@ -1,13 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-kill.c: KillMode=mixed (the stop signal to the main process alone, what it leaves killed with
- * cgroup.kill) with real processes in real cgroups. */
+ * cgroup.kill), and Kill (a signal that is not a stop: through libcorral, varlink and `corral kill`)
+ * with real processes in real cgroups. */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "daemon-fixture.h"
+
+extern char **environ;
 
 #define LONG_GRACE (3600 * 1000000ULL) /* never reached: the test is over long before */
 
@@ -121,6 +131,300 @@ static void test_control_group_signals_every_process(void **state) {
         corral_backend_unref(b);
 }
 
+/* --- Kill through libcorral. --- */
+
+static int pidfd_of_pid(pid_t pid) {
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        assert_true(fd >= 0);
+        return fd;
+}
+
+/* A signal the backend handles: it keeps running, and says it got it. Not a stop: a later stop is
+ * stopped at info, and its event names no Kill. */
+static void test_kill_main_handled(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "ticker", CORRAL_TYPE_SERVICE, LONG_GRACE, "ticker", NULL);
+        const recorded_event *e;
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_backend_kill(b, SIGUSR1, CORRAL_KILL_MAIN), 1);
+        harness_wait_said(h, 'T', 1);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        assert_int_equal(harness_count(h, CORRAL_EVENT_STOPPING), 0);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        e = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        assert_int_equal(e->ev.level, CORRAL_LEVEL_INFO);
+        assert_int_equal(e->ev.kill_signal, 0);
+        corral_backend_unref(b);
+}
+
+/* whom=all reaches a grandchild in a session of its own; the main process dies of it too, and its
+ * verdict says the library's Kill sent it. */
+static void test_kill_all_reaches_setsid_grandchild(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "family", CORRAL_TYPE_SERVICE, LONG_GRACE, "grandchild", NULL);
+        const recorded_event *e;
+        int grandchild = harness_wait_ready(h, true);
+
+        assert_int_equal(corral_backend_kill(b, SIGHUP, CORRAL_KILL_ALL), 2);
+        e = harness_wait_event(h, b, CORRAL_EVENT_KILLED);
+        assert_true(harness_pidfd_exited(grandchild)); /* the verdict comes once the leaf is empty */
+        assert_int_equal(e->ev.level, CORRAL_LEVEL_WARNING);
+        assert_false(e->ev.intentional);
+        assert_int_equal(e->ev.signal, SIGHUP);
+        assert_int_equal(e->ev.kill_signal, SIGHUP);
+        assert_int_equal(e->ev.kill_uid, (uid_t) -1);
+        /* (and, if the grandchild was still dying when the main process was reaped, "; 1 leftover
+         * process killed with its cgroup") */
+        assert_non_null(
+                strstr(e->message,
+                       "backend killed by SIGHUP, sent by a Kill from the library (corral_backend_kill())"));
+        close(grandchild);
+        corral_backend_unref(b);
+}
+
+/* A Kill that kills: killed at warning (a kill is not a stop), naming the signal and who asked. */
+static void test_kill_that_kills_names_requester(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "victim", CORRAL_TYPE_SERVICE, LONG_GRACE, "pause", NULL);
+        const recorded_event *e;
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_backend_kill_by(b, SIGUSR1, CORRAL_KILL_MAIN, 1000, 4242), 1);
+        e = harness_wait_event(h, b, CORRAL_EVENT_KILLED);
+        assert_int_equal(e->ev.level, CORRAL_LEVEL_WARNING);
+        assert_false(e->ev.intentional);
+        assert_int_equal(e->ev.kill_signal, SIGUSR1);
+        assert_int_equal(e->ev.kill_uid, 1000);
+        assert_int_equal(e->ev.kill_pid, 4242);
+        assert_string_equal(e->message,
+                            "backend killed by SIGUSR1, sent by a Kill from uid 1000 (pid 4242)");
+        corral_backend_unref(b);
+}
+
+/* SIGKILL to all is cgroup.kill: every process, and the verdict is the Kill's, not an escalation. */
+static void test_kill_all_sigkill(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "forker", CORRAL_TYPE_SERVICE, LONG_GRACE, "forker", NULL);
+        const recorded_event *e;
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_backend_kill(b, SIGKILL, CORRAL_KILL_ALL), 6);
+        e = harness_wait_event(h, b, CORRAL_EVENT_KILLED);
+        assert_int_equal(e->ev.signal, SIGKILL);
+        assert_int_equal(e->ev.kill_signal, SIGKILL);
+        assert_false(e->ev.escalated); /* the others were dying of the Kill's cgroup.kill already */
+        corral_backend_unref(b);
+}
+
+/* It handled the Kill's signal and died of another: the verdict says nothing of the Kill. */
+static void test_death_by_another_signal(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "other", CORRAL_TYPE_SERVICE, LONG_GRACE, "ticker", NULL);
+        const recorded_event *e;
+        int main_fd;
+
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_backend_kill(b, SIGUSR1, CORRAL_KILL_MAIN), 1);
+        harness_wait_said(h, 'T', 1);
+        main_fd = pidfd_of_pid(corral_backend_get_pid(b));
+        assert_int_equal(syscall(SYS_pidfd_send_signal, main_fd, SIGTERM, NULL, 0), 0);
+        e = harness_wait_event(h, b, CORRAL_EVENT_KILLED);
+        assert_int_equal(e->ev.signal, SIGTERM);
+        assert_int_equal(e->ev.kill_signal, 0);
+        assert_string_equal(e->message, "backend killed by signal");
+        close(main_fd);
+        corral_backend_unref(b);
+}
+
+/* Nothing to signal once it has ended; a signal that is none, or whom that is neither, is refused. */
+static void test_kill_refusals(void **state) {
+        harness *h = *state;
+        corral_backend *b = harness_spawn(h, "brief", CORRAL_TYPE_TASK, LONG_GRACE, "exit", "0");
+
+        assert_int_equal(corral_backend_kill(b, 0, CORRAL_KILL_MAIN), -EINVAL);
+        assert_int_equal(corral_backend_kill(b, SIGTERM, (corral_kill_whom) 5), -EINVAL);
+        (void) harness_wait_event(h, b, CORRAL_EVENT_FINISHED);
+        assert_int_equal(corral_backend_kill(b, SIGTERM, CORRAL_KILL_MAIN), -ESRCH);
+        assert_int_equal(corral_backend_kill(b, SIGTERM, CORRAL_KILL_ALL), -ESRCH);
+        assert_int_equal(corral_backend_kill(NULL, SIGTERM, CORRAL_KILL_MAIN), -EINVAL);
+        corral_backend_unref(b);
+}
+
+/* --- Kill through corrald and `corral kill`. --- */
+
+static int run_capture(daemon_fixture *d, const char *const *argv, char *out, size_t size) {
+        posix_spawn_file_actions_t fa;
+        char path[320];
+        int status;
+        pid_t pid;
+
+        snprintf(path, sizeof(path), "%s/client.out", d->h->tmpdir);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
+        FILE *f = fopen(path, "re");
+        size_t k = fread(out, 1, size - 1, f);
+        out[k] = '\0';
+        fclose(f);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* The real client against the real daemon: the verb, then --address, then the rest. */
+static int client(daemon_fixture *d, const char *const *args, char *out, size_t size) {
+        const char *argv[24] = { getenv("CORRAL_BIN"), args[0], "--address", d->sock };
+        size_t n;
+
+        for (n = 4; *++args; n++)
+                argv[n] = *args;
+        argv[n] = NULL;
+        return run_capture(d, argv, out, size);
+}
+
+static json_t *last_verdict(daemon_fixture *d, const char *name) {
+        json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", name));
+        json_t *v = json_object_get(param(r, "backend"), "lastVerdict");
+
+        v = json_is_object(v) ? json_incref(v) : NULL;
+        json_decref(r);
+        return v;
+}
+
+static const char *jstr(json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key)) ?: "";
+}
+
+/* corral kill: a handled signal reaches the main process; one that kills is a warning naming the
+ * signal and the caller; then there is nothing to signal; bad signals are refused by name. */
+static void test_corral_kill(void **state) {
+        daemon_fixture *d = *state;
+        char out[4096], want[160];
+        json_t *r, *v;
+
+        start_ready(d, "web", "ticker", 10000000);
+        assert_int_equal(client(d, ARGS("kill", "web", "--signal", "USR1"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "web: sent SIGUSR1 to 1 process(es)"));
+        harness_wait_said(d->h, 'T', 1);
+        assert_int_equal(client(d, ARGS("kill", "web", "--signal", "SIGFOO"), out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "unknown signal 'SIGFOO'"));
+        assert_int_equal(client(d, ARGS("kill", "web", "--whom", "some"), out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "invalid --whom 'some'"));
+        assert_error(call(d, IFACE "Kill", json_pack("{s:s, s:s}", "name", "web", "signal", "SIGFOO")),
+                     "org.varlink.service.InvalidParameter", "parameter", "signal");
+        assert_error(call(d, IFACE "Kill", json_pack("{s:s, s:s}", "name", "web", "whom", "children")),
+                     "org.varlink.service.InvalidParameter", "parameter", "whom");
+        assert_error(call(d, IFACE "Kill", json_pack("{s:s}", "name", "nothing")),
+                     "io.corral.Supervisor.NoSuchBackend", "name", "nothing");
+
+        /* SIGTERM by default, to the main process: not a stop, so a warning naming who sent it */
+        r = call(d, IFACE "Kill", json_pack("{s:s}", "name", "web"));
+        assert_null(error_of(r));
+        assert_int_equal(json_integer_value(param(r, "processes")), 1);
+        json_decref(r);
+        assert_true(harness_wait_until((v = last_verdict(d, "web")) != NULL));
+        assert_string_equal(jstr(v, "event"), "killed");
+        assert_string_equal(jstr(v, "level"), "warning");
+        assert_true(json_is_false(json_object_get(v, "intentional")));
+        assert_string_equal(jstr(v, "kill_signal"), "SIGTERM");
+        assert_int_equal(json_integer_value(json_object_get(v, "kill_uid")), getuid());
+        assert_int_equal(json_integer_value(json_object_get(v, "kill_pid")), getpid());
+        snprintf(want, sizeof(want), "backend killed by SIGTERM, sent by a Kill from uid %u (pid %d)",
+                 (unsigned) getuid(), (int) getpid());
+        assert_string_equal(jstr(v, "message"), want);
+        json_decref(v);
+
+        assert_error(call(d, IFACE "Kill", json_pack("{s:s}", "name", "web")),
+                     "io.corral.Supervisor.BackendNotRunning", "state", "gone");
+        assert_int_equal(client(d, ARGS("kill", "web"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "web is not running (gone)"));
+}
+
+/* Kill is a change: a caller who is neither root nor in the allowed group is refused, and the
+ * backend gets nothing. */
+static void test_unprivileged_kill_is_refused(void **state) {
+        daemon_fixture *d = *state;
+        json_t *r;
+        int status;
+        pid_t pid;
+
+        start_ready(d, "guarded", "ticker", 10000000);
+        assert_int_equal(chmod(d->h->tmpdir, 0755), 0); /* so that nobody can reach the socket */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                varlink_conn c;
+                json_t *reply = NULL;
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(10);
+                c.fd = varlink_connect(d->sock);
+                if (c.fd < 0)
+                        _exit(11);
+                varlink_conn_init(&c, c.fd, 0, 0);
+                if (varlink_call(&c, IFACE "Kill",
+                                 json_pack("{s:s, s:s, s:s}", "name", "guarded", "signal", "SIGUSR1", "whom",
+                                           "all"),
+                                 false, &reply) < 0)
+                        _exit(12);
+                if (!error_of(reply) || strcmp(error_of(reply), "org.varlink.service.PermissionDenied") != 0)
+                        _exit(13);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(read_log(d), "refused io.corral.Supervisor.Kill from uid=65534"));
+        /* it got nothing: the next tick is the one we send now, and it is the only one */
+        r = call(d, IFACE "Kill", json_pack("{s:s, s:s}", "name", "guarded", "signal", "USR1"));
+        assert_null(error_of(r));
+        json_decref(r);
+        harness_wait_said(d->h, 'T', 1);
+        assert_false(harness_fifo_has(d->h, 'T'));
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "guarded"));
+        assert_string_equal(jstr(param(r, "backend"), "state"), "running");
+        json_decref(r);
+}
+
+/* The Kill is kept with the backend before its signal goes: a corrald started after one killed
+ * with SIGKILL still knows whose signal the backend died of. */
+static void test_kill_survives_readoption(void **state) {
+        daemon_fixture *d = *state;
+        char want[160];
+        json_t *r, *v = NULL;
+        int main_fd;
+
+        start_ready(d, "pending", "usr1-pending", 10000000);
+        r = call(d, IFACE "Kill", json_pack("{s:s, s:s}", "name", "pending", "signal", "SIGUSR1"));
+        assert_null(error_of(r));
+        json_decref(r);
+        r = call(d, IFACE "Status", json_pack("{s:s}", "name", "pending"));
+        main_fd = pidfd_of_pid((pid_t) json_integer_value(json_object_get(param(r, "backend"), "pid")));
+        json_decref(r);
+        daemon_kill9(d);
+        daemon_start(d, NULL);
+        /* now it unblocks SIGUSR1, which is pending, and dies of it under the new corrald */
+        assert_int_equal(syscall(SYS_pidfd_send_signal, main_fd, SIGUSR2, NULL, 0), 0);
+        assert_true(harness_wait_until((v = last_verdict(d, "pending")) != NULL));
+        assert_string_equal(jstr(v, "event"), "killed");
+        assert_string_equal(jstr(v, "level"), "warning");
+        assert_string_equal(jstr(v, "kill_signal"), "SIGUSR1");
+        snprintf(want, sizeof(want), "backend killed by SIGUSR1, sent by a Kill from uid %u (pid %d)",
+                 (unsigned) getuid(), (int) getpid());
+        assert_string_equal(jstr(v, "message"), want);
+        json_decref(v);
+        close(main_fd);
+        /* a fresh corrald for the fixture's checks: this one's fds at its start included what it took back
+         */
+        assert_int_equal(daemon_stop(d), 0);
+        daemon_reap_orphans(d); /* it was the killed corrald's child: ours now, as init's would be */
+        daemon_start(d, NULL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_kill_mode_names),
@@ -131,6 +435,20 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_mixed_deadline, harness_setup, harness_teardown),
                 cmocka_unit_test_setup_teardown(test_control_group_signals_every_process, harness_setup,
                                                 harness_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_main_handled, harness_setup, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_all_reaches_setsid_grandchild, harness_setup,
+                                                harness_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_that_kills_names_requester, harness_setup,
+                                                harness_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_all_sigkill, harness_setup, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_death_by_another_signal, harness_setup,
+                                                harness_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_refusals, harness_setup, harness_teardown),
+                cmocka_unit_test_setup_teardown(test_corral_kill, fixture_setup_started, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_unprivileged_kill_is_refused, fixture_setup_started,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_survives_readoption, fixture_setup_started,
+                                                fixture_teardown),
         };
 
         harness_require_root_cgroup2();

@@ -170,6 +170,20 @@ static int fake_stop_all(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid) {
         return started;
 }
 
+/* A kill is recorded and changes nothing: the fake's processes cannot die of it. */
+static int fake_kill(registry_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid) {
+        if (!b->live ||
+            (b->state != CORRAL_STATE_STARTING && b->state != CORRAL_STATE_RUNNING &&
+             b->state != CORRAL_STATE_STOPPING))
+                return -ESRCH;
+        b->kills++;
+        b->kill_sig = sig;
+        b->kill_whom = whom;
+        b->kill_uid = uid;
+        b->kill_pid = pid;
+        return whom == CORRAL_KILL_ALL ? 2 : 1;
+}
+
 static int fake_adopt(void *sup, registry_backend ***ret, size_t *ret_n) {
         fake_supervisor *f = sup;
         size_t n = f->n_adoptable;
@@ -235,6 +249,7 @@ const registry_ops fake_ops = {
         .spawn = fake_spawn,
         .stop = fake_stop,
         .stop_all = fake_stop_all,
+        .kill = fake_kill,
         .adopt = fake_adopt,
         .count = fake_count,
         .ref = fake_ref,

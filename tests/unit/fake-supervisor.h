@@ -25,6 +25,11 @@ struct registry_backend {
         uid_t stop_uid;
         pid_t stop_pid;
         unsigned stops;       /* stops asked of it */
+        unsigned kills;       /* kills sent to it, and the last one's signal, whom and asker */
+        int kill_sig;
+        corral_kill_whom kill_whom;
+        uid_t kill_uid;
+        pid_t kill_pid;
         unsigned restarts;    /* spawns asked as restarts, over its launches (counters) */
         sd_event_source *end; /* with a loop: the stop's end, on its next turn */
         registry_backend *next;

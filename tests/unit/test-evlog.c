@@ -15,12 +15,13 @@
 
 #include "evlog.h"
 
-static const char *const fields[] = { "ts",       "level",       "event",     "backend",
-                                      "launch",   "pid",         "cgroup",    "intentional",
-                                      "stop_uid", "stop_pid",    "how",       "exit_code",
-                                      "signal",   "core_dumped", "escalated", "oom_killed",
-                                      "leftover", "runtime_ms",  "attempt",   "restart_delay_ms",
-                                      "message",  "stderr",      "cause" };
+static const char *const fields[] = {
+        "ts",         "level",       "event",      "backend",  "launch",           "pid",
+        "cgroup",     "intentional", "stop_uid",   "stop_pid", "kill_signal",      "kill_uid",
+        "kill_pid",   "how",         "exit_code",  "signal",   "core_dumped",      "escalated",
+        "oom_killed", "leftover",    "runtime_ms", "attempt",  "restart_delay_ms", "message",
+        "stderr",     "cause"
+};
 
 static corral_event stopped(void) {
         return (corral_event){ .type = CORRAL_EVENT_STOPPED,
@@ -117,6 +118,34 @@ static void test_cause(void **state) {
         ev.intentional = false;
         assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
         assert_non_null(strstr(s, "\"cause\":null"));
+        free(s);
+}
+
+/* A death by the signal of a Kill names it and who asked; the library's own Kill has no uid. */
+static void test_kill_fields(void **state) {
+        corral_event ev = { .type = CORRAL_EVENT_KILLED,
+                            .level = CORRAL_LEVEL_WARNING,
+                            .backend = "x",
+                            .how = CORRAL_HOW_KILLED,
+                            .signal = SIGUSR1,
+                            .kill_signal = SIGUSR1,
+                            .kill_uid = 1000,
+                            .kill_pid = 4242,
+                            .message = "m" };
+        char *s = NULL;
+
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
+        assert_non_null(strstr(s, "\"kill_signal\":\"SIGUSR1\",\"kill_uid\":1000,\"kill_pid\":4242"));
+        free(s);
+        ev.kill_uid = (uid_t) -1;
+        ev.kill_pid = 0;
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
+        assert_non_null(strstr(s, " kill_signal=SIGUSR1 "));
+        assert_null(strstr(s, "kill_uid")); /* null: left out */
+        free(s);
+        ev.kill_signal = 0;
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
+        assert_non_null(strstr(s, "\"kill_signal\":null,\"kill_uid\":null,\"kill_pid\":null"));
         free(s);
 }
 
@@ -340,6 +369,7 @@ int main(void) {
                 cmocka_unit_test(test_text_from_json),
                 cmocka_unit_test(test_text_quotes_and_escapes),
                 cmocka_unit_test(test_cause),
+                cmocka_unit_test(test_kill_fields),
                 cmocka_unit_test(test_priorities_and_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -196,6 +196,37 @@ static void test_stop_waits_for_the_verdict(void **state) {
         outcome_done(&o);
 }
 
+/* A Kill goes to the supervisor with who asked; it is no stop. One without a process is refused
+ * with its state. */
+static void test_kill(void **state) {
+        fixture *f = *state;
+        registry_backend *b;
+        registry_result res;
+
+        start(f, "web");
+        b = fake_find(&f->fake, "web");
+        assert_int_equal(registry_kill(f->registry, &who, "web", SIGHUP, CORRAL_KILL_ALL, &res),
+                         REGISTRY_OK);
+        assert_int_equal(json_integer_value(json_object_get(res.value, "processes")), 2);
+        registry_result_done(&res);
+        assert_int_equal(b->kills, 1);
+        assert_int_equal(b->kill_sig, SIGHUP);
+        assert_int_equal(b->kill_whom, CORRAL_KILL_ALL);
+        assert_int_equal(b->kill_uid, 1000);
+        assert_int_equal(b->kill_pid, 4242);
+        assert_false(b->stopping);
+        assert_int_equal(f->fake.stops, 0);
+        assert_int_equal(registry_kill(f->registry, &who, "none", SIGHUP, CORRAL_KILL_MAIN, &res),
+                         REGISTRY_NO_SUCH_BACKEND);
+        registry_result_done(&res);
+        fake_end(&f->fake, b, CORRAL_EVENT_EXITED);
+        assert_int_equal(registry_kill(f->registry, &who, "web", SIGHUP, CORRAL_KILL_MAIN, &res),
+                         REGISTRY_BACKEND_NOT_RUNNING);
+        assert_string_equal(res.name, "web");
+        assert_string_equal(res.state, "gone");
+        registry_result_done(&res);
+}
+
 static void test_two_stops_share_one_verdict(void **state) {
         fixture *f = *state;
         outcome a = {}, b = {};
@@ -508,6 +539,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_start_then_start_again_exists, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_waits_for_the_verdict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_stops_share_one_verdict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_verdict_from_inside_the_stop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_all_completes_when_all_are_gone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove_of_a_running_one_is_refused, setup, teardown),

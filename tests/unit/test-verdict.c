@@ -224,6 +224,46 @@ static void test_missed_watchdog_is_watchdog(void **state) {
                          CORRAL_EVENT_STOPPED);
 }
 
+/* A death by the signal of a Kill: killed at warning (a kill is not a stop), naming the signal
+ * and who asked; another signal, another end or a stop says nothing of the Kill */
+static void test_death_by_kill_names_it(void **state) {
+        verdict_input in = { .si_code = CLD_KILLED,
+                             .status = SIGUSR1,
+                             .kill_signal = SIGUSR1,
+                             .kill_uid = 1000,
+                             .kill_pid = 4242 };
+        verdict v = launch(in);
+
+        assert_int_equal(v.type, CORRAL_EVENT_KILLED);
+        assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+        assert_string_equal(v.message, "backend killed by SIGUSR1, sent by a Kill from uid 1000 (pid 4242)");
+        in.kill_uid = (uid_t) -1;
+        in.kill_pid = 0;
+        assert_string_equal(
+                launch(in).message,
+                "backend killed by SIGUSR1, sent by a Kill from the library (corral_backend_kill())");
+        in.si_code = CLD_DUMPED;
+        in.status = SIGQUIT;
+        in.kill_signal = SIGQUIT;
+        v = launch(in);
+        assert_int_equal(v.type, CORRAL_EVENT_CRASHED);
+        assert_string_equal(v.message,
+                            "backend crashed (core dumped) by SIGQUIT, sent by a Kill from the library "
+                            "(corral_backend_kill())");
+        in = (verdict_input){
+                .si_code = CLD_KILLED, .status = SIGTERM, .kill_signal = SIGUSR1, .kill_uid = 0
+        };
+        assert_string_equal(launch(in).message, "backend killed by signal");
+        in = (verdict_input){
+                .si_code = CLD_EXITED, .status = SIGUSR1, .kill_signal = SIGUSR1, .kill_uid = 0
+        };
+        assert_string_equal(launch(in).message, "backend exited unexpectedly");
+        in = (verdict_input){
+                .si_code = CLD_KILLED, .status = SIGUSR1, .kill_signal = SIGUSR1, .intent_stop = true
+        };
+        assert_string_equal(launch(in).message, "backend stopped");
+}
+
 /* The kill of the cgroup is said as what it was: a stop's deadline only where there was one; the
  * leftovers of an end nobody asked for were killed at once, with no deadline at all. */
 static void test_cgroup_kill_is_said_as_what_it_was(void **state) {
@@ -269,6 +309,7 @@ int main(void) {
                 cmocka_unit_test(test_death_before_ready_is_start_failed),
                 cmocka_unit_test(test_stopping_then_exit_zero_is_finished),
                 cmocka_unit_test(test_missed_watchdog_is_watchdog),
+                cmocka_unit_test(test_death_by_kill_names_it),
                 cmocka_unit_test(test_unknown_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
