@@ -63,6 +63,7 @@ typedef struct entry {
         uint64_t stop_grace;
         registry_caller stop_by;
         char *stop_cause;
+        unsigned walk; /* the last entry_stop_tree() that went through it */
 } entry;
 
 struct registry {
@@ -84,6 +85,7 @@ struct registry {
         unsigned n_deps;   /* entries with After= or Requires=: none, and dependencies cost nothing */
         unsigned n_queued; /* entries with a start or a stop queued */
         bool kicking, kick_again;
+        unsigned walk;
 };
 
 void registry_result_done(registry_result *res) {
@@ -725,8 +727,11 @@ static void entry_stop_tree(registry *r, entry *e, uint64_t grace, const registr
                             const char *cause, const char *verb, bool resume, unsigned depth) {
         char because[128];
 
-        if (depth > 64)
+        if (depth == 0)
+                r->walk++;
+        if (depth > 64 || e->walk == r->walk) /* each once: a diamond is not walked twice */
                 return;
+        e->walk = r->walk;
         if (e->start_queued)
                 entry_start_cancel(r, e, cause ?: "it was stopped before it started");
         if (depth > 0)

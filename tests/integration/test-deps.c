@@ -307,7 +307,9 @@ static void test_reload_changes_dependencies(void **state) {
 
         /* a dependency added: stopping db now stops app */
         write_def(d, "app", "pause", "Requires=db\n");
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "reload", NULL }), 0);
+        r = call(d, IFACE "Reload", NULL); /* daemon-reload */
+        assert_null(error_of(r));
+        json_decref(r);
         assert_true(pid_of(d, "app") > 0); /* the order of what runs changes nothing now */
         r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "db"));
         assert_null(error_of(r));
@@ -319,7 +321,9 @@ static void test_reload_changes_dependencies(void **state) {
 
         /* and removed: app starts alone, and stays when db stops */
         write_def(d, "app", "pause", NULL);
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "reload", NULL }), 0);
+        r = call(d, IFACE "Reload", NULL); /* daemon-reload */
+        assert_null(error_of(r));
+        json_decref(r);
         assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "start", "app", NULL }), 0);
         assert_string_equal(state_of(d, "db", st, sizeof(st)), "gone");
         assert_true(pid_of(d, "app") > 0);
