@@ -94,6 +94,9 @@ typedef enum corral_how {
         CORRAL_HOW_UNKNOWN,
 } corral_how;
 
+/* An event's runtime_usec when the end is not known: it ended while no supervisor ran. */
+#define CORRAL_RUNTIME_UNKNOWN UINT64_MAX
+
 /*
  * One lifecycle transition. Valid only during the handler call. The raw facts (how, exit_code,
  * signal, core_dumped, escalated, leftover, runtime) never decide the verdict: intent does.
@@ -117,7 +120,7 @@ typedef struct corral_event {
         bool escalated; /* cgroup.kill was needed */
         bool oom_killed;
         unsigned leftover; /* processes besides the main one that were still in the cgroup */
-        uint64_t runtime_usec;
+        uint64_t runtime_usec;       /* CORRAL_RUNTIME_UNKNOWN: it ended while no supervisor ran */
         int error;                   /* start-failed: the positive errno */
         unsigned attempt;            /* restarting: the restart's number since the last reset */
         uint64_t restart_delay_usec; /* restarting: the delay before it */
@@ -310,6 +313,30 @@ int corral_spec_set_grace(corral_spec *s, uint64_t usec);
  * for any other value: there is no mode that leaves a process behind.
  */
 int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode);
+/**
+ * corral_spec_add_exec_start_pre() - a command run before the main one, in its leaf (a group of
+ * its own there), as its user, with its environment; in the order added, each to its end; one
+ * that fails (or is not done within the start timeout) is start-failed, with its stderr tail, and
+ * the main command never runs. @line is a command line in systemd's syntax (words, quotes,
+ * backslash escapes); a leading "-" ignores its failure. "" removes those added so far. -EINVAL
+ * for an empty or unterminated line, a ";" word, or a prefix other than "-" (@, +, !, :).
+ */
+int corral_spec_add_exec_start_pre(corral_spec *s, const char *line);
+/**
+ * corral_spec_add_exec_stop_post() - a command run after every launch ends (its main process and
+ * every other process of its leaf gone), whatever its verdict, before the verdict is told; within
+ * the stop timeout (TimeoutStopSec=). Its failure is logged, never changes the verdict. As
+ * corral_spec_add_exec_start_pre() for @line.
+ */
+int corral_spec_add_exec_stop_post(corral_spec *s, const char *line);
+/**
+ * corral_spec_add_environment_file() - a file of KEY=VALUE lines in systemd's syntax read at each
+ * start, as the backend's user, following no symlink; its assignments come after the
+ * environment of the supervisor and before corral_spec_append_environment()'s (which win, as in
+ * systemd). An absolute path; a leading "-" makes it optional (a missing file is no error).
+ * "" removes those added so far. -EINVAL for another path.
+ */
+int corral_spec_add_environment_file(corral_spec *s, const char *path);
 /** corral_kill_mode_from_string() - "control-group" or "mixed"; -EINVAL otherwise. */
 int corral_kill_mode_from_string(const char *s);
 /** corral_kill_mode_to_string() - "control-group", "mixed"; NULL when out of range. */
@@ -434,6 +461,9 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * Emits "started" before returning. If the command cannot be executed, emits "start-failed",
  * removes the leaf and returns the exec errno (-ENOENT, -EACCES, ...); -ESRCH if its user or
  * group does not exist (the event says "no such user 'x'").
+ * With ExecStartPre= commands (corral_spec_add_exec_start_pre()), it returns once the first of
+ * them runs, and "started" (or "start-failed") comes from the loop after them; one that cannot
+ * even be started is start-failed before the call returns, which then returns -ENOEXEC.
  */
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 

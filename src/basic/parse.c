@@ -11,6 +11,7 @@
 
 #include "macro.h"
 #include "parse.h"
+#include "strv.h"
 
 #define NAME_MAX_LEN 64
 
@@ -367,5 +368,46 @@ int parse_umask(const char *s, unsigned *ret) {
         if (errno != 0 || *end || m > 0777)
                 return -EINVAL;
         *ret = (unsigned) m;
+        return 0;
+}
+
+static bool command_prefix_char(char ch) {
+        return ch && strchr("-@+!:", ch) != NULL;
+}
+
+int parse_command_line(const char *line, char ***ret_argv, bool *ret_ignore_failure,
+                       char ret_prefix[static 8]) {
+        char **argv = NULL;
+        size_t n = 0;
+        int k = strv_split_quoted(line, &argv);
+
+        ret_prefix[0] = '\0';
+        if (k < 0)
+                return k == -ENOMEM ? k : -EBADMSG;
+        if (k == 0 || !argv[0]) {
+                strv_free(argv);
+                return -ENODATA;
+        }
+        while (n < 7 && command_prefix_char(argv[0][n]))
+                n++;
+        memcpy(ret_prefix, argv[0], n);
+        ret_prefix[n] = '\0';
+        if (n > 1 || (n == 1 && argv[0][0] != '-')) {
+                strv_free(argv);
+                return -EPROTONOSUPPORT;
+        }
+        for (char **w = argv + 1; *w; w++)
+                if (strcmp(*w, ";") == 0) {
+                        strv_free(argv);
+                        return -ENOTUNIQ;
+                }
+        if (n == 1)
+                memmove(argv[0], argv[0] + 1, strlen(argv[0]));
+        if (!argv[0][0]) { /* "-" alone */
+                strv_free(argv);
+                return -ENODATA;
+        }
+        *ret_ignore_failure = n == 1;
+        *ret_argv = argv;
         return 0;
 }

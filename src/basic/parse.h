@@ -52,3 +52,14 @@ int parse_umask(const char *s, unsigned *ret);
 /* "50%", "250%": a CPU quota as in systemd's CPUQuota=, per period of 100 ms.
  * Returns 0 with the quota and the period in µs, or -EINVAL / -ERANGE. */
 int parse_cpu_quota(const char *s, uint64_t *ret_quota_usec, uint64_t *ret_period_usec);
+
+/*
+ * A command line of systemd's Exec*= keys: words as strv_split_quoted() splits them, the first
+ * perhaps with systemd's "-" prefix (its failure is ignored: *ret_ignore_failure). Returns 0 with
+ * the argv (the prefix removed), -ENOMEM, or: -EBADMSG (an unterminated quote or a trailing
+ * backslash), -ENODATA (no command), -EPROTONOSUPPORT (a prefix corral does not take: @, +, !,
+ * :, or one of them after "-"; *ret_prefix says which, e.g. "@" or "-+"), -ENOTUNIQ (a ";" word:
+ * one command per line).
+ */
+int parse_command_line(const char *line, char ***ret_argv, bool *ret_ignore_failure,
+                       char ret_prefix[static 8]);

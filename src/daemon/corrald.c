@@ -18,6 +18,7 @@
 
 #include "corral.h"
 #include "daemon-log.h"
+#include "definition.h"
 #include "evlog.h"
 #include "fdstore.h"
 #include "http.h"
@@ -297,6 +298,27 @@ static int parse_option(int opt, const char *v, daemon_args *a) {
         return parse_limit_option(opt, v, a);
 }
 
+/* Each --definitions directory given must be one (a typo would declare nothing, silently); the
+ * default need not exist: no backends are declared in files then. */
+static int check_definition_dirs(daemon_args *a) {
+        struct stat st;
+
+        if (a->n_definitions == 0) {
+                a->definitions[0] = DEFINITION_DIR_DEFAULT;
+                if (stat(DEFINITION_DIR_DEFAULT, &st) < 0 && errno == ENOENT)
+                        daemon_log(LOG_NOTICE, "no %s: no backends declared in files",
+                                   DEFINITION_DIR_DEFAULT);
+                return 0;
+        }
+        for (size_t i = 0; i < a->n_definitions; i++) {
+                if (stat(a->definitions[i], &st) < 0)
+                        return usage("--definitions %s: %s", a->definitions[i], strerror(errno));
+                if (!S_ISDIR(st.st_mode))
+                        return usage("--definitions %s: not a directory", a->definitions[i]);
+        }
+        return 0;
+}
+
 static int parse_args(int argc, char **argv, daemon_args *a) {
         static const struct option opts[] = {
                 { "address", required_argument, NULL, 'a' },
@@ -366,8 +388,8 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
         if (r >= 0 && a->max_unprivileged > a->max_connections)
                 r = usage("--max-unprivileged-connections %u is more than --max-connections %u",
                           a->max_unprivileged, a->max_connections);
-        if (a->n_definitions == 0)
-                a->definitions[0] = "/etc/corral/backends.d";
+        if (r >= 0)
+                r = check_definition_dirs(a);
         return r;
 }
 

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,10 +147,23 @@ static void adopt_unrecorded_start(corral_backend *b, int leaf) {
                    b->name, r->id, (int) r->pid);
 }
 
+/* Whether the main process behind pidfd has already ended (a zombie nobody reaped yet, or one
+ * reaped whose pidfd we were kept): then *ret_si is its exit status, as far as it can be had. */
+static bool adopt_main_ended(int pidfd, pid_t pid, siginfo_t *ret_si) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        if (poll(&p, 1, 0) <= 0)
+                return false;
+        if (syscall_pidfd_exit_info(pidfd, pid, ret_si) < 0)
+                *ret_si = (siginfo_t){ .si_code = 0 };
+        return true;
+}
+
 /* Supervised again, waiting for its restart, or concluded from the loop: 0, or 1 for a launch that
  * never started (its leaf and record are forgotten, said, and nothing is told of it). */
 static int adopt_resume(corral_backend *b, int leaf) {
         launch l = LAUNCH_INIT;
+        siginfo_t si;
         int pidfd;
 
         if (b->run.verdict) /* its verdict was decided, maybe not told */
@@ -161,7 +175,13 @@ static int adopt_resume(corral_backend *b, int leaf) {
                 return safe_close(leaf), 1;
         pidfd = adopt_main_pidfd(b);
         if (pidfd < 0)
-                return backend_adopt_ended(b, leaf);
+                return backend_adopt_ended(b, leaf, NULL);
+        /* Ended while no supervisor ran, and not yet reaped: its verdict, once; never taken back
+         * as running first (an "adopted" then its end). */
+        if (adopt_main_ended(pidfd, b->run.pid, &si)) {
+                safe_close(pidfd);
+                return backend_adopt_ended(b, leaf, &si);
+        }
         l.pidfd = pidfd;
         adopt_reopen(b, &l);
         return backend_adopt_live(b, &l, leaf);

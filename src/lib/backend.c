@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "corral-private.h"
@@ -18,6 +19,7 @@
 #include "notify.h"
 #include "parse.h"
 #include "probe.h"
+#include "strv.h"
 #include "syscall.h"
 #include "verdict.h"
 
@@ -102,7 +104,11 @@ static void backend_run_close(corral_backend *b) {
         r->start_timer = sd_event_source_disable_unref(r->start_timer);
         r->watchdog_timer = sd_event_source_disable_unref(r->watchdog_timer);
         r->conclude_timer = sd_event_source_disable_unref(r->conclude_timer);
-        cgroup_v1_leaf_done(&r->v1);
+        r->cmd = command_free(r->cmd); /* killed and waited for: nothing of it outlives the launch */
+        if (b->corral)
+                cgroup_limits_release(&b->corral->limits_host, &b->corral->root, &r->v1);
+        else
+                cgroup_v1_leaf_done(&r->v1);
 }
 
 /* The launch is over for good: the next one starts from BACKEND_RUN_INIT. */
@@ -112,6 +118,8 @@ static void backend_run_done(corral_backend *b) {
         free(b->run.status_text);
         free(b->run.verdict);
         free(b->run.intent.cause);
+        free(b->run.failed_tail);
+        free(b->run.post_verdict);
         b->run = BACKEND_RUN_INIT;
 }
 
@@ -269,7 +277,9 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .escalated = r->escalated,
                 .oom_killed = type == CORRAL_EVENT_OOM_KILLED,
                 .leftover = r->leftover,
-                .runtime_usec = r->start_usec && end > r->start_usec ? end - r->start_usec : 0,
+                .runtime_usec = r->end_unknown && r->reaped    ? CORRAL_RUNTIME_UNKNOWN
+                        : r->start_usec && end > r->start_usec ? end - r->start_usec
+                                                               : 0,
                 .error = error,
                 .attempt = b->attempt,
                 .restart_delay_usec = b->restart_delay_usec,
@@ -281,9 +291,12 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 ev.kill_uid = r->kill.by_uid;
                 ev.kill_pid = r->kill.by_pid;
         }
-        /* What it said last, for an end nobody asked for: why it died is often there. */
-        if (corral_event_is_verdict(type) && !r->intent.stop && type != CORRAL_EVENT_FINISHED &&
-            b->out.tail_len > 0) {
+        /* What it said last, for an end nobody asked for: why it died is often there (or what the
+         * ExecStartPre= command that failed said). */
+        if (corral_event_is_verdict(type) && r->failed_tail)
+                ev.stderr_tail = r->failed_tail;
+        else if (corral_event_is_verdict(type) && !r->intent.stop && type != CORRAL_EVENT_FINISHED &&
+                 b->out.tail_len > 0) {
                 output_stderr_tail(b, tail, sizeof(tail));
                 ev.stderr_tail = tail;
         }
@@ -956,13 +969,20 @@ static void backend_tell(corral_backend *b, const verdict *v, int error, corral_
         corral_backend_unref(b);
 }
 
-static void backend_conclude(corral_backend *b, const verdict *v, int error, bool may_restart) {
+static void backend_conclude_now(corral_backend *b, const verdict *v, int error, bool may_restart) {
         const backend_run *r = &b->run;
         uint64_t runtime = r->exit_usec > r->start_usec ? r->exit_usec - r->start_usec : 0;
 
-        output_drain(b); /* every writer is gone: its last words are in before the verdict */
         backend_count_verdict(b, v);
         backend_tell(b, v, error, may_restart ? backend_next_state(b, v->type, runtime) : CORRAL_STATE_GONE);
+}
+
+static bool backend_post_begin(corral_backend *b, const verdict *v, int error, bool may_restart);
+
+static void backend_conclude(corral_backend *b, const verdict *v, int error, bool may_restart) {
+        output_drain(b); /* every writer is gone: its last words are in before the verdict */
+        if (!backend_post_begin(b, v, error, may_restart))
+                backend_conclude_now(b, v, error, may_restart);
 }
 
 /* Reaped and the leaf empty: the verdict. Zombies its end left to us (a subreaper) go too. */
@@ -973,7 +993,7 @@ static void backend_finish(corral_backend *b) {
         verdict v;
         char why[160];
 
-        if (!c || b->state == CORRAL_STATE_GONE)
+        if (!c || b->state == CORRAL_STATE_GONE || b->run.post_verdict) /* decided: ExecStopPost= runs */
                 return;
         oom = backend_oom_new(b);
         b->oom_kills += (unsigned) oom;
@@ -1017,11 +1037,12 @@ static int backend_attach(corral_backend *b, launch *l) {
 
 static void backend_kill_wait(corral_backend *b);
 
-/* One launch of its spec, attached: started (its event emitted), or -errno with a start-failed
- * verdict, and what follows from it decided (a restart, where may_restart and the policy say so). */
-static int backend_start(corral_backend *b, bool may_restart) {
+/* The process of a launch (in the leaf *lp holds, if it holds one), attached: started (its event
+ * emitted), or -errno with a start-failed verdict, and what follows from it decided (a restart,
+ * where may_restart and the policy say so). */
+static int backend_start_main(corral_backend *b, const launch *lp, bool may_restart) {
         _cleanup_free_ char *what = NULL;
-        launch l;
+        launch l = *lp;
         int r = launch_start(b->corral, b->spec, &l, &what);
 
         if (r >= 0 && (r = backend_attach(b, &l)) < 0) {
@@ -1038,6 +1059,222 @@ static int backend_start(corral_backend *b, bool may_restart) {
         backend_set_state(b, b->run.ready_pending ? CORRAL_STATE_STARTING : CORRAL_STATE_RUNNING);
         backend_emit(b, CORRAL_EVENT_STARTED, CORRAL_LEVEL_INFO, "backend started");
         return 0;
+}
+
+/* --- The commands around the main one: ExecStartPre=, ExecStopPost=. --- */
+
+/* "ExecStartPre=/usr/sbin/nginx -t: exited with status 1" (malloc'ed, may be NULL). */
+static char *backend_command_outcome(const char *key, const char *line, const command_result *res,
+                                     uint64_t timeout_usec) {
+        char *t = NULL;
+        int k;
+
+        if (res->error < 0)
+                k = asprintf(&t, "%s%s: %s: %s", key, line, res->what ?: "starting it",
+                             strerror(-res->error));
+        else if (res->timed_out)
+                k = asprintf(&t, "%s%s: not done within %" PRIu64 " ms (killed)", key, line,
+                             (uint64_t) (timeout_usec / USEC_PER_MSEC));
+        else if (res->si_code == CLD_EXITED)
+                k = asprintf(&t, "%s%s: exited with status %d", key, line, res->status);
+        else if (res->si_code == CLD_KILLED || res->si_code == CLD_DUMPED)
+                k = asprintf(&t, "%s%s: killed by signal %s", key, line, signal_to_name(res->status) ?: "?");
+        else
+                k = asprintf(&t, "%s%s: ended, how is not known", key, line);
+        return k < 0 ? NULL : t;
+}
+
+/* The command of a line of the spec, started in the leaf (1; done is told how it went), or one
+ * that could not start: 0 with *ret_res saying why (*ret_what is what it points to). */
+static int backend_command_line(corral_backend *b, const char *line, uint64_t timeout_usec,
+                                command_done_t done, command_result *ret_res, char **ret_what) {
+        char **argv = NULL, prefix[8];
+        bool ignore = false;
+        int k = parse_command_line(line, &argv, &ignore, prefix);
+
+        *ret_what = NULL;
+        if (k >= 0)
+                k = backend_run_command(b, argv, timeout_usec, done, b, &b->run.cmd, ret_what);
+        strv_free(argv);
+        if (k >= 0)
+                return 1;
+        *ret_res = (command_result){ .error = k, .what = *ret_what ?: line, .stderr_tail = "" };
+        return 0;
+}
+
+static void backend_pre_next(corral_backend *b);
+
+/* An ExecStartPre= command failed: the launch is start-failed, the main command never runs. */
+static void backend_pre_fail(corral_backend *b, const char *line, const command_result *res) {
+        backend_run *r = &b->run;
+        _cleanup_free_ char *why =
+                backend_command_outcome("ExecStartPre=", line, res, b->spec->start_timeout_usec);
+        verdict_input in = { .pre_failed = why ?: "ExecStartPre= failed" };
+        verdict v = verdict_decide(&in);
+
+        r->in_pre = false;
+        free(r->failed_tail);
+        r->failed_tail = res->stderr_tail && *res->stderr_tail ? strdup(res->stderr_tail) : NULL;
+        backend_conclude(b, &v, 0, r->pre_may_restart);
+}
+
+/* One ended: the next, unless it failed and its failure counts (no "-" prefix). */
+static void backend_pre_step(corral_backend *b, const command_result *res) {
+        backend_run *r = &b->run;
+        const char *line = b->spec->exec_start_pre[r->cmd_index];
+
+        if (!command_result_ok(res) && line[0] != '-')
+                return backend_pre_fail(b, line, res);
+        r->cmd_index++;
+        backend_pre_next(b);
+}
+
+static void backend_on_pre_done(command *cmd _unused_, const command_result *res, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+
+        b->run.cmd = NULL; /* freed by the runner after this */
+        backend_pre_step(b, res);
+        corral_backend_unref(b);
+}
+
+static int backend_start_main(corral_backend *b, const launch *lp, bool may_restart);
+
+static void backend_pre_next(corral_backend *b) {
+        backend_run *r = &b->run;
+        char **lines = b->spec->exec_start_pre;
+        launch l = LAUNCH_INIT;
+        _cleanup_free_ char *what = NULL;
+        command_result res;
+
+        if (lines && lines[r->cmd_index]) {
+                if (backend_command_line(b, lines[r->cmd_index], b->spec->start_timeout_usec,
+                                         backend_on_pre_done, &res, &what) == 0)
+                        backend_pre_step(b, &res);
+                return;
+        }
+        /* All done: the main process, in the same leaf. */
+        r->in_pre = false;
+        memcpy(l.id, r->id, sizeof(l.id));
+        l.cgroup = TAKE_PTR(r->cgroup);
+        l.v1 = r->v1;
+        r->v1 = CGROUP_V1_LEAF_INIT;
+        (void) backend_start_main(b, &l, r->pre_may_restart);
+}
+
+/* A launch with ExecStartPre=: its leaf first, the commands in it, then the main process (from the
+ * loop). A failure before it returns is told then, and -errno returned, as without them. */
+static int backend_start_pre(corral_backend *b, bool may_restart) {
+        _cleanup_free_ char *what = NULL;
+        backend_run *r = &b->run;
+        launch l;
+        int k = launch_leaf_make(b->corral, b->spec, &l, &what);
+
+        if (k < 0) {
+                verdict_input in = { .start_error = -k, .start_what = what };
+                verdict v = verdict_decide(&in);
+                backend_conclude(b, &v, -k, may_restart);
+                return k;
+        }
+        memcpy(r->id, l.id, sizeof(r->id));
+        r->cgroup = TAKE_PTR(l.cgroup);
+        r->v1 = l.v1;
+        r->start_usec = now_usec(CLOCK_MONOTONIC);
+        r->in_pre = true;
+        r->pre_may_restart = may_restart;
+        r->cmd_index = 0;
+        corral_backend_ref(b);
+        backend_pre_next(b);
+        k = b->linked && b->state != CORRAL_STATE_GONE && b->state != CORRAL_STATE_FAILED ? 0 : -ENOEXEC;
+        corral_backend_unref(b);
+        return k;
+}
+
+static int backend_start(corral_backend *b, bool may_restart) {
+        launch l = LAUNCH_INIT;
+
+        if (b->spec->exec_start_pre && b->spec->exec_start_pre[0])
+                return backend_start_pre(b, may_restart);
+        return backend_start_main(b, &l, may_restart);
+}
+
+/* A stop while ExecStartPre= commands run: they are killed, and that is the stop. */
+static int backend_stop_pre(corral_backend *b, uint64_t base_usec, uid_t uid, pid_t pid) {
+        backend_run *r = &b->run;
+        verdict_input in = { .intent_stop = true, .pre_stopped = true };
+        verdict v;
+
+        r->cmd = command_free(r->cmd);
+        r->in_pre = false;
+        r->intent = (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
+        corral_backend_ref(b);
+        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend");
+        v = verdict_decide(&in);
+        backend_conclude(b, &v, 0, false);
+        corral_backend_unref(b);
+        return CORRAL_STOP_STARTED;
+}
+
+static void backend_post_next(corral_backend *b);
+
+/* One ended: its failure (without "-") is logged, and never changes the verdict. */
+static void backend_post_step(corral_backend *b, const command_result *res) {
+        backend_run *r = &b->run;
+        const char *line = b->spec->exec_stop_post[r->cmd_index];
+        _cleanup_free_ char *why = NULL;
+
+        if (!command_result_ok(res) && line[0] != '-' &&
+            (why = backend_command_outcome("ExecStopPost=", line, res, b->spec->grace_usec)))
+                corral_log(b->corral, CORRAL_LEVEL_NOTICE, "%s: %s%s%s (the verdict stays)", b->name, why,
+                           *res->stderr_tail ? ": " : "", res->stderr_tail);
+        r->cmd_index++;
+        backend_post_next(b);
+}
+
+static void backend_on_post_done(command *cmd _unused_, const command_result *res, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+
+        b->run.cmd = NULL;
+        backend_post_step(b, res);
+        corral_backend_unref(b);
+}
+
+static void backend_post_next(corral_backend *b) {
+        backend_run *r = &b->run;
+        char **lines = b->spec->exec_stop_post;
+        _cleanup_free_ char *what = NULL;
+        command_result res;
+        verdict v;
+
+        if (lines[r->cmd_index]) {
+                if (backend_command_line(b, lines[r->cmd_index], b->spec->grace_usec, backend_on_post_done,
+                                         &res, &what) == 0)
+                        backend_post_step(b, &res);
+                return;
+        }
+        v = *r->post_verdict;
+        r->post_verdict = mfree(r->post_verdict);
+        backend_conclude_now(b, &v, r->post_error, r->post_may_restart);
+}
+
+/* The launch is over (its leaf empty, or its process never ran): ExecStopPost= runs in its leaf
+ * before its verdict v is told. false if there is nothing to run, or no leaf to run it in. */
+static bool backend_post_begin(corral_backend *b, const verdict *v, int error, bool may_restart) {
+        backend_run *r = &b->run;
+        _cleanup_close_ int leaf = -EBADF;
+
+        if (!b->corral || !b->spec->exec_stop_post || !b->spec->exec_stop_post[0] || r->post_verdict)
+                return false;
+        leaf = backend_leaf_open(b);
+        if (leaf < 0 || !(r->post_verdict = malloc(sizeof(*v))))
+                return false;
+        *r->post_verdict = *v;
+        r->post_error = error;
+        r->post_may_restart = may_restart;
+        r->cmd_index = 0;
+        corral_backend_ref(b);
+        backend_post_next(b);
+        corral_backend_unref(b);
+        return true;
 }
 
 int backend_launch(corral_backend *b) {
@@ -1179,13 +1416,14 @@ static int backend_conclude_later(corral_backend *b) {
 
 /* Its main process ended while no supervisor watched: no exit status can be had. Leftovers are
  * killed; the verdict comes once the leaf is empty. */
-int backend_adopt_ended(corral_backend *b, int leaf_fd) {
+int backend_adopt_ended(corral_backend *b, int leaf_fd, const siginfo_t *exit_si) {
         backend_run *r = &b->run;
         int k;
 
         r->reaped = true;
-        r->exit_si = (siginfo_t){ .si_code = 0 };
+        r->exit_si = exit_si ? *exit_si : (siginfo_t){ .si_code = 0 };
         r->exit_usec = now_usec(CLOCK_MONOTONIC);
+        r->end_unknown = true; /* not now: some time while no supervisor ran */
         k = backend_watch(b, leaf_fd);
         if (k < 0)
                 return k;
@@ -1363,6 +1601,12 @@ static int backend_stop_full(corral_backend *b, uint64_t grace_usec, uint64_t ba
                 return -EINVAL;
         if (!b->corral || b->state == CORRAL_STATE_GONE || b->state == CORRAL_STATE_FAILED)
                 return CORRAL_STOP_ALREADY;
+        if (b->run.in_pre)
+                return backend_stop_pre(b, base_usec, uid, pid);
+        if (b->run.post_verdict) { /* decided: its verdict comes once ExecStopPost= is done */
+                b->run.no_restart = true;
+                return CORRAL_STOP_PENDING;
+        }
         if (b->state == CORRAL_STATE_EXITED)
                 return backend_stop_too_late(b);
         if (b->state == CORRAL_STATE_STOPPING && !(b->run.self_stopping && !b->run.intent.stop))

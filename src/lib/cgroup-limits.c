@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cgroup-limits.h"
@@ -178,19 +179,65 @@ static int limits_add_v1(struct cgroup *cg, const cgroup_limits *l, cgroup_ctl c
         return 0;
 }
 
+/* That we made the root's mirror in the controller's v1 hierarchy is kept on the root itself (a
+ * trusted.* xattr of the cgroup2 directory), where a supervisor after us finds it: a mirror we
+ * made is removed once no backend uses it, even by another corrald than the one that made it;
+ * one we did not make is never touched. */
+static void limits_v1_root_key(cgroup_ctl c, char *buf, size_t size) {
+        (void) snprintf(buf, size, "trusted.corral.v1root.%s", ctl_names[c]);
+}
+
+static bool limits_v1_root_marked(const cgroup_root *r, cgroup_ctl c) {
+        char key[64];
+
+        limits_v1_root_key(c, key, sizeof(key));
+        return fgetxattr(r->fd, key, NULL, 0) >= 0;
+}
+
+static void limits_v1_root_mark(const cgroup_root *r, cgroup_ctl c, bool made) {
+        char key[64];
+
+        limits_v1_root_key(c, key, sizeof(key));
+        if (made)
+                (void) fsetxattr(r->fd, key, "1", 1, 0);
+        else
+                (void) fremovexattr(r->fd, key);
+}
+
+static char *limits_v1_root_path(const cgroup_limits_host *h, const cgroup_root *r, cgroup_ctl c) {
+        char *p;
+
+        return asprintf(&p, "%s%s", h->v1_mount[c], r->path + strlen(r->mount)) < 0 ? NULL : p;
+}
+
 /* Make the root's mirror in a v1 hierarchy if it is missing, remembering that we did. */
 static int limits_v1_root(cgroup_limits_host *h, const cgroup_root *r, cgroup_ctl c) {
         _cleanup_free_ char *p = NULL;
 
         if (h->v1_root_made[c] || strcmp(r->path, r->mount) == 0)
                 return 0;
-        if (asprintf(&p, "%s%s", h->v1_mount[c], r->path + strlen(r->mount)) < 0)
+        if (!(p = limits_v1_root_path(h, r, c)))
                 return -ENOMEM;
-        if (mkdir(p, 0755) == 0)
+        if (mkdir(p, 0755) == 0) {
                 h->v1_root_made[c] = true;
-        else if (errno != EEXIST)
+                limits_v1_root_mark(r, c, true);
+        } else if (errno != EEXIST)
                 return negative_errno(); /* a root nested deeper than one missing level, say */
+        else
+                h->v1_root_made[c] = limits_v1_root_marked(r, c); /* made by a supervisor before us */
         return 0;
+}
+
+/* The root's mirror goes if we made it and no leaf is in it any more (rmdir fails while one is). */
+static void limits_v1_root_release(cgroup_limits_host *h, const cgroup_root *r, cgroup_ctl c) {
+        _cleanup_free_ char *p = NULL;
+
+        if (!h->v1_root_made[c] || !h->v1_mount[c] || !(p = limits_v1_root_path(h, r, c)))
+                return;
+        if (rmdir(p) < 0 && errno != ENOENT)
+                return;
+        h->v1_root_made[c] = false;
+        limits_v1_root_mark(r, c, false);
 }
 
 static int limits_v1_open(cgroup_limits_host *h, cgroup_v1_leaf *v, cgroup_ctl c) {
@@ -313,12 +360,23 @@ void cgroup_v1_leaf_done(cgroup_v1_leaf *v) {
         *v = CGROUP_V1_LEAF_INIT;
 }
 
+void cgroup_limits_release(cgroup_limits_host *h, const cgroup_root *r, cgroup_v1_leaf *v) {
+        unsigned mask = v->mask;
+
+        cgroup_v1_leaf_done(v);
+        for (cgroup_ctl c = 0; h && r && c < _CGROUP_CTL_MAX; c++)
+                if (mask & (1u << c))
+                        limits_v1_root_release(h, r, c);
+}
+
 void cgroup_limits_host_done(cgroup_limits_host *h, const cgroup_root *r) {
         for (cgroup_ctl c = 0; c < _CGROUP_CTL_MAX; c++) {
-                _cleanup_free_ char *p = NULL;
-                if (h->v1_root_made[c] &&
-                    asprintf(&p, "%s%s", h->v1_mount[c], r->path + strlen(r->mount)) >= 0)
-                        (void) rmdir(p);
+                /* one a supervisor before us made, that no backend taken back used: ours too */
+                if (!h->v1_root_made[c] && r && r->fd >= 0 && limits_v1_root_marked(r, c) &&
+                    limits_locate(h, r, c) == CGROUP_V1)
+                        h->v1_root_made[c] = true;
+                if (r)
+                        limits_v1_root_release(h, r, c);
                 free(h->v1_mount[c]);
         }
         *h = (cgroup_limits_host){ 0 };
@@ -364,6 +422,9 @@ int cgroup_limits_reopen(cgroup_limits_host *h, const cgroup_root *r, const char
                         ret_v1->mask |= 1u << c;
         if (!ret_v1->mask)
                 return 0;
+        for (cgroup_ctl c = 0; c < _CGROUP_CTL_MAX; c++)
+                if ((ret_v1->mask & (1u << c)) && !h->v1_root_made[c])
+                        h->v1_root_made[c] = limits_v1_root_marked(r, c);
         ret_v1->path = strdup(leaf_path);
         if (!ret_v1->path)
                 return -ENOMEM;

@@ -76,7 +76,12 @@ int cgroup_limits_reopen(cgroup_limits_host *h, const cgroup_root *r, const char
 /* Remove a leaf's v1 cgroups (they are empty once the v2 leaf is) and close its fds. */
 void cgroup_v1_leaf_done(cgroup_v1_leaf *v);
 
-/* Remove the root mirrors made in v1 hierarchies, if empty, and forget the host. */
+/* A leaf is gone: its v1 cgroups too (cgroup_v1_leaf_done()), and the root's mirrors of its
+ * controllers where we (or a supervisor before us) made them and no other leaf is in them. */
+void cgroup_limits_release(cgroup_limits_host *h, const cgroup_root *r, cgroup_v1_leaf *v);
+
+/* Remove the root mirrors made in v1 hierarchies (by us or, as the root's xattrs say, by a
+ * supervisor before us), if empty, and forget the host. */
 void cgroup_limits_host_done(cgroup_limits_host *h, const cgroup_root *r);
 
 /* The oom_kill counter: the v1 memory cgroup's memory.oom_control if the leaf has one, else the

@@ -15,6 +15,7 @@
 #include "corral-private.h"
 #include "launch.h"
 #include "macro.h"
+#include "sandbox.h"
 #include "syscall.h"
 
 struct command {
@@ -285,10 +286,23 @@ static int command_spawn(corral *c, const corral_spec *s, const command_params *
                             .stdout_fd = SPAWN_FD_NULL,
                             .stderr_fd = wr,
                             .window = c->window.end > 0 ? &c->window : NULL };
+        sandbox_plan plan;
+
+        if (sandbox_settings_any(&s->sandbox)) { /* the main process's sandbox, the same */
+                r = sandbox_plan_make(&s->sandbox, prep->have_creds ? prep->creds.uid == 0 : geteuid() == 0,
+                                      &c->filters, &plan, ret_what);
+                if (r < 0) {
+                        safe_close(wr);
+                        return *ret_what || (*ret_what = strdup("the sandbox")) ? r : -ENOMEM;
+                }
+                sp.sandbox = &plan.sb;
+        }
         r = spawn_start(&sp, &c->stack, &cmd->pid, &cmd->pidfd, &step);
         safe_close(wr);
         if (r < 0)
                 *ret_what = command_step_what(s, p, step);
+        if (sp.sandbox)
+                sandbox_plan_done(&plan);
         return r;
 }
 

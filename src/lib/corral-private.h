@@ -40,6 +40,7 @@ struct corral {
         cgroup_limits_host limits_host;
         spawn_stack stack;
         spawn_window window;
+        sandbox_cache filters; /* compiled system call filters, by settings */
         notify_dir notify;    /* where each backend that reports readiness gets its socket */
         record_store records; /* where each backend's record is kept for a supervisor after us */
         corral_event_handler_t handler;
@@ -120,6 +121,7 @@ typedef struct backend_run {
         bool no_restart;      /* a stop came after an exit of its own: no restart follows it */
         bool adopted;         /* started by an earlier supervisor: not our child */
         bool stop_signalled;  /* the stop signal of the intent went out */
+        bool end_unknown;     /* it ended while no supervisor ran: when is not known */
         bool deadline_kill;   /* the cgroup was killed at the stop's deadline */
         char *status_text;    /* the last STATUS= */
         int events_wd, memevents_wd; /* inotify watches of cgroup.events and memory.events; -1 */
@@ -132,6 +134,15 @@ typedef struct backend_run {
         sd_event_source *probe_timer;    /* Ready=tcp: the next look for a listener of its own */
         uint64_t probe_delay_usec;
         uint8_t probe_miss; /* what the last look found instead (probe_listener_result, PROBE_MISS_ERROR) */
+        /* The commands around the main one (ExecStartPre=, ExecStopPost=): one at a time. */
+        command *cmd;          /* the one running, or NULL */
+        unsigned cmd_index;    /* its line in the spec's list */
+        bool in_pre;           /* ExecStartPre= commands run: no main process yet */
+        bool pre_may_restart;  /* what the start they precede was given */
+        char *failed_tail;     /* the stderr tail of an ExecStartPre= that failed, for the verdict */
+        verdict *post_verdict; /* decided, and waiting while ExecStopPost= commands run */
+        int post_error;
+        bool post_may_restart;
         verdict *verdict;          /* decided, while it is being told (or taken back to be told) */
         corral_state verdict_next; /* what follows it */
 } backend_run;
@@ -195,6 +206,10 @@ struct corral_spec {
         uint64_t log_file_max;
         bool log_journal; /* copy output to the journal when it is there */
         sandbox_settings sandbox;
+        /* Command lines as given (systemd's syntax, a "-" prefix kept), checked when added. */
+        char **exec_start_pre, **exec_stop_post, **exec_reload;
+        char **env_files;  /* absolute paths, a "-" prefix kept */
+        int reload_signal; /* 0: none */
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
@@ -254,13 +269,13 @@ void backend_unlink(corral_backend *b);
 /* Taken back by corral_adopt() from an earlier supervisor's record: a backend with the record's
  * facts, linked; then one of: waiting for its restart, its main process alive (what was had of
  * it again: its pidfd, output pipes, log file, notify socket, taken from *taken; and its leaf),
- * its main process gone (its leaf), or its leaf gone too (what exit status could be had). Each
- * consumes the fds it is given. */
+ * its main process gone (its leaf, and its exit status where one could be had: a zombie's), or
+ * its leaf gone too (what exit status could be had). Each consumes the fds it is given. */
 int backend_adopt(corral *c, const corral_spec *spec, const char *id, const record_state *st,
                   corral_backend **ret);
 int backend_adopt_restarting(corral_backend *b);
 int backend_adopt_live(corral_backend *b, launch *taken, int leaf_fd);
-int backend_adopt_ended(corral_backend *b, int leaf_fd);
+int backend_adopt_ended(corral_backend *b, int leaf_fd, const siginfo_t *exit_si);
 int backend_adopt_lost(corral_backend *b, const siginfo_t *exit_si);
 /* Its verdict was decided and kept, and maybe not told: told (again) from the loop, and what
  * followed it (gone, failed, or its restart) goes on. */

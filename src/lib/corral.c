@@ -237,6 +237,7 @@ corral *corral_free(corral *c) {
         backend_reap_orphans(c);
         spawn_stack_done(&c->stack);
         spawn_window_done(&c->window);
+        sandbox_cache_done(&c->filters);
         notify_dir_done(&c->notify);
         c->inotify_source = sd_event_source_disable_unref(c->inotify_source);
         c->inotify_fd = safe_close(c->inotify_fd);

@@ -2,6 +2,7 @@
 /* launch.c: one launch of a spec: a fresh leaf, its limits, its output pipes, log file and notify socket,
  * and its process; a result, or nothing left behind. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 
 #include "corral-private.h"
 #include "creds.h"
+#include "envfile.h"
 #include "launch.h"
 #include "macro.h"
 #include "notify.h"
+#include "safepath.h"
 #include "strv.h"
 
 extern char **environ;
@@ -22,6 +25,7 @@ void launch_prep_done(launch_prep *p) {
         free(p->path);
         creds_done(&p->creds);
         strv_free(p->env);
+        strv_free(p->file_env);
         *p = (launch_prep){ 0 };
 }
 
@@ -56,25 +60,101 @@ static int env_merge(char *const *base, char *const *extra, char ***ret) {
         return 0;
 }
 
-/* Its environment: the spec's (over the supervisor's where it extends it), and NOTIFY_SOCKET and
+/* Its environment, in layers, each over the one before as in systemd: the supervisor's (unless
+ * ClearEnvironment=), its EnvironmentFile= files, the spec's Environment=, and NOTIFY_SOCKET and
  * WATCHDOG_USEC where it has a notify socket. NULL in *ret where that is just environ or the spec's. */
-static int launch_env(const corral_spec *s, const char *notify_path, char ***ret) {
+static int launch_env(const corral_spec *s, char *const *file_env, const char *notify_path, char ***ret) {
         _cleanup_free_ char *var = NULL, *wd = NULL;
-        char **extra = NULL;
+        char *const *base = s->envp && !s->env_extend ? NULL : environ;
+        char **a = NULL, **b = NULL;
         int r;
 
         *ret = NULL;
-        if (!notify_path)
+        if (!notify_path && !file_env)
                 return s->env_extend ? env_merge(environ, s->envp, ret) : 0;
-        if (asprintf(&var, "NOTIFY_SOCKET=%s", notify_path) < 0)
+        if (notify_path && asprintf(&var, "NOTIFY_SOCKET=%s", notify_path) < 0)
                 return -ENOMEM;
-        if (s->watchdog_usec > 0 && asprintf(&wd, "WATCHDOG_USEC=%" PRIu64, s->watchdog_usec) < 0)
+        if (notify_path && s->watchdog_usec > 0 &&
+            asprintf(&wd, "WATCHDOG_USEC=%" PRIu64, s->watchdog_usec) < 0)
                 return -ENOMEM;
-        r = env_merge(s->env_extend ? s->envp : NULL, (char *[]){ var, wd, NULL }, &extra);
+        r = env_merge(base, file_env, &a);
+        if (r >= 0)
+                r = env_merge(a, s->envp, &b);
+        if (r >= 0)
+                r = env_merge(b, (char *[]){ var, wd, NULL }, ret);
+        strv_free(a);
+        strv_free(b);
+        return r;
+}
+
+#define ENV_FILE_ASSIGNMENTS_MAX 4096
+
+/* One file, read with the calling thread's (the backend's user's) rights, no symlink followed. */
+static int launch_env_file_read(const char *path, char ***ret) {
+        _cleanup_free_ char *base = NULL, *text = NULL;
+        _cleanup_close_ int dir = safepath_open_parent(path, &base), fd = -EBADF;
+        size_t len = 0;
+        ssize_t n;
+
+        if (dir < 0)
+                return dir;
+        fd = safepath_open_regular_at(dir, base, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0)
+                return fd;
+        text = malloc(ENVFILE_SIZE_MAX + 1);
+        if (!text)
+                return -ENOMEM;
+        while (len <= ENVFILE_SIZE_MAX && (n = read(fd, text + len, ENVFILE_SIZE_MAX + 1 - len)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                len += (size_t) n;
+        }
+        return envfile_parse(text, len, ret, NULL);
+}
+
+/* Its EnvironmentFile= files, read now (each start), as its user: a later assignment of a key wins. */
+static int launch_env_files(const corral_spec *s, launch_prep *p, char **ret_what) {
+        creds_fs_saved saved;
+        int r = 0;
+
+        if (!s->env_files || !s->env_files[0])
+                return 0;
+        r = creds_fs_enter(launch_prep_creds(p), &saved);
         if (r < 0)
-                return r;
-        r = env_merge(s->envp && !s->env_extend ? s->envp : environ, extra, ret);
-        strv_free(extra);
+                return asprintf(ret_what, "acting as user %s", s->user ?: s->group) < 0 ? -ENOMEM : r;
+        for (char **f = s->env_files; r >= 0 && *f; f++) {
+                const char *path = **f == '-' ? *f + 1 : *f;
+                char **items = NULL, **merged = NULL;
+                size_t n = 0;
+
+                r = launch_env_file_read(path, &items);
+                if (r == -ENOENT && **f == '-') {
+                        r = 0;
+                        continue;
+                }
+                for (char **i = items; i && *i; i++)
+                        n++;
+                if (r >= 0 && n > ENV_FILE_ASSIGNMENTS_MAX)
+                        r = -E2BIG;
+                for (char **i = items; r >= 0 && i && *i; i++) { /* in order: a later one of a key wins */
+                        r = env_merge(p->file_env, (char *[]){ *i, NULL }, &merged);
+                        if (r >= 0) {
+                                strv_free(p->file_env);
+                                p->file_env = TAKE_PTR(merged);
+                        }
+                }
+                strv_free(items);
+                if (r < 0 && r != -ENOMEM &&
+                    asprintf(ret_what, "environment file %s%s", path,
+                             r == -ELOOP            ? " (a symbolic link on its path, not followed)"
+                                     : r == -E2BIG  ? " (more than 1 MiB or 4096 assignments)"
+                                     : r == -EINVAL ? " (not a regular file)"
+                                                    : "") < 0)
+                        r = -ENOMEM;
+        }
+        creds_fs_leave(&saved);
         return r;
 }
 
@@ -134,6 +214,8 @@ static int launch_prepare(const corral *c, const corral_spec *s, const char *arg
         if (r >= 0)
                 r = launch_paths(s, argv0, p, ret_what);
         if (r >= 0)
+                r = launch_env_files(s, p, ret_what);
+        if (r >= 0)
                 launch_rlimits(c, s, p);
         return r;
 }
@@ -147,7 +229,7 @@ int launch_prepare_command(const corral *c, const corral_spec *s, const char *ar
         *ret_what = NULL;
         r = launch_prepare(c, s, argv0, &p, ret_what);
         if (r >= 0)
-                r = launch_env(s, NULL, &base);
+                r = launch_env(s, p.file_env, NULL, &base);
         if (r >= 0)
                 r = env_merge(base ?: s->envp ?: environ, extra_env, &p.env);
         strv_free(base);
@@ -169,7 +251,7 @@ static int launch_notify(corral *c, const corral_spec *s, launch_prep *p, launch
         if (r >= 0)
                 l->notify_fd = r;
         if (r >= 0)
-                r = launch_env(s, path, &p->env);
+                r = launch_env(s, p->file_env, path, &p->env);
         if (r < 0 && asprintf(ret_what, "notify socket in %s", c->notify.path ?: "a private directory") < 0)
                 *ret_what = NULL;
         return r;
@@ -196,10 +278,8 @@ static int launch_output(const corral_spec *s, const launch_prep *p, launch *l, 
         return r;
 }
 
-/* The leaf, and what is decided with it: the spec on it, its limits, its output, its notify
- * socket. *ret_leaf is its fd. */
-static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *l, int wr[2], int *ret_leaf,
-                       char **ret_what) {
+/* A fresh leaf with the spec on it (before there is a process) and its limits: its fd. */
+static int launch_leaf_new(corral *c, const corral_spec *s, launch *l, char **ret_what) {
         _cleanup_close_ int leaf = cgroup_leaf_create(&c->root, s->name, l->id);
         int r;
 
@@ -223,9 +303,23 @@ static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *
         if (cgroup_limits_any(&s->limits) &&
             (r = cgroup_limits_apply(&c->limits_host, &c->root, leaf, l->cgroup, &s->limits, &l->v1, ret_what)) < 0)
                 return r;
+        return TAKE_FD(leaf);
+}
+
+/* The leaf (fresh, or made before by launch_leaf_make()), and what is decided with it: the spec
+ * on it, its limits, its output, its notify socket. *ret_leaf is its fd. */
+static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *l, int wr[2], int *ret_leaf,
+                       char **ret_what) {
+        _cleanup_close_ int leaf =
+                l->id[0] ? cgroup_leaf_open(&c->root, s->name, l->id) : launch_leaf_new(c, s, l, ret_what);
+        int r;
+
+        if (leaf < 0)
+                return *ret_what || asprintf(ret_what, "cgroup %s", l->cgroup ?: s->name) >= 0 ? leaf
+                                                                                               : -ENOMEM;
         if (corral_spec_wants_notify(s) && (r = launch_notify(c, s, p, l, ret_what)) < 0)
                 return r;
-        if (!p->env && (r = launch_env(s, NULL, &p->env)) < 0)
+        if (!p->env && (r = launch_env(s, p->file_env, NULL, &p->env)) < 0)
                 return r;
         r = launch_output(s, p, l, wr, ret_what);
         if (r >= 0)
@@ -267,8 +361,8 @@ static int launch_spawn(corral *c, const corral_spec *s, const launch_prep *p, l
         int r;
 
         if (sandbox_settings_any(&s->sandbox)) { /* else no work at all for it */
-                r = sandbox_plan_make(&s->sandbox, p->have_creds ? p->creds.uid == 0 : geteuid() == 0, &plan,
-                                      ret_what);
+                r = sandbox_plan_make(&s->sandbox, p->have_creds ? p->creds.uid == 0 : geteuid() == 0,
+                                      &c->filters, &plan, ret_what);
                 if (r < 0)
                         return *ret_what || (*ret_what = strdup("the sandbox")) ? r : -ENOMEM;
                 sp.sandbox = &plan.sb;
@@ -297,9 +391,24 @@ static void launch_undo(corral *c, const char *name, launch *l) {
         *l = LAUNCH_INIT;
 }
 
+int launch_leaf_make(corral *c, const corral_spec *s, launch *ret, char **ret_what) {
+        launch l = LAUNCH_INIT;
+        int leaf;
+
+        *ret_what = NULL;
+        leaf = launch_leaf_new(c, s, &l, ret_what);
+        if (leaf < 0) {
+                launch_undo(c, s->name, &l);
+                return leaf;
+        }
+        safe_close(leaf);
+        *ret = l;
+        return 0;
+}
+
 int launch_start(corral *c, const corral_spec *s, launch *ret, char **ret_what) {
         launch_prep p = { 0 };
-        launch l = LAUNCH_INIT;
+        launch l = *ret; /* LAUNCH_INIT, or a leaf of launch_leaf_make() */
         int wr[2] = { -1, -1 }, leaf = -EBADF, r;
 
         *ret_what = NULL;

@@ -39,7 +39,8 @@ typedef struct launch_prep {
         char *path;
         spawn_creds creds;
         bool have_creds;
-        char **env; /* NULL: the spec's own, or the supervisor's */
+        char **env;      /* NULL: the spec's own, or the supervisor's */
+        char **file_env; /* what its EnvironmentFile= files assign, read now; NULL if none */
         spawn_rlimit rlimits[17];
         size_t n_rlimits;
 } launch_prep;
@@ -58,7 +59,15 @@ int launch_prepare_command(const corral *c, const corral_spec *s, const char *ar
                            launch_prep *ret, char **ret_what);
 
 /*
- * Start s in a fresh leaf of c's root, its spec recorded on the leaf before there is a process in
+ * Only the leaf of a launch of s, with the spec on it and its limits, for commands to run in
+ * before its process (ExecStartPre=): *ret holds its id, path and v1 groups, for launch_start()
+ * to start the process in. 0, or -errno with *ret_what (malloc'ed, may be NULL): nothing left.
+ */
+int launch_leaf_make(corral *c, const corral_spec *s, launch *ret, char **ret_what);
+
+/*
+ * Start s in a fresh leaf of c's root (or, where *ret holds one of launch_leaf_make(), in it; else
+ * *ret must be LAUNCH_INIT), its spec recorded on the leaf before there is a process in
  * it. What its user names (command, working directory, log file) is reached with that user's
  * rights. Returns 0 with *ret, or -errno with *ret_what saying what failed ("/usr/bin/x",
  * "working directory /srv", "log file ...", malloc'ed, may be NULL): then nothing is left, no

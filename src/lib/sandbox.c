@@ -255,20 +255,20 @@ static int filter_export(scmp_filter_ctx ctx, struct sock_fprog *ret) {
         return 0;
 }
 
-static int plan_filter(sandbox_plan *p, scmp_filter_ctx ctx, int r) {
-        if (r >= 0 && p->sb.n_filters >= SPAWN_FILTERS_MAX)
+static int plan_filter(sandbox_cache_entry *p, scmp_filter_ctx ctx, int r) {
+        if (r >= 0 && p->n_filters >= SPAWN_FILTERS_MAX)
                 r = -E2BIG;
         if (r >= 0)
-                r = filter_export(ctx, &p->filters[p->sb.n_filters]);
+                r = filter_export(ctx, &p->filters[p->n_filters]);
         if (r >= 0)
-                p->sb.n_filters++;
+                p->n_filters++;
         seccomp_release(ctx);
         return r;
 }
 
 /* SystemCallFilter= and SystemCallArchitectures=: the allow list (with @default, as systemd) or
  * the deny list, the others killed (SIGSYS) or refused with SystemCallErrorNumber=. */
-static int plan_syscalls(sandbox_plan *p, const sandbox_settings *s) {
+static int plan_syscalls(sandbox_cache_entry *p, const sandbox_settings *s) {
         uint32_t refuse =
                 s->syscall_errno ? SCMP_ACT_ERRNO((uint32_t) s->syscall_errno) : SCMP_ACT_KILL_PROCESS;
         bool allow_list = s->syscalls && !s->syscalls_deny;
@@ -299,7 +299,7 @@ static scmp_filter_ctx filter_new(const sandbox_settings *s) {
 }
 
 /* RestrictAddressFamilies=, as systemd: socket() of another family fails with EAFNOSUPPORT. */
-static int plan_families(sandbox_plan *p, const sandbox_settings *s) {
+static int plan_families(sandbox_cache_entry *p, const sandbox_settings *s) {
         scmp_filter_ctx ctx = filter_new(s);
         uint32_t refuse = SCMP_ACT_ERRNO(EAFNOSUPPORT);
         int r = ctx ? 0 : -ENOMEM;
@@ -318,7 +318,7 @@ static int plan_families(sandbox_plan *p, const sandbox_settings *s) {
 
 /* RestrictNamespaces=, as systemd: unshare(), clone() and setns() of a namespace type not allowed
  * fail with EPERM; clone3(), whose flags a filter cannot see, with ENOSYS (libc falls back). */
-static int plan_namespaces(sandbox_plan *p, const sandbox_settings *s) {
+static int plan_namespaces(sandbox_cache_entry *p, const sandbox_settings *s) {
         static const uint64_t types[] = { CLONE_NEWCGROUP, CLONE_NEWIPC,  CLONE_NEWNET, CLONE_NEWNS,
                                           CLONE_NEWPID,    CLONE_NEWUSER, CLONE_NEWUTS };
         scmp_filter_ctx ctx = filter_new(s);
@@ -349,7 +349,7 @@ static int plan_namespaces(sandbox_plan *p, const sandbox_settings *s) {
 
 /* LockPersonality= and MemoryDenyWriteExecute=, as systemd: personality() to anything but
  * PER_LINUX, and memory both writable and executable, or made executable later, fail with EPERM. */
-static int plan_memory(sandbox_plan *p, const sandbox_settings *s) {
+static int plan_memory(sandbox_cache_entry *p, const sandbox_settings *s) {
         scmp_filter_ctx ctx = filter_new(s);
         uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
         int r = ctx ? 0 : -ENOMEM;
@@ -376,7 +376,7 @@ static int plan_memory(sandbox_plan *p, const sandbox_settings *s) {
 }
 
 /* The filters, the general one last: it may not allow prctl(), which loads the others. */
-static int plan_filters(sandbox_plan *p, const sandbox_settings *s, char **ret_what) {
+static int filters_compile(sandbox_cache_entry *p, const sandbox_settings *s, char **ret_what) {
         const char *what = NULL;
         int r = 0;
 
@@ -388,10 +388,70 @@ static int plan_filters(sandbox_plan *p, const sandbox_settings *s, char **ret_w
                 what = "LockPersonality= or MemoryDenyWriteExecute=";
         if (r >= 0 && (s->syscalls || s->native_only) && (r = plan_syscalls(p, s)) < 0)
                 what = "SystemCallFilter=";
-        p->sb.filters = p->filters;
         if (r < 0 && !(*ret_what = strdup(what)))
                 return -ENOMEM;
         return r;
+}
+
+static void cache_entry_done(sandbox_cache_entry *e) {
+        free(e->key);
+        for (size_t i = 0; i < e->n_filters; i++)
+                free(e->filters[i].filter);
+        *e = (sandbox_cache_entry){ 0 };
+}
+
+void sandbox_cache_done(sandbox_cache *c) {
+        for (size_t i = 0; i < ELEMENTSOF(c->e); i++)
+                cache_entry_done(&c->e[i]);
+        c->next = 0;
+}
+
+/* What the filters are made of, as a key: the settings with all but the filters' left out. */
+static char *filters_key(const sandbox_settings *s) {
+        sandbox_settings f = { .syscalls = s->syscalls,
+                               .syscalls_except = s->syscalls_except,
+                               .syscalls_deny = s->syscalls_deny,
+                               .syscall_errno = s->syscall_errno,
+                               .native_only = s->native_only,
+                               .lock_personality = s->lock_personality,
+                               .memory_deny_write_execute = s->memory_deny_write_execute,
+                               .families_set = s->families_set,
+                               .families_deny = s->families_deny,
+                               .families = s->families,
+                               .namespaces_set = s->namespaces_set,
+                               .namespaces = s->namespaces };
+        json_t *j = sandbox_settings_to_json(&f);
+        char *k = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+        json_decref(j);
+        return k;
+}
+
+static int plan_filters(sandbox_plan *p, const sandbox_settings *s, sandbox_cache *c, char **ret_what) {
+        _cleanup_free_ char *key = filters_key(s);
+        sandbox_cache_entry fresh = { 0 }, *e = NULL;
+        int r;
+
+        if (!key)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(c->e) && !e; i++)
+                if (c->e[i].key && strcmp(c->e[i].key, key) == 0)
+                        e = &c->e[i];
+        if (!e) {
+                r = filters_compile(&fresh, s, ret_what);
+                if (r < 0) {
+                        cache_entry_done(&fresh);
+                        return r;
+                }
+                e = &c->e[c->next];
+                c->next = (c->next + 1) % ELEMENTSOF(c->e);
+                cache_entry_done(e);
+                *e = fresh;
+                e->key = TAKE_PTR(key);
+        }
+        p->sb.filters = e->filters;
+        p->sb.n_filters = e->n_filters;
+        return 0;
 }
 
 /* --- The plan. --- */
@@ -416,7 +476,8 @@ static int plan_caps(sandbox_plan *p, const sandbox_settings *s, char **ret_what
         return 0;
 }
 
-int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_plan *p, char **ret_what) {
+int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cache *cache, sandbox_plan *p,
+                      char **ret_what) {
         int r;
 
         *p = (sandbox_plan){ 0 };
@@ -428,8 +489,8 @@ int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_plan
         if (r >= 0 && (r = plan_mounts(p, s)) < 0 &&
             !(*ret_what = strdup("the mount namespace (too many paths)")))
                 r = -ENOMEM;
-        if (r >= 0)
-                r = plan_filters(p, s, ret_what);
+        if (r >= 0 && sandbox_settings_filters(s))
+                r = plan_filters(p, s, cache, ret_what);
         p->sb.net_ns = s->private_network;
         /* As systemd: a process without CAP_SYS_ADMIN may only load a filter with no_new_privs. */
         p->sb.no_new_privs =
@@ -442,7 +503,5 @@ int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_plan
 void sandbox_plan_done(sandbox_plan *p) {
         for (size_t i = 0; i < p->sb.n_mounts; i++)
                 free(p->whats[i]);
-        for (size_t i = 0; i < p->sb.n_filters; i++)
-                free(p->filters[i].filter);
         *p = (sandbox_plan){ 0 };
 }

@@ -51,7 +51,23 @@ static const struct {
         { "logBuffer", offsetof(corral_spec, log_buffer), F_U64 },
         { "logFileMax", offsetof(corral_spec, log_file_max), F_U64 },
         { "logJournal", offsetof(corral_spec, log_journal), F_BOOL },
+        { "reloadSignal", offsetof(corral_spec, reload_signal), F_INT },
 };
+
+/* The lists of lines, by offset; absent or null: none. */
+static const struct {
+        const char *key;
+        size_t offset;
+} lists[] = {
+        { "execStartPre", offsetof(corral_spec, exec_start_pre) },
+        { "execStopPost", offsetof(corral_spec, exec_stop_post) },
+        { "execReload", offsetof(corral_spec, exec_reload) },
+        { "environmentFiles", offsetof(corral_spec, env_files) },
+};
+
+static char **const *list_at(const corral_spec *s, size_t i) {
+        return (char **const *) ((const char *) s + lists[i].offset);
+}
 
 static json_t *scalar_to_json(const corral_spec *s, size_t i) {
         const char *p = (const char *) s + scalars[i].offset;
@@ -185,6 +201,11 @@ int spec_to_json(const corral_spec *s, json_t **ret) {
         for (size_t i = 0; o && i < ELEMENTSOF(scalars); i++)
                 if (json_object_set_new(o, scalars[i].key, scalar_to_json(s, i)) < 0)
                         o = (json_decref(o), NULL);
+        for (size_t i = 0; o && i < ELEMENTSOF(lists); i++)
+                if (*list_at(s, i) &&
+                    (!strv_ok(*list_at(s, i)) ||
+                     json_object_set_new(o, lists[i].key, strv_to_json(*list_at(s, i))) < 0))
+                        o = (json_decref(o), NULL);
         if (!o)
                 return -ENOMEM;
         *ret = o;
@@ -242,6 +263,15 @@ int spec_from_json(json_t *o, corral_spec **ret) {
                 r = spec_from_json_rlimits(s, json_object_get(o, "rlimits"));
         if (r >= 0)
                 r = sandbox_settings_from_json(&s->sandbox, json_object_get(o, "sandbox"));
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(lists); i++) {
+                json_t *v = json_object_get(o, lists[i].key);
+                _cleanup_free_ char **items = v && !json_is_null(v) ? strv_from_json(v) : NULL;
+                char ***dst = (char ***) ((char *) s + lists[i].offset);
+                if (v && !json_is_null(v) && !items)
+                        r = -EINVAL;
+                else if (items)
+                        r = strv_copy(items, dst);
+        }
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(scalars); i++) {
                 json_t *v = json_object_get(o, scalars[i].key);
                 if (v)

@@ -49,6 +49,10 @@ corral_spec *corral_spec_free(corral_spec *s) {
                 free(s->user);
                 free(s->group);
                 free(s->log_file);
+                strv_free(s->exec_start_pre);
+                strv_free(s->exec_stop_post);
+                strv_free(s->exec_reload);
+                strv_free(s->env_files);
                 sandbox_settings_done(&s->sandbox);
                 free(s);
         }
@@ -259,6 +263,7 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         *c = *s; /* every scalar and array; each pointer is replaced by a copy of its own below */
         c->name = c->cwd = c->user = c->group = c->log_file = NULL;
         c->argv = c->envp = NULL;
+        c->exec_start_pre = c->exec_stop_post = c->exec_reload = c->env_files = NULL;
         r = sandbox_settings_copy(&c->sandbox, &s->sandbox);
         if (r < 0) {
                 c->sandbox = (sandbox_settings){ 0 };
@@ -279,6 +284,14 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                 r = corral_spec_set_group(c, s->group);
         if (r >= 0 && s->log_file)
                 r = corral_spec_set_log_file(c, s->log_file, s->log_file_max);
+        if (r >= 0 && s->exec_start_pre)
+                r = strv_copy(s->exec_start_pre, &c->exec_start_pre);
+        if (r >= 0 && s->exec_stop_post)
+                r = strv_copy(s->exec_stop_post, &c->exec_stop_post);
+        if (r >= 0 && s->exec_reload)
+                r = strv_copy(s->exec_reload, &c->exec_reload);
+        if (r >= 0 && s->env_files)
+                r = strv_copy(s->env_files, &c->env_files);
         if (r < 0) {
                 corral_spec_free(c);
                 return r;
@@ -470,4 +483,52 @@ int corral_spec_set_log_journal(corral_spec *s, bool enable) {
 
 int corral_spec_dup(const corral_spec *s, corral_spec **ret) {
         return s && ret ? corral_spec_copy(s, ret) : -EINVAL;
+}
+
+/* One more item of a list of lines; "" empties it, as an empty assignment does in systemd. */
+static int spec_list_add(char ***list, const char *line) {
+        char *c;
+
+        if (!*line) {
+                *list = strv_free(*list);
+                return 0;
+        }
+        c = strdup(line);
+        return c ? strv_push(list, c) : -ENOMEM;
+}
+
+static int spec_add_command(char ***list, const char *line) {
+        char **argv = NULL, prefix[8];
+        bool ignore;
+        int r;
+
+        if (!line)
+                return -EINVAL;
+        if (*line) {
+                r = parse_command_line(line, &argv, &ignore, prefix);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return -EINVAL;
+                strv_free(argv);
+        }
+        return spec_list_add(list, line);
+}
+
+int corral_spec_add_exec_start_pre(corral_spec *s, const char *line) {
+        return spec_add_command(&s->exec_start_pre, line);
+}
+
+int corral_spec_add_exec_stop_post(corral_spec *s, const char *line) {
+        return spec_add_command(&s->exec_stop_post, line);
+}
+
+int corral_spec_add_environment_file(corral_spec *s, const char *path) {
+        const char *p = path && path[0] == '-' ? path + 1 : path;
+
+        if (!path)
+                return -EINVAL;
+        if (*path && (p[0] != '/' || strlen(p) > 4000))
+                return -EINVAL;
+        return spec_list_add(&s->env_files, path);
 }

@@ -135,6 +135,13 @@ static verdict verdict_launch(const verdict_input *in, verdict v) {
 verdict verdict_decide(const verdict_input *in) {
         verdict v;
 
+        if (in->pre_stopped && in->intent_stop)
+                return V(E(STOPPED), L(INFO), "backend stopped (while its ExecStartPre= commands ran)");
+        if (in->pre_failed) {
+                v = (verdict){ .type = E(START_FAILED), .level = L(ERROR) };
+                (void) snprintf(v.message, sizeof(v.message), "backend failed to start: %s", in->pre_failed);
+                return v;
+        }
         if (in->start_error > 0) {
                 v = (verdict){ .type = E(START_FAILED), .level = L(ERROR) };
                 if (in->start_what && in->start_what_is_why)

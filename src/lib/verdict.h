@@ -22,6 +22,10 @@ typedef struct verdict_input {
         int start_error;        /* the positive errno, 0 if it started */
         const char *start_what; /* what failed ("/usr/bin/x", "working directory /srv"), or NULL */
         bool start_what_is_why; /* start_what is the whole reason ("no such user 'x'"): no errno */
+        /* An ExecStartPre= command that failed, and how ("ExecStartPre=/usr/sbin/nginx -t: exited
+         * with status 1"): the main command never ran. NULL if none did. */
+        const char *pre_failed;
+        bool pre_stopped; /* a stop came while its ExecStartPre= commands ran */
         /* How the launch went. */
         bool ready_pending; /* it was to report readiness and had not */
         bool start_timed_out;

@@ -111,24 +111,33 @@ static bool ctx_seen(parse_ctx *x, unsigned *seen, const char *name, unsigned li
 
 /* ExecStart= (what runs) and Enabled= (whether) are the file's own; how it runs is the table's. */
 static void k_exec(parse_ctx *x, const char *v, unsigned line) {
-        char **argv = NULL;
-        int n = strv_split_quoted(v, &argv);
+        char **argv = NULL, prefix[8];
+        bool ignore = false;
+        int r = parse_command_line(v, &argv, &ignore, prefix);
 
-        if (n > 0 && !strchr("@-:+!", argv[0][0]) && corral_spec_set_argv(x->options.spec, argv) >= 0) {
+        if (r >= 0 && !ignore && corral_spec_set_argv(x->options.spec, argv) >= 0) {
                 strv_free(argv);
                 return;
         }
-        if (n < 0)
+        if (r == -EBADMSG)
                 problem(x->problems, x->path, line,
                         "ExecStart=: invalid command line: an unterminated quote or a trailing backslash");
-        else if (n == 0)
+        else if (r == -ENODATA)
                 problem(x->problems, x->path, line, "ExecStart=: empty command");
-        else if (strchr("@-:+!", argv[0][0]))
+        else if (r == -ENOTUNIQ)
                 problem(x->problems, x->path, line,
-                        "ExecStart=: invalid value '%s': expected a command without systemd's @, -, :, + or "
-                        "! "
-                        "prefixes",
-                        argv[0]);
+                        "ExecStart=: one command per line: ';' separates nothing here");
+        else if (r >= 0 && ignore)
+                problem(x->problems, x->path, line,
+                        "ExecStart=: systemd's '-' prefix (ignore a failed exit) is not supported: corral "
+                        "judges "
+                        "every end of the main process it did not ask for (Type=oneshot makes exit 0 a "
+                        "success)");
+        else if (r == -EPROTONOSUPPORT)
+                problem(x->problems, x->path, line,
+                        "ExecStart=: systemd's prefix '%s' is not supported (corral takes no @, +, !, or : "
+                        "prefix)",
+                        prefix);
         else
                 problem(x->problems, x->path, line, "ExecStart=: invalid command");
         x->bad = true;
@@ -503,6 +512,9 @@ static void defs_remove(definition **v, size_t *n, const char *name) {
 static int load_dir(const char *dir, definition_problems *problems, definition ***v, size_t *n) {
         struct dirent **list = NULL;
         int k = scandir(dir, &list, NULL, alphasort), r = 0;
+
+        if (k < 0 && (errno != ENOENT || strcmp(dir, DEFINITION_DIR_DEFAULT) != 0))
+                problem(problems, dir, 0, "cannot read the directory: %s", strerror(errno));
 
         for (int i = 0; i < k; i++) {
                 char path[4096], name[80];

@@ -52,9 +52,14 @@ int definition_load(const char *path, definition_problems *problems, definition 
  * only (NULL: all) are reported; the others are checked all the same. */
 void definition_check_deps(definition **v, size_t n, char *const *only, definition_problems *problems);
 
+/* Where corrald looks for them unless told: a directory that need not exist. */
+#define DEFINITION_DIR_DEFAULT "/etc/corral/backends.d"
+
 /* Every NAME.backend of the directories, in order: a later directory's file replaces an earlier
  * one of the same name, and an empty file or a symlink to /dev/null masks it (it is not there).
- * Their dependencies are checked (definition_check_deps()). Definitions with problems are in the list
- * without a spec. Missing directories are skipped. Returns the number of definitions, or -ENOMEM. */
+ * Their dependencies are checked (definition_check_deps()). Definitions with problems are in
+ * the list without a spec. A directory that cannot be read is
+ * a problem ("DIR: cannot read the directory: ..."), but for DEFINITION_DIR_DEFAULT missing.
+ * Returns the number of definitions, or -ENOMEM. */
 int definition_load_dirs(char *const *dirs, definition_problems *problems, definition ***ret, size_t *ret_n);
 void definitions_free(definition **v, size_t n);

@@ -166,7 +166,7 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_ESCALATED] = BOOLSTR(ev->escalated),
                 [F_OOM] = BOOLSTR(ev->oom_killed),
                 [F_LEFTOVER] = f->leftover,
-                [F_RUNTIME] = f->runtime,
+                [F_RUNTIME] = ev->runtime_usec == CORRAL_RUNTIME_UNKNOWN ? NULL : f->runtime,
                 [F_ATTEMPT] = ev->type == CORRAL_EVENT_RESTARTING || ev->type == CORRAL_EVENT_FAILED
                         ? f->attempt
                         : NULL,

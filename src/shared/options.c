@@ -239,6 +239,32 @@ const option_def options_table[] = {
                 .set_int = corral_spec_set_stop_signal,
         },
         {
+                .key = "ExecStartPre",
+                .varlink = "execStartPre",
+                .cli = "exec-start-pre",
+                .kind = OPTION_LIST,
+                .whole_line = true,
+                .arg = "[-]COMMAND",
+                .expected =
+                        "a command line, with systemd's - prefix to ignore its failure (not @, +, ! or :)",
+                .noun = "command line",
+                .help = "run before the main command, in its cgroup, in order; a failure is start-failed",
+                .set_str = corral_spec_add_exec_start_pre,
+        },
+        {
+                .key = "ExecStopPost",
+                .varlink = "execStopPost",
+                .cli = "exec-stop-post",
+                .kind = OPTION_LIST,
+                .whole_line = true,
+                .arg = "[-]COMMAND",
+                .expected =
+                        "a command line, with systemd's - prefix to ignore its failure (not @, +, ! or :)",
+                .noun = "command line",
+                .help = "run after each launch ends, whatever its verdict, within TimeoutStopSec",
+                .set_str = corral_spec_add_exec_stop_post,
+        },
+        {
                 .key = "TimeoutStopSec",
                 .varlink = "stopTimeoutUSec",
                 .cli = "timeout-stop-sec",
@@ -353,6 +379,19 @@ const option_def options_table[] = {
                 .noun = "assignment",
                 .help = "added to its environment",
                 .set_str = corral_spec_append_environment,
+        },
+        {
+                .key = "EnvironmentFile",
+                .varlink = "environmentFiles",
+                .cli = "environment-file",
+                .cli_alias = "env-file",
+                .kind = OPTION_LIST,
+                .whole_line = true,
+                .arg = "[-]PATH",
+                .expected = "an absolute path, with systemd's - prefix if it may be missing",
+                .noun = "file",
+                .help = "KEY=VALUE lines read at each start as its user (Environment= wins)",
+                .set_str = corral_spec_add_environment_file,
         },
         {
                 .key = "ClearEnvironment",
@@ -548,7 +587,7 @@ const option_def options_table[] = {
                 .varlink = "restrictAddressFamilies",
                 .cli = "restrict-address-families",
                 .kind = OPTION_STRING,
-                .arg = "[~]AF_...",
+                .arg = "[~]FAMILIES",
                 .expected =
                         "address families such as AF_INET AF_UNIX, ~ before them for a deny list, or none",
                 .help = "socket(2) of any other family fails with EAFNOSUPPORT",
@@ -790,7 +829,7 @@ int options_apply_text(option_ctx *x, const option_def *o, const char *key, cons
         int r;
 
         x->given[options_index(o)] = true;
-        if (o->kind != OPTION_LIST || form == OPTION_FORM_CLI)
+        if (o->kind != OPTION_LIST || form == OPTION_FORM_CLI || o->whole_line)
                 return apply_item(x, o, value, value, form);
         if (o->family_ok)
                 return apply_family_key(x, o, key, value);

@@ -50,6 +50,7 @@ typedef struct option_def {
          * supervisor's user, ...). test-options checks it is what corral_spec_new() holds. */
         const char *dflt;
         const char *help; /* one line: what it does */
+        bool whole_line;  /* LIST: a Key= line is one item (a command line, a path), not a quoted list */
         /* The setter: the one that fits the kind. set_ctx is for a value whose meaning depends on
          * what else is given (Type=notify: Ready=notify, unless Ready= is given). */
         int (*set_u64)(corral_spec *s, uint64_t v);    /* DURATION, TIMEOUT, SIZE, COUNT */

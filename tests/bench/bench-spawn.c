@@ -2,7 +2,8 @@
 /* bench-spawn.c: spawn cost of corral (fresh leaf cgroup, vfork-style clone3) against posix_spawn
  * and fork+exec, from the request to the backend's first instruction after exec (it writes a
  * timestamp), with the supervisor small and holding 512 MiB of touched memory; and exit
- * detection, from the backend's last instruction to corral's event.
+ * detection, from the backend's last instruction to corral's event. And the same spawn with a
+ * typical server sandbox (ProtectSystem=strict, PrivateTmp, PrivateDevices, a system call filter).
  *
  * Usage (root): bench-spawn [ROUNDS]   Prints tables; exits non-zero only if it could not measure. */
 #include <errno.h>
@@ -21,7 +22,7 @@
 #include "corral.h"
 
 extern char **environ;
-static char stamp_bin[1200], stamp_file[256];
+static char stamp_bin[1200], stamp_dir[128], stamp_file[256];
 static char *child_argv[] = { stamp_bin, stamp_file, "exit", NULL };
 
 static uint64_t now_ns(void) {
@@ -127,18 +128,23 @@ static uint64_t one_corral(corral *c, corral_spec *s, bench_state *st, uint64_t 
         return first > t ? first - t : 0;
 }
 
-static int run_row(corral *c, corral_spec *s, bench_state *st, int rounds, const char *mem,
+/* The row's corral_spawn with sbx (a sandboxed spec) too, if there is one. */
+static int run_row(corral *c, corral_spec *s, corral_spec *sbx, bench_state *st, int rounds, const char *mem,
                    uint64_t *exits) {
-        uint64_t *v[3];
+        uint64_t *v[4];
         const char *names[] = { "corral_spawn (new leaf cgroup)", "posix_spawn (no cgroup)",
-                                "fork+exec (no cgroup)" };
+                                "fork+exec (no cgroup)",
+                                "corral_spawn, sandboxed (ProtectSystem=strict, PrivateTmp, PrivateDevices, "
+                                "SystemCallFilter=@system-service)" };
+        int kinds = sbx ? 4 : 3;
 
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < kinds; k++) {
                 v[k] = calloc((size_t) rounds, sizeof(uint64_t));
                 for (int i = 0; i < rounds; i++) {
                         v[k][i] = k == 0 ? one_corral(c, s, st, exits ? &exits[i] : NULL)
                                 : k == 1 ? one_posix_spawn()
-                                         : one_fork_exec();
+                                : k == 2 ? one_fork_exec()
+                                         : one_corral(c, sbx, st, NULL);
                         if (v[k][i] == 0) {
                                 fprintf(stderr, "bench-spawn: %s failed: %s\n", names[k], strerror(errno));
                                 return 1;
@@ -146,7 +152,7 @@ static int run_row(corral *c, corral_spec *s, bench_state *st, int rounds, const
                 }
         }
         stats base = summarize(v[1], rounds);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < kinds; k++) {
                 stats sv = k == 1 ? base : summarize(v[k], rounds);
                 printf("| %s | %s | %.0f | %.0f | %.2fx |\n", names[k], mem, sv.median_us, sv.p99_us,
                        sv.median_us / base.median_us);
@@ -172,7 +178,7 @@ static int run_row_with_fds(corral *c, corral_spec *s, bench_state *st, int roun
                  getenv("CORRAL_DISABLE") && strstr(getenv("CORRAL_DISABLE"), "spawn-window")
                          ? " (CORRAL_DISABLE=spawn-window)"
                          : "");
-        r = run_row(c, s, st, rounds, label, NULL) ? -1 : 0;
+        r = run_row(c, s, NULL, st, rounds, label, NULL) ? -1 : 0;
         for (int i = 0; i < opened; i++)
                 close(fds[i]);
         free(fds);
@@ -186,7 +192,7 @@ int main(int argc, char **argv) {
         char exe[4096], *slash;
         char root[256];
         corral *c = NULL;
-        corral_spec *s = NULL;
+        corral_spec *s = NULL, *sbx = NULL;
         const char *mnt = "/sys/fs/cgroup/unified";
 
         if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
@@ -196,7 +202,13 @@ int main(int argc, char **argv) {
                 return 1;
         *slash = '\0';
         snprintf(stamp_bin, sizeof(stamp_bin), "%.1000s/bench-stamp", exe);
-        snprintf(stamp_file, sizeof(stamp_file), "/tmp/corral-bench-stamp.%d", (int) getpid());
+        /* not in /tmp: the sandboxed backend has its own */
+        snprintf(stamp_dir, sizeof(stamp_dir), "/run/corral-bench.%d", (int) getpid());
+        snprintf(stamp_file, sizeof(stamp_file), "%s/stamp", stamp_dir);
+        if (mkdir(stamp_dir, 0700) < 0) {
+                fprintf(stderr, "bench-spawn: cannot create %s: %s\n", stamp_dir, strerror(errno));
+                return 1;
+        }
         if (mkdir(root, 0755) < 0) {
                 fprintf(stderr, "bench-spawn: cannot create %s: %s\n", root, strerror(errno));
                 return 1;
@@ -209,11 +221,18 @@ int main(int argc, char **argv) {
                 corral_spec_set_argv(s, child_argv);
                 corral_spec_set_type(s, CORRAL_TYPE_TASK);
                 corral_spec_set_output(s, CORRAL_OUTPUT_INHERIT);
+                if (corral_spec_dup(s, &sbx) < 0 || corral_spec_set_protect_system(sbx, "strict") < 0 ||
+                    corral_spec_add_read_write_path(sbx, stamp_dir) < 0 ||
+                    corral_spec_set_private_tmp(sbx, true) < 0 ||
+                    corral_spec_set_private_devices(sbx, true) < 0 ||
+                    corral_spec_set_system_call_filter(sbx, "@system-service") < 0)
+                        r = -1;
                 printf("| request to first instruction of bench-stamp (static) | supervisor memory | median "
                        "µs | "
                        "p99 µs | vs posix_spawn |\n");
                 printf("|---|---|---|---|---|\n");
-                r = run_row(c, s, &st, rounds, "small", exits) ? -1 : 0;
+                if (r >= 0)
+                        r = run_row(c, s, sbx, &st, rounds, "small", exits) ? -1 : 0;
         }
         if (r >= 0) {
                 size_t big = 512UL << 20;
@@ -222,7 +241,7 @@ int main(int argc, char **argv) {
                         r = -1;
                 else {
                         memset(m, 1, big); /* touched: every page is mapped */
-                        r = run_row(c, s, &st, rounds, "512 MiB touched", NULL) ? -1 : 0;
+                        r = run_row(c, s, NULL, &st, rounds, "512 MiB touched", NULL) ? -1 : 0;
                         munmap(m, big);
                 }
         }
@@ -239,7 +258,9 @@ int main(int argc, char **argv) {
         free(exits);
         stamp_reset();
         corral_spec_free(s);
+        corral_spec_free(sbx);
         corral_free(c);
         rmdir(root);
+        rmdir(stamp_dir);
         return r < 0 ? 1 : 0;
 }

@@ -370,6 +370,104 @@ static void test_ended_while_down_without_status(void **state) {
         fresh_daemon(d);
 }
 
+/* A main process that died while corrald was down and that nobody reaped yet (a zombie of the
+ * test, as subreaper, as init would hold one for a while): its verdict, once, with its exit code,
+ * never an "adopted" first; its runtime is not counted through the downtime. */
+static void test_zombie_gets_its_verdict_once(void **state) {
+        daemon_fixture *d = *state;
+        char *line = NULL;
+        json_t *v;
+
+        start(d, "zombie", "exit-on-usr1", "5", 15000000);
+        wait_rs(d, 1);
+        int fd = pidfd_of(d, "zombie");
+        daemon_kill9(d);
+        end_now(fd, SIGUSR1); /* exited, not reaped: a zombie until daemon_reap_orphans() */
+        usleep(300000);       /* downtime a runtime must not count */
+        daemon_start(d, NULL);
+        wait_verdict(d, "zombie");
+        assert_int_equal(find_events(d, "zombie", "adopted", NULL), 0);
+        assert_int_equal(find_events(d, "zombie", "exited", &line), 1);
+        v = json_loads(line, 0, NULL);
+        assert_string_equal(jstr(v, "how"), "exited");
+        assert_int_equal(json_integer_value(json_object_get(v, "exit_code")), 5);
+        assert_string_equal(jstr(v, "level"), "warning");
+        assert_true(json_is_null(json_object_get(v, "runtime_ms"))); /* when it died is not known */
+        json_decref(v);
+        free(line);
+        assert_int_equal(count_verdicts(d, "zombie"), 1);
+        daemon_reap_orphans(d);
+        harness_assert_no_leftovers(d->h->root);
+        fresh_daemon(d);
+}
+
+/* Start a backend with a memory limit; the mirror of the test's root in the v1 memory hierarchy
+ * (where the limit goes on a hybrid host) in mirror. */
+static void start_limited(daemon_fixture *d, const char *name, char *mirror, size_t size) {
+        json_t *r = call(d, IFACE "Start",
+                         json_pack("{s:s, s:[s, s, s], s:I}", "name", name, "command", harness_helper(),
+                                   "pause", d->h->fifo, "memoryMax", (json_int_t) 64 << 20));
+        json_t *b;
+        const char *cg;
+
+        if (error_of(r))
+                fail_msg("Start %s: %s", name, error_of(r));
+        json_decref(r);
+        wait_rs(d, 1);
+        b = status(d, name);
+        cg = jstr(b, "cgroup");
+        snprintf(mirror, size, "/sys/fs/cgroup/memory%.*s", (int) (strrchr(cg, '/') - cg), cg);
+        json_decref(b);
+}
+
+static bool is_dir(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The v1 groups under the cgroup root (hybrid hosts) go with the last backend that used them and
+ * at a clean shutdown, also when the corrald that made them was killed and another took its
+ * backends back; a group corrald did not make is never removed. */
+static void test_v1_groups_go_with_their_last_backend(void **state) {
+        daemon_fixture *d = *state;
+        char mirror[600];
+
+        if (access("/sys/fs/cgroup/memory/cgroup.procs", F_OK) < 0) {
+                printf("# no cgroup v1 memory hierarchy: nothing to check\n");
+                return;
+        }
+        start_limited(d, "mem", mirror, sizeof(mirror));
+        if (!is_dir(mirror)) {
+                printf("# memory is a cgroup v2 controller here: nothing to check\n");
+                json_decref(call(d, IFACE "Stop", json_pack("{s:s}", "name", "mem")));
+                return;
+        }
+        daemon_kill9(d);
+        daemon_start(d, NULL);
+        assert_true(is_dir(mirror));
+        json_decref(call(d, IFACE "Stop", json_pack("{s:s}", "name", "mem")));
+        assert_false(is_dir(mirror)); /* its last backend is gone */
+
+        start_limited(d, "mem2", mirror, sizeof(mirror));
+        daemon_kill9(d);
+        daemon_start(d, NULL);
+        assert_int_equal(daemon_stop(d), 0); /* a clean shutdown, of what it took back */
+        assert_false(is_dir(mirror));
+        daemon_reap_orphans(d);
+
+        /* made by someone else: left alone */
+        assert_int_equal(mkdir(mirror, 0755), 0);
+        daemon_start(d, NULL);
+        start_limited(d, "mem3", mirror, sizeof(mirror));
+        json_decref(call(d, IFACE "Stop", json_pack("{s:s}", "name", "mem3")));
+        assert_true(is_dir(mirror));
+        assert_int_equal(daemon_stop(d), 0);
+        assert_true(is_dir(mirror));
+        assert_int_equal(rmdir(mirror), 0);
+        daemon_reap_orphans(d);
+        daemon_start(d, NULL);
+}
+
 /* Where an empty leaf does not outlive corrald (systemd removes the empty cgroups of a service it
  * restarts), the record in the state directory still tells of a backend that ended meanwhile. */
 static void test_lost_leaf_reported_from_state_dir(void **state) {
@@ -691,6 +789,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_fd_holder_keeps_output_across_a_crash, fixture_setup,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_fdstore_keeps_exit_status_and_output, fixture_setup,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_v1_groups_go_with_their_last_backend,
+                                                fixture_setup_started, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_zombie_gets_its_verdict_once, fixture_setup_started,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_ended_while_down_without_status, fixture_setup_started,
                                                 fixture_teardown),

@@ -872,6 +872,55 @@ static void stop_now(daemon_fixture *d, const char *name) {
         json_decref(r);
 }
 
+/* The socket file goes at a clean shutdown and stays after a crash (the next corrald replaces
+ * it); a --definitions directory that is not there is an error naming it, at the start and at a
+ * reload. */
+static void test_socket_file_and_definition_dirs(void **state) {
+        daemon_fixture *d = *state;
+        char defs[320], out[4096], other[320];
+        const char *extra[] = { "--definitions", defs, NULL };
+
+        assert_int_equal(access(d->sock, F_OK), 0);
+        assert_int_equal(daemon_stop(d), 0);
+        assert_int_equal(access(d->sock, F_OK), -1); /* a clean end: gone */
+        daemon_start(d, NULL);
+        daemon_kill9(d);
+        assert_int_equal(access(d->sock, F_OK), 0); /* a crash leaves it... */
+        daemon_reap_orphans(d);
+        snprintf(defs, sizeof(defs), "%s/defs", d->h->tmpdir);
+        assert_int_equal(mkdir(defs, 0755), 0);
+        daemon_start(d, extra); /* ... and the next corrald replaces it */
+
+        /* the directory goes: a reload says so, naming it */
+        assert_int_equal(rmdir(defs), 0);
+        assert_int_equal(client(d, ARGS("reload"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "/defs: cannot read the directory: No such file or directory"));
+
+        /* at the start: a usage error, before anything else (not even the cgroup root is looked at) */
+        snprintf(other, sizeof(other), "%s/other.sock", d->h->tmpdir);
+        const char *missing[] = { getenv("CORRAL_DAEMON_BIN"),
+                                  "--address",
+                                  other,
+                                  "--cgroup-root",
+                                  "/nonexistent",
+                                  "--definitions",
+                                  defs,
+                                  NULL };
+        assert_int_equal(run_capture(d, missing, out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "corrald: --definitions "));
+        assert_non_null(strstr(out, "/defs: No such file or directory"));
+        const char *file[] = { getenv("CORRAL_DAEMON_BIN"),
+                               "--address",
+                               other,
+                               "--cgroup-root",
+                               "/nonexistent",
+                               "--definitions",
+                               "/etc/hostname",
+                               NULL };
+        assert_int_equal(run_capture(d, file, out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "corrald: --definitions /etc/hostname: not a directory"));
+}
+
 /* Gone backends are remembered up to --keep-gone, the longest gone forgotten first, never a
  * declared one; Remove forgets one at once and refuses one that runs or is declared. */
 static void test_gone_backends_are_forgotten(void **state) {
@@ -960,6 +1009,7 @@ int main(void) {
                 T(test_restart_policy_over_varlink),
                 T(test_start_as_another_user),
                 T(test_ready_over_varlink),
+                T(test_socket_file_and_definition_dirs),
                 cmocka_unit_test_setup_teardown(test_gone_backends_are_forgotten, fixture_setup,
                                                 fixture_teardown),
         };

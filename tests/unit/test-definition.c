@@ -64,6 +64,11 @@ static void test_every_key(void **state) {
                            "LogBuffer=64K\n"
                            "LogFile=/var/log/model.log\n"
                            "LogJournal=no\n"
+                           "ExecStartPre=/usr/bin/model --check \"a b\"\n"
+                           "ExecStartPre=-/bin/false\n"
+                           "ExecStopPost=/bin/rm -f /run/model.sock\n"
+                           "EnvironmentFile=/etc/default/model\n"
+                           "EnvironmentFile=-/etc/default/model.local\n"
                            "Enabled=no\n";
         definition_problems p = { 0 };
         definition *d = NULL;
@@ -106,6 +111,16 @@ static void test_every_key(void **state) {
         assert_int_equal(jint(j, "logBuffer"), 65536);
         assert_string_equal(json_string_value(json_object_get(j, "logFile")), "/var/log/model.log");
         assert_true(json_is_false(json_object_get(j, "logJournal")));
+        char *pre = json_dumps(json_object_get(j, "execStartPre"), JSON_COMPACT);
+        assert_string_equal(pre,
+                            "[\"/usr/bin/model --check \\\"a b\\\"\",\"-/bin/false\"]"); /* as written */
+        free(pre);
+        char *post = json_dumps(json_object_get(j, "execStopPost"), JSON_COMPACT);
+        assert_string_equal(post, "[\"/bin/rm -f /run/model.sock\"]");
+        free(post);
+        char *files = json_dumps(json_object_get(j, "environmentFiles"), JSON_COMPACT);
+        assert_string_equal(files, "[\"/etc/default/model\",\"-/etc/default/model.local\"]");
+        free(files);
         json_decref(j);
         definition_free(d);
         definition_problems_done(&p);
@@ -160,7 +175,23 @@ static void test_every_problem_names_its_line(void **state) {
                 { "[Backend]\nExecStart=true\nStopSignal=SIGNOPE\n", "StopSignal=: invalid value", 3 },
                 { "[Backend]\nExecStart=true\nStartLimitBurst=65\n", "StartLimitBurst=: invalid value", 3 },
                 { "[Backend]\nExecStart=true\nLogFile=relative\n", "LogFile=: invalid value", 3 },
-                { "[Backend]\nExecStart=-/bin/true\n", "ExecStart=: invalid value '-/bin/true'", 2 },
+                { "[Backend]\nExecStart=-/bin/true\n",
+                  "ExecStart=: systemd's '-' prefix (ignore a failed exit) is not supported", 2 },
+                { "[Backend]\nExecStart=@/bin/true x\n", "ExecStart=: systemd's prefix '@' is not supported",
+                  2 },
+                { "[Backend]\nExecStart=-+/bin/true\n", "ExecStart=: systemd's prefix '-+' is not supported",
+                  2 },
+                { "[Backend]\nExecStart=/bin/a ; /bin/b\n", "ExecStart=: one command per line", 2 },
+                { "[Backend]\nExecStart=true\nExecStartPre=!/bin/true\n",
+                  "ExecStartPre=: invalid command line '!/bin/true': expected a command line, with "
+                  "systemd's - prefix",
+                  3 },
+                { "[Backend]\nExecStart=true\nExecStartPre=\"/bin/x\n",
+                  "ExecStartPre=: invalid command line", 3 },
+                { "[Backend]\nExecStart=true\n\nExecStopPost=:/bin/true\n",
+                  "ExecStopPost=: invalid command line ':/bin/true'", 4 },
+                { "[Backend]\nExecStart=true\nEnvironmentFile=etc/x\n",
+                  "EnvironmentFile=: invalid file 'etc/x': expected an absolute path", 3 },
                 { "[Backend]\nExecStart=\n", "ExecStart=: empty command", 2 },
                 { "[Backend]\nExecStart=true\nExecStart=false\n",
                   "duplicate key ExecStart= (first set at line 2)", 3 },
@@ -254,7 +285,8 @@ static void write_file(const char *path, const char *text) {
         fclose(f);
 }
 
-/* Later directories override earlier ones by name; an empty file or /dev/null masks. */
+/* Later directories override earlier ones by name; an empty file or /dev/null masks; a directory
+ * that is not there is a problem (but for the default one, which need not exist). */
 static void test_directories_override_and_mask(void **state) {
         char a[] = "/tmp/corral-defs-a.XXXXXX", b[] = "/tmp/corral-defs-b.XXXXXX", path[256];
         char *dirs[] = { a, b, "/nonexistent/dir", NULL };
@@ -294,7 +326,13 @@ static void test_directories_override_and_mask(void **state) {
                         assert_null(v[i]->spec);
                 }
         }
-        assert_int_equal(p.n, 2); /* broken: unknown key, missing ExecStart */
+        /* broken: unknown key, missing ExecStart; and a directory that is not there, named */
+        assert_int_equal(p.n, 3);
+        bool named = false;
+        for (size_t i = 0; i < p.n; i++)
+                named |= strcmp(p.v[i].file, "/nonexistent/dir") == 0 &&
+                        strcmp(p.v[i].message, "cannot read the directory: No such file or directory") == 0;
+        assert_true(named);
         definitions_free(v, n);
         definition_problems_done(&p);
         const char *names[] = { "web.backend", "db.backend", "gone.backend", "broken.backend", "README" };

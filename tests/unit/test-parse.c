@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "parse.h"
+#include "strv.h"
 
 static uint64_t dur(const char *s) {
         uint64_t v = 0;
@@ -206,6 +207,36 @@ static void test_booleans_and_umasks(void **state) {
         assert_int_equal(parse_umask("0x1f", &m), -EINVAL);
 }
 
+static void test_command_lines(void **state) {
+        char **argv = NULL, prefix[8];
+        bool ignore = true;
+
+        (void) state;
+        assert_int_equal(parse_command_line("/usr/sbin/nginx -t -q", &argv, &ignore, prefix), 0);
+        assert_false(ignore);
+        assert_string_equal(argv[0], "/usr/sbin/nginx");
+        assert_string_equal(argv[2], "-q");
+        assert_null(argv[3]);
+        strv_free(argv);
+        assert_int_equal(parse_command_line("-/bin/sh -c 'exit 1'", &argv, &ignore, prefix), 0);
+        assert_true(ignore);
+        assert_string_equal(argv[0], "/bin/sh");
+        assert_string_equal(argv[2], "exit 1");
+        strv_free(argv);
+        assert_int_equal(parse_command_line("@/bin/x y", &argv, &ignore, prefix), -EPROTONOSUPPORT);
+        assert_string_equal(prefix, "@");
+        assert_int_equal(parse_command_line("-+/bin/x", &argv, &ignore, prefix), -EPROTONOSUPPORT);
+        assert_string_equal(prefix, "-+");
+        assert_int_equal(parse_command_line("!!/bin/x", &argv, &ignore, prefix), -EPROTONOSUPPORT);
+        assert_int_equal(parse_command_line(":/bin/x", &argv, &ignore, prefix), -EPROTONOSUPPORT);
+        assert_int_equal(parse_command_line("", &argv, &ignore, prefix), -ENODATA);
+        assert_int_equal(parse_command_line("-", &argv, &ignore, prefix), -ENODATA);
+        assert_int_equal(parse_command_line("/bin/a 'x", &argv, &ignore, prefix), -EBADMSG);
+        assert_int_equal(parse_command_line("/bin/a ; /bin/b", &argv, &ignore, prefix), -ENOTUNIQ);
+        assert_int_equal(parse_command_line("/bin/a x;y", &argv, &ignore, prefix), 0);
+        strv_free(argv);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_durations),
@@ -217,6 +248,7 @@ int main(void) {
                 cmocka_unit_test(test_rlimits),
                 cmocka_unit_test(test_sizes),
                 cmocka_unit_test(test_booleans_and_umasks),
+                cmocka_unit_test(test_command_lines),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

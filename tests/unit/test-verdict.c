@@ -150,6 +150,23 @@ static void test_start_failed_is_error(void **state) {
         assert_string_equal(v.message, "backend failed to start: no such user 'nosuchuser'");
 }
 
+/* - | an ExecStartPre= command failed | start-failed | error, naming it and how it ended */
+static void test_pre_failed_is_start_failed(void **state) {
+        verdict_input in = { .pre_failed = "ExecStartPre=/usr/sbin/nginx -t: exited with status 1",
+                             .start_error = ENOENT };
+        verdict v = verdict_decide(&in);
+
+        assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
+        assert_int_equal(v.level, CORRAL_LEVEL_ERROR);
+        assert_string_equal(
+                v.message, "backend failed to start: ExecStartPre=/usr/sbin/nginx -t: exited with status 1");
+        in = (verdict_input){ .pre_stopped = true, .intent_stop = true };
+        v = verdict_decide(&in);
+        assert_int_equal(v.type, CORRAL_EVENT_STOPPED);
+        assert_int_equal(v.level, CORRAL_LEVEL_INFO);
+        assert_string_equal(v.message, "backend stopped (while its ExecStartPre= commands ran)");
+}
+
 /* The rules of how a launch went, each over how the main process ended. */
 static verdict launch(verdict_input in) {
         return verdict_decide(&in);
@@ -304,6 +321,7 @@ int main(void) {
                 cmocka_unit_test(test_unasked_core_is_crashed_warning),
                 cmocka_unit_test(test_unasked_oom_is_oom_killed_warning),
                 cmocka_unit_test(test_start_failed_is_error),
+                cmocka_unit_test(test_pre_failed_is_start_failed),
                 cmocka_unit_test(test_start_timeout_is_start_failed),
                 cmocka_unit_test(test_cgroup_kill_is_said_as_what_it_was),
                 cmocka_unit_test(test_death_before_ready_is_start_failed),
