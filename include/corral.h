@@ -443,8 +443,15 @@ int corral_spec_set_output(corral_spec *s, corral_output output);
  * at most 1 GiB. Allocated as output comes, never beyond this, however fast the backend writes. */
 int corral_spec_set_log_buffer(corral_spec *s, uint64_t bytes);
 /** corral_spec_set_log_file() - also append output to @path (absolute), rotated when it would
- * grow past @max_bytes (0: 10 MiB) to path.1, path.2, path.3; NULL for none. */
+ * grow past @max_bytes (0: what corral_spec_set_log_file_max() set, 10 MiB by default) to path.1,
+ * path.2, ... (corral_spec_set_log_file_keep()); NULL for none. */
 int corral_spec_set_log_file(corral_spec *s, const char *path, uint64_t max_bytes);
+/** corral_spec_set_log_file_max() - the log file's size at which it is rotated: 4 KiB to 1 TiB
+ * (-ERANGE otherwise), default 10 MiB. */
+int corral_spec_set_log_file_max(corral_spec *s, uint64_t bytes);
+/** corral_spec_set_log_file_keep() - rotated files kept, path.1 (the newest) to path.N: 0 to 100
+ * (-ERANGE above), default 3; 0: the file is emptied when it is full. */
+int corral_spec_set_log_file_keep(corral_spec *s, unsigned n);
 /** corral_spec_set_log_journal() - copy output to the journal when it is there (default true). */
 int corral_spec_set_log_journal(corral_spec *s, bool enable);
 

@@ -554,10 +554,15 @@ static int verb_watch(client_args *a) {
 
 static void logs_reply(client_args *a, json_t *p) {
         json_t *d = json_object_get(p, "data");
+        const char *launch = json_string_value(json_object_get(p, "launch"));
 
         if (a->json)
                 print_json(p);
-        else
+        else if (launch) { /* -f: on stderr, so that stdout stays the backend's output */
+                fflush(stdout);
+                fprintf(stderr, "-- %s: a new launch begins: %s, pid %d --\n", a->name, launch,
+                        (int) json_integer_value(json_object_get(p, "pid")));
+        } else
                 (void) fwrite(json_string_value(d) ?: "", 1, json_string_length(d), stdout);
         fflush(stdout);
 }

@@ -413,6 +413,11 @@ void methods_broadcast_event(server *s, json_t *event) {
         server_broadcast(s, json_pack("{s:O}", "event", event));
 }
 
+void methods_broadcast_launch(server *s, const char *name, const char *launch, pid_t pid) {
+        server_broadcast_output(
+                s, name, json_pack("{s:s, s:s, s:i}", "data", "", "launch", launch, "pid", (int) pid));
+}
+
 void methods_broadcast_output(server *s, const char *name, const char *data, size_t size) {
         char *copy = malloc(size + 1);
 

@@ -24,5 +24,7 @@ void methods_dispatch(conn *c, const char *method, json_t *params, bool more, vo
 
 /* Watch: an event (its JSON form, borrowed) to every connection watching. */
 void methods_broadcast_event(server *s, json_t *event);
+/* Logs with more: a new launch of the backend begins (its output follows). */
+void methods_broadcast_launch(server *s, const char *name, const char *launch, pid_t pid);
 /* Logs with more: a chunk of a backend's output to every connection following it. */
 void methods_broadcast_output(server *s, const char *name, const char *data, size_t size);

@@ -29,6 +29,15 @@ static void fdstore_launch(registry_backend *b, void *userdata) {
         fdstore_keep(supervisor_backend(b));
 }
 
+/* Logs that follow the backend are told that a new launch's output comes next. */
+static void follow_launch(registry_backend *rb, void *userdata) {
+        observers *o = userdata;
+        corral_backend *b = supervisor_backend(rb);
+
+        methods_broadcast_launch(o->server, corral_backend_get_name(b), corral_backend_get_launch(b),
+                                 corral_backend_get_pid(b));
+}
+
 static void fdstore_event(const corral_event *ev, json_t *json, void *userdata) {
         if (corral_event_is_verdict(ev->type))
                 fdstore_drop(ev->backend, ev->launch);
@@ -54,6 +63,7 @@ int observers_attach(observers *o, registry *r, corral *c) {
                 { .event = log_event, .userdata = o },
                 { .event = watch_event, .userdata = o },
                 { .event = fdstore_event, .launch = fdstore_launch, .userdata = o },
+                { .launch = follow_launch, .userdata = o },
                 { .status = notify_status, .userdata = o },
         };
 

@@ -465,27 +465,49 @@ static void conn_update(conn *c) {
         conn_update_timer(c);
 }
 
+/* The envelope's flags are ?bool in the varlink specification: absent and null are false. */
 static bool flag(json_t *msg, const char *key, bool *ret) {
         json_t *v = json_object_get(msg, key);
 
         *ret = json_is_true(v);
-        return !v || json_is_boolean(v);
+        return !v || json_is_null(v) || json_is_boolean(v);
 }
 
-/* The envelope of a call is the protocol's: checked here, the call itself is the dispatcher's. */
-static void conn_dispatch(conn *c, json_t *msg) {
-        const char *name = json_string_value(json_object_get(msg, "method"));
-        json_t *params = json_object_get(msg, "parameters"), *empty = NULL;
-        bool more, oneway;
+/* The first key of the envelope that is not what the specification allows, or NULL. Keys it does
+ * not define (vendor extensions) are ignored, as it asks. */
+static const char *envelope_check(json_t *msg, bool *ret_more, bool *ret_oneway) {
+        json_t *params = json_object_get(msg, "parameters");
+        bool upgrade;
 
-        if (!name)
-                return server_invalid_parameter(c, "method");
-        if (!flag(msg, "more", &more) || !flag(msg, "oneway", &oneway))
-                return server_invalid_parameter(c, json_object_get(msg, "more") ? "more" : "oneway");
-        if (params && !json_is_object(params))
-                return server_invalid_parameter(c, "parameters");
-        c->oneway = oneway;
-        if (!params && !(params = empty = json_object()))
+        if (!json_is_string(json_object_get(msg, "method")))
+                return "method";
+        if (!flag(msg, "more", ret_more))
+                return "more";
+        if (!flag(msg, "oneway", ret_oneway))
+                return "oneway";
+        if (!flag(msg, "upgrade", &upgrade))
+                return "upgrade";
+        if (params && !json_is_null(params) && !json_is_object(params))
+                return "parameters";
+        if (upgrade) /* no method of corrald takes the connection over */
+                return "upgrade";
+        if (*ret_more && *ret_oneway) /* a reply that may continue, and none at all */
+                return "more";
+        return NULL;
+}
+
+/* The envelope of a call is the protocol's: checked here, the call itself is the dispatcher's.
+ * "parameters" absent or null is a call without parameters. */
+static void conn_dispatch(conn *c, json_t *msg) {
+        const char *name = json_string_value(json_object_get(msg, "method")), *bad;
+        json_t *params = json_object_get(msg, "parameters"), *empty = NULL;
+        bool more = false, oneway = false;
+
+        bad = envelope_check(msg, &more, &oneway);
+        c->oneway = oneway; /* from here on, not even an error is answered to a oneway call */
+        if (bad)
+                return server_invalid_parameter(c, bad);
+        if (!json_is_object(params) && !(params = empty = json_object()))
                 return conn_close(c); /* out of memory: this client cannot be answered */
         c->server->dispatch(c, name, params, more, c->server->userdata);
         json_decref(empty);

@@ -204,6 +204,7 @@ struct corral_spec {
         uint64_t log_buffer; /* bytes of output kept in memory */
         char *log_file;      /* NULL: none */
         uint64_t log_file_max;
+        unsigned log_file_keep; /* rotated files kept: path.1 .. path.N */
         bool log_journal; /* copy output to the journal when it is there */
         sandbox_settings sandbox;
         /* Command lines as given (systemd's syntax, a "-" prefix kept), checked when added. */

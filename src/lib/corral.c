@@ -77,7 +77,7 @@ static int corral_describe_fallbacks(const corral_features *f, char **ret) {
 }
 
 /* $CORRAL_DISABLE (comma-separated: clone-into-cgroup, cgroup-kill, pidfd-get-info, cgroup-v1,
- * spawn-window)
+ * spawn-window; and sock-diag, read where it is used, in sockdiag.c)
  * turns features off, so that every fallback can be tested on a kernel that has it all. */
 static void corral_disable_features(corral_features *f, const char *list) {
         if (!list)

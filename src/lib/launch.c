@@ -268,8 +268,8 @@ static int launch_output(const corral_spec *s, const launch_prep *p, launch *l, 
                 return 0;
         }
         if (s->log_file &&
-            (r = output_file_open(&l->log, s->log_file, s->log_file_max, launch_prep_creds(p), ret_what)) <
-                    0)
+            (r = output_file_open(&l->log, s->log_file, s->log_file_max, s->log_file_keep,
+                                  launch_prep_creds(p), ret_what)) < 0)
                 return r;
         for (int i = 0; r >= 0 && i < 2; i++)
                 r = output_pipe(&l->out_fd[i], &wr[i]);
@@ -446,7 +446,8 @@ int launch_log_reopen(const corral_spec *s, output_file *f, char **ret_what) {
         int r = launch_creds(s, &p, ret_what);
 
         if (r >= 0 && s->log_file)
-                r = output_file_open(f, s->log_file, s->log_file_max, launch_prep_creds(&p), ret_what);
+                r = output_file_open(f, s->log_file, s->log_file_max, s->log_file_keep,
+                                     launch_prep_creds(&p), ret_what);
         launch_prep_done(&p);
         return r;
 }

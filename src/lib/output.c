@@ -19,7 +19,6 @@
 #include "utf8.h"
 
 #define OUTPUT_CHUNK     (64 * 1024)
-#define OUTPUT_ROTATIONS 3
 #define TAIL_LINES       5
 
 static void ring_append(output_ring *r, const char *p, size_t n) {
@@ -89,15 +88,15 @@ static int file_open(output_file *f) {
         return 0;
 }
 
-/* path.2 -> path.3, path.1 -> path.2, path -> path.1 (the oldest is overwritten), as its user, in
- * the directory it was opened in. Where that user may not rename there, the file is emptied
- * instead: it never grows past its bound. */
+/* path.(keep-1) -> path.keep, ..., path -> path.1 (the oldest is overwritten), as its user, in
+ * the directory it was opened in. Where that user may not rename there, or none is to be kept,
+ * the file is emptied instead: it never grows past its bound. */
 static void file_rotate(output_file *f) {
         char from[300], to[300];
         creds_fs_saved saved;
-        int r = creds_fs_enter(f->as_user ? &f->creds : NULL, &saved);
+        int r = f->keep == 0 ? -ENOSPC : creds_fs_enter(f->as_user ? &f->creds : NULL, &saved);
 
-        for (int i = OUTPUT_ROTATIONS - 1; r >= 0 && i >= 0; i--) {
+        for (int i = (int) f->keep - 1; r >= 0 && i >= 0; i--) {
                 if (i == 0)
                         (void) snprintf(from, sizeof(from), "%s", f->base);
                 else
@@ -106,7 +105,8 @@ static void file_rotate(output_file *f) {
                 if (renameat(f->dir_fd, from, f->dir_fd, to) < 0 && i == 0 && errno != ENOENT)
                         r = -errno;
         }
-        creds_fs_leave(&saved);
+        if (f->keep > 0)
+                creds_fs_leave(&saved);
         if (r < 0 && ftruncate(f->fd, 0) == 0) {
                 f->size = 0;
                 return;
@@ -328,12 +328,13 @@ static int file_open_dir(output_file *f) {
         return 0;
 }
 
-int output_file_open(output_file *f, const char *path, uint64_t max_size, const spawn_creds *creds,
-                     char **ret_what) {
+int output_file_open(output_file *f, const char *path, uint64_t max_size, unsigned keep,
+                     const spawn_creds *creds, char **ret_what) {
         int r;
 
         output_file_done(f);
         f->max_size = max_size;
+        f->keep = keep;
         f->path = strdup(path);
         r = !f->path ? -ENOMEM : creds ? creds_copy(creds, &f->creds) : 0;
         f->as_user = creds && r >= 0;

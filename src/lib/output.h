@@ -26,7 +26,8 @@ typedef struct output_file {
         int dir_fd;        /* O_PATH, opened with no symlink followed */
         spawn_creds creds; /* whose rights it is reached with */
         bool as_user;      /* creds are set; else ours (the backend runs as we do) */
-        uint64_t max_size; /* rotated beyond this: path.1 .. path.3 */
+        uint64_t max_size; /* rotated beyond this: path.1 .. path.<keep> */
+        unsigned keep;     /* 0: emptied instead */
         int fd;
         uint64_t size;
 } output_file;
@@ -61,8 +62,8 @@ void output_prepare(corral_backend *b);
 /* A log file, opened (created 0640) as creds (NULL: as we are), never through a symlink, never a
  * FIFO or device; *f is set up for writing and rotation. 0, or -errno with *ret_what saying what
  * failed ("log file /x/y.log"). */
-int output_file_open(output_file *f, const char *path, uint64_t max_size, const spawn_creds *creds,
-                     char **ret_what);
+int output_file_open(output_file *f, const char *path, uint64_t max_size, unsigned keep,
+                     const spawn_creds *creds, char **ret_what);
 void output_file_done(output_file *f);
 
 /* Watch the read ends from the loop. */

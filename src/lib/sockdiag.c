@@ -8,6 +8,8 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,7 +64,7 @@ static int sockdiag_one(const struct nlmsghdr *h, uint16_t port, sockdiag_listen
         return fn(&l, userdata);
 }
 
-int sockdiag_listeners(int fd, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
+static int sockdiag_dump(int fd, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
         _Alignas(struct nlmsghdr) char buf[16384];
         int r = sockdiag_request(fd, family);
 
@@ -82,6 +84,63 @@ int sockdiag_listeners(int fd, int family, uint16_t port, sockdiag_listener_fn f
                                 r = sockdiag_one(h, port, fn, userdata);
                 }
         }
+        return r;
+}
+
+/* One line of /proc/net/tcp{,6}: "sl local rem st ... uid timeout inode". The addresses are the
+ * kernel's 32-bit words printed as numbers in the host's byte order: read back the same way, their
+ * bytes are the address's. */
+static int proc_net_one(const char *line, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
+        char local[33 + 1], rem[64];
+        unsigned lport, state;
+        unsigned long inode;
+        sockdiag_listener l = { .family = family };
+        size_t words = family == AF_INET ? 1 : 4;
+
+        if (sscanf(line, " %*u: %33[0-9A-Fa-f]:%x %63s %x %*s %*s %*s %*u %*u %lu", local, &lport, rem, &state,
+                   &inode) != 5)
+                return 0; /* the heading */
+        if (state != 0x0A /* TCP_LISTEN */ || lport != port || strlen(local) != words * 8)
+                return 0;
+        for (size_t i = 0; i < words; i++) {
+                char word[9];
+                uint32_t w;
+
+                memcpy(word, local + i * 8, 8);
+                word[8] = '\0';
+                w = (uint32_t) strtoul(word, NULL, 16);
+                memcpy(l.addr + i * 4, &w, 4);
+        }
+        l.inode = (uint32_t) inode;
+        return fn(&l, userdata);
+}
+
+/* The same from /proc/net/tcp{,6}, for kernels without inet_diag (a module: an initramfs or a
+ * container may not load it). Neither the maker's cgroup nor IPV6_V6ONLY is there: the caller
+ * matches inodes, and an IPv6 wildcard is taken to accept IPv4 too, as it does by default. */
+static int proc_net_listeners(int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
+        FILE *f = fopen(family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6", "re");
+        char line[512];
+        int r = 0;
+
+        if (!f)
+                return errno == ENOENT ? 0 : -errno; /* no /proc/net/tcp6: no IPv6, no listener */
+        while (r >= 0 && fgets(line, sizeof(line), f))
+                r = proc_net_one(line, family, port, fn, userdata);
+        fclose(f);
+        return r;
+}
+
+int sockdiag_listeners(int fd, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
+        const char *disable = secure_getenv("CORRAL_DISABLE"); /* as for the library's other fallbacks */
+        int r = -EPROTONOSUPPORT;
+
+        if (fd >= 0 && !(disable && strstr(disable, "sock-diag")))
+                r = sockdiag_dump(fd, family, port, fn, userdata);
+        /* inet_diag missing: the kernel has no handler for the family (ENOENT once it failed to
+         * load the module) */
+        if (r == -ENOENT || r == -EPROTONOSUPPORT || r == -EOPNOTSUPP)
+                r = proc_net_listeners(family, port, fn, userdata);
         return r;
 }
 

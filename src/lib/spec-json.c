@@ -50,6 +50,7 @@ static const struct {
         { "output", offsetof(corral_spec, output), F_INT },
         { "logBuffer", offsetof(corral_spec, log_buffer), F_U64 },
         { "logFileMax", offsetof(corral_spec, log_file_max), F_U64 },
+        { "logFileKeep", offsetof(corral_spec, log_file_keep), F_UNSIGNED },
         { "logJournal", offsetof(corral_spec, log_journal), F_BOOL },
         { "reloadSignal", offsetof(corral_spec, reload_signal), F_INT },
 };

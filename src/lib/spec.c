@@ -28,6 +28,7 @@ int corral_spec_new(corral_spec **ret) {
         s->output = CORRAL_OUTPUT_CAPTURE;
         s->log_buffer = 1024 * 1024;
         s->log_file_max = 10 * 1024 * 1024;
+        s->log_file_keep = 3;
         s->log_journal = true;
         s->restart = (restart_policy){ .policy = CORRAL_RESTART_NO,
                                        .initial_usec = 100 * USEC_PER_MSEC,
@@ -284,6 +285,7 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                 r = corral_spec_set_group(c, s->group);
         if (r >= 0 && s->log_file)
                 r = corral_spec_set_log_file(c, s->log_file, s->log_file_max);
+        c->log_file_keep = s->log_file_keep;
         if (r >= 0 && s->exec_start_pre)
                 r = strv_copy(s->exec_start_pre, &c->exec_start_pre);
         if (r >= 0 && s->exec_stop_post)
@@ -472,7 +474,22 @@ int corral_spec_set_log_file(corral_spec *s, const char *path, uint64_t max_byte
                 return -EINVAL;
         if (set_string(&s->log_file, path) < 0)
                 return -ENOMEM;
-        s->log_file_max = max_bytes ? max_bytes : 10 * 1024 * 1024;
+        if (max_bytes)
+                s->log_file_max = max_bytes;
+        return 0;
+}
+
+int corral_spec_set_log_file_max(corral_spec *s, uint64_t bytes) {
+        if (bytes < 4096 || bytes > (uint64_t) 1 << 40)
+                return -ERANGE;
+        s->log_file_max = bytes;
+        return 0;
+}
+
+int corral_spec_set_log_file_keep(corral_spec *s, unsigned n) {
+        if (n > 100)
+                return -ERANGE;
+        s->log_file_keep = n;
         return 0;
 }
 

@@ -248,6 +248,49 @@ static void test_bad_input_is_answered_and_the_daemon_goes_on(void **state) {
         assert_int_equal(waitid(P_PIDFD, (id_t) d->pidfd, &(siginfo_t){ 0 }, WEXITED | WNOHANG), 0);
 }
 
+static void assert_product(json_t *r) {
+        assert_null(error_of(r));
+        assert_string_equal(json_string_value(param(r, "product")), "corrald");
+        json_decref(r);
+}
+
+/* What the varlink specification allows in a call's envelope (method: string, parameters:
+ * ?object, oneway: ?bool, more: ?bool, upgrade: ?bool, vendor extensions) is taken; what corrald
+ * cannot do (upgrade) is refused by name. */
+static void test_envelope_as_the_specification_allows(void **state) {
+        daemon_fixture *d = *state;
+        json_t *r;
+
+        /* What github.com/varlink/go sends for a call without parameters. */
+        assert_product(RAW("{\"method\":\"org.varlink.service.GetInfo\",\"parameters\":null}"));
+        assert_product(RAW("{\"method\":\"org.varlink.service.GetInfo\",\"parameters\":null,\"more\":null,"
+                           "\"oneway\":null,\"upgrade\":null,\"org.example.vendor\":{\"x\":1}}"));
+        assert_product(RAW("{\"method\":\"org.varlink.service.GetInfo\",\"more\":false,\"oneway\":false,"
+                           "\"upgrade\":false}"));
+        r = RAW("{\"method\":\"io.corral.Supervisor.List\",\"parameters\":null}");
+        assert_true(json_is_array(param(r, "backends")));
+        json_decref(r);
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.List\",\"upgrade\":true}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "upgrade");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.List\",\"upgrade\":1}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "upgrade");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.List\",\"oneway\":\"yes\"}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "oneway");
+        assert_error(RAW("{\"method\":\"io.corral.Supervisor.Stop\",\"parameters\":null}"),
+                     "org.varlink.service.InvalidParameter", "parameter", "name");
+        /* oneway: no reply, not even an error; the next reply is the next call's. */
+        assert_product(RAW("{\"method\":\"io.corral.Supervisor.Status\",\"oneway\":true,"
+                           "\"parameters\":{\"name\":\"none\"}}\0"
+                           "{\"method\":\"io.corral.Supervisor.Watch\",\"oneway\":true,\"more\":true}\0"
+                           "{\"method\":\"org.varlink.service.GetInfo\"}"));
+        /* more on a method that gives one reply: that reply, without continues. */
+        r = RAW("{\"method\":\"org.varlink.service.GetInfo\",\"more\":true}");
+        assert_product(json_incref(r));
+        assert_null(json_object_get(r, "continues"));
+        json_decref(r);
+        assert_still_serving(d);
+}
+
 static void test_errors_name_what_was_wrong(void **state) {
         daemon_fixture *d = *state;
         json_t *r;
@@ -995,6 +1038,7 @@ int main(void) {
                 T(test_unprivileged_caller_is_refused),
                 T(test_bad_input_is_answered_and_the_daemon_goes_on),
                 T(test_errors_name_what_was_wrong),
+                T(test_envelope_as_the_specification_allows),
                 T(test_restart_gives_a_new_launch),
                 T(test_sigterm_stops_every_backend_at_info),
                 T(test_client_verbs_and_exit_codes),

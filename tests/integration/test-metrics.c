@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-metrics.c: corrald's metrics scraped over HTTP (--metrics-listen), read from the textfile
  * (--metrics-textfile) and through Metrics, checked against what was done; promtool where it is;
- * hostile HTTP clients bounded; an idle corrald with both never wakes. */
+ * hostile HTTP clients bounded; an idle corrald with both never wakes. And what a person reads:
+ * corral watch's lines, Logs following a backend across its restarts. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -148,8 +149,8 @@ static void assert_textfile_has(metrics_fixture *m, const char *line) {
 }
 
 static void assert_has(const char *text, const char *line) {
-        if (!strstr(text, line))
-                fail_msg("no '%s' in:\n%s", line, text);
+        if (!text || !strstr(text, line))
+                fail_msg("no '%s' in:\n%s", line, text ?: "(nothing)");
 }
 
 /* promtool check metrics on text, where promtool is ($PROMTOOL, else in $PATH). */
@@ -449,6 +450,48 @@ static void test_watch_prints_the_text_line(void **state) {
         assert_has(text, "\n    err 3\n    err 4\n");
         assert_null(strchr(text, '\033'));
         free(text);
+}
+
+/* Logs with more follows a backend across its restarts and says when each new launch begins,
+ * before that launch's output. */
+static void test_logs_follow_across_restarts(void **state) {
+        daemon_fixture *d = *state;
+        varlink_conn c;
+        json_t *r = NULL;
+        char launch[32] = "";
+        bool output_after = false;
+
+        daemon_start(d, NULL);
+        start_helper(d,
+                     json_pack("{s:s, s:[s, s, s, s], s:s, s:I}", "name", "talker", "command",
+                               harness_helper(), "exit", d->h->fifo, "4", "restart", "on-failure",
+                               "restartDelayUSec", (json_int_t) 50000));
+        conn_open(d, &c);
+        struct timeval tv = { .tv_sec = (time_t) (harness_hang_guard_usec() / 1000000) };
+        assert_int_equal(setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0); /* hang guard */
+        assert_int_equal(varlink_call(&c, IFACE "Logs",
+                                      json_pack("{s:s, s:i}", "name", "talker", "lines", 0), true, &r),
+                         0);
+        assert_null(error_of(r));
+        json_decref(r);
+        /* Until a launch is announced and output follows it (it ends six times: the crash-loop
+         * limit, well within the hang guard). */
+        while (!output_after) {
+                if (varlink_next_reply(&c, &r) < 0)
+                        fail_msg("Logs never said that a launch began, with its output after it (hang "
+                                 "guard)");
+                json_t *p = json_object_get(r, "parameters");
+                const char *l = json_string_value(json_object_get(p, "launch"));
+                if (l) {
+                        assert_string_equal(json_string_value(json_object_get(p, "data")), "");
+                        assert_true(json_integer_value(json_object_get(p, "pid")) > 0);
+                        snprintf(launch, sizeof(launch), "%s", l);
+                } else if (launch[0] && strstr(json_string_value(json_object_get(p, "data")) ?: "", "err "))
+                        output_after = true;
+                json_decref(r);
+        }
+        varlink_conn_done(&c);
+        assert_int_equal(strlen(launch), 12);
 }
 
 static long ctxt_switches(pid_t pid) {

@@ -26,6 +26,7 @@ typedef struct output_opts {
         uint64_t buffer;
         const char *file;
         uint64_t file_max;
+        int keep; /* 0: the default (3); else keep - 1 rotations */
 } output_opts;
 
 static corral_backend *spawn_output(harness *h, const char *name, const char *mode, const char *extra,
@@ -41,6 +42,8 @@ static corral_backend *spawn_output(harness *h, const char *name, const char *mo
                 assert_int_equal(corral_spec_set_log_buffer(s, o->buffer), 0);
         if (o && o->file)
                 assert_int_equal(corral_spec_set_log_file(s, o->file, o->file_max), 0);
+        if (o && o->keep)
+                assert_int_equal(corral_spec_set_log_file_keep(s, (unsigned) o->keep - 1), 0);
         assert_int_equal(corral_spawn(h->c, s, &b), 0);
         corral_spec_free(s);
         return b;
@@ -192,6 +195,43 @@ static void test_log_file_rotates(void **state) {
         corral_backend_unref(b);
 }
 
+/* LogFileMax= and LogFileKeep=: 50 KiB through a 8 KiB log file that keeps one rotation, and
+ * through one that keeps none (emptied when full). */
+static void test_log_file_max_and_keep(void **state) {
+        harness *h = *state;
+        char path[400], p[512], n[64];
+        corral_backend *b;
+
+        for (int keep = 1; keep >= 0; keep--) {
+                output_opts o = { .file = path, .keep = keep + 1 };
+                corral_spec *s;
+
+                snprintf(path, sizeof(path), "%s/keep%d.log", h->tmpdir, keep);
+                assert_int_equal(corral_spec_new(&s), 0); /* the setter's bounds */
+                assert_int_equal(corral_spec_set_log_file_max(s, 1024), -ERANGE);
+                assert_int_equal(corral_spec_set_log_file_keep(s, 101), -ERANGE);
+                corral_spec_free(s);
+                o.file_max = 8 * 1024;
+                b = spawn_output(h, "keeper", "flood", "51200", &o);
+                run_until_ready(h);
+                wait_output(h, b, 51200);
+                stop_and_wait(h, b);
+                snprintf(n, sizeof(n), "keep%d.log", keep);
+                off_t size = file_size(h->tmpdir, n);
+                assert_true(size > 0 && size <= 8 * 1024);
+                snprintf(n, sizeof(n), "keep%d.log.1", keep);
+                size = file_size(h->tmpdir, n);
+                assert_true(keep == 1 ? size > 0 && size <= 8 * 1024 : size == -1);
+                snprintf(n, sizeof(n), "keep%d.log.2", keep);
+                assert_int_equal(file_size(h->tmpdir, n), -1);
+                for (int i = 0; i <= keep; i++) {
+                        snprintf(p, sizeof(p), i ? "%s/keep%d.log.%d" : "%s/keep%d.log", h->tmpdir, keep, i);
+                        assert_int_equal(unlink(p), 0);
+                }
+                corral_backend_unref(b);
+        }
+}
+
 /* A crash says why on stderr: its last lines come with the warning. */
 static void test_unexpected_exit_carries_stderr_tail(void **state) {
         harness *h = *state;
@@ -224,6 +264,7 @@ int main(void) {
                 T(test_lines_are_kept_and_read_back),
                 T(test_flood_stays_within_its_bound),
                 T(test_log_file_rotates),
+                T(test_log_file_max_and_keep),
                 T(test_unexpected_exit_carries_stderr_tail),
                 T(test_stop_has_no_stderr_tail),
         };

@@ -74,6 +74,8 @@ static const struct example {
         { "MemoryDenyWriteExecute", "yes", NULL, "true" },
         { "LogBuffer", "64K", NULL, "65536" },
         { "LogFile", "/var/log/x.log", NULL, "\"/var/log/x.log\"" },
+        { "LogFileMax", "20M", NULL, "20971520" },
+        { "LogFileKeep", "5", NULL, "5" },
         { "LogJournal", "no", NULL, "false" },
 };
 
@@ -132,6 +134,8 @@ static const struct bad {
         { "MemoryDenyWriteExecute", "maybe", NULL },
         { "LogBuffer", "2G", "2147483648" },
         { "LogFile", "relative", "\"relative\"" },
+        { "LogFileMax", "1K", "1024" },
+        { "LogFileKeep", "101", "101" },
         { "LogJournal", "maybe", NULL },
 };
 

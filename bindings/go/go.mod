@@ -1,0 +1,3 @@
+module corral/bindings/go
+
+go 1.19
