@@ -178,6 +178,17 @@ int corral_new(corral **ret, const char *cgroup_root, uint64_t flags);
 corral *corral_free(corral *c);
 
 /**
+ * corral_leave() - destroy a supervisor but leave its backends running, for the next supervisor
+ * on the same cgroup root to take back (corral_adopt()): what a crash would leave, with nothing
+ * half done. Nothing is signalled and no event is emitted; each backend's record (on its leaf
+ * and in the state directory) stays as it is, its fds here are closed (keep them elsewhere first,
+ * or its output pipes end). Auxiliary commands (ExecStartPre= and the like) are killed: the next
+ * supervisor could not tell how they ended.
+ * Return: NULL.
+ */
+corral *corral_leave(corral *c);
+
+/**
  * corral_get_fallbacks() - what this kernel lacks and what corral does instead, as one line,
  * for the caller to log at start-up; NULL when no fallback is in use. Borrowed.
  */

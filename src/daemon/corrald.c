@@ -21,6 +21,7 @@
 #include "definition.h"
 #include "evlog.h"
 #include "fdstore.h"
+#include "systemd-job.h"
 #include "http.h"
 #include "macro.h"
 #include "methods.h"
@@ -52,7 +53,7 @@ typedef struct daemon_args {
         uint64_t refusal_log_interval;
         size_t keep_gone;
         int own_leaf;  /* -1 auto: under systemd */
-        int fd_holder; /* -1 auto: with a state directory, not under systemd */
+        int fd_holder; /* -1 auto: with a state directory */
         evlog_format format;
         evlog_target target;
         const char *state_dir; /* NULL: $RUNTIME_DIRECTORY under systemd, else none */
@@ -74,6 +75,7 @@ typedef struct daemon_state {
         observers observers;
         metrics metrics;
         http_server *http; /* --metrics-listen */
+        bool leaving;      /* systemd restarts us: the backends stay for the next corrald */
 } daemon_state;
 
 static void help(void) {
@@ -115,8 +117,9 @@ static void help(void) {
                "  --state-dir DIR         also keep each backend's record here, for re-adoption where\n"
                "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY)\n"
                "  --fd-holder yes|no|auto a process of ours holds the backends' pidfds and output pipes\n"
-               "                          across a crash of corrald (auto: with a state directory,\n"
-               "                          where no systemd fd store does)\n"
+               "                          across a crash or a restart of corrald (auto: with a state\n"
+               "                          directory; under systemd too, whose fd store 252 drops\n"
+               "                          at a restart)\n"
                "  --keep-gone N           remember at most N backends that are gone (not declared),\n"
                "                          with their last verdict and output (default 100)\n"
                "  --metrics-listen ADDR:PORT\n"
@@ -429,9 +432,19 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 }
                 return 0;
         }
-        if (!registry_shutting_down(d->registry))
-                daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)",
-                           strsignal((int) si->ssi_signo), si->ssi_pid, registry_count_running(d->registry));
+        if (registry_shutting_down(d->registry)) /* a second signal: the stop under way goes on */
+                return 0;
+        /* systemd's SIGTERM of a restart (systemctl restart, a package upgrade): the backends stay,
+         * as after a crash but with nothing half done, and the next corrald takes them back. */
+        if (si->ssi_signo == SIGTERM && si->ssi_pid == 1 && systemd_restarting() > 0) {
+                daemon_log(LOG_INFO, "SIGTERM from systemd for a restart: leaving %u backend(s) running for "
+                           "the next corrald",
+                           registry_count_running(d->registry));
+                d->leaving = true;
+                return sd_event_exit(corral_get_event(d->corral), 0);
+        }
+        daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)", strsignal((int) si->ssi_signo),
+                   si->ssi_pid, registry_count_running(d->registry));
         registry_shutdown(d->registry, &(registry_caller){ .uid = si->ssi_uid, .pid = (pid_t) si->ssi_pid },
                           on_shutdown_done, d);
         return 0;
@@ -596,7 +609,8 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
                 return daemon_log(LOG_ERR, "cannot use state directory %s: %s", state_dir, strerror(-r)), r;
         if (a->fd_holder > 0 && !state_dir)
                 return daemon_log(LOG_ERR, "--fd-holder yes needs a state directory (--state-dir)"), -EINVAL;
-        if (state_dir && (a->fd_holder > 0 || (a->fd_holder < 0 && !under_systemd))) {
+        /* Under systemd too: systemd 252 drops a service's fd store when it restarts it. */
+        if (state_dir && a->fd_holder != 0) {
                 r = fdstore_use_holder(d->corral, state_dir);
                 if (r < 0) /* not fatal: output pipes then end with corrald, as without it */
                         daemon_log(LOG_WARNING, "no fd holder in %s: %s", state_dir, strerror(-r));
@@ -635,15 +649,15 @@ int main(int argc, char **argv) {
                                   registry_count_running(d.registry));
                 r = corral_run(d.corral);
         }
-        fdstore_done(r >= 0); /* a clean end has stopped every backend: the holder may go */
-        if (r >= 0)
+        fdstore_done(r >= 0 && !d.leaving); /* a clean end has stopped every backend: the holder may go */
+        if (r >= 0 && !d.leaving)
                 socket_file_remove(&d.socket); /* a crash leaves it: the next corrald replaces it */
         free(d.socket.path);
         d.http = http_server_free(d.http);
         metrics_done(&d.metrics);
         d.server = server_free(d.server);
         d.registry = registry_free(d.registry);
-        d.corral = corral_free(d.corral);
+        d.corral = d.leaving ? corral_leave(d.corral) : corral_free(d.corral);
         policy_done(&d.policy);
         return r < 0 ? 1 : 0;
 }

@@ -254,6 +254,14 @@ corral *corral_free(corral *c) {
         return NULL;
 }
 
+corral *corral_leave(corral *c) {
+        if (!c)
+                return NULL;
+        while (c->live)
+                backend_unlink(c->live); /* its leaf, its record and its processes stay */
+        return corral_free(c);
+}
+
 const char *corral_get_fallbacks(corral *c) {
         return c->fallbacks;
 }

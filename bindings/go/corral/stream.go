@@ -138,7 +138,7 @@ func (c *Client) FollowLogs(ctx context.Context, name string, lines int) (*LogFo
 		defer close(ch)
 		s.run(ctx, r, func(p json.RawMessage) bool {
 			var rep LogsReply
-			if json.Unmarshal(p, &rep) != nil {
+			if json.Unmarshal(p, &rep) != nil || rep.Data == "" { // a new launch begins: no output
 				return true
 			}
 			select {
