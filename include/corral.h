@@ -274,7 +274,10 @@ int corral_spec_set_no_new_privileges(corral_spec *s, bool enable);
  * corral.backend(5)). A list given several times adds up, "~" before it inverts it, an empty
  * value (or NULL) resets the setting. Each returns 0 or -EINVAL for a value it does not take.
  */
-/** corral_spec_set_capability_bounding_set() - "CAP_NET_BIND_SERVICE CAP_CHOWN" or "~CAP_SYS_ADMIN". */
+/**
+ * corral_spec_set_capability_bounding_set() - "CAP_NET_BIND_SERVICE CAP_CHOWN" or "~CAP_SYS_ADMIN";
+ * "" (as systemd): none at all; NULL: not set (all).
+ */
 int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps);
 /** corral_spec_set_ambient_capabilities() - kept by a backend that runs as another user than root. */
 int corral_spec_set_ambient_capabilities(corral_spec *s, const char *caps);

@@ -29,3 +29,6 @@ typedef struct cli_globals {
 
 /* start, stop, restart, list, status, watch, ...: argv[0] is the verb. */
 int verb_client(int argc, char **argv, const cli_globals *g);
+
+/* The exposure report of a definition file (security.c); @what names it, NULL: the path. */
+int security_report_file(const char *path, const char *what, bool as_json);

@@ -302,9 +302,7 @@ static int verb_start(client_args *a) {
         int r;
 
         if (!a->name || (a->command && !a->command[0]))
-                return cli_usage("usage: corral start NAME [OPTIONS] -- COMMAND [ARG...], or corral start "
-                                 "NAME "
-                                 "(declared)"),
+                return cli_usage("usage: corral start NAME [OPTIONS] -- COMMAND [ARG...], or corral start NAME"),
                        CLI_EXIT_USAGE;
         if (!name_is_valid(a->name))
                 return cli_usage("invalid NAME '%s': use 1-64 of A-Z a-z 0-9 _ . @ -, not . or ..", a->name),
@@ -496,6 +494,31 @@ static int verb_status(client_args *a) {
         return r;
 }
 
+/* security FILE|NAME: the exposure report of a definition file, or of a declared backend's. */
+static int verb_security(client_args *a) {
+        json_t *out = NULL;
+        const char *def;
+        int r;
+
+        if (!a->name)
+                return cli_usage("usage: corral security FILE|NAME [--json]"), CLI_EXIT_USAGE;
+        if (strchr(a->name, '/') || access(a->name, F_OK) == 0)
+                return security_report_file(a->name, NULL, a->json);
+        r = client_call(a, IFACE "Status", json_pack("{s:s}", "name", a->name), &out);
+        if (r != 0)
+                return r;
+        def = json_string_value(json_object_get(json_object_get(out, "backend"), "definition"));
+        if (def)
+                r = security_report_file(def, a->name, a->json);
+        else {
+                fprintf(stderr, "corral: %s was started over varlink, not from a definition file: corrald does "
+                                "not report its settings; give its definition file instead\n", a->name);
+                r = CLI_EXIT_FAILURE;
+        }
+        json_decref(out);
+        return r;
+}
+
 /* An event as corrald's own log writes it (the same formatter: one line a person reads, coloured on
  * a terminal unless $NO_COLOR), or as JSON. */
 static void print_event(const client_args *a, json_t *ev) {
@@ -647,7 +670,8 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 { "list", verb_list },     { "status", verb_status },
                 { "watch", verb_watch },   { "reset-failed", verb_reset_failed },
                 { "remove", verb_remove }, { "logs", verb_logs },
-                { "reload", verb_reload }, { "metrics", verb_metrics },
+                { "reload", verb_reload },
+                { "metrics", verb_metrics }, { "security", verb_security },
         };
         client_args a;
         int r = client_parse(argc, argv, g, &a);

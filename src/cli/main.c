@@ -58,6 +58,8 @@ static void help(void) {
                "  remove NAME                           forget a gone backend: its verdict and output\n"
                "  list\n"
                "  status NAME\n"
+               "  security FILE|NAME [--json]          how exposed a backend is: each sandbox setting, on or\n"
+               "                                        off, what it protects, an overall exposure (0-10)\n"
                "  logs NAME [-n LINES] [-f]             its last output (10 lines; 0: all kept), -f "
                "follows\n"
                "  watch                                 follow every event\n"
@@ -102,7 +104,7 @@ static int parse_globals(int argc, char **argv, cli_globals *g) {
 static bool is_client_verb(const char *verb) {
         static const char *const client_verbs[] = { "start",  "stop",   "restart",      "list",
                                                     "status", "watch",  "reset-failed", "logs",
-                                                    "reload", "remove", "metrics",      "kill" };
+                                                    "reload", "remove", "metrics",      "kill", "security" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(verb, client_verbs[i]) == 0)
                         return true;

@@ -309,8 +309,7 @@ static int check_definition_dirs(daemon_args *a) {
         if (a->n_definitions == 0) {
                 a->definitions[0] = DEFINITION_DIR_DEFAULT;
                 if (stat(DEFINITION_DIR_DEFAULT, &st) < 0 && errno == ENOENT)
-                        daemon_log(LOG_NOTICE, "no %s: no backends declared in files",
-                                   DEFINITION_DIR_DEFAULT);
+                        daemon_log(LOG_NOTICE, "no %s: no backends declared in files", DEFINITION_DIR_DEFAULT);
                 return 0;
         }
         for (size_t i = 0; i < a->n_definitions; i++) {

@@ -149,13 +149,16 @@ static const family_def backend_families[] = {
           "Processes in the backend's cgroup (cgroup.procs)." },
 };
 
-static void render_daemon(metrics *m, prom *p) {
+static void render_daemon(metrics *m, prom *p, bool usage) {
         prom_family(p, "corral_build", PROM_INFO, "corrald's version.");
         prom_sample(p, 1, (const char *const[]){ "version", CORRAL_VERSION, NULL });
         prom_family(p, "corral_backends", PROM_GAUGE, "Backends corrald knows, gone ones included.");
         prom_sample(p, registry_count(m->registry), NULL);
-        prom_family(p, "corral_clients", PROM_GAUGE, "Connections open on corrald's control socket.");
-        prom_sample(p, m->server ? server_count_connections(m->server) : 0, NULL);
+        if (usage) { /* changes with no event: not in the textfile */
+                prom_family(p, "corral_clients", PROM_GAUGE,
+                            "Connections open on corrald's control socket.");
+                prom_sample(p, m->server ? server_count_connections(m->server) : 0, NULL);
+        }
         prom_family(p, "corral_events", PROM_COUNTER, "Lifecycle events of every backend, by type.");
         for (int t = 0; t < _CORRAL_EVENT_MAX; t++)
                 prom_sample(p, m->events[t],
@@ -167,7 +170,7 @@ int metrics_render(metrics *m, prom_format format, bool usage, char **ret, size_
 
         if (prom_begin(&p, format) < 0)
                 return -ENOMEM;
-        render_daemon(m, &p);
+        render_daemon(m, &p, usage);
         for (size_t i = 0; i < ELEMENTSOF(backend_families); i++) {
                 const family_def *d = &backend_families[i];
                 family f = { .p = &p, .sample = d->sample };
@@ -267,6 +270,8 @@ int metrics_set_textfile(metrics *m, const char *path, char **ret_problem) {
 }
 
 void metrics_done(metrics *m) {
+        if (m->textfile_defer) /* a change the loop ended before writing (the last stops): written */
+                textfile_write(m);
         m->textfile_defer = sd_event_source_disable_unref(m->textfile_defer);
         m->textfile_dir_fd = safe_close(m->textfile_dir_fd);
         m->textfile_name = mfree(m->textfile_name);

@@ -28,13 +28,16 @@ typedef struct metrics {
 /* Count r's events, and keep the textfile (if any) in step with them. m must outlive r's
  * observers. 0 or -ENOMEM. */
 int metrics_attach(metrics *m, sd_event *e, registry *r, server *s);
+/* Writes the textfile if a change is still to be written (the loop has ended), and frees. The
+ * registry must still be there. */
 void metrics_done(metrics *m);
 
-/* The exposition of every series; with usage, also what each backend's cgroup uses now (cpu,
- * memory, processes: read from cgroupfs at the call). Malloc'ed; 0 or -ENOMEM. */
+/* The exposition of every series; with usage, also what changes with no event: what each backend's
+ * cgroup uses now (cpu, memory, processes: read from cgroupfs at the call) and corral_clients.
+ * Malloc'ed; 0 or -ENOMEM. */
 int metrics_render(metrics *m, prom_format format, bool usage, char **ret, size_t *ret_size);
 
-/* Keep the exposition (without the usage series, which change without an event) at path, an
+/* Keep the exposition (without the usage series and corral_clients, which change with no event) at path, an
  * absolute path in a directory that is ours and writable by nobody else (checked, no symlink on
  * the way): replaced atomically (a temporary file renamed over it) after each change, and once
  * now. 0, or -errno with *ret_problem saying why (malloc'ed, or NULL). */

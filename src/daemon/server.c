@@ -22,7 +22,7 @@
 #define READ_BUDGET        (64 * 1024) /* bytes read from one connection per turn of the loop */
 #define CALLS_PER_WAKEUP   16          /* calls taken from one connection per turn of the loop */
 #define ACCEPTS_PER_WAKEUP 64          /* connections accepted per turn of the loop */
-#define ACCEPT_RETRY_USEC  (1000 * 1000ULL) /* out of fds: listening again after at most this */
+#define ACCEPT_RETRY_USEC (1000 * 1000ULL) /* out of fds: listening again after at most this */
 
 /* What the summary of suppressed refusals counts each kind as. */
 #define R_TOTAL     "connections over --max-connections"

@@ -277,7 +277,7 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .escalated = r->escalated,
                 .oom_killed = type == CORRAL_EVENT_OOM_KILLED,
                 .leftover = r->leftover,
-                .runtime_usec = r->end_unknown && r->reaped    ? CORRAL_RUNTIME_UNKNOWN
+                .runtime_usec = r->end_unknown && r->reaped ? CORRAL_RUNTIME_UNKNOWN
                         : r->start_usec && end > r->start_usec ? end - r->start_usec
                                                                : 0,
                 .error = error,

@@ -142,7 +142,7 @@ static int caps_parse(const char *v, uint64_t *ret, bool *ret_invert) {
 }
 
 /* As systemd: several assignments add up; "~" takes away from all (or from what is there); empty
- * is all again. */
+ * is the empty set (no capability at all); NULL: not set (all of them). */
 int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps) {
         sandbox_settings *x = &s->sandbox;
         uint64_t m;
@@ -152,7 +152,7 @@ int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps) {
         if (r < 0)
                 return r;
         if (!caps || !*caps) {
-                x->bounding_set = false;
+                x->bounding_set = caps != NULL;
                 x->bounding = 0;
                 return 0;
         }

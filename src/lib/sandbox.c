@@ -476,14 +476,45 @@ static int plan_caps(sandbox_plan *p, const sandbox_settings *s, char **ret_what
         return 0;
 }
 
+/* The first key that only a supervisor running as root can apply (namespaces, capabilities), or
+ * NULL: the filters work for anyone (with no_new_privs). */
+static const char *key_needing_root(const sandbox_settings *s) {
+        if (s->protect_system)
+                return "ProtectSystem=";
+        if (s->protect_home)
+                return "ProtectHome=";
+        if (s->read_only || s->read_write || s->inaccessible)
+                return s->read_only     ? "ReadOnlyPaths="
+                        : s->read_write ? "ReadWritePaths="
+                                        : "InaccessiblePaths=";
+        if (s->private_tmp || s->private_devices || s->private_network)
+                return s->private_tmp        ? "PrivateTmp="
+                        : s->private_devices ? "PrivateDevices="
+                                             : "PrivateNetwork=";
+        if (s->protect_kernel_tunables || s->protect_kernel_modules || s->protect_control_groups)
+                return s->protect_kernel_tunables   ? "ProtectKernelTunables="
+                        : s->protect_kernel_modules ? "ProtectKernelModules="
+                                                    : "ProtectControlGroups=";
+        if (s->bounding_set || s->ambient)
+                return s->bounding_set ? "CapabilityBoundingSet=" : "AmbientCapabilities=";
+        return NULL;
+}
+
 int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cache *cache, sandbox_plan *p,
                       char **ret_what) {
+        const char *key;
         int r;
 
         *p = (sandbox_plan){ 0 };
         *ret_what = NULL;
         if (!sandbox_settings_any(s))
                 return 0;
+        /* Said before anything is tried: the child would only fail with EPERM, less clearly. */
+        if (geteuid() != 0 && (key = key_needing_root(s)))
+                return asprintf(ret_what, "%s needs a supervisor running as root (this one runs as uid %u)",
+                                key, (unsigned) geteuid()) < 0
+                        ? -ENOMEM
+                        : -EPERM;
         p->sb.active = true;
         r = plan_caps(p, s, ret_what);
         if (r >= 0 && (r = plan_mounts(p, s)) < 0 &&

@@ -304,6 +304,72 @@ static void test_kill_and_restart_cycles(void **state) {
         fresh_daemon(d);
 }
 
+/* Whether the process lives in namespaces of its own (mount and network) and under a filter. */
+static bool sandboxed(pid_t pid) {
+        const char *ns[] = { "mnt", "net" };
+        char path[64], mine[64], its[64], line[256];
+        bool filtered = false;
+        FILE *f;
+
+        for (size_t i = 0; i < 2; i++) {
+                ssize_t a, b;
+                snprintf(path, sizeof(path), "/proc/self/ns/%s", ns[i]);
+                a = readlink(path, mine, sizeof(mine) - 1);
+                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int) pid, ns[i]);
+                b = readlink(path, its, sizeof(its) - 1);
+                if (a <= 0 || b <= 0 || (a == b && memcmp(mine, its, (size_t) a) == 0))
+                        return false;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        while (f && fgets(line, sizeof(line), f))
+                filtered |= strcmp(line, "Seccomp:\t2\n") == 0;
+        if (f)
+                fclose(f);
+        return filtered;
+}
+
+/* A sandboxed backend taken back after corrald died keeps its sandbox, and so does its next
+ * launch: the sandbox is in the definition kept on its cgroup. */
+static void test_sandbox_survives_readoption(void **state) {
+        daemon_fixture *d = *state;
+        json_t *b, *r;
+        pid_t pid;
+
+        r = call(d, IFACE "Start",
+                 json_pack("{s:s, s:[s, s, s], s:s, s:s, s:b, s:s}", "name", "boxed", "command",
+                           harness_helper(), "pause", d->h->fifo, "protectSystem", "strict", "protectHome",
+                           "yes", "privateNetwork", 1, "systemCallFilter", "~@mount @debug"));
+        if (error_of(r))
+                fail_msg("Start: %s", error_of(r));
+        json_decref(r);
+        wait_rs(d, 1);
+        b = status(d, "boxed");
+        pid = (pid_t) json_integer_value(json_object_get(b, "pid"));
+        json_decref(b);
+        assert_true(sandboxed(pid));
+
+        daemon_kill9(d);
+        daemon_start(d, NULL);
+        b = status(d, "boxed");
+        assert_int_equal(json_integer_value(json_object_get(b, "pid")), pid);
+        assert_string_equal(jstr(b, "state"), "running");
+        json_decref(b);
+        assert_true(sandboxed(pid));
+
+        r = call(d, IFACE "Restart", json_pack("{s:s}", "name", "boxed"));
+        assert_null(error_of(r));
+        json_decref(r);
+        wait_rs(d, 1);
+        b = status(d, "boxed");
+        pid = (pid_t) json_integer_value(json_object_get(b, "pid"));
+        json_decref(b);
+        assert_true(sandboxed(pid)); /* its next launch, from the kept definition */
+        json_decref(call(d, IFACE "StopAll", NULL));
+        daemon_reap_orphans(d);
+        fresh_daemon(d);
+}
+
 /* A backend waiting for its restart when corrald dies is restarted by the next one. */
 static void test_restart_pending_survives(void **state) {
         daemon_fixture *d = *state;
@@ -786,12 +852,14 @@ int main(void) {
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_restart_pending_survives, fixture_setup_started,
                                                 fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_sandbox_survives_readoption, fixture_setup_started,
+                                                fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_fd_holder_keeps_output_across_a_crash, fixture_setup,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_fdstore_keeps_exit_status_and_output, fixture_setup,
                                                 fixture_teardown),
-                cmocka_unit_test_setup_teardown(test_v1_groups_go_with_their_last_backend,
-                                                fixture_setup_started, fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_v1_groups_go_with_their_last_backend, fixture_setup_started,
+                                                fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_zombie_gets_its_verdict_once, fixture_setup_started,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_ended_while_down_without_status, fixture_setup_started,

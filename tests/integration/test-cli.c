@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "harness.h"
 
 extern char **environ;
@@ -75,6 +77,71 @@ static int cli(harness *h, const char *const *args, char **ret_log) {
 }
 
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* `corral security`: stdout into out (a file of the test's). */
+static int cli_stdout(harness *h, const char *const *args, char *out, size_t size) {
+        const char *argv[8] = { getenv("CORRAL_BIN") };
+        posix_spawn_file_actions_t fa;
+        char path[300];
+        cli_run run;
+        size_t n = 1;
+        FILE *f;
+
+        for (; args[n - 1]; n++)
+                argv[n] = args[n - 1];
+        argv[n] = NULL;
+        snprintf(path, sizeof(path), "%s/stdout", h->tmpdir);
+        snprintf(run.log, sizeof(run.log), "%s/stderr", h->tmpdir);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, run.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_int_equal(posix_spawn(&run.pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        run.pidfd = (int) syscall(SYS_pidfd_open, run.pid, 0);
+        assert_true(run.pidfd >= 0);
+        int status = cli_wait(&run);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        n = fread(out, 1, size - 1, f);
+        out[n] = '\0';
+        fclose(f);
+        return status;
+}
+
+/* corral security FILE: each setting on or off, and the exposure: 10 for none, low for the
+ * recommended server sandbox; --json carries the same. */
+static void test_security_report(void **state) {
+        harness *h = *state;
+        char plain[300], boxed[300], out[8192];
+        FILE *f;
+
+        snprintf(plain, sizeof(plain), "%s/plain.backend", h->tmpdir);
+        snprintf(boxed, sizeof(boxed), "%s/boxed.backend", h->tmpdir);
+        f = fopen(plain, "we");
+        assert_non_null(f);
+        fputs("[Backend]\nExecStart=/bin/true\n", f);
+        fclose(f);
+        f = fopen(boxed, "we");
+        assert_non_null(f);
+        fputs("[Backend]\nExecStart=/bin/true\nUser=nobody\nNoNewPrivileges=yes\nCapabilityBoundingSet=\n"
+              "SystemCallFilter=@system-service\nSystemCallArchitectures=native\nProtectSystem=strict\n"
+              "ProtectHome=yes\nPrivateTmp=yes\nPrivateDevices=yes\nProtectKernelTunables=yes\n"
+              "ProtectKernelModules=yes\nProtectControlGroups=yes\nRestrictAddressFamilies=AF_INET AF_UNIX\n"
+              "RestrictNamespaces=yes\nLockPersonality=yes\nMemoryDenyWriteExecute=yes\n",
+              f);
+        fclose(f);
+        assert_int_equal(cli_stdout(h, ARGS("security", plain), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "exposure"));
+        assert_non_null(strstr(out, ": 10.0 "));
+        assert_non_null(strstr(out, "ProtectSystem"));
+        assert_int_equal(cli_stdout(h, ARGS("security", "--json", boxed), out, sizeof(out)), 0);
+        json_t *j = json_loads(out, 0, NULL);
+        assert_non_null(j);
+        double e = json_real_value(json_object_get(j, "exposure"));
+        assert_true(e > 0 && e < 1); /* all on but PrivateNetwork */
+        assert_int_equal(json_array_size(json_object_get(j, "settings")), 17);
+        json_decref(j);
+}
 
 static void assert_usage_error(harness *h, const char *const *args, const char *mentions) {
         char *log;
@@ -350,6 +417,7 @@ static void test_idle_supervisor_never_wakes(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
+                T(test_security_report),
                 T(test_usage_errors_exit_2_and_name_the_problem),
                 T(test_exit_code_is_passed_through),
                 T(test_task_exit_zero_exits_zero),

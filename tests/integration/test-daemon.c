@@ -941,27 +941,23 @@ static void test_socket_file_and_definition_dirs(void **state) {
 
         /* at the start: a usage error, before anything else (not even the cgroup root is looked at) */
         snprintf(other, sizeof(other), "%s/other.sock", d->h->tmpdir);
-        const char *missing[] = { getenv("CORRAL_DAEMON_BIN"),
-                                  "--address",
-                                  other,
-                                  "--cgroup-root",
-                                  "/nonexistent",
-                                  "--definitions",
-                                  defs,
-                                  NULL };
+        const char *missing[] = { getenv("CORRAL_DAEMON_BIN"), "--address", other, "--cgroup-root", "/nonexistent",
+                                  "--definitions", defs, NULL };
         assert_int_equal(run_capture(d, missing, out, sizeof(out)), 2);
         assert_non_null(strstr(out, "corrald: --definitions "));
         assert_non_null(strstr(out, "/defs: No such file or directory"));
-        const char *file[] = { getenv("CORRAL_DAEMON_BIN"),
-                               "--address",
-                               other,
-                               "--cgroup-root",
-                               "/nonexistent",
-                               "--definitions",
-                               "/etc/hostname",
-                               NULL };
+        char plain[330], said[400]; /* a file of the test's own: the VM test's /etc has few */
+        int fd;
+        snprintf(plain, sizeof(plain), "%s/plain", d->h->tmpdir);
+        fd = open(plain, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        close(fd);
+        const char *file[] = { getenv("CORRAL_DAEMON_BIN"), "--address", other, "--cgroup-root", "/nonexistent",
+                               "--definitions", plain, NULL };
         assert_int_equal(run_capture(d, file, out, sizeof(out)), 2);
-        assert_non_null(strstr(out, "corrald: --definitions /etc/hostname: not a directory"));
+        snprintf(said, sizeof(said), "corrald: --definitions %s: not a directory", plain);
+        assert_non_null(strstr(out, said));
+        assert_int_equal(unlink(plain), 0);
 }
 
 /* Gone backends are remembered up to --keep-gone, the longest gone forgotten first, never a

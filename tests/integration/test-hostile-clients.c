@@ -26,7 +26,7 @@
 #include "macro.h"
 
 #define NOBODY     65534
-#define IDLE_TICKS 25     /* clock ticks (1/100 s): corrald waiting does not use more in 2 s */
+#define IDLE_TICKS 25 /* clock ticks (1/100 s): corrald waiting does not use more in 2 s */
 #define HANG_GUARD 120000 /* ms: a wait that never ends is a failure, not a hang */
 
 /* A child of the test running as another user; the test and it take turns over ctl, one byte
@@ -705,8 +705,7 @@ static long daemon_cpu_ticks(daemon_fixture *d) {
         fclose(f);
         p = strrchr(buf, ')'); /* the name may hold anything; the fields follow its last ')' */
         assert_non_null(p);
-        assert_int_equal(
-                sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
+        assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
         return (long) (utime + stime);
 }
 
@@ -722,7 +721,7 @@ static bool daemon_asleep(daemon_fixture *d) {
                 line[0] = '\0';
         fclose(f);
         return line[0] >= '0' && line[0] <= '9' &&
-                (atol(line) == SYS_epoll_wait || atol(line) == SYS_epoll_pwait);
+               (atol(line) == SYS_epoll_wait || atol(line) == SYS_epoll_pwait);
 }
 
 /* Left alone in #14: a client waiting in the listen queue while corrald had no fd left made

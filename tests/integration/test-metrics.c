@@ -256,7 +256,8 @@ static void test_counters_scraped_and_in_the_textfile(void **state) {
                             "\ncorral_backend_verdicts_total{backend=\"loop\",verdict=\"exited\",level="
                             "\"warning\"} 3\n");
         s = read_text(m.textfile);
-        assert_null(strstr(s, "corral_backend_memory_bytes")); /* it changes with no event: not there */
+        assert_null(strstr(s, "corral_backend_memory_bytes")); /* they change with no event: not there */
+        assert_null(strstr(s, "corral_clients"));
         promtool_check(d, "the textfile", s);
         free(s);
 
@@ -287,6 +288,11 @@ static void test_counters_scraped_and_in_the_textfile(void **state) {
                 "\ncorral_backend_verdicts_total{backend=\"web\",verdict=\"stopped\",level=\"info\"} 4\n");
         assert_textfile_has(&m, "\ncorral_backend_state{backend=\"web\",state=\"gone\"} 1\n");
         daemon_baseline(d); /* its baseline held what it took back, now stopped */
+        /* A clean end: the last stops are in the textfile, though the loop ended before its turn. */
+        start_ready(d, "last", "pause", 10000000);
+        assert_textfile_has(&m, "\ncorral_backend_state{backend=\"last\",state=\"running\"} 1\n");
+        assert_int_equal(daemon_stop(d), 0);
+        assert_textfile_has(&m, "\ncorral_backend_state{backend=\"last\",state=\"gone\"} 1\n");
 }
 
 /* OpenMetrics when the scraper asks for it; 404 and 405 for anything but GET /metrics. */

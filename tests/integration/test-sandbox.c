@@ -9,9 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "corral-private.h"
 #include "harness.h"
 #include "options.h"
 
@@ -336,6 +340,46 @@ static void test_setup_failure_is_start_failed(void **state) {
         assert_int_equal(v->ev.type, CORRAL_EVENT_FINISHED);
 }
 
+/* A supervisor that does not run as root says which key needs root, before trying; the filters
+ * work without it. (A child of ours drops to nobody and plans as such a supervisor would.) */
+static void test_unprivileged_supervisor_names_what_needs_root(void **state) {
+        harness *h = *state;
+        siginfo_t si = { 0 };
+        pid_t pid = fork();
+        int pidfd;
+
+        (void) h;
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                corral_spec *s = sandbox_spec((const char *const[]){ "/bin/true", NULL },
+                                              (const char *const[]){ "PrivateTmp=yes", NULL });
+                sandbox_cache cache = { 0 };
+                sandbox_plan plan;
+                char *what = NULL;
+                if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+                    setresuid(65534, 65534, 65534) < 0)
+                        _exit(10);
+                if (sandbox_plan_make(&s->sandbox, false, &cache, &plan, &what) != -EPERM || !what ||
+                    !strstr(what, "PrivateTmp= needs a supervisor running as root"))
+                        _exit(11);
+                free(what);
+                what = NULL;
+                s = sandbox_spec((const char *const[]){ "/bin/true", NULL },
+                                 (const char *const[]){ "SystemCallFilter=~@mount", NULL });
+                if (sandbox_plan_make(&s->sandbox, false, &cache, &plan, &what) != 0 ||
+                    plan.sb.n_filters != 1 || !plan.sb.no_new_privs)
+                        _exit(12);
+                _exit(0);
+        }
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pidfd >= 0);
+        harness_pidfd_wait(pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) pidfd, &si, WEXITED), 0);
+        close(pidfd);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        assert_int_equal(si.si_status, 0);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
         const struct CMUnitTest tests[] = {
@@ -353,6 +397,7 @@ int main(void) {
                 T(test_restrict_address_families),
                 T(test_restrict_namespaces_and_memory),
                 T(test_setup_failure_is_start_failed),
+                T(test_unprivileged_supervisor_names_what_needs_root),
         };
 
         harness_require_root_cgroup2();

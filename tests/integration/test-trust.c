@@ -376,8 +376,8 @@ static void test_allowed_group_is_not_root(void **state) {
          * it runs gains anything (no_new_privs), and it may not say otherwise */
         assert_int_equal(nobody_call(d, IFACE "Start",
                                      json_pack("{s:s, s:[s, s, s], s:s, s:s}", "name", "boxed", "command",
-                                               harness_helper(), "ids", d->h->fifo, "protectHome", "yes",
-                                               "protectSystem", "strict"),
+                                               harness_helper(), "ids", d->h->fifo, "protectHome", "yes", "protectSystem",
+                                               "strict"),
                                      out, sizeof(out)),
                          0);
         assert_null(strstr(out, "\"error\""));
@@ -386,8 +386,8 @@ static void test_allowed_group_is_not_root(void **state) {
         assert_non_null(strstr(d->h->ready_buf, want));
         assert_non_null(strstr(d->h->ready_buf, ":1\n")); /* no_new_privs */
         assert_int_equal(nobody_call(d, IFACE "Start",
-                                     json_pack("{s:s, s:[s], s:b, s:b}", "name", "evil", "command",
-                                               "/bin/true", "privateTmp", 1, "noNewPrivileges", 0),
+                                     json_pack("{s:s, s:[s], s:b, s:b}", "name", "evil", "command", "/bin/true",
+                                               "privateTmp", 1, "noNewPrivileges", 0),
                                      out, sizeof(out)),
                          0);
         assert_non_null(strstr(out, "\"parameter\":\"noNewPrivileges\""));
