@@ -74,6 +74,8 @@ typedef enum corral_event_type {
         CORRAL_EVENT_WATCHDOG,   /* a verdict: it missed its watchdog and was killed */
         CORRAL_EVENT_OOM,        /* the OOM killer killed one of its processes; the main one lives */
         CORRAL_EVENT_ADOPTED,    /* corral_adopt() took it back from a supervisor that died */
+        CORRAL_EVENT_RELOADED,   /* corral_backend_reload() is done: it reloaded */
+        CORRAL_EVENT_RELOAD_FAILED, /* corral_backend_reload() failed (error ETIMEDOUT: in time) */
         _CORRAL_EVENT_MAX,
 } corral_event_type;
 
@@ -344,6 +346,17 @@ int corral_spec_add_exec_start_pre(corral_spec *s, const char *line);
  */
 int corral_spec_add_exec_stop_post(corral_spec *s, const char *line);
 /**
+ * corral_spec_add_exec_reload() - a command that reloads the backend (corral_backend_reload()),
+ * run in its leaf with $MAINPID set, within the start timeout; its exit status decides. As
+ * corral_spec_add_exec_start_pre() for @line.
+ */
+int corral_spec_add_exec_reload(corral_spec *s, const char *line);
+/**
+ * corral_spec_set_reload_signal() - the signal a reload sends the main process (through its
+ * pidfd); 0 (the default): none.
+ */
+int corral_spec_set_reload_signal(corral_spec *s, int sig);
+/**
  * corral_spec_add_environment_file() - a file of KEY=VALUE lines in systemd's syntax read at each
  * start, as the backend's user, following no symlink; its assignments come after the
  * environment of the supervisor and before corral_spec_append_environment()'s (which win, as in
@@ -486,6 +499,22 @@ corral_restart corral_spec_get_restart(const corral_spec *s);
  * them runs, and "started" (or "start-failed") comes from the loop after them; one that cannot
  * even be started is start-failed before the call returns, which then returns -ENOEXEC.
  */
+/**
+ * corral_backend_reload() - reload a backend that is starting or running, as its spec says: its
+ * ExecReload= commands in order (in its cgroup, with $MAINPID; each must exit 0, unless its line
+ * has the "-" prefix), else its ReloadSignal= to the main process through its pidfd. With
+ * Ready=notify, a RELOADING=1 it sends during the reload (after the signal: systemd's
+ * notify-reload) makes the reload last until its next READY=1. All of it within the start timeout
+ * (TimeoutStartSec=; none if that is infinity). Its end is one event: "reloaded" (info), or
+ * "reload-failed" (warning, its message saying why; error ETIMEDOUT when it was not done in time;
+ * also when the backend ends or is stopped meanwhile).
+ * Returns 0 (under way), -EOPNOTSUPP (neither ExecReload= nor ReloadSignal=), -ESTALE (not
+ * starting or running), -EBUSY (a reload is under way already: its event tells), -EINVAL.
+ */
+int corral_backend_reload(corral_backend *b);
+/** corral_spec_can_reload() - whether it says how to reload (ExecReload= or ReloadSignal=). */
+bool corral_spec_can_reload(const corral_spec *s);
+
 int corral_spawn(corral *c, const corral_spec *s, corral_backend **ret);
 
 /* corral_stop() return values, besides a negative errno. */

@@ -32,6 +32,8 @@ typedef struct client_args {
         unsigned lines; /* logs -n; 0: all that is kept */
         const char *signal, *whom; /* kill --signal, --whom */
         const char *name;
+        char **names; /* reload: every NAME given (into argv), NULL-terminated; malloc'ed */
+        size_t n_names;
         /* The backend options, as Start's parameters (options.params) for start, and its
          * stopTimeoutUSec (--grace) for stop; options.spec only checks them. */
         option_ctx options;
@@ -103,7 +105,7 @@ static int client_option(int opt, const char *name, const char *v, client_args *
 /* argv[0] is the verb. Options may come anywhere before "--"; the first other word is NAME; for
  * start, the command follows "--" (or is simply the rest after NAME). */
 static int client_parse(int argc, char **argv, const cli_globals *g, client_args *a) {
-        bool start = strcmp(argv[0], "start") == 0;
+        bool start = strcmp(argv[0], "start") == 0, multi = strcmp(argv[0], "reload") == 0;
         int opt, r = 0, longindex = -1;
 
         *a = (client_args){ .address = g->address ?: getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
@@ -130,6 +132,16 @@ static int client_parse(int argc, char **argv, const cli_globals *g, client_args
                 if ((strcmp(argv[optind - 1], "--") == 0 || a->name) && start) {
                         a->command = argv + optind;
                         return 0;
+                }
+                if (multi && strcmp(argv[optind - 1], "--") != 0) { /* reload NAME... */
+                        char **v = realloc(a->names, (a->n_names + 2) * sizeof(char *));
+                        if (!v)
+                                return cli_usage("out of memory");
+                        a->names = v;
+                        a->names[a->n_names++] = argv[optind];
+                        a->names[a->n_names] = NULL;
+                        a->name = argv[optind++];
+                        continue;
                 }
                 if (a->name || strcmp(argv[optind - 1], "--") == 0)
                         return cli_usage("unexpected argument '%s'", argv[optind]);
@@ -511,8 +523,10 @@ static int verb_security(client_args *a) {
         if (def)
                 r = security_report_file(def, a->name, a->json);
         else {
-                fprintf(stderr, "corral: %s was started over varlink, not from a definition file: corrald does "
-                                "not report its settings; give its definition file instead\n", a->name);
+                fprintf(stderr,
+                        "corral: %s was started over varlink, not from a definition file: corrald does "
+                        "not report its settings; give its definition file instead\n",
+                        a->name);
                 r = CLI_EXIT_FAILURE;
         }
         json_decref(out);
@@ -636,14 +650,48 @@ static void print_names(const char *what, json_t *a) {
         printf("\n");
 }
 
+/* corral reload NAME...: each reloaded as its definition says; waits for each, says how it went. */
 static int verb_reload(client_args *a) {
+        json_t *out = NULL, *params, *names, *v;
+        size_t i;
+        int r, failed = 0;
+
+        if (a->n_names == 0)
+                return cli_usage("usage: corral reload NAME... (to read the definition files again: corral "
+                                 "daemon-reload)"),
+                       CLI_EXIT_USAGE;
+        names = json_array();
+        for (size_t k = 0; names && k < a->n_names; k++)
+                json_array_append_new(names, json_string(a->names[k]));
+        params = json_pack("{s:o}", "names", names);
+        if (!params)
+                return cli_usage("out of memory"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "ReloadBackend", params, &out); /* params taken */
+        if (r != 0)
+                return r;
+        if (a->json)
+                print_json(out);
+        json_array_foreach(json_object_get(out, "backends"), i, v) {
+                const char *res = json_string_value(json_object_get(v, "result")) ?: "failed";
+                failed += strcmp(res, "ok") != 0;
+                if (!a->json)
+                        fprintf(strcmp(res, "ok") == 0 ? stdout : stderr, "%s: %s: %s\n",
+                                json_string_value(json_object_get(v, "name")),
+                                strcmp(res, "ok") == 0 ? "reloaded" : res,
+                                json_string_value(json_object_get(v, "message")) ?: "");
+        }
+        json_decref(out);
+        return failed ? CLI_EXIT_FAILURE : 0;
+}
+
+static int verb_daemon_reload(client_args *a) {
         json_t *out = NULL, *problems, *v;
         size_t i;
         int r;
 
         if (a->name)
-                return cli_usage("usage: corral reload"), CLI_EXIT_USAGE;
-        r = client_call(a, IFACE "Reload", NULL, &out);
+                return cli_usage("usage: corral daemon-reload"), CLI_EXIT_USAGE;
+        r = client_call(a, IFACE "DaemonReload", NULL, &out);
         if (r != 0)
                 return r;
         problems = json_object_get(out, "problems");
@@ -665,12 +713,12 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 const char *verb;
                 int (*run)(client_args *a);
         } verbs[] = {
-                { "start", verb_start },   { "stop", verb_stop },
-                { "kill", verb_kill },     { "restart", verb_restart },
-                { "list", verb_list },     { "status", verb_status },
-                { "watch", verb_watch },   { "reset-failed", verb_reset_failed },
-                { "remove", verb_remove }, { "logs", verb_logs },
-                { "reload", verb_reload },
+                { "start", verb_start },     { "stop", verb_stop },
+                { "kill", verb_kill },       { "restart", verb_restart },
+                { "list", verb_list },       { "status", verb_status },
+                { "watch", verb_watch },     { "reset-failed", verb_reset_failed },
+                { "remove", verb_remove },   { "logs", verb_logs },
+                { "reload", verb_reload },   { "daemon-reload", verb_daemon_reload },
                 { "metrics", verb_metrics }, { "security", verb_security },
         };
         client_args a;
@@ -685,5 +733,6 @@ int verb_client(int argc, char **argv, const cli_globals *g) {
                 r = r < 0 ? CLI_EXIT_USAGE : 0;
         corral_spec_free(a.options.spec);
         json_decref(a.options.params);
+        free(a.names);
         return r;
 }

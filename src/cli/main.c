@@ -58,13 +58,16 @@ static void help(void) {
                "  remove NAME                           forget a gone backend: its verdict and output\n"
                "  list\n"
                "  status NAME\n"
-               "  security FILE|NAME [--json]          how exposed a backend is: each sandbox setting, on or\n"
+               "  security FILE|NAME [--json]          how exposed a backend is: each sandbox setting, on "
+               "or\n"
                "                                        off, what it protects, an overall exposure (0-10)\n"
                "  logs NAME [-n LINES] [-f]             its last output (10 lines; 0: all kept), -f "
                "follows\n"
                "  watch                                 follow every event\n"
                "  metrics [--openmetrics]               the metrics, as Prometheus scrapes them\n"
-               "  reload                                read the definition files again, apply what "
+               "  reload NAME...                        reload each as its definition says (ExecReload=,\n"
+               "                                        ReloadSignal=); waits, says how each went\n"
+               "  daemon-reload                         read the definition files again, apply what "
                "changed\n\n"
                "Before or after the verb:\n"
                "  --address PATH   corrald's socket (default $CORRAL_ADDRESS, else\n"
@@ -102,9 +105,10 @@ static int parse_globals(int argc, char **argv, cli_globals *g) {
 }
 
 static bool is_client_verb(const char *verb) {
-        static const char *const client_verbs[] = { "start",  "stop",   "restart",      "list",
-                                                    "status", "watch",  "reset-failed", "logs",
-                                                    "reload", "remove", "metrics",      "kill", "security" };
+        static const char *const client_verbs[] = { "start",    "stop",         "restart",      "list",
+                                                    "status",   "watch",        "reset-failed", "logs",
+                                                    "reload",   "remove",       "metrics",      "kill",
+                                                    "security", "daemon-reload" };
         for (size_t i = 0; i < ELEMENTSOF(client_verbs); i++)
                 if (strcmp(verb, client_verbs[i]) == 0)
                         return true;

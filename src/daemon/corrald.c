@@ -113,7 +113,7 @@ static void help(void) {
                "  --own-leaf yes|no|auto  move into <root>/supervisor first (auto: under systemd)\n"
                "  --definitions DIR       where NAME.backend files declare backends to run (repeatable,\n"
                "                          later ones override by name; default /etc/corral/backends.d);\n"
-               "                          SIGHUP or corral reload applies what changed\n"
+               "                          SIGHUP or corral daemon-reload applies what changed\n"
                "  --state-dir DIR         also keep each backend's record here, for re-adoption where\n"
                "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY)\n"
                "  --fd-holder yes|no|auto a process of ours holds the backends' pidfds and output pipes\n"
@@ -436,7 +436,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         /* systemd's SIGTERM of a restart (systemctl restart, a package upgrade): the backends stay,
          * as after a crash but with nothing half done, and the next corrald takes them back. */
         if (si->ssi_signo == SIGTERM && si->ssi_pid == 1 && systemd_restarting() > 0) {
-                daemon_log(LOG_INFO, "SIGTERM from systemd for a restart: leaving %u backend(s) running for "
+                daemon_log(LOG_INFO,
+                           "SIGTERM from systemd for a restart: leaving %u backend(s) running for "
                            "the next corrald",
                            registry_count_running(d->registry));
                 d->leaving = true;

@@ -136,6 +136,9 @@ static void reply_error(conn *c, const registry_result *res) {
                 return server_error(c, VARLINK_ERROR_START_FAILED,
                                     json_pack("{s:s, s:s?, s:O?}", "name", res->name, "message",
                                               res->message, "verdict", res->verdict));
+        case REGISTRY_RELOAD_NOT_SUPPORTED:
+                return server_error(c, VARLINK_ERROR_RELOAD_NOT_SUPPORTED,
+                                    json_pack("{s:s}", "name", res->name));
         case REGISTRY_SHUTTING_DOWN:
                 return server_error(c, VARLINK_ERROR_SHUTTING_DOWN, NULL);
         case REGISTRY_NO_MEMORY:
@@ -381,6 +384,30 @@ static void m_logs(methods *m, conn *c, json_t *params, bool more) {
         registry_result_done(&res);
 }
 
+static void answer_reload_backend(const registry_result *res, void *userdata) {
+        if (res->error != REGISTRY_OK)
+                return reply_error(userdata, res);
+        server_reply(userdata, json_pack("{s:O}", "backends", res->value), false);
+}
+
+#define RELOAD_NAMES_MAX 1024
+
+static void m_reload_backend(methods *m, conn *c, json_t *params, bool more) {
+        json_t *a = json_object_get(params, "names"), *v;
+        _cleanup_free_ char **names = NULL;
+        registry_caller who = caller_of(c);
+        size_t i, n = json_array_size(a);
+
+        if (n == 0 || n > RELOAD_NAMES_MAX || !(names = calloc(n + 1, sizeof(char *))))
+                return server_invalid_parameter(c, "names");
+        json_array_foreach(a, i, v) {
+                names[i] = (char *) json_string_value(v);
+                if (!name_is_valid(names[i]))
+                        return server_invalid_parameter(c, "names");
+        }
+        answer_later(c, registry_reload_backends(m->registry, &who, names, n, answer_reload_backend, c));
+}
+
 static void m_reload(methods *m, conn *c, json_t *params, bool more) {
         registry_result res;
 
@@ -464,6 +491,7 @@ static const param p_name[] = { { "name", P_STRING, false }, {} };
 static const param p_restart[] = { { "name", P_STRING, false }, { "waitReady", P_BOOL, true }, {} };
 static const param p_logs[] = { { "name", P_STRING, false }, { "lines", P_UINT, true }, {} };
 static const param p_none[] = { {} };
+static const param p_names[] = { { "names", P_STRV, false }, {} };
 static const param p_metrics[] = { { "openMetrics", P_BOOL, true }, {} };
 static const param p_interface[] = { { "interface", P_STRING, false }, {} };
 
@@ -479,8 +507,11 @@ static const method method_table[] = {
         { IFACE ".Status", m_status, p_name, false },
         { IFACE ".Watch", m_watch, p_none, false },
         { IFACE ".Logs", m_logs, p_logs, true },
-        { IFACE ".Metrics", m_metrics, p_metrics, false }, /* what List and Status tell */
-        { IFACE ".Reload", m_reload, p_none, true }, /* output may hold secrets: as privileged as Start */
+        { IFACE ".Metrics", m_metrics, p_metrics, false },           /* what List and Status tell */
+        { IFACE ".ReloadBackend", m_reload_backend, p_names, true }, /* a change, as Stop is */
+        { IFACE ".DaemonReload", m_reload, p_none,
+          true },                                    /* output may hold secrets: as privileged as Start */
+        { IFACE ".Reload", m_reload, p_none, true }, /* DaemonReload's name before 0.2, kept for a release */
         { SERVICE ".GetInfo", m_get_info, p_none, false },
         { SERVICE ".GetInterfaceDescription", m_get_description, p_interface, false },
 };

@@ -22,6 +22,7 @@ typedef enum wait_kind {
         WAIT_GROUP,         /* StopAll: one of its backends; the call completes once all are gone */
         WAIT_READY,  /* Start with wait_ready: completed at ready, or with the verdict if it never is */
         WAIT_RELOAD, /* a reload changed its definition: started again, on the new one, once gone */
+        WAIT_BACKEND_RELOAD, /* ReloadBackend: its reload's end (or the launch's, which ends it) */
         WAIT_SPAWN,  /* a declared Start queued behind its dependencies: completed once launched */
 } wait_kind;
 
@@ -37,6 +38,7 @@ struct registry_wait {
 typedef struct waiter {
         wait_kind kind;
         registry_wait *wait; /* NULL for WAIT_RELOAD: nobody waits */
+        json_t *slot;        /* WAIT_BACKEND_RELOAD: its object in the call's value, filled at the end */
         struct waiter *next;
 } waiter;
 
@@ -414,6 +416,31 @@ static void spawn_for(registry *r, entry *e, registry_wait *w, bool restart, boo
                 registry_result_done(&w->result); /* completed at ready, or with its verdict */
 }
 
+/* A backend's line of a ReloadBackend's answer. */
+static void reload_slot_fill(json_t *slot, const char *result, const char *message) {
+        json_object_set_new(slot, "result", json_string(result));
+        json_object_set_new(slot, "message", json_string(message ?: ""));
+}
+
+/* Its reload ended (a reloaded or reload-failed event): what waited for it is told how. */
+static void registry_resolve_reload(registry *r, entry *e, const corral_event *ev) {
+        const char *result = ev->type == CORRAL_EVENT_RELOADED ? "ok"
+                : ev->error == ETIMEDOUT                       ? "timed-out"
+                                                               : "failed";
+
+        for (waiter **p = &e->waiters; *p;) {
+                waiter *x = *p;
+                if (x->kind != WAIT_BACKEND_RELOAD) {
+                        p = &x->next;
+                        continue;
+                }
+                *p = x->next;
+                reload_slot_fill(x->slot, result, ev->message);
+                (void) wait_release(x->wait);
+                free(x);
+        }
+}
+
 /* The launch a call waited on is gone (verdict, possibly NULL), or for WAIT_READY, ready
  * (verdict NULL and ready). */
 static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bool ready) {
@@ -450,6 +477,9 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
         case WAIT_GROUP:
                 if (verdict)
                         json_array_append(w->result.value, verdict);
+                break;
+        case WAIT_BACKEND_RELOAD: /* its launch ended before its reload did (a reload's end comes first) */
+                reload_slot_fill(x->slot, "failed", "the backend ended during its reload");
                 break;
         }
         if (w)
@@ -832,6 +862,9 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
                 e->since_usec = ev->ts_usec;
         if (e && ev->type == CORRAL_EVENT_READY)
                 registry_resolve_ready(r, e);
+        if (e && (ev->type == CORRAL_EVENT_RELOADED || ev->type == CORRAL_EVENT_RELOAD_FAILED) &&
+            entry_has_launch(r, e, ev->launch))
+                registry_resolve_reload(r, e, ev);
         if (e && ev->type == CORRAL_EVENT_STARTED && entry_has_launch(r, e, ev->launch))
                 registry_notify_launch(r, e->backend); /* a restart: the first is registry_spawn()'s */
         if (e && j && corral_event_is_verdict(ev->type))
@@ -985,6 +1018,63 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
                 entry_stop_tree(r, e, grace_usec, who, NULL, "stopped", false, 0);
                 deps_kick(r);
         }
+        return wait_release(w);
+}
+
+/* Why e cannot be reloaded now (REGISTRY_OK: it can), in res. */
+static registry_error reload_check(registry *r, entry *e, const char *name, registry_result *res) {
+        registry_backend_info i = { .state = CORRAL_STATE_GONE };
+
+        res->name = e ? e->name : name;
+        if (!e)
+                return res->error = REGISTRY_NO_SUCH_BACKEND;
+        if (e->backend)
+                r->ops->info(e->backend, &i);
+        if (i.state != CORRAL_STATE_STARTING && i.state != CORRAL_STATE_RUNNING) {
+                res->state = !e->backend && e->failed ? "failed" : corral_state_to_string(i.state);
+                return res->error = REGISTRY_BACKEND_NOT_RUNNING;
+        }
+        if (!corral_spec_can_reload(e->spec))
+                return res->error = REGISTRY_RELOAD_NOT_SUPPORTED;
+        return REGISTRY_OK;
+}
+
+/* One of them: its reload begun (or joined), the call waiting for its end. */
+static void reload_one(registry *r, entry *e, registry_wait *w) {
+        json_t *slot = json_pack("{s:s, s:n, s:n}", "name", e->name, "result", "message");
+        waiter *x;
+        int k;
+
+        if (!slot || json_array_append_new(w->result.value, slot) < 0 ||
+            entry_wait(e, WAIT_BACKEND_RELOAD, w) < 0)
+                return reload_slot_fill(slot, "failed", strerror(ENOMEM));
+        x = e->waiters; /* the one just added */
+        x->slot = slot;
+        k = r->ops->reload(e->backend); /* its end may come from inside: the waiter is there first */
+        if (k >= 0 || k == -EBUSY || e->waiters != x)
+                return;
+        e->waiters = x->next; /* it did not begin: said at once */
+        reload_slot_fill(slot, "failed", strerror(-k));
+        w->pending--;
+        free(x);
+}
+
+registry_wait *registry_reload_backends(registry *r, const registry_caller *who, char *const *names,
+                                        size_t n, registry_done_t done, void *userdata) {
+        registry_wait *w = wait_new(done, userdata);
+
+        (void) who; /* a reload is no stop: nothing of the caller is recorded */
+        if (!w)
+                return wait_none(done, userdata, n ? names[0] : NULL);
+        if (r->shutting_down)
+                return wait_fail(w, REGISTRY_SHUTTING_DOWN, NULL);
+        for (size_t i = 0; i < n; i++)
+                if (reload_check(r, registry_find(r, names[i]), names[i], &w->result) != REGISTRY_OK)
+                        return wait_release(w);
+        if (!(w->result.value = json_array()))
+                return wait_fail(w, REGISTRY_NO_MEMORY, NULL);
+        for (size_t i = 0; i < n; i++)
+                reload_one(r, registry_find(r, names[i]), w);
         return wait_release(w);
 }
 

@@ -62,6 +62,9 @@ typedef struct registry_ops {
         /* What it counted (corral_backend_get_counters(), _get_verdicts()) into *ret. */
         void (*counters)(registry_backend *b, registry_counters *ret);
         int (*processes)(registry_backend *b); /* -ESTALE once gone */
+        /* corral_backend_reload(): 0 under way (its end is a reloaded or reload-failed event),
+         * -EBUSY (one is already), -EOPNOTSUPP, -ESTALE */
+        int (*reload)(registry_backend *b);
 } registry_ops;
 
 /* A backend as the metrics show it: plain facts. */
@@ -97,6 +100,7 @@ typedef enum registry_error {
         REGISTRY_BACKEND_DECLARED, /* name, definition: its file says what it runs */
         REGISTRY_BACKEND_NOT_RUNNING, /* name, state: it has no process to signal */
         REGISTRY_START_FAILED,     /* name, message, verdict (NULL if it never got as far as one) */
+        REGISTRY_RELOAD_NOT_SUPPORTED, /* name: neither ExecReload= nor ReloadSignal= */
         REGISTRY_SHUTTING_DOWN,
         REGISTRY_NO_MEMORY,
 } registry_error;
@@ -179,6 +183,13 @@ registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64
  * as registry_start() does with it. */
 registry_wait *registry_restart(registry *r, const registry_caller *who, const char *name, bool wait_ready,
                                 registry_done_t done, void *userdata);
+/* Reload each of the n backends named (as its spec says: corral_backend_reload()), all of them
+ * checked first: NO_SUCH_BACKEND, BACKEND_NOT_RUNNING or RELOAD_NOT_SUPPORTED for the first that
+ * cannot be, and nothing done. Completes once each reload has ended, the value an array in the
+ * order named of {name, result: "ok", "failed" or "timed-out", message}. A reload under way
+ * already is waited for, not begun again. */
+registry_wait *registry_reload_backends(registry *r, const registry_caller *who, char *const *names,
+                                        size_t n, registry_done_t done, void *userdata);
 
 /* The calls answered at once: each fills *ret (registry_result_done() it) and returns ret->error. */
 /* Send sig to its main process or to every process of its cgroup, recording who asked (a kill is no

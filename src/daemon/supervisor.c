@@ -21,6 +21,10 @@ static int sv_spawn(void *sup, const corral_spec *spec, registry_backend *prev, 
         return r;
 }
 
+static int sv_reload(registry_backend *b) {
+        return corral_backend_reload(B(b));
+}
+
 static int sv_stop(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause) {
         return corral_stop_because(B(b), grace_usec, uid, pid, cause);
 }
@@ -127,4 +131,5 @@ const registry_ops supervisor_ops = {
         .read_output = sv_read_output,
         .counters = sv_counters,
         .processes = sv_processes,
+        .reload = sv_reload,
 };

@@ -10,7 +10,7 @@
 #include "macro.h"
 #include "systemd-job.h"
 
-#define SD_DEST "org.freedesktop.systemd1"
+#define SD_DEST  "org.freedesktop.systemd1"
 #define ASK_USEC (5 * 1000 * 1000ULL) /* PID 1 answers at once; a hung one must not hang a stop */
 
 static int bus_open(sd_bus **ret) {
@@ -50,7 +50,8 @@ static int job_type(sd_bus *bus, const char *unit, char **ret) {
         if (r >= 0 && id == 0) {
                 *ret = NULL; /* no job: a signal from someone else (systemctl kill, say) */
         } else if (r >= 0)
-                r = sd_bus_get_property_string(bus, SD_DEST, job_path, SD_DEST ".Job", "JobType", &error, ret);
+                r = sd_bus_get_property_string(bus, SD_DEST, job_path, SD_DEST ".Job", "JobType", &error,
+                                               ret);
         sd_bus_message_unref(reply);
         sd_bus_error_free(&error);
         free(path);
@@ -71,8 +72,10 @@ int systemd_restarting(void) {
                 r = job_type(bus, unit, &type);
         /* A restart job stays "restart" while it stops the unit (then becomes a start job). */
         if (r >= 0)
-                r = type && (strcmp(type, "restart") == 0 || strcmp(type, "try-restart") == 0 ||
-                             strcmp(type, "reload-or-restart") == 0 || strcmp(type, "reload-or-try-restart") == 0);
+                r = type &&
+                        (strcmp(type, "restart") == 0 || strcmp(type, "try-restart") == 0 ||
+                         strcmp(type, "reload-or-restart") == 0 ||
+                         strcmp(type, "reload-or-try-restart") == 0);
         free(type);
         free(unit);
         sd_bus_flush_close_unref(bus);

@@ -91,6 +91,9 @@ static void backend_pidfd_close(backend_run *r) {
         r->pidfd = safe_close(r->pidfd);
 }
 
+static void backend_reload_close(backend_run *r);
+static void backend_reload_end(corral_backend *b, bool ok, int error, const char *message);
+
 /* Every source and fd of the launch; its facts stay, for the verdict and for List. */
 static void backend_run_close(corral_backend *b) {
         backend_run *r = &b->run;
@@ -105,6 +108,7 @@ static void backend_run_close(corral_backend *b) {
         r->watchdog_timer = sd_event_source_disable_unref(r->watchdog_timer);
         r->conclude_timer = sd_event_source_disable_unref(r->conclude_timer);
         r->cmd = command_free(r->cmd); /* killed and waited for: nothing of it outlives the launch */
+        backend_reload_close(r);
         if (b->corral)
                 cgroup_limits_release(&b->corral->limits_host, &b->corral->root, &r->v1);
         else
@@ -606,6 +610,8 @@ static void backend_on_stopping(corral_backend *b) {
 }
 
 /* A message from inside the backend's cgroup: READY=1 ends its start; STATUS= is kept. */
+static void backend_reload_notify(corral_backend *b, const notify_message *m);
+
 static void backend_on_notify(corral_backend *b, const char *text) {
         backend_run *r = &b->run;
         notify_message m;
@@ -624,6 +630,7 @@ static void backend_on_notify(corral_backend *b, const char *text) {
                 backend_watchdog_arm(b);
         if (m.ready && b->spec->ready == CORRAL_READY_NOTIFY)
                 backend_ready(b);
+        backend_reload_notify(b, &m);
         if (m.stopping && !r->self_stopping &&
             (b->state == CORRAL_STATE_STARTING || b->state == CORRAL_STATE_RUNNING))
                 backend_on_stopping(b);
@@ -705,6 +712,8 @@ int backend_on_exit(corral_backend *b) {
         r->reaped = true;
         r->exit_usec = now_usec(CLOCK_MONOTONIC);
         backend_set_state(b, CORRAL_STATE_EXITED);
+        if (r->reloading)
+                backend_reload_end(b, false, 0, "reload failed: the backend ended during its reload");
         backend_note_leftover(b);
         /* Left behind by an unasked exit (a double-forked daemon, say): not ours to keep. A stop
          * under way gives them the rest of its grace period instead, unless its kill mode is mixed:
@@ -1275,6 +1284,153 @@ static bool backend_post_begin(corral_backend *b, const verdict *v, int error, b
         backend_post_next(b);
         corral_backend_unref(b);
         return true;
+}
+
+/* --- Reload: ExecReload=, ReloadSignal=, and systemd's notify-reload. --- */
+
+static void backend_reload_close(backend_run *r) {
+        r->reload_cmd = command_free(r->reload_cmd);
+        r->reload_timer = sd_event_source_disable_unref(r->reload_timer);
+        r->reloading = r->reload_seen = r->reload_ready = false;
+}
+
+/* Its end, told: one event. error: ETIMEDOUT when it was not done in time, else 0. */
+static void backend_reload_end(corral_backend *b, bool ok, int error, const char *message) {
+        backend_reload_close(&b->run);
+        backend_emit_in(b->corral, b, ok ? CORRAL_EVENT_RELOADED : CORRAL_EVENT_RELOAD_FAILED,
+                        ok ? CORRAL_LEVEL_INFO : CORRAL_LEVEL_WARNING, message, error);
+}
+
+/* What it waits for once its commands are done, or its signal delivered: READY=1 after a
+ * RELOADING=1 (notify-reload), or nothing. */
+static void backend_reload_settle(corral_backend *b, const char *done) {
+        char msg[256];
+
+        const backend_run *r = &b->run;
+
+        /* With notify: it said RELOADING=1 and not yet READY=1, or it was signalled and has said
+         * neither: backend_reload_notify() ends it. */
+        if (b->spec->ready == CORRAL_READY_NOTIFY && !(r->reload_seen && r->reload_ready) &&
+            (r->reload_seen || !b->spec->exec_reload))
+                return;
+        (void) snprintf(msg, sizeof(msg), "backend reloaded (%s)", done);
+        backend_reload_end(b, true, 0, msg);
+}
+
+static void backend_reload_next(corral_backend *b);
+
+static void backend_reload_step(corral_backend *b, const command_result *res) {
+        backend_run *r = &b->run;
+        const char *line = b->spec->exec_reload[r->reload_index];
+        _cleanup_free_ char *why = NULL;
+        char msg[512];
+
+        if (!command_result_ok(res) && line[0] != '-') {
+                why = backend_command_outcome("ExecReload=", line, res, 0);
+                (void) snprintf(msg, sizeof(msg), "reload failed: %s%s%s", why ?: "ExecReload= failed",
+                                *res->stderr_tail ? ": " : "", res->stderr_tail);
+                return backend_reload_end(b, false, 0, msg);
+        }
+        r->reload_index++;
+        backend_reload_next(b);
+}
+
+static void backend_on_reload_done(command *cmd _unused_, const command_result *res, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+
+        b->run.reload_cmd = NULL;
+        backend_reload_step(b, res);
+        corral_backend_unref(b);
+}
+
+static void backend_reload_next(corral_backend *b) {
+        backend_run *r = &b->run;
+        const char *line = b->spec->exec_reload[r->reload_index];
+        char **argv = NULL, prefix[8];
+        _cleanup_free_ char *what = NULL;
+        bool ignore = false;
+        int k;
+
+        if (!line)
+                return backend_reload_settle(b, "ExecReload= done");
+        k = parse_command_line(line, &argv, &ignore, prefix);
+        if (k >= 0)
+                k = backend_run_command(b, argv, 0, backend_on_reload_done, b, &r->reload_cmd, &what);
+        strv_free(argv);
+        if (k < 0)
+                backend_reload_step(
+                        b, &(command_result){ .error = k, .what = what ?: line, .stderr_tail = "" });
+}
+
+static int backend_on_reload_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+        char msg[160];
+
+        (void) snprintf(msg, sizeof(msg), "reload timed out: not done within %" PRIu64 " ms%s",
+                        (uint64_t) (b->spec->start_timeout_usec / USEC_PER_MSEC),
+                        b->run.reload_cmd            ? " (ExecReload= killed)"
+                                : b->run.reload_seen ? " (no READY=1)"
+                                                     : "");
+        backend_reload_end(b, false, ETIMEDOUT, msg);
+        corral_backend_unref(b);
+        return 0;
+}
+
+/* A message during a reload: RELOADING=1 (since it began) holds it until READY=1. */
+static void backend_reload_notify(corral_backend *b, const notify_message *m) {
+        backend_run *r = &b->run;
+
+        if (!r->reloading)
+                return;
+        if (m->reloading && (m->monotonic_usec == 0 || m->monotonic_usec >= r->reload_usec))
+                r->reload_seen = true;
+        else if (m->ready && r->reload_seen)
+                r->reload_ready = true;
+        /* its ExecReload= commands, if any, done too */
+        if (r->reload_seen && r->reload_ready && !r->reload_cmd &&
+            (!b->spec->exec_reload || !b->spec->exec_reload[r->reload_index]))
+                backend_reload_end(b, true, 0, "backend reloaded (RELOADING=1, then READY=1)");
+}
+
+int corral_backend_reload(corral_backend *b) {
+        backend_run *r = b ? &b->run : NULL;
+        const corral_spec *sp = b ? b->spec : NULL;
+        char done[96];
+        int k;
+
+        if (!b)
+                return -EINVAL;
+        if (!b->corral || (b->state != CORRAL_STATE_STARTING && b->state != CORRAL_STATE_RUNNING) ||
+            r->in_pre || r->pidfd < 0)
+                return -ESTALE;
+        if (!(sp->exec_reload && sp->exec_reload[0]) && sp->reload_signal == 0)
+                return -EOPNOTSUPP;
+        if (r->reloading)
+                return -EBUSY;
+        r->reloading = true;
+        r->reload_seen = r->reload_ready = false;
+        r->reload_index = 0;
+        r->reload_usec = now_usec(CLOCK_MONOTONIC);
+        if (sp->start_timeout_usec > 0 &&
+            sd_event_add_time_relative(b->corral->event, &r->reload_timer, CLOCK_MONOTONIC,
+                                       sp->start_timeout_usec, 1000, backend_on_reload_timer, b) < 0) {
+                r->reloading = false;
+                return -ENOMEM;
+        }
+        corral_backend_ref(b);
+        if (sp->exec_reload && sp->exec_reload[0])
+                backend_reload_next(b);
+        else if ((k = syscall_pidfd_send_signal(r->pidfd, sp->reload_signal)) < 0) {
+                (void) snprintf(done, sizeof(done), "reload failed: %s to its main process: %s",
+                                signal_to_name(sp->reload_signal) ?: "signal", strerror(-k));
+                backend_reload_end(b, false, 0, done);
+        } else {
+                (void) snprintf(done, sizeof(done), "%s delivered to its main process",
+                                signal_to_name(sp->reload_signal) ?: "signal");
+                backend_reload_settle(b, done);
+        }
+        corral_backend_unref(b);
+        return 0;
 }
 
 int backend_launch(corral_backend *b) {

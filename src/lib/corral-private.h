@@ -140,6 +140,14 @@ typedef struct backend_run {
         bool in_pre;           /* ExecStartPre= commands run: no main process yet */
         bool pre_may_restart;  /* what the start they precede was given */
         char *failed_tail;     /* the stderr tail of an ExecStartPre= that failed, for the verdict */
+        /* A reload under way (corral_backend_reload()). */
+        bool reloading;
+        bool reload_seen;      /* it said RELOADING=1 since: its end waits for READY=1 */
+        bool reload_ready;     /* and READY=1 after it */
+        unsigned reload_index; /* the ExecReload= line running */
+        command *reload_cmd;
+        sd_event_source *reload_timer; /* its deadline (TimeoutStartSec=) */
+        uint64_t reload_usec;          /* CLOCK_MONOTONIC, when it began */
         verdict *post_verdict; /* decided, and waiting while ExecStopPost= commands run */
         int post_error;
         bool post_may_restart;

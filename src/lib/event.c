@@ -24,6 +24,8 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_WATCHDOG] = "watchdog",
         [CORRAL_EVENT_OOM] = "oom",
         [CORRAL_EVENT_ADOPTED] = "adopted",
+        [CORRAL_EVENT_RELOADED] = "reloaded",
+        [CORRAL_EVENT_RELOAD_FAILED] = "reload-failed",
 };
 
 static const char *const level_names[] = {
@@ -64,6 +66,8 @@ bool corral_event_is_verdict(corral_event_type t) {
         case CORRAL_EVENT_FAILED:
         case CORRAL_EVENT_OOM:
         case CORRAL_EVENT_ADOPTED:
+        case CORRAL_EVENT_RELOADED:
+        case CORRAL_EVENT_RELOAD_FAILED:
                 return false;
         default:
                 return (unsigned) t < _CORRAL_EVENT_MAX;

@@ -138,6 +138,19 @@ int notify_receive(int fd, char *buf, size_t size, pid_t *ret_pid) {
         return 1;
 }
 
+/* A decimal number of len (< 21) bytes at t, into *ret if it is one. */
+static void notify_number(const char *t, size_t len, unsigned long long *ret) {
+        char num[24], *end;
+        unsigned long long v;
+
+        memcpy(num, t, len);
+        num[len] = '\0';
+        errno = 0;
+        v = strtoull(num, &end, 10);
+        if (*end == '\0' && num[0] >= '0' && num[0] <= '9' && errno == 0)
+                *ret = v;
+}
+
 void notify_parse(const char *text, notify_message *ret) {
         notify_message m = { 0 };
 
@@ -149,14 +162,13 @@ void notify_parse(const char *text, notify_message *ret) {
                         m.stopping = true;
                 else if (len == 10 && strncmp(l, "WATCHDOG=1", 10) == 0)
                         m.watchdog = true;
-                else if (len > 14 && len < 14 + 21 && strncmp(l, "WATCHDOG_USEC=", 14) == 0) {
-                        char num[24], *end;
-                        memcpy(num, l + 14, len - 14);
-                        num[len - 14] = '\0';
-                        unsigned long long v = strtoull(num, &end, 10);
-                        if (*end == '\0' && num[0] >= '0' && num[0] <= '9')
-                                m.watchdog_usec = v;
-                } else if (len >= 7 && strncmp(l, "STATUS=", 7) == 0) {
+                else if (len == 11 && strncmp(l, "RELOADING=1", 11) == 0)
+                        m.reloading = true;
+                else if (len > 14 && len < 14 + 21 && strncmp(l, "WATCHDOG_USEC=", 14) == 0)
+                        notify_number(l + 14, len - 14, &m.watchdog_usec);
+                else if (len > 15 && len < 15 + 21 && strncmp(l, "MONOTONIC_USEC=", 15) == 0)
+                        notify_number(l + 15, len - 15, &m.monotonic_usec);
+                else if (len >= 7 && strncmp(l, "STATUS=", 7) == 0) {
                         m.status = l + 7;
                         m.status_len = len - 7;
                 }

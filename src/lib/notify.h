@@ -51,6 +51,8 @@ typedef struct notify_message {
         const char *status; /* STATUS=, not NUL-terminated: status_len bytes */
         size_t status_len;
         unsigned long long watchdog_usec; /* WATCHDOG_USEC=, 0 if absent */
+        bool reloading;                   /* RELOADING=1 */
+        unsigned long long monotonic_usec; /* MONOTONIC_USEC= (with RELOADING=1), 0 if absent */
 } notify_message;
 
 /* Lines of "KEY=value"; unknown keys and malformed lines are ignored, as sd_notify(3) says. */

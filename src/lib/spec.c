@@ -540,6 +540,17 @@ int corral_spec_add_exec_stop_post(corral_spec *s, const char *line) {
         return spec_add_command(&s->exec_stop_post, line);
 }
 
+int corral_spec_add_exec_reload(corral_spec *s, const char *line) {
+        return spec_add_command(&s->exec_reload, line);
+}
+
+int corral_spec_set_reload_signal(corral_spec *s, int sig) {
+        if (sig < 0 || sig >= _NSIG || (sig > 0 && !signal_to_name(sig)))
+                return -EINVAL;
+        s->reload_signal = sig;
+        return 0;
+}
+
 int corral_spec_add_environment_file(corral_spec *s, const char *path) {
         const char *p = path && path[0] == '-' ? path + 1 : path;
 
@@ -548,4 +559,8 @@ int corral_spec_add_environment_file(corral_spec *s, const char *path) {
         if (*path && (p[0] != '/' || strlen(p) > 4000))
                 return -EINVAL;
         return spec_list_add(&s->env_files, path);
+}
+
+bool corral_spec_can_reload(const corral_spec *s) {
+        return s && ((s->exec_reload && s->exec_reload[0]) || s->reload_signal > 0);
 }

@@ -34,6 +34,8 @@ static const char *const message_ids[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_WATCHDOG] = "83c1285713a54a3daac166e8fe524a3b",
         [CORRAL_EVENT_OOM] = "7e907ad87bdb440a8356491f50425b31",
         [CORRAL_EVENT_ADOPTED] = "bb3f597a74604e1287cd7bfe6fe90be2",
+        [CORRAL_EVENT_RELOADED] = "9d3b2c58582047a19b39e888f9aea080",
+        [CORRAL_EVENT_RELOAD_FAILED] = "e3e47fdd567644459efe8555e1472c54",
 };
 
 const char *evlog_message_id(corral_event_type t) {

@@ -265,6 +265,28 @@ const option_def options_table[] = {
                 .set_str = corral_spec_add_exec_stop_post,
         },
         {
+                .key = "ExecReload",
+                .varlink = "execReload",
+                .cli = "exec-reload",
+                .kind = OPTION_LIST,
+                .whole_line = true,
+                .arg = "[-]COMMAND",
+                .expected =
+                        "a command line, with systemd's - prefix to ignore its failure (not @, +, ! or :)",
+                .noun = "command line",
+                .help = "how corral reload reloads it: run in its cgroup with $MAINPID, its exit status "
+                        "decides",
+                .set_str = corral_spec_add_exec_reload,
+        },
+        {
+                .key = "ReloadSignal",
+                .varlink = "reloadSignal",
+                .cli = "reload-signal",
+                .kind = OPTION_SIGNAL,
+                .help = "how corral reload reloads it: this signal to its main process (SIGHUP for nginx)",
+                .set_int = corral_spec_set_reload_signal,
+        },
+        {
                 .key = "TimeoutStopSec",
                 .varlink = "stopTimeoutUSec",
                 .cli = "timeout-stop-sec",

@@ -936,7 +936,7 @@ static void test_socket_file_and_definition_dirs(void **state) {
 
         /* the directory goes: a reload says so, naming it */
         assert_int_equal(rmdir(defs), 0);
-        assert_int_equal(client(d, ARGS("reload"), out, sizeof(out)), 1);
+        assert_int_equal(client(d, ARGS("daemon-reload"), out, sizeof(out)), 1);
         assert_non_null(strstr(out, "/defs: cannot read the directory: No such file or directory"));
 
         /* at the start: a usage error, before anything else (not even the cgroup root is looked at) */
@@ -1025,6 +1025,62 @@ static void test_gone_backends_are_forgotten(void **state) {
         assert_non_null(strstr(out, "invalid --keep-gone 'lots': expected 0 to 1000000"));
 }
 
+/* `corral reload NAME...` (ReloadBackend) waits for each reload and says how it went; every name
+ * is checked first; one with no way to reload is ReloadNotSupported; `corral reload` alone points
+ * to daemon-reload; the old Reload method is DaemonReload's alias. */
+static void test_reload_backends(void **state) {
+        daemon_fixture *d = *state;
+        char out[4096];
+
+        assert_int_equal(client(d,
+                                ARGS("start", "rl-sig", "--reload-signal", "SIGUSR1", "--", harness_helper(),
+                                     "ticker", d->h->fifo),
+                                out, sizeof(out)),
+                         0);
+        harness_wait_ready(d->h, false);
+        assert_int_equal(
+                client(d,
+                       ARGS("start", "rl-bad", "--exec-reload", "/bin/sh -c 'echo nope >&2; exit 3'", "--",
+                            harness_helper(), "pause", d->h->fifo),
+                       out, sizeof(out)),
+                0);
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client(d, ARGS("start", "rl-none", "--", harness_helper(), "pause", d->h->fifo),
+                                out, sizeof(out)),
+                         0);
+        harness_wait_ready(d->h, false);
+
+        assert_int_equal(client(d, ARGS("reload", "rl-sig"), out, sizeof(out)), 0);
+        assert_non_null(
+                strstr(out, "rl-sig: reloaded: backend reloaded (SIGUSR1 delivered to its main process)"));
+        harness_wait_said(d->h, 'T', 1);
+        assert_int_equal(client(d, ARGS("reload", "rl-sig", "rl-bad"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "rl-sig: reloaded"));
+        assert_non_null(strstr(out, "rl-bad: failed: reload failed: ExecReload=/bin/sh -c"));
+        assert_non_null(strstr(out, "exited with status 3: nope"));
+        /* checked first: nothing is reloaded when one cannot be */
+        assert_int_equal(client(d, ARGS("reload", "rl-sig", "rl-none"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "rl-none"));
+        assert_error(call(d, IFACE "ReloadBackend", json_pack("{s:[s,s]}", "names", "rl-sig", "rl-none")),
+                     IFACE "ReloadNotSupported", "name", "rl-none");
+        assert_error(call(d, IFACE "ReloadBackend", json_pack("{s:[s]}", "names", "nosuch")),
+                     IFACE "NoSuchBackend", "name", "nosuch");
+        assert_error(call(d, IFACE "ReloadBackend", json_pack("{s:[]}", "names")),
+                     "org.varlink.service.InvalidParameter", "parameter", "names");
+        assert_int_equal(client(d, ARGS("reload"), out, sizeof(out)), 2);
+        assert_non_null(strstr(out, "daemon-reload"));
+        json_t *r = call(d, IFACE "Reload", NULL); /* DaemonReload by its old name */
+        assert_null(error_of(r));
+        assert_non_null(param(r, "unchanged"));
+        json_decref(r);
+        r = call(d, IFACE "DaemonReload", NULL);
+        assert_null(error_of(r));
+        json_decref(r);
+        assert_int_equal(client(d, ARGS("daemon-reload"), out, sizeof(out)), 0);
+        for (const char *const *n = (const char *const[]){ "rl-sig", "rl-bad", "rl-none", NULL }; *n; n++)
+                json_decref(call(d, IFACE "Stop", json_pack("{s:s}", "name", *n)));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup_started, fixture_teardown)
@@ -1039,6 +1095,7 @@ int main(void) {
                 T(test_sigterm_stops_every_backend_at_info),
                 T(test_client_verbs_and_exit_codes),
                 T(test_options_before_the_verb),
+                T(test_reload_backends),
                 T(test_status_and_list_say_what_runs),
                 T(test_logs_and_limits_through_the_client),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),

@@ -71,9 +71,9 @@ static json_int_t pid_of(daemon_fixture *d, const char *name) {
         return pid;
 }
 
-/* `corral reload`; its exit status, its output in out. */
+/* `corral daemon-reload`; its exit status, its output in out. */
 static int corral_reload(daemon_fixture *d, char *out, size_t size) {
-        const char *argv[] = { getenv("CORRAL_BIN"), "reload", "--address", d->sock, NULL };
+        const char *argv[] = { getenv("CORRAL_BIN"), "daemon-reload", "--address", d->sock, NULL };
         posix_spawn_file_actions_t fa;
         char path[400];
         int status;

@@ -186,6 +186,30 @@ static int fake_kill(registry_backend *b, int sig, corral_kill_whom whom, uid_t 
         return whom == CORRAL_KILL_ALL ? 2 : 1;
 }
 
+static int fake_reload(registry_backend *b) {
+        if (!b->live || (b->state != CORRAL_STATE_STARTING && b->state != CORRAL_STATE_RUNNING))
+                return -ESTALE;
+        if (!corral_spec_can_reload(b->spec))
+                return -EOPNOTSUPP;
+        return b->reloads++ > 0 ? -EBUSY : 0;
+}
+
+void fake_reload_end(fake_supervisor *f, registry_backend *b, bool ok, int error) {
+        corral_event ev = { .type = ok ? CORRAL_EVENT_RELOADED : CORRAL_EVENT_RELOAD_FAILED,
+                            .level = ok ? CORRAL_LEVEL_INFO : CORRAL_LEVEL_WARNING,
+                            .ts_usec = ++f->clock,
+                            .backend = corral_spec_get_name(b->spec),
+                            .launch = b->launch,
+                            .pid = backend_pid(b),
+                            .cgroup = b->cgroup,
+                            .exit_code = -1,
+                            .error = error,
+                            .message = ok ? "backend reloaded (faked)" : "reload failed: faked" };
+
+        b->reloads = 0;
+        f->handler(NULL, &ev, f->userdata);
+}
+
 static int fake_adopt(void *sup, registry_backend ***ret, size_t *ret_n) {
         fake_supervisor *f = sup;
         size_t n = f->n_adoptable;
@@ -262,6 +286,7 @@ const registry_ops fake_ops = {
         .read_output = fake_read_output,
         .counters = fake_counters,
         .processes = fake_processes,
+        .reload = fake_reload,
 };
 
 void fake_init(fake_supervisor *f) {

@@ -32,9 +32,13 @@ struct registry_backend {
         uid_t kill_uid;
         pid_t kill_pid;
         unsigned restarts;    /* spawns asked as restarts, over its launches (counters) */
+        unsigned reloads;     /* reloads asked of it: each ends with fake_reload_end() */
         sd_event_source *end; /* with a loop: the stop's end, on its next turn */
         registry_backend *next;
 };
+
+/* The reload under way ends: a reloaded event, or reload-failed (error ETIMEDOUT: timed out). */
+void fake_reload_end(fake_supervisor *f, registry_backend *b, bool ok, int error);
 
 struct fake_supervisor {
         corral_event_handler_t handler;

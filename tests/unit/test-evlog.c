@@ -279,6 +279,13 @@ static void test_text_line_of_every_event(void **state) {
           "main process lives on");
         T(base(CORRAL_EVENT_ADOPTED, CORRAL_LEVEL_INFO, "backend taken back: supervised again"),
           "02:48:27.123 model-server adopted (info): taken back: supervised again, pid 2301");
+        T(base(CORRAL_EVENT_RELOADED, CORRAL_LEVEL_INFO,
+               "backend reloaded (SIGHUP delivered to its main process)"),
+          "02:48:27.123 model-server reloaded (info): reloaded (SIGHUP delivered to its main process)");
+        T(base(CORRAL_EVENT_RELOAD_FAILED, CORRAL_LEVEL_WARNING,
+               "reload failed: ExecReload=/usr/sbin/nginx -s reload: exited with status 1"),
+          "02:48:27.123 model-server reload-failed (warning): reload failed: ExecReload=/usr/sbin/nginx -s "
+          "reload: exited with status 1");
 #undef T
         assert_int_equal(seen, (1u << _CORRAL_EVENT_MAX) - 1); /* every type has its line here */
 }

@@ -281,7 +281,28 @@ func (c *Client) Metrics(ctx context.Context, openMetrics bool) (string, error) 
 	return r.Text, err
 }
 
-// Reload reads the definition files again and applies the difference.
+// ReloadBackend reloads each backend named as its definition says (ExecReload=, else
+// ReloadSignal=; with Ready=notify, systemd's notify-reload) and answers once every reload has
+// ended: one object each, in the order named, {name, result ("ok", "failed", "timed-out"),
+// message}. Errors: NoSuchBackend, BackendNotRunning, ReloadNotSupported (nothing is reloaded then).
+func (c *Client) ReloadBackend(ctx context.Context, names ...string) (*ReloadBackendReply, error) {
+	var r ReloadBackendReply
+	if err := c.call(ctx, "ReloadBackend", ReloadBackendParameters{Names: names}, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// DaemonReload has corrald read its definition files again and apply what changed (as SIGHUP).
+func (c *Client) DaemonReload(ctx context.Context) (*DaemonReloadReply, error) {
+	var r DaemonReloadReply
+	if err := c.call(ctx, "DaemonReload", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Reload is DaemonReload by the name it had before 0.2 (kept for a release).
 func (c *Client) Reload(ctx context.Context) (*ReloadReply, error) {
 	var r ReloadReply
 	if err := c.call(ctx, "Reload", nil, &r); err != nil {

@@ -45,7 +45,7 @@ type Backend struct {
 }
 
 // interfaceMethods are the methods the interface file declares, in its order.
-var interfaceMethods = []string{"Start", "Stop", "Kill", "StopAll", "Restart", "ResetFailed", "Remove", "List", "Status", "Watch", "Logs", "Metrics", "Reload"}
+var interfaceMethods = []string{"Start", "Stop", "Kill", "StopAll", "Restart", "ResetFailed", "Remove", "List", "Status", "Watch", "Logs", "Metrics", "ReloadBackend", "DaemonReload", "Reload"}
 
 // Spec: the parameters of Start.
 type Spec struct {
@@ -60,6 +60,10 @@ type Spec struct {
 	EnvironmentFiles []string `json:"environmentFiles,omitempty"`
 	// ExecStartPre=: command lines (systemd's quoting; a leading "-" ignores a failure) run in order in the backend's cgroup before the command; a failure is StartFailed / start-failed.
 	ExecStartPre []string `json:"execStartPre,omitempty"`
+	// ExecReload=: command lines run in the backend's cgroup (with $MAINPID) by ReloadBackend; their exit status decides.
+	ExecReload []string `json:"execReload,omitempty"`
+	// ReloadSignal=: the signal ReloadBackend sends its main process when there is no execReload (with Ready=notify: systemd's notify-reload, RELOADING=1 then READY=1).
+	ReloadSignal *string `json:"reloadSignal,omitempty"`
 	// ExecStopPost=: command lines run after each launch ends, whatever its verdict; a failure is logged, the verdict stays.
 	ExecStopPost []string `json:"execStopPost,omitempty"`
 	// User=, Group=: run as this user (name or number, with its supplementary groups) and group.
@@ -264,6 +268,29 @@ type MetricsReply struct {
 	Text string `json:"text"`
 }
 
+// ReloadBackendParameters: the parameters of ReloadBackend.
+type ReloadBackendParameters struct {
+	Names []string `json:"names"`
+}
+
+// ReloadBackendReply: the reply of ReloadBackend.
+type ReloadBackendReply struct {
+	Backends []json.RawMessage `json:"backends"`
+}
+
+// DaemonReloadParameters: the parameters of DaemonReload.
+type DaemonReloadParameters struct {
+}
+
+// DaemonReloadReply: the reply of DaemonReload.
+type DaemonReloadReply struct {
+	Started   []string `json:"started"`
+	Stopped   []string `json:"stopped"`
+	Restarted []string `json:"restarted"`
+	Unchanged []string `json:"unchanged"`
+	Problems  []string `json:"problems"`
+}
+
 // ReloadParameters: the parameters of Reload.
 type ReloadParameters struct {
 }
@@ -311,6 +338,7 @@ var (
 	ErrNotPermitted         = &Error{Name: "io.corral.Supervisor.NotPermitted"}
 	ErrOutOfMemory          = &Error{Name: "io.corral.Supervisor.OutOfMemory"}
 	ErrReloadFailed         = &Error{Name: "io.corral.Supervisor.ReloadFailed"}
+	ErrReloadNotSupported   = &Error{Name: "io.corral.Supervisor.ReloadNotSupported"}
 	ErrShuttingDown         = &Error{Name: "io.corral.Supervisor.ShuttingDown"}
 	ErrStartFailed          = &Error{Name: "io.corral.Supervisor.StartFailed"}
 	ErrExpectedMore         = &Error{Name: "org.varlink.service.ExpectedMore"}
@@ -363,6 +391,11 @@ type ShuttingDownParameters struct {
 // ReloadFailedParameters: the parameters of the error io.corral.Supervisor.ReloadFailed (Error.Decode).
 type ReloadFailedParameters struct {
 	Message string `json:"message"`
+}
+
+// ReloadNotSupportedParameters: the parameters of the error io.corral.Supervisor.ReloadNotSupported (Error.Decode).
+type ReloadNotSupportedParameters struct {
+	Name string `json:"name"`
 }
 
 // MessageTooLargeParameters: the parameters of the error io.corral.Supervisor.MessageTooLarge (Error.Decode).
