@@ -39,7 +39,16 @@ typedef enum corral_ready {
         CORRAL_READY_NONE,   /* running as soon as it is started (the default) */
         CORRAL_READY_NOTIFY, /* starting until it sends READY=1 (sd_notify) on $NOTIFY_SOCKET */
         CORRAL_READY_TCP,    /* starting until a socket of its own cgroup listens on an address */
+        CORRAL_READY_HTTP,   /* that, and until a GET to it answers 2xx */
+        CORRAL_READY_EXEC,   /* starting until a command run in its cgroup exits 0 */
 } corral_ready;
+
+/* What its health checks (corral_spec_set_health_check()) say while it runs. */
+typedef enum corral_health {
+        CORRAL_HEALTH_UNKNOWN,   /* no check, not running, or none has answered yet */
+        CORRAL_HEALTH_HEALTHY,   /* the last check passed */
+        CORRAL_HEALTH_UNHEALTHY, /* the last check failed (killed once enough have in a row) */
+} corral_health;
 
 /* How a stop reaches the processes of a backend's cgroup (KillMode=, as systemd names it). */
 typedef enum corral_kill_mode {
@@ -76,6 +85,8 @@ typedef enum corral_event_type {
         CORRAL_EVENT_ADOPTED,    /* corral_adopt() took it back from a supervisor that died */
         CORRAL_EVENT_RELOADED,   /* corral_backend_reload() is done: it reloaded */
         CORRAL_EVENT_RELOAD_FAILED, /* corral_backend_reload() failed (error ETIMEDOUT: in time) */
+        CORRAL_EVENT_UNHEALTHY,  /* a verdict: its health checks failed too often in a row; it was killed */
+        CORRAL_EVENT_HEALTH,     /* its health changed: a check passed after none or failures, or failed */
         _CORRAL_EVENT_MAX,
 } corral_event_type;
 
@@ -420,7 +431,13 @@ int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_time
  */
 int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec);
 
-/** corral_spec_set_ready_string() - "none", "notify" or "tcp:HOST:PORT" ("tcp:[::1]:8080"). */
+/**
+ * corral_spec_set_ready_string() - "none", "notify", "tcp:HOST:PORT" ("tcp:[::1]:8080"),
+ * "http://HOST:PORT/PATH" (a socket of its own listens there, as for tcp:, and a GET of PATH
+ * answers 2xx within the health check timeout) or "exec:CMD" (CMD, run with /bin/sh -c in the
+ * backend's cgroup as its user, exits 0 within the health check timeout). Tried again, 10 ms to
+ * 500 ms apart, until then. HOST is numeric or localhost.
+ */
 int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t start_timeout_usec);
 
 /**
@@ -428,6 +445,23 @@ int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t sta
  * it is: "none" (the default), "notify" or "tcp:HOST:PORT". -EINVAL for anything else.
  */
 int corral_spec_set_readiness(corral_spec *s, const char *ready);
+
+/**
+ * corral_spec_set_health_check() - while it runs (ready, not stopping), check it every health
+ * check interval (corral_spec_set_health_check_interval(), default 30 s) the way @check says,
+ * as Ready= does: "tcp:HOST:PORT", "http://HOST:PORT/PATH" or "exec:CMD"; NULL or "none" for
+ * no checks (the default: no timer at all). A check not passed within the timeout (default
+ * 10 s) failed; after corral_spec_set_health_check_failures() (default 3) failures in a row
+ * its cgroup is killed and the verdict is `unhealthy`; the restart policy applies.
+ */
+int corral_spec_set_health_check(corral_spec *s, const char *check);
+/** corral_spec_set_health_check_interval() - between the end of a check and the next; > 0. */
+int corral_spec_set_health_check_interval(corral_spec *s, uint64_t usec);
+/** corral_spec_set_health_check_timeout() - how long a check (and a try of Ready=http, exec) may take; > 0.
+ */
+int corral_spec_set_health_check_timeout(corral_spec *s, uint64_t usec);
+/** corral_spec_set_health_check_failures() - failures in a row that make it unhealthy: 1 to 1000. */
+int corral_spec_set_health_check_failures(corral_spec *s, unsigned n);
 
 /**
  * corral_spec_set_start_timeout() - not ready within @usec of its start: start-failed, and its
@@ -487,6 +521,8 @@ const char *corral_spec_get_name(const corral_spec *s);
 char *const *corral_spec_get_argv(const corral_spec *s);
 corral_type corral_spec_get_type(const corral_spec *s);
 corral_restart corral_spec_get_restart(const corral_spec *s);
+/** corral_spec_get_health_check() - its HealthCheck= as given ("http://127.0.0.1:80/"), or NULL for none. */
+const char *corral_spec_get_health_check(const corral_spec *s);
 
 /**
  * corral_spawn() - start a backend in a new leaf cgroup.
@@ -677,6 +713,13 @@ corral_state corral_backend_get_state(corral_backend *b);
 uint64_t corral_backend_get_next_restart(corral_backend *b);
 /** corral_backend_get_restarts() - restarts since the last reset by a long enough run. */
 unsigned corral_backend_get_restarts(corral_backend *b);
+/**
+ * corral_backend_get_health() - what its health checks say now (CORRAL_HEALTH_UNKNOWN without
+ * any), and in @ret_failures (optional) how many failed in a row.
+ */
+corral_health corral_backend_get_health(corral_backend *b, unsigned *ret_failures);
+/** corral_health_to_string() - "unknown", "healthy", "unhealthy"; NULL when out of range. */
+const char *corral_health_to_string(corral_health h);
 /** corral_backend_get_status_text() - the last STATUS= it sent, or NULL. Borrowed. */
 const char *corral_backend_get_status_text(corral_backend *b);
 /**

@@ -307,6 +307,13 @@ static json_t *entry_json(registry *r, entry *e, bool usage) {
                                     e->definition ? json_string(e->definition) : json_null());
                 json_object_set_new(o, "statusText",
                                     i.status_text ? json_string(i.status_text) : json_null());
+                json_object_set_new(o, "health",
+                                    corral_spec_get_health_check(e->spec)
+                                            ? json_string(corral_health_to_string(i.health))
+                                            : json_null());
+                json_object_set_new(o, "healthFailures",
+                                    corral_spec_get_health_check(e->spec) ? json_integer(i.health_failures)
+                                                                          : json_null());
                 json_object_set_new(o, "started",
                                     i.start_usec ? json_integer((json_int_t) i.start_usec) : json_null());
                 json_object_set_new(o, "ready", i.ready >= 0 ? json_boolean(i.ready) : json_null());

@@ -26,6 +26,8 @@ typedef struct registry_backend_info {
         const char *status_text;    /* its last STATUS=, or NULL */
         uint64_t start_usec;        /* CLOCK_REALTIME of its launch's start; 0: none */
         int ready;                  /* 1 ready, 0 not yet, -1 no readiness to report (or no launch) */
+        corral_health health;       /* what its health checks say */
+        unsigned health_failures;   /* in a row */
 } registry_backend_info;
 
 #define REGISTRY_LEVELS (CORRAL_LEVEL_ERROR + 1)

@@ -80,6 +80,8 @@ static const corral_spec *sv_spec(registry_backend *b) {
 }
 
 static void sv_info(registry_backend *b, registry_backend_info *ret) {
+        unsigned failures;
+        corral_health health = corral_backend_get_health(B(b), &failures);
         int ready = corral_backend_get_ready(B(b));
 
         *ret = (registry_backend_info){
@@ -90,6 +92,8 @@ static void sv_info(registry_backend *b, registry_backend_info *ret) {
                 .restarts = corral_backend_get_restarts(B(b)),
                 .next_restart_usec = corral_backend_get_next_restart(B(b)),
                 .status_text = corral_backend_get_status_text(B(b)),
+                .health = health,
+                .health_failures = failures,
                 .start_usec = corral_backend_get_start_time(B(b)),
                 .ready = ready < 0 ? -1 : ready,
         };

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,26 @@ static int backend_watch_file(corral_backend *b, const char *file, int *ret_wd) 
         return 0;
 }
 
+/* The check under way, if any, no more. */
+static void backend_check_cancel(backend_check *k) {
+        k->http = probe_http_free(k->http);
+        k->command = command_free(k->command);
+}
+
+/* Its readiness being tried: no more. */
 static void backend_probe_done(backend_run *r) {
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
+        if (r->check && !r->check->for_health)
+                backend_check_cancel(r->check);
+}
+
+/* Its health being checked: no more. */
+static void backend_health_done(backend_run *r) {
+        if (!r->check)
+                return;
+        r->check->health_timer = sd_event_source_disable_unref(r->check->health_timer);
+        if (r->check->for_health)
+                backend_check_cancel(r->check);
 }
 
 static void backend_notify_close(corral_backend *b) {
@@ -103,6 +122,7 @@ static void backend_run_close(corral_backend *b) {
         backend_unwatch(b, &r->events_wd);
         backend_unwatch(b, &r->memevents_wd);
         backend_probe_done(r);
+        backend_health_done(r);
         r->stop_timer = sd_event_source_disable_unref(r->stop_timer);
         r->start_timer = sd_event_source_disable_unref(r->start_timer);
         r->watchdog_timer = sd_event_source_disable_unref(r->watchdog_timer);
@@ -122,6 +142,7 @@ static void backend_run_done(corral_backend *b) {
         free(b->run.status_text);
         free(b->run.verdict);
         free(b->run.intent.cause);
+        free(b->run.check);
         free(b->run.failed_tail);
         free(b->run.post_verdict);
         b->run = BACKEND_RUN_INIT;
@@ -400,6 +421,7 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .kill_uid = r->kill.by_uid,
                               .kill_pid = r->kill.by_pid,
                               .deadline_kill = r->deadline_kill,
+                              .unhealthy = r->unhealthy,
                               .oom_seen = r->oom_seen,
                               .attempt = b->attempt,
                               .n_restart_times = b->n_restart_times,
@@ -440,6 +462,8 @@ static int backend_on_start_timer(sd_event_source *s, uint64_t usec, void *userd
 static int backend_on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata);
 static void backend_watchdog_arm(corral_backend *b);
 static void backend_probe_later(corral_backend *b);
+static void backend_health_later(corral_backend *b);
+static bool backend_check_busy(const backend_check *k);
 
 /* An absolute timer of one purpose, unless it is armed already. */
 static void backend_arm(corral_backend *b, sd_event_source **src, uint64_t at, uint64_t accuracy,
@@ -458,6 +482,8 @@ static void backend_release(corral_backend *b, corral_state s) {
         }
         if (s != CORRAL_STATE_STARTING && s != CORRAL_STATE_RUNNING)
                 r->watchdog_timer = sd_event_source_disable_unref(r->watchdog_timer);
+        if (s != CORRAL_STATE_RUNNING) /* never checked while it starts or stops */
+                backend_health_done(r);
         if (s == CORRAL_STATE_EXITED) { /* the main process is gone: nothing more to hear from it */
                 backend_pidfd_close(r);
                 backend_notify_close(b);
@@ -478,8 +504,12 @@ static void backend_hold(corral_backend *b, corral_state s) {
         if (s == CORRAL_STATE_STARTING && sp->start_timeout_usec > 0)
                 backend_arm(b, &r->start_timer, r->start_usec + sp->start_timeout_usec, 1000,
                             backend_on_start_timer);
-        if (s == CORRAL_STATE_STARTING && sp->ready == CORRAL_READY_TCP && !r->probe_timer)
+        if (s == CORRAL_STATE_STARTING && sp->ready_check.kind != CHECK_NONE && r->check &&
+            !r->probe_timer && !backend_check_busy(r->check))
                 backend_probe_later(b);
+        if (s == CORRAL_STATE_RUNNING && sp->health.kind != CHECK_NONE && r->check &&
+            !r->check->health_timer && !backend_check_busy(r->check) && !r->unhealthy)
+                backend_health_later(b);
         if ((s == CORRAL_STATE_STARTING || s == CORRAL_STATE_RUNNING) && !r->watchdog_timer)
                 backend_watchdog_arm(b);
         if (s == CORRAL_STATE_STOPPING && r->intent.stop && r->stop_deadline_usec)
@@ -533,6 +563,103 @@ static void backend_ready(corral_backend *b) {
         backend_emit(b, CORRAL_EVENT_READY, CORRAL_LEVEL_INFO, "backend ready");
 }
 
+/* --- Its checks: readiness (Ready=tcp, http, exec) and health (HealthCheck=). --- */
+
+static bool backend_check_busy(const backend_check *k) {
+        return k->http || k->command;
+}
+
+/* Whether a socket of its own listens on the check's address; if not, why (nothing listening is
+ * said only if say_none: a start waits for it without a word). */
+static bool backend_listens(corral_backend *b, const spec_check *c, bool say_none) {
+        _cleanup_close_ int leaf = backend_leaf_open(b);
+        char *why = b->run.check->why, where[80];
+        size_t size = sizeof(b->run.check->why);
+        int k = leaf < 0 ? leaf : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup);
+
+        (void) check_format_addr(c, where, sizeof(where));
+        why[0] = '\0';
+        if (k == PROBE_LISTENER_FOREIGN)
+                (void) snprintf(why, size, "port %s held by a process outside the backend", where);
+        else if (k == PROBE_LISTENER_NONE && say_none)
+                (void) snprintf(why, size, "nothing listens on %s", where);
+        else if (k < 0)
+                (void) snprintf(why, size, "the listening sockets could not be listed: %s", strerror(-k));
+        return k == PROBE_LISTENER_OWN;
+}
+
+static void backend_on_ready_check(void *userdata, bool ok, const char *why);
+static void backend_on_health_check(void *userdata, bool ok, const char *why);
+
+/* What an exec check's command came to, in a few words: "exit status 1: <its last stderr line>". */
+static void command_result_why(const command_result *res, uint64_t timeout_usec, char *why, size_t size) {
+        const char *tail = res->stderr_tail ? res->stderr_tail : "", *last = strrchr(tail, '\n');
+
+        last = last ? last + 1 : tail;
+        if (res->error < 0)
+                (void) snprintf(why, size, "%s: %s", res->what ?: "the command", strerror(-res->error));
+        else if (res->timed_out)
+                (void) snprintf(why, size, "no answer within %" PRIu64 " ms",
+                                (uint64_t) (timeout_usec / USEC_PER_MSEC));
+        else if (res->si_code == CLD_EXITED)
+                (void) snprintf(why, size, "exit status %d%s%s", res->status, *last ? ": " : "", last);
+        else
+                (void) snprintf(why, size, "killed by %s", signal_to_name(res->status) ?: "a signal");
+}
+
+static void backend_on_exec_done(command *cmd _unused_, const command_result *res, void *userdata) {
+        corral_backend *b = userdata;
+        backend_check *k = b->run.check;
+        char why[sizeof(k->why)];
+
+        k->command = NULL; /* freed once this returns */
+        command_result_why(res, b->spec->health_timeout_usec, why, sizeof(why));
+        if (k->for_health)
+                backend_on_health_check(b, command_result_ok(res), why);
+        else
+                backend_on_ready_check(b, command_result_ok(res), why);
+}
+
+/* CMD with /bin/sh -c, in a sub-group of its leaf, as its user, within the check's timeout. */
+static int backend_check_exec(corral_backend *b, const spec_check *c) {
+        backend_check *k = b->run.check;
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", c->text + c->arg_at, NULL };
+        _cleanup_free_ char *what = NULL;
+        int r = backend_run_command(b, argv, b->spec->health_timeout_usec, backend_on_exec_done, b,
+                                    &k->command, &what);
+
+        if (r < 0) {
+                (void) snprintf(k->why, sizeof(k->why), "%s: %s", what ?: "running the command",
+                                strerror(-r));
+                return 0;
+        }
+        return 2;
+}
+
+/* Start the check c, for health or readiness: 1 if it passed at once, 0 if it failed (why is
+ * kept), 2 if it is under way (done is called with its result). */
+static int backend_check_start(corral_backend *b, const spec_check *c, bool for_health, probe_done_fn done) {
+        backend_check *k = b->run.check;
+        int r;
+
+        k->for_health = for_health;
+        if (c->kind == CHECK_EXEC)
+                return backend_check_exec(b, c);
+        if (!backend_listens(b, c, for_health))
+                return 0;
+        if (c->kind == CHECK_TCP)
+                return 1;
+        r = probe_http_start(b->corral->event, (const struct sockaddr *) &c->addr, c->addr_len,
+                             c->text + c->host_at, c->host_len, c->text + c->arg_at,
+                             b->spec->health_timeout_usec, done, b, &k->http);
+        if (r == -EADDRNOTAVAIL)
+                (void) snprintf(k->why, sizeof(k->why), "%.*s is not an address of this host",
+                                (int) c->host_len, c->text + c->host_at);
+        else if (r < 0)
+                (void) snprintf(k->why, sizeof(k->why), "connecting to it: %s", strerror(-r));
+        return r < 0 ? 0 : 2;
+}
+
 static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata);
 
 /* Not yet: try again a little later, 10 ms doubling up to 500 ms; only while it starts. */
@@ -547,26 +674,127 @@ static void backend_probe_later(corral_backend *b) {
                                           1000, backend_on_probe_timer, b);
 }
 
-/* Ready once a socket of its own listens on the address: one that another process holds (a
- * server already running there, whose port this one cannot get) never makes it ready. */
+static void backend_on_ready_check(void *userdata, bool ok, const char *why) {
+        corral_backend *b = userdata;
+        backend_check *k = b->run.check;
+
+        k->http = probe_http_free(k->http);
+        (void) snprintf(k->why, sizeof(k->why), "%s", ok ? "" : why);
+        if (ok)
+                backend_ready(b);
+        else if (b->state == CORRAL_STATE_STARTING)
+                backend_probe_later(b);
+}
+
+/* Ready once it answers for itself: a socket of its own listens on the address (one that another
+ * process holds, a server already running there whose port this one cannot get, never counts),
+ * and for http, a GET of the path through it answers 2xx. */
 static int backend_on_probe_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         corral_backend *b = userdata;
-        const corral_spec *sp = b->spec;
         backend_run *r = &b->run;
-        _cleanup_close_ int leaf = -EBADF;
         int k;
 
         r->probe_timer = sd_event_source_disable_unref(r->probe_timer);
-        if (b->state != CORRAL_STATE_STARTING)
+        if (b->state != CORRAL_STATE_STARTING || !r->check || backend_check_busy(r->check))
                 return 0;
-        leaf = backend_leaf_open(b);
-        k = leaf < 0 ? leaf : probe_listener((const struct sockaddr *) &sp->ready_addr, leaf, r->cgroup);
-        r->probe_miss = k < 0 ? PROBE_MISS_ERROR : (uint8_t) k;
-        if (k == PROBE_LISTENER_OWN)
+        k = backend_check_start(b, &b->spec->ready_check, false, backend_on_ready_check);
+        if (k == 1)
                 backend_ready(b);
-        else
+        else if (k == 0)
                 backend_probe_later(b);
         return 0;
+}
+
+static int backend_on_health_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata);
+
+/* The next health check, an interval after the last one ended; only while it runs. */
+static void backend_health_later(corral_backend *b) {
+        backend_check *k = b->run.check;
+        uint64_t every = b->spec->health_interval_usec;
+
+        k->health_timer = sd_event_source_disable_unref(k->health_timer);
+        (void) sd_event_add_time_relative(b->corral->event, &k->health_timer, CLOCK_MONOTONIC, every,
+                                          every / 100 < USEC_PER_SEC ? every / 100 + 1 : USEC_PER_SEC,
+                                          backend_on_health_timer, b);
+}
+
+/* Too many failures in a row: recorded (a supervisor after us tells the same verdict), then its
+ * cgroup is killed; the verdict is unhealthy and the restart policy applies. */
+static void backend_kill_unhealthy(corral_backend *b) {
+        b->run.unhealthy = true;
+        backend_persist(b);
+        if (b->run.populated)
+                backend_escalate(b);
+}
+
+static void backend_health_tell(corral_backend *b, corral_level level, const char *fmt, ...) _printf_(3, 4);
+static void backend_health_tell(corral_backend *b, corral_level level, const char *fmt, ...) {
+        char msg[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        backend_emit(b, CORRAL_EVENT_HEALTH, level, msg);
+}
+
+static void backend_on_health_result(corral_backend *b, bool ok) {
+        backend_check *k = b->run.check;
+        corral_health was = k->health;
+
+        if (ok) {
+                k->why[0] = '\0';
+                k->health = CORRAL_HEALTH_HEALTHY;
+                if (was != CORRAL_HEALTH_HEALTHY)
+                        backend_health_tell(b, CORRAL_LEVEL_INFO, "backend healthy%s",
+                                            k->failures ? " again" : "");
+                k->failures = 0;
+        } else {
+                k->failures++;
+                k->health = CORRAL_HEALTH_UNHEALTHY;
+                if (was != CORRAL_HEALTH_UNHEALTHY)
+                        backend_health_tell(b, CORRAL_LEVEL_WARNING,
+                                            "health check failed (%u of %u in a row): %s", k->failures,
+                                            b->spec->health_failures, k->why);
+                if (k->failures >= b->spec->health_failures)
+                        return backend_kill_unhealthy(b);
+        }
+        if (b->state == CORRAL_STATE_RUNNING)
+                backend_health_later(b);
+}
+
+static void backend_on_health_check(void *userdata, bool ok, const char *why) {
+        corral_backend *b = corral_backend_ref(userdata);
+        backend_check *k = b->run.check;
+
+        k->http = probe_http_free(k->http);
+        if (!ok)
+                (void) snprintf(k->why, sizeof(k->why), "%s", why);
+        backend_on_health_result(b, ok);
+        corral_backend_unref(b);
+}
+
+static int backend_on_health_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        corral_backend *b = corral_backend_ref(userdata);
+        backend_check *k = b->run.check;
+        int r;
+
+        k->health_timer = sd_event_source_disable_unref(k->health_timer);
+        if (b->state == CORRAL_STATE_RUNNING && !backend_check_busy(k) && !b->run.unhealthy) {
+                r = backend_check_start(b, &b->spec->health, true, backend_on_health_check);
+                if (r < 2)
+                        backend_on_health_result(b, r == 1);
+        }
+        corral_backend_unref(b);
+        return 0;
+}
+
+corral_health corral_backend_get_health(corral_backend *b, unsigned *ret_failures) {
+        const backend_check *k = b ? b->run.check : NULL;
+
+        if (ret_failures)
+                *ret_failures = k ? k->failures : 0;
+        return k ? k->health : CORRAL_HEALTH_UNKNOWN;
 }
 
 /* No WATCHDOG=1 in time: it is killed, and its verdict is watchdog. */
@@ -832,32 +1060,7 @@ static uint64_t backend_oom_new(corral_backend *b) {
         return now - b->run.oom_seen;
 }
 
-/* What the last look for its listener found instead of one of its own, for a start that timed out. */
-static const char *backend_not_ready_why(const corral_backend *b, char *buf, size_t size) {
-        const struct sockaddr_storage *a = &b->spec->ready_addr;
-        char host[INET6_ADDRSTRLEN] = "?";
-        unsigned port;
-
-        if (b->spec->ready != CORRAL_READY_TCP || b->run.probe_miss == PROBE_LISTENER_NONE)
-                return NULL;
-        if (a->ss_family == AF_INET6) {
-                (void) inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) a)->sin6_addr, host,
-                                 sizeof(host));
-                port = ntohs(((const struct sockaddr_in6 *) a)->sin6_port);
-        } else {
-                (void) inet_ntop(AF_INET, &((const struct sockaddr_in *) a)->sin_addr, host, sizeof(host));
-                port = ntohs(((const struct sockaddr_in *) a)->sin_port);
-        }
-        if (b->run.probe_miss == PROBE_LISTENER_FOREIGN)
-                (void) snprintf(buf, size, "port %s%s%s:%u held by a process outside the backend",
-                                a->ss_family == AF_INET6 ? "[" : "", host,
-                                a->ss_family == AF_INET6 ? "]" : "", port);
-        else
-                (void) snprintf(buf, size, "the listening sockets could not be listed");
-        return buf;
-}
-
-static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, char *why, size_t why_size) {
+static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new) {
         const backend_run *r = &b->run;
 
         return (verdict_input){ .intent_stop = r->intent.stop,
@@ -871,8 +1074,12 @@ static verdict_input backend_verdict_input(corral_backend *b, uint64_t oom_new, 
                                 .ready_pending = r->ready_pending,
                                 .start_timed_out = r->start_timed_out,
                                 .start_timeout_usec = b->spec->start_timeout_usec,
-                                .not_ready_why =
-                                        r->start_timed_out ? backend_not_ready_why(b, why, why_size) : NULL,
+                                .not_ready_why = r->start_timed_out && r->check && r->check->why[0]
+                                        ? r->check->why
+                                        : NULL,
+                                .unhealthy = r->unhealthy,
+                                .health_failures = r->check ? r->check->failures : 0,
+                                .health_why = r->check && r->check->why[0] ? r->check->why : NULL,
                                 .self_stopping = r->self_stopping,
                                 .watchdog_fired = r->watchdog_fired,
                                 .watchdog_usec = r->watchdog_usec,
@@ -1000,19 +1207,28 @@ static void backend_finish(corral_backend *b) {
         uint64_t oom;
         verdict_input in;
         verdict v;
-        char why[160];
 
         if (!c || b->state == CORRAL_STATE_GONE || b->run.post_verdict) /* decided: ExecStopPost= runs */
                 return;
         oom = backend_oom_new(b);
         b->oom_kills += (unsigned) oom;
-        in = backend_verdict_input(b, oom, why, sizeof(why));
+        in = backend_verdict_input(b, oom);
         v = verdict_decide(&in);
         backend_conclude(b, &v, 0, true);
         backend_reap_orphans(c);
 }
 
 /* --- A launch: the first, and each restart. --- */
+
+/* Its checks' state, for a spec with any. */
+static int backend_check_new(corral_backend *b) {
+        const corral_spec *sp = b->spec;
+
+        if (sp->ready_check.kind == CHECK_NONE && sp->health.kind == CHECK_NONE)
+                return 0;
+        b->run.check = calloc(1, sizeof(backend_check));
+        return b->run.check ? 0 : -ENOMEM;
+}
 
 /* A launch's result becomes the backend's current run; its output is read from the loop. */
 static int backend_attach(corral_backend *b, launch *l) {
@@ -1035,6 +1251,9 @@ static int backend_attach(corral_backend *b, launch *l) {
         (void) syscall_pid_starttime(r->pid, &r->pid_starttime);
         r->watchdog_usec = b->spec->watchdog_usec;
         r->ready_pending = b->spec->ready != CORRAL_READY_NONE;
+        k = backend_check_new(b);
+        if (k < 0)
+                return k;
         if (b->out.pipe_fd[0] >= 0)
                 output_prepare(b);
         leaf = backend_leaf_open(b);
@@ -1060,7 +1279,9 @@ static int backend_start_main(corral_backend *b, const launch *lp, bool may_rest
                 what = strdup("watching it");
         }
         if (r < 0) {
-                verdict_input in = { .start_error = -r, .start_what = what, .start_what_is_why = r == -ESRCH };
+                verdict_input in = { .start_error = -r,
+                                     .start_what = what,
+                                     .start_what_is_why = r == -ESRCH };
                 verdict v = verdict_decide(&in);
                 backend_conclude(b, &v, -r, may_restart);
                 return r;
@@ -1495,6 +1716,7 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
                 .sig = st->kill_signal, .all = st->kill_all, .by_uid = st->kill_uid, .by_pid = st->kill_pid
         };
         r->deadline_kill = st->deadline_kill;
+        r->unhealthy = st->unhealthy;
         r->oom_seen = st->oom_seen;
         r->watchdog_usec = spec->watchdog_usec;
         if (st->concluded && (r->verdict = malloc(sizeof(verdict)))) {
@@ -1513,6 +1735,10 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         b->next_restart_usec = st->next_restart_usec;
         backend_counters_from_record(b, &st->counters);
         (void) cgroup_limits_reopen(&c->limits_host, &c->root, r->cgroup, &b->spec->limits, &r->v1);
+        if (backend_check_new(b) < 0) {
+                corral_backend_unref(b);
+                return -ENOMEM;
+        }
         backend_link(b);
         *ret = b;
         return 0;
@@ -1923,7 +2149,7 @@ int corral_backend_get_usage(corral_backend *b, uint64_t *ret_memory_bytes, uint
 
 static bool backend_has_launch(const corral_backend *b) {
         return b && b->state != CORRAL_STATE_GONE && b->state != CORRAL_STATE_RESTARTING &&
-               b->state != CORRAL_STATE_FAILED && b->run.id[0];
+                b->state != CORRAL_STATE_FAILED && b->run.id[0];
 }
 
 uint64_t corral_backend_get_start_time(corral_backend *b) {

@@ -11,6 +11,7 @@
 #include "cgroup.h"
 #include "command.h"
 #include "cgroup-limits.h"
+#include "check.h"
 #include "corral.h"
 #include "hashmap.h"
 #include "launch.h"
@@ -85,6 +86,17 @@ typedef struct backend_intent {
         char *cause;      /* why, if asked for because of another backend (malloc'ed), or NULL */
 } backend_intent;
 
+/* A launch's readiness and health checks: allocated only for a spec that has any, so that a
+ * backend without them costs nothing more. One check is under way at a time. */
+typedef struct backend_check {
+        probe_http *http;              /* an HTTP check under way */
+        struct command *command;       /* an exec check under way */
+        bool for_health;               /* the one under way is a health check (else readiness) */
+        sd_event_source *health_timer; /* the next health check */
+        unsigned failures;             /* health checks failed in a row */
+        corral_health health;
+        char why[160]; /* what the last failed check (or try of readiness) found; "" if none */
+} backend_check;
 /* A signal sent by corral_backend_kill(): recorded before it is sent, for the verdict of a death by
  * it. sig 0: none. */
 typedef struct backend_kill_req {
@@ -131,9 +143,10 @@ typedef struct backend_run {
         sd_event_source *start_timer;    /* the start timeout */
         sd_event_source *watchdog_timer; /* WATCHDOG=1 is due */
         sd_event_source *conclude_timer; /* taken back ended: concluded from the loop, not from corral_adopt() */
-        sd_event_source *probe_timer;    /* Ready=tcp: the next look for a listener of its own */
+        sd_event_source *probe_timer;    /* Ready=tcp, http, exec: the next try */
         uint64_t probe_delay_usec;
-        uint8_t probe_miss; /* what the last look found instead (probe_listener_result, PROBE_MISS_ERROR) */
+        struct backend_check *check; /* its checks' state, only for a spec with a check */
+        bool unhealthy;              /* failed its health checks: killed, and the verdict is unhealthy */
         /* The commands around the main one (ExecStartPre=, ExecStopPost=): one at a time. */
         command *cmd;          /* the one running, or NULL */
         unsigned cmd_index;    /* its line in the spec's list */
@@ -205,8 +218,10 @@ struct corral_spec {
         corral_ready ready;
         uint64_t start_timeout_usec;
         uint64_t watchdog_usec;
-        struct sockaddr_storage ready_addr; /* CORRAL_READY_TCP */
-        socklen_t ready_addr_len;
+        spec_check ready_check; /* CORRAL_READY_TCP, _HTTP, _EXEC */
+        spec_check health;      /* HealthCheck=: CHECK_NONE for none */
+        uint64_t health_interval_usec, health_timeout_usec;
+        unsigned health_failures; /* in a row, that make it unhealthy: killed */
         cgroup_limits limits;
         corral_output output;
         uint64_t log_buffer; /* bytes of output kept in memory */

@@ -26,6 +26,14 @@ static const char *const event_names[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_ADOPTED] = "adopted",
         [CORRAL_EVENT_RELOADED] = "reloaded",
         [CORRAL_EVENT_RELOAD_FAILED] = "reload-failed",
+        [CORRAL_EVENT_UNHEALTHY] = "unhealthy",
+        [CORRAL_EVENT_HEALTH] = "health",
+};
+
+static const char *const health_names[] = {
+        [CORRAL_HEALTH_UNKNOWN] = "unknown",
+        [CORRAL_HEALTH_HEALTHY] = "healthy",
+        [CORRAL_HEALTH_UNHEALTHY] = "unhealthy",
 };
 
 static const char *const level_names[] = {
@@ -68,6 +76,7 @@ bool corral_event_is_verdict(corral_event_type t) {
         case CORRAL_EVENT_ADOPTED:
         case CORRAL_EVENT_RELOADED:
         case CORRAL_EVENT_RELOAD_FAILED:
+        case CORRAL_EVENT_HEALTH:
                 return false;
         default:
                 return (unsigned) t < _CORRAL_EVENT_MAX;
@@ -84,6 +93,10 @@ const char *corral_how_to_string(corral_how h) {
 
 const char *corral_state_to_string(corral_state s) {
         return LOOKUP(state_names, s);
+}
+
+const char *corral_health_to_string(corral_health h) {
+        return LOOKUP(health_names, h);
 }
 
 const char *corral_restart_to_string(corral_restart r) {

@@ -111,3 +111,164 @@ int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path
                 return PROBE_LISTENER_OWN;
         return s.n_inodes > 0 || s.other ? PROBE_LISTENER_FOREIGN : PROBE_LISTENER_NONE;
 }
+
+/* --- An HTTP GET on the loop. --- */
+
+#define PROBE_HTTP_ANSWER_MAX 1024
+
+struct probe_http {
+        int fd;
+        sd_event_source *io, *timer;
+        char *request;
+        size_t request_len, sent;
+        char answer[PROBE_HTTP_ANSWER_MAX + 1];
+        size_t got;
+        uint64_t timeout_usec;
+        probe_done_fn done;
+        void *userdata;
+};
+
+probe_http *probe_http_free(probe_http *p) {
+        if (!p)
+                return NULL;
+        p->io = sd_event_source_disable_unref(p->io);
+        p->timer = sd_event_source_disable_unref(p->timer);
+        safe_close(p->fd);
+        free(p->request);
+        free(p);
+        return NULL;
+}
+
+/* The end: nothing of it runs any more, then the caller is told (and may free it). */
+static void probe_http_end(probe_http *p, bool ok, const char *why) {
+        p->io = sd_event_source_disable_unref(p->io);
+        p->timer = sd_event_source_disable_unref(p->timer);
+        p->fd = safe_close(p->fd);
+        p->done(p->userdata, ok, why);
+}
+
+/* "HTTP/1.1 204 No Content": 1 for 2xx, 0 for another status, -EBADMSG for no status line. */
+static int probe_http_status(const char *line, int *ret_status) {
+        int status;
+
+        if (strncmp(line, "HTTP/1.", 7) != 0 || !(line[7] >= '0' && line[7] <= '9') || line[8] != ' ' ||
+            sscanf(line + 9, "%3d", &status) != 1 || status < 100 || status > 999)
+                return -EBADMSG;
+        *ret_status = status;
+        return status >= 200 && status <= 299;
+}
+
+static void probe_http_read(probe_http *p) {
+        char why[64];
+        ssize_t n = read(p->fd, p->answer + p->got, PROBE_HTTP_ANSWER_MAX - p->got);
+        int status, k;
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n < 0) {
+                (void) snprintf(why, sizeof(why), "reading its answer: %s", strerror(errno));
+                return probe_http_end(p, false, why);
+        }
+        p->got += (size_t) n;
+        p->answer[p->got] = '\0';
+        if (!strchr(p->answer, '\n') && n > 0 && p->got < PROBE_HTTP_ANSWER_MAX)
+                return; /* the status line is not all here yet */
+        k = probe_http_status(p->answer, &status);
+        if (k < 0)
+                return probe_http_end(p, false,
+                                      p->got == 0 ? "connection closed without an answer"
+                                                  : "not an HTTP answer");
+        (void) snprintf(why, sizeof(why), "HTTP %d", status);
+        probe_http_end(p, k > 0, why);
+}
+
+static void probe_http_write(probe_http *p) {
+        char why[96];
+        int err = 0;
+        socklen_t len = sizeof(err);
+        ssize_t n;
+
+        if (p->sent == 0 && (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0)) {
+                (void) snprintf(why, sizeof(why), "connecting: %s", strerror(err ?: errno));
+                return probe_http_end(p, false, why);
+        }
+        n = send(p->fd, p->request + p->sent, p->request_len - p->sent, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n < 0) {
+                (void) snprintf(why, sizeof(why), "sending the request: %s", strerror(errno));
+                return probe_http_end(p, false, why);
+        }
+        p->sent += (size_t) n;
+        if (p->sent == p->request_len && sd_event_source_set_io_events(p->io, EPOLLIN) < 0)
+                probe_http_end(p, false, "sending the request: out of memory");
+}
+
+static int probe_http_on_io(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
+                            void *userdata) {
+        probe_http *p = userdata;
+
+        if (p->sent < p->request_len)
+                probe_http_write(p);
+        else
+                probe_http_read(p);
+        return 0;
+}
+
+static int probe_http_on_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
+        probe_http *p = userdata;
+        char why[64];
+
+        (void) snprintf(why, sizeof(why), "no answer within %llu ms",
+                        (unsigned long long) (p->timeout_usec / 1000));
+        probe_http_end(p, false, why);
+        return 0;
+}
+
+/* Bind the client's end to the address it connects to, port 0: only an address of this host can be,
+ * so a check never sends a request off the host (root's corrald, a member's HealthCheck=). */
+static int probe_bind_local(int fd, const struct sockaddr *to, socklen_t to_len) {
+        struct sockaddr_storage a;
+
+        memcpy(&a, to, to_len);
+        if (a.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *) &a)->sin6_port = 0;
+        else
+                ((struct sockaddr_in *) &a)->sin_port = 0;
+        return bind(fd, (struct sockaddr *) &a, to_len);
+}
+
+int probe_http_start(sd_event *e, const struct sockaddr *to, socklen_t to_len, const char *host,
+                     size_t host_len, const char *target, uint64_t timeout_usec, probe_done_fn done,
+                     void *userdata, probe_http **ret) {
+        probe_http *p = calloc(1, sizeof(*p));
+        int k;
+
+        if (!p)
+                return -ENOMEM;
+        *p = (probe_http){ .fd = -EBADF, .timeout_usec = timeout_usec, .done = done, .userdata = userdata };
+        k = asprintf(&p->request,
+                     "GET %s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: corral-check\r\nAccept: */*\r\n"
+                     "Connection: close\r\n\r\n",
+                     *target ? target : "/", (int) host_len, host);
+        if (k < 0) {
+                p->request = NULL;
+                return probe_http_free(p), -ENOMEM;
+        }
+        p->request_len = (size_t) k;
+        p->fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        k = p->fd < 0 ? -errno : 0;
+        if (k >= 0 && probe_bind_local(p->fd, to, to_len) < 0) /* never a request to another host */
+                k = -errno;
+        if (k >= 0 && connect(p->fd, to, to_len) < 0 && errno != EINPROGRESS)
+                k = -errno;
+        if (k >= 0) /* a connection made at once polls writable too */
+                k = sd_event_add_io(e, &p->io, p->fd, EPOLLOUT, probe_http_on_io, p);
+        if (k >= 0)
+                k = sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, timeout_usec, 1000,
+                                               probe_http_on_timer, p);
+        if (k < 0)
+                return probe_http_free(p), k;
+        *ret = p;
+        return 0;
+}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <systemd/sd-event.h>
 
 /* What a look at the listeners found. */
 typedef enum probe_listener_result {
@@ -24,3 +25,21 @@ typedef enum probe_listener_result {
  * or -errno (-EPROTONOSUPPORT: no inet_diag).
  */
 int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path);
+
+/* What a check found: passed or not, and if not, why ("HTTP 503", "connection refused"). */
+typedef void (*probe_done_fn)(void *userdata, bool ok, const char *why);
+
+typedef struct probe_http probe_http;
+
+/*
+ * probe_http_start() - GET @target from @to (HTTP/1.1, "Host: @host", "Connection: close") on
+ * @e's loop, never blocking it: the connection, the request and the answer each wait for their
+ * fd. Only the status line is read (at most 1 KiB): a 2xx passes. Nothing in @timeout_usec
+ * fails. @done is called once, from the loop, unless the probe is freed first; it may free it.
+ * Return: 0 with *ret, or -errno.
+ */
+int probe_http_start(sd_event *e, const struct sockaddr *to, socklen_t to_len, const char *host,
+                     size_t host_len, const char *target, uint64_t timeout_usec, probe_done_fn done,
+                     void *userdata, probe_http **ret);
+/* Stop it, if it is under way: no call of done follows. NULL. */
+probe_http *probe_http_free(probe_http *p);

@@ -117,6 +117,8 @@ static json_t *state_to_json(const record_state *s) {
                                           s->kill_all, "uid", (int) s->kill_uid, "pid", (int) s->kill_pid)) <
                     0)
                 o = (json_decref(o), NULL);
+        if (o && s->unhealthy && json_object_set_new(o, "unhealthy", json_true()) < 0)
+                o = (json_decref(o), NULL);
         return o;
 }
 
@@ -148,6 +150,7 @@ static void state_from_json(json_t *o, record_state *s) {
                 .stop_signalled = json_is_true(json_object_get(o, "stopSignalled")),
                 .stop_deadline_usec = ju64(o, "stopDeadline"),
                 .escalated = json_is_true(json_object_get(o, "escalated")),
+                .unhealthy = json_is_true(json_object_get(o, "unhealthy")),
                 .deadline_kill = json_is_true(json_object_get(o, "deadlineKill")),
                 .oom_seen = ju64(o, "oomSeen"),
                 .attempt = (unsigned) ju64(o, "attempt"),

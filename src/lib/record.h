@@ -37,6 +37,7 @@ typedef struct record_state {
         uint64_t stop_deadline_usec;
         bool escalated;     /* cgroup.kill was needed (a stop's verdict is notice, not info) */
         bool deadline_kill; /* at the stop's deadline */
+        bool unhealthy;     /* killed for failing its health checks: recorded before the kill */
         int kill_signal;    /* the last corral_backend_kill(), recorded before it was sent; 0: none */
         bool kill_all;      /* to every process of the cgroup */
         uid_t kill_uid;

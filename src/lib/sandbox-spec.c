@@ -433,7 +433,7 @@ int sandbox_settings_copy(sandbox_settings *dst, const sandbox_settings *src) {
 
 bool sandbox_settings_filters(const sandbox_settings *s) {
         return s->syscalls || s->native_only || s->families_set || s->namespaces_set ||
-                s->lock_personality || s->memory_deny_write_execute;
+                s->lock_personality || s->memory_deny_write_execute || s->protect_kernel_modules;
 }
 
 bool sandbox_settings_any(const sandbox_settings *s) {

@@ -375,6 +375,19 @@ static int plan_memory(sandbox_cache_entry *p, const sandbox_settings *s) {
         return plan_filter(p, ctx, r);
 }
 
+/* ProtectKernelModules=, as systemd: the @module calls fail with EPERM, whatever the capabilities. */
+static int plan_modules(sandbox_cache_entry *p, const sandbox_settings *s) {
+        scmp_filter_ctx ctx = filter_new(s);
+        sandbox_settings none = { 0 };
+        int r = ctx ? filter_arches(ctx, s->native_only) : -ENOMEM;
+
+        if (!ctx)
+                return r;
+        if (r >= 0)
+                r = filter_add_word(ctx, &none, "@module", SCMP_ACT_ERRNO(EPERM));
+        return plan_filter(p, ctx, r);
+}
+
 /* The filters, the general one last: it may not allow prctl(), which loads the others. */
 static int filters_compile(sandbox_cache_entry *p, const sandbox_settings *s, char **ret_what) {
         const char *what = NULL;
@@ -384,6 +397,8 @@ static int filters_compile(sandbox_cache_entry *p, const sandbox_settings *s, ch
                 what = "RestrictAddressFamilies=";
         if (r >= 0 && s->namespaces_set && (r = plan_namespaces(p, s)) < 0)
                 what = "RestrictNamespaces=";
+        if (r >= 0 && s->protect_kernel_modules && (r = plan_modules(p, s)) < 0)
+                what = "ProtectKernelModules=";
         if (r >= 0 && (s->lock_personality || s->memory_deny_write_execute) && (r = plan_memory(p, s)) < 0)
                 what = "LockPersonality= or MemoryDenyWriteExecute=";
         if (r >= 0 && (s->syscalls || s->native_only) && (r = plan_syscalls(p, s)) < 0)
@@ -414,6 +429,7 @@ static char *filters_key(const sandbox_settings *s) {
                                .syscall_errno = s->syscall_errno,
                                .native_only = s->native_only,
                                .lock_personality = s->lock_personality,
+                               .protect_kernel_modules = s->protect_kernel_modules,
                                .memory_deny_write_execute = s->memory_deny_write_execute,
                                .families_set = s->families_set,
                                .families_deny = s->families_deny,

@@ -42,6 +42,9 @@ static const struct {
         { "ready", offsetof(corral_spec, ready), F_INT },
         { "startTimeout", offsetof(corral_spec, start_timeout_usec), F_U64 },
         { "watchdog", offsetof(corral_spec, watchdog_usec), F_U64 },
+        { "healthInterval", offsetof(corral_spec, health_interval_usec), F_U64 },
+        { "healthTimeout", offsetof(corral_spec, health_timeout_usec), F_U64 },
+        { "healthFailures", offsetof(corral_spec, health_failures), F_UNSIGNED },
         { "memoryMax", offsetof(corral_spec, limits.memory_max), F_U64 },
         { "pidsMax", offsetof(corral_spec, limits.pids_max), F_U64 },
         { "cpuQuota", offsetof(corral_spec, limits.cpu_quota_usec), F_U64 },
@@ -141,8 +144,8 @@ static char **strv_from_json(json_t *a) {
 }
 
 static json_t *ready_tcp_to_json(const corral_spec *s) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) &s->ready_addr;
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &s->ready_addr;
+        const struct sockaddr_in *in = (const struct sockaddr_in *) &s->ready_check.addr;
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &s->ready_check.addr;
         char host[INET6_ADDRSTRLEN];
 
         if (s->ready != CORRAL_READY_TCP)
@@ -188,13 +191,19 @@ int spec_to_json(const corral_spec *s, json_t **ret) {
 
         /* JSON strings are UTF-8: a spec with other bytes cannot be kept this way. */
         if (!str_ok(s->name) || !strv_ok(s->argv) || !strv_ok(s->envp) || !str_ok(s->cwd) ||
-            !str_ok(s->user) || !str_ok(s->group) || !str_ok(s->log_file))
+            !str_ok(s->user) || !str_ok(s->group) || !str_ok(s->log_file) || !str_ok(s->ready_check.text) ||
+            !str_ok(s->health.text))
                 return -EILSEQ;
         o = json_pack("{s:s?, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", s->name, "argv",
                       strv_to_json(s->argv), "env", s->envp ? strv_to_json(s->envp) : json_null(), "cwd",
                       json_str_or_null(s->cwd), "user", json_str_or_null(s->user), "group",
                       json_str_or_null(s->group), "logFile", json_str_or_null(s->log_file), "readyTcp",
                       ready_tcp_to_json(s), "rlimits", rlimits_to_json(s));
+        if (o && s->ready_check.text &&
+            json_object_set_new(o, "readyCheck", json_string(s->ready_check.text)) < 0)
+                o = (json_decref(o), NULL);
+        if (o && s->health.text && json_object_set_new(o, "healthCheck", json_string(s->health.text)) < 0)
+                o = (json_decref(o), NULL);
         if (o && (sandbox_settings_any(&s->sandbox) || s->sandbox.syscall_errno) &&
             json_object_set_new(o, "sandbox", sandbox_settings_to_json(&s->sandbox)) < 0)
                 o = (json_decref(o), NULL); /* none: no key, the record stays as small as it was */
@@ -216,7 +225,7 @@ int spec_to_json(const corral_spec *s, json_t **ret) {
 static int spec_from_json_strings(corral_spec *s, json_t *o) {
         _cleanup_free_ char **argv = strv_from_json(json_object_get(o, "argv"));
         _cleanup_free_ char **env = strv_from_json(json_object_get(o, "env"));
-        json_t *tcp = json_object_get(o, "readyTcp");
+        json_t *tcp = json_object_get(o, "readyTcp"), *check = json_object_get(o, "readyCheck");
         int r = corral_spec_set_name(s, json_string_value(json_object_get(o, "name")));
 
         if (r >= 0)
@@ -231,10 +240,14 @@ static int spec_from_json_strings(corral_spec *s, json_t *o) {
                 r = corral_spec_set_group(s, json_string_value(json_object_get(o, "group")));
         if (r >= 0)
                 r = corral_spec_set_log_file(s, json_string_value(json_object_get(o, "logFile")), 0);
-        if (r >= 0 && json_is_object(tcp))
+        if (r >= 0 && json_is_string(check))
+                r = corral_spec_set_ready_string(s, json_string_value(check), 0);
+        else if (r >= 0 && json_is_object(tcp)) /* a record of a corral before readyCheck */
                 r = corral_spec_set_ready_tcp(s, json_string_value(json_object_get(tcp, "host")),
                                               (unsigned) json_integer_value(json_object_get(tcp, "port")),
                                               0);
+        if (r >= 0 && json_is_string(json_object_get(o, "healthCheck")))
+                r = corral_spec_set_health_check(s, json_string_value(json_object_get(o, "healthCheck")));
         return r;
 }
 

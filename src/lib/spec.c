@@ -24,6 +24,9 @@ int corral_spec_new(corral_spec **ret) {
         s->grace_usec = GRACE_DEFAULT_USEC;
         s->umask = -1;
         s->start_timeout_usec = 90 * USEC_PER_SEC;
+        s->health_interval_usec = 30 * USEC_PER_SEC;
+        s->health_timeout_usec = 10 * USEC_PER_SEC;
+        s->health_failures = 3;
         s->limits = CGROUP_LIMITS_NONE;
         s->output = CORRAL_OUTPUT_CAPTURE;
         s->log_buffer = 1024 * 1024;
@@ -50,6 +53,8 @@ corral_spec *corral_spec_free(corral_spec *s) {
                 free(s->user);
                 free(s->group);
                 free(s->log_file);
+                check_done(&s->ready_check);
+                check_done(&s->health);
                 strv_free(s->exec_start_pre);
                 strv_free(s->exec_stop_post);
                 strv_free(s->exec_reload);
@@ -264,6 +269,7 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         *c = *s; /* every scalar and array; each pointer is replaced by a copy of its own below */
         c->name = c->cwd = c->user = c->group = c->log_file = NULL;
         c->argv = c->envp = NULL;
+        c->ready_check.text = c->health.text = NULL;
         c->exec_start_pre = c->exec_stop_post = c->exec_reload = c->env_files = NULL;
         r = sandbox_settings_copy(&c->sandbox, &s->sandbox);
         if (r < 0) {
@@ -272,6 +278,10 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                 return r;
         }
         r = s->name ? corral_spec_set_name(c, s->name) : 0;
+        if (r >= 0)
+                r = check_copy(&s->ready_check, &c->ready_check);
+        if (r >= 0)
+                r = check_copy(&s->health, &c->health);
         if (r >= 0 && s->argv)
                 r = corral_spec_set_argv(c, s->argv);
         if (r >= 0)
@@ -305,69 +315,90 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec) {
         if (mode != CORRAL_READY_NONE && mode != CORRAL_READY_NOTIFY)
                 return -EINVAL;
+        check_done(&s->ready_check);
         s->ready = mode;
         s->start_timeout_usec = start_timeout_usec;
         return 0;
 }
 
 int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec) {
-        struct sockaddr_in *in = (struct sockaddr_in *) &s->ready_addr;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &s->ready_addr;
+        spec_check c = { .kind = CHECK_TCP };
+        int r = check_addr(host, port, &c.addr, &c.addr_len);
+        bool v6 = c.addr.ss_family == AF_INET6;
 
-        if (!host || port == 0 || port > 65535)
-                return -EINVAL;
-        memset(&s->ready_addr, 0, sizeof(s->ready_addr));
-        if (strcmp(host, "localhost") == 0)
-                host = "127.0.0.1";
-        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-                in->sin_family = AF_INET;
-                in->sin_port = htons((uint16_t) port);
-                s->ready_addr_len = sizeof(*in);
-        } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-                in6->sin6_family = AF_INET6;
-                in6->sin6_port = htons((uint16_t) port);
-                s->ready_addr_len = sizeof(*in6);
-        } else
-                return -EINVAL;
+        if (r < 0)
+                return r;
+        if (asprintf(&c.text, "tcp:%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port) < 0)
+                return -ENOMEM;
+        check_done(&s->ready_check);
+        s->ready_check = c;
         s->ready = CORRAL_READY_TCP;
         s->start_timeout_usec = start_timeout_usec;
         return 0;
 }
 
+static const corral_ready ready_of_check[] = {
+        [CHECK_TCP] = CORRAL_READY_TCP,
+        [CHECK_HTTP] = CORRAL_READY_HTTP,
+        [CHECK_EXEC] = CORRAL_READY_EXEC,
+};
+
 int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t start_timeout_usec) {
-        char host[64];
-        const char *colon;
-        char *end;
-        unsigned long port;
-        size_t len;
+        spec_check c;
+        int r;
 
         if (!ready)
                 return -EINVAL;
-        if (strcmp(ready, "none") == 0 || strcmp(ready, "notify") == 0)
+        if (strcmp(ready, "none") == 0 || strcmp(ready, "notify") == 0) {
+                check_done(&s->ready_check);
                 return corral_spec_set_ready(
                         s, strcmp(ready, "notify") == 0 ? CORRAL_READY_NOTIFY : CORRAL_READY_NONE,
                         start_timeout_usec);
-        if (strncmp(ready, "tcp:", 4) != 0 || !(colon = strrchr(ready + 4, ':')))
-                return -EINVAL;
-        ready += 4;
-        len = (size_t) (colon - ready);
-        if (len >= 2 && ready[0] == '[' && ready[len - 1] == ']') { /* [::1]:8080 */
-                ready++;
-                len -= 2;
         }
-        if (len == 0 || len >= sizeof(host))
-                return -EINVAL;
-        memcpy(host, ready, len);
-        host[len] = '\0';
-        errno = 0;
-        port = strtoul(colon + 1, &end, 10);
-        if (errno != 0 || *end || colon[1] == '\0' || port > 65535)
-                return -EINVAL;
-        return corral_spec_set_ready_tcp(s, host, (unsigned) port, start_timeout_usec);
+        r = check_parse(ready, &c);
+        if (r < 0)
+                return r;
+        check_done(&s->ready_check);
+        s->ready_check = c;
+        s->ready = ready_of_check[c.kind];
+        s->start_timeout_usec = start_timeout_usec;
+        return 0;
 }
 
 int corral_spec_set_readiness(corral_spec *s, const char *ready) {
         return corral_spec_set_ready_string(s, ready, s->start_timeout_usec);
+}
+
+int corral_spec_set_health_check(corral_spec *s, const char *check) {
+        spec_check c = { 0 };
+        int r = check && *check && strcmp(check, "none") != 0 ? check_parse(check, &c) : 0;
+
+        if (r < 0)
+                return r;
+        check_done(&s->health);
+        s->health = c;
+        return 0;
+}
+
+int corral_spec_set_health_check_interval(corral_spec *s, uint64_t usec) {
+        if (usec == 0 || usec == UINT64_MAX)
+                return -EINVAL;
+        s->health_interval_usec = usec;
+        return 0;
+}
+
+int corral_spec_set_health_check_timeout(corral_spec *s, uint64_t usec) {
+        if (usec == 0 || usec == UINT64_MAX)
+                return -EINVAL;
+        s->health_timeout_usec = usec;
+        return 0;
+}
+
+int corral_spec_set_health_check_failures(corral_spec *s, unsigned n) {
+        if (n == 0 || n > 1000)
+                return -ERANGE;
+        s->health_failures = n;
+        return 0;
 }
 
 int corral_spec_set_start_timeout(corral_spec *s, uint64_t usec) {
@@ -385,6 +416,10 @@ char *const *corral_spec_get_argv(const corral_spec *s) {
 
 corral_type corral_spec_get_type(const corral_spec *s) {
         return s ? s->type : CORRAL_TYPE_SERVICE;
+}
+
+const char *corral_spec_get_health_check(const corral_spec *s) {
+        return s ? s->health.text : NULL;
 }
 
 corral_restart corral_spec_get_restart(const corral_spec *s) {

@@ -106,7 +106,8 @@ static verdict verdict_note_kill(const verdict_input *in, verdict v) {
 }
 
 /* How the launch went overrides how the process ended, in this order: a start that failed or
- * timed out, a watchdog missed, a death before readiness, a clean exit announced by STOPPING=1. */
+ * timed out, a watchdog missed, health checks failed, a death before readiness, a clean exit announced by
+ * STOPPING=1. */
 static verdict verdict_launch(const verdict_input *in, verdict v) {
         verdict o = { .level = L(ERROR), .type = E(START_FAILED) };
 
@@ -123,6 +124,14 @@ static verdict verdict_launch(const verdict_input *in, verdict v) {
                 o = (verdict){ .type = E(WATCHDOG), .level = L(WARNING) };
                 (void) snprintf(o.message, sizeof(o.message), "backend missed its watchdog (%" PRIu64 " ms)",
                                 in->watchdog_usec / 1000);
+                return o;
+        }
+        if (in->unhealthy) {
+                o = (verdict){ .type = E(UNHEALTHY), .level = L(WARNING) };
+                (void) snprintf(o.message, sizeof(o.message),
+                                "backend unhealthy: %u health checks failed in a row%s%s%s",
+                                in->health_failures, in->health_why ? " (last: " : "", in->health_why ?: "",
+                                in->health_why ? ")" : "");
                 return o;
         }
         if (in->ready_pending && v.type != E(OOM_KILLED)) /* it died before it was ready: never started */

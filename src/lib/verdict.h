@@ -34,6 +34,9 @@ typedef struct verdict_input {
         bool self_stopping; /* it said STOPPING=1 */
         bool watchdog_fired;
         uint64_t watchdog_usec;
+        bool unhealthy; /* killed for failing its health checks */
+        unsigned health_failures;
+        const char *health_why; /* what the last check found */
         /* The last signal corral_backend_kill() sent (0: none), and who asked ((uid_t) -1: the
          * library's caller). A death by it says so. */
         int kill_signal;

@@ -36,6 +36,8 @@ static const char *const message_ids[_CORRAL_EVENT_MAX] = {
         [CORRAL_EVENT_ADOPTED] = "bb3f597a74604e1287cd7bfe6fe90be2",
         [CORRAL_EVENT_RELOADED] = "9d3b2c58582047a19b39e888f9aea080",
         [CORRAL_EVENT_RELOAD_FAILED] = "e3e47fdd567644459efe8555e1472c54",
+        [CORRAL_EVENT_UNHEALTHY] = "46c2844e54c64988ba0efddda86dc4bb",
+        [CORRAL_EVENT_HEALTH] = "2d2ba98621b14569b52c6f13e15409b5",
 };
 
 const char *evlog_message_id(corral_event_type t) {

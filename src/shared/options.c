@@ -157,6 +157,48 @@ const option_def options_table[] = {
                 .set_u64 = corral_spec_set_watchdog,
         },
         {
+                .key = "HealthCheck",
+                .varlink = "healthCheck",
+                .cli = "health-check",
+                .kind = OPTION_STRING,
+                .arg = "none|tcp:HOST:PORT|http://HOST:PORT/PATH|exec:CMD",
+                .expected = "none, tcp:HOST:PORT, http://HOST:PORT/PATH (HOST a numeric address or "
+                            "localhost) or exec:CMD",
+                .dflt = "none",
+                .help = "while it runs, check it so every interval (as Ready= does); failed too often in a "
+                        "row: "
+                        "killed, unhealthy",
+                .set_str = corral_spec_set_health_check,
+        },
+        {
+                .key = "HealthCheckIntervalSec",
+                .varlink = "healthCheckIntervalUSec",
+                .cli = "health-check-interval-sec",
+                .kind = OPTION_DURATION,
+                .dflt = "30s",
+                .help = "from the end of a health check to the next",
+                .set_u64 = corral_spec_set_health_check_interval,
+        },
+        {
+                .key = "HealthCheckTimeoutSec",
+                .varlink = "healthCheckTimeoutUSec",
+                .cli = "health-check-timeout-sec",
+                .kind = OPTION_DURATION,
+                .dflt = "10s",
+                .help = "a health check (or a try of Ready=http) not answered by then failed",
+                .set_u64 = corral_spec_set_health_check_timeout,
+        },
+        {
+                .key = "HealthCheckFailures",
+                .varlink = "healthCheckFailures",
+                .cli = "health-check-failures",
+                .kind = OPTION_COUNT,
+                .expected = "a number of health checks, 1 to 1000",
+                .dflt = "3",
+                .help = "health checks failed in a row that make it unhealthy: its cgroup is killed",
+                .set_uint = corral_spec_set_health_check_failures,
+        },
+        {
                 .key = "Restart",
                 .varlink = "restart",
                 .cli = "restart",

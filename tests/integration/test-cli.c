@@ -395,13 +395,13 @@ static bool in_epoll_wait(pid_t pid) {
         return false;
 }
 
-/* No polling, no periodic timer: a supervisor with nothing to do is never woken up. */
-static void test_idle_supervisor_never_wakes(void **state) {
-        harness *h = *state;
+/* No polling, no periodic timer: a supervisor with nothing to do is never woken up; with health
+ * check settings but no HealthCheck= (checks off), neither. */
+static void assert_never_wakes(harness *h, const char *const *args) {
         cli_run run;
         long before;
 
-        cli_start(h, &run, ARGS("run", "--", harness_helper(), "pause", h->fifo));
+        cli_start(h, &run, args);
         harness_wait_ready(h, false);
         /* Once it has logged "started" and settled into its loop, however long that takes here;
          * then two seconds of watching it sleep. */
@@ -412,6 +412,15 @@ static void test_idle_supervisor_never_wakes(void **state) {
         assert_int_equal(ctxt_switches(run.pid), before);
         assert_int_equal(syscall(SYS_pidfd_send_signal, run.pidfd, SIGTERM, NULL, 0), 0);
         assert_int_equal(cli_wait(&run), 0);
+}
+
+static void test_idle_supervisor_never_wakes(void **state) {
+        harness *h = *state;
+
+        assert_never_wakes(h, ARGS("run", "--", harness_helper(), "pause", h->fifo));
+        assert_never_wakes(h,
+                           ARGS("run", "--health-check", "none", "--health-check-interval-sec", "100ms",
+                                "-p", "HealthCheckFailures=1", "--", harness_helper(), "pause", h->fifo));
 }
 
 int main(void) {

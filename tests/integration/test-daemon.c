@@ -892,6 +892,7 @@ static void test_socket_activation(void **state) {
         json_decref(r);
         start_ready(d, "activated", "pause", 10000000);
         assert_int_equal(daemon_stop(d), 0);
+        assert_int_equal(access(d->sock, F_OK), 0); /* systemd's socket, not corrald's to remove */
         assert_non_null(strstr(read_log(d), "listening on the socket systemd passed"));
         assert_non_null(
                 strstr(read_log(d), "\"level\":\"info\",\"event\":\"stopped\",\"backend\":\"activated\""));

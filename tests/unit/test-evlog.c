@@ -286,6 +286,14 @@ static void test_text_line_of_every_event(void **state) {
                "reload failed: ExecReload=/usr/sbin/nginx -s reload: exited with status 1"),
           "02:48:27.123 model-server reload-failed (warning): reload failed: ExecReload=/usr/sbin/nginx -s "
           "reload: exited with status 1");
+        T(ended(CORRAL_EVENT_UNHEALTHY, CORRAL_LEVEL_WARNING,
+                "backend unhealthy: 3 health checks failed in a row (last: HTTP 503)", CORRAL_HOW_KILLED,
+                SIGKILL, 650000),
+          "02:48:27.123 model-server unhealthy (warning): unhealthy: 3 health checks failed in a row (last: "
+          "HTTP "
+          "503), killed by SIGKILL, after 650 ms");
+        T(base(CORRAL_EVENT_HEALTH, CORRAL_LEVEL_WARNING, "health check failed (1 of 3 in a row): HTTP 503"),
+          "02:48:27.123 model-server health (warning): health check failed (1 of 3 in a row): HTTP 503");
 #undef T
         assert_int_equal(seen, (1u << _CORRAL_EVENT_MAX) - 1); /* every type has its line here */
 }

@@ -144,7 +144,8 @@ static void test_start_failed_is_error(void **state) {
         assert_int_equal(v.type, CORRAL_EVENT_START_FAILED);
         assert_string_equal(v.message, "backend failed to start: No such file or directory");
         /* a name that resolves to nothing: the what says it all, no errno's words after it */
-        in = (verdict_input){ .start_error = ESRCH, .start_what = "no such user 'nosuchuser'",
+        in = (verdict_input){ .start_error = ESRCH,
+                              .start_what = "no such user 'nosuchuser'",
                               .start_what_is_why = true };
         v = verdict_decide(&in);
         assert_string_equal(v.message, "backend failed to start: no such user 'nosuchuser'");
@@ -193,6 +194,24 @@ static void test_start_timeout_is_start_failed(void **state) {
         assert_string_equal(v.message,
                             "backend failed to start: not ready within 2000 ms (port 127.0.0.1:80 held by "
                             "a process outside the backend)");
+}
+
+/* failed its health checks: killed, unhealthy at warning, whatever signal ended it; a stop asked
+ * for meanwhile is a stop */
+static void test_unhealthy(void **state) {
+        verdict v = launch((verdict_input){ .si_code = CLD_KILLED,
+                                            .status = SIGKILL,
+                                            .escalated = true,
+                                            .unhealthy = true,
+                                            .health_failures = 3,
+                                            .health_why = "HTTP 503" });
+
+        assert_int_equal(v.type, CORRAL_EVENT_UNHEALTHY);
+        assert_int_equal(v.level, CORRAL_LEVEL_WARNING);
+        assert_string_equal(v.message,
+                            "backend unhealthy: 3 health checks failed in a row (last: HTTP 503)");
+        v = launch((verdict_input){ TERM, .intent_stop = true, .unhealthy = true, .health_failures = 3 });
+        assert_int_equal(v.type, CORRAL_EVENT_STOPPED);
 }
 
 /* it ended before it said it was ready: start-failed, never a verdict of a running backend */
@@ -284,17 +303,23 @@ static void test_death_by_kill_names_it(void **state) {
 /* The kill of the cgroup is said as what it was: a stop's deadline only where there was one; the
  * leftovers of an end nobody asked for were killed at once, with no deadline at all. */
 static void test_cgroup_kill_is_said_as_what_it_was(void **state) {
-        verdict v = launch((verdict_input){ .intent_stop = true, .si_code = CLD_KILLED, .status = SIGKILL,
-                                            .escalated = true, .deadline_kill = true });
+        verdict v = launch((verdict_input){ .intent_stop = true,
+                                            .si_code = CLD_KILLED,
+                                            .status = SIGKILL,
+                                            .escalated = true,
+                                            .deadline_kill = true });
 
         assert_int_equal(v.level, CORRAL_LEVEL_NOTICE);
         assert_string_equal(v.message, "backend stopped (cgroup killed at the deadline)");
-        v = launch((verdict_input){ .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .leftover = 2 });
+        v = launch((verdict_input){
+                .si_code = CLD_KILLED, .status = SIGKILL, .escalated = true, .leftover = 2 });
         assert_int_equal(v.type, CORRAL_EVENT_KILLED);
-        assert_string_equal(v.message, "backend killed by signal; 2 leftover processes killed with its cgroup");
+        assert_string_equal(v.message,
+                            "backend killed by signal; 2 leftover processes killed with its cgroup");
         assert_null(strstr(v.message, "deadline"));
         v = launch((verdict_input){ .si_code = CLD_EXITED, .status = 3, .escalated = true, .leftover = 1 });
-        assert_string_equal(v.message, "backend exited unexpectedly; 1 leftover process killed with its cgroup");
+        assert_string_equal(v.message,
+                            "backend exited unexpectedly; 1 leftover process killed with its cgroup");
         /* a deadline that is not a stop's says nothing of one either */
         v = launch((verdict_input){ TERM, .escalated = true, .ready_pending = true, .start_timed_out = true,
                                     .start_timeout_usec = 300000, .leftover = 1 });
@@ -323,6 +348,7 @@ int main(void) {
                 cmocka_unit_test(test_start_failed_is_error),
                 cmocka_unit_test(test_pre_failed_is_start_failed),
                 cmocka_unit_test(test_start_timeout_is_start_failed),
+                cmocka_unit_test(test_unhealthy),
                 cmocka_unit_test(test_cgroup_kill_is_said_as_what_it_was),
                 cmocka_unit_test(test_death_before_ready_is_start_failed),
                 cmocka_unit_test(test_stopping_then_exit_zero_is_finished),

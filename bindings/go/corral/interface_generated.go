@@ -32,6 +32,9 @@ type Backend struct {
 	NextRestart *int64 `json:"nextRestart,omitempty"`
 	// The last STATUS= it sent with sd_notify.
 	StatusText *string `json:"statusText,omitempty"`
+	// What its health checks (HealthCheck=) say of the current launch: unknown (not running, or none answered yet), healthy (the last passed) or unhealthy (the last failed); and how many failed in a row. Both null without HealthCheck=.
+	Health         *string `json:"health,omitempty"`
+	HealthFailures *int64  `json:"healthFailures,omitempty"`
 	// The definition file it is declared in, or null if it was started over varlink.
 	Definition *string `json:"definition,omitempty"`
 	// CLOCK_REALTIME in microseconds of the start of its current launch (kept in its record, so also after corrald took it back); null while it has no launch.
@@ -100,8 +103,16 @@ type Spec struct {
 	MemoryDenyWriteExecute *bool   `json:"memoryDenyWriteExecute,omitempty"`
 	// LimitNOFILE= and the other Limit*=, as "NAME=SOFT[:HARD]": nofile, core, nproc, memlock, stack, as, cpu, ...; "infinity".
 	Rlimits []string `json:"rlimits,omitempty"`
-	// Ready=: none (default): running once started; notify: starting until it sends READY=1 on $NOTIFY_SOCKET (sd_notify), believed only from inside its cgroup; tcp:HOST:PORT (a numeric address or localhost): starting until a socket of its own cgroup listens there (a port held by another process never counts).
+	// Ready=: none (default): running once started; notify: starting until it sends READY=1 on $NOTIFY_SOCKET (sd_notify), believed only from inside its cgroup; tcp:HOST:PORT (a numeric address or localhost): starting until a socket of its own cgroup listens there (a port held by another process never counts); http://HOST:PORT/PATH: that, and until a GET of PATH through it answers 2xx; exec:CMD: starting until CMD (/bin/sh -c, run as the backend in a sub-group of its cgroup) exits 0.
 	Ready *string `json:"ready,omitempty"`
+	// HealthCheck=: tcp:HOST:PORT, http://HOST:PORT/PATH or exec:CMD, checked as ready is, every healthCheckIntervalUSec while it runs; healthCheckFailures failures in a row: its cgroup is killed, the verdict is unhealthy, and the restart policy applies. none (default): no checks.
+	HealthCheck *string `json:"healthCheck,omitempty"`
+	// HealthCheckIntervalSec=: from the end of a check to the next (default 30 s).
+	HealthCheckIntervalUSec *int64 `json:"healthCheckIntervalUSec,omitempty"`
+	// HealthCheckTimeoutSec=: a check (or a try of ready http, exec) not answered by then failed (default 10 s).
+	HealthCheckTimeoutUSec *int64 `json:"healthCheckTimeoutUSec,omitempty"`
+	// HealthCheckFailures=: 1 to 1000, default 3.
+	HealthCheckFailures *int64 `json:"healthCheckFailures,omitempty"`
 	// TimeoutStartSec=: not ready by then (default 90 s; 0: no limit): start-failed, and its cgroup killed.
 	StartTimeoutUSec *int64 `json:"startTimeoutUSec,omitempty"`
 	// WatchdogSec=: it must send WATCHDOG=1 at least this often (it gets $WATCHDOG_USEC), or its cgroup is killed and the verdict is watchdog. 0 (default): none.
