@@ -772,14 +772,42 @@ int corral_spawn_after(corral *c, const corral_spec *s, corral_backend *prev, bo
 
 /**
  * corral_backend_read_output() - the last @lines lines (0: all) of the output kept in memory,
- * across its restarts. @ret is malloc'ed and NUL-terminated; output may itself hold NULs, hence
- * @ret_size.
+ * across its restarts, as corral_backend_read_output_lines() gives them, each followed by a
+ * newline but for the last if it is partial. @ret is malloc'ed and NUL-terminated; output may
+ * itself hold NULs, hence @ret_size.
  */
 int corral_backend_read_output(corral_backend *b, unsigned lines, char **ret, size_t *ret_size);
 
-typedef void (*corral_output_handler_t)(corral *c, corral_backend *b, const char *data, size_t size,
-                                        void *userdata);
-/** corral_set_output_handler() - called with each chunk of captured output as it is read. */
+typedef enum corral_stream {
+        CORRAL_STREAM_STDOUT,
+        CORRAL_STREAM_STDERR,
+} corral_stream;
+
+/* One line of captured output, as corral read it. */
+typedef struct corral_output_line {
+        uint64_t ts_usec;     /* CLOCK_REALTIME, µs: when corral read its end (for a partial line,
+                               * its last part) */
+        corral_stream stream; /* which of the backend's pipes it came from */
+        bool partial;         /* not ended by a newline yet */
+        const char *data;     /* without its newline; not NUL-terminated, may hold NULs */
+        size_t size;
+} corral_output_line;
+
+/**
+ * corral_backend_read_output_lines() - the output kept in memory (across restarts) as lines, in
+ * the order corral read them: each stream is cut at its own newlines, so that a line written in
+ * parts is whole even where the other stream's output came between; a line is placed where its
+ * end was read. Only the lines read at or after @since_usec (CLOCK_REALTIME; 0: all), and of
+ * those the last @lines (0: all). *@ret is one malloc'ed block (free() it) of *@ret_n lines.
+ * 0 or -errno (-EINVAL, -ENOMEM).
+ */
+int corral_backend_read_output_lines(corral_backend *b, unsigned lines, uint64_t since_usec,
+                                     corral_output_line **ret, size_t *ret_n);
+
+typedef void (*corral_output_handler_t)(corral *c, corral_backend *b, corral_stream stream, uint64_t ts_usec,
+                                        const char *data, size_t size, void *userdata);
+/** corral_set_output_handler() - called with each chunk of captured output as it is read: from
+ * which stream, when (CLOCK_REALTIME, µs, as in corral_output_line), its bytes. */
 void corral_set_output_handler(corral *c, corral_output_handler_t handler, void *userdata);
 
 /* Names, as they appear in logs: "stopped", "warning", "exited". NULL when out of range. */

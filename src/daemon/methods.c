@@ -358,6 +358,10 @@ static void m_status(methods *m, conn *c, json_t *params, bool more) {
         answer_now(c, answer_backend, &res);
 }
 
+static const char *stream_name(corral_stream s) {
+        return s == CORRAL_STREAM_STDERR ? "stderr" : "stdout";
+}
+
 /* Output may be any bytes: JSON strings carry valid UTF-8 only. data is changed to fit. */
 static json_t *output_json(char *data, size_t size) {
         utf8_sanitize(data, size);
@@ -445,13 +449,22 @@ void methods_broadcast_launch(server *s, const char *name, const char *launch, p
                 s, name, json_pack("{s:s, s:s, s:i}", "data", "", "launch", launch, "pid", (int) pid));
 }
 
-void methods_broadcast_output(server *s, const char *name, const char *data, size_t size) {
+/* A chunk as it was read: its stream and when, for clients that print them or cut lines. */
+void methods_broadcast_output(server *s, const char *name, corral_stream stream, uint64_t ts_usec,
+                              const char *data, size_t size) {
         char *copy = malloc(size + 1);
+        json_t *j;
 
         if (!copy)
                 return;
         memcpy(copy, data, size);
-        server_broadcast_output(s, name, output_json(copy, size));
+        j = output_json(copy, size);
+        if (j &&
+            (json_object_set_new(j, "stream", json_string(stream_name(stream))) < 0 ||
+             json_object_set_new(j, "ts", json_integer((json_int_t) ts_usec)) < 0))
+                j = (json_decref(j), NULL);
+        if (j)
+                server_broadcast_output(s, name, j);
         free(copy);
 }
 

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "corral.h"
 #include "server.h"
 
 typedef struct policy policy;
@@ -27,4 +28,5 @@ void methods_broadcast_event(server *s, json_t *event);
 /* Logs with more: a new launch of the backend begins (its output follows). */
 void methods_broadcast_launch(server *s, const char *name, const char *launch, pid_t pid);
 /* Logs with more: a chunk of a backend's output to every connection following it. */
-void methods_broadcast_output(server *s, const char *name, const char *data, size_t size);
+void methods_broadcast_output(server *s, const char *name, corral_stream stream, uint64_t ts_usec,
+                              const char *data, size_t size);

@@ -52,10 +52,11 @@ static void notify_status(unsigned running, bool shutting_down, void *userdata) 
                           shutting_down ? ", shutting down" : "");
 }
 
-static void follow_output(corral *c, corral_backend *b, const char *data, size_t size, void *userdata) {
+static void follow_output(corral *c, corral_backend *b, corral_stream stream, uint64_t ts_usec,
+                          const char *data, size_t size, void *userdata) {
         observers *o = userdata;
 
-        methods_broadcast_output(o->server, corral_backend_get_name(b), data, size);
+        methods_broadcast_output(o->server, corral_backend_get_name(b), stream, ts_usec, data, size);
 }
 
 int observers_attach(observers *o, registry *r, corral *c) {

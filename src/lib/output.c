@@ -13,6 +13,7 @@
 
 #include "corral-private.h"
 #include "creds.h"
+#include "fileio.h"
 #include "macro.h"
 #include "output.h"
 #include "safepath.h"
@@ -21,40 +22,104 @@
 #define OUTPUT_CHUNK     (64 * 1024)
 #define TAIL_LINES       5
 
-static void ring_append(output_ring *r, const char *p, size_t n) {
-        if (r->max == 0)
+static output_record *rec_at(const output_ring *r, size_t i) {
+        return &r->rec[(r->rec_start + i) % r->rec_cap];
+}
+
+static size_t rec_size(const output_record *x) {
+        return x->len & ~OUTPUT_RECORD_STDERR;
+}
+
+/* The oldest n bytes go, and the records (or the part of the oldest) they were. */
+static void ring_drop(output_ring *r, size_t n) {
+        r->start = (r->start + n) % r->cap;
+        r->len -= n;
+        while (n > 0 && r->rec_len > 0) {
+                output_record *x = rec_at(r, 0);
+                if (rec_size(x) > n) {
+                        x->len -= (uint32_t) n;
+                        return;
+                }
+                n -= rec_size(x);
+                r->rec_start = (r->rec_start + 1) % r->rec_cap;
+                r->rec_len--;
+        }
+}
+
+/* Room for one record more: the ring of records grows (doubling) up to rec_max, and beyond it
+ * the oldest chunk goes with its bytes. false if there is none (out of memory at the start). */
+static bool rec_reserve(output_ring *r) {
+        if (r->rec_len < r->rec_cap)
+                return true;
+        if (r->rec_cap < r->rec_max) {
+                size_t cap = r->rec_cap ? r->rec_cap * 2 : 64;
+                output_record *v;
+                cap = cap > r->rec_max ? r->rec_max : cap;
+                v = malloc(cap * sizeof(*v));
+                if (v) {
+                        for (size_t i = 0; i < r->rec_len; i++)
+                                v[i] = *rec_at(r, i);
+                        free(r->rec);
+                        r->rec = v;
+                        r->rec_cap = cap;
+                        r->rec_start = 0;
+                        return true;
+                }
+        }
+        if (r->rec_len == 0)
+                return false;
+        ring_drop(r, rec_size(rec_at(r, 0)));
+        return true;
+}
+
+/* Bytes grow (doubling) while the ring is still small: the old content first, oldest at 0. */
+static void ring_grow(output_ring *r, size_t n) {
+        size_t cap = r->cap ? r->cap : 4096;
+        char *b;
+
+        if (r->len + n <= r->cap || r->cap >= r->max)
+                return;
+        while (cap < r->len + n && cap < r->max)
+                cap *= 2;
+        cap = cap > r->max ? r->max : cap;
+        b = malloc(cap);
+        if (!b)
+                return;
+        for (size_t i = 0; i < r->len; i++)
+                b[i] = r->buf[(r->start + i) % r->cap];
+        free(r->buf);
+        r->buf = b;
+        r->cap = cap;
+        r->start = 0;
+}
+
+/* One chunk, read from stream (0 stdout, 1 stderr) at ts: its bytes and its record. */
+static void ring_append(output_ring *r, int stream, uint64_t ts, const char *p, size_t n) {
+        output_record *x;
+
+        if (r->max == 0 || n == 0)
                 return;
         if (n >= r->max) { /* only the newest max bytes can stay */
                 p += n - r->max;
                 n = r->max;
         }
-        if (r->len + n > r->cap && r->cap < r->max) { /* grow while it is still linear or small */
-                size_t cap = r->cap ? r->cap : 4096;
-                char *b;
-                while (cap < r->len + n && cap < r->max)
-                        cap *= 2;
-                cap = cap > r->max ? r->max : cap;
-                b = malloc(cap);
-                if (b) { /* unrolled: the old content first, oldest at 0 */
-                        for (size_t i = 0; i < r->len; i++)
-                                b[i] = r->buf[(r->start + i) % r->cap];
-                        free(r->buf);
-                        *r = (output_ring){ .buf = b, .cap = cap, .max = r->max, .start = 0, .len = r->len };
-                }
-        }
-        if (r->cap == 0)
+        r->rec_max = r->max / OUTPUT_RECORD_BYTES > 64 ? r->max / OUTPUT_RECORD_BYTES : 64;
+        ring_grow(r, n);
+        if (r->cap == 0 || !rec_reserve(r))
                 return;
         if (n > r->cap) {
                 p += n - r->cap;
                 n = r->cap;
         }
+        if (r->len + n > r->cap)
+                ring_drop(r, r->len + n - r->cap);
         for (size_t i = 0; i < n; i++) /* simple, and memcpy-speed is not the bottleneck of a pipe */
                 r->buf[(r->start + r->len + i) % r->cap] = p[i];
-        if (r->len + n > r->cap) {
-                r->start = (r->start + r->len + n - r->cap) % r->cap;
-                r->len = r->cap;
-        } else
-                r->len += n;
+        r->len += n;
+        x = rec_at(r, r->rec_len++);
+        *x = (output_record){ .len = (uint32_t) n | (stream ? OUTPUT_RECORD_STDERR : 0),
+                              .ts_lo = (uint32_t) ts,
+                              .ts_hi = (uint32_t) (ts >> 32) };
 }
 
 static void tail_append(backend_output *o, const char *p, size_t n) {
@@ -224,14 +289,16 @@ static void journal_write(corral_backend *b, const char *p, size_t n) {
 
 static void output_take(corral_backend *b, int stream, const char *p, size_t n) {
         corral *c = b->corral;
+        uint64_t ts = now_usec(CLOCK_REALTIME);
 
-        ring_append(&b->out.ring, p, n);
+        ring_append(&b->out.ring, stream, ts, p, n);
         if (stream == 1)
                 tail_append(&b->out, p, n);
         file_write(&b->out.file, p, n);
         journal_write(b, p, n);
         if (c && c->output_handler)
-                c->output_handler(c, b, p, n, c->output_userdata);
+                c->output_handler(c, b, stream ? CORRAL_STREAM_STDERR : CORRAL_STREAM_STDOUT, ts, p, n,
+                                  c->output_userdata);
 }
 
 static void output_close_stream(corral_backend *b, int i) {
@@ -415,34 +482,148 @@ void output_done(backend_output *o) {
         journal_close(o);
         output_file_done(&o->file);
         free(o->ring.buf);
+        free(o->ring.rec);
         *o = BACKEND_OUTPUT_INIT;
 }
 
-/* The last `lines` lines of the ring (0: all of it). */
+/* The lines of the ring, rebuilt from its records: each stream's bytes are cut at its own
+ * newlines, so that a line one stream wrote in parts is whole however the other came between. */
+typedef struct line_builder {
+        corral_output_line *v; /* data is an offset into text until the end */
+        size_t n;
+        char *text;
+        size_t size;
+        struct {
+                char *p;
+                size_t n;
+                uint64_t ts;
+        } pend[2];
+} line_builder;
+
+static void builder_emit(line_builder *lb, int s, bool partial) {
+        lb->v[lb->n++] = (corral_output_line){ .ts_usec = lb->pend[s].ts,
+                                               .stream = s ? CORRAL_STREAM_STDERR : CORRAL_STREAM_STDOUT,
+                                               .partial = partial,
+                                               .data = (const char *) (uintptr_t) lb->size,
+                                               .size = lb->pend[s].n };
+        memcpy(lb->text + lb->size, lb->pend[s].p, lb->pend[s].n);
+        lb->size += lb->pend[s].n;
+        lb->pend[s].n = 0;
+}
+
+/* The bytes of record i (at offset off of the ring) go to their stream's line; each newline ends it. */
+static void builder_take(line_builder *lb, const output_ring *r, const output_record *x, size_t off) {
+        int s = !!(x->len & OUTPUT_RECORD_STDERR);
+
+        lb->pend[s].ts = (uint64_t) x->ts_hi << 32 | x->ts_lo;
+        for (size_t i = 0; i < rec_size(x); i++) {
+                char c = r->buf[(r->start + off + i) % r->cap];
+                if (c == '\n')
+                        builder_emit(lb, s, false);
+                else
+                        lb->pend[s].p[lb->pend[s].n++] = c;
+        }
+}
+
+static int builder_run(line_builder *lb, const output_ring *r) {
+        size_t lines = 2, off = 0;
+
+        for (size_t i = 0; i < r->len; i++)
+                lines += r->buf[(r->start + i) % r->cap] == '\n';
+        lb->v = malloc(lines * sizeof(*lb->v));
+        lb->text = malloc(r->len + 1);
+        lb->pend[0].p = malloc(r->len + 1);
+        lb->pend[1].p = malloc(r->len + 1);
+        if (!lb->v || !lb->text || !lb->pend[0].p || !lb->pend[1].p)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->rec_len; i++) {
+                builder_take(lb, r, rec_at(r, i), off);
+                off += rec_size(rec_at(r, i));
+        }
+        int s = lb->pend[1].n && (!lb->pend[0].n || lb->pend[1].ts < lb->pend[0].ts);
+        if (lb->pend[s].n) /* what is not ended yet, the older first */
+                builder_emit(lb, s, true);
+        if (lb->pend[!s].n)
+                builder_emit(lb, !s, true);
+        return 0;
+}
+
+static void builder_done(line_builder *lb) {
+        free(lb->v);
+        free(lb->text);
+        free(lb->pend[0].p);
+        free(lb->pend[1].p);
+}
+
+/* Lines first..n of lb, as one block: the array, then their bytes. */
+static int builder_take_result(line_builder *lb, size_t first, corral_output_line **ret, size_t *ret_n) {
+        size_t k = lb->n - first, bytes = 0;
+        corral_output_line *v;
+        char *t;
+
+        for (size_t i = first; i < lb->n; i++)
+                bytes += lb->v[i].size;
+        v = malloc(k * sizeof(*v) + bytes + 1);
+        if (!v)
+                return -ENOMEM;
+        t = (char *) (v + k);
+        for (size_t i = 0; i < k; i++) {
+                v[i] = lb->v[first + i];
+                memcpy(t, lb->text + (uintptr_t) v[i].data, v[i].size);
+                v[i].data = t;
+                t += v[i].size;
+        }
+        *ret = v;
+        *ret_n = k;
+        return 0;
+}
+
+int corral_backend_read_output_lines(corral_backend *b, unsigned lines, uint64_t since_usec,
+                                     corral_output_line **ret, size_t *ret_n) {
+        line_builder lb = {};
+        size_t first = 0;
+        int r;
+
+        if (!b || !ret || !ret_n)
+                return -EINVAL;
+        r = builder_run(&lb, &b->out.ring);
+        while (r >= 0 && first < lb.n && lb.v[first].ts_usec < since_usec)
+                first++;
+        if (r >= 0 && lines > 0 && lb.n - first > lines)
+                first = lb.n - lines;
+        if (r >= 0)
+                r = builder_take_result(&lb, first, ret, ret_n);
+        builder_done(&lb);
+        return r;
+}
+
+/* The last `lines` lines (0: all of them), each ended by a newline but the last if it is not yet. */
 int corral_backend_read_output(corral_backend *b, unsigned lines, char **ret, size_t *ret_size) {
-        const output_ring *r;
-        size_t skip = 0, seen = 0;
+        corral_output_line *v = NULL;
+        size_t n = 0, size = 0;
         char *out;
+        int r;
 
         if (!b || !ret || !ret_size)
                 return -EINVAL;
-        r = &b->out.ring;
-        if (lines > 0)
-                for (size_t i = r->len; i > 0; i--) {
-                        bool nl = r->buf[(r->start + i - 1) % r->cap] == '\n';
-                        if (nl && i != r->len && ++seen == lines) {
-                                skip = i;
-                                break;
-                        }
-                }
-        out = malloc(r->len - skip + 1);
-        if (!out)
+        r = corral_backend_read_output_lines(b, lines, 0, &v, &n);
+        if (r < 0)
+                return r;
+        out = malloc(b->out.ring.len + n + 1);
+        if (!out) {
+                free(v);
                 return -ENOMEM;
-        for (size_t i = skip; i < r->len; i++)
-                out[i - skip] = r->buf[(r->start + i) % r->cap];
-        out[r->len - skip] = '\0';
+        }
+        for (size_t i = 0; i < n; i++) {
+                memcpy(out + size, v[i].data, v[i].size);
+                size += v[i].size;
+                if (!v[i].partial || i + 1 < n)
+                        out[size++] = '\n';
+        }
+        out[size] = '\0';
+        free(v);
         *ret = out;
-        *ret_size = r->len - skip;
+        *ret_size = size;
         return 0;
 }
 

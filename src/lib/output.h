@@ -12,11 +12,25 @@
 
 #define OUTPUT_TAIL_SIZE 1024
 
-/* A ring of at most max bytes, allocated as it fills. */
+/* One chunk as it was read: 12 bytes per read, whatever its size. */
+typedef struct output_record {
+        uint32_t len;          /* its bytes still in the ring; OUTPUT_RECORD_STDERR: read from stderr */
+        uint32_t ts_lo, ts_hi; /* CLOCK_REALTIME in µs when it was read */
+} output_record;
+#define OUTPUT_RECORD_STDERR 0x80000000u
+
+/* A ring of at most max bytes, allocated as it fills, and beside it the ring of the chunks they
+ * came in, oldest first (rec_start, rec_len of rec_cap, at most rec_max: where more chunks come,
+ * the oldest go with their bytes). The lengths of the records add up to len. */
 typedef struct output_ring {
         char *buf;
         size_t cap, max, start, len;
+        output_record *rec;
+        size_t rec_cap, rec_max, rec_start, rec_len;
 } output_ring;
+
+/* Records per byte of the bound: 1 MiB keeps at most 16384 chunks (192 KiB of records). */
+#define OUTPUT_RECORD_BYTES 64
 
 /* The log file: opened, created and rotated with the backend's user's rights (never ours), below
  * its directory as it was opened once, following no symlink. */

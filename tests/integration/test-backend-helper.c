@@ -11,6 +11,10 @@
  *   exit N        exits N right after saying ready, with 7 lines on stderr ("err 1" .. "err 7")
  *   flood BYTES   writes BYTES of output (lines of 99 x's) to stdout as fast as it can, says R, then waits
  *   print         writes "out 1" .. "out 3" to stdout and "err 1" to stderr, says R, waits
+ *   interleave    writes, each part once the one before it is read from its pipe: "first " on
+ *                 stdout, "err 1\n" on stderr, "half\n" on stdout, "err 2\n", "out 3\n"; says R, waits
+ *   dribble N     writes "line 0\n" .. "line N-1\n" to stdout, each once the one before is read;
+ *                 says R, waits
  *   forkbomb      forks (children wait) until fork fails, says "F<children>:<errno>", waits
  *   ticker        writes "tick" on stdout at each SIGUSR1 (and "T" on the fifo), else waits;
  *                 a closed stdout kills it (SIGPIPE, default)
@@ -63,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -75,6 +80,16 @@
 #include <unistd.h>
 
 static int fifo_fd = -1;
+
+/* Write s to fd, then wait until the reader has taken all of it from the pipe. */
+static void write_read(int fd, const char *s) {
+        int n = 1;
+
+        if (write(fd, s, strlen(s)) != (ssize_t) strlen(s))
+                exit(93);
+        while (ioctl(fd, FIONREAD, &n) == 0 && n > 0)
+                usleep(200);
+}
 
 static void say(const char *s) {
         if (fifo_fd >= 0 && write(fifo_fd, s, strlen(s)) < 0)
@@ -493,6 +508,21 @@ int main(int argc, char **argv) {
                         if (k <= 0)
                                 return 94;
                         left -= k;
+                }
+        }
+        if (strcmp(mode, "interleave") == 0) {
+                write_read(STDOUT_FILENO, "first ");
+                write_read(STDERR_FILENO, "err 1\n");
+                write_read(STDOUT_FILENO, "half\n");
+                write_read(STDERR_FILENO, "err 2\n");
+                write_read(STDOUT_FILENO, "out 3\n");
+        }
+        if (strcmp(mode, "dribble") == 0) {
+                long n = argc > 3 ? atol(argv[3]) : 0;
+                char line[32];
+                for (long i = 0; i < n; i++) {
+                        snprintf(line, sizeof(line), "line %ld\n", i);
+                        write_read(STDOUT_FILENO, line);
                 }
         }
         if (strcmp(mode, "print") == 0) {

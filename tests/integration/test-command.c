@@ -78,6 +78,7 @@ static void test_exit_status_and_tail(void **state) {
         assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
         const recorded_event *e = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_int_equal(e->ev.leftover, 0);
+        corral_backend_unref(b);
 }
 
 /* What it started in the background is killed when it ends: its group is empty before done. */
@@ -112,6 +113,7 @@ static void test_leftovers_killed(void **state) {
         }
         assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
         (void) harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        corral_backend_unref(b);
 }
 
 /* Its deadline: the whole group is killed, and it says it timed out. */
@@ -129,6 +131,7 @@ static void test_timeout(void **state) {
         assert_string_equal(o.tail, "started");
         assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
         (void) harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        corral_backend_unref(b);
 }
 
 /* A command that cannot start says what failed, and leaves nothing. */
@@ -147,6 +150,7 @@ static void test_start_failure(void **state) {
         assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
         (void) harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_false(o.done);
+        corral_backend_unref(b);
 }
 
 /* Cancelled: killed and waited for, done never called. */
@@ -163,6 +167,7 @@ static void test_cancel(void **state) {
         assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
         (void) harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_false(o.done);
+        corral_backend_unref(b);
 }
 
 /* The backend stopped while a command runs: the stop's kill ends the command too, whose leftover
@@ -178,6 +183,7 @@ static void test_backend_stopped_under_it(void **state) {
         (void) harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_true(harness_run_until(h, o.done));
         assert_int_equal(o.res.si_code, CLD_KILLED);
+        corral_backend_unref(b);
 }
 
 /* The supervisor freed while a command runs: it is killed, nothing left (teardown checks). */
@@ -193,6 +199,7 @@ static void test_supervisor_freed(void **state) {
         assert_int_equal(command_get_pid(cmd), 0);
         command_free(cmd); /* detached: only its memory is left */
         assert_false(o.done);
+        corral_backend_unref(b);
 }
 
 int main(void) {

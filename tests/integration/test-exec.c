@@ -89,6 +89,7 @@ static void test_pre_in_order_in_leaf(void **state) {
         assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
         e = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_int_equal(e->ev.level, CORRAL_LEVEL_INFO);
+        corral_backend_unref(b);
 }
 
 /* A failure is start-failed, naming the command and how it ended, with its stderr; nothing after
@@ -112,6 +113,7 @@ static void test_pre_failure_is_start_failed(void **state) {
         assert_int_equal(harness_count(h, CORRAL_EVENT_STARTED), 0);
         assert_int_not_equal(access(path, F_OK), 0);
         assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_GONE);
+        corral_backend_unref(b);
 }
 
 /* A command that cannot be found is a failure as well, named. */
@@ -134,6 +136,7 @@ static void test_pre_not_found(void **state) {
 
         assert_non_null(
                 strstr(e->ev.message, "ExecStartPre=/nonexistent/check: /nonexistent/check: No such file"));
+        corral_backend_unref(b);
 }
 
 /* "-": its failure (an exit status, a missing command) is ignored, the next one and the main one run. */
@@ -146,6 +149,7 @@ static void test_pre_dash_ignores_failure(void **state) {
         harness_wait_ready(h, false);
         assert_int_equal(corral_stop(b, 10 * SEC), CORRAL_STOP_STARTED);
         (void) harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        corral_backend_unref(b);
 }
 
 /* A stop while they run kills them: stopped, at info, and the main command never runs. */
@@ -161,6 +165,7 @@ static void test_stop_during_pre(void **state) {
         assert_true(e->ev.intentional);
         assert_string_equal(e->ev.message, "backend stopped (while its ExecStartPre= commands ran)");
         assert_int_equal(harness_count(h, CORRAL_EVENT_STARTED), 0);
+        corral_backend_unref(b);
 }
 
 /* After a stop: in the leaf, the main process gone, before the verdict; no $MAINPID. */
@@ -181,6 +186,7 @@ static void test_post_after_stop(void **state) {
         e = harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
         assert_string_equal(slurp(path), "post []\n"); /* done before the verdict was told */
         assert_int_equal(e->ev.level, CORRAL_LEVEL_INFO);
+        corral_backend_unref(b);
 }
 
 /* After a crash too; its failure is not the verdict's business. */
@@ -199,6 +205,7 @@ static void test_post_after_crash(void **state) {
         assert_int_equal(e->ev.exit_code, 3);
         assert_string_equal(slurp(path), "cleaned\n");
         assert_non_null(strstr(e->ev.stderr_tail, "err 7")); /* the main process's, not the command's */
+        corral_backend_unref(b);
 }
 
 /* After a failed ExecStartPre= as well (its leaf was there). */
@@ -213,6 +220,7 @@ static void test_post_after_pre_failure(void **state) {
                                 .post = { line(l1, sizeof(l1), "/bin/sh -c 'echo post >> %s'", path) } });
         (void) harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
         assert_string_equal(slurp(path), "post\n");
+        corral_backend_unref(b);
 }
 
 int main(void) {

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -161,6 +162,102 @@ static void test_flood_stays_within_its_bound(void **state) {
         corral_backend_unref(b);
 }
 
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+
+        assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+        return (uint64_t) ts.tv_sec * SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void assert_line(const corral_output_line *l, corral_stream stream, const char *text) {
+        assert_int_equal(l->stream, stream);
+        assert_int_equal(l->size, strlen(text));
+        assert_memory_equal(l->data, text, l->size);
+}
+
+/* stdout and stderr, each part written once the one before it was read: the lines come back in
+ * the order they were ended, each whole (the stdout line begun before err 1 and ended after it),
+ * each with its stream and the time it was read, within this test's own clock readings. */
+static void test_streams_keep_their_order(void **state) {
+        harness *h = *state;
+        uint64_t before = realtime_usec(), after;
+        corral_backend *b = spawn_output(h, "interleave", "interleave", NULL, NULL);
+        corral_output_line *v = NULL;
+        char *d = NULL;
+        size_t n, size;
+
+        run_until_ready(h);
+        after = realtime_usec();
+        assert_int_equal(corral_backend_read_output(b, 0, &d, &size), 0);
+        assert_string_equal(d, "err 1\nfirst half\nerr 2\nout 3\n");
+        free(d);
+        assert_int_equal(corral_backend_read_output_lines(b, 0, 0, &v, &n), 0);
+        assert_int_equal(n, 4);
+        assert_line(&v[0], CORRAL_STREAM_STDERR, "err 1");
+        assert_line(&v[1], CORRAL_STREAM_STDOUT, "first half");
+        assert_line(&v[2], CORRAL_STREAM_STDERR, "err 2");
+        assert_line(&v[3], CORRAL_STREAM_STDOUT, "out 3");
+        for (size_t i = 0; i < n; i++) {
+                assert_false(v[i].partial);
+                assert_in_range(v[i].ts_usec, before, after);
+                if (i > 0)
+                        assert_true(v[i].ts_usec >= v[i - 1].ts_usec);
+        }
+        free(v);
+        stop_and_wait(h, b);
+        corral_backend_unref(b);
+}
+
+/* Only the lines read at or after a time, and of those the last n. */
+static void test_since_and_lines(void **state) {
+        harness *h = *state;
+        uint64_t before = realtime_usec(), after, second;
+        corral_backend *b = spawn_output(h, "since", "interleave", NULL, NULL);
+        corral_output_line *v = NULL;
+        size_t n;
+
+        run_until_ready(h);
+        after = realtime_usec();
+        assert_int_equal(corral_backend_read_output_lines(b, 0, before, &v, &n), 0);
+        assert_int_equal(n, 4);
+        second = v[1].ts_usec;
+        free(v);
+        assert_int_equal(corral_backend_read_output_lines(b, 0, after + 1, &v, &n), 0);
+        assert_int_equal(n, 0);
+        free(v);
+        assert_int_equal(corral_backend_read_output_lines(b, 0, second, &v, &n), 0);
+        assert_true(n >= 3 && n <= 4); /* err 1 and first half may have been read in one µs */
+        assert_line(&v[n - 3], CORRAL_STREAM_STDOUT, "first half");
+        free(v);
+        assert_int_equal(corral_backend_read_output_lines(b, 2, second, &v, &n), 0);
+        assert_int_equal(n, 2);
+        assert_line(&v[0], CORRAL_STREAM_STDERR, "err 2");
+        assert_line(&v[1], CORRAL_STREAM_STDOUT, "out 3");
+        free(v);
+        stop_and_wait(h, b);
+        corral_backend_unref(b);
+}
+
+/* 3000 lines, each read on its own: a 64 KiB ring keeps a record per chunk, at most one per 64
+ * bytes of its bound (1024), and the bytes they were: the newest, never more. */
+static void test_chunks_stay_within_their_bound(void **state) {
+        harness *h = *state;
+        output_opts o = { .buffer = 64 * 1024 };
+        corral_backend *b = spawn_output(h, "dribble", "dribble", "3000", &o);
+        corral_output_line *v = NULL;
+        size_t n;
+
+        run_until_ready(h);
+        assert_int_equal(corral_backend_read_output_lines(b, 0, 0, &v, &n), 0);
+        assert_int_equal(n, 1024);
+        assert_line(&v[0], CORRAL_STREAM_STDOUT, "line 1976");
+        assert_line(&v[n - 1], CORRAL_STREAM_STDOUT, "line 2999");
+        assert_true(output_size(b) < 64 * 1024);
+        free(v);
+        stop_and_wait(h, b);
+        corral_backend_unref(b);
+}
+
 static off_t file_size(const char *dir, const char *name) {
         char p[512];
         struct stat st;
@@ -261,11 +358,10 @@ static void test_stop_has_no_stderr_tail(void **state) {
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
         const struct CMUnitTest tests[] = {
-                T(test_lines_are_kept_and_read_back),
-                T(test_flood_stays_within_its_bound),
-                T(test_log_file_rotates),
-                T(test_log_file_max_and_keep),
-                T(test_unexpected_exit_carries_stderr_tail),
+                T(test_lines_are_kept_and_read_back),   T(test_flood_stays_within_its_bound),
+                T(test_streams_keep_their_order),       T(test_since_and_lines),
+                T(test_chunks_stay_within_their_bound), T(test_log_file_rotates),
+                T(test_log_file_max_and_keep),          T(test_unexpected_exit_carries_stderr_tail),
                 T(test_stop_has_no_stderr_tail),
         };
 

@@ -229,6 +229,68 @@ static void test_kill(void **state) {
         registry_result_done(&res);
 }
 
+static void start_spec(fixture *f, corral_spec *sp) {
+        outcome o = {};
+
+        assert_null(registry_start(f->registry, sp, false, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_OK);
+        outcome_done(&o);
+}
+
+/* ReloadBackend: every name checked first; completed once each reload has ended, in the order
+ * named; one under way is joined; a launch that ends first ends its reload. */
+static void test_reload_backends(void **state) {
+        fixture *f = *state;
+        corral_spec *a = spec("a"), *c = spec("c");
+        registry_backend *ba, *bc;
+        outcome o = {};
+        json_t *v;
+
+        assert_int_equal(corral_spec_set_reload_signal(a, SIGHUP), 0);
+        assert_int_equal(corral_spec_add_exec_reload(c, "/bin/kill -HUP $MAINPID"), 0);
+        start_spec(f, a);
+        start(f, "b"); /* no way to reload it */
+        start_spec(f, c);
+        ba = fake_find(&f->fake, "a");
+        bc = fake_find(&f->fake, "c");
+
+        assert_null(registry_reload_backends(f->registry, &who, (char *[]){ "a", "b" }, 2, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_RELOAD_NOT_SUPPORTED);
+        assert_string_equal(o.name, "b");
+        assert_int_equal(ba->reloads, 0); /* nothing begun */
+        assert_null(registry_reload_backends(f->registry, &who, (char *[]){ "zz" }, 1, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_NO_SUCH_BACKEND);
+
+        o = (outcome){};
+        assert_non_null(
+                registry_reload_backends(f->registry, &who, (char *[]){ "c", "a", "a" }, 3, on_done, &o));
+        assert_int_equal(ba->reloads, 2); /* the second joined the first (-EBUSY) */
+        fake_reload_end(&f->fake, ba, true, 0);
+        assert_int_equal(o.calls, 0); /* c's is not done */
+        fake_reload_end(&f->fake, bc, false, ETIMEDOUT);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        assert_int_equal(json_array_size(o.value), 3);
+        v = json_array_get(o.value, 0);
+        assert_string_equal(jstr(v, "name"), "c");
+        assert_string_equal(jstr(v, "result"), "timed-out");
+        assert_string_equal(jstr(v, "message"), "reload failed: faked");
+        assert_string_equal(jstr(json_array_get(o.value, 1), "result"), "ok");
+        assert_string_equal(jstr(json_array_get(o.value, 2), "result"), "ok");
+        outcome_done(&o);
+
+        /* the launch ends before its reload does */
+        assert_non_null(registry_reload_backends(f->registry, &who, (char *[]){ "a" }, 1, on_done, &o));
+        fake_end(&f->fake, ba, CORRAL_EVENT_EXITED);
+        assert_int_equal(o.calls, 1);
+        assert_string_equal(jstr(json_array_get(o.value, 0), "result"), "failed");
+        outcome_done(&o);
+        assert_null(registry_reload_backends(f->registry, &who, (char *[]){ "a" }, 1, on_done, &o));
+        assert_int_equal(o.error, REGISTRY_BACKEND_NOT_RUNNING);
+        assert_string_equal(o.name, "a");
+        outcome_done(&o);
+}
+
 static void test_two_stops_share_one_verdict(void **state) {
         fixture *f = *state;
         outcome a = {}, b = {};
@@ -652,6 +714,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_stop_waits_for_the_verdict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_stops_share_one_verdict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reload_backends, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_verdict_from_inside_the_stop, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stop_all_completes_when_all_are_gone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove_of_a_running_one_is_refused, setup, teardown),
