@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "evlog.h"
+#include "help.h"
 #include "json-strv.h"
 #include "macro.h"
 #include "parse.h"
@@ -119,7 +120,7 @@ static int client_parse(int argc, char **argv, const cli_globals *g, client_args
         for (;;) {
                 while (r >= 0 && (opt = getopt_long(argc, argv, "+hfn:p:s:", opts, &longindex)) >= 0) {
                         if (opt == 'h') {
-                                printf("See corral --help.\n");
+                                help_verb(argv[0]);
                                 return 1;
                         }
                         r = opt == '?' ? cli_usage("unknown or incomplete option '%s'", argv[optind - 1])

@@ -69,6 +69,7 @@ static void help(void) {
                "                                        ReloadSignal=); waits, says how each went\n"
                "  daemon-reload                         read the definition files again, apply what "
                "changed\n\n"
+               "Each verb's usage and options: corral VERB --help.\n\n"
                "Before or after the verb:\n"
                "  --address PATH   corrald's socket (default $CORRAL_ADDRESS, else\n"
                "                   /run/corral/io.corral.Supervisor)\n"

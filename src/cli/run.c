@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "corral.h"
 #include "evlog.h"
+#include "help.h"
 #include "macro.h"
 #include "parse.h"
 #include "spec-options.h"
@@ -30,24 +31,6 @@ typedef struct run_state {
         int exit_status;
         bool start_failed;
 } run_state;
-
-static void run_help(void) {
-        printf("Usage: corral run [OPTIONS] -- COMMAND [ARG...]\n\n"
-               "Run COMMAND as one backend in a new cgroup, in the foreground. SIGINT, SIGTERM and\n"
-               "SIGHUP stop it on purpose. Exits 0 after stopped or finished, else the backend's exit\n"
-               "code, or 128+N if it died by signal N. Its output is corral's own, unless --log-file\n"
-               "or --log-buffer asks for it to be captured.\n\n"
-               "  --name NAME            backend name (default: the command's base name)\n"
-               "  --cgroup-root DIR      where leaf cgroups are made (default $CORRAL_CGROUP_ROOT,\n"
-               "                         else our own cgroup)\n"
-               "  --log-format text|logfmt|json\n"
-               "                         (default: text on a terminal, coloured unless $NO_COLOR; else "
-               "json)\n"
-               "  --log-target auto|stderr|journal (default auto: the journal if stderr goes there)\n"
-               "  -h, --help\n\n"
-               "Backend options, the keys of corral.backend(5) (-p KEY=VALUE sets any):\n");
-        options_help(stdout);
-}
 
 static int run_parse_name(const char *v, run_args *a) {
         if (!name_is_valid(v))
@@ -94,7 +77,7 @@ static int run_parse(int argc, char **argv, run_args *a) {
         opterr = 0;
         while (r >= 0 && (opt = getopt_long(argc, argv, "+hp:", opts, &longindex)) >= 0) {
                 if (opt == 'h') {
-                        run_help();
+                        help_verb("run");
                         return 1;
                 } else if (opt == 'c')
                         a->cgroup_root = optarg;

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "definition.h"
+#include "help.h"
 #include "strv.h"
 
 /* After= and Requires= name other definitions: those given, and the others of their directories
@@ -52,9 +53,7 @@ int verb_verify(int argc, char **argv) {
         definition_problems problems = { 0 };
 
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                printf("Usage: corral verify FILE...\n\nCheck backend definitions (NAME.backend); print "
-                       "each problem as\n"
-                       "FILE:LINE: what is wrong. Exits 1 if there is any.\n");
+                help_verb("verify");
                 return argc < 2 ? CLI_EXIT_USAGE : 0;
         }
         definition **given = calloc((size_t) argc, sizeof(*given));

@@ -1127,24 +1127,26 @@ static void help_note(char *text, size_t size, const char *what, const char *val
         (void) snprintf(text + n, size - n, "%s%s%s)", first ? " (" : "; ", what, value);
 }
 
-void options_help(FILE *f) {
-        for (const option_def *o = options_table; o < options_table + options_table_n; o++) {
-                char left[128], text[512];
+void options_help_row(FILE *f, const option_def *o) {
+        char left[128], text[512];
 
-                if (o->kind == OPTION_BOOL)
-                        (void) snprintf(left, sizeof(left), "  --%s[=BOOL]", o->cli);
-                else
-                        (void) snprintf(left, sizeof(left), "  --%s %s", o->cli,
-                                        o->arg ?: kinds[o->kind].arg);
-                (void) snprintf(text, sizeof(text), "%s", o->help);
-                if (o->dflt)
-                        help_note(text, sizeof(text), "default ", o->dflt);
-                if (o->kind == OPTION_LIST)
-                        help_note(text, sizeof(text), "repeatable", "");
-                if (o->cli_alias)
-                        help_note(text, sizeof(text), "also --", o->cli_alias);
-                help_entry(f, left, text);
-        }
+        if (o->kind == OPTION_BOOL)
+                (void) snprintf(left, sizeof(left), "  --%s[=BOOL]", o->cli);
+        else
+                (void) snprintf(left, sizeof(left), "  --%s %s", o->cli, o->arg ?: kinds[o->kind].arg);
+        (void) snprintf(text, sizeof(text), "%s", o->help);
+        if (o->dflt)
+                help_note(text, sizeof(text), "default ", o->dflt);
+        if (o->kind == OPTION_LIST)
+                help_note(text, sizeof(text), "repeatable", "");
+        if (o->cli_alias)
+                help_note(text, sizeof(text), "also --", o->cli_alias);
+        help_entry(f, left, text);
+}
+
+void options_help(FILE *f) {
+        for (const option_def *o = options_table; o < options_table + options_table_n; o++)
+                options_help_row(f, o);
         help_entry(f, "  -p, --property KEY=VALUE",
                    "any key of corral.backend(5), as -p TimeoutStopSec=5s (repeatable)");
 }

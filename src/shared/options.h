@@ -132,3 +132,5 @@ const option_def *options_from_getopt(int code);
 
 /* The help of every row: "  --timeout-stop-sec DURATION  ... (default 15s; also --grace)". */
 void options_help(FILE *f);
+/* The help of one row, as options_help() writes it. */
+void options_help_row(FILE *f, const option_def *o);

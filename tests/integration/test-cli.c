@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "options.h"
 
 extern char **environ;
 
@@ -106,6 +107,77 @@ static int cli_stdout(harness *h, const char *const *args, char *out, size_t siz
         out[n] = '\0';
         fclose(f);
         return status;
+}
+
+/* corral VERB --help (and -h): exits 0 and prints that verb's usage, "Usage: corral VERB ...", and
+ * its own options; run and start every backend option of the table. */
+static void assert_verb_help(harness *h, const char *verb, const char *const *opts) {
+        static char out[65536];
+        const char *flags[] = { "--help", "-h" };
+        char usage[64];
+
+        snprintf(usage, sizeof(usage), "Usage: corral %s", verb);
+        for (size_t f = 0; f < 2; f++) {
+                int status = cli_stdout(h, ARGS(verb, flags[f]), out, sizeof(out));
+                if (status != 0 || strncmp(out, usage, strlen(usage)) != 0 ||
+                    !strchr(" \n", out[strlen(usage)]))
+                        fail_msg("corral %s %s: exit %d, not the verb's usage:\n%s", verb, flags[f], status,
+                                 out);
+                for (size_t i = 0; opts[i]; i++)
+                        if (!strstr(out, opts[i]))
+                                fail_msg("corral %s %s does not name %s:\n%s", verb, flags[f], opts[i], out);
+        }
+}
+
+static void assert_help_names_every_backend_option(harness *h, const char *verb) {
+        static char out[65536];
+        char want[96];
+
+        assert_int_equal(cli_stdout(h, ARGS(verb, "--help"), out, sizeof(out)), 0);
+        for (size_t i = 0; i < options_table_n; i++) {
+                snprintf(want, sizeof(want), "--%s ", options_table[i].cli);
+                if (!strstr(out, want)) {
+                        snprintf(want, sizeof(want), "--%s[=BOOL]", options_table[i].cli);
+                        if (!strstr(out, want))
+                                fail_msg("corral %s --help does not name --%s", verb, options_table[i].cli);
+                }
+        }
+        assert_non_null(strstr(out, "-p, --property KEY=VALUE"));
+}
+
+static void test_each_verb_has_its_help(void **state) {
+        harness *h = *state;
+        static const char *const client[] = { "--address PATH", "--json", "Exit status:", NULL };
+        static const struct {
+                const char *verb;
+                const char *const opts[6];
+        } verbs[] = {
+                { "run",
+                  { "--name NAME", "--cgroup-root DIR", "--log-format", "--log-target", "--memory-max" } },
+                { "verify", { "FILE..." } },
+                { "start", { "--wait-ready", "--timeout-stop-sec", "--memory-max", "-p, --property" } },
+                { "stop", { "--all", "--timeout-stop-sec DURATION", "--grace" } },
+                { "restart", { "--wait-ready" } },
+                { "kill", { "--signal SIG", "--whom main|all" } },
+                { "reset-failed", { "NAME" } },
+                { "remove", { "NAME" } },
+                { "list", { "--json" } },
+                { "status", { "NAME" } },
+                { "security", { "FILE|NAME" } },
+                { "logs", { "--lines LINES", "--follow" } },
+                { "watch", { "--json" } },
+                { "metrics", { "--openmetrics" } },
+                { "reload", { "NAME..." } },
+                { "daemon-reload", { "--address" } },
+        };
+
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+                assert_verb_help(h, verbs[i].verb, verbs[i].opts);
+                if (strcmp(verbs[i].verb, "run") != 0 && strcmp(verbs[i].verb, "verify") != 0)
+                        assert_verb_help(h, verbs[i].verb, client);
+        }
+        assert_help_names_every_backend_option(h, "run");
+        assert_help_names_every_backend_option(h, "start");
 }
 
 /* corral security FILE: each setting on or off, and the exposure: 10 for none, low for the
@@ -427,6 +499,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
                 T(test_security_report),
+                T(test_each_verb_has_its_help),
                 T(test_usage_errors_exit_2_and_name_the_problem),
                 T(test_exit_code_is_passed_through),
                 T(test_task_exit_zero_exits_zero),

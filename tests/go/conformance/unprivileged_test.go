@@ -35,7 +35,7 @@ func TestUnprivilegedHelper(t *testing.T) {
 	}
 	var params map[string]interface{}
 	json.Unmarshal([]byte(os.Getenv("CORRAL_HELPER_PARAMS")), &params)
-	err = c.Call(ctx, method, params, nil)
+	err = call(c, ctx, method, params, nil)
 	out := map[string]interface{}{"error": ""}
 	var e *varlink.Error
 	if errors.As(err, &e) {
@@ -118,6 +118,7 @@ func TestNotPermitted(t *testing.T) {
 	if name != iface+"NotPermitted" || p["parameter"] != "user" || p["message"] == "" {
 		t.Fatalf("Start as root from a member: %q %v", name, p)
 	}
+	record(name)
 }
 
 // BackendDeclared: a name a definition file declares is not Started over varlink.
@@ -135,20 +136,20 @@ func TestDeclaredAndNotRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Call(ctx, iface+"Stop", map[string]string{"name": "decl"}, nil); err != nil {
+	if err := call(c, ctx, iface+"Stop", map[string]string{"name": "decl"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, "Start of a declared name", c.Call(ctx, iface+"Start", sleeper("decl"), nil),
+	wantError(t, "Start of a declared name", call(c, ctx, iface+"Start", sleeper("decl"), nil),
 		iface+"BackendDeclared", "definition", filepath.Join(defs, "decl.backend"))
-	if err := c.Call(ctx, iface+"Start", sleeper("gone"), nil); err != nil {
+	if err := call(c, ctx, iface+"Start", sleeper("gone"), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Call(ctx, iface+"Stop", map[string]string{"name": "gone"}, nil); err != nil {
+	if err := call(c, ctx, iface+"Stop", map[string]string{"name": "gone"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	wantError(t, "Kill of one gone", c.Call(ctx, iface+"Kill", map[string]string{"name": "gone"}, nil),
+	wantError(t, "Kill of one gone", call(c, ctx, iface+"Kill", map[string]string{"name": "gone"}, nil),
 		iface+"BackendNotRunning", "state", "gone")
-	if err := c.Call(ctx, iface+"StopAll", nil, nil); err != nil {
+	if err := call(c, ctx, iface+"StopAll", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
