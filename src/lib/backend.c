@@ -569,13 +569,21 @@ static bool backend_check_busy(const backend_check *k) {
         return k->http || k->command;
 }
 
+/* Where its listeners are: the network namespace of its main process (a pidfd) with
+ * PrivateNetwork=, else ours (-1). */
+static int backend_netns(const corral_backend *b) {
+        return b->spec->sandbox.private_network ? b->run.pidfd : -1;
+}
+
 /* Whether a socket of its own listens on the check's address; if not, why (nothing listening is
  * said only if say_none: a start waits for it without a word). */
 static bool backend_listens(corral_backend *b, const spec_check *c, bool say_none) {
         _cleanup_close_ int leaf = backend_leaf_open(b);
         char *why = b->run.check->why, where[80];
         size_t size = sizeof(b->run.check->why);
-        int k = leaf < 0 ? leaf : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup);
+        int k = leaf < 0
+                ? leaf
+                : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup, backend_netns(b));
 
         (void) check_format_addr(c, where, sizeof(where));
         why[0] = '\0';
@@ -650,7 +658,7 @@ static int backend_check_start(corral_backend *b, const spec_check *c, bool for_
         if (c->kind == CHECK_TCP)
                 return 1;
         r = probe_http_start(b->corral->event, (const struct sockaddr *) &c->addr, c->addr_len,
-                             c->text + c->host_at, c->host_len, c->text + c->arg_at,
+                             c->text + c->host_at, c->host_len, c->text + c->arg_at, backend_netns(b),
                              b->spec->health_timeout_usec, done, b, &k->http);
         if (r == -EADDRNOTAVAIL)
                 (void) snprintf(k->why, sizeof(k->why), "%.*s is not an address of this host",

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,30 @@
 #include "sockdiag.h"
 
 #define PROBE_INODES_MAX 64
+
+int probe_socket(int netns_pidfd, int domain, int type, int protocol) {
+        _cleanup_close_ int self = -EBADF;
+        int fd, k;
+
+        if (netns_pidfd < 0) {
+                fd = socket(domain, type, protocol);
+                return fd < 0 ? -errno : fd;
+        }
+        self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return -errno;
+        if (setns(netns_pidfd, CLONE_NEWNET) < 0) /* 5.8: a pidfd names its namespaces */
+                return -errno;
+        fd = socket(domain, type, protocol);
+        k = fd < 0 ? -errno : fd;
+        /* Back to ours, from where we were a moment ago: as root (who alone could leave) this does
+         * not fail; if it did, no socket made here after could be trusted to be ours. */
+        if (setns(self, CLONE_NEWNET) < 0) {
+                safe_close(fd);
+                return -errno;
+        }
+        return k;
+}
 
 typedef struct listener_scan {
         const struct sockaddr *to;
@@ -83,7 +109,7 @@ static bool leaf_holds(int leaf_fd, const char *leaf_path, const listener_scan *
         return false;
 }
 
-int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path) {
+int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd) {
         listener_scan s = { .to = to };
         _cleanup_close_ int fd = -EBADF;
         uint16_t port;
@@ -96,13 +122,13 @@ int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path
         r = cgroup_id(leaf_fd, &s.cgroup_id);
         if (r < 0)
                 return r;
-        fd = sockdiag_open();
+        fd = probe_socket(netns_pidfd, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
         if (fd < 0)
                 return fd;
         r = sockdiag_listeners(fd, to->sa_family, port, listener_scan_one, &s);
         if (r >= 0 && to->sa_family == AF_INET && !s.own) { /* a dual-stack IPv6 listener takes it too */
                 fd = safe_close(fd);
-                fd = sockdiag_open();
+                fd = probe_socket(netns_pidfd, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
                 r = fd < 0 ? fd : sockdiag_listeners(fd, AF_INET6, port, listener_scan_one, &s);
         }
         if (r < 0)
@@ -239,8 +265,8 @@ static int probe_bind_local(int fd, const struct sockaddr *to, socklen_t to_len)
 }
 
 int probe_http_start(sd_event *e, const struct sockaddr *to, socklen_t to_len, const char *host,
-                     size_t host_len, const char *target, uint64_t timeout_usec, probe_done_fn done,
-                     void *userdata, probe_http **ret) {
+                     size_t host_len, const char *target, int netns_pidfd, uint64_t timeout_usec,
+                     probe_done_fn done, void *userdata, probe_http **ret) {
         probe_http *p = calloc(1, sizeof(*p));
         int k;
 
@@ -256,8 +282,8 @@ int probe_http_start(sd_event *e, const struct sockaddr *to, socklen_t to_len, c
                 return probe_http_free(p), -ENOMEM;
         }
         p->request_len = (size_t) k;
-        p->fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        k = p->fd < 0 ? -errno : 0;
+        p->fd = probe_socket(netns_pidfd, to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        k = p->fd < 0 ? p->fd : 0;
         if (k >= 0 && probe_bind_local(p->fd, to, to_len) < 0) /* never a request to another host */
                 k = -errno;
         if (k >= 0 && connect(p->fd, to, to_len) < 0 && errno != EINPROGRESS)

@@ -20,11 +20,15 @@ typedef enum probe_listener_result {
  * to the backend whose leaf is @leaf_fd: it was made by a process of the leaf (its cgroup id, as
  * sock_diag tells it, 5.7+), or a process of the leaf holds it open (its inode among their fds:
  * the fallback, and a socket handed in from outside). Asked of the kernel (NETLINK_SOCK_DIAG) in
- * the caller's network namespace; never connects, never blocks. @leaf_path: the leaf below the
- * cgroup2 mount. Return: a probe_listener_result,
- * or -errno (-EPROTONOSUPPORT: no inet_diag).
+ * the network namespace of @netns_pidfd's process (-1: the caller's); never connects, never blocks.
+ * @leaf_path: the leaf below the cgroup2 mount. Return: a probe_listener_result, or -errno
+ * (-EPROTONOSUPPORT: no inet_diag).
  */
-int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path);
+int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd);
+
+/* A socket in the network namespace of the process of @netns_pidfd (a backend with
+ * PrivateNetwork=: setns() there and back, 5.8, root), or in ours for -1: an fd or -errno. */
+int probe_socket(int netns_pidfd, int domain, int type, int protocol);
 
 /* What a check found: passed or not, and if not, why ("HTTP 503", "connection refused"). */
 typedef void (*probe_done_fn)(void *userdata, bool ok, const char *why);
@@ -34,12 +38,12 @@ typedef struct probe_http probe_http;
 /*
  * probe_http_start() - GET @target from @to (HTTP/1.1, "Host: @host", "Connection: close") on
  * @e's loop, never blocking it: the connection, the request and the answer each wait for their
- * fd. Only the status line is read (at most 1 KiB): a 2xx passes. Nothing in @timeout_usec
- * fails. @done is called once, from the loop, unless the probe is freed first; it may free it.
- * Return: 0 with *ret, or -errno.
+ * fd; from the network namespace of @netns_pidfd's process (-1: ours). Only the status line is read (at most
+ * 1 KiB): a 2xx passes. Nothing in @timeout_usec fails. @done is called once, from the loop, unless the
+ * probe is freed first; it may free it. Return: 0 with *ret, or -errno.
  */
 int probe_http_start(sd_event *e, const struct sockaddr *to, socklen_t to_len, const char *host,
-                     size_t host_len, const char *target, uint64_t timeout_usec, probe_done_fn done,
-                     void *userdata, probe_http **ret);
+                     size_t host_len, const char *target, int netns_pidfd, uint64_t timeout_usec,
+                     probe_done_fn done, void *userdata, probe_http **ret);
 /* Stop it, if it is under way: no call of done follows. NULL. */
 probe_http *probe_http_free(probe_http *p);

@@ -17,12 +17,6 @@
 #include "macro.h"
 #include "sockdiag.h"
 
-int sockdiag_open(void) {
-        int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-
-        return fd < 0 ? -errno : fd;
-}
-
 static int sockdiag_request(int fd, int family) {
         struct {
                 struct nlmsghdr nlh;
@@ -90,15 +84,16 @@ static int sockdiag_dump(int fd, int family, uint16_t port, sockdiag_listener_fn
 /* One line of /proc/net/tcp{,6}: "sl local rem st ... uid timeout inode". The addresses are the
  * kernel's 32-bit words printed as numbers in the host's byte order: read back the same way, their
  * bytes are the address's. */
-static int proc_net_one(const char *line, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
+static int proc_net_one(const char *line, int family, uint16_t port, sockdiag_listener_fn fn,
+                        void *userdata) {
         char local[33 + 1], rem[64];
         unsigned lport, state;
         unsigned long inode;
         sockdiag_listener l = { .family = family };
         size_t words = family == AF_INET ? 1 : 4;
 
-        if (sscanf(line, " %*u: %33[0-9A-Fa-f]:%x %63s %x %*s %*s %*s %*u %*u %lu", local, &lport, rem, &state,
-                   &inode) != 5)
+        if (sscanf(line, " %*u: %33[0-9A-Fa-f]:%x %63s %x %*s %*s %*s %*u %*u %lu", local, &lport, rem,
+                   &state, &inode) != 5)
                 return 0; /* the heading */
         if (state != 0x0A /* TCP_LISTEN */ || lport != port || strlen(local) != words * 8)
                 return 0;

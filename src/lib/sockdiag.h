@@ -21,14 +21,11 @@ typedef int (*sockdiag_listener_fn)(const sockdiag_listener *l, void *userdata);
 
 /*
  * sockdiag_listeners() - every TCP socket of @family in LISTEN state on local @port, in the network
- * namespace of @diag_fd (a socket from sockdiag_open()). The kernel answers at once (a dump of its
+ * namespace of @diag_fd (a NETLINK_SOCK_DIAG socket). The kernel answers at once (a dump of its
  * own tables): nothing here waits on anyone. Return: 0, or -errno (-EPROTONOSUPPORT without
  * inet_diag).
  */
 int sockdiag_listeners(int diag_fd, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata);
-
-/* A NETLINK_SOCK_DIAG socket in the caller's network namespace: an fd or -errno. */
-int sockdiag_open(void);
 
 /*
  * sockdiag_addr_accepts() - whether a listener bound to (@family, @addr) takes connections to

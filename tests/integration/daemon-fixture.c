@@ -316,8 +316,12 @@ json_t *call(daemon_fixture *d, const char *method, json_t *params) {
         varlink_conn c;
         json_t *reply = NULL;
 
+        int k;
+
         conn_open(d, &c);
-        assert_int_equal(varlink_call(&c, method, params, false, &reply), 0);
+        k = varlink_call(&c, method, params, false, &reply);
+        if (k < 0) /* closed on us: corrald's log says why (a refusal, a limit) */
+                fail_msg("%s failed: %s\n--- corrald's log:\n%s", method, strerror(-k), read_log(d));
         varlink_conn_done(&c);
         return reply;
 }

@@ -270,6 +270,33 @@ static void test_exec_health_check(void **state) {
         corral_backend_unref(b);
 }
 
+/* PrivateNetwork=: its listener is in a network namespace of its own, where its checks look (the
+ * same port in ours is held by the test: that must not count). */
+static void test_private_network_is_checked_inside(void **state) {
+        harness *h = *state;
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sin);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        unsigned failures = 99;
+        char arg[32], url[64];
+
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+        assert_int_equal(listen(fd, 4), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+        corral_spec *s = http_spec(h, "isolated", 200, ntohs(sin.sin_port), arg, sizeof(arg));
+        snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", ntohs(sin.sin_port));
+        assert_int_equal(corral_spec_set_private_network(s, true), 0);
+        assert_int_equal(corral_spec_set_health_check(s, url), 0);
+        assert_int_equal(corral_spec_set_health_check_interval(s, 20 * MSEC), 0);
+        corral_backend *b = spawn(h, s);
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        assert_string_equal(harness_wait_event(h, b, CORRAL_EVENT_HEALTH)->message, "backend healthy");
+        assert_int_equal(corral_backend_get_health(b, &failures), CORRAL_HEALTH_HEALTHY);
+        close(fd);
+        stop(h, b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -281,6 +308,7 @@ int main(void) {
                 T(test_exec_ready_runs_in_the_backend),
                 T(test_exec_failing_is_not_ready),
                 T(test_exec_health_check),
+                T(test_private_network_is_checked_inside),
         };
 
         harness_require_root_cgroup2();
