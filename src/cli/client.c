@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "evlog.h"
+#include "fileio.h"
 #include "help.h"
 #include "json-strv.h"
 #include "macro.h"
@@ -31,6 +32,10 @@ typedef struct client_args {
         bool follow;
         bool openmetrics;
         unsigned lines; /* logs -n; 0: all that is kept */
+        bool timestamps, streams; /* logs: each line after when it was read, its stream */
+        uint64_t since_usec;      /* logs --since: CLOCK_REALTIME µs; 0: all */
+        char *pending[2];         /* logs -f, by lines: each stream's line not ended yet */
+        size_t pending_len[2];
         const char *signal, *whom; /* kill --signal, --whom */
         const char *name;
         char **names; /* reload: every NAME given (into argv), NULL-terminated; malloc'ed */
@@ -43,18 +48,24 @@ typedef struct client_args {
 
 /* Options of the verbs themselves; the spec options (spec-options.c) come after them. */
 static const struct option client_options[] = {
-        { "address", required_argument, NULL, 'a' },
-        { "json", no_argument, NULL, 'j' },
-        { "all", no_argument, NULL, 'A' },
-        { "wait-ready", no_argument, NULL, 'W' },
-        { "follow", no_argument, NULL, 'f' },
-        { "lines", required_argument, NULL, 'n' },
-        { "openmetrics", no_argument, NULL, 'O' },
-        { "signal", required_argument, NULL, 's' },
-        { "whom", required_argument, NULL, 'w' },
-        { "help", no_argument, NULL, 'h' },
-        {},
+        { "address", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
+        { "all", no_argument, NULL, 'A' },           { "wait-ready", no_argument, NULL, 'W' },
+        { "follow", no_argument, NULL, 'f' },        { "lines", required_argument, NULL, 'n' },
+        { "timestamps", no_argument, NULL, 'T' },    { "streams", no_argument, NULL, 'S' },
+        { "since", required_argument, NULL, 'I' },   { "openmetrics", no_argument, NULL, 'O' },
+        { "signal", required_argument, NULL, 's' },  { "whom", required_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },          {},
 };
+
+/* --since DURATION: the lines read within the last DURATION, by corrald's clock (the same host's). */
+static int logs_since(const char *v, client_args *a) {
+        uint64_t d, now = now_usec(CLOCK_REALTIME);
+
+        if (parse_duration(v, &d) < 0 || d == 0)
+                return cli_usage("invalid --since '%s': expected a duration such as 10min or 1h 30min", v);
+        a->since_usec = d < now ? now - d : 1;
+        return 0;
+}
 
 static int client_option(int opt, const char *name, const char *v, client_args *a) {
         char *end;
@@ -91,6 +102,14 @@ static int client_option(int opt, const char *name, const char *v, client_args *
         case 'O':
                 a->openmetrics = true;
                 return 0;
+        case 'T':
+                a->timestamps = true;
+                return 0;
+        case 'S':
+                a->streams = true;
+                return 0;
+        case 'I':
+                return logs_since(v, a);
         case 'n':
                 n = strtoul(v, &end, 10);
                 if (!*v || *end || n > 1000000)
@@ -590,17 +609,79 @@ static int verb_watch(client_args *a) {
         return client_stream(a, IFACE "Watch", NULL, watch_reply);
 }
 
+/* Lines, not raw output: with --json, --timestamps or --streams. */
+static bool logs_by_line(const client_args *a) {
+        return a->json || a->timestamps || a->streams;
+}
+
+/* One line: a JSON object with --json, else its time and stream first where asked. */
+static void logs_print_line(const client_args *a, const char *ts, const char *stream, const char *line,
+                            size_t size) {
+        if (a->json) {
+                json_t *j = json_pack("{s:s, s:s, s:s%}", "ts", ts, "stream", stream, "line", line, size);
+                if (j)
+                        print_json(j);
+                json_decref(j);
+                return;
+        }
+        if (a->timestamps)
+                printf("%s ", ts);
+        if (a->streams)
+                printf("%s ", stream);
+        (void) fwrite(line, 1, size, stdout);
+        putchar('\n');
+}
+
+/* A chunk that -f brought: added to its stream's line; each newline prints one, with the chunk's time. */
+static void logs_take_chunk(client_args *a, const char *ts, const char *stream, const char *p, size_t n) {
+        int s = strcmp(stream, "stderr") == 0;
+        char *q = realloc(a->pending[s], a->pending_len[s] + n);
+
+        if (!q)
+                return;
+        memcpy(q + a->pending_len[s], p, n);
+        a->pending[s] = q;
+        a->pending_len[s] += n;
+        for (char *nl; (nl = memchr(a->pending[s], '\n', a->pending_len[s]));) {
+                size_t k = (size_t) (nl - a->pending[s]);
+                logs_print_line(a, ts, stream, a->pending[s], k);
+                memmove(a->pending[s], nl + 1, a->pending_len[s] - k - 1);
+                a->pending_len[s] -= k + 1;
+        }
+}
+
+static void logs_print_entries(client_args *a, json_t *entries) {
+        size_t i;
+        json_t *e;
+
+        json_array_foreach(entries, i, e) {
+                json_t *line = json_object_get(e, "line");
+                const char *ts = jstr(e, "ts"), *stream = jstr(e, "stream");
+                if (a->follow && json_is_true(json_object_get(e, "partial"))) /* -f ends it */
+                        logs_take_chunk(a, ts, stream, json_string_value(line) ?: "",
+                                        json_string_length(line));
+                else
+                        logs_print_line(a, ts, stream, json_string_value(line) ?: "",
+                                        json_string_length(line));
+        }
+}
+
 static void logs_reply(client_args *a, json_t *p) {
-        json_t *d = json_object_get(p, "data");
+        json_t *d = json_object_get(p, "data"), *entries = json_object_get(p, "entries");
         const char *launch = json_string_value(json_object_get(p, "launch"));
 
-        if (a->json)
+        if (launch && a->json)
                 print_json(p);
         else if (launch) { /* -f: on stderr, so that stdout stays the backend's output */
                 fflush(stdout);
                 fprintf(stderr, "-- %s: a new launch begins: %s, pid %d --\n", a->name, launch,
                         (int) json_integer_value(json_object_get(p, "pid")));
-        } else
+        } else if (json_is_array(entries))
+                logs_print_entries(a, entries);
+        else if (logs_by_line(a) && json_is_string(json_object_get(p, "stream")))
+                logs_take_chunk(a, jstr(p, "ts"), jstr(p, "stream"), json_string_value(d) ?: "",
+                                json_string_length(d));
+        else
                 (void) fwrite(json_string_value(d) ?: "", 1, json_string_length(d), stdout);
         fflush(stdout);
 }
@@ -610,14 +691,23 @@ static int verb_logs(client_args *a) {
         int r;
 
         if (!a->name)
-                return cli_usage("usage: corral logs NAME [-n LINES] [-f]"), CLI_EXIT_USAGE;
-        p = json_pack("{s:s, s:i}", "name", a->name, "lines", (json_int_t) a->lines);
+                return cli_usage("usage: corral logs NAME [-n LINES] [--since DURATION] [-f] [--timestamps] "
+                                 "[--streams] [--json]"),
+                       CLI_EXIT_USAGE;
+        p = json_pack("{s:s, s:i, s:b}", "name", a->name, "lines", (json_int_t) a->lines, "entries",
+                      logs_by_line(a));
+        if (p && a->since_usec)
+                (void) json_object_set_new(p, "sinceUSec", json_integer((json_int_t) a->since_usec));
         if (a->follow)
-                return client_stream(a, IFACE "Logs", p, logs_reply);
-        r = client_call(a, IFACE "Logs", p, &out);
-        if (r == 0)
-                logs_reply(a, out);
-        json_decref(out);
+                r = client_stream(a, IFACE "Logs", p, logs_reply);
+        else {
+                r = client_call(a, IFACE "Logs", p, &out);
+                if (r == 0)
+                        logs_reply(a, out);
+                json_decref(out);
+        }
+        for (int s = 0; s < 2; s++)
+                a->pending[s] = mfree(a->pending[s]);
         return r;
 }
 

@@ -75,9 +75,14 @@ static const verb_help verbs[] = {
           "How exposed a backend is: each sandbox setting of its definition file, on or off, what\n"
           "it protects, and an overall exposure (0-10). NAME: a declared backend of corrald.\n",
           "", NULL, true, false },
-        { "logs", "NAME [-n LINES] [-f]", "NAME's last output, as corrald keeps it (LogBuffer=).\n",
+        { "logs", "NAME [-n LINES] [--since DURATION] [-f] [--timestamps] [--streams]",
+          "NAME's last output, as corrald keeps it (LogBuffer=), in the order it was read.\n",
           "  -n, --lines LINES        how many lines (default 10; 0: all that is kept)\n"
-          "  -f, --follow             then follow it, each new launch announced on stderr\n",
+          "  --since DURATION         only the lines read within DURATION (10min, 1h 30min)\n"
+          "  -f, --follow             then follow it, each new launch announced on stderr\n"
+          "  --timestamps             each line after when corrald read it (RFC 3339, UTC, µs)\n"
+          "  --streams                each line after its stream: stdout or stderr\n"
+          "  --json                   one object a line: {ts, stream, line}\n",
           NULL, true, false },
         { "watch", "", "Follow every event of every backend, one line each (--json: one object each).\n", "",
           NULL, true, false },

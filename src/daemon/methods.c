@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon-log.h"
+#include "evlog.h"
 #include "interface-io.corral.Supervisor.h"
 #include "json-strv.h"
 #include "interface-org.varlink.service.h"
@@ -368,23 +369,66 @@ static json_t *output_json(char *data, size_t size) {
         return json_pack("{s:s%}", "data", data, size);
 }
 
+/* {ts, stream, line}: one line as it was read, in a JSON string (valid UTF-8; v's bytes change to fit). */
+static json_t *output_line_json(corral_output_line *l) {
+        char ts[32];
+
+        evlog_format_ts(l->ts_usec, ts);
+        utf8_sanitize((char *) l->data, l->size);
+        return json_pack("{s:s, s:s, s:s%, s:b}", "ts", ts, "stream", stream_name(l->stream), "line",
+                         l->data, l->size, "partial", l->partial);
+}
+
+/* {data} as the lines joined (each with its newline, but for the last if partial), or with
+ * entries {entries: [{ts, stream, line, partial}]} and data "". NULL on ENOMEM. */
+static json_t *logs_json(corral_output_line *v, size_t n, bool entries) {
+        json_t *a = entries ? json_array() : NULL, *j;
+        size_t size = 0;
+        char *data;
+
+        for (size_t i = 0; entries && a && i < n; i++)
+                if (json_array_append_new(a, output_line_json(&v[i])) < 0)
+                        a = (json_decref(a), NULL);
+        if (entries)
+                return a ? json_pack("{s:s, s:o}", "data", "", "entries", a) : NULL;
+        for (size_t i = 0; i < n; i++)
+                size += v[i].size + 1;
+        data = malloc(size + 1);
+        if (!data)
+                return NULL;
+        size = 0;
+        for (size_t i = 0; i < n; i++) {
+                memcpy(data + size, v[i].data, v[i].size);
+                size += v[i].size;
+                if (!v[i].partial || i + 1 < n)
+                        data[size++] = '\n';
+        }
+        data[size] = '\0';
+        j = output_json(data, size);
+        free(data);
+        return j;
+}
+
 static void m_logs(methods *m, conn *c, json_t *params, bool more) {
         const char *name = get_str(params, "name");
-        json_t *lines = json_object_get(params, "lines");
+        json_t *lines = json_object_get(params, "lines"), *since = json_object_get(params, "sinceUSec");
         unsigned n = json_is_integer(lines) ? (unsigned) json_integer_value(lines) : 10;
+        bool entries = json_is_true(json_object_get(params, "entries"));
         registry_result res;
 
         if (!name_is_valid(name))
                 return server_invalid_parameter(c, "name");
         if (json_is_integer(lines) && json_integer_value(lines) > 1000000)
                 return server_invalid_parameter(c, "lines");
-        if (registry_logs(m->registry, name, n, &res) != REGISTRY_OK) {
+        if (registry_logs(m->registry, name, n,
+                          json_is_integer(since) ? (uint64_t) json_integer_value(since) : 0,
+                          &res) != REGISTRY_OK) {
                 reply_error(c, &res);
                 return registry_result_done(&res);
         }
         if (more)
                 (void) server_conn_follow(c, name);
-        server_reply(c, res.data ? output_json(res.data, res.size) : json_pack("{s:s}", "data", ""), more);
+        server_reply(c, logs_json(res.lines, res.n_lines, entries) ?: json_pack("{s:s}", "data", ""), more);
         registry_result_done(&res);
 }
 
@@ -452,16 +496,17 @@ void methods_broadcast_launch(server *s, const char *name, const char *launch, p
 /* A chunk as it was read: its stream and when, for clients that print them or cut lines. */
 void methods_broadcast_output(server *s, const char *name, corral_stream stream, uint64_t ts_usec,
                               const char *data, size_t size) {
-        char *copy = malloc(size + 1);
+        char *copy = malloc(size + 1), ts[32];
         json_t *j;
 
         if (!copy)
                 return;
         memcpy(copy, data, size);
+        evlog_format_ts(ts_usec, ts);
         j = output_json(copy, size);
         if (j &&
             (json_object_set_new(j, "stream", json_string(stream_name(stream))) < 0 ||
-             json_object_set_new(j, "ts", json_integer((json_int_t) ts_usec)) < 0))
+             json_object_set_new(j, "ts", json_string(ts)) < 0))
                 j = (json_decref(j), NULL);
         if (j)
                 server_broadcast_output(s, name, j);
@@ -502,7 +547,11 @@ static const param p_kill[] = {
 static const param p_timeout[] = { { "timeoutUSec", P_UINT, true }, {} };
 static const param p_name[] = { { "name", P_STRING, false }, {} };
 static const param p_restart[] = { { "name", P_STRING, false }, { "waitReady", P_BOOL, true }, {} };
-static const param p_logs[] = { { "name", P_STRING, false }, { "lines", P_UINT, true }, {} };
+static const param p_logs[] = { { "name", P_STRING, false },
+                                { "lines", P_UINT, true },
+                                { "sinceUSec", P_UINT, true },
+                                { "entries", P_BOOL, true },
+                                {} };
 static const param p_none[] = { {} };
 static const param p_names[] = { { "names", P_STRV, false }, {} };
 static const param p_metrics[] = { { "openMetrics", P_BOOL, true }, {} };

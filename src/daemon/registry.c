@@ -94,7 +94,7 @@ void registry_result_done(registry_result *res) {
         free(res->message_buf);
         json_decref(res->verdict);
         json_decref(res->value);
-        free(res->data);
+        free(res->lines);
         *res = (registry_result){};
 }
 
@@ -1231,14 +1231,15 @@ registry_error registry_reset_failed(registry *r, const char *name, registry_res
         return result_backend(r, ret, e, false);
 }
 
-registry_error registry_logs(registry *r, const char *name, unsigned lines, registry_result *ret) {
+registry_error registry_logs(registry *r, const char *name, unsigned lines, uint64_t since_usec,
+                             registry_result *ret) {
         entry *e = registry_find(r, name);
 
         *ret = (registry_result){ .error = REGISTRY_NO_SUCH_BACKEND, .name = name };
         if (!e)
                 return ret->error;
-        if (e->last && r->ops->read_output(e->last, lines, &ret->data, &ret->size) < 0)
-                ret->data = NULL; /* out of memory: nothing now, what comes next if following */
+        if (e->last && r->ops->read_output(e->last, lines, since_usec, &ret->lines, &ret->n_lines) < 0)
+                ret->n_lines = 0; /* out of memory: nothing now, what comes next if following */
         return ret->error = REGISTRY_OK;
 }
 

@@ -60,7 +60,8 @@ typedef struct registry_ops {
         const corral_spec *(*spec)(registry_backend *b);
         void (*info)(registry_backend *b, registry_backend_info *ret);
         int (*usage)(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *ret_cpu_usec);
-        int (*read_output)(registry_backend *b, unsigned lines, char **ret, size_t *ret_size);
+        int (*read_output)(registry_backend *b, unsigned lines, uint64_t since_usec,
+                           corral_output_line **ret, size_t *ret_n);
         /* What it counted (corral_backend_get_counters(), _get_verdicts()) into *ret. */
         void (*counters)(registry_backend *b, registry_counters *ret);
         int (*processes)(registry_backend *b); /* -ESTALE once gone */
@@ -120,8 +121,8 @@ typedef struct registry_result {
         bool already_stopped; /* Stop: it was gone before the call */
         json_t *value;        /* REGISTRY_OK: a backend (Start, Restart, Status, ResetFailed), the
                                * backends (List), the verdicts (StopAll), the report (Reload) */
-        char *data;           /* Logs: output (any bytes, NUL-terminated), size bytes */
-        size_t size;
+        corral_output_line *lines; /* Logs: its lines (one block), n_lines of them */
+        size_t n_lines;
 } registry_result;
 
 void registry_result_done(registry_result *res);
@@ -205,8 +206,9 @@ registry_error registry_remove(registry *r, const char *name, registry_result *r
 /* A backend that failed (crash-loop limit) is marked gone again: no start, a state change only. */
 registry_error registry_reset_failed(registry *r, const char *name, registry_result *ret);
 /* The last lines (0: all) of its output kept in memory (the current or last launch, across
- * restarts); data is NULL if it has none. */
-registry_error registry_logs(registry *r, const char *name, unsigned lines, registry_result *ret);
+ * restarts) read at or after since_usec (CLOCK_REALTIME; 0: any time); none if it has none. */
+registry_error registry_logs(registry *r, const char *name, unsigned lines, uint64_t since_usec,
+                             registry_result *ret);
 
 /* Each backend (in the order they were first started), for the metrics; with usage, what its
  * cgroup uses now too (read from cgroupfs). */

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* server.c: the varlink control socket: connections, their credentials, limits and replies. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -672,6 +674,30 @@ void server_conn_on_close(conn *c, void (*cancel)(void *userdata), void *userdat
         c->cancel_userdata = userdata;
 }
 
+/* Whether the client hung up with nothing for us to answer: no call under way, nothing read
+ * and not yet handled, nothing waiting in the socket. Such a connection holds a slot for nothing
+ * until the loop gets to its end. */
+static bool conn_abandoned(conn *c) {
+        struct pollfd p = { .fd = c->vc.fd, .events = POLLIN | POLLRDHUP };
+        int unread = 0;
+
+        if (c->closed || c->busy || c->watching || c->following || varlink_conn_partial(&c->vc) > 0)
+                return false;
+        if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+                return false;
+        return ioctl(c->vc.fd, FIONREAD, &unread) == 0 && unread == 0;
+}
+
+/* At a limit: the connections whose clients are gone go first (a burst of short connections,
+ * each closed before the loop saw it, must not take the slots of the next client). */
+static void server_drop_abandoned(server *s) {
+        for (conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (conn_abandoned(c))
+                        conn_close(c);
+        }
+}
+
 void server_add_connection(server *s, int fd) {
         const char *refusal;
         conn *c;
@@ -681,6 +707,10 @@ void server_add_connection(server *s, int fd) {
                 return;
         }
         refusal = server_refusal(s, c);
+        if (refusal) {
+                server_drop_abandoned(s);
+                refusal = server_refusal(s, c);
+        }
         if (refusal) {
                 server_log_refusal(s, refusal, LOG_WARNING,
                                    "refusing a connection from uid=%u pid=%d: %s (%u clients connected, %u "

@@ -103,8 +103,9 @@ static int sv_usage(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t *r
         return corral_backend_get_usage(B(b), ret_memory_bytes, ret_cpu_usec);
 }
 
-static int sv_read_output(registry_backend *b, unsigned lines, char **ret, size_t *ret_size) {
-        return corral_backend_read_output(B(b), lines, ret, ret_size);
+static int sv_read_output(registry_backend *b, unsigned lines, uint64_t since_usec, corral_output_line **ret,
+                          size_t *ret_n) {
+        return corral_backend_read_output_lines(B(b), lines, since_usec, ret, ret_n);
 }
 
 static void sv_counters(registry_backend *b, registry_counters *ret) {

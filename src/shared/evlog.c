@@ -50,7 +50,7 @@ int evlog_priority(corral_level l) {
 }
 
 /* RFC 3339 in UTC with microseconds: 2026-11-24T02:48:27.123456Z */
-static void format_ts(uint64_t usec, char buf[static 32]) {
+void evlog_format_ts(uint64_t usec, char buf[static 32]) {
         time_t sec = (time_t) (usec / 1000000);
         struct tm tm;
 
@@ -138,7 +138,7 @@ static bool field_is_bool(int f) {
 #define EMPTY_NULL(s) ((s) && *(s) ? (s) : NULL)
 
 static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
-        format_ts(ev->ts_usec, f->ts);
+        evlog_format_ts(ev->ts_usec, f->ts);
         (void) snprintf(f->pid, sizeof(f->pid), "%d", (int) ev->pid);
         (void) snprintf(f->stop_uid, sizeof(f->stop_uid), "%u", (unsigned) ev->stop_uid);
         (void) snprintf(f->stop_pid, sizeof(f->stop_pid), "%d", (int) ev->stop_pid);

@@ -15,6 +15,9 @@ typedef enum evlog_format {
         EVLOG_FORMAT_JSON,
 } evlog_format;
 
+/* RFC 3339 in UTC with microseconds, as events have it: 2026-11-24T02:48:27.123456Z */
+void evlog_format_ts(uint64_t usec, char buf[static 32]);
+
 /* "text", "logfmt", "json": 0 with *ret, or -EINVAL. */
 int evlog_format_from_string(const char *s, evlog_format *ret);
 

@@ -773,6 +773,33 @@ static void test_out_of_fds_pauses_accepting(void **state) {
         assert_still_serving(d);
 }
 
+/* test-soak in the VM once had root's List closed on it: a burst of short connections, each
+ * closed by its client before corrald's loop saw the end, filled --max-connections, and the next
+ * client was refused. Now at a limit the connections whose clients are gone (nothing to answer)
+ * give up their slots first. Made certain here: corrald is held (SIGSTOP) while 4 clients connect
+ * and hang up and a fifth sends its call; with --max-connections 4, it takes all 5 at once. */
+static void test_hung_up_connections_free_their_slots(void **state) {
+        daemon_fixture *d = *state;
+        const char *extra[] = { "--max-connections", "4", NULL };
+        varlink_conn gone[4], live;
+        json_t *r = NULL;
+
+        daemon_start(d, extra);
+        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGSTOP, NULL, 0), 0);
+        for (int i = 0; i < 4; i++) {
+                conn_open(d, &gone[i]);
+                varlink_conn_done(&gone[i]);
+        }
+        conn_open(d, &live);
+        send_call(&live, IFACE "List", NULL, false);
+        assert_int_equal(syscall(SYS_pidfd_send_signal, d->pidfd, SIGCONT, NULL, 0), 0);
+        assert_int_equal(next_reply_within(&live, &r, HANG_GUARD), 0);
+        assert_null(error_of(r));
+        json_decref(r);
+        varlink_conn_done(&live);
+        assert_still_serving(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_idle_connections_do_not_lock_root_out,
@@ -785,6 +812,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_slow_watchers_hold_bounded_memory, fixture_setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_out_of_fds_pauses_accepting, fixture_setup_started,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_hung_up_connections_free_their_slots, fixture_setup,
                                                 teardown),
         };
 

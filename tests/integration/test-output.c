@@ -13,13 +13,19 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/ioctl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "daemon-fixture.h"
+#include "evlog.h"
 #include "harness.h"
+
+extern char **environ;
 
 #define SEC 1000000ULL
 
@@ -258,6 +264,105 @@ static void test_chunks_stay_within_their_bound(void **state) {
         corral_backend_unref(b);
 }
 
+/* `corral ARGS... --address SOCK`: its exit status, its stdout in out. */
+static int corral_client(daemon_fixture *d, const char *const *args, char *out, size_t size) {
+        const char *argv[24] = { getenv("CORRAL_BIN"), "--address", d->sock };
+        posix_spawn_file_actions_t fa;
+        char path[320];
+        size_t n = 3, k;
+        int status;
+        pid_t pid;
+        FILE *f;
+
+        while (*args)
+                argv[n++] = *args++;
+        argv[n] = NULL;
+        snprintf(path, sizeof(path), "%s/client.out", d->h->tmpdir);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
+        f = fopen(path, "re");
+        assert_non_null(f);
+        k = fread(out, 1, size - 1, f);
+        out[k] = '\0';
+        fclose(f);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static void assert_entry(json_t *e, const char *stream, const char *line, const char *before,
+                         const char *after) {
+        const char *ts = json_string_value(json_object_get(e, "ts"));
+
+        assert_string_equal(json_string_value(json_object_get(e, "stream")), stream);
+        assert_string_equal(json_string_value(json_object_get(e, "line")), line);
+        assert_non_null(ts); /* RFC 3339 UTC with µs, as the clock readings around it are written */
+        assert_int_equal(strlen(ts), strlen(before));
+        assert_true(strcmp(ts, before) >= 0 && strcmp(ts, after) <= 0);
+}
+
+/* Through corrald: Logs with entries (time and stream of each line, in order), sinceUSec, and
+ * `corral logs` with --streams, --timestamps, --json and --since with -n. */
+static void test_logs_through_corrald(void **state) {
+        daemon_fixture *d = *state;
+        char before[32], after[32], out[4096], want[256];
+        uint64_t t0 = realtime_usec(), t1;
+        json_t *r, *v;
+
+        start_ready(d, "inter", "interleave", 10 * (json_int_t) SEC);
+        t1 = realtime_usec();
+        evlog_format_ts(t0, before);
+        evlog_format_ts(t1, after);
+        r = call(d, IFACE "Logs",
+                 json_pack("{s:s, s:i, s:b}", "name", "inter", "lines", 0, "entries", true));
+        assert_null(error_of(r));
+        v = param(r, "entries");
+        assert_int_equal(json_array_size(v), 4);
+        assert_entry(json_array_get(v, 0), "stderr", "err 1", before, after);
+        assert_entry(json_array_get(v, 1), "stdout", "first half", before, after);
+        assert_entry(json_array_get(v, 2), "stderr", "err 2", before, after);
+        assert_entry(json_array_get(v, 3), "stdout", "out 3", before, after);
+        for (size_t i = 1; i < 4; i++)
+                assert_true(strcmp(json_string_value(json_object_get(json_array_get(v, i - 1), "ts")),
+                                   json_string_value(json_object_get(json_array_get(v, i), "ts"))) <= 0);
+        json_decref(r);
+        r = call(d, IFACE "Logs", json_pack("{s:s, s:i}", "name", "inter", "lines", 0));
+        assert_string_equal(json_string_value(param(r, "data")), "err 1\nfirst half\nerr 2\nout 3\n");
+        json_decref(r);
+        r = call(
+                d, IFACE "Logs",
+                json_pack("{s:s, s:i, s:I}", "name", "inter", "lines", 0, "sinceUSec", (json_int_t) t1 + 1));
+        assert_string_equal(json_string_value(param(r, "data")), "");
+        json_decref(r);
+
+        assert_int_equal(corral_client(d, ARGS("logs", "inter", "-n", "0", "--streams"), out, sizeof(out)),
+                         0);
+        assert_string_equal(out, "stderr err 1\nstdout first half\nstderr err 2\nstdout out 3\n");
+        assert_int_equal(corral_client(d, ARGS("logs", "inter", "-n", "2", "--since", "1h", "--streams"),
+                                       out, sizeof(out)),
+                         0);
+        assert_string_equal(out, "stderr err 2\nstdout out 3\n");
+        assert_int_equal(
+                corral_client(d, ARGS("logs", "inter", "--since", "1h", "--timestamps"), out, sizeof(out)),
+                0);
+        assert_int_equal(strlen(out),
+                         4 * (strlen(before) + 1) + strlen("err 1\nfirst half\nerr 2\nout 3\n"));
+        assert_true(strncmp(out, before, strlen(before)) >= 0 && strncmp(out, after, strlen(after)) <= 0);
+        assert_int_equal(corral_client(d, ARGS("logs", "inter", "-n", "1", "--json"), out, sizeof(out)), 0);
+        v = json_loads(out, 0, NULL);
+        assert_non_null(v);
+        assert_entry(v, "stdout", "out 3", before, after);
+        json_decref(v);
+        assert_int_equal(
+                corral_client(d, ARGS("logs", "inter", "--since", "10min", "--json"), out, sizeof(out)), 0);
+        snprintf(want, sizeof(want), "\"stream\":\"stderr\",\"line\":\"err 1\"");
+        assert_non_null(strstr(out, want));
+        assert_int_equal(corral_client(d, ARGS("logs", "inter", "--since", "soon"), out, sizeof(out)), 2);
+}
+
 static off_t file_size(const char *dir, const char *name) {
         char p[512];
         struct stat st;
@@ -358,10 +463,16 @@ static void test_stop_has_no_stderr_tail(void **state) {
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
         const struct CMUnitTest tests[] = {
-                T(test_lines_are_kept_and_read_back),   T(test_flood_stays_within_its_bound),
-                T(test_streams_keep_their_order),       T(test_since_and_lines),
-                T(test_chunks_stay_within_their_bound), T(test_log_file_rotates),
-                T(test_log_file_max_and_keep),          T(test_unexpected_exit_carries_stderr_tail),
+                T(test_lines_are_kept_and_read_back),
+                T(test_flood_stays_within_its_bound),
+                T(test_streams_keep_their_order),
+                T(test_since_and_lines),
+                T(test_chunks_stay_within_their_bound),
+                T(test_log_file_rotates),
+                cmocka_unit_test_setup_teardown(test_logs_through_corrald, fixture_setup_started,
+                                                fixture_teardown),
+                T(test_log_file_max_and_keep),
+                T(test_unexpected_exit_carries_stderr_tail),
                 T(test_stop_has_no_stderr_tail),
         };
 

@@ -252,13 +252,19 @@ static int fake_usage(registry_backend *b, uint64_t *ret_memory_bytes, uint64_t 
         return b->live ? 0 : -ESTALE;
 }
 
-static int fake_read_output(registry_backend *b, unsigned lines, char **ret, size_t *ret_size) {
-        char *s = strdup("out 1\n");
+/* One line, "out 1" on stdout, read at 1 s past the epoch; none if since_usec is later. */
+static int fake_read_output(registry_backend *b, unsigned lines, uint64_t since_usec,
+                            corral_output_line **ret, size_t *ret_n) {
+        corral_output_line *v = malloc(sizeof(*v) + 5);
 
-        if (!s)
+        if (!v)
                 return -ENOMEM;
-        *ret = s;
-        *ret_size = strlen(s);
+        memcpy(v + 1, "out 1", 5);
+        *v = (corral_output_line){
+                .ts_usec = 1000000, .stream = CORRAL_STREAM_STDOUT, .data = (char *) (v + 1), .size = 5
+        };
+        *ret = v;
+        *ret_n = since_usec <= v->ts_usec;
         return 0;
 }
 

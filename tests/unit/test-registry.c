@@ -698,10 +698,14 @@ static void test_logs_and_reset_failed(void **state) {
         registry_result res;
 
         start(f, "talker");
-        assert_int_equal(registry_logs(f->registry, "talker", 10, &res), REGISTRY_OK);
-        assert_string_equal(res.data, "out 1\n");
+        assert_int_equal(registry_logs(f->registry, "talker", 10, 0, &res), REGISTRY_OK);
+        assert_int_equal(res.n_lines, 1);
+        assert_memory_equal(res.lines[0].data, "out 1", 5);
         registry_result_done(&res);
-        assert_int_equal(registry_logs(f->registry, "quiet", 10, &res), REGISTRY_NO_SUCH_BACKEND);
+        assert_int_equal(registry_logs(f->registry, "talker", 10, 2000000, &res), REGISTRY_OK);
+        assert_int_equal(res.n_lines, 0);
+        registry_result_done(&res);
+        assert_int_equal(registry_logs(f->registry, "quiet", 10, 0, &res), REGISTRY_NO_SUCH_BACKEND);
         registry_result_done(&res);
         assert_int_equal(registry_reset_failed(f->registry, "talker", &res), REGISTRY_OK);
         assert_string_equal(jstr(res.value, "name"), "talker");

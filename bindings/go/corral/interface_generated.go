@@ -47,6 +47,17 @@ type Backend struct {
 	Processes     *int64 `json:"processes,omitempty"`
 }
 
+type OutputLine struct {
+	// When corrald read its end (of a partial line, its last part): RFC 3339, UTC, microseconds.
+	Ts string `json:"ts"`
+	// stdout or stderr.
+	Stream string `json:"stream"`
+	// Without its newline; bytes that are not UTF-8 become "?".
+	Line string `json:"line"`
+	// Not ended by a newline yet.
+	Partial bool `json:"partial"`
+}
+
 // interfaceMethods are the methods the interface file declares, in its order.
 var interfaceMethods = []string{"Start", "Stop", "Kill", "StopAll", "Restart", "ResetFailed", "Remove", "List", "Status", "Watch", "Logs", "Metrics", "ReloadBackend", "DaemonReload", "Reload"}
 
@@ -258,15 +269,20 @@ type WatchReply struct {
 
 // LogsParameters: the parameters of Logs.
 type LogsParameters struct {
-	Name  string `json:"name"`
-	Lines *int64 `json:"lines,omitempty"`
+	Name      string `json:"name"`
+	Lines     *int64 `json:"lines,omitempty"`
+	SinceUSec *int64 `json:"sinceUSec,omitempty"`
+	Entries   *bool  `json:"entries,omitempty"`
 }
 
 // LogsReply: the reply of Logs.
 type LogsReply struct {
-	Data   string  `json:"data"`
-	Launch *string `json:"launch,omitempty"`
-	PID    *int64  `json:"pid,omitempty"`
+	Data    string       `json:"data"`
+	Entries []OutputLine `json:"entries,omitempty"`
+	Stream  *string      `json:"stream,omitempty"`
+	Ts      *string      `json:"ts,omitempty"`
+	Launch  *string      `json:"launch,omitempty"`
+	PID     *int64       `json:"pid,omitempty"`
 }
 
 // MetricsParameters: the parameters of Metrics.
