@@ -125,6 +125,7 @@ typedef struct corral_event {
         bool intentional; /* the exit was asked for by corral_stop() */
         uid_t stop_uid;   /* who asked for the stop: (uid_t) -1 if not known */
         pid_t stop_pid;   /* 0 if not known */
+        const char *cause; /* a stop asked for because of another backend: why ("redis stopped"), or NULL */
         corral_how how;
         int exit_code; /* -1 unless how == CORRAL_HOW_EXITED */
         int signal;    /* 0 unless killed or dumped */
@@ -132,7 +133,7 @@ typedef struct corral_event {
         bool escalated; /* cgroup.kill was needed */
         bool oom_killed;
         unsigned leftover; /* processes besides the main one that were still in the cgroup */
-        uint64_t runtime_usec; /* CORRAL_RUNTIME_UNKNOWN: it ended while no supervisor ran */
+        uint64_t runtime_usec;       /* CORRAL_RUNTIME_UNKNOWN: it ended while no supervisor ran */
         int error;                   /* start-failed: the positive errno */
         unsigned attempt;            /* restarting: the restart's number since the last reset */
         uint64_t restart_delay_usec; /* restarting: the delay before it */
@@ -577,6 +578,13 @@ int corral_stop(corral_backend *b, uint64_t grace_usec);
  * the verdict event carries them as stop_uid and stop_pid.
  */
 int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
+
+/**
+ * corral_stop_because() - corral_stop_by() for a stop asked for because of something else (say,
+ * a backend this one requires stopped): @cause (copied; NULL: none) says what, and the stop's
+ * events carry it as cause. A stop already under way keeps its own cause.
+ */
+int corral_stop_because(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause);
 
 /**
  * corral_stop_by_signal() - corral_stop_by() for a stop asked for by a signal to the supervisor

@@ -333,14 +333,15 @@ static int verb_start(client_args *a) {
         json_t *p, *out = NULL;
         int r;
 
-        if (!a->name || !a->command || !a->command[0])
-                return cli_usage("usage: corral start NAME [OPTIONS] -- COMMAND [ARG...]"), CLI_EXIT_USAGE;
+        if (!a->name || (a->command && !a->command[0]))
+                return cli_usage("usage: corral start NAME [OPTIONS] -- COMMAND [ARG...], or corral start NAME"),
+                       CLI_EXIT_USAGE;
         if (!name_is_valid(a->name))
                 return cli_usage("invalid NAME '%s': use 1-64 of A-Z a-z 0-9 _ . @ -, not . or ..", a->name),
                        CLI_EXIT_USAGE;
         p = TAKE_PTR(a->options.params); /* Start's parameters, the backend options in them */
         if (json_object_set_new(p, "name", json_string(a->name)) < 0 ||
-            json_object_set_new(p, "command", json_strv_new(a->command)) < 0 ||
+            (a->command && json_object_set_new(p, "command", json_strv_new(a->command)) < 0) ||
             (a->wait_ready && json_object_set_new(p, "waitReady", json_true()) < 0)) {
                 json_decref(p);
                 return cli_usage("invalid NAME or COMMAND: not UTF-8"), CLI_EXIT_USAGE;

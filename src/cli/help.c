@@ -38,9 +38,11 @@ static const verb_help verbs[] = {
           "Check backend definitions (NAME.backend) without a daemon; print each problem as\n"
           "FILE:LINE: what is wrong. Exits 1 if there is any.\n",
           "  -h, --help               this help\n", NULL, false, false },
-        { "start", "NAME [OPTIONS] -- COMMAND [ARG...]",
+        { "start", "NAME [OPTIONS] -- COMMAND [ARG...] | NAME",
           "Start COMMAND as the backend NAME under corrald, in a cgroup of its own; print its pid\n"
-          "and cgroup. A start that fails says why and what it wrote last on stderr.\n",
+          "and cgroup. A start that fails says why and what it wrote last on stderr. Without a\n"
+          "command: the backend NAME.backend declares, as its file says, and first what it\n"
+          "Requires= (each once what it is After= is ready).\n",
           "  --wait-ready             answer once it is ready (Ready=, Type=notify), not once started\n",
           NULL, true, true },
         { "stop", "NAME|--all [--grace DURATION]",

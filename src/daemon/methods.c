@@ -192,13 +192,37 @@ static registry_caller caller_of(conn *c) {
         return (registry_caller){ .uid = cred->uid, .pid = cred->pid };
 }
 
+/* Start with a name only: the declared backend of that name, as its file says (and as corrald
+ * starts it at boot: the callers that may Start may start it; none may change what it runs). */
+static void m_start_declared(methods *m, conn *c, json_t *params) {
+        const char *name = get_str(params, "name"), *key;
+        json_t *v;
+
+        json_object_foreach(
+                params, key,
+                v) if (strcmp(key, "name") != 0 && strcmp(key, "waitReady") != 0 &&
+                       strcmp(key, "command") != 0 &&
+                       !json_is_null(v)) return server_invalid_parameter(c, key); /* a declared backend runs
+                                                                                     as its file says */
+        if (!name_is_valid(name))
+                return server_invalid_parameter(c, "name");
+        answer_later(c,
+                     registry_start_declared(m->registry, name,
+                                             json_is_true(json_object_get(params, "waitReady")),
+                                             answer_backend, c));
+}
+
 static void m_start(methods *m, conn *c, json_t *params, bool more) {
         const struct ucred *cred = server_conn_cred(c);
         _cleanup_free_ char *why = NULL;
         corral_spec *spec = NULL;
         bool wait_ready;
         int r;
-        const char *bad = m->policy ? policy_check_start(m->policy, cred, params, &why) : NULL;
+        const char *bad;
+
+        if (json_is_null(json_object_get(params, "command")) || !json_object_get(params, "command"))
+                return m_start_declared(m, c, params);
+        bad = m->policy ? policy_check_start(m->policy, cred, params, &why) : NULL;
 
         if (bad) {
                 server_log_refusal(server_conn_server(c), "starts not permitted", LOG_NOTICE,
@@ -512,7 +536,7 @@ static void m_get_description(methods *m, conn *c, json_t *params, bool more) {
 /* Start's own parameters, then the backend options of the table. */
 static const param p_start[] = {
         { "name", P_STRING, false },
-        { "command", P_STRV, false },
+        { "command", P_STRV, true }, /* none: the declared backend of that name */
         { "waitReady", P_BOOL, true },
         { .type = P_BACKEND_OPTIONS },
 };

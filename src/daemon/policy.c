@@ -176,8 +176,9 @@ static bool param_set(json_t *v) {
                 return false;
         if (json_is_array(v))
                 return json_array_size(v) > 0;
-        return !s || (*s && strcmp(s, "no") != 0 && strcmp(s, "false") != 0 && strcmp(s, "off") != 0 &&
-                      strcmp(s, "0") != 0);
+        return !s ||
+                (*s && strcmp(s, "no") != 0 && strcmp(s, "false") != 0 && strcmp(s, "off") != 0 &&
+                 strcmp(s, "0") != 0);
 }
 
 /* The sandbox only takes away, but for two things. Ambient capabilities give a backend that runs
@@ -186,10 +187,11 @@ static bool param_set(json_t *v) {
  * /etc/pam.d, say): a member's backend with one gets no_new_privs, so nothing it runs gains
  * privileges from a file. */
 static const char *check_sandbox(json_t *params, char **ret_message) {
-        static const char *const mount_keys[] = { "protectSystem",         "protectHome",          "readOnlyPaths",
-                                                  "readWritePaths",        "inaccessiblePaths",    "privateTmp",
-                                                  "privateDevices",        "protectKernelTunables", "protectKernelModules",
-                                                  "protectControlGroups" };
+        static const char *const mount_keys[] = { "protectSystem",        "protectHome",
+                                                  "readOnlyPaths",        "readWritePaths",
+                                                  "inaccessiblePaths",    "privateTmp",
+                                                  "privateDevices",       "protectKernelTunables",
+                                                  "protectKernelModules", "protectControlGroups" };
 
         if (param_set(json_object_get(params, "ambientCapabilities")))
                 return refuse(ret_message, "ambientCapabilities",

@@ -23,6 +23,7 @@ typedef enum wait_kind {
         WAIT_READY,  /* Start with wait_ready: completed at ready, or with the verdict if it never is */
         WAIT_RELOAD, /* a reload changed its definition: started again, on the new one, once gone */
         WAIT_BACKEND_RELOAD, /* ReloadBackend: its reload's end (or the launch's, which ends it) */
+        WAIT_SPAWN,  /* a declared Start queued behind its dependencies: completed once launched */
 } wait_kind;
 
 /* A call that waits: completed once the last of its links is resolved and the call itself has
@@ -56,6 +57,15 @@ typedef struct entry {
         json_t *last_verdict;
         unsigned n_verdicts; /* how many it had: did a start fail with a verdict of its own? */
         waiter *waiters;
+        /* Declared dependencies: After= (Requires= names are in it too) and Requires=. */
+        char **after, **requires;
+        bool start_queued; /* its start waits until what it is ordered after is ready */
+        bool resume;      /* stopped as what it requires went to restart: started again once that is ready */
+        bool stop_queued; /* its stop waits until what is ordered after it, and stops too, is gone */
+        uint64_t stop_grace;
+        registry_caller stop_by;
+        char *stop_cause;
+        unsigned walk; /* the last entry_stop_tree() that went through it */
 } entry;
 
 struct registry {
@@ -72,9 +82,16 @@ struct registry {
         void (*done)(void *userdata);
         void *done_userdata;
         char **definition_dirs;
+        definition **defs; /* the definitions last read, to start a declared backend by name */
+        size_t n_defs;
+        unsigned n_deps;   /* entries with After= or Requires=: none, and dependencies cost nothing */
+        unsigned n_queued; /* entries with a start or a stop queued */
+        bool kicking, kick_again;
+        unsigned walk;
 };
 
 void registry_result_done(registry_result *res) {
+        free(res->message_buf);
         json_decref(res->verdict);
         json_decref(res->value);
         free(res->lines);
@@ -150,6 +167,9 @@ static void entry_drop_waiters(entry *e) {
 
 static entry *entry_free(registry *r, entry *e) {
         entry_drop_waiters(e);
+        strv_free(e->after);
+        strv_free(e->requires);
+        free(e->stop_cause);
         free(e->name);
         corral_spec_free(e->spec);
         if (e->backend)
@@ -362,6 +382,7 @@ static int registry_spawn(registry *r, entry *e, bool restart) {
         int k;
 
         e->failed = false;
+        e->resume = false;
         gone_unlink(r, e);
         k = r->ops->spawn(r->sup, e->spec, e->last, restart, &e->backend);
         if (k >= 0) {
@@ -440,6 +461,7 @@ static void waiter_resolve(registry *r, entry *e, waiter *x, json_t *verdict, bo
         case WAIT_RESTART_READY:
                 spawn_for(r, e, w, true, x->kind == WAIT_RESTART_READY);
                 break;
+        case WAIT_SPAWN:
         case WAIT_READY:
                 if (ready) {
                         (void) result_backend(r, &w->result, e, false);
@@ -498,6 +520,312 @@ static void registry_resolve_ready(registry *r, entry *e) {
         }
 }
 
+/* --- Dependencies among declared backends (After=, Requires=): starts and stops queued until
+ * what they are ordered after allows them, moved on by the events (deps_kick()), never by a timer. */
+
+static bool strv_has(char *const *v, const char *s) {
+        STRV_FOREACH(p, v)
+        if (strcmp(*p, s) == 0)
+                return true;
+        return false;
+}
+
+static corral_state entry_state(registry *r, entry *e) {
+        return e->backend ? backend_info(r, e->backend).state : CORRAL_STATE_GONE;
+}
+
+static bool entry_is_ready(registry *r, entry *e) {
+        return entry_state(r, e) == CORRAL_STATE_RUNNING;
+}
+
+/* Being started: queued, waiting for readiness, or for its restart. */
+static bool entry_is_coming(registry *r, entry *e) {
+        corral_state st = entry_state(r, e);
+        return e->start_queued || st == CORRAL_STATE_STARTING || st == CORRAL_STATE_RESTARTING;
+}
+
+/* Being stopped: queued, or under way. */
+static bool entry_is_going(registry *r, entry *e) {
+        corral_state st = entry_state(r, e);
+        return e->stop_queued || st == CORRAL_STATE_STOPPING || st == CORRAL_STATE_EXITED;
+}
+
+static void entry_set_queued(registry *r, entry *e, bool *flag, bool on) {
+        if (*flag == on)
+                return;
+        *flag = on;
+        if (on)
+                r->n_queued++;
+        else
+                r->n_queued--;
+}
+
+/* Its dependencies as its definition says (d NULL: none). */
+static void entry_set_deps(registry *r, entry *e, const definition *d) {
+        char **after = NULL, **requires = NULL;
+
+        for (size_t i = 0; d && i < d->n_deps; i++) {
+                const char *n = d->deps[i].name;
+                if (!strv_has(after, n) && strv_push(&after, strdup(n)) < 0)
+                        break;
+                if (d->deps[i].requires && !strv_has(requires, n) && strv_push(&requires, strdup(n)) < 0)
+                        break;
+        }
+        if (e->after)
+                r->n_deps--;
+        strv_free(e->after);
+        strv_free(e->requires);
+        e->after = after;
+        e->requires = requires;
+        if (e->after)
+                r->n_deps++;
+}
+
+static const definition *registry_definition(registry *r, const char *name) {
+        for (size_t i = 0; i < r->n_defs; i++)
+                if (strcmp(r->defs[i]->name, name) == 0)
+                        return r->defs[i];
+        return NULL;
+}
+
+/* The entry of a declared backend (made from its definition if it has none yet, say Enabled=no),
+ * or NULL: no definition declares it (or it has problems), or a backend of that name started
+ * over varlink holds the name. */
+static entry *entry_declared(registry *r, const char *name) {
+        entry *e = registry_find(r, name);
+        const definition *d;
+
+        if (e)
+                return e->definition ? e : NULL;
+        d = registry_definition(r, name);
+        if (!d || !d->spec || !(e = registry_add(r, name)))
+                return NULL;
+        if (corral_spec_dup(d->spec, &e->spec) < 0 || !(e->definition = strdup(d->path))) {
+                registry_forget(r, e);
+                return NULL;
+        }
+        entry_set_deps(r, e, d);
+        return e;
+}
+
+/* Queue the start of e, and first of what it requires. 0, or -errno with why. */
+static int entry_start_deps(registry *r, entry *e, unsigned depth, char *why, size_t size) {
+        if (e->backend || e->start_queued)
+                return 0;
+        if (depth > 64) {
+                (void) snprintf(why, size, "dependencies nested deeper than 64 at %s", e->name);
+                return -ELOOP;
+        }
+        STRV_FOREACH(n, e->requires) {
+                entry *d = entry_declared(r, *n);
+                if (!d) {
+                        (void) snprintf(why, size, "%s requires %s, which is not a declared backend",
+                                        e->name, *n);
+                        return -ENOENT;
+                }
+                int k = entry_start_deps(r, d, depth + 1, why, size);
+                if (k < 0)
+                        return k;
+        }
+        e->resume = false;
+        entry_set_queued(r, e, &e->start_queued, true);
+        return 0;
+}
+
+/* Answer the Starts waiting on e's launch: with START_FAILED and why, or (why NULL) with the
+ * backend, those that wait for readiness only if it is ready already. */
+static void entry_answer_starts(registry *r, entry *e, const char *why) {
+        bool ready = e->backend && entry_state(r, e) != CORRAL_STATE_STARTING;
+
+        for (waiter **p = &e->waiters; *p;) {
+                waiter *x = *p;
+                registry_wait *w = x->wait;
+                if (!(x->kind == WAIT_SPAWN || (x->kind == WAIT_READY && (why || ready)))) {
+                        p = &x->next;
+                        continue;
+                }
+                *p = x->next;
+                free(x);
+                registry_result_done(&w->result);
+                if (why) {
+                        w->result = (registry_result){ .error = REGISTRY_START_FAILED, .name = e->name };
+                        w->result.message = w->result.message_buf = strdup(why);
+                } else
+                        (void) result_backend(r, &w->result, e, false);
+                (void) wait_release(w);
+        }
+}
+
+/* A queued start that cannot go ahead. */
+static void entry_start_cancel(registry *r, entry *e, const char *why) {
+        entry_set_queued(r, e, &e->start_queued, false);
+        daemon_log(LOG_WARNING, "%s not started: %s", e->name, why);
+        entry_answer_starts(r, e, why);
+}
+
+/* Whether e's start waits (1), may go (0), or cannot (-1, why says what). */
+static int deps_start_wait(registry *r, entry *e, char *why, size_t size) {
+        STRV_FOREACH(n, e->after) {
+                entry *d = registry_find(r, *n);
+                bool req = strv_has(e->requires, *n);
+                const char *msg;
+                if (d && entry_is_ready(r, d))
+                        continue;
+                if (d && entry_is_coming(r, d) && !entry_is_going(r, d))
+                        return 1;
+                if (!req) /* ordering only: what is not being started is not waited for */
+                        continue;
+                msg = d ? json_string_value(json_object_get(d->last_verdict, "message")) : NULL;
+                if (d && entry_is_going(r, d))
+                        (void) snprintf(why, size, "it requires %s, which is stopping", *n);
+                else if (msg)
+                        (void) snprintf(why, size, "it requires %s, which did not start: %s", *n, msg);
+                else
+                        (void) snprintf(why, size, "it requires %s, which is not running", *n);
+                return -1;
+        }
+        return 0;
+}
+
+static void entry_try_start(registry *r, entry *e) {
+        char why[512];
+        int k = r->shutting_down ? -1 : deps_start_wait(r, e, why, sizeof(why));
+
+        if (k > 0)
+                return;
+        if (k < 0)
+                return entry_start_cancel(r, e, r->shutting_down ? "corrald is shutting down" : why);
+        entry_set_queued(r, e, &e->start_queued, false);
+        if (registry_spawn(r, e, false) >= 0)
+                return entry_answer_starts(r, e, NULL);
+        /* its start-failed verdict answered the Starts; out of memory, they are answered here */
+        entry_answer_starts(r, e, "out of memory");
+}
+
+/* Whether what is ordered after e and is stopping too is not gone yet. */
+static bool deps_stop_waits(registry *r, entry *e) {
+        for (entry *x = r->entries; x; x = x->next)
+                if (x != e && x->backend && strv_has(x->after, e->name) && entry_is_going(r, x))
+                        return true;
+        return false;
+}
+
+static void entry_try_stop(registry *r, entry *e) {
+        if (e->backend && deps_stop_waits(r, e))
+                return;
+        entry_set_queued(r, e, &e->stop_queued, false);
+        if (e->backend)
+                (void) r->ops->stop(e->backend, e->stop_grace, e->stop_by.uid, e->stop_by.pid,
+                                    e->stop_cause);
+        e->stop_cause = mfree(e->stop_cause);
+}
+
+/* Stopped as what it requires went to restart: started again once all of that is ready. */
+static void entry_try_resume(registry *r, entry *e) {
+        char why[512];
+
+        STRV_FOREACH(n, e->requires) {
+                entry *d = registry_find(r, *n);
+                if (!d || !entry_is_ready(r, d))
+                        return;
+        }
+        if (entry_start_deps(r, e, 0, why, sizeof(why)) < 0)
+                daemon_log(LOG_WARNING, "%s not started again: %s", e->name, why);
+        e->resume = false;
+        r->kick_again = true;
+}
+
+/* Move every queued start and stop on as far as it may go now: after each event. */
+static void deps_kick(registry *r) {
+        if (r->n_deps == 0 && r->n_queued == 0)
+                return;
+        if (r->kicking) { /* an event from inside a start or a stop: the loop below goes round again */
+                r->kick_again = true;
+                return;
+        }
+        r->kicking = true;
+        do {
+                r->kick_again = false;
+                for (entry *e = r->entries; e; e = e->next)
+                        if (e->start_queued)
+                                entry_try_start(r, e);
+                        else if (e->stop_queued)
+                                entry_try_stop(r, e);
+                        else if (e->resume && !e->backend && !r->shutting_down)
+                                entry_try_resume(r, e);
+        } while (r->kick_again);
+        r->kicking = false;
+}
+
+/* Stop e on purpose (cause: why, or NULL), and before it what requires it, with the cause
+ * "E <verb>"; with resume, those come back once e is ready again. Each stop goes once what is
+ * ordered after it and stops too is gone (deps_kick()). */
+static void entry_stop_tree(registry *r, entry *e, uint64_t grace, const registry_caller *who,
+                            const char *cause, const char *verb, bool resume, unsigned depth) {
+        char because[128];
+
+        if (depth == 0)
+                r->walk++;
+        if (depth > 64 || e->walk == r->walk) /* each once: a diamond is not walked twice */
+                return;
+        e->walk = r->walk;
+        if (e->start_queued)
+                entry_start_cancel(r, e, cause ?: "it was stopped before it started");
+        if (depth > 0)
+                e->resume = resume && !r->shutting_down;
+        if (e->backend && !entry_is_going(r, e)) {
+                entry_set_queued(r, e, &e->stop_queued, true);
+                e->stop_grace = grace;
+                e->stop_by = *who;
+                free(e->stop_cause);
+                e->stop_cause = cause ? strdup(cause) : NULL;
+        }
+        (void) snprintf(because, sizeof(because), "%s %s", e->name, verb);
+        for (entry *x = r->entries; x; x = x->next)
+                if (strv_has(x->requires, e->name))
+                        entry_stop_tree(r, x, grace, who, because, verb, resume, depth + 1);
+}
+
+/* What requires e no longer runs without it. */
+static void deps_clear_resume(registry *r, entry *e, unsigned depth) {
+        for (entry *x = r->entries; depth < 64 && x; x = x->next)
+                if (strv_has(x->requires, e->name) && x->resume) {
+                        x->resume = false;
+                        deps_clear_resume(r, x, depth + 1);
+                }
+}
+
+/* A launch of e ended (its verdict, ev): what requires it and runs is stopped on purpose, after
+ * it; if e comes back (a restart), so do they, once it is ready. */
+static void deps_on_end(registry *r, entry *e, const corral_event *ev) {
+        registry_caller self = { .uid = getuid(), .pid = getpid() };
+        bool back = e->backend || e->start_queued;
+        char cause[128];
+
+        if (r->n_deps == 0)
+                return;
+        (void) snprintf(cause, sizeof(cause), "%s %s", e->name, corral_event_type_to_string(ev->type));
+        if (!back)
+                deps_clear_resume(r, e, 0);
+        for (entry *x = r->entries; x; x = x->next)
+                if (strv_has(x->requires, e->name) && x->backend && !entry_is_going(r, x)) {
+                        entry_stop_tree(r, x, CORRAL_GRACE_DEFAULT, &self, cause, "stopped", back, 0);
+                        x->resume = back && !r->shutting_down;
+                }
+}
+
+/* Every backend stops, each once what is ordered after it is gone; nothing queued starts. */
+static void deps_stop_every(registry *r, uint64_t grace, const registry_caller *who) {
+        for (entry *e = r->entries; e; e = e->next) {
+                e->resume = false;
+                if (e->start_queued)
+                        entry_start_cancel(r, e, "every backend was stopped");
+                if (e->backend && !entry_is_going(r, e))
+                        entry_stop_tree(r, e, grace, who, NULL, "stopped", false, 0);
+        }
+        deps_kick(r);
+}
+
 /* A verdict of the launch e tracks (start-failed comes before there is one): kept as its last;
  * unless a restart follows, it is gone and what waited on it is resolved. */
 static void entry_on_verdict(registry *r, entry *e, const corral_event *ev, json_t *j) {
@@ -510,12 +838,13 @@ static void entry_on_verdict(registry *r, entry *e, const corral_event *ev, json
         e->last_verdict = json_incref(j);
         e->n_verdicts++;
         if (st == CORRAL_STATE_RESTARTING) /* it comes back, under the same entry */
-                return;
+                return deps_on_end(r, e, ev);
         e->failed = st == CORRAL_STATE_FAILED;
         if (e->backend)
                 e->backend = r->ops->unref(e->backend);
         registry_resolve(r, e);
         gone_push(r, e);
+        deps_on_end(r, e, ev);
 }
 
 /* A shutdown is over once no backend is left: its caller is told, once. */
@@ -548,6 +877,7 @@ static void registry_on_event(corral *c, const corral_event *ev, void *userdata)
         if (e && j && corral_event_is_verdict(ev->type))
                 entry_on_verdict(r, e, ev, j);
         json_decref(j);
+        deps_kick(r);
         registry_notify_status(r);
         registry_shutdown_done(r);
 }
@@ -590,6 +920,7 @@ registry *registry_free(registry *r) {
         free(r->observers);
         sd_event_source_disable_unref(r->collect);
         strv_free(r->definition_dirs);
+        definitions_free(r->defs, r->n_defs);
         free(r);
         return NULL;
 }
@@ -638,6 +969,34 @@ registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, r
         return wait_release(w);
 }
 
+registry_wait *registry_start_declared(registry *r, const char *name, bool wait_ready, registry_done_t done,
+                                       void *userdata) {
+        registry_wait *w = wait_new(done, userdata);
+        entry *e;
+        char why[512];
+
+        if (!w)
+                return wait_none(done, userdata, name);
+        if (r->shutting_down)
+                return wait_fail(w, REGISTRY_SHUTTING_DOWN, name);
+        if (!(e = entry_declared(r, name)))
+                return wait_fail(w, REGISTRY_NO_SUCH_BACKEND, name);
+        w->result.name = e->name;
+        if (entry_start_deps(r, e, 0, why, sizeof(why)) < 0) {
+                w->result.error = REGISTRY_START_FAILED;
+                w->result.message = w->result.message_buf = strdup(why);
+                return wait_release(w);
+        }
+        if (!e->start_queued && !(wait_ready && entry_state(r, e) == CORRAL_STATE_STARTING)) {
+                (void) result_backend(r, &w->result, e, false); /* it runs already */
+                return wait_release(w);
+        }
+        if (entry_wait(e, wait_ready ? WAIT_READY : WAIT_SPAWN, w) < 0)
+                return wait_fail(w, REGISTRY_NO_MEMORY, name);
+        deps_kick(r);
+        return wait_release(w);
+}
+
 registry_wait *registry_stop(registry *r, const registry_caller *who, const char *name, uint64_t grace_usec,
                              registry_done_t done, void *userdata) {
         registry_wait *w = wait_new(done, userdata);
@@ -648,6 +1007,10 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
         if (!e)
                 return wait_fail(w, REGISTRY_NO_SUCH_BACKEND, name);
         if (!e->backend) {
+                if (e->start_queued || e->resume) /* what requires it and waits gives up too */
+                        entry_stop_tree(r, e, grace_usec, who, NULL, "stopped", false, 0);
+                e->resume = false;
+                deps_kick(r);
                 w->result.verdict = json_incref(e->last_verdict);
                 w->result.already_stopped = true;
                 return wait_release(w);
@@ -656,7 +1019,12 @@ registry_wait *registry_stop(registry *r, const registry_caller *who, const char
          * same backend just waits for the same verdict. */
         if (entry_wait(e, WAIT_STOP, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
-        (void) r->ops->stop(e->backend, grace_usec, who->uid, who->pid);
+        if (r->n_deps == 0)
+                (void) r->ops->stop(e->backend, grace_usec, who->uid, who->pid, NULL);
+        else { /* what requires it first */
+                entry_stop_tree(r, e, grace_usec, who, NULL, "stopped", false, 0);
+                deps_kick(r);
+        }
         return wait_release(w);
 }
 
@@ -734,7 +1102,12 @@ registry_wait *registry_restart(registry *r, const registry_caller *who, const c
         }
         if (entry_wait(e, wait_ready ? WAIT_RESTART_READY : WAIT_RESTART, w) < 0)
                 return wait_fail(w, REGISTRY_NO_MEMORY, name);
-        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        if (r->n_deps == 0)
+                (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, who->uid, who->pid, NULL);
+        else { /* what requires it stops first, and comes back once it is ready again */
+                entry_stop_tree(r, e, CORRAL_GRACE_DEFAULT, who, NULL, "restarting", true, 0);
+                deps_kick(r);
+        }
         return wait_release(w);
 }
 
@@ -749,7 +1122,10 @@ registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64
         for (entry *e = r->entries; e; e = e->next)
                 if (e->backend)
                         (void) entry_wait(e, WAIT_GROUP, w); /* without memory for it: not waited for */
-        (void) r->ops->stop_all(r->sup, grace_usec, who->uid, who->pid);
+        if (r->n_deps == 0 && r->n_queued == 0)
+                (void) r->ops->stop_all(r->sup, grace_usec, who->uid, who->pid);
+        else
+                deps_stop_every(r, grace_usec, who);
         return wait_release(w);
 }
 
@@ -875,7 +1251,10 @@ void registry_shutdown(registry *r, const registry_caller *who, void (*done)(voi
                 return;
         r->shutting_down = true;
         registry_notify_status(r);
-        (void) r->ops->stop_all(r->sup, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        if (r->n_deps == 0 && r->n_queued == 0)
+                (void) r->ops->stop_all(r->sup, CORRAL_GRACE_DEFAULT, who->uid, who->pid);
+        else
+                deps_stop_every(r, CORRAL_GRACE_DEFAULT, who);
         registry_shutdown_done(r);
 }
 
@@ -890,7 +1269,7 @@ int registry_adopt(registry *r) {
                 entry *e = registry_find(r, name) ?: registry_add(r, name);
                 if (!e || e->backend || corral_spec_dup(r->ops->spec(b), &e->spec) < 0) {
                         daemon_log(LOG_ERR, "cannot keep track of re-adopted backend %s: killing it", name);
-                        (void) r->ops->stop(b, 0, (uid_t) -1, 0);
+                        (void) r->ops->stop(b, 0, (uid_t) -1, 0, NULL);
                         r->ops->unref(b);
                         continue;
                 }
@@ -934,8 +1313,11 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
         if (!d || !d->enabled) {
                 free(e->definition);
                 e->definition = NULL;
+                entry_set_deps(r, e, NULL);
+                if (e->start_queued)
+                        entry_start_cancel(r, e, "its definition went");
                 if (e->backend) {
-                        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+                        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid(), NULL);
                         report_add(report, "stopped", e->name);
                 } else
                         gone_push(r, e); /* no longer declared: forgotten like any gone one */
@@ -949,6 +1331,8 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
         }
         free(e->definition);
         e->definition = strdup(d->path);
+        entry_set_deps(r, e,
+                       d); /* the order of what runs changes nothing now: only later starts and stops */
         if (corral_spec_equal(e->spec, d->spec)) {
                 report_add(report, "unchanged", e->name);
                 return;
@@ -962,7 +1346,7 @@ static void apply_to_declared(registry *r, entry *e, const definition *d, json_t
         corral_spec_free(e->next_spec);
         if (corral_spec_dup(d->spec, &e->next_spec) < 0 || entry_wait(e, WAIT_RELOAD, NULL) < 0)
                 return;
-        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid());
+        (void) r->ops->stop(e->backend, CORRAL_GRACE_DEFAULT, getuid(), getpid(), NULL);
 }
 
 /* A definition no entry was declared by: start it, unless a backend of that name was started
@@ -976,6 +1360,7 @@ static void apply_new(registry *r, const definition *d, json_t *report) {
         if (e && e->backend) {
                 if (corral_spec_equal(e->spec, d->spec)) { /* re-adopted after a restart of corrald */
                         e->definition = strdup(d->path);
+                        entry_set_deps(r, e, d);
                         report_add(report, "unchanged", e->name);
                         return;
                 }
@@ -985,6 +1370,8 @@ static void apply_new(registry *r, const definition *d, json_t *report) {
                 json_array_append_new(json_object_get(report, "problems"), json_string(msg));
                 return;
         }
+        if (e && e->start_queued) /* queued already, as what another one requires */
+                return report_add(report, "started", e->name);
         if (!e && !(e = registry_add(r, d->name)))
                 return;
         corral_spec_free(e->spec);
@@ -992,9 +1379,12 @@ static void apply_new(registry *r, const definition *d, json_t *report) {
                 return;
         free(e->definition);
         e->definition = strdup(d->path);
+        entry_set_deps(r, e, d);
         report_add(report, "started", e->name);
-        if (registry_spawn(r, e, false) < 0)
+        if (!e->after && registry_spawn(r, e, false) < 0)
                 daemon_log(LOG_ERR, "%s (declared in %s) failed to start", e->name, d->path);
+        else if (e->after && entry_start_deps(r, e, 0, msg, sizeof(msg)) < 0)
+                daemon_log(LOG_ERR, "%s (declared in %s) not started: %s", e->name, d->path, msg);
 }
 
 registry_error registry_reload(registry *r, registry_result *ret) {
@@ -1023,14 +1413,20 @@ registry_error registry_reload(registry *r, registry_result *ret) {
                 json_array_append_new(json_object_get(report, "problems"), json_string(line));
                 free(line);
         }
+        definitions_free(r->defs, r->n_defs); /* kept: a declared backend may be started by name */
+        r->defs = v;
+        r->n_defs = n;
+        r->kicking = true; /* every start is queued before any goes: then After= sees them all */
         for (entry *e = r->entries; e; e = e->next)
                 if (e->definition)
                         apply_to_declared(r, e, defs_find(v, n, e->name), report);
         for (size_t i = 0; i < n; i++) {
                 entry *e = registry_find(r, v[i]->name);
-                if (!e || !e->definition)
+                if (!e || !e->definition || e->start_queued)
                         apply_new(r, v[i], report);
         }
+        r->kicking = false;
+        deps_kick(r);
         daemon_log(LOG_INFO,
                    "definitions: %zu started, %zu stopped, %zu restarted, %zu unchanged, %zu problem(s)",
                    json_array_size(json_object_get(report, "started")),
@@ -1038,7 +1434,6 @@ registry_error registry_reload(registry *r, registry_result *ret) {
                    json_array_size(json_object_get(report, "restarted")),
                    json_array_size(json_object_get(report, "unchanged")),
                    json_array_size(json_object_get(report, "problems")));
-        definitions_free(v, n);
         definition_problems_done(&p);
         registry_notify_status(r);
         ret->value = report;

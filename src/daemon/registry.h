@@ -48,7 +48,8 @@ typedef struct registry_ops {
          * this start is a restart (corral_spawn_after()). */
         int (*spawn)(void *sup, const corral_spec *spec, registry_backend *prev, bool restart,
                      registry_backend **ret);
-        int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid);
+        /* cause: why, when another backend's end is the reason (corral_stop_because()), or NULL */
+        int (*stop)(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause);
         int (*stop_all)(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid);
         /* corral_backend_kill_by(): the number of processes signalled, -ESRCH if it does not run */
         int (*kill)(registry_backend *b, int sig, corral_kill_whom whom, uid_t uid, pid_t pid);
@@ -114,6 +115,7 @@ typedef struct registry_result {
         const char *state;
         const char *definition;
         const char *message; /* START_FAILED: why */
+        char *message_buf;   /* the result's own message, when it is not a verdict's */
         /* The result's own, freed by registry_result_done(): */
         json_t *verdict;      /* Stop: its verdict (NULL: none known); START_FAILED: see above */
         bool already_stopped; /* Stop: it was gone before the call */
@@ -165,11 +167,19 @@ int registry_observe(registry *r, const registry_observer *o);
  * it is ready, or with START_FAILED and the verdict if it never is. */
 registry_wait *registry_start(registry *r, corral_spec *spec, bool wait_ready, registry_done_t done,
                               void *userdata);
+/* Start a declared backend by its name, as its definition says, and first what it requires
+ * (Requires=); each starts once what it is ordered after (After=) is ready. Completes once it is
+ * launched (with wait_ready: ready), or with START_FAILED naming what kept it from starting. One
+ * that runs already completes with itself. NO_SUCH_BACKEND if no definition declares name. */
+registry_wait *registry_start_declared(registry *r, const char *name, bool wait_ready, registry_done_t done,
+                                       void *userdata);
 /* Stop it on purpose and complete with its verdict once it is gone; a second Stop shares the
- * first one's verdict; one already gone completes at once, already_stopped. */
+ * first one's verdict; one already gone completes at once, already_stopped. What requires it
+ * (Requires=) is stopped first, with the cause "NAME stopped". */
 registry_wait *registry_stop(registry *r, const registry_caller *who, const char *name, uint64_t grace_usec,
                              registry_done_t done, void *userdata);
-/* Stop every backend under one deadline; completes with their verdicts once all are gone. */
+/* Stop every backend under one deadline (with After= among them: each once what is ordered after
+ * it is gone); completes with their verdicts once all are gone. */
 registry_wait *registry_stop_all(registry *r, const registry_caller *who, uint64_t grace_usec,
                                  registry_done_t done, void *userdata);
 /* Stop it (if it runs) and start it again from its spec, once it is gone; with wait_ready, complete

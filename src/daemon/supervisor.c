@@ -25,8 +25,8 @@ static int sv_reload(registry_backend *b) {
         return corral_backend_reload(B(b));
 }
 
-static int sv_stop(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid) {
-        return corral_stop_by(B(b), grace_usec, uid, pid);
+static int sv_stop(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause) {
+        return corral_stop_because(B(b), grace_usec, uid, pid, cause);
 }
 
 static int sv_stop_all(void *sup, uint64_t grace_usec, uid_t uid, pid_t pid) {

@@ -141,6 +141,7 @@ static void backend_run_done(corral_backend *b) {
         free(b->run.cgroup);
         free(b->run.status_text);
         free(b->run.verdict);
+        free(b->run.intent.cause);
         free(b->run.check);
         free(b->run.failed_tail);
         free(b->run.post_verdict);
@@ -293,6 +294,7 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .intentional = r->intent.stop,
                 .stop_uid = r->intent.stop ? r->intent.by_uid : (uid_t) -1,
                 .stop_pid = r->intent.stop ? r->intent.by_pid : 0,
+                .cause = r->intent.stop ? r->intent.cause : NULL,
                 .how = how,
                 .exit_code = how == CORRAL_HOW_EXITED ? si->si_status : -1,
                 .signal = how == CORRAL_HOW_KILLED || how == CORRAL_HOW_DUMPED ? si->si_status : 0,
@@ -425,6 +427,8 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .n_restart_times = b->n_restart_times,
                               .next_restart_usec = b->next_restart_usec };
         memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
+        if (r->intent.cause)
+                (void) snprintf(st->stop_cause, sizeof(st->stop_cause), "%s", r->intent.cause);
         backend_counters_to_record(b, &st->counters);
         if (r->verdict) {
                 st->concluded = true;
@@ -1708,8 +1712,11 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
         r->start_usec = st->start_usec;
         r->ready_pending = st->ready_pending;
         r->self_stopping = st->self_stopping;
-        r->intent = (backend_intent){ .stop = st->stop, .at_usec = st->stop_at_usec, .by_uid = st->stop_uid,
-                                      .by_pid = st->stop_pid };
+        r->intent = (backend_intent){ .stop = st->stop,
+                                      .at_usec = st->stop_at_usec,
+                                      .by_uid = st->stop_uid,
+                                      .by_pid = st->stop_pid,
+                                      .cause = st->stop_cause[0] ? strdup(st->stop_cause) : NULL };
         r->stop_signalled = st->stop_signalled;
         r->stop_deadline_usec = st->stop_deadline_usec;
         r->escalated = st->escalated;
@@ -1925,11 +1932,15 @@ static int backend_stop_too_late(corral_backend *b) {
 }
 
 /* Nothing runs: the restart to come is cancelled, and that is the stop. */
-static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t uid, pid_t pid) {
+static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t uid, pid_t pid,
+                                   char *cause) {
         corral *c = b->corral;
 
         b->next_restart_usec = 0;
-        b->run.intent = (backend_intent){ .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid };
+        free(b->run.intent.cause);
+        b->run.intent = (backend_intent){
+                .stop = true, .at_usec = base_usec, .by_uid = uid, .by_pid = pid, .cause = cause
+        };
         b->run.reaped = false; /* no exit to report: how is null */
         backend_count_verdict(b, &(verdict){ .type = CORRAL_EVENT_STOPPED, .level = CORRAL_LEVEL_INFO });
         corral_backend_ref(b);
@@ -1942,12 +1953,18 @@ static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t 
 
 /* The intent first (kept where a supervisor after us reads it), then the stop signal to every
  * process of the cgroup, and cgroup.kill at the deadline. */
-static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid) {
+static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid,
+                              pid_t pid, char *cause) {
         backend_run *r = &b->run;
 
         if (grace_usec == CORRAL_GRACE_DEFAULT)
                 grace_usec = b->spec->grace_usec;
-        r->intent = (backend_intent){ .stop = true, .at_usec = now_usec(CLOCK_MONOTONIC), .by_uid = uid, .by_pid = pid };
+        free(r->intent.cause);
+        r->intent = (backend_intent){ .stop = true,
+                                      .at_usec = now_usec(CLOCK_MONOTONIC),
+                                      .by_uid = uid,
+                                      .by_pid = pid,
+                                      .cause = cause };
         r->stop_deadline_usec = grace_usec == 0 ? 0 : deadline_add(base_usec, grace_usec);
         backend_set_state(b, CORRAL_STATE_STOPPING);
         backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "stopping backend");
@@ -1965,8 +1982,11 @@ static int backend_stop_start(corral_backend *b, uint64_t grace_usec, uint64_t b
 
 /* claim_unjudged: an exit the loop has not judged yet is this stop's (see corral_stop_by_signal()):
  * the stop goes on as if the main process still ran, and its exit comes through its pidfd. */
-static int backend_stop_full(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid,
-                             bool claim_unjudged) {
+/* cause: NULL, or why (another backend's end), which the intent takes if a stop starts here. */
+static int backend_stop_full(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid,
+                             pid_t pid, bool claim_unjudged, const char *cause) {
+        char *why = NULL;
+
         if (!b)
                 return -EINVAL;
         if (!b->corral || b->state == CORRAL_STATE_GONE || b->state == CORRAL_STATE_FAILED)
@@ -1977,19 +1997,23 @@ static int backend_stop_full(corral_backend *b, uint64_t grace_usec, uint64_t ba
                 b->run.no_restart = true;
                 return CORRAL_STOP_PENDING;
         }
-        if (b->state == CORRAL_STATE_RESTARTING)
-                return backend_stop_restarting(b, base_usec, uid, pid);
         if (b->state == CORRAL_STATE_EXITED)
                 return backend_stop_too_late(b);
         if (b->state == CORRAL_STATE_STOPPING && !(b->run.self_stopping && !b->run.intent.stop))
                 return CORRAL_STOP_PENDING;
-        if (!claim_unjudged && backend_exited_unjudged(b))
+        if (cause && !(why = strdup(cause)))
+                return -ENOMEM;
+        if (b->state == CORRAL_STATE_RESTARTING)
+                return backend_stop_restarting(b, base_usec, uid, pid, why);
+        if (!claim_unjudged && backend_exited_unjudged(b)) {
+                free(why);
                 return backend_stop_too_late(b);
-        return backend_stop_start(b, grace_usec, base_usec, uid, pid);
+        }
+        return backend_stop_start(b, grace_usec, base_usec, uid, pid, why);
 }
 
 int backend_stop(corral_backend *b, uint64_t grace_usec, uint64_t base_usec, uid_t uid, pid_t pid) {
-        return backend_stop_full(b, grace_usec, base_usec, uid, pid, false);
+        return backend_stop_full(b, grace_usec, base_usec, uid, pid, false, NULL);
 }
 
 int corral_stop(corral_backend *b, uint64_t grace_usec) {
@@ -2000,11 +2024,15 @@ int corral_stop_by(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid)
         return backend_stop(b, grace_usec, now_usec(CLOCK_MONOTONIC), uid, pid);
 }
 
+int corral_stop_because(corral_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause) {
+        return backend_stop_full(b, grace_usec, now_usec(CLOCK_MONOTONIC), uid, pid, false, cause);
+}
+
 int corral_stop_by_signal(corral_backend *b, uint64_t grace_usec, const struct signalfd_siginfo *si) {
         if (!si)
                 return -EINVAL;
-        return backend_stop_full(b, grace_usec, now_usec(CLOCK_MONOTONIC), (uid_t) si->ssi_uid, (pid_t) si->ssi_pid,
-                                 true);
+        return backend_stop_full(b, grace_usec, now_usec(CLOCK_MONOTONIC), (uid_t) si->ssi_uid,
+                                 (pid_t) si->ssi_pid, true, NULL);
 }
 
 /* Wait for an fd to poll readable for the given events, without a timeout: used only after

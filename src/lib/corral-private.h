@@ -83,6 +83,7 @@ typedef struct backend_intent {
         uint64_t at_usec; /* CLOCK_MONOTONIC */
         uid_t by_uid;     /* who asked, (uid_t) -1 if not known */
         pid_t by_pid;     /* 0 if not known */
+        char *cause;      /* why, if asked for because of another backend (malloc'ed), or NULL */
 } backend_intent;
 
 /* A launch's readiness and health checks: allocated only for a spec that has any, so that a

@@ -99,17 +99,20 @@ static json_t *state_to_json(const record_state *s) {
 
         for (unsigned i = 0; times && i < n; i++)
                 json_array_append_new(times, json_integer((json_int_t) s->restart_times[i]));
-        o = json_pack("{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:b, s:i, s:o, s:i, s:I, "
-                         "s:I, s:o, s:o}",
-                         "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
-                         (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
-                         s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
-                         (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
-                         s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "escalated",
-                         s->escalated, "deadlineKill", s->deadline_kill, "attempt", (int) s->attempt,
-                         "restartTimes", times, "restartCount", (int) s->n_restart_times, "nextRestart",
-                         (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen, "verdict",
-                         verdict_to_json(s), "counters", counters_to_json(&s->counters));
+        o = json_pack(
+                "{s:i, s:I, s:I, s:b, s:b, s:b, s:i, s:i, s:I, s:b, s:I, s:b, s:b, s:i, s:o, s:i, s:I, "
+                "s:I, s:o, s:o}",
+                "pid", (int) s->pid, "starttime", (json_int_t) s->pid_starttime, "start",
+                (json_int_t) s->start_usec, "readyPending", s->ready_pending, "selfStopping",
+                s->self_stopping, "stop", s->stop, "stopUid", (int) s->stop_uid, "stopPid",
+                (int) s->stop_pid, "stopAt", (json_int_t) s->stop_at_usec, "stopSignalled",
+                s->stop_signalled, "stopDeadline", (json_int_t) s->stop_deadline_usec, "escalated",
+                s->escalated, "deadlineKill", s->deadline_kill, "attempt", (int) s->attempt, "restartTimes",
+                times, "restartCount", (int) s->n_restart_times, "nextRestart",
+                (json_int_t) s->next_restart_usec, "oomSeen", (json_int_t) s->oom_seen, "verdict",
+                verdict_to_json(s), "counters", counters_to_json(&s->counters));
+        if (o && s->stop_cause[0])
+                json_object_set_new(o, "stopCause", json_string(s->stop_cause));
         if (o && s->kill_signal > 0 &&
             json_object_set_new(o, "kill",
                                 json_pack("{s:i, s:b, s:i, s:i}", "signal", s->kill_signal, "all",
@@ -159,6 +162,8 @@ static void state_from_json(json_t *o, record_state *s) {
         json_array_foreach(times, i, t) if (i < RECORD_RESTART_HISTORY) s->restart_times[i] =
                 (uint64_t) json_integer_value(t);
         verdict_from_json(json_object_get(o, "verdict"), s);
+        (void) snprintf(s->stop_cause, sizeof(s->stop_cause), "%s",
+                        json_string_value(json_object_get(o, "stopCause")) ?: "");
         kill_from_json(json_object_get(o, "kill"), s);
         counters_from_json(json_object_get(o, "counters"), &s->counters);
 }

@@ -31,6 +31,7 @@ typedef struct record_state {
         bool stop; /* the intent of a stop, recorded before any signal */
         uid_t stop_uid;
         pid_t stop_pid;
+        char stop_cause[160]; /* the intent's cause, "" if none */
         uint64_t stop_at_usec;
         bool stop_signalled;
         uint64_t stop_deadline_usec;

@@ -56,8 +56,15 @@ static void _printf_(4, 5)
         }
 }
 
+static void deps_free(definition_dep *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i].name);
+        free(v);
+}
+
 definition *definition_free(definition *d) {
         if (d) {
+                deps_free(d->deps, d->n_deps);
                 free(d->name);
                 free(d->path);
                 corral_spec_free(d->spec);
@@ -85,6 +92,9 @@ typedef struct parse_ctx {
         unsigned seen[OPTIONS_MAX]; /* line of each option's key, 0 if not seen */
         unsigned exec_line, enabled_line;
         bool enabled;
+        char name[80]; /* the backend's, from the file's name */
+        definition_dep *deps;
+        size_t n_deps;
         char last_bad_section[64];
 } parse_ctx;
 
@@ -142,6 +152,57 @@ static void k_enabled(parse_ctx *x, const char *v, unsigned line) {
                 x->bad = true;
         } else
                 x->enabled = b;
+}
+
+/* After=/Requires= NAME...: names of other declared backends; an empty value empties the list, as
+ * in systemd. */
+static void ctx_dep_add(parse_ctx *x, const char *key, const char *name, unsigned line, bool requires) {
+        definition_dep *t;
+
+        if (!name_is_valid(name)) {
+                problem(x->problems, x->path, line,
+                        "%s=: invalid name '%s': expected the NAME of another NAME.backend", key, name);
+                x->bad = true;
+                return;
+        }
+        if (strcmp(name, x->name) == 0) {
+                problem(x->problems, x->path, line, "%s=: '%s' is this backend itself", key, name);
+                x->bad = true;
+                return;
+        }
+        t = realloc(x->deps, (x->n_deps + 1) * sizeof(*t));
+        if (!t || !(name = strdup(name))) {
+                if (t)
+                        x->deps = t;
+                problem(x->problems, x->path, line, "%s=: out of memory", key);
+                x->bad = true;
+                return;
+        }
+        x->deps = t;
+        x->deps[x->n_deps++] = (definition_dep){ .name = (char *) name, .line = line, .requires = requires };
+}
+
+static void ctx_deps(parse_ctx *x, const char *key, const char *value, unsigned line) {
+        bool requires = strcmp(key, "Requires") == 0;
+        char **names = NULL;
+        int n = strv_split_quoted(value, &names);
+
+        if (n < 0) {
+                problem(x->problems, x->path, line, "%s=: invalid list of names", key);
+                x->bad = true;
+                return;
+        }
+        for (size_t i = 0; n == 0 && i < x->n_deps;) { /* reset: drop the names given so far */
+                if (x->deps[i].requires != requires) {
+                        i++;
+                        continue;
+                }
+                free(x->deps[i].name);
+                x->deps[i] = x->deps[--x->n_deps];
+        }
+        for (int i = 0; i < n; i++)
+                ctx_dep_add(x, key, names[i], line, requires);
+        strv_free(names);
 }
 
 static void ctx_own_key(parse_ctx *x, const char *name, const char *value, unsigned line) {
@@ -202,6 +263,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
         }
         if (strcmp(name, "ExecStart") == 0 || strcmp(name, "Enabled") == 0)
                 ctx_own_key(x, name, value, line);
+        else if (strcmp(name, "After") == 0 || strcmp(name, "Requires") == 0)
+                ctx_deps(x, name, value, line);
         else if ((o = options_find_key(name)))
                 ctx_option(x, o, name, value, line);
         else {
@@ -322,6 +385,7 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
 
         if (!d || corral_spec_new(&x.options.spec) < 0 || ctx_map_lines(&x, text) < 0) {
                 free(d);
+                deps_free(x.deps, x.n_deps);
                 corral_spec_free(x.options.spec);
                 free(x.lines);
                 strv_free(x.llines);
@@ -334,6 +398,7 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
                 (void) snprintf(name, sizeof(name), "invalid");
         }
         (void) corral_spec_set_name(x.options.spec, name);
+        (void) snprintf(x.name, sizeof(x.name), "%s", name);
         for (size_t i = 0; i < x.n_lines; i++) /* as systemd: unit files are UTF-8 */
                 if (!utf8_is_valid(x.llines[i], strlen(x.llines[i]))) {
                         problem(problems, path, x.lines[i], "not valid UTF-8");
@@ -353,6 +418,8 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
         d->name = strdup(name);
         d->path = strdup(path);
         d->enabled = x.enabled;
+        d->deps = TAKE_PTR(x.deps);
+        d->n_deps = x.n_deps;
         if (!x.bad)
                 d->spec = TAKE_PTR(x.options.spec);
         corral_spec_free(x.options.spec);
@@ -468,6 +535,115 @@ static int load_dir(const char *dir, definition_problems *problems, definition *
         return r;
 }
 
+/* --- After= and Requires= among the definitions --- */
+
+static ssize_t defs_index(definition **v, size_t n, const char *name) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i]->name, name) == 0)
+                        return (ssize_t) i;
+        return -1;
+}
+
+static bool path_in(char *const *only, const char *path) {
+        if (!only)
+                return true;
+        for (char *const *p = only; *p; p++)
+                if (strcmp(*p, path) == 0)
+                        return true;
+        return false;
+}
+
+static void def_bad(definition *d) {
+        d->spec = corral_spec_free(d->spec);
+}
+
+static const char *dep_key(const definition_dep *dep) {
+        return dep->requires ? "Requires" : "After";
+}
+
+/* The depth-first walk that finds cycles: state 0 unseen, 1 on the path, 2 done. */
+typedef struct deps_walk {
+        definition **v;
+        size_t n;
+        char *const *only;
+        definition_problems *problems;
+        unsigned char *state;
+        size_t *path, *edge, depth; /* the path's definitions, and the dep each follows to the next */
+} deps_walk;
+
+/* A cycle: the path from where it began (at) to its top, back to at. Each member is told at the
+ * line of its own edge in it. */
+static void deps_report_cycle(deps_walk *w, size_t at) {
+        char text[1024];
+        size_t len = 0;
+
+        for (size_t k = at; k < w->depth && len < sizeof(text); k++)
+                len += (size_t) snprintf(text + len, sizeof(text) - len, "%s -> ", w->v[w->path[k]]->name);
+        if (len < sizeof(text))
+                (void) snprintf(text + len, sizeof(text) - len, "%s", w->v[w->path[at]]->name);
+        for (size_t k = at; k < w->depth; k++) {
+                definition *d = w->v[w->path[k]];
+                const definition_dep *dep = &d->deps[w->edge[k]];
+                if (path_in(w->only, d->path))
+                        problem(w->problems, d->path, dep->line, "%s=: ordering cycle: %s", dep_key(dep),
+                                text);
+                def_bad(d);
+        }
+}
+
+static void deps_visit(deps_walk *w, size_t i) {
+        definition *d = w->v[i];
+
+        w->state[i] = 1;
+        w->path[w->depth] = i;
+        for (size_t k = 0; k < d->n_deps; k++) {
+                ssize_t j = defs_index(w->v, w->n, d->deps[k].name);
+                if (j < 0)
+                        continue;
+                w->edge[w->depth] = k;
+                if (w->state[j] == 1) {
+                        size_t at = 0;
+                        while (w->path[at] != (size_t) j)
+                                at++;
+                        w->depth++;
+                        deps_report_cycle(w, at);
+                        w->depth--;
+                } else if (w->state[j] == 0) {
+                        w->depth++;
+                        deps_visit(w, (size_t) j);
+                        w->depth--;
+                }
+        }
+        w->state[i] = 2;
+}
+
+void definition_check_deps(definition **v, size_t n, char *const *only, definition_problems *problems) {
+        deps_walk w = { .v = v, .n = n, .only = only, .problems = problems };
+
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < v[i]->n_deps; k++) {
+                        const definition_dep *dep = &v[i]->deps[k];
+                        if (defs_index(v, n, dep->name) >= 0)
+                                continue;
+                        if (path_in(only, v[i]->path))
+                                problem(problems, v[i]->path, dep->line,
+                                        "%s=: no backend '%s' is declared (only backends of definition "
+                                        "files "
+                                        "may be named, not those started with a command)",
+                                        dep_key(dep), dep->name);
+                        def_bad(v[i]);
+                }
+        w.state = calloc(n ?: 1, 1);
+        w.path = calloc(n ?: 1, sizeof(size_t));
+        w.edge = calloc(n ?: 1, sizeof(size_t));
+        for (size_t i = 0; w.state && w.path && w.edge && i < n; i++)
+                if (w.state[i] == 0)
+                        deps_visit(&w, i);
+        free(w.state);
+        free(w.path);
+        free(w.edge);
+}
+
 int definition_load_dirs(char *const *dirs, definition_problems *problems, definition ***ret,
                          size_t *ret_n) {
         definition **v = NULL;
@@ -480,6 +656,7 @@ int definition_load_dirs(char *const *dirs, definition_problems *problems, defin
                 definitions_free(v, n);
                 return r;
         }
+        definition_check_deps(v, n, NULL, problems);
         *ret = v;
         *ret_n = n;
         return (int) n;

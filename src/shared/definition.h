@@ -21,11 +21,20 @@ typedef struct definition_problems {
 
 void definition_problems_done(definition_problems *p);
 
+/* A name of After= or Requires= (which implies After=). */
+typedef struct definition_dep {
+        char *name;
+        unsigned line;
+        bool requires;
+} definition_dep;
+
 typedef struct definition {
         char *name; /* the file's name without ".backend" */
         char *path;
         corral_spec *spec; /* NULL if the file has problems */
         bool enabled;      /* Enabled=no: known, not started */
+        definition_dep *deps;
+        size_t n_deps;
 } definition;
 
 definition *definition_free(definition *d);
@@ -37,12 +46,19 @@ int definition_parse(const char *path, const char *text, definition_problems *pr
 /* Read and parse one file (at most 1 MiB). -errno if it cannot be read (a problem says why). */
 int definition_load(const char *path, definition_problems *problems, definition **ret);
 
+/* The After= and Requires= of the definitions v, among themselves: a name that is not one of
+ * them, or a cycle (named with its members), is a problem at the line that names it, and such a
+ * definition loses its spec (it has problems). Only problems of definitions whose path is in
+ * only (NULL: all) are reported; the others are checked all the same. */
+void definition_check_deps(definition **v, size_t n, char *const *only, definition_problems *problems);
+
 /* Where corrald looks for them unless told: a directory that need not exist. */
 #define DEFINITION_DIR_DEFAULT "/etc/corral/backends.d"
 
 /* Every NAME.backend of the directories, in order: a later directory's file replaces an earlier
  * one of the same name, and an empty file or a symlink to /dev/null masks it (it is not there).
- * Definitions with problems are in the list without a spec. A directory that cannot be read is
+ * Their dependencies are checked (definition_check_deps()). Definitions with problems are in
+ * the list without a spec. A directory that cannot be read is
  * a problem ("DIR: cannot read the directory: ..."), but for DEFINITION_DIR_DEFAULT missing.
  * Returns the number of definitions, or -ENOMEM. */
 int definition_load_dirs(char *const *dirs, definition_problems *problems, definition ***ret, size_t *ret_n);

@@ -83,6 +83,7 @@ enum {
         F_DELAY,
         F_MESSAGE,
         F_STDERR,
+        F_CAUSE,
         _F_MAX
 };
 
@@ -122,6 +123,7 @@ static const char *const field_names[_F_MAX] = {
         [F_DELAY] = "restart_delay_ms",
         [F_MESSAGE] = "message",
         [F_STDERR] = "stderr",
+        [F_CAUSE] = "cause",
 };
 
 /* Which fields are JSON numbers or booleans rather than strings. */
@@ -176,6 +178,7 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_DELAY] = ev->type == CORRAL_EVENT_RESTARTING ? f->delay : NULL,
                 [F_MESSAGE] = ev->message,
                 [F_STDERR] = ev->stderr_tail,
+                [F_CAUSE] = ev->intentional ? ev->cause : NULL,
         };
         memcpy(f->str, v, sizeof(v));
 }
@@ -341,6 +344,10 @@ static void text_facts(text_parts *p, const corral_event *ev) {
                 fprintf(part(p), "asked by uid %u", (unsigned) ev->stop_uid);
                 if (ev->stop_pid > 0)
                         fprintf(p->f, " (pid %d)", (int) ev->stop_pid);
+        }
+        if ((verdict || ev->type == CORRAL_EVENT_STOPPING) && ev->intentional && ev->cause) {
+                fputs("because ", part(p));
+                text_escaped(p->f, ev->cause);
         }
         if (verdict && ev->escalated)
                 fputs("cgroup killed", part(p));

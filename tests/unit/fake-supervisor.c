@@ -149,8 +149,10 @@ static int backend_stop(registry_backend *b, uid_t uid, pid_t pid) {
         return CORRAL_STOP_STARTED;
 }
 
-static int fake_stop(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid) {
+static int fake_stop(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause) {
         b->fake->stops++;
+        if (b->live && !b->stopping)
+                (void) snprintf(b->stop_cause, sizeof(b->stop_cause), "%s", cause ?: "");
         return backend_stop(b, uid, pid);
 }
 

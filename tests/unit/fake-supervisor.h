@@ -24,6 +24,7 @@ struct registry_backend {
         bool stopping; /* a stop was asked for: its verdict is intentional */
         uid_t stop_uid;
         pid_t stop_pid;
+        char stop_cause[64];  /* the last stop's cause, "" if none */
         unsigned stops;       /* stops asked of it */
         unsigned kills;       /* kills sent to it, and the last one's signal, whom and asker */
         int kill_sig;

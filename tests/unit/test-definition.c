@@ -202,6 +202,8 @@ static void test_every_problem_names_its_line(void **state) {
                 { "[Backend]\nExecStart=/usr/b\x9dn/x\n", "not valid UTF-8", 2 },
                 { "# top\nUser=x\n[Backend]\nExecStart=true\n", "User= outside any section", 2 },
                 { "[Backend]\nExecStart=true\nEnvironment=A=1 BAD C=2\n", "invalid assignment 'BAD'", 3 },
+                { "[Backend]\nExecStart=true\nAfter=a b/c\n", "After=: invalid name 'b/c'", 3 },
+                { "[Backend]\nExecStart=true\nRequires=t\n", "Requires=: 't' is this backend itself", 3 },
         };
 
         (void) state;
@@ -233,6 +235,46 @@ static void test_bad_file_names(void **state) {
         assert_int_equal(definition_parse("/x/.backend", "[Backend]\nExecStart=true\n", &p, &d), -EINVAL);
         assert_non_null(strstr(p.v[0].message, "invalid file name"));
         definition_free(d);
+        definition_problems_done(&p);
+}
+
+static definition *parsed(const char *path, const char *text) {
+        definition_problems p = { 0 };
+        definition *d = NULL;
+
+        assert_int_equal(definition_parse(path, text, &p, &d), 0);
+        assert_int_equal(p.n, 0);
+        return d;
+}
+
+/* After= and Requires= among definitions: names kept (an empty value resets), unknown names and
+ * cycles are problems at the line that names them, and such a definition loses its spec. */
+static void test_dependencies(void **state) {
+        definition *v[4];
+        definition_problems p = { 0 };
+
+        (void) state;
+        v[0] = parsed("/x/a.backend", "[Backend]\nExecStart=true\nAfter=x\nAfter=\nAfter=b\n");
+        v[1] = parsed("/x/b.backend", "[Backend]\nExecStart=true\nRequires=c\n");
+        v[2] = parsed("/x/c.backend", "[Backend]\nExecStart=true\nAfter=d\nRequires=a\n");
+        v[3] = parsed("/x/d.backend", "[Backend]\nExecStart=true\nRequires=\"nope\"\n");
+        assert_int_equal(v[0]->n_deps, 1);
+        assert_string_equal(v[0]->deps[0].name, "b");
+        assert_false(v[0]->deps[0].requires);
+        assert_true(v[1]->deps[0].requires);
+        definition_check_deps(v, 4, NULL, &p);
+        assert_int_equal(p.n, 4);
+        assert_string_equal(p.v[0].file, "/x/d.backend");
+        assert_int_equal(p.v[0].line, 3);
+        assert_non_null(strstr(p.v[0].message, "Requires=: no backend 'nope' is declared"));
+        for (size_t i = 1; i < 4; i++)
+                assert_non_null(strstr(p.v[i].message, "ordering cycle: a -> b -> c -> a"));
+        assert_int_equal(p.v[1].line, 5); /* a's After=b */
+        assert_int_equal(p.v[3].line, 4); /* c's Requires=a */
+        for (size_t i = 0; i < 4; i++) {
+                assert_null(v[i]->spec);
+                definition_free(v[i]);
+        }
         definition_problems_done(&p);
 }
 
@@ -310,6 +352,7 @@ int main(void) {
                 cmocka_unit_test(test_type_notify_means_ready_notify),
                 cmocka_unit_test(test_every_problem_names_its_line),
                 cmocka_unit_test(test_bad_file_names),
+                cmocka_unit_test(test_dependencies),
                 cmocka_unit_test(test_directories_override_and_mask),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,7 @@ static const char *const fields[] = {
         "cgroup",     "intentional", "stop_uid",   "stop_pid", "kill_signal",      "kill_uid",
         "kill_pid",   "how",         "exit_code",  "signal",   "core_dumped",      "escalated",
         "oom_killed", "leftover",    "runtime_ms", "attempt",  "restart_delay_ms", "message",
-        "stderr"
+        "stderr",     "cause"
 };
 
 static corral_event stopped(void) {
@@ -100,6 +100,24 @@ static void test_logfmt_leaves_out_nulls(void **state) {
                             "stop_uid=0 stop_pid=1234 how=killed signal=SIGTERM core_dumped=false "
                             "escalated=false oom_killed=false leftover=0 runtime_ms=1234 "
                             "message=\"backend stopped\"");
+        free(s);
+}
+
+/* A stop asked for because of another backend says so; the cause of no stop is never shown. */
+static void test_cause(void **state) {
+        corral_event ev = stopped();
+        char *s = NULL;
+
+        ev.cause = "redis stopped";
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
+        assert_non_null(strstr(s, " cause=\"redis stopped\""));
+        free(s);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
+        assert_non_null(strstr(s, "because redis stopped"));
+        free(s);
+        ev.intentional = false;
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
+        assert_non_null(strstr(s, "\"cause\":null"));
         free(s);
 }
 
@@ -365,6 +383,7 @@ int main(void) {
                 cmocka_unit_test(test_text_colour_and_logfmt),
                 cmocka_unit_test(test_text_from_json),
                 cmocka_unit_test(test_text_quotes_and_escapes),
+                cmocka_unit_test(test_cause),
                 cmocka_unit_test(test_kill_fields),
                 cmocka_unit_test(test_priorities_and_ids),
         };

@@ -608,9 +608,14 @@ static const char *family_example(const option_def *o) {
 }
 
 static void key_is_a_row(const char *key) {
-        if (strcmp(key, "ExecStart") != 0 && strcmp(key, "Enabled") != 0 && !options_find_key(key))
+        static const char *const own[] = { "ExecStart", "Enabled", "After", "Requires" }; /* the file's */
+
+        for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+                if (strcmp(key, own[i]) == 0)
+                        return;
+        if (!options_find_key(key))
                 fail_msg("docs/man/corral.backend.5.scd has %s=, which is no row of the table in "
-                         "src/shared/options.c (nor ExecStart= or Enabled=)",
+                         "src/shared/options.c (nor ExecStart=, Enabled=, After= or Requires=)",
                          key);
 }
 

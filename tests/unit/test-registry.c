@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -581,6 +583,116 @@ static void test_shutdown_ends_once_all_are_gone(void **state) {
         assert_int_equal(registry_count_running(f->registry), 0);
 }
 
+/* Declared backends with After= and Requires=, from files: starts wait for readiness, a stop goes
+ * to what requires it first, a death stops it after, a restart brings it back. */
+static void write_definition(const char *dir, const char *name, const char *extra) {
+        char path[512];
+        FILE *fp;
+
+        (void) snprintf(path, sizeof(path), "%s/%s.backend", dir, name);
+        fp = fopen(path, "we");
+        assert_non_null(fp);
+        fprintf(fp, "[Backend]\nExecStart=/bin/sleep 1000\n%s", extra);
+        fclose(fp);
+}
+
+static void test_dependencies(void **state) {
+        fixture *f = *state;
+        char dir[] = "/tmp/test-registry-deps.XXXXXX", *dirs[] = { dir, NULL };
+        registry_backend *a, *b, *c;
+        registry_result res;
+        outcome o = {};
+
+        assert_non_null(mkdtemp(dir));
+        write_definition(dir, "a", "");
+        write_definition(dir, "b", "Requires=a\n");
+        write_definition(dir, "c", "After=b\nEnabled=no\n");
+        f->fake.start_state = CORRAL_STATE_STARTING;
+        assert_int_equal(registry_set_definition_dirs(f->registry, dirs), 0);
+        assert_int_equal(registry_reload(f->registry, &res), REGISTRY_OK);
+        registry_result_done(&res);
+        a = fake_find(&f->fake, "a");
+        assert_non_null(a);
+        assert_null(fake_find(&f->fake, "b")); /* not before a is ready */
+        fake_ready(&f->fake, a);
+        b = fake_find(&f->fake, "b");
+        assert_non_null(b);
+
+        /* c (Enabled=no) by name: after b, which is not ready yet; with waitReady */
+        assert_non_null(registry_start_declared(f->registry, "c", true, on_done, &o));
+        assert_null(fake_find(&f->fake, "c"));
+        fake_ready(&f->fake, b);
+        c = fake_find(&f->fake, "c");
+        assert_non_null(c);
+        assert_int_equal(o.calls, 0);
+        fake_ready(&f->fake, c);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_OK);
+        outcome_done(&o);
+
+        /* a stopped on purpose: b first (with the cause), a once b is gone; c (After= only) stays */
+        assert_non_null(registry_stop(f->registry, &who, "a", CORRAL_GRACE_DEFAULT, on_done, &o));
+        assert_true(b->stopping);
+        assert_string_equal(b->stop_cause, "a stopped");
+        assert_int_equal(b->stop_uid, who.uid);
+        assert_false(a->stopping);
+        fake_end(&f->fake, b, CORRAL_EVENT_STOPPED);
+        assert_true(a->stopping);
+        assert_false(c->stopping);
+        fake_end(&f->fake, a, CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 1);
+        outcome_done(&o);
+
+        /* b by name: a first; a fails to start: b does not start, and says why */
+        assert_non_null(registry_start_declared(f->registry, "b", false, on_done, &o));
+        a = fake_find(&f->fake, "a");
+        assert_non_null(a);
+        assert_null(fake_find(&f->fake, "b"));
+        fake_end(&f->fake, a, CORRAL_EVENT_START_FAILED);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.error, REGISTRY_START_FAILED);
+        assert_non_null(strstr(o.message, "it requires a, which did not start"));
+        assert_null(fake_find(&f->fake, "b"));
+        outcome_done(&o);
+
+        /* a restarts by its policy: b is stopped after it, and started again once a is ready */
+        assert_non_null(registry_start_declared(f->registry, "b", false, on_done, &o));
+        fake_ready(&f->fake, fake_find(&f->fake, "a"));
+        b = fake_find(&f->fake, "b");
+        assert_non_null(b);
+        outcome_done(&o);
+        a = fake_find(&f->fake, "a");
+        fake_restart(&f->fake, a);
+        assert_true(b->stopping);
+        assert_string_equal(b->stop_cause, "a exited");
+        assert_int_equal(b->stop_uid, getuid());
+        fake_end(&f->fake, b, CORRAL_EVENT_STOPPED);
+        assert_null(fake_find(&f->fake, "b"));
+        fake_ready(&f->fake, fake_find(&f->fake, "a"));
+        assert_non_null(fake_find(&f->fake, "b"));
+
+        /* StopAll: the reverse order */
+        assert_non_null(registry_stop_all(f->registry, &who, CORRAL_GRACE_DEFAULT, on_done, &o));
+        b = fake_find(&f->fake, "b");
+        a = fake_find(&f->fake, "a");
+        assert_true(c->stopping);
+        assert_false(b->stopping);
+        fake_end(&f->fake, c, CORRAL_EVENT_STOPPED);
+        assert_true(b->stopping);
+        assert_false(a->stopping);
+        fake_end(&f->fake, b, CORRAL_EVENT_STOPPED);
+        assert_true(a->stopping);
+        fake_end(&f->fake, a, CORRAL_EVENT_STOPPED);
+        assert_int_equal(o.calls, 1);
+        outcome_done(&o);
+        for (const char *const *n = (const char *const[]){ "a", "b", "c", NULL }; *n; n++) {
+                char path[512];
+                (void) snprintf(path, sizeof(path), "%s/%s.backend", dir, *n);
+                assert_int_equal(unlink(path), 0);
+        }
+        assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_logs_and_reset_failed(void **state) {
         fixture *f = *state;
         registry_result res;
@@ -620,6 +732,7 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_shutdown_ends_once_all_are_gone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_logs_and_reset_failed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dependencies, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,7 @@ var interfaceMethods = []string{"Start", "Stop", "Kill", "StopAll", "Restart", "
 // Spec: the parameters of Start.
 type Spec struct {
 	Name    string   `json:"name"`
-	Command []string `json:"command"`
+	Command []string `json:"command,omitempty"`
 	// With ready notify: answer only once it is ready (or with StartFailed and its verdict).
 	WaitReady *bool `json:"waitReady,omitempty"`
 	// Environment=: "KEY=value" strings added to corrald's environment (or, with clearEnvironment, all of it).
