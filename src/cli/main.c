@@ -1,45 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* main.c: the corral command: picks the verb and reports errors in one line with their cause. */
+/* main.c: the corral command: picks the verb; run and verify are corral-run's (runner.c). */
 #include <errno.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "spec-options.h"
-
-static const char *cli_strerror(int r) {
-        switch (r) {
-        case -ENOMEDIUM:
-                return "no cgroup2 file system is mounted";
-        case -EMEDIUMTYPE:
-                return "not a directory of the cgroup2 file system";
-        default:
-                return strerror(-r);
-        }
-}
-
-int cli_usage(const char *fmt, ...) {
-        va_list ap;
-
-        fputs("corral: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputs(" (see corral --help)\n", stderr);
-        return -EINVAL;
-}
-
-int cli_error(int r, const char *fmt, ...) {
-        va_list ap;
-
-        fputs("corral: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, ": %s\n", cli_strerror(r));
-        return CLI_EXIT_FAILURE;
-}
 
 static void help(void) {
         printf("Usage: corral [--address PATH] [--json] VERB [OPTIONS]\n"
@@ -119,6 +87,28 @@ static bool is_client_verb(const char *verb) {
         return false;
 }
 
+/*
+ * run and verify embed libcorral (and through it libsystemd, libcgroup, libcap, libseccomp, libinih):
+ * they live in corral-run, so that the verbs that only talk varlink to corrald load none of it. The
+ * one beside this executable wins (the build tree); else the installed one. Returns only on failure.
+ */
+static int exec_runner(char **argv) {
+        char self[PATH_MAX], beside[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+        if (n > 0) {
+                self[n] = '\0';
+                char *slash = strrchr(self, '/');
+                if (slash &&
+                    snprintf(beside, sizeof(beside), "%.*s/corral-run", (int) (slash - self), self) <
+                            (int) sizeof(beside))
+                        (void) execv(beside, argv);
+        }
+        (void) execv(CORRAL_RUNNER_PATH, argv);
+        cli_error(-errno, "cannot execute %s", CORRAL_RUNNER_PATH);
+        return CLI_EXIT_FAILURE;
+}
+
 int main(int argc, char **argv) {
         cli_globals g = {};
         int n = parse_globals(argc, argv, &g);
@@ -146,10 +136,8 @@ int main(int argc, char **argv) {
                           argv[1]);
                 return CLI_EXIT_USAGE;
         }
-        if (strcmp(argv[1], "run") == 0)
-                return verb_run(argc - 1, argv + 1);
-        if (strcmp(argv[1], "verify") == 0)
-                return verb_verify(argc - 1, argv + 1);
+        if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "verify") == 0)
+                return exec_runner(argv);
         fprintf(stderr, "corral: unknown verb '%s' (see corral --help)\n", argv[1]);
         return CLI_EXIT_USAGE;
 }

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <syslog.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +92,9 @@ typedef struct evlog_fields {
                 leftover[16], runtime[24], attempt[16], delay[24];
         const char *str[_F_MAX];
 } evlog_fields;
+
+/* MESSAGE=, PRIORITY=, MESSAGE_ID= and a CORRAL_* field for each but ts */
+_Static_assert(EVLOG_JOURNAL_FIELDS >= _F_MAX + 2, "EVLOG_JOURNAL_FIELDS too small");
 
 static const char *const field_names[_F_MAX] = {
         [F_TS] = "ts",
@@ -549,12 +550,12 @@ int evlog_event_from_json(json_t *o, corral_event *ret) {
         return 0;
 }
 
-int evlog_journal(const corral_event *ev) {
-        char bufs[_F_MAX + 3][1024 + 512]; /* a stderr tail is at most 1 KiB */
-        struct iovec iov[_F_MAX + 3];
+int evlog_journal_fields(const corral_event *ev, char (*bufs)[EVLOG_JOURNAL_FIELD_MAX], size_t max) {
         evlog_fields fl;
         size_t n = 0;
 
+        if (max < EVLOG_JOURNAL_FIELDS)
+                return -ENOBUFS;
         evlog_fields_fill(ev, &fl);
         (void) snprintf(bufs[n], sizeof(bufs[n]), "MESSAGE=%s: %s", ev->backend, ev->message);
         n++;
@@ -570,28 +571,7 @@ int evlog_journal(const corral_event *ev) {
                         bufs[n][j] = (char) toupper((unsigned char) bufs[n][j]);
                 n++;
         }
-        for (size_t i = 0; i < n; i++)
-                iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = strlen(bufs[i]) };
-        return sd_journal_sendv(iov, (int) n);
-}
-
-int evlog_write(const corral_event *ev, evlog_target target, evlog_format fmt) {
-        _cleanup_free_ char *line = NULL;
-        int r;
-
-        if (target == EVLOG_TARGET_JOURNAL)
-                return evlog_journal(ev);
-        r = evlog_format_event_colour(ev, fmt, fmt == EVLOG_FORMAT_TEXT && evlog_colour_for(STDERR_FILENO),
-                                      &line);
-        if (r < 0)
-                return r;
-        /* One write per line, so that lines from several writers do not interleave. */
-        size_t len = strlen(line);
-        line[len] = '\n';
-        r = (int) fwrite(line, 1, len + 1, stderr) == (int) (len + 1) ? 0 : -EIO;
-        line[len] = '\0';
-        fflush(stderr);
-        return r;
+        return (int) n;
 }
 
 bool evlog_fd_is_journal(int fd) {

@@ -42,7 +42,17 @@ int evlog_event_from_json(json_t *o, corral_event *ret);
 /* The JSON form as an object (a new reference), or NULL on ENOMEM. */
 json_t *evlog_event_to_json(const corral_event *ev);
 
-/* Send the event to journald with CORRAL_* fields, PRIORITY= and a stable MESSAGE_ID=. */
+/* The most journal fields of one event (MESSAGE=, PRIORITY=, MESSAGE_ID= and the CORRAL_* fields),
+ * and the size of each: a stderr tail is at most 1 KiB. */
+#define EVLOG_JOURNAL_FIELDS    28
+#define EVLOG_JOURNAL_FIELD_MAX (1024 + 512)
+
+/* The event's journal fields, "KEY=value" each, into @bufs (@max of them, at least
+ * EVLOG_JOURNAL_FIELDS): returns how many, or -ENOBUFS. */
+int evlog_journal_fields(const corral_event *ev, char (*bufs)[EVLOG_JOURNAL_FIELD_MAX], size_t max);
+
+/* Send the event to journald with CORRAL_* fields, PRIORITY= and a stable MESSAGE_ID=
+ * (evlog-journal.c, the one that links libsystemd). */
 int evlog_journal(const corral_event *ev);
 
 /* Write the event to the target: a line on stderr or a journal entry. */

@@ -682,23 +682,73 @@ static const char *find_bin(const char *env, const char *rel, char *buf, size_t 
         return buf;
 }
 
+/* The sections, each named on the command line to run it alone (several may be). */
+static const char *const section_names[] = { "stop", "grace", "respawn", "scale", "churn" };
+enum {
+        SECTION_STOP = 1u << 0,
+        SECTION_GRACE = 1u << 1,
+        SECTION_RESPAWN = 1u << 2,
+        SECTION_SCALE = 1u << 3,
+        SECTION_CHURN = 1u << 4,
+};
+
+static int section_index(const char *s) {
+        for (int i = 0; i < (int) (sizeof(section_names) / sizeof(section_names[0])); i++)
+                if (strcmp(s, section_names[i]) == 0)
+                        return i;
+        return -1;
+}
+
+static void help(void) {
+        printf("Usage: bench-daemon [OPTIONS] [SECTION...]\n\n"
+               "corrald measured beside the peers installed (s6, runit, supervisord), as root with "
+               "cgroup2.\n"
+               "Sections (default: all, in this order):\n"
+               "  stop      a waiting stop: corral stop vs the peers' own stop commands\n"
+               "  grace     a stop whose backend ignores SIGTERM: the grace period kept\n"
+               "  respawn   crash-to-respawn with zero backoff\n"
+               "  scale     N backends started over one connection, RSS, StopAll, idle wake-ups\n"
+               "  churn     start/stop cycles with fresh names, fds and RSS after\n\n"
+               "Options:\n"
+               "  --quick             fewer rounds, scales / 10, 5 s of churn\n"
+               "  --no-peers          corral only\n"
+               "  --scale N[,N[,N]]   the scale section's sizes (default 1000,10000)\n"
+               "  --churn-seconds S   how long each churn row runs (default 60)\n"
+               "Environment: CORRAL_DAEMON_BIN, CORRAL_BIN, CORRAL_BENCH_PAUSE (default: this build's).\n");
+}
+
 int main(int argc, char **argv) {
         bool quick = false, with_peers = true;
+        unsigned only = 0;
         int churn_seconds = 60, scales[4] = { 1000, 10000 }, n_scales = 2;
         char mnt[64] = "/sys/fs/cgroup/unified";
 
         if (argc == 4 && strcmp(argv[1], "--child") == 0)
                 return child_main(argv[2], argv[3]);
         for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--quick") == 0)
+                int k = section_index(argv[i]);
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                        return help(), 0;
+                if (k >= 0)
+                        only |= 1u << k;
+                else if (strcmp(argv[i], "--quick") == 0)
                         quick = true;
                 else if (strcmp(argv[i], "--no-peers") == 0)
                         with_peers = false;
-                else if (strcmp(argv[i], "--churn-seconds") == 0 && i + 1 < argc)
+                else if (strcmp(argv[i], "--churn-seconds") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
                         churn_seconds = atoi(argv[++i]);
-                else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc)
-                        n_scales = sscanf(argv[++i], "%d,%d,%d", &scales[0], &scales[1], &scales[2]);
+                else if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc &&
+                         (n_scales = sscanf(argv[i + 1], "%d,%d,%d", &scales[0], &scales[1], &scales[2])) >
+                                 0)
+                        i++;
+                else
+                        return fprintf(stderr,
+                                       "bench-daemon: unknown or incomplete argument '%s' (see --help)\n",
+                                       argv[i]),
+                               2;
         }
+        if (!only)
+                only = ~0u;
         char exe[4096];
         if (!realpath("/proc/self/exe", exe) || strlen(exe) >= sizeof(self))
                 return 1;
@@ -717,17 +767,24 @@ int main(int argc, char **argv) {
                 return 1;
         }
         printf("corrald %s, cgroup root %s\n", corrald_bin, root);
-        bench_stop(quick ? 20 : 100, with_peers);
-        bench_stop_grace(quick ? 10 : 50);
-        bench_respawn(quick ? 20 : 200, with_peers);
-        printf("\n### Scale (one corrald, bench-pause backends: static, they pause)\n\n| backends | started "
-               "| corrald RSS per backend "
-               "(bytes) | time to start all (s) | StopAll (s) | corrald wake-ups in 10 s idle "
-               "|\n|---|---|---|---|---|---|\n");
-        for (int i = 0; i < n_scales; i++)
-                bench_scale(quick ? scales[i] / 10 : scales[i]);
-        bench_churn(quick ? 5 : churn_seconds, false);
-        bench_churn(quick ? 5 : churn_seconds, true);
+        if (only & SECTION_STOP)
+                bench_stop(quick ? 20 : 100, with_peers);
+        if (only & SECTION_GRACE)
+                bench_stop_grace(quick ? 10 : 50);
+        if (only & SECTION_RESPAWN)
+                bench_respawn(quick ? 20 : 200, with_peers);
+        if (only & SECTION_SCALE) {
+                printf("\n### Scale (one corrald, bench-pause backends: static, they pause)\n\n| backends | "
+                       "started | corrald RSS per backend (bytes) | time to start all (s) | StopAll (s) | "
+                       "corrald "
+                       "wake-ups in 10 s idle |\n|---|---|---|---|---|---|\n");
+                for (int i = 0; i < n_scales; i++)
+                        bench_scale(quick ? scales[i] / 10 : scales[i]);
+        }
+        if (only & SECTION_CHURN) {
+                bench_churn(quick ? 5 : churn_seconds, false);
+                bench_churn(quick ? 5 : churn_seconds, true);
+        }
         stop_bg(daemon_pid, SIGTERM);
         rmdir(root);
         char cmd[600];

@@ -185,8 +185,21 @@ static int run_row_with_fds(corral *c, corral_spec *s, bench_state *st, int roun
         return r;
 }
 
+static void help(void) {
+        printf("Usage: bench-spawn [ROUNDS]\n\n"
+               "libcorral's spawn, request to the first instruction of bench-stamp, against posix_spawn,\n"
+               "and its exit detection, ROUNDS times each (default 300); as root with cgroup2.\n");
+}
+
 int main(int argc, char **argv) {
-        int rounds = argc > 1 ? atoi(argv[1]) : 300, r;
+        int rounds = 300, r;
+
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+                return help(), 0;
+        if (argc > 2 || (argc == 2 && (rounds = atoi(argv[1])) < 2)) {
+                fprintf(stderr, "bench-spawn: expected ROUNDS, a number of at least 2 (see --help)\n");
+                return 2;
+        }
         bench_state st = { 0 };
         uint64_t *exits = calloc((size_t) rounds, sizeof(uint64_t));
         char exe[4096], *slash;

@@ -756,6 +756,30 @@ static const char *status_line(const char *out, const char *key, char *buf, size
 /* What status and list say: readiness, STATUS=, restarts, processes, the start time (also after
  * a re-adoption), no pid once gone; a failed start --wait-ready says how it ended and what it
  * said last on stderr. */
+/* Status says what its health checks say (null without HealthCheck=). */
+static void test_status_says_health(void **state) {
+        daemon_fixture *d = *state;
+        char out[8192];
+
+        assert_int_equal(
+                client(d,
+                       ARGS("start", "checked", "--health-check", "exec:true", "--health-check-interval-sec",
+                            "50ms", "--", harness_helper(), "pause", d->h->fifo),
+                       out, sizeof(out)),
+                0);
+        assert_int_equal(client(d, ARGS("start", "plain", "--", harness_helper(), "pause", d->h->fifo), out,
+                                sizeof(out)),
+                         0);
+        if (!harness_wait_until(client(d, ARGS("status", "checked", "--json"), out, sizeof(out)) == 0 &&
+                                strstr(out, "\"health\":\"healthy\"")))
+                fail_msg("Status never said healthy (hang guard): %s", out);
+        assert_non_null(strstr(out, "\"healthFailures\":0"));
+        assert_int_equal(client(d, ARGS("status", "plain", "--json"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"health\":null"));
+        assert_int_equal(client(d, ARGS("stop", "checked"), out, sizeof(out)), 0);
+        assert_int_equal(client(d, ARGS("stop", "plain"), out, sizeof(out)), 0);
+}
+
 static void test_status_and_list_say_what_runs(void **state) {
         daemon_fixture *d = *state;
         char out[8192], v[256], started[64];
@@ -1098,6 +1122,7 @@ int main(void) {
                 T(test_options_before_the_verb),
                 T(test_reload_backends),
                 T(test_status_and_list_say_what_runs),
+                T(test_status_says_health),
                 T(test_logs_and_limits_through_the_client),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),

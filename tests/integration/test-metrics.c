@@ -576,6 +576,8 @@ int main(void) {
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_watch_prints_the_text_line, fixture_setup,
                                                 fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_logs_follow_across_restarts, fixture_setup,
+                                                fixture_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
