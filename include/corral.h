@@ -160,9 +160,10 @@ enum {
         /* Move the calling process into the leaf "<root>/supervisor" first, so that the root is
          * free for the backends' leaves: what a service with Delegate=yes must do. */
         CORRAL_NEW_OWN_LEAF = 1 << 1,
-        /* Keep each backend's spec and state (intent, readiness, restart counters) in trusted.*
-         * extended attributes of its leaf, so that a supervisor started after this one dies can
-         * take its backends back with corral_adopt(). Needs root (CAP_SYS_ADMIN). */
+        /* Keep each backend's spec and state (intent, readiness, restart counters) in extended
+         * attributes of its leaf, so that a supervisor started after this one dies can take its
+         * backends back with corral_adopt(): trusted.* as root, user.* otherwise (a subtree
+         * delegated to this user; Linux >= 5.7). */
         CORRAL_NEW_PERSIST = 1 << 2,
         /* Raise this process's RLIMIT_NOFILE as far as it may go (each backend costs the
          * supervisor about 5 fds); backends still get the limit it had before, unless their spec

@@ -78,11 +78,35 @@ typedef struct daemon_state {
         bool leaving;      /* systemd restarts us: the backends stay for the next corrald */
 } daemon_state;
 
+/* Not root: under $XDG_RUNTIME_DIR (a user manager's), as the other defaults; root's otherwise. */
+static const char *default_address(void) {
+        static char buf[PATH_MAX];
+        const char *xdg = geteuid() != 0 ? getenv("XDG_RUNTIME_DIR") : NULL;
+
+        if (!xdg || xdg[0] != '/' ||
+            (size_t) snprintf(buf, sizeof(buf), "%s/corral/io.corral.Supervisor", xdg) >= sizeof(buf))
+                return DEFAULT_ADDRESS;
+        return buf;
+}
+
+/* $RUNTIME_DIRECTORY under systemd; not root without it, $XDG_RUNTIME_DIR/corral-state. */
+static const char *default_state_dir(void) {
+        static char buf[PATH_MAX];
+        const char *xdg = geteuid() != 0 ? getenv("XDG_RUNTIME_DIR") : NULL;
+
+        if (getenv("RUNTIME_DIRECTORY"))
+                return getenv("RUNTIME_DIRECTORY");
+        if (!xdg || xdg[0] != '/' || (size_t) snprintf(buf, sizeof(buf), "%s/corral-state", xdg) >= sizeof(buf))
+                return NULL;
+        return buf;
+}
+
 static void help(void) {
         printf("Usage: corrald [OPTIONS]\n\n"
                "Supervise backends started over varlink (io.corral.Supervisor), each in its own cgroup.\n\n"
                "  --address PATH          control socket (default $CORRAL_ADDRESS, else " DEFAULT_ADDRESS
-               ")\n"
+               ";\n"
+               "                          not root: $XDG_RUNTIME_DIR/corral/io.corral.Supervisor)\n"
                "  --allow-group GROUP     members may start and stop backends besides root (default "
                "corral);\n"
                "                          their backends run as themselves\n"
@@ -115,7 +139,8 @@ static void help(void) {
                "                          later ones override by name; default /etc/corral/backends.d);\n"
                "                          SIGHUP or corral daemon-reload applies what changed\n"
                "  --state-dir DIR         also keep each backend's record here, for re-adoption where\n"
-               "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY)\n"
+               "                          empty cgroups do not last (default: $RUNTIME_DIRECTORY; not\n"
+               "                          root: else $XDG_RUNTIME_DIR/corral-state)\n"
                "  --fd-holder yes|no|auto a process of ours holds the backends' pidfds and output pipes\n"
                "                          across a crash or a restart of corrald (auto: with a state\n"
                "                          directory; under systemd too, whose fd store 252 drops\n"
@@ -352,7 +377,7 @@ static int parse_args(int argc, char **argv, daemon_args *a) {
         };
         int opt, r = 0;
 
-        *a = (daemon_args){ .address = getenv("CORRAL_ADDRESS") ?: DEFAULT_ADDRESS,
+        *a = (daemon_args){ .address = getenv("CORRAL_ADDRESS") ?: default_address(),
                             .allow_group = "corral",
                             .socket_mode = 0660,
                             .max_connections = 64,
@@ -604,7 +629,7 @@ static int daemon_setup(const daemon_args *a, daemon_state *d) {
         r = set_notify_directory(a, fd, d->socket_activated, d->corral);
         if (r < 0)
                 return r;
-        const char *state_dir = a->state_dir ?: getenv("RUNTIME_DIRECTORY");
+        const char *state_dir = a->state_dir ?: default_state_dir();
         if (state_dir && (r = corral_set_state_directory(d->corral, state_dir)) < 0)
                 return daemon_log(LOG_ERR, "cannot use state directory %s: %s", state_dir, strerror(-r)), r;
         if (a->fd_holder > 0 && !state_dir)

@@ -633,7 +633,7 @@ static int conn_new(server *s, int fd, conn **ret) {
         }
         c->n_ref = 1;
         c->server = s;
-        c->privileged = c->cred.uid == 0 || peer_in_group(fd, s->opt.allow_gid, c->cred.gid);
+        c->privileged = c->cred.uid == 0 || c->cred.uid == geteuid() || peer_in_group(fd, s->opt.allow_gid, c->cred.gid);
         varlink_conn_init(&c->vc, fd, s->opt.max_message, s->opt.max_output);
         *ret = c;
         return 0;

@@ -323,6 +323,20 @@ int cgroup_limits_apply(cgroup_limits_host *h, const cgroup_root *r, int leaf_fd
                                 return k;
                         break;
                 case CGROUP_V1:
+                        /* A v1 hierarchy is not part of a delegated v2 subtree: only root makes
+                         * groups there. */
+                        if (geteuid() != 0) {
+                                if (asprintf(ret_what,
+                                             "%s needs a supervisor running as root on this host: the %s "
+                                             "controller is in a cgroup v1 hierarchy, not in the cgroup v2 "
+                                             "subtree %s (this one runs as uid %u)",
+                                             c == CGROUP_CTL_MEMORY ? "MemoryMax="
+                                             : c == CGROUP_CTL_PIDS ? "TasksMax="
+                                                                    : "CPUQuota=/CPUWeight=",
+                                             ctl_names[c], r->path, (unsigned) geteuid()) < 0)
+                                        *ret_what = NULL;
+                                return -EPERM;
+                        }
                         v1_mask |= 1u << c;
                         break;
                 default:

@@ -462,12 +462,22 @@ int cgroup_memory_events_open(int leaf_fd) {
         return fd < 0 ? negative_errno() : fd;
 }
 
-int cgroup_leaf_set_attr(int leaf_fd, const char *key, const char *value) {
-        return fsetxattr(leaf_fd, key, value, strlen(value), 0) < 0 ? negative_errno() : 0;
+/* Root keeps the record in trusted.* (only CAP_SYS_ADMIN may write or read it); a supervisor that
+ * is not root, in a subtree delegated to it, in user.* (cgroupfs has them since Linux 5.7), which
+ * the owner of the leaf may write: corrald's own user, whom its backends run as anyway. */
+static void leaf_attr_name(bool privileged, const char *key, char *buf, size_t size) {
+        (void) snprintf(buf, size, "%s.%s", privileged ? "trusted" : "user", key);
 }
 
-int cgroup_leaf_get_attr(int leaf_fd, const char *key, char **ret) {
-        ssize_t n = fgetxattr(leaf_fd, key, NULL, 0);
+int cgroup_leaf_set_attr(int leaf_fd, const char *key, const char *value) {
+        char name[128];
+
+        leaf_attr_name(geteuid() == 0, key, name, sizeof(name));
+        return fsetxattr(leaf_fd, name, value, strlen(value), 0) < 0 ? negative_errno() : 0;
+}
+
+static int leaf_get_attr(int leaf_fd, const char *name, char **ret) {
+        ssize_t n = fgetxattr(leaf_fd, name, NULL, 0);
         char *buf;
 
         if (n < 0)
@@ -475,7 +485,7 @@ int cgroup_leaf_get_attr(int leaf_fd, const char *key, char **ret) {
         buf = malloc((size_t) n + 1);
         if (!buf)
                 return -ENOMEM;
-        n = fgetxattr(leaf_fd, key, buf, (size_t) n);
+        n = fgetxattr(leaf_fd, name, buf, (size_t) n);
         if (n < 0) {
                 free(buf);
                 return negative_errno();
@@ -483,6 +493,23 @@ int cgroup_leaf_get_attr(int leaf_fd, const char *key, char **ret) {
         buf[n] = '\0';
         *ret = buf;
         return 0;
+}
+
+int cgroup_leaf_get_attr(int leaf_fd, const char *key, char **ret) {
+        bool root = geteuid() == 0;
+        char name[128];
+        struct stat st;
+        int r;
+
+        leaf_attr_name(root, key, name, sizeof(name));
+        r = leaf_get_attr(leaf_fd, name, ret);
+        /* Root also takes back what a corrald that was not root left, on a leaf only root could
+         * write to (owned by root): never a record another user could have forged. */
+        if (r == -ENODATA && root && fstat(leaf_fd, &st) == 0 && st.st_uid == 0) {
+                leaf_attr_name(false, key, name, sizeof(name));
+                r = leaf_get_attr(leaf_fd, name, ret);
+        }
+        return r;
 }
 
 int cgroup_leaf_open(const cgroup_root *r, const char *name, const char *launch) {

@@ -87,9 +87,10 @@ int cgroup_cpu_usage(int leaf_fd, uint64_t *ret);
  * no process of its own (cgroup v2's no-internal-processes rule) and backends go beside it. */
 int cgroup_join_leaf(const cgroup_root *r, const char *name);
 
-/* What the supervisor keeps with a leaf, in its trusted.* extended attributes (root only, gone
- * with the leaf): set replaces the value; get returns a malloc'ed NUL-terminated copy, -ENODATA
- * if there is none. */
+/* What the supervisor keeps with a leaf, in its extended attributes "trusted.<key>" as root,
+ * "user.<key>" when not (a delegated subtree; Linux >= 5.7), gone with the leaf: set replaces the
+ * value; get returns a malloc'ed NUL-terminated copy, -ENODATA if there is none (root also reads
+ * user.<key> on a leaf owned by root). */
 int cgroup_leaf_set_attr(int leaf_fd, const char *key, const char *value);
 int cgroup_leaf_get_attr(int leaf_fd, const char *key, char **ret);
 

@@ -173,6 +173,17 @@ static int launch_creds(const corral_spec *s, launch_prep *p, char **ret_what) {
         }
         if (r < 0)
                 return asprintf(ret_what, "looking up user or group") < 0 ? -ENOMEM : r;
+        /* Said before anything is tried: the child would only fail with EPERM, less clearly. */
+        if (geteuid() != 0 && (p->creds.uid != geteuid() || p->creds.gid != getegid())) {
+                bool u = p->creds.uid != geteuid();
+                r = asprintf(ret_what,
+                             "%s=%s needs a supervisor running as root: this one runs as uid %u gid %u and "
+                             "can only run backends as itself",
+                             u ? "User" : "Group", u ? (s->user ?: "?") : (s->group ?: s->user ?: "?"),
+                             (unsigned) geteuid(), (unsigned) getegid());
+                creds_done(&p->creds);
+                return r < 0 ? -ENOMEM : -EPERM;
+        }
         p->have_creds = true;
         return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* record.c: a backend's record where a supervisor after us finds it: on its leaf (trusted.* xattrs) and as
+/* record.c: a backend's record where a supervisor after us finds it: on its leaf (trusted.* xattrs, user.* when not
+ * root) and as
  * a file in the state directory. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,9 @@
 #include "safepath.h"
 #include "spec-json.h"
 
-#define ATTR_SPEC  "trusted.corral.spec"
-#define ATTR_STATE "trusted.corral.state"
+/* trusted.* as root, user.* otherwise (cgroup_leaf_set_attr()). */
+#define ATTR_SPEC  "corral.spec"
+#define ATTR_STATE "corral.state"
 
 int record_store_set_directory(record_store *st, const char *dir, char **ret_problem) {
         int fd = safepath_open_dir(dir, 0700, ret_problem);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -105,7 +106,7 @@ static void not_ready(daemon_fixture *d, int r) {
 
 /* Start corrald with extra arguments and wait for READY=1 on a notify socket of our own. */
 void daemon_start(daemon_fixture *d, const char *const *extra) {
-        const char *argv[24] = { getenv("CORRAL_DAEMON_BIN"),
+        const char *argv[40], *base[] = { getenv("CORRAL_DAEMON_BIN"),
                                  "--address",
                                  d->sock,
                                  "--cgroup-root",
@@ -118,16 +119,23 @@ void daemon_start(daemon_fixture *d, const char *const *extra) {
                                  "stderr" };
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         posix_spawn_file_actions_t fa;
-        size_t n = 11;
+        size_t n = 0;
         int nfd;
 
+        for (const char *const *p = d->prefix; p && *p; p++)
+                argv[n++] = *p;
+        for (size_t i = 0; i < ELEMENTSOF(base); i++)
+                argv[n++] = base[i];
         for (; extra && *extra; extra++)
                 argv[n++] = *extra;
+        argv[n] = NULL;
+        assert_true(n < ELEMENTSOF(argv));
         assert_true(strlen(d->notify) < sizeof(sa.sun_path));
         memcpy(sa.sun_path, d->notify, strlen(d->notify) + 1);
         nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         assert_true(nfd >= 0);
         assert_int_equal(bind(nfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(chmod(d->notify, 0666), 0); /* a corrald that is not root may send too */
         assert_int_equal(setenv("NOTIFY_SOCKET", d->notify, 1), 0);
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -269,6 +277,9 @@ int fixture_teardown(void **state) {
                 fds = daemon_fds_back(d);
         if (d->pidfd >= 0)
                 status = daemon_end(d, &hung);
+        /* Its fd holder leaves after it: the leaf is busy until then. */
+        if (d->own_leaf[0])
+                (void) harness_wait_until(rmdir(d->own_leaf) == 0 || errno != EBUSY);
         int at_start = d->fds_at_start;
         harness_teardown((void **) &d->h);
         free(d);

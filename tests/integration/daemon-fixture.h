@@ -16,6 +16,11 @@ typedef struct daemon_fixture {
         int pidfd;
         pid_t pid;
         int fds_at_start; /* corrald's own, once it is ready */
+        /* Put before corrald's argv (NULL-terminated, or NULL): a wrapper that execs the rest, as
+         * one that starts it as another user in a cgroup of its own. */
+        const char *const *prefix;
+        /* A cgroup corrald runs in under the harness's root ("" if none): removed once it is gone. */
+        char own_leaf[600];
 } daemon_fixture;
 
 /* cmocka setup/teardown: a harness and socket paths; _started also starts corrald. Teardown

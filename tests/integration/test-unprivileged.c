@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-unprivileged.c: corrald run as a user that is not root (nobody, uid 65534), in a cgroup subtree
+ * delegated to it as systemd's Delegate= does (the root and its cgroup.procs, cgroup.subtree_control
+ * and cgroup.threads chowned to it, corrald started in <root>/supervisor): what needs no root works
+ * (backends, system call filters, v2 limits, re-adoption after a SIGKILL), what does refuses clearly. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "daemon-fixture.h"
+#include "fileio.h"
+#include "macro.h"
+
+#define NOBODY 65534
+
+typedef struct unpriv {
+        daemon_fixture *d;
+        char dir[270]; /* its socket, notify socket, log and state directory: owned by it */
+        char state[320];
+        char defs[320];
+        char procs[600];      /* <root>/supervisor/cgroup.procs: where the wrapper puts corrald */
+        char supervisor[560]; /* <root>/supervisor: the fixture removes it once corrald is gone */
+        const char *prefix[8];
+} unpriv;
+
+static void chown_nobody(const char *dir, const char *file) {
+        char path[700];
+
+        snprintf(path, sizeof(path), "%s%s%s", dir, file ? "/" : "", file ?: "");
+        if (chown(path, NOBODY, NOBODY) < 0)
+                fail_msg("chown %s: %s", path, strerror(errno));
+}
+
+static int setup(void **state) {
+        unpriv *u = calloc(1, sizeof(*u));
+        daemon_fixture *d;
+
+        assert_non_null(u);
+        fixture_setup((void **) &u->d);
+        d = u->d;
+        /* What systemd does for User= with Delegate=yes. */
+        chown_nobody(d->h->root, NULL);
+        chown_nobody(d->h->root, "cgroup.procs");
+        chown_nobody(d->h->root, "cgroup.subtree_control");
+        chown_nobody(d->h->root, "cgroup.threads");
+        snprintf(u->supervisor, sizeof(u->supervisor), "%s/supervisor", d->h->root);
+        assert_int_equal(mkdir(u->supervisor, 0755), 0);
+        chown_nobody(u->supervisor, NULL);
+        chown_nobody(u->supervisor, "cgroup.procs");
+        snprintf(u->procs, sizeof(u->procs), "%s/cgroup.procs", u->supervisor);
+        snprintf(d->own_leaf, sizeof(d->own_leaf), "%s", u->supervisor);
+
+        assert_int_equal(chmod(d->h->tmpdir, 0711), 0);
+        snprintf(u->dir, sizeof(u->dir), "%s/nobody", d->h->tmpdir);
+        assert_int_equal(mkdir(u->dir, 0755), 0);
+        chown_nobody(u->dir, NULL);
+        snprintf(u->state, sizeof(u->state), "%s/state", u->dir);
+        snprintf(u->defs, sizeof(u->defs), "%s/defs", u->dir);
+        assert_int_equal(mkdir(u->defs, 0755), 0);
+        snprintf(d->sock, sizeof(d->sock), "%s/sock", u->dir);
+        snprintf(d->notify, sizeof(d->notify), "%s/systemd-notify", u->dir);
+
+        /* Into the delegated subtree as root (as systemd puts the service's process there), then
+         * nobody from exec on. */
+        u->prefix[0] = "/bin/sh";
+        u->prefix[1] = "-c";
+        u->prefix[2] =
+                "echo $$ > \"$0\" && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- \"$@\"";
+        u->prefix[3] = u->procs;
+        d->prefix = u->prefix;
+        *state = u;
+        return 0;
+}
+
+static void start_daemon(unpriv *u) {
+        const char *extra[] = {
+                "--own-leaf", "yes", "--state-dir", u->state, "--definitions", u->defs, NULL
+        };
+
+        daemon_start(u->d, extra);
+}
+
+static int teardown(void **state) {
+        unpriv *u = *state;
+
+        *state = u->d;
+        free(u);
+        return fixture_teardown(state);
+}
+
+static json_t *start(unpriv *u, const char *name, json_t *extra) {
+        json_t *p = json_pack("{s:s, s:[s, s]}", "name", name, "command", "/bin/sleep", "1000");
+
+        if (extra)
+                assert_int_equal(json_object_update(p, extra), 0);
+        json_decref(extra);
+        return call(u->d, IFACE "Start", p);
+}
+
+static void assert_started(json_t *r) {
+        if (error_of(r)) {
+                char *s = json_dumps(r, 0);
+                fail_msg("Start failed: %s", s);
+        }
+        assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
+        json_decref(r);
+}
+
+/* A StartFailed whose message names what needs root. */
+static void assert_refused(json_t *r, const char *name, const char *says) {
+        const char *m = json_string_value(param(r, "message"));
+
+        if (!m || !strstr(m, says)) {
+                char *s = json_dumps(r, 0);
+                fail_msg("expected StartFailed saying '%s', got %s", says, s);
+        }
+        assert_error(r, IFACE "StartFailed", "name", name);
+}
+
+static pid_t backend_pid(unpriv *u, const char *name) {
+        json_t *r = call(u->d, IFACE "Status", json_pack("{s:s}", "name", name));
+        pid_t pid = (pid_t) json_integer_value(json_object_get(param(r, "backend"), "pid"));
+
+        json_decref(r);
+        return pid;
+}
+
+static uid_t pid_uid(pid_t pid) {
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+        assert_int_equal(stat(path, &st), 0);
+        return st.st_uid;
+}
+
+static void stop_info(unpriv *u, const char *name) {
+        json_t *r = call(u->d, IFACE "Stop", json_pack("{s:s}", "name", name));
+
+        assert_null(error_of(r));
+        assert_string_equal(json_string_value(json_object_get(param(r, "verdict"), "event")), "stopped");
+        assert_string_equal(json_string_value(json_object_get(param(r, "verdict"), "level")), "info");
+        json_decref(r);
+}
+
+/* A backend starts, runs as corrald's user, and stops at info; its record is on its leaf in
+ * user.corral.* (root's trusted.* is not for nobody). */
+static void test_backend_starts_and_stops(void **state) {
+        unpriv *u = *state;
+        char leaf[700];
+        pid_t pid;
+
+        start_daemon(u);
+        assert_started(start(u, "plain", NULL));
+        pid = backend_pid(u, "plain");
+        assert_true(pid > 0);
+        assert_int_equal(pid_uid(pid), NOBODY);
+        json_t *r = call(u->d, IFACE "Status", json_pack("{s:s}", "name", "plain"));
+        const char *cg = json_string_value(json_object_get(param(r, "backend"), "cgroup"));
+        assert_non_null(cg);
+        snprintf(leaf, sizeof(leaf), "%s%s", "/sys/fs/cgroup", cg);
+        if (access(leaf, F_OK) < 0) /* hybrid hosts: the cgroup2 mount is /sys/fs/cgroup/unified */
+                snprintf(leaf, sizeof(leaf), "%s%s", "/sys/fs/cgroup/unified", cg);
+        json_decref(r);
+        assert_true(getxattr(leaf, "user.corral.spec", NULL, 0) > 0);
+        stop_info(u, "plain");
+
+        /* The system call filters need no root (with no_new_privs). */
+        assert_started(start(u, "filtered", json_pack("{s:s}", "systemCallFilter", "@system-service")));
+        stop_info(u, "filtered");
+}
+
+/* A limit: applied where the controller is in the delegated v2 subtree, else (a hybrid host, its
+ * v1 hierarchies root's) refused, naming the option. */
+static void test_limit(void **state) {
+        unpriv *u = *state;
+        char controllers[512] = "", path[700], value[64] = "";
+
+        start_daemon(u);
+        snprintf(path, sizeof(path), "%s/cgroup.controllers", u->d->h->root);
+        (void) read_small_at(AT_FDCWD, path, controllers, sizeof(controllers));
+        if (!strstr(controllers, "pids")) {
+                assert_refused(start(u, "limited", json_pack("{s:I}", "pidsMax", (json_int_t) 7)), "limited",
+                               "TasksMax= needs a supervisor running as root on this host");
+                return;
+        }
+        assert_started(start(u, "limited", json_pack("{s:I}", "pidsMax", (json_int_t) 7)));
+        json_t *r = call(u->d, IFACE "Status", json_pack("{s:s}", "name", "limited"));
+        const char *cg = json_string_value(json_object_get(param(r, "backend"), "cgroup"));
+        snprintf(path, sizeof(path), "/sys/fs/cgroup%s/pids.max", cg);
+        json_decref(r);
+        assert_true(read_small_at(AT_FDCWD, path, value, sizeof(value)) >= 0);
+        assert_string_equal(value, "7\n");
+        stop_info(u, "limited");
+}
+
+/* Killed with SIGKILL and started again, corrald takes its backend back (from user.corral.*). */
+static void test_readopt(void **state) {
+        unpriv *u = *state;
+        pid_t pid;
+
+        start_daemon(u);
+        assert_started(start(u, "kept", NULL));
+        pid = backend_pid(u, "kept");
+        assert_true(pid > 0);
+        daemon_kill9(u->d);
+        start_daemon(u);
+        assert_int_equal(backend_pid(u, "kept"), pid);
+        assert_non_null(strstr(read_log(u->d), "backend taken back"));
+        stop_info(u, "kept");
+        daemon_reap_orphans(u->d);
+        daemon_baseline(u->d); /* it started holding the fds of the backend it took back */
+}
+
+/* What needs root is refused before anything is tried, naming the option and why. */
+static void test_root_only_refused(void **state) {
+        unpriv *u = *state;
+
+        start_daemon(u);
+        assert_refused(start(u, "asroot", json_pack("{s:s}", "user", "root")), "asroot",
+                       "User=root needs a supervisor running as root: this one runs as uid 65534");
+        assert_refused(start(u, "netns", json_pack("{s:b}", "privateNetwork", 1)), "netns",
+                       "PrivateNetwork= needs a supervisor running as root");
+        /* Nothing left of them: no leaf but the supervisor's. */
+        assert_started(start(u, "after", NULL));
+        stop_info(u, "after");
+}
+
+int main(void) {
+        harness_require_root_cgroup2();
+        if (access("/usr/bin/setpriv", X_OK) < 0 && access("/bin/setpriv", X_OK) < 0) {
+                printf("skipped: no setpriv (util-linux)\n");
+                return 77;
+        }
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_backend_starts_and_stops, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_root_only_refused, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
