@@ -5,10 +5,13 @@
  * (backends, system call filters, v2 limits, re-adoption after a SIGKILL), what does refuses clearly. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -231,6 +234,50 @@ static void test_root_only_refused(void **state) {
         stop_info(u, "after");
 }
 
+/* corrald's own user may Start and Stop, as root may of a root corrald: a client of uid 65534
+ * that is not in the allowed group (the container has no group corral) starts a backend. */
+static void test_own_user_is_privileged(void **state) {
+        unpriv *u = *state;
+        siginfo_t si = { 0 };
+        pid_t pid;
+        int pidfd;
+
+        start_daemon(u);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                varlink_conn c;
+                json_t *r = NULL;
+                int fd;
+                if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+                        _exit(10);
+                fd = varlink_connect(u->d->sock);
+                if (fd < 0)
+                        _exit(11);
+                varlink_conn_init(&c, fd, 0, 0);
+                if (varlink_call(
+                            &c, IFACE "Start",
+                            json_pack("{s:s, s:[s, s]}", "name", "mine", "command", "/bin/sleep", "1000"),
+                            false, &r) < 0)
+                        _exit(12);
+                if (error_of(r)) {
+                        fprintf(stderr, "Start as uid 65534: %s\n", error_of(r));
+                        _exit(13);
+                }
+                _exit(0);
+        }
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pidfd >= 0);
+        harness_pidfd_wait(pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) pidfd, &si, WEXITED), 0);
+        close(pidfd);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        assert_int_equal(si.si_status, 0);
+        assert_int_equal(pid_uid(backend_pid(u, "mine")), NOBODY);
+        stop_info(u, "mine");
+}
+
 int main(void) {
         harness_require_root_cgroup2();
         if (access("/usr/bin/setpriv", X_OK) < 0 && access("/bin/setpriv", X_OK) < 0) {
@@ -242,6 +289,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_root_only_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_own_user_is_privileged, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
