@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -491,6 +492,61 @@ static void bench_stop_grace(int rounds) {
         free(v);
 }
 
+/* The floor of crash-to-respawn: the same crashing child, a raw loop that waits for it by pidfd
+ * (waitid) and at once clones the next into a fresh leaf cgroup (clone3 CLONE_INTO_CGROUP), the old
+ * leaf removed after. Its stamps go to @file as corral's do. 0, or -errno. */
+static int raw_respawn(int n, const char *file) {
+        char leaf[600], old[600] = "";
+
+        set_child("crash", file);
+        for (int i = 0; i < n; i++) {
+                int pidfd = -1;
+                siginfo_t si;
+                snprintf(leaf, sizeof(leaf), "%s/raw.%d", root, i);
+                int cg = mkdir(leaf, 0755) < 0 ? -1 : open(leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                struct clone_args a = { .flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
+                                        .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                                        .exit_signal = SIGCHLD,
+                                        .cgroup = (uint64_t) cg };
+                if (cg < 0)
+                        return -errno;
+                pid_t pid = (pid_t) syscall(SYS_clone3, &a, sizeof(a));
+                if (pid == 0) {
+                        execv(child_cmd[0], (char *const *) child_cmd);
+                        _exit(127);
+                }
+                close(cg);
+                if (pid < 0)
+                        return -errno;
+                if (old[0])
+                        (void) rmdir(old);
+                (void) waitid(P_PIDFD, (id_t) pidfd, &si, WEXITED);
+                close(pidfd);
+                memcpy(old, leaf, sizeof(old));
+        }
+        if (old[0])
+                (void) rmdir(old);
+        return 0;
+}
+
+static void raw_respawn_row(int respawns, double base) {
+        char file[400];
+        uint64_t *gaps = calloc((size_t) respawns + 1, sizeof(uint64_t));
+        int n;
+
+        snprintf(file, sizeof(file), "%s/respawn-raw.stamps", tmp);
+        unlink(file);
+        if (!gaps || raw_respawn(respawns + 1, file) < 0 || (n = respawn_gaps(file, gaps, respawns)) <= 0) {
+                printf("| floor: raw loop (waitid, clone3 into a fresh cgroup) | - | not measured | | |\n");
+                free(gaps);
+                return;
+        }
+        stats s = summarize(gaps, n);
+        printf("| floor: raw loop (waitid, clone3 into a fresh cgroup) | %d | %.0f | %.0f | %.2fx |\n", n,
+               s.median, s.p99, rows_peer_ratio(s.median, base));
+        free(gaps);
+}
+
 /* Crash-to-respawn with no backoff: from the backend's last act before it exits to the first
  * act of the next one. */
 static void bench_respawn(int respawns, bool with_peers) {
@@ -541,6 +597,8 @@ static void bench_respawn(int respawns, bool with_peers) {
                                rows_peer_ratio(s.median, base));
                 }
                 free(gaps);
+                if (k == 0)
+                        raw_respawn_row(respawns, base);
         }
 }
 
