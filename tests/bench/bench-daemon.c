@@ -605,6 +605,78 @@ static void bench_respawn(int respawns, bool with_peers) {
 /* Scale: n sleeping backends in one corrald, started over one connection, pipelined. */
 static char pause_bin[1200];
 
+/* Whether a leaf still holds a process: 1, 0, or -1 on error (its cgroup.events, read again). */
+static int raw_populated(int events_fd) {
+        char buf[256];
+        ssize_t k = pread(events_fd, buf, sizeof(buf) - 1, 0);
+
+        if (k <= 0)
+                return -1;
+        buf[k] = '\0';
+        return strstr(buf, "populated 1") ? 1 : 0;
+}
+
+/* The floor of the scale row: n bench-pause clone3'd into n fresh leaves (the leaf mkdir and the
+ * clone per backend, nothing else), then a raw StopAll: cgroup.kill written in each leaf, each
+ * waited for until cgroup.events says populated 0 (POLLPRI), reaped by pidfd and removed. */
+static void raw_scale(int n) {
+        int *pidfds = calloc((size_t) n, sizeof(int)), started = 0;
+        char leaf[600];
+        uint64_t t0, t_start, t_stop;
+
+        if (!pidfds)
+                return;
+        t0 = now_ns(CLOCK_MONOTONIC);
+        for (; started < n; started++) {
+                snprintf(leaf, sizeof(leaf), "%s/raw.%d", root, started);
+                int cg = mkdir(leaf, 0755) < 0 ? -1 : open(leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                struct clone_args a = { .flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
+                                        .pidfd = (uint64_t) (uintptr_t) &pidfds[started],
+                                        .exit_signal = SIGCHLD,
+                                        .cgroup = (uint64_t) cg };
+                pid_t pid = cg < 0 ? -1 : (pid_t) syscall(SYS_clone3, &a, sizeof(a));
+                if (pid == 0) {
+                        execl(pause_bin, pause_bin, (char *) NULL);
+                        _exit(127);
+                }
+                if (cg >= 0)
+                        close(cg);
+                if (pid < 0) {
+                        (void) rmdir(leaf);
+                        break;
+                }
+        }
+        t_start = now_ns(CLOCK_MONOTONIC) - t0;
+        t0 = now_ns(CLOCK_MONOTONIC);
+        for (int i = 0; i < started; i++) {
+                snprintf(leaf, sizeof(leaf), "%s/raw.%d/cgroup.kill", root, i);
+                int k = open(leaf, O_WRONLY | O_CLOEXEC);
+                if (k >= 0) {
+                        (void) !write(k, "1", 1);
+                        close(k);
+                }
+        }
+        for (int i = 0; i < started; i++) {
+                siginfo_t si;
+                snprintf(leaf, sizeof(leaf), "%s/raw.%d/cgroup.events", root, i);
+                int ev = open(leaf, O_RDONLY | O_CLOEXEC);
+                while (ev >= 0 && raw_populated(ev) == 1) {
+                        struct pollfd p = { .fd = ev, .events = POLLPRI };
+                        (void) poll(&p, 1, -1);
+                }
+                if (ev >= 0)
+                        close(ev);
+                (void) waitid(P_PIDFD, (id_t) pidfds[i], &si, WEXITED);
+                close(pidfds[i]);
+                snprintf(leaf, sizeof(leaf), "%s/raw.%d", root, i);
+                (void) rmdir(leaf);
+        }
+        t_stop = now_ns(CLOCK_MONOTONIC) - t0;
+        printf("| %d, floor: raw clone3 into fresh leaves, cgroup.kill loop | %d | - | %.2f | %.2f | - |\n",
+               n, started, t_start / 1e9, t_stop / 1e9);
+        free(pidfds);
+}
+
 static void bench_scale(int n) {
         const char *cmd[] = { pause_bin, NULL };
         long rss0 = proc_status(daemon_pid, "VmRSS:"), rss1, cs0, cs1;
@@ -836,8 +908,10 @@ int main(int argc, char **argv) {
                        "started | corrald RSS per backend (bytes) | time to start all (s) | StopAll (s) | "
                        "corrald "
                        "wake-ups in 10 s idle |\n|---|---|---|---|---|---|\n");
-                for (int i = 0; i < n_scales; i++)
+                for (int i = 0; i < n_scales; i++) {
                         bench_scale(quick ? scales[i] / 10 : scales[i]);
+                        raw_scale(quick ? scales[i] / 10 : scales[i]);
+                }
         }
         if (only & SECTION_CHURN) {
                 bench_churn(quick ? 5 : churn_seconds, false);
