@@ -774,6 +774,10 @@ static void test_status_says_health(void **state) {
                                 strstr(out, "\"health\":\"healthy\"")))
                 fail_msg("Status never said healthy (hang guard): %s", out);
         assert_non_null(strstr(out, "\"healthFailures\":0"));
+        /* the event says it as a field too, not only in its message */
+        if (!harness_wait_until(strstr(read_log(d), "\"event\":\"health\"") &&
+                                strstr(read_log(d), "\"health\":\"healthy\",\"how\"")))
+                fail_msg("no health event with health=healthy (hang guard): %s", read_log(d));
         assert_int_equal(client(d, ARGS("status", "plain", "--json"), out, sizeof(out)), 0);
         assert_non_null(strstr(out, "\"health\":null"));
         assert_int_equal(client(d, ARGS("stop", "checked"), out, sizeof(out)), 0);
@@ -1079,6 +1083,16 @@ static void test_reload_backends(void **state) {
         assert_non_null(
                 strstr(out, "rl-sig: reloaded: backend reloaded (SIGUSR1 delivered to its main process)"));
         harness_wait_said(d->h, 'T', 1);
+        /* its event names who asked, as a Kill's does: here, this process (answered after the event
+         * is logged) */
+        json_t *rr = call(d, IFACE "ReloadBackend", json_pack("{s:[s]}", "names", "rl-sig"));
+        char asked[96];
+        assert_null(error_of(rr));
+        json_decref(rr);
+        harness_wait_said(d->h, 'T', 1);
+        snprintf(asked, sizeof(asked), "\"reload_uid\":%u,\"reload_pid\":%d,", (unsigned) getuid(),
+                 (int) getpid());
+        assert_non_null(strstr(read_log(d), asked));
         assert_int_equal(client(d, ARGS("reload", "rl-sig", "rl-bad"), out, sizeof(out)), 1);
         assert_non_null(strstr(out, "rl-sig: reloaded"));
         assert_non_null(strstr(out, "rl-bad: failed: reload failed: ExecReload=/bin/sh -c"));
