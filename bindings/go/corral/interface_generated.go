@@ -364,7 +364,6 @@ var (
 	ErrNoSuchBackend        = &Error{Name: "io.corral.Supervisor.NoSuchBackend"}
 	ErrNotPermitted         = &Error{Name: "io.corral.Supervisor.NotPermitted"}
 	ErrOutOfMemory          = &Error{Name: "io.corral.Supervisor.OutOfMemory"}
-	ErrReloadFailed         = &Error{Name: "io.corral.Supervisor.ReloadFailed"}
 	ErrReloadNotSupported   = &Error{Name: "io.corral.Supervisor.ReloadNotSupported"}
 	ErrShuttingDown         = &Error{Name: "io.corral.Supervisor.ShuttingDown"}
 	ErrStartFailed          = &Error{Name: "io.corral.Supervisor.StartFailed"}
@@ -413,11 +412,6 @@ type StartFailedParameters struct {
 
 // ShuttingDownParameters: the parameters of the error io.corral.Supervisor.ShuttingDown (Error.Decode).
 type ShuttingDownParameters struct {
-}
-
-// ReloadFailedParameters: the parameters of the error io.corral.Supervisor.ReloadFailed (Error.Decode).
-type ReloadFailedParameters struct {
-	Message string `json:"message"`
 }
 
 // ReloadNotSupportedParameters: the parameters of the error io.corral.Supervisor.ReloadNotSupported (Error.Decode).
