@@ -92,5 +92,11 @@ int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cach
                       char **ret_what);
 void sandbox_plan_done(sandbox_plan *p);
 
+/* The number (0-63) of the capability @name ("cap_chown", lower case), or -EINVAL (sandbox-names.c). */
+int sandbox_capability_number(const char *name);
+
+/* Whether @name is a system call this libseccomp knows, on any architecture (sandbox-names.c). */
+bool sandbox_syscall_known(const char *name);
+
 /* The system call groups (systemd's): the names of @name, or NULL. */
 const char *const *sandbox_syscall_group(const char *name);

@@ -880,6 +880,48 @@ static void test_logs_and_limits_through_the_client(void **state) {
         assert_error(r, "org.varlink.service.InvalidParameter", "parameter", "cpuWeight");
 }
 
+/* The client does not resolve capability and system call names (it loads neither libcap nor
+ * libseccomp): corrald does, and the client says its refusal as the usage error it names, exit 2,
+ * for the option as it was given; nothing is started. */
+static void test_names_only_corrald_resolves(void **state) {
+        daemon_fixture *d = *state;
+        char out[8192];
+
+        assert_int_equal(client(d, ARGS("start", "x", "--capability-bounding-set", "CAP_FLY", "--", "true"),
+                                out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out,
+                               "corral: invalid --capability-bounding-set 'CAP_FLY': expected capability "
+                               "names such as CAP_NET_BIND_SERVICE"));
+        assert_int_equal(client(d, ARGS("start", "x", "-p", "AmbientCapabilities=cap_fly", "--", "true"),
+                                out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out,
+                               "corral: invalid -p AmbientCapabilities value 'cap_fly': expected "
+                               "capability names"));
+        assert_int_equal(client(d,
+                                ARGS("start", "x", "--system-call-filter", "~not_a_syscall", "--", "true"),
+                                out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out,
+                               "corral: invalid --system-call-filter '~not_a_syscall': expected system "
+                               "call names and @groups"));
+        assert_int_equal(client(d, ARGS("start", "x", "--system-call-filter", "@nope", "--", "true"), out,
+                                sizeof(out)),
+                         2);
+        assert_non_null(strstr(out, "--system-call-filter '@nope'"));
+        assert_int_equal(client(d, ARGS("status", "x"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "no backend named x"));
+        assert_int_equal(
+                client(d,
+                       ARGS("start", "x", "--capability-bounding-set", "~CAP_SYS_ADMIN",
+                            "--system-call-filter", "~ptrace", "--", harness_helper(), "pause", d->h->fifo),
+                       out, sizeof(out)),
+                0);
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client(d, ARGS("stop", "x"), out, sizeof(out)), 0);
+}
+
 /* Whether a connection to the socket goes through (and is closed at once). */
 static bool connects(const char *path) {
         int fd = varlink_connect(path);
@@ -1138,6 +1180,7 @@ int main(void) {
                 T(test_status_and_list_say_what_runs),
                 T(test_status_says_health),
                 T(test_logs_and_limits_through_the_client),
+                T(test_names_only_corrald_resolves),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_slow_watcher_is_dropped, fixture_setup,
