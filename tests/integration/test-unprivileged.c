@@ -236,6 +236,13 @@ static void test_root_only_refused(void **state) {
         assert_refused(
                 start(u, "ambient", json_pack("{s:s}", "ambientCapabilities", "CAP_NET_BIND_SERVICE")),
                 "ambient", "AmbientCapabilities= needs a supervisor running as root");
+        /* Its listener would be in a network namespace that only root may enter. */
+        assert_refused(
+                start(u, "netready",
+                      json_pack("{s:b, s:s}", "privateNetwork", 1, "ready", "tcp:127.0.0.1:1")),
+                "netready",
+                "Ready=tcp:127.0.0.1:1 with PrivateNetwork= needs a supervisor running as root (this one "
+                "runs as uid 65534)");
         /* Nothing left of them: no leaf but the supervisor's. */
         assert_started(start(u, "after", NULL));
         stop_info(u, "after");
