@@ -26,6 +26,10 @@
 
 #define NOBODY 65534
 
+/* util-linux's, by its path: a shell with applets of its own (busybox's) would run its own setpriv,
+ * which has no --reuid, for the bare name. */
+static const char *setpriv = "/usr/bin/setpriv";
+
 typedef struct unpriv {
         daemon_fixture *d;
         char dir[270]; /* its socket, notify socket, log and state directory: owned by it */
@@ -78,9 +82,10 @@ static int setup(void **state) {
          * nobody from exec on. */
         u->prefix[0] = "/bin/sh";
         u->prefix[1] = "-c";
-        u->prefix[2] =
-                "echo $$ > \"$0\" && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- \"$@\"";
+        u->prefix[2] = "echo $$ > \"$0\" && p=$1 && shift && exec \"$p\" --reuid=65534 --regid=65534 "
+                       "--clear-groups -- \"$@\"";
         u->prefix[3] = u->procs;
+        u->prefix[4] = setpriv;
         d->prefix = u->prefix;
         assert_true(readlink("/proc/self/exe", u->self, sizeof(u->self) - 1) > 0);
         *state = u;
@@ -583,9 +588,12 @@ int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "--userns-off") == 0)
                 return userns_off_wrapper(argv);
         harness_require_root_cgroup2();
-        if (access("/usr/bin/setpriv", X_OK) < 0 && access("/bin/setpriv", X_OK) < 0) {
-                printf("skipped: no setpriv (util-linux)\n");
-                return 77;
+        if (access(setpriv, X_OK) < 0) {
+                setpriv = "/bin/setpriv";
+                if (access(setpriv, X_OK) < 0) {
+                        printf("skipped: no setpriv (util-linux)\n");
+                        return 77;
+                }
         }
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_backend_starts_and_stops, setup, teardown),
