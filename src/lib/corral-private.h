@@ -31,6 +31,7 @@ typedef struct corral_features {
         bool vfork_clone;       /* our clone3 trampoline exists for this architecture */
         bool spawn_window;      /* with it: CLONE_FILES, close_range(CLOSE_RANGE_UNSHARE) (5.9) */
         bool cgroup_v1;         /* v1 hierarchies may enforce limits v2 does not offer */
+        bool sock_diag;         /* Ready=tcp asks NETLINK_SOCK_DIAG (inet_diag), else reads /proc/net */
 } corral_features;
 
 struct corral {
