@@ -43,6 +43,7 @@ typedef struct client_args {
         /* The backend options, as Start's parameters (options.params) for start, and its
          * stopTimeoutUSec (--grace) for stop; options.spec only checks them. */
         option_ctx options;
+        spec_given given[OPTIONS_MAX]; /* how each backend option was given, for corrald's refusals */
         char **command;
 } client_args;
 
@@ -117,9 +118,12 @@ static int client_option(int opt, const char *name, const char *v, client_args *
                 a->lines = (unsigned) n;
                 return 0;
         }
-        if (spec_option_is(opt))
-                return spec_option_parse(&a->options, opt, name, v);
-        return cli_usage("unknown option");
+        if (!spec_option_is(opt))
+                return cli_usage("unknown option");
+        int r = spec_option_parse(&a->options, opt, name, v);
+        if (r >= 0)
+                spec_option_note(a->given, opt, name, v);
+        return r;
 }
 
 /* argv[0] is the verb. Options may come anywhere before "--"; the first other word is NAME; for
@@ -231,6 +235,9 @@ static int client_report_error(const client_args *a, const char *error, json_t *
         else if (strcmp(error, VARLINK_ERROR_PERMISSION_DENIED) == 0)
                 fprintf(stderr,
                         "corral: permission denied: only root and members of corrald's group may do this\n");
+        else if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0 &&
+                 spec_option_refused(a->given, json_string_value(json_object_get(params, "parameter"))) < 0)
+                return CLI_EXIT_USAGE; /* a name only corrald resolves (names-deferred.c) */
         else if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0)
                 fprintf(stderr, "corral: corrald refused parameter %s\n",
                         json_string_value(json_object_get(params, "parameter")));
@@ -239,7 +246,6 @@ static int client_report_error(const client_args *a, const char *error, json_t *
                 fprintf(stderr, "corral: %s %s\n", error, p ?: "");
                 free(p);
         }
-        (void) a;
         return CLI_EXIT_FAILURE;
 }
 

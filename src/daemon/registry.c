@@ -1047,7 +1047,7 @@ static registry_error reload_check(registry *r, entry *e, const char *name, regi
 }
 
 /* One of them: its reload begun (or joined), the call waiting for its end. */
-static void reload_one(registry *r, entry *e, registry_wait *w) {
+static void reload_one(registry *r, const registry_caller *who, entry *e, registry_wait *w) {
         json_t *slot = json_pack("{s:s, s:n, s:n}", "name", e->name, "result", "message");
         waiter *x;
         int k;
@@ -1057,7 +1057,8 @@ static void reload_one(registry *r, entry *e, registry_wait *w) {
                 return reload_slot_fill(slot, "failed", strerror(ENOMEM));
         x = e->waiters; /* the one just added */
         x->slot = slot;
-        k = r->ops->reload(e->backend); /* its end may come from inside: the waiter is there first */
+        k = r->ops->reload(e->backend, who->uid,
+                           who->pid); /* its end may come from inside: the waiter is there first */
         if (k >= 0 || k == -EBUSY || e->waiters != x)
                 return;
         e->waiters = x->next; /* it did not begin: said at once */
@@ -1070,7 +1071,6 @@ registry_wait *registry_reload_backends(registry *r, const registry_caller *who,
                                         size_t n, registry_done_t done, void *userdata) {
         registry_wait *w = wait_new(done, userdata);
 
-        (void) who; /* a reload is no stop: nothing of the caller is recorded */
         if (!w)
                 return wait_none(done, userdata, n ? names[0] : NULL);
         if (r->shutting_down)
@@ -1081,7 +1081,7 @@ registry_wait *registry_reload_backends(registry *r, const registry_caller *who,
         if (!(w->result.value = json_array()))
                 return wait_fail(w, REGISTRY_NO_MEMORY, NULL);
         for (size_t i = 0; i < n; i++)
-                reload_one(r, registry_find(r, names[i]), w);
+                reload_one(r, who, registry_find(r, names[i]), w);
         return wait_release(w);
 }
 

@@ -162,6 +162,8 @@ typedef struct backend_run {
         command *reload_cmd;
         sd_event_source *reload_timer; /* its deadline (TimeoutStartSec=) */
         uint64_t reload_usec;          /* CLOCK_MONOTONIC, when it began */
+        uid_t reload_uid;              /* who asked for it: (uid_t) -1 and 0 for the library's caller */
+        pid_t reload_pid;
         verdict *post_verdict; /* decided, and waiting while ExecStopPost= commands run */
         int post_error;
         bool post_may_restart;

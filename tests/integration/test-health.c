@@ -163,6 +163,7 @@ static void test_stopped_server_is_unhealthy_and_restarted(void **state) {
         const recorded_event *e = harness_wait_event(h, b, CORRAL_EVENT_HEALTH);
         assert_int_equal(e->ev.level, CORRAL_LEVEL_INFO);
         assert_string_equal(e->message, "backend healthy");
+        assert_int_equal(e->ev.health, CORRAL_HEALTH_HEALTHY);
         assert_int_equal(corral_backend_get_health(b, &failures), CORRAL_HEALTH_HEALTHY);
         assert_int_equal(failures, 0);
         pidfd = (int) syscall(SYS_pidfd_open, corral_backend_get_pid(b), 0);
@@ -172,8 +173,10 @@ static void test_stopped_server_is_unhealthy_and_restarted(void **state) {
         e = harness_wait_events(h, "frozen", CORRAL_EVENT_HEALTH, 2);
         assert_int_equal(e->ev.level, CORRAL_LEVEL_WARNING);
         assert_string_equal(e->message, "health check failed (1 of 2 in a row): no answer within 1000 ms");
+        assert_int_equal(e->ev.health, CORRAL_HEALTH_UNHEALTHY);
         const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_UNHEALTHY);
         assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_int_equal(r->ev.health, CORRAL_HEALTH_UNHEALTHY);
         assert_false(r->ev.intentional);
         assert_true(r->ev.escalated);
         assert_int_equal(r->ev.signal, SIGKILL);

@@ -344,9 +344,11 @@ static void test_setup_failure_is_start_failed(void **state) {
         assert_int_equal(v->ev.type, CORRAL_EVENT_FINISHED);
 }
 
-/* A supervisor that does not run as root says which key needs root, before trying; the filters
- * work without it. (A child of ours drops to nobody and plans as such a supervisor would.) */
-static void test_unprivileged_supervisor_names_what_needs_root(void **state) {
+/* A supervisor that does not run as root plans the namespaces inside a user namespace that maps
+ * only its own ids, with no capability left and no_new_privs; AmbientCapabilities= it refuses,
+ * naming the key; the filters alone need no user namespace. (A child of ours drops to nobody and
+ * plans as such a supervisor would.) */
+static void test_unprivileged_supervisor_plans_a_user_namespace(void **state) {
         harness *h = *state;
         siginfo_t si = { 0 };
         pid_t pid = fork();
@@ -363,16 +365,26 @@ static void test_unprivileged_supervisor_names_what_needs_root(void **state) {
                 if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
                     setresuid(65534, 65534, 65534) < 0)
                         _exit(10);
-                if (sandbox_plan_make(&s->sandbox, false, &cache, &plan, &what) != -EPERM || !what ||
-                    !strstr(what, "PrivateTmp= needs a supervisor running as root"))
+                if (sandbox_plan_make(&s->sandbox, false, &cache, &plan, &what) != 0)
                         _exit(11);
+                if (!plan.sb.user_ns || strcmp(plan.sb.uid_map, "65534 65534 1\n") != 0 ||
+                    strcmp(plan.sb.gid_map, "65534 65534 1\n") != 0 || !plan.sb.mount_ns ||
+                    !plan.sb.drop_bounding || plan.sb.keep != 0 || plan.sb.ambient != 0 ||
+                    !plan.sb.no_new_privs)
+                        _exit(12);
+                sandbox_plan_done(&plan);
+                s = sandbox_spec((const char *const[]){ "/bin/true", NULL },
+                                 (const char *const[]){ "AmbientCapabilities=CAP_NET_BIND_SERVICE", NULL });
+                if (sandbox_plan_make(&s->sandbox, false, &cache, &plan, &what) != -EPERM || !what ||
+                    !strstr(what, "AmbientCapabilities= needs a supervisor running as root"))
+                        _exit(13);
                 free(what);
                 what = NULL;
                 s = sandbox_spec((const char *const[]){ "/bin/true", NULL },
                                  (const char *const[]){ "SystemCallFilter=~@mount", NULL });
                 if (sandbox_plan_make(&s->sandbox, false, &cache, &plan, &what) != 0 ||
-                    plan.sb.n_filters != 1 || !plan.sb.no_new_privs)
-                        _exit(12);
+                    plan.sb.n_filters != 1 || !plan.sb.no_new_privs || plan.sb.user_ns)
+                        _exit(14);
                 _exit(0);
         }
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
@@ -401,7 +413,7 @@ int main(void) {
                 T(test_restrict_address_families),
                 T(test_restrict_namespaces_and_memory),
                 T(test_setup_failure_is_start_failed),
-                T(test_unprivileged_supervisor_names_what_needs_root),
+                T(test_unprivileged_supervisor_plans_a_user_namespace),
         };
 
         harness_require_root_cgroup2();

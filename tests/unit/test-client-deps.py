@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-client-deps.py: the corral command loads what varlink needs and no more: libsystemd, libcgroup,
-# libinih (and through them libgcrypt, lzma, zstd, lz4) are corral-run's, for run and verify only.
+# libinih (and through them libgcrypt, lzma, zstd, lz4) are corral-run's, for run and verify only;
+# libcap and libseccomp are corrald's and corral-run's (corrald resolves the names corral sends).
 import subprocess
 import sys
 
-FORBIDDEN = ('libsystemd', 'libcgroup', 'libinih', 'libgcrypt', 'liblzma', 'libzstd', 'liblz4')
+FORBIDDEN = ('libsystemd', 'libcgroup', 'libinih', 'libgcrypt', 'liblzma', 'libzstd', 'liblz4', 'libcap',
+             'libseccomp')
 
 
 def needed(path):
