@@ -282,6 +282,31 @@ static void entry_json_usage(registry *r, entry *e, json_t *o) {
         json_object_set_new(o, "processes", n >= 0 ? json_integer(n) : json_null());
 }
 
+static bool entry_is_ready(registry *r, entry *e);
+static bool entry_is_coming(registry *r, entry *e);
+
+/* While its start is queued: what it waits for (ordered after, being started, not ready yet);
+ * null when its start is not queued. */
+static json_t *entry_json_waiting(registry *r, entry *e) {
+        json_t *a;
+
+        if (!e->start_queued || !(a = json_array()))
+                return json_null();
+        STRV_FOREACH(n, e->after) {
+                entry *d = registry_find(r, *n);
+                if (d && entry_is_coming(r, d) && !entry_is_ready(r, d))
+                        json_array_append_new(a, json_string(*n));
+        }
+        return a;
+}
+
+/* Its After= (with what Requires= implies) and Requires=, and what its queued start waits for. */
+static void entry_json_deps(registry *r, entry *e, json_t *o) {
+        json_object_set_new(o, "after", e->after ? json_strv(e->after) : json_null());
+        json_object_set_new(o, "requires", e->requires ? json_strv(e->requires) : json_null());
+        json_object_set_new(o, "waitingFor", entry_json_waiting(r, e));
+}
+
 /* A backend as List, Status and Watch show it (the interface's Backend). */
 static json_t *entry_json(registry *r, entry *e, bool usage) {
         registry_backend *b = e->backend;
@@ -317,6 +342,7 @@ static json_t *entry_json(registry *r, entry *e, bool usage) {
                 json_object_set_new(o, "started",
                                     i.start_usec ? json_integer((json_int_t) i.start_usec) : json_null());
                 json_object_set_new(o, "ready", i.ready >= 0 ? json_boolean(i.ready) : json_null());
+                entry_json_deps(r, e, o);
         }
         if (o && usage)
                 entry_json_usage(r, e, o);

@@ -25,6 +25,10 @@
 
 #define NOBODY 65534
 
+/* util-linux's, by its path: a shell with applets of its own (busybox's) would run its own setpriv,
+ * which has no --reuid, for the bare name. */
+static const char *setpriv = "/usr/bin/setpriv";
+
 typedef struct unpriv {
         daemon_fixture *d;
         char dir[270]; /* its socket, notify socket, log and state directory: owned by it */
@@ -77,9 +81,10 @@ static int setup(void **state) {
          * nobody from exec on. */
         u->prefix[0] = "/bin/sh";
         u->prefix[1] = "-c";
-        u->prefix[2] =
-                "echo $$ > \"$0\" && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- \"$@\"";
+        u->prefix[2] = "echo $$ > \"$0\" && p=$1 && shift && exec \"$p\" --reuid=65534 --regid=65534 "
+                       "--clear-groups -- \"$@\"";
         u->prefix[3] = u->procs;
+        u->prefix[4] = setpriv;
         d->prefix = u->prefix;
         assert_true(readlink("/proc/self/exe", u->self, sizeof(u->self) - 1) > 0);
         *state = u;
@@ -236,6 +241,13 @@ static void test_root_only_refused(void **state) {
         assert_refused(
                 start(u, "ambient", json_pack("{s:s}", "ambientCapabilities", "CAP_NET_BIND_SERVICE")),
                 "ambient", "AmbientCapabilities= needs a supervisor running as root");
+        /* Its listener would be in a network namespace that only root may enter. */
+        assert_refused(
+                start(u, "netready",
+                      json_pack("{s:b, s:s}", "privateNetwork", 1, "ready", "tcp:127.0.0.1:1")),
+                "netready",
+                "Ready=tcp:127.0.0.1:1 with PrivateNetwork= needs a supervisor running as root (this one "
+                "runs as uid 65534)");
         /* Nothing left of them: no leaf but the supervisor's. */
         assert_started(start(u, "after", NULL));
         stop_info(u, "after");
@@ -598,9 +610,12 @@ int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "--userns-off") == 0)
                 return userns_off_wrapper(argv);
         harness_require_root_cgroup2();
-        if (access("/usr/bin/setpriv", X_OK) < 0 && access("/bin/setpriv", X_OK) < 0) {
-                printf("skipped: no setpriv (util-linux)\n");
-                return 77;
+        if (access(setpriv, X_OK) < 0) {
+                setpriv = "/bin/setpriv";
+                if (access(setpriv, X_OK) < 0) {
+                        printf("skipped: no setpriv (util-linux)\n");
+                        return 77;
+                }
         }
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_backend_starts_and_stops, setup, teardown),
