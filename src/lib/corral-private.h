@@ -59,6 +59,9 @@ struct corral {
         int inotify_fd;   /* every backend's cgroup.events and memory.events: one fd for all */
         sd_event_source *inotify_source;
         hashmap watches; /* inotify watch -> backend */
+        hashmap by_pid;  /* main pid -> backend, while its pidfd is open: the sweep's lookup */
+        bool by_pid_partial;           /* an index failed for want of memory: by_pid is not all */
+        sd_event_source *sweep_source; /* the orphan sweep, once per turn of the loop */
         bool nofile_raised;
         struct rlimit nofile; /* what backends get, where we raised our own */
         struct given_fd {
@@ -279,6 +282,9 @@ void backend_on_watch(corral_backend *b, int wd);
 int backend_on_exit(corral_backend *b);
 /* The zombies of a subreaper's orphans, reaped (a backend's main process: its exit). */
 void backend_reap_orphans(corral *c);
+/* The same, once whatever else the loop has pending is done: one waitid(P_ALL) walk of every
+ * child for a whole burst of exits, not one per exit. */
+void backend_reap_orphans_later(corral *c);
 /*
  * Run a command of b (command.h) in a sub-group of its current leaf, as its main process runs,
  * with $MAINPID set while the main process lives. timeout_usec 0: no deadline. 0 with *ret, or
