@@ -40,7 +40,7 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .last_exit = -1,
         };
         b->name = strdup(s->name);
-        if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
+        if (!b->name || corral_spec_share(s, &b->spec) < 0) {
                 free(b->name);
                 free(b);
                 return -ENOMEM;
@@ -179,6 +179,7 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         corral_spec_free(b->spec);
         output_done(&b->out);
         free(b->verdicts);
+        free(b->restart_times);
         free(b);
         return NULL;
 }
@@ -443,7 +444,8 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .attempt = b->attempt,
                               .n_restart_times = b->n_restart_times,
                               .next_restart_usec = b->next_restart_usec };
-        memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
+        if (b->restart_times)
+                memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
         if (r->intent.cause)
                 (void) snprintf(st->stop_cause, sizeof(st->stop_cause), "%s", r->intent.cause);
         backend_counters_to_record(b, &st->counters);
@@ -1138,6 +1140,8 @@ static bool restart_allowed(corral_backend *b, uint64_t now) {
                 recent += now - b->restart_times[i] < p->limit_interval_usec;
         if (p->limit_burst > 0 && recent >= p->limit_burst)
                 return false;
+        if (!b->restart_times && !(b->restart_times = calloc(RECORD_RESTART_HISTORY, sizeof(uint64_t))))
+                return true; /* without memory for the ring: this restart is not counted against the limit */
         b->restart_times[b->n_restart_times++ % RECORD_RESTART_HISTORY] = now;
         return true;
 }
@@ -1756,8 +1760,9 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
                 r->start_usec = r->exit_usec - st->runtime_usec;
         }
         b->attempt = st->attempt;
-        memcpy(b->restart_times, st->restart_times, sizeof(b->restart_times));
-        b->n_restart_times = st->n_restart_times;
+        if (st->n_restart_times > 0 && (b->restart_times = calloc(RECORD_RESTART_HISTORY, sizeof(uint64_t))))
+                memcpy(b->restart_times, st->restart_times, sizeof(st->restart_times));
+        b->n_restart_times = b->restart_times ? st->n_restart_times : 0;
         b->next_restart_usec = st->next_restart_usec;
         backend_counters_from_record(b, &st->counters);
         (void) cgroup_limits_reopen(&c->limits_host, &c->root, r->cgroup, &b->spec->limits, &r->v1);

@@ -190,7 +190,8 @@ struct corral_backend {
         backend_output out;  /* its output, kept across launches */
         /* The restart policy's memory, which outlives a launch. */
         unsigned attempt; /* restarts in a row, since the last reset */
-        uint64_t restart_times[RECORD_RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
+        uint64_t *restart_times; /* CLOCK_MONOTONIC of recent restarts, a ring of RECORD_RESTART_HISTORY;
+                                    from the first */
         unsigned n_restart_times;
         uint64_t next_restart_usec; /* CLOCK_MONOTONIC, 0 if none */
         uint64_t restart_delay_usec;
@@ -203,6 +204,8 @@ struct corral_backend {
 };
 
 struct corral_spec {
+        unsigned n_ref; /* the owner's, and each backend's that shares a frozen spec */
+        bool frozen;    /* corral_spec_freeze(): shared by the backends spawned from it, not copied */
         char *name;
         char **argv;
         char **envp;        /* NULL: the supervisor's environment */
@@ -240,6 +243,8 @@ struct corral_spec {
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
+/* A reference to a frozen spec (corral_spec_freeze()), else a copy. 0 or -ENOMEM. */
+int corral_spec_share(const corral_spec *s, corral_spec **ret);
 
 /* It reports readiness or has a watchdog: it gets a notify socket of its own. */
 static inline bool corral_spec_wants_notify(const corral_spec *s) {
