@@ -147,6 +147,12 @@ typedef struct corral_event {
         int kill_signal;
         uid_t kill_uid;
         pid_t kill_pid;
+        /* reloaded and reload-failed: who asked for the reload (corral_backend_reload_by());
+         * (uid_t) -1 and 0 for the library's caller (corral_backend_reload()) and other events. */
+        uid_t reload_uid;
+        pid_t reload_pid;
+        /* health and unhealthy: what its health checks say now; CORRAL_HEALTH_UNKNOWN otherwise. */
+        corral_health health;
 } corral_event;
 
 typedef void (*corral_event_handler_t)(corral *c, const corral_event *ev, void *userdata);
@@ -556,6 +562,12 @@ const char *corral_spec_get_health_check(const corral_spec *s);
  * starting or running), -EBUSY (a reload is under way already: its event tells), -EINVAL.
  */
 int corral_backend_reload(corral_backend *b);
+/**
+ * corral_backend_reload_by() - corral_backend_reload(), recording who asked (a uid and pid from
+ * SO_PEERCRED, say): its reloaded or reload-failed event carries them as reload_uid and
+ * reload_pid. A reload under way already (-EBUSY) keeps its own.
+ */
+int corral_backend_reload_by(corral_backend *b, uid_t uid, pid_t pid);
 /** corral_spec_can_reload() - whether it says how to reload (ExecReload= or ReloadSignal=). */
 bool corral_spec_can_reload(const corral_spec *s);
 

@@ -43,6 +43,7 @@ typedef struct client_args {
         /* The backend options, as Start's parameters (options.params) for start, and its
          * stopTimeoutUSec (--grace) for stop; options.spec only checks them. */
         option_ctx options;
+        spec_given given[OPTIONS_MAX]; /* how each backend option was given, for corrald's refusals */
         char **command;
 } client_args;
 
@@ -117,9 +118,12 @@ static int client_option(int opt, const char *name, const char *v, client_args *
                 a->lines = (unsigned) n;
                 return 0;
         }
-        if (spec_option_is(opt))
-                return spec_option_parse(&a->options, opt, name, v);
-        return cli_usage("unknown option");
+        if (!spec_option_is(opt))
+                return cli_usage("unknown option");
+        int r = spec_option_parse(&a->options, opt, name, v);
+        if (r >= 0)
+                spec_option_note(a->given, opt, name, v);
+        return r;
 }
 
 /* argv[0] is the verb. Options may come anywhere before "--"; the first other word is NAME; for
@@ -231,6 +235,9 @@ static int client_report_error(const client_args *a, const char *error, json_t *
         else if (strcmp(error, VARLINK_ERROR_PERMISSION_DENIED) == 0)
                 fprintf(stderr,
                         "corral: permission denied: only root and members of corrald's group may do this\n");
+        else if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0 &&
+                 spec_option_refused(a->given, json_string_value(json_object_get(params, "parameter"))) < 0)
+                return CLI_EXIT_USAGE; /* a name only corrald resolves (names-deferred.c) */
         else if (strcmp(error, VARLINK_ERROR_INVALID_PARAMETER) == 0)
                 fprintf(stderr, "corral: corrald refused parameter %s\n",
                         json_string_value(json_object_get(params, "parameter")));
@@ -239,7 +246,6 @@ static int client_report_error(const client_args *a, const char *error, json_t *
                 fprintf(stderr, "corral: %s %s\n", error, p ?: "");
                 free(p);
         }
-        (void) a;
         return CLI_EXIT_FAILURE;
 }
 
@@ -459,8 +465,10 @@ static void print_backend_row(json_t *b) {
         format_int(b, "pid", pid, sizeof(pid));
         format_int(b, "restarts", restarts, sizeof(restarts));
         format_ready(b, ready, sizeof(ready));
-        printf(LIST_ROW, jstr(b, "name"), jstr(b, "state"), pid, started, restarts, ready,
-               json_is_object(v) ? jstr(v, "event") : "-", jstr(b, "definition"));
+        /* a start queued behind what it is ordered after: waiting, whatever its last launch was */
+        printf(LIST_ROW, jstr(b, "name"),
+               json_is_array(json_object_get(b, "waitingFor")) ? "waiting" : jstr(b, "state"), pid, started,
+               restarts, ready, json_is_object(v) ? jstr(v, "event") : "-", jstr(b, "definition"));
 }
 
 static int verb_list(client_args *a) {
@@ -485,6 +493,30 @@ static void print_usage_line(const char *label, json_t *v, const char *unit, dou
                 printf("%-10s -\n", label);
 }
 
+/* "a, b", or "-" for none. */
+static void print_names_line(const char *label, const char *prefix, json_t *names) {
+        json_t *v;
+        size_t i;
+
+        printf("%-10s %s", label, json_array_size(names) ? prefix : "-");
+        json_array_foreach(names, i, v) printf("%s%s", i ? ", " : "", json_string_value(v));
+        printf("\n");
+}
+
+/* A declared backend's dependencies, and what its queued start waits for. */
+static void print_deps(json_t *b) {
+        json_t *waiting = json_object_get(b, "waitingFor");
+
+        if (!json_is_array(json_object_get(b, "after")))
+                return;
+        print_names_line("after", "", json_object_get(b, "after"));
+        print_names_line("requires", "", json_object_get(b, "requires"));
+        if (json_is_array(waiting) && json_array_size(waiting))
+                print_names_line("waiting", "to start once ready: ", waiting);
+        else if (json_is_array(waiting))
+                printf("%-10s to start\n", "waiting");
+}
+
 static void print_status(json_t *b) {
         json_t *v, *cmd;
         char since[32], started[32], buf[64];
@@ -494,6 +526,7 @@ static void print_status(json_t *b) {
         format_time(b, "started", started, sizeof(started));
         printf("%-10s %s\n%-10s %s since %s\n", "name", jstr(b, "name"), "state", jstr(b, "state"), since);
         printf("%-10s %s\n%-10s %s\n", "file", jstr(b, "definition"), "type", jstr(b, "type"));
+        print_deps(b);
         format_int(b, "pid", buf, sizeof(buf));
         printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s", "pid", buf, "started", started, "cgroup",
                jstr(b, "cgroup"), "command");

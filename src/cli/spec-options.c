@@ -2,6 +2,7 @@
 /* spec-options.c: the backend options on the command line of `corral run` and `corral start`: the
  * long options of the table (src/shared/options.h) and -p KEY=VALUE, a bad value a usage error. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -47,4 +48,34 @@ int spec_option_parse(option_ctx *x, int opt, const char *name, const char *v) {
                 return cli_usage("invalid --%s '%s': expected %s", name ?: o->cli, x->bad_value,
                                  x->bad_expected);
         return 0;
+}
+
+void spec_option_note(spec_given *given, int opt, const char *name, const char *v) {
+        const char *eq = opt == 'p' && v ? strchr(v, '=') : NULL;
+        const option_def *o = eq ? NULL : options_from_getopt(opt);
+        _cleanup_free_ char *key = eq ? strndup(v, (size_t) (eq - v)) : NULL;
+
+        if (eq && key)
+                o = options_find_key(key);
+        if (!o)
+                return;
+        if (eq)
+                given[options_index(o)] =
+                        (spec_given){ .key = v, .key_len = (int) (eq - v), .value = eq + 1 };
+        else
+                given[options_index(o)] = (spec_given){ .cli = name ?: o->cli, .value = v ?: "yes" };
+}
+
+int spec_option_refused(const spec_given *given, const char *varlink) {
+        const option_def *o = varlink ? options_find_varlink(varlink) : NULL;
+        const spec_given *g = o ? &given[options_index(o)] : NULL;
+
+        if (!g || !g->value || o->kind == OPTION_LIST || o->family_ok)
+                return 0; /* an item of a list is quoted, not the whole: corrald's own words then */
+        /* as options.c's refuse() quotes it: cut to 255 bytes */
+        if (g->cli)
+                return cli_usage("invalid --%s '%.255s': expected %s", g->cli, g->value,
+                                 options_expected(o));
+        return cli_usage("invalid -p %.*s %s '%.255s': expected %s", g->key_len, g->key, options_noun(o),
+                         g->value, options_expected(o));
 }

@@ -16,3 +16,21 @@ bool spec_option_is(int opt);
  * Returns 0, or -EINVAL after printing what is wrong (cli_usage), or -ENOMEM (printed too).
  */
 int spec_option_parse(option_ctx *x, int opt, const char *name, const char *v);
+
+/* How a backend option was last given on the command line (into argv), to say corrald's refusal of
+ * its value as this command's own usage error: the names of capabilities and system calls are
+ * resolved by corrald only (names-deferred.c). */
+typedef struct spec_given {
+        const char *cli; /* the --option as typed (without --); NULL: given as -p KEY=VALUE */
+        const char *key; /* -p: the KEY, key_len bytes */
+        int key_len;
+        const char *value; /* what was refused, as given */
+} spec_given;
+
+/* Record in @given (OPTIONS_MAX rows, by options_index()) how option @opt was given (as
+ * spec_option_parse() took it, after it accepted it). */
+void spec_option_note(spec_given *given, int opt, const char *name, const char *v);
+
+/* If @varlink (corrald's InvalidParameter) is a backend option recorded in @given, print the usage
+ * error spec_option_parse() would have printed for its value and return -EINVAL; else 0. */
+int spec_option_refused(const spec_given *given, const char *varlink);

@@ -282,6 +282,31 @@ static void entry_json_usage(registry *r, entry *e, json_t *o) {
         json_object_set_new(o, "processes", n >= 0 ? json_integer(n) : json_null());
 }
 
+static bool entry_is_ready(registry *r, entry *e);
+static bool entry_is_coming(registry *r, entry *e);
+
+/* While its start is queued: what it waits for (ordered after, being started, not ready yet);
+ * null when its start is not queued. */
+static json_t *entry_json_waiting(registry *r, entry *e) {
+        json_t *a;
+
+        if (!e->start_queued || !(a = json_array()))
+                return json_null();
+        STRV_FOREACH(n, e->after) {
+                entry *d = registry_find(r, *n);
+                if (d && entry_is_coming(r, d) && !entry_is_ready(r, d))
+                        json_array_append_new(a, json_string(*n));
+        }
+        return a;
+}
+
+/* Its After= (with what Requires= implies) and Requires=, and what its queued start waits for. */
+static void entry_json_deps(registry *r, entry *e, json_t *o) {
+        json_object_set_new(o, "after", e->after ? json_strv(e->after) : json_null());
+        json_object_set_new(o, "requires", e->requires ? json_strv(e->requires) : json_null());
+        json_object_set_new(o, "waitingFor", entry_json_waiting(r, e));
+}
+
 /* A backend as List, Status and Watch show it (the interface's Backend). */
 static json_t *entry_json(registry *r, entry *e, bool usage) {
         registry_backend *b = e->backend;
@@ -317,6 +342,7 @@ static json_t *entry_json(registry *r, entry *e, bool usage) {
                 json_object_set_new(o, "started",
                                     i.start_usec ? json_integer((json_int_t) i.start_usec) : json_null());
                 json_object_set_new(o, "ready", i.ready >= 0 ? json_boolean(i.ready) : json_null());
+                entry_json_deps(r, e, o);
         }
         if (o && usage)
                 entry_json_usage(r, e, o);
@@ -1048,7 +1074,7 @@ static registry_error reload_check(registry *r, entry *e, const char *name, regi
 }
 
 /* One of them: its reload begun (or joined), the call waiting for its end. */
-static void reload_one(registry *r, entry *e, registry_wait *w) {
+static void reload_one(registry *r, const registry_caller *who, entry *e, registry_wait *w) {
         json_t *slot = json_pack("{s:s, s:n, s:n}", "name", e->name, "result", "message");
         waiter *x;
         int k;
@@ -1058,7 +1084,8 @@ static void reload_one(registry *r, entry *e, registry_wait *w) {
                 return reload_slot_fill(slot, "failed", strerror(ENOMEM));
         x = e->waiters; /* the one just added */
         x->slot = slot;
-        k = r->ops->reload(e->backend); /* its end may come from inside: the waiter is there first */
+        k = r->ops->reload(e->backend, who->uid,
+                           who->pid); /* its end may come from inside: the waiter is there first */
         if (k >= 0 || k == -EBUSY || e->waiters != x)
                 return;
         e->waiters = x->next; /* it did not begin: said at once */
@@ -1071,7 +1098,6 @@ registry_wait *registry_reload_backends(registry *r, const registry_caller *who,
                                         size_t n, registry_done_t done, void *userdata) {
         registry_wait *w = wait_new(done, userdata);
 
-        (void) who; /* a reload is no stop: nothing of the caller is recorded */
         if (!w)
                 return wait_none(done, userdata, n ? names[0] : NULL);
         if (r->shutting_down)
@@ -1082,7 +1108,7 @@ registry_wait *registry_reload_backends(registry *r, const registry_caller *who,
         if (!(w->result.value = json_array()))
                 return wait_fail(w, REGISTRY_NO_MEMORY, NULL);
         for (size_t i = 0; i < n; i++)
-                reload_one(r, registry_find(r, names[i]), w);
+                reload_one(r, who, registry_find(r, names[i]), w);
         return wait_release(w);
 }
 

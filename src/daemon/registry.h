@@ -65,9 +65,9 @@ typedef struct registry_ops {
         /* What it counted (corral_backend_get_counters(), _get_verdicts()) into *ret. */
         void (*counters)(registry_backend *b, registry_counters *ret);
         int (*processes)(registry_backend *b); /* -ESTALE once gone */
-        /* corral_backend_reload(): 0 under way (its end is a reloaded or reload-failed event),
-         * -EBUSY (one is already), -EOPNOTSUPP, -ESTALE */
-        int (*reload)(registry_backend *b);
+        /* corral_backend_reload_by(): 0 under way (its end is a reloaded or reload-failed event,
+         * naming who asked), -EBUSY (one is already), -EOPNOTSUPP, -ESTALE */
+        int (*reload)(registry_backend *b, uid_t uid, pid_t pid);
 } registry_ops;
 
 /* A backend as the metrics show it: plain facts. */

@@ -21,8 +21,8 @@ static int sv_spawn(void *sup, const corral_spec *spec, registry_backend *prev, 
         return r;
 }
 
-static int sv_reload(registry_backend *b) {
-        return corral_backend_reload(B(b));
+static int sv_reload(registry_backend *b, uid_t uid, pid_t pid) {
+        return corral_backend_reload_by(B(b), uid, pid);
 }
 
 static int sv_stop(registry_backend *b, uint64_t grace_usec, uid_t uid, pid_t pid, const char *cause) {

@@ -320,15 +320,23 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
                 .escalated = r->escalated,
                 .oom_killed = type == CORRAL_EVENT_OOM_KILLED,
                 .leftover = r->leftover,
-                .runtime_usec = r->end_unknown && r->reaped ? CORRAL_RUNTIME_UNKNOWN
+                .runtime_usec = r->end_unknown && r->reaped    ? CORRAL_RUNTIME_UNKNOWN
                         : r->start_usec && end > r->start_usec ? end - r->start_usec
                                                                : 0,
                 .error = error,
                 .attempt = b->attempt,
                 .restart_delay_usec = b->restart_delay_usec,
                 .message = message,
+                .reload_uid = (uid_t) -1,
+                .health = type == CORRAL_EVENT_UNHEALTHY          ? CORRAL_HEALTH_UNHEALTHY
+                        : type == CORRAL_EVENT_HEALTH && r->check ? r->check->health
+                                                                  : CORRAL_HEALTH_UNKNOWN,
         };
 
+        if (type == CORRAL_EVENT_RELOADED || type == CORRAL_EVENT_RELOAD_FAILED) {
+                ev.reload_uid = r->reload_uid;
+                ev.reload_pid = r->reload_pid;
+        }
         if (corral_event_is_verdict(type) && backend_died_of_kill(r)) {
                 ev.kill_signal = r->kill.sig;
                 ev.kill_uid = r->kill.by_uid;
@@ -602,7 +610,8 @@ static bool backend_listens(corral_backend *b, const spec_check *c, bool say_non
         size_t size = sizeof(b->run.check->why);
         int k = leaf < 0
                 ? leaf
-                : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup, backend_netns(b));
+                : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup, backend_netns(b),
+                                 b->corral->features.sock_diag);
 
         (void) check_format_addr(c, where, sizeof(where));
         why[0] = '\0';
@@ -1644,6 +1653,10 @@ static void backend_reload_notify(corral_backend *b, const notify_message *m) {
 }
 
 int corral_backend_reload(corral_backend *b) {
+        return corral_backend_reload_by(b, (uid_t) -1, 0);
+}
+
+int corral_backend_reload_by(corral_backend *b, uid_t uid, pid_t pid) {
         backend_run *r = b ? &b->run : NULL;
         const corral_spec *sp = b ? b->spec : NULL;
         char done[96];
@@ -1659,6 +1672,8 @@ int corral_backend_reload(corral_backend *b) {
         if (r->reloading)
                 return -EBUSY;
         r->reloading = true;
+        r->reload_uid = uid;
+        r->reload_pid = pid;
         r->reload_seen = r->reload_ready = false;
         r->reload_index = 0;
         r->reload_usec = now_usec(CLOCK_MONOTONIC);

@@ -31,6 +31,7 @@ typedef struct corral_features {
         bool vfork_clone;       /* our clone3 trampoline exists for this architecture */
         bool spawn_window;      /* with it: CLONE_FILES, close_range(CLOSE_RANGE_UNSHARE) (5.9) */
         bool cgroup_v1;         /* v1 hierarchies may enforce limits v2 does not offer */
+        bool sock_diag;         /* Ready=tcp asks NETLINK_SOCK_DIAG (inet_diag), else reads /proc/net */
 } corral_features;
 
 struct corral {
@@ -164,6 +165,8 @@ typedef struct backend_run {
         command *reload_cmd;
         sd_event_source *reload_timer; /* its deadline (TimeoutStartSec=) */
         uint64_t reload_usec;          /* CLOCK_MONOTONIC, when it began */
+        uid_t reload_uid;              /* who asked for it: (uid_t) -1 and 0 for the library's caller */
+        pid_t reload_pid;
         verdict *post_verdict; /* decided, and waiting while ExecStopPost= commands run */
         int post_error;
         bool post_may_restart;

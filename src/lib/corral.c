@@ -66,6 +66,8 @@ static int corral_describe_fallbacks(const corral_features *f, char **ret) {
                 fputs("no vfork-style clone3 on this architecture: fork-style spawns; ", m);
         if (!f->spawn_window)
                 fputs("no spawn window: each child gets a copy of every fd, closed at exec; ", m);
+        if (!f->sock_diag)
+                fputs("no sock_diag: Ready=tcp reads /proc/net/tcp; ", m);
         if (fclose(m) != 0)
                 return -ENOMEM;
         if (size >= 2)
@@ -77,8 +79,8 @@ static int corral_describe_fallbacks(const corral_features *f, char **ret) {
 }
 
 /* $CORRAL_DISABLE (comma-separated: clone-into-cgroup, cgroup-kill, pidfd-get-info, cgroup-v1,
- * spawn-window; and sock-diag, read where it is used, in sockdiag.c)
- * turns features off, so that every fallback can be tested on a kernel that has it all. */
+ * spawn-window, sock-diag), read once here, turns features off, so that every fallback can be
+ * tested on a kernel that has it all. */
 static void corral_disable_features(corral_features *f, const char *list) {
         if (!list)
                 return;
@@ -92,6 +94,8 @@ static void corral_disable_features(corral_features *f, const char *list) {
                 f->cgroup.pidfd_info = false;
         if (strstr(list, "spawn-window"))
                 f->spawn_window = false;
+        if (strstr(list, "sock-diag"))
+                f->sock_diag = false;
 }
 
 /* Probe what we rely on; refuse what we cannot do without. */
@@ -111,6 +115,7 @@ static int corral_probe(corral *c) {
                 /* the child's close_range(CLOSE_RANGE_CLOEXEC) needs 5.11 anyway */
                 .spawn_window = syscall_clone3_vfork_supported(),
                 .cgroup_v1 = true,
+                .sock_diag = true, /* a module: probed at each use, /proc/net where it is missing */
         };
         corral_disable_features(f, secure_getenv("CORRAL_DISABLE"));
         c->limits_host.v1_disabled = !f->cgroup_v1;

@@ -218,9 +218,36 @@ static void launch_rlimits(const corral *c, const corral_spec *s, launch_prep *p
                 p->rlimits[p->n_rlimits++] = (spawn_rlimit){ .resource = RLIMIT_NOFILE, .limit = c->nofile };
 }
 
+/* With PrivateNetwork= its listeners are looked for in its network namespace, which a supervisor
+ * that is not root cannot enter (setns() to a network namespace takes CAP_SYS_ADMIN in our user
+ * namespace too): said before anything is tried, else it would never be ready or healthy. */
+static int launch_netns_checks(const corral_spec *s, char **ret_what) {
+        const spec_check *k = NULL;
+
+        if (geteuid() == 0 || !s->sandbox.private_network)
+                return 0;
+        if (s->ready_check.kind == CHECK_TCP || s->ready_check.kind == CHECK_HTTP)
+                k = &s->ready_check;
+        else if (s->health.kind == CHECK_TCP || s->health.kind == CHECK_HTTP)
+                k = &s->health;
+        if (!k)
+                return 0;
+        return asprintf(
+                       ret_what,
+                       "%s=%s with PrivateNetwork= needs a supervisor running as root (this one runs as uid "
+                       "%u): the listener is looked for in the backend's network namespace, which only root "
+                       "may enter",
+                       k == &s->health ? "HealthCheck" : "Ready", k->text ?: "?", (unsigned) geteuid()) < 0
+                ? -ENOMEM
+                : -EPERM;
+}
+
 static int launch_prepare(const corral *c, const corral_spec *s, const char *argv0, launch_prep *p,
                           char **ret_what) {
-        int r = launch_creds(s, p, ret_what);
+        int r = launch_netns_checks(s, ret_what);
+
+        if (r >= 0)
+                r = launch_creds(s, p, ret_what);
 
         if (r >= 0)
                 r = launch_paths(s, argv0, p, ret_what);

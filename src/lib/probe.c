@@ -109,7 +109,13 @@ static bool leaf_holds(int leaf_fd, const char *leaf_path, const listener_scan *
         return false;
 }
 
-int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd) {
+/* A NETLINK_SOCK_DIAG socket in the namespace, or -1 for the /proc/net fallback. */
+static int probe_diag_socket(int netns_pidfd, bool sock_diag) {
+        return sock_diag ? probe_socket(netns_pidfd, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+                         : -1;
+}
+
+int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd, bool sock_diag) {
         listener_scan s = { .to = to };
         _cleanup_close_ int fd = -EBADF;
         uint16_t port;
@@ -122,14 +128,14 @@ int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path
         r = cgroup_id(leaf_fd, &s.cgroup_id);
         if (r < 0)
                 return r;
-        fd = probe_socket(netns_pidfd, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-        if (fd < 0)
+        fd = probe_diag_socket(netns_pidfd, sock_diag);
+        if (fd < 0 && sock_diag)
                 return fd;
         r = sockdiag_listeners(fd, to->sa_family, port, listener_scan_one, &s);
         if (r >= 0 && to->sa_family == AF_INET && !s.own) { /* a dual-stack IPv6 listener takes it too */
                 fd = safe_close(fd);
-                fd = probe_socket(netns_pidfd, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-                r = fd < 0 ? fd : sockdiag_listeners(fd, AF_INET6, port, listener_scan_one, &s);
+                fd = probe_diag_socket(netns_pidfd, sock_diag);
+                r = fd < 0 && sock_diag ? fd : sockdiag_listeners(fd, AF_INET6, port, listener_scan_one, &s);
         }
         if (r < 0)
                 return r;

@@ -21,10 +21,11 @@ typedef enum probe_listener_result {
  * sock_diag tells it, 5.7+), or a process of the leaf holds it open (its inode among their fds:
  * the fallback, and a socket handed in from outside). Asked of the kernel (NETLINK_SOCK_DIAG) in
  * the network namespace of @netns_pidfd's process (-1: the caller's); never connects, never blocks.
- * @leaf_path: the leaf below the cgroup2 mount. Return: a probe_listener_result, or -errno
- * (-EPROTONOSUPPORT: no inet_diag).
+ * @leaf_path: the leaf below the cgroup2 mount. @sock_diag: false to read /proc/net/tcp{,6}
+ * instead (the fallback, forced by $CORRAL_DISABLE=sock-diag). Return: a probe_listener_result,
+ * or -errno (-EPROTONOSUPPORT: no inet_diag).
  */
-int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd);
+int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd, bool sock_diag);
 
 /* A socket in the network namespace of the process of @netns_pidfd (a backend with
  * PrivateNetwork=: setns() there and back, 5.8, root), or in ours for -1: an fd or -errno. */

@@ -5,10 +5,8 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/capability.h>
 #include <sys/socket.h>
 
 #include "corral-private.h"
@@ -110,13 +108,13 @@ static int split_words(const char *v, bool *ret_invert, char ***ret) {
 
 static int cap_parse(const char *name, unsigned *ret) {
         char lower[64];
-        cap_value_t c;
+        int c;
         size_t i;
 
         for (i = 0; name[i] && i < sizeof(lower) - 1; i++)
                 lower[i] = (char) tolower((unsigned char) name[i]);
         lower[i] = '\0';
-        if (name[i] || strncmp(lower, "cap_", 4) != 0 || cap_from_name(lower, &c) < 0 || c < 0 || c > 63)
+        if (name[i] || strncmp(lower, "cap_", 4) != 0 || (c = sandbox_capability_number(lower)) < 0)
                 return -EINVAL;
         *ret = (unsigned) c;
         return 0;
@@ -181,7 +179,7 @@ int corral_spec_set_ambient_capabilities(corral_spec *s, const char *caps) {
 static bool syscall_word_ok(const char *w) {
         if (w[0] == '@')
                 return sandbox_syscall_group(w) != NULL;
-        return seccomp_syscall_resolve_name(w) != __NR_SCMP_ERROR;
+        return sandbox_syscall_known(w);
 }
 
 static int strv_add_unique(char ***v, const char *w) {

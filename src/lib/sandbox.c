@@ -419,6 +419,8 @@ void sandbox_cache_done(sandbox_cache *c) {
         for (size_t i = 0; i < ELEMENTSOF(c->e); i++)
                 cache_entry_done(&c->e[i]);
         c->next = 0;
+        c->userns = 0;
+        c->userns_refusal = NULL;
 }
 
 /* What the filters are made of, as a key: the settings with all but the filters' left out. */
@@ -475,7 +477,8 @@ static int plan_filters(sandbox_plan *p, const sandbox_settings *s, sandbox_cach
 static int plan_caps(sandbox_plan *p, const sandbox_settings *s, char **ret_what) {
         unsigned last = last_cap();
         uint64_t all = last >= 63 ? UINT64_MAX : CAP_BIT(last + 1) - 1;
-        uint64_t keep = (s->bounding_set ? s->bounding : all) & all;
+        /* In a user namespace: none at all (the empty set is within any CapabilityBoundingSet=). */
+        uint64_t keep = p->sb.user_ns ? 0 : (s->bounding_set ? s->bounding : all) & all;
 
         if (s->private_devices) /* as systemd: no device nodes made, no raw access */
                 keep &= ~(CAP_BIT(CAP_MKNOD) | CAP_BIT(CAP_SYS_RAWIO));
@@ -511,26 +514,80 @@ static const char *key_needing_root(const sandbox_settings *s) {
                 return s->protect_kernel_tunables   ? "ProtectKernelTunables="
                         : s->protect_kernel_modules ? "ProtectKernelModules="
                                                     : "ProtectControlGroups=";
-        if (s->bounding_set || s->ambient)
-                return s->bounding_set ? "CapabilityBoundingSet=" : "AmbientCapabilities=";
+        if (s->bounding_set)
+                return "CapabilityBoundingSet=";
         return NULL;
+}
+
+/* Why this kernel refuses unprivileged users a user namespace (the sysctl that says so), or NULL.
+ * Debian's kernel.unprivileged_userns_clone, and user.max_user_namespaces (of our own user
+ * namespace: a container may have its own). */
+static const char *userns_refusal(void) {
+        static const struct {
+                const char *path, *why;
+        } knobs[] = {
+                { "/proc/sys/kernel/unprivileged_userns_clone", "kernel.unprivileged_userns_clone = 0" },
+                { "/proc/sys/user/max_user_namespaces", "user.max_user_namespaces = 0" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(knobs); i++) {
+                char buf[32] = { 0 };
+                int fd = open(knobs[i].path, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+                safe_close(fd);
+                if (n > 0 && strtol(buf, NULL, 10) == 0)
+                        return knobs[i].why;
+        }
+        return NULL;
+}
+
+/* A supervisor that is not root: @key's namespaces inside a user namespace of the child's own,
+ * where it has every capability until it drops them all before exec. Asked once of the kernel. */
+static int plan_user_ns(sandbox_plan *p, const char *key, sandbox_cache *cache, char **ret_what) {
+        if (cache->userns == 0) {
+                cache->userns_refusal = userns_refusal();
+                cache->userns = cache->userns_refusal ? -1 : 1;
+        }
+        if (cache->userns < 0)
+                return asprintf(ret_what,
+                                "%s needs a user namespace (this supervisor runs as uid %u, not root), and "
+                                "this kernel refuses them to unprivileged users: %s",
+                                key, (unsigned) geteuid(), cache->userns_refusal) < 0
+                        ? -ENOMEM
+                        : -EPERM;
+        (void) snprintf(p->uid_map, sizeof(p->uid_map), "%u %u 1\n", (unsigned) geteuid(),
+                        (unsigned) geteuid());
+        (void) snprintf(p->gid_map, sizeof(p->gid_map), "%u %u 1\n", (unsigned) getegid(),
+                        (unsigned) getegid());
+        p->sb.user_ns = true;
+        p->sb.uid_map = p->uid_map;
+        p->sb.gid_map = p->gid_map;
+        return 0;
 }
 
 int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cache *cache, sandbox_plan *p,
                       char **ret_what) {
         const char *key;
-        int r;
+        int r = 0;
 
         *p = (sandbox_plan){ 0 };
         *ret_what = NULL;
         if (!sandbox_settings_any(s))
                 return 0;
-        /* Said before anything is tried: the child would only fail with EPERM, less clearly. */
-        if (geteuid() != 0 && (key = key_needing_root(s)))
-                return asprintf(ret_what, "%s needs a supervisor running as root (this one runs as uid %u)",
-                                key, (unsigned) geteuid()) < 0
+        /* Said before anything is tried: the child would only fail with EPERM, less clearly. A
+         * user namespace gives capabilities in it alone: none to keep across exec. */
+        if (geteuid() != 0 && s->ambient)
+                return asprintf(ret_what,
+                                "AmbientCapabilities= needs a supervisor running as root (this one runs "
+                                "as uid %u: a user namespace gives no capability outside it)",
+                                (unsigned) geteuid()) < 0
                         ? -ENOMEM
                         : -EPERM;
+        if (geteuid() != 0 && (key = key_needing_root(s)))
+                r = plan_user_ns(p, key, cache, ret_what);
+        if (r < 0)
+                return r;
         p->sb.active = true;
         r = plan_caps(p, s, ret_what);
         if (r >= 0 && (r = plan_mounts(p, s)) < 0 &&
@@ -539,9 +596,10 @@ int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cach
         if (r >= 0 && sandbox_settings_filters(s))
                 r = plan_filters(p, s, cache, ret_what);
         p->sb.net_ns = s->private_network;
-        /* As systemd: a process without CAP_SYS_ADMIN may only load a filter with no_new_privs. */
-        p->sb.no_new_privs =
-                p->sb.n_filters > 0 && (!becomes_root || !(p->sb.keep & CAP_BIT(CAP_SYS_ADMIN)));
+        /* As systemd: a process without CAP_SYS_ADMIN may only load a filter with no_new_privs; in
+         * a user namespace, always: nothing it executes gains a privilege. */
+        p->sb.no_new_privs = p->sb.user_ns ||
+                (p->sb.n_filters > 0 && (!becomes_root || !(p->sb.keep & CAP_BIT(CAP_SYS_ADMIN))));
         if (r < 0)
                 sandbox_plan_done(p);
         return r;

@@ -71,6 +71,10 @@ typedef struct sandbox_cache_entry {
 typedef struct sandbox_cache {
         sandbox_cache_entry e[8];
         unsigned next; /* the slot to fill or replace next */
+        /* Whether this kernel gives unprivileged users a user namespace, read once: 0 not yet
+         * known, 1 yes, -1 no (userns_refusal says why). */
+        int userns;
+        const char *userns_refusal;
 } sandbox_cache;
 
 void sandbox_cache_done(sandbox_cache *c);
@@ -80,17 +84,26 @@ typedef struct sandbox_plan {
         spawn_sandbox sb;
         spawn_mount mounts[64];
         char *whats[64]; /* the mounts' words, "ReadOnlyPaths=/srv" */
+        char uid_map[32], gid_map[32];
 } sandbox_plan;
 
 /*
  * The plan of @s, for a child that becomes root (@becomes_root) or not; its filters from @cache,
- * compiled into it if they are not there yet. Returns 0 (a plan, or none: ret->sb.active false),
- * or -errno with *ret_what naming the option that could not be made (malloc'ed). The plan is good
- * until the next call with the same cache.
+ * compiled into it if they are not there yet. A supervisor that is not root gets the namespaces
+ * inside a user namespace (where the kernel gives unprivileged users one: else -EPERM naming the
+ * sysctl) and a child without any capability; AmbientCapabilities= stays -EPERM. Returns 0 (a
+ * plan, or none: ret->sb.active false), or -errno with *ret_what naming the option that could
+ * not be made (malloc'ed). The plan is good until the next call with the same cache.
  */
 int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cache *cache, sandbox_plan *ret,
                       char **ret_what);
 void sandbox_plan_done(sandbox_plan *p);
+
+/* The number (0-63) of the capability @name ("cap_chown", lower case), or -EINVAL (sandbox-names.c). */
+int sandbox_capability_number(const char *name);
+
+/* Whether @name is a system call this libseccomp knows, on any architecture (sandbox-names.c). */
+bool sandbox_syscall_known(const char *name);
 
 /* The system call groups (systemd's): the names of @name, or NULL. */
 const char *const *sandbox_syscall_group(const char *name);

@@ -21,7 +21,7 @@ typedef int (*sockdiag_listener_fn)(const sockdiag_listener *l, void *userdata);
 
 /*
  * sockdiag_listeners() - every TCP socket of @family in LISTEN state on local @port, in the network
- * namespace of @diag_fd (a NETLINK_SOCK_DIAG socket). The kernel answers at once (a dump of its
+ * namespace of @diag_fd (a NETLINK_SOCK_DIAG socket; -1: read /proc/net/tcp{,6}). The kernel answers at once (a dump of its
  * own tables): nothing here waits on anyone. Return: 0, or -errno (-EPROTONOSUPPORT without
  * inet_diag).
  */

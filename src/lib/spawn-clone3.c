@@ -56,6 +56,8 @@ enum {
         STEP_STDIO,
         STEP_BOUNDING,
         STEP_AMBIENT,
+        STEP_USER_NS,
+        STEP_CAPS_CLEAR,
         STEP_MOUNT_NS,
         STEP_NET_NS,
         STEP_FILTER_NNP,
@@ -75,6 +77,8 @@ static const char *const spawn_steps[] = {
         [STEP_STDIO] = "output redirection",
         [STEP_BOUNDING] = "CapabilityBoundingSet=",
         [STEP_AMBIENT] = "AmbientCapabilities=",
+        [STEP_USER_NS] = "the sandbox's user namespace",
+        [STEP_CAPS_CLEAR] = "dropping the user namespace's capabilities",
         [STEP_MOUNT_NS] = "the sandbox's mount namespace",
         [STEP_NET_NS] = "PrivateNetwork=",
         [STEP_FILTER_NNP] = "no_new_privs (for the system call filter)",
@@ -375,10 +379,47 @@ CHILD_FN static int spawn_child_network(spawn_child_ctx *c) {
         return 0;
 }
 
-/* Namespaces first (while root), then the bounding set (which needs CAP_SETPCAP). */
+CHILD_FN static int child_write(const char *path, const char *text) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
+
+        safe_close(fd); /* keeps errno */
+        if (n >= 0 && (size_t) n != strlen(text))
+                errno = EIO;
+        return n >= 0 && (size_t) n == strlen(text) ? 0 : -1;
+}
+
+/* As systemd's PrivateUsers= in a user manager: a user namespace in which only our own uid and gid
+ * exist (an unprivileged process may map itself, once setgroups is denied), and in it every
+ * capability, for the mount and network namespaces made next (owned by it). */
+CHILD_FN static int spawn_child_user(spawn_child_ctx *c) {
+        const spawn_sandbox *sb = c->p->sandbox;
+
+        if (unshare(CLONE_NEWUSER) < 0 || child_write("/proc/self/setgroups", "deny") < 0 ||
+            child_write("/proc/self/uid_map", sb->uid_map) < 0 ||
+            child_write("/proc/self/gid_map", sb->gid_map) < 0)
+                return spawn_child_fail(c, STEP_USER_NS, errno);
+        return 0;
+}
+
+/* What the user namespace gave goes before anything else runs: effective, permitted, inheritable
+ * and ambient (the bounding set is already empty). */
+CHILD_FN static int spawn_child_caps_clear(spawn_child_ctx *c) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = { { 0 }, { 0 } };
+
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || syscall(SYS_capset, &h, d) < 0)
+                return spawn_child_fail(c, STEP_CAPS_CLEAR, errno);
+        return 0;
+}
+
+/* Namespaces first (while root, or in our own user namespace), then the bounding set (which needs
+ * CAP_SETPCAP). */
 CHILD_FN static int spawn_child_sandbox(spawn_child_ctx *c) {
         const spawn_sandbox *sb = c->p->sandbox;
 
+        if (sb->user_ns && spawn_child_user(c) != 0)
+                return 127;
         if (sb->mount_ns && spawn_child_mounts(c) != 0)
                 return 127;
         if (sb->net_ns && spawn_child_network(c) != 0)
@@ -386,6 +427,8 @@ CHILD_FN static int spawn_child_sandbox(spawn_child_ctx *c) {
         for (unsigned cap = 0; sb->drop_bounding && cap <= sb->last_cap; cap++)
                 if (!(sb->keep & (UINT64_C(1) << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
                         return spawn_child_fail(c, STEP_BOUNDING, errno);
+        if (sb->user_ns && spawn_child_caps_clear(c) != 0)
+                return 127;
         if (sb->ambient && c->p->creds && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
                 return spawn_child_fail(c, STEP_AMBIENT, errno);
         return 0;
@@ -436,7 +479,9 @@ static int spawn_child_privileges(spawn_child_ctx *c) {
                         return spawn_child_fail(c, STEP_RLIMIT, errno);
         if (p->umask >= 0)
                 (void) umask((mode_t) p->umask);
-        if (p->creds && setgroups(p->creds->n_groups, p->creds->groups) < 0)
+        /* In a user namespace setgroups is denied (it could drop a group that denies access). */
+        if (p->creds && !(p->sandbox && p->sandbox->user_ns) &&
+            setgroups(p->creds->n_groups, p->creds->groups) < 0)
                 return spawn_child_fail(c, STEP_SETGROUPS, errno);
         if (p->creds && setresgid(p->creds->gid, p->creds->gid, p->creds->gid) < 0)
                 return spawn_child_fail(c, STEP_SETGID, errno);

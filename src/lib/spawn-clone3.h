@@ -63,6 +63,11 @@ struct sock_fprog;
 /* What a sandboxed child does besides, prepared by the parent: syscalls only in the child. */
 typedef struct spawn_sandbox {
         bool active;
+        /* A supervisor that is not root: a user namespace first, where only our own uid and gid
+         * exist (setgroups denied), for the namespaces below; every capability it gave is dropped
+         * (bounding set included) before exec. */
+        bool user_ns;
+        const char *uid_map, *gid_map; /* "65534 65534 1\n" */
         bool drop_bounding; /* drop every capability up to last_cap not in keep */
         uint64_t keep;
         unsigned last_cap;

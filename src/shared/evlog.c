@@ -71,6 +71,9 @@ enum {
         F_KILL_SIGNAL,
         F_KILL_UID,
         F_KILL_PID,
+        F_RELOAD_UID,
+        F_RELOAD_PID,
+        F_HEALTH,
         F_HOW,
         F_EXIT_CODE,
         F_SIGNAL,
@@ -89,8 +92,8 @@ enum {
 
 /* The fields every form carries, in order; NULL value means null. */
 typedef struct evlog_fields {
-        char ts[32], pid[16], stop_uid[16], stop_pid[16], kill_uid[16], kill_pid[16], exit_code[16],
-                leftover[16], runtime[24], attempt[16], delay[24];
+        char ts[32], pid[16], stop_uid[16], stop_pid[16], kill_uid[16], kill_pid[16], reload_uid[16],
+                reload_pid[16], exit_code[16], leftover[16], runtime[24], attempt[16], delay[24];
         const char *str[_F_MAX];
 } evlog_fields;
 
@@ -111,6 +114,9 @@ static const char *const field_names[_F_MAX] = {
         [F_KILL_SIGNAL] = "kill_signal",
         [F_KILL_UID] = "kill_uid",
         [F_KILL_PID] = "kill_pid",
+        [F_RELOAD_UID] = "reload_uid",
+        [F_RELOAD_PID] = "reload_pid",
+        [F_HEALTH] = "health",
         [F_HOW] = "how",
         [F_EXIT_CODE] = "exit_code",
         [F_SIGNAL] = "signal",
@@ -129,7 +135,8 @@ static const char *const field_names[_F_MAX] = {
 /* Which fields are JSON numbers or booleans rather than strings. */
 static bool field_is_number(int f) {
         return f == F_PID || f == F_STOP_UID || f == F_STOP_PID || f == F_KILL_UID || f == F_KILL_PID ||
-                f == F_EXIT_CODE || f == F_LEFTOVER || f == F_RUNTIME;
+                f == F_RELOAD_UID || f == F_RELOAD_PID || f == F_EXIT_CODE || f == F_LEFTOVER ||
+                f == F_RUNTIME;
 }
 static bool field_is_bool(int f) {
         return f == F_INTENTIONAL || f == F_CORE || f == F_ESCALATED || f == F_OOM;
@@ -138,6 +145,10 @@ static bool field_is_bool(int f) {
 #define BOOLSTR(b)    ((b) ? "true" : "false")
 #define EMPTY_NULL(s) ((s) && *(s) ? (s) : NULL)
 
+static bool evlog_is_reload(const corral_event *ev) {
+        return ev->type == CORRAL_EVENT_RELOADED || ev->type == CORRAL_EVENT_RELOAD_FAILED;
+}
+
 static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
         evlog_format_ts(ev->ts_usec, f->ts);
         (void) snprintf(f->pid, sizeof(f->pid), "%d", (int) ev->pid);
@@ -145,6 +156,8 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
         (void) snprintf(f->stop_pid, sizeof(f->stop_pid), "%d", (int) ev->stop_pid);
         (void) snprintf(f->kill_uid, sizeof(f->kill_uid), "%u", (unsigned) ev->kill_uid);
         (void) snprintf(f->kill_pid, sizeof(f->kill_pid), "%d", (int) ev->kill_pid);
+        (void) snprintf(f->reload_uid, sizeof(f->reload_uid), "%u", (unsigned) ev->reload_uid);
+        (void) snprintf(f->reload_pid, sizeof(f->reload_pid), "%d", (int) ev->reload_pid);
         (void) snprintf(f->exit_code, sizeof(f->exit_code), "%d", ev->exit_code);
         (void) snprintf(f->leftover, sizeof(f->leftover), "%u", ev->leftover);
         (void) snprintf(f->runtime, sizeof(f->runtime), "%" PRIu64, ev->runtime_usec / 1000);
@@ -164,6 +177,10 @@ static void evlog_fields_fill(const corral_event *ev, evlog_fields *f) {
                 [F_KILL_SIGNAL] = ev->kill_signal > 0 ? signal_to_name(ev->kill_signal) : NULL,
                 [F_KILL_UID] = ev->kill_signal > 0 && ev->kill_uid != (uid_t) -1 ? f->kill_uid : NULL,
                 [F_KILL_PID] = ev->kill_signal > 0 && ev->kill_pid > 0 ? f->kill_pid : NULL,
+                [F_RELOAD_UID] = evlog_is_reload(ev) && ev->reload_uid != (uid_t) -1 ? f->reload_uid : NULL,
+                [F_RELOAD_PID] = evlog_is_reload(ev) && ev->reload_pid > 0 ? f->reload_pid : NULL,
+                [F_HEALTH] =
+                        ev->health != CORRAL_HEALTH_UNKNOWN ? corral_health_to_string(ev->health) : NULL,
                 [F_HOW] = corral_how_to_string(ev->how),
                 [F_EXIT_CODE] = ev->how == CORRAL_HOW_EXITED ? f->exit_code : NULL,
                 [F_SIGNAL] = ev->signal > 0 ? signal_to_name(ev->signal) : NULL,
@@ -345,6 +362,11 @@ static void text_facts(text_parts *p, const corral_event *ev) {
                 if (ev->stop_pid > 0)
                         fprintf(p->f, " (pid %d)", (int) ev->stop_pid);
         }
+        if (evlog_is_reload(ev) && ev->reload_uid != (uid_t) -1) {
+                fprintf(part(p), "asked by uid %u", (unsigned) ev->reload_uid);
+                if (ev->reload_pid > 0)
+                        fprintf(p->f, " (pid %d)", (int) ev->reload_pid);
+        }
         if ((verdict || ev->type == CORRAL_EVENT_STOPPING) && ev->intentional && ev->cause) {
                 fputs("because ", part(p));
                 text_escaped(p->f, ev->cause);
@@ -497,6 +519,9 @@ static const char *level_name(int i) {
 static const char *how_name(int i) {
         return corral_how_to_string((corral_how) i);
 }
+static const char *health_name(int i) {
+        return corral_health_to_string((corral_health) i);
+}
 
 /* RFC 3339 in UTC, as format_ts() writes it. */
 static uint64_t ts_from_string(const char *s) {
@@ -518,7 +543,8 @@ static json_int_t jint(json_t *o, const char *key, json_int_t dflt) {
 
 int evlog_event_from_json(json_t *o, corral_event *ret) {
         const char *sig = json_string_value(json_object_get(o, "signal"));
-        int type, level, how = CORRAL_HOW_NONE;
+        const char *kill_sig = json_string_value(json_object_get(o, "kill_signal"));
+        int type, level, how = CORRAL_HOW_NONE, health = CORRAL_HEALTH_UNKNOWN;
 
         if (enum_from_string(json_string_value(json_object_get(o, "event")), event_name, _CORRAL_EVENT_MAX,
                              &type) < 0 ||
@@ -528,6 +554,8 @@ int evlog_event_from_json(json_t *o, corral_event *ret) {
                 return -EINVAL;
         (void) enum_from_string(json_string_value(json_object_get(o, "how")), how_name,
                                 CORRAL_HOW_UNKNOWN + 1, &how);
+        (void) enum_from_string(json_string_value(json_object_get(o, "health")), health_name,
+                                CORRAL_HEALTH_UNHEALTHY + 1, &health);
         *ret = (corral_event){
                 .type = type,
                 .level = level,
@@ -539,6 +567,7 @@ int evlog_event_from_json(json_t *o, corral_event *ret) {
                 .intentional = json_is_true(json_object_get(o, "intentional")),
                 .stop_uid = (uid_t) jint(o, "stop_uid", -1),
                 .stop_pid = (pid_t) jint(o, "stop_pid", 0),
+                .cause = json_string_value(json_object_get(o, "cause")),
                 .how = how,
                 .exit_code = (int) jint(o, "exit_code", -1),
                 .signal = sig ? parse_signal(sig) : 0,
@@ -551,9 +580,17 @@ int evlog_event_from_json(json_t *o, corral_event *ret) {
                 .restart_delay_usec = (uint64_t) jint(o, "restart_delay_ms", 0) * 1000,
                 .message = json_string_value(json_object_get(o, "message")) ?: "",
                 .stderr_tail = json_string_value(json_object_get(o, "stderr")),
+                .kill_signal = kill_sig ? parse_signal(kill_sig) : 0,
+                .kill_uid = (uid_t) jint(o, "kill_uid", -1),
+                .kill_pid = (pid_t) jint(o, "kill_pid", 0),
+                .reload_uid = (uid_t) jint(o, "reload_uid", -1),
+                .reload_pid = (pid_t) jint(o, "reload_pid", 0),
+                .health = health,
         };
         if (ret->signal < 0)
                 ret->signal = 0;
+        if (ret->kill_signal < 0)
+                ret->kill_signal = 0;
         return 0;
 }
 

@@ -44,7 +44,7 @@ json_t *evlog_event_to_json(const corral_event *ev);
 
 /* The most journal fields of one event (MESSAGE=, PRIORITY=, MESSAGE_ID= and the CORRAL_* fields),
  * and the size of each: a stderr tail is at most 1 KiB. */
-#define EVLOG_JOURNAL_FIELDS    28
+#define EVLOG_JOURNAL_FIELDS    31
 #define EVLOG_JOURNAL_FIELD_MAX (1024 + 512)
 
 /* The event's journal fields, "KEY=value" each, into @bufs (@max of them, at least

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-stamp.c: the backend of bench-spawn: statically linked, it writes its first instant
  * ("S <CLOCK_MONOTONIC ns>") to FILE, and in "exit" mode its last one ("E <ns>") just before
- * _exit(0); else it pauses. */
+ * _exit(0), in "crash" mode the same before _exit(1) (bench-systemd's respawn); else it pauses. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,10 +27,10 @@ int main(int argc, char **argv) {
         if (argc < 2)
                 return 2;
         stamp(argv[1], 'S', &first);
-        if (argc > 2 && strcmp(argv[2], "exit") == 0) {
+        if (argc > 2 && (strcmp(argv[2], "exit") == 0 || strcmp(argv[2], "crash") == 0)) {
                 clock_gettime(CLOCK_MONOTONIC, &last);
                 stamp(argv[1], 'E', &last);
-                _exit(0);
+                _exit(strcmp(argv[2], "crash") == 0);
         }
         for (;;)
                 pause();

@@ -774,6 +774,10 @@ static void test_status_says_health(void **state) {
                                 strstr(out, "\"health\":\"healthy\"")))
                 fail_msg("Status never said healthy (hang guard): %s", out);
         assert_non_null(strstr(out, "\"healthFailures\":0"));
+        /* the event says it as a field too, not only in its message */
+        if (!harness_wait_until(strstr(read_log(d), "\"event\":\"health\"") &&
+                                strstr(read_log(d), "\"health\":\"healthy\",\"how\"")))
+                fail_msg("no health event with health=healthy (hang guard): %s", read_log(d));
         assert_int_equal(client(d, ARGS("status", "plain", "--json"), out, sizeof(out)), 0);
         assert_non_null(strstr(out, "\"health\":null"));
         assert_int_equal(client(d, ARGS("stop", "checked"), out, sizeof(out)), 0);
@@ -874,6 +878,48 @@ static void test_logs_and_limits_through_the_client(void **state) {
         r = call(d, IFACE "Start",
                  json_pack("{s:s, s:[s], s:i}", "name", "x", "command", "true", "cpuWeight", 0));
         assert_error(r, "org.varlink.service.InvalidParameter", "parameter", "cpuWeight");
+}
+
+/* The client does not resolve capability and system call names (it loads neither libcap nor
+ * libseccomp): corrald does, and the client says its refusal as the usage error it names, exit 2,
+ * for the option as it was given; nothing is started. */
+static void test_names_only_corrald_resolves(void **state) {
+        daemon_fixture *d = *state;
+        char out[8192];
+
+        assert_int_equal(client(d, ARGS("start", "x", "--capability-bounding-set", "CAP_FLY", "--", "true"),
+                                out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out,
+                               "corral: invalid --capability-bounding-set 'CAP_FLY': expected capability "
+                               "names such as CAP_NET_BIND_SERVICE"));
+        assert_int_equal(client(d, ARGS("start", "x", "-p", "AmbientCapabilities=cap_fly", "--", "true"),
+                                out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out,
+                               "corral: invalid -p AmbientCapabilities value 'cap_fly': expected "
+                               "capability names"));
+        assert_int_equal(client(d,
+                                ARGS("start", "x", "--system-call-filter", "~not_a_syscall", "--", "true"),
+                                out, sizeof(out)),
+                         2);
+        assert_non_null(strstr(out,
+                               "corral: invalid --system-call-filter '~not_a_syscall': expected system "
+                               "call names and @groups"));
+        assert_int_equal(client(d, ARGS("start", "x", "--system-call-filter", "@nope", "--", "true"), out,
+                                sizeof(out)),
+                         2);
+        assert_non_null(strstr(out, "--system-call-filter '@nope'"));
+        assert_int_equal(client(d, ARGS("status", "x"), out, sizeof(out)), 1);
+        assert_non_null(strstr(out, "no backend named x"));
+        assert_int_equal(
+                client(d,
+                       ARGS("start", "x", "--capability-bounding-set", "~CAP_SYS_ADMIN",
+                            "--system-call-filter", "~ptrace", "--", harness_helper(), "pause", d->h->fifo),
+                       out, sizeof(out)),
+                0);
+        harness_wait_ready(d->h, false);
+        assert_int_equal(client(d, ARGS("stop", "x"), out, sizeof(out)), 0);
 }
 
 /* Whether a connection to the socket goes through (and is closed at once). */
@@ -1079,6 +1125,16 @@ static void test_reload_backends(void **state) {
         assert_non_null(
                 strstr(out, "rl-sig: reloaded: backend reloaded (SIGUSR1 delivered to its main process)"));
         harness_wait_said(d->h, 'T', 1);
+        /* its event names who asked, as a Kill's does: here, this process (answered after the event
+         * is logged) */
+        json_t *rr = call(d, IFACE "ReloadBackend", json_pack("{s:[s]}", "names", "rl-sig"));
+        char asked[96];
+        assert_null(error_of(rr));
+        json_decref(rr);
+        harness_wait_said(d->h, 'T', 1);
+        snprintf(asked, sizeof(asked), "\"reload_uid\":%u,\"reload_pid\":%d,", (unsigned) getuid(),
+                 (int) getpid());
+        assert_non_null(strstr(read_log(d), asked));
         assert_int_equal(client(d, ARGS("reload", "rl-sig", "rl-bad"), out, sizeof(out)), 1);
         assert_non_null(strstr(out, "rl-sig: reloaded"));
         assert_non_null(strstr(out, "rl-bad: failed: reload failed: ExecReload=/bin/sh -c"));
@@ -1124,6 +1180,7 @@ int main(void) {
                 T(test_status_and_list_say_what_runs),
                 T(test_status_says_health),
                 T(test_logs_and_limits_through_the_client),
+                T(test_names_only_corrald_resolves),
                 cmocka_unit_test_setup_teardown(test_connection_limit, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_socket_activation, fixture_setup, fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_slow_watcher_is_dropped, fixture_setup,

@@ -337,6 +337,103 @@ static void test_reload_changes_dependencies(void **state) {
         daemon_restart_plain(d);
 }
 
+/* Whether the JSON array a holds exactly the names given (NULL-terminated). */
+static bool names_are(json_t *a, const char *const *names) {
+        size_t n = 0;
+
+        for (; names[n]; n++)
+                if (!json_is_string(json_array_get(a, n)) ||
+                    strcmp(json_string_value(json_array_get(a, n)), names[n]) != 0)
+                        return false;
+        return json_is_array(a) && json_array_size(a) == n;
+}
+
+/* The line of `corral list` that begins with name. */
+static const char *list_line(const char *out, const char *name, char *buf, size_t size) {
+        for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strncmp(l, name, strlen(name)) == 0 && l[strlen(name)] == ' ') {
+                        snprintf(buf, size, "%.*s", (int) strcspn(l, "\n"), l);
+                        return buf;
+                }
+        fail_msg("no line for %s in:\n%s", name, out);
+        return NULL;
+}
+
+/* A start queued behind what it is ordered after: Status, List, `corral status` and `corral list`
+ * say it waits and for what, and show After= and Requires=; once it no longer waits, they say
+ * nothing of it. */
+static void test_status_says_what_a_start_waits_for(void **state) {
+        daemon_fixture *d = *state;
+        const char *extra[] = { "--definitions", defs, NULL };
+        char out[8192], line[512];
+        json_t *b, *r;
+
+        snprintf(defs, sizeof(defs), "%s/defs", d->h->tmpdir);
+        assert_int_equal(mkdir(defs, 0755), 0);
+        write_def(d, "slow", "notify-never", "Ready=notify\nTimeoutStartSec=infinity\n"); /* never ready */
+        write_def(d, "app", "pause", "Requires=slow\n");
+        write_def(d, "cron", "pause", "After=app\n");
+        daemon_start(d, extra);
+
+        b = status(d, "app");
+        assert_true(names_are(json_object_get(b, "waitingFor"), (const char *[]){ "slow", NULL }));
+        assert_true(names_are(json_object_get(b, "requires"), (const char *[]){ "slow", NULL }));
+        assert_true(names_are(json_object_get(b, "after"), (const char *[]){ "slow", NULL }));
+        json_decref(b);
+        b = status(d, "cron");
+        assert_true(names_are(json_object_get(b, "waitingFor"), (const char *[]){ "app", NULL }));
+        assert_true(names_are(json_object_get(b, "after"), (const char *[]){ "app", NULL }));
+        assert_true(json_is_null(json_object_get(b, "requires")));
+        json_decref(b);
+        b = status(d, "slow");
+        assert_string_equal(jstr(b, "state"), "starting");
+        assert_true(json_is_null(json_object_get(b, "waitingFor")));
+        assert_true(json_is_null(json_object_get(b, "after")));
+        json_decref(b);
+        r = call(d, IFACE "List", NULL);
+        json_t *v;
+        size_t i, seen = 0;
+        json_array_foreach(param(r, "backends"), i, v) if (strcmp(jstr(v, "name"), "app") == 0) {
+                assert_true(names_are(json_object_get(v, "waitingFor"), (const char *[]){ "slow", NULL }));
+                seen++;
+        }
+        assert_int_equal(seen, 1);
+        json_decref(r);
+
+        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "app", NULL }), 0);
+        assert_non_null(strstr(out, "\nafter      slow\n"));
+        assert_non_null(strstr(out, "\nrequires   slow\n"));
+        assert_non_null(strstr(out, "\nwaiting    to start once ready: slow\n"));
+        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "cron", NULL }), 0);
+        assert_non_null(strstr(out, "\nrequires   -\n"));
+        assert_non_null(strstr(out, "\nwaiting    to start once ready: app\n"));
+        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "slow", NULL }), 0);
+        assert_null(strstr(out, "waiting ")); /* no dependencies: no lines for them */
+        assert_null(strstr(out, "\nafter "));
+        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "list", NULL }), 0);
+        assert_non_null(strstr(list_line(out, "app", line, sizeof(line)), " waiting "));
+        assert_non_null(strstr(list_line(out, "slow", line, sizeof(line)), " starting "));
+        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "list", "--json", NULL }), 0);
+        assert_non_null(strstr(out, "waitingFor"));
+
+        /* slow stopped: app's start cannot go (it requires slow), cron's may (After= only) */
+        r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "slow"));
+        assert_null(error_of(r));
+        json_decref(r);
+        harness_wait_said(d->h, 'R', 1); /* cron runs */
+        b = status(d, "app");
+        assert_true(json_is_null(json_object_get(b, "waitingFor")));
+        assert_true(names_are(json_object_get(b, "requires"), (const char *[]){ "slow", NULL }));
+        json_decref(b);
+        b = status(d, "cron");
+        assert_string_equal(jstr(b, "state"), "running");
+        assert_true(json_is_null(json_object_get(b, "waitingFor")));
+        json_decref(b);
+        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "app", NULL }), 0);
+        assert_null(strstr(out, "waiting "));
+        daemon_restart_plain(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_verify_cycles_and_unknown_names, fixture_setup,
@@ -344,6 +441,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_order_stop_cause_and_start, fixture_setup,
                                                 fixture_teardown),
                 cmocka_unit_test_setup_teardown(test_reload_changes_dependencies, fixture_setup,
+                                                fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_status_says_what_a_start_waits_for, fixture_setup,
                                                 fixture_teardown),
         };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-health.c: readiness by HTTP, and health checks: a server that stops answering is killed as unhealthy
- * and restarted; one that answers is left alone. */
+ * and restarted; one that answers is left alone; none runs while a backend starts or stops. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -163,6 +163,7 @@ static void test_stopped_server_is_unhealthy_and_restarted(void **state) {
         const recorded_event *e = harness_wait_event(h, b, CORRAL_EVENT_HEALTH);
         assert_int_equal(e->ev.level, CORRAL_LEVEL_INFO);
         assert_string_equal(e->message, "backend healthy");
+        assert_int_equal(e->ev.health, CORRAL_HEALTH_HEALTHY);
         assert_int_equal(corral_backend_get_health(b, &failures), CORRAL_HEALTH_HEALTHY);
         assert_int_equal(failures, 0);
         pidfd = (int) syscall(SYS_pidfd_open, corral_backend_get_pid(b), 0);
@@ -172,8 +173,10 @@ static void test_stopped_server_is_unhealthy_and_restarted(void **state) {
         e = harness_wait_events(h, "frozen", CORRAL_EVENT_HEALTH, 2);
         assert_int_equal(e->ev.level, CORRAL_LEVEL_WARNING);
         assert_string_equal(e->message, "health check failed (1 of 2 in a row): no answer within 1000 ms");
+        assert_int_equal(e->ev.health, CORRAL_HEALTH_UNHEALTHY);
         const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_UNHEALTHY);
         assert_int_equal(r->ev.level, CORRAL_LEVEL_WARNING);
+        assert_int_equal(r->ev.health, CORRAL_HEALTH_UNHEALTHY);
         assert_false(r->ev.intentional);
         assert_true(r->ev.escalated);
         assert_int_equal(r->ev.signal, SIGKILL);
@@ -297,6 +300,101 @@ static void test_private_network_is_checked_inside(void **state) {
         stop(h, b);
 }
 
+/* Lines in a file (0 if it is not there yet). */
+static unsigned lines_in(const char *path) {
+        FILE *f = fopen(path, "re");
+        unsigned n = 0;
+        int c;
+
+        if (!f)
+                return 0;
+        while ((c = fgetc(f)) != EOF)
+                n += c == '\n';
+        fclose(f);
+        return n;
+}
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+
+        assert_non_null(f);
+        fputs(text, f);
+        assert_int_equal(fclose(f), 0);
+}
+
+/* Run the loop until the witness's health checks have run n more times: time enough for a check
+ * of the other backend to have run too, had it been due. */
+static void let_checks_run(harness *h, const char *witness, unsigned n) {
+        unsigned from = lines_in(witness);
+
+        if (!harness_run_until(h, lines_in(witness) >= from + n))
+                fail_msg("the witness's health checks did not run (hang guard)");
+}
+
+/* Health checks run only while it runs: never while it starts (slow to be ready), never while it
+ * stops (slow to stop). Each check of "subject" appends the phase the test is in to a file; a
+ * "witness" checked as often all along shows that checks did run meanwhile, for a backend that
+ * runs. The phase changes only where no check of the subject can be under way: before its start
+ * is over, and after its stop began (a check under way then is cancelled, its command killed). */
+static void test_no_health_check_while_starting_or_stopping(void **state) {
+        harness *h = *state;
+        char phase[400], runs[400], witness[400], flag[400], check[1300], ready[500];
+        char *argv[] = { (char *) harness_helper(), "term-ignore", h->fifo, NULL };
+        corral_spec *s = exec_spec(h, "witness", "none");
+        corral_backend *w, *b;
+
+        snprintf(phase, sizeof(phase), "%s/phase", h->tmpdir);
+        snprintf(runs, sizeof(runs), "%s/runs", h->tmpdir);
+        snprintf(witness, sizeof(witness), "%s/witness", h->tmpdir);
+        snprintf(flag, sizeof(flag), "%s/loaded", h->tmpdir);
+        snprintf(check, sizeof(check), "exec:echo x >> '%s'", witness);
+        assert_int_equal(corral_spec_set_health_check(s, check), 0);
+        assert_int_equal(corral_spec_set_health_check_interval(s, 20 * MSEC), 0);
+        w = spawn(h, s);
+        harness_wait_event(h, w, CORRAL_EVENT_HEALTH);
+
+        write_file(phase, "starting\n");
+        snprintf(ready, sizeof(ready), "exec:test -e '%s'", flag);
+        snprintf(check, sizeof(check), "exec:cat '%s' >> '%s'", phase, runs);
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "subject"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_readiness(s, ready), 0);
+        assert_int_equal(corral_spec_set_start_timeout(s, 0), 0); /* as slow to load as it likes */
+        assert_int_equal(corral_spec_set_health_check(s, check), 0);
+        assert_int_equal(corral_spec_set_health_check_interval(s, 20 * MSEC), 0);
+        assert_int_equal(corral_spec_set_health_check_failures(s, 1000), 0);
+        assert_int_equal(corral_spec_set_grace(s, 300 * SEC), 0); /* it ignores SIGTERM: killed below */
+        b = spawn(h, s);
+        harness_wait_said(h, 'R', 2);
+        let_checks_run(h, witness, 5);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_STARTING);
+        assert_int_equal(lines_in(runs), 0); /* none while it starts */
+
+        write_file(phase, "running\n");
+        write_file(flag, "");
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        assert_true(harness_run_until(h, lines_in(runs) >= 2)); /* checked once it runs */
+
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        write_file(phase, "stopping\n");
+        let_checks_run(h, witness, 5);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_STOPPING);
+        assert_true(corral_backend_kill(b, SIGKILL, CORRAL_KILL_ALL) > 0);
+        harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        let_checks_run(h, witness, 2);
+
+        FILE *f = fopen(runs, "re");
+        char line[64];
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f))
+                if (strcmp(line, "running\n") != 0)
+                        fail_msg("a health check ran while it was %s", strtok(line, "\n"));
+        fclose(f);
+        corral_backend_unref(b);
+        stop(h, w);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, harness_setup, harness_teardown)
@@ -309,6 +407,7 @@ int main(void) {
                 T(test_exec_failing_is_not_ready),
                 T(test_exec_health_check),
                 T(test_private_network_is_checked_inside),
+                T(test_no_health_check_while_starting_or_stopping),
         };
 
         harness_require_root_cgroup2();

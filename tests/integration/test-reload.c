@@ -71,6 +71,13 @@ static void test_reload_signal(void **state) {
         e = harness_wait_event(h, b, CORRAL_EVENT_RELOADED);
         assert_int_equal(e->ev.level, CORRAL_LEVEL_INFO);
         assert_string_equal(e->ev.message, "backend reloaded (SIGUSR1 delivered to its main process)");
+        assert_int_equal(e->ev.reload_uid, (uid_t) -1); /* the library's caller: nobody named */
+        assert_int_equal(e->ev.reload_pid, 0);
+        harness_wait_said(h, 'T', 1);
+        assert_int_equal(corral_backend_reload_by(b, 1000, 4242), 0);
+        e = harness_wait_events(h, "rl-signal", CORRAL_EVENT_RELOADED, 2);
+        assert_int_equal(e->ev.reload_uid, 1000);
+        assert_int_equal(e->ev.reload_pid, 4242);
         harness_wait_said(h, 'T', 1);
         assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
         stop(h, b);

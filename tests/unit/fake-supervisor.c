@@ -186,11 +186,13 @@ static int fake_kill(registry_backend *b, int sig, corral_kill_whom whom, uid_t 
         return whom == CORRAL_KILL_ALL ? 2 : 1;
 }
 
-static int fake_reload(registry_backend *b) {
+static int fake_reload(registry_backend *b, uid_t uid, pid_t pid) {
         if (!b->live || (b->state != CORRAL_STATE_STARTING && b->state != CORRAL_STATE_RUNNING))
                 return -ESTALE;
         if (!corral_spec_can_reload(b->spec))
                 return -EOPNOTSUPP;
+        b->reload_uid = uid;
+        b->reload_pid = pid;
         return b->reloads++ > 0 ? -EBUSY : 0;
 }
 
@@ -204,7 +206,9 @@ void fake_reload_end(fake_supervisor *f, registry_backend *b, bool ok, int error
                             .cgroup = b->cgroup,
                             .exit_code = -1,
                             .error = error,
-                            .message = ok ? "backend reloaded (faked)" : "reload failed: faked" };
+                            .message = ok ? "backend reloaded (faked)" : "reload failed: faked",
+                            .reload_uid = b->reload_uid,
+                            .reload_pid = b->reload_pid };
 
         b->reloads = 0;
         f->handler(NULL, &ev, f->userdata);

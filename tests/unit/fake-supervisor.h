@@ -33,6 +33,8 @@ struct registry_backend {
         pid_t kill_pid;
         unsigned restarts;    /* spawns asked as restarts, over its launches (counters) */
         unsigned reloads;     /* reloads asked of it: each ends with fake_reload_end() */
+        uid_t reload_uid;     /* and who asked for the last one */
+        pid_t reload_pid;
         sd_event_source *end; /* with a loop: the stop's end, on its next turn */
         registry_backend *next;
 };

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-client-deps.py: the corral command loads what varlink needs and no more: libsystemd, libcgroup,
-# libinih (and through them libgcrypt, lzma, zstd, lz4) are corral-run's, for run and verify only.
+# libinih (and through them libgcrypt, lzma, zstd, lz4) are corral-run's, for run and verify only;
+# libcap and libseccomp are corrald's and corral-run's (corrald resolves the names corral sends); with
+# client-static-jansson (meson option), not even libjansson: libc alone.
 import subprocess
 import sys
 
-FORBIDDEN = ('libsystemd', 'libcgroup', 'libinih', 'libgcrypt', 'liblzma', 'libzstd', 'liblz4')
+FORBIDDEN = ('libsystemd', 'libcgroup', 'libinih', 'libgcrypt', 'liblzma', 'libzstd', 'liblz4', 'libcap',
+             'libseccomp')
 
 
 def needed(path):
@@ -14,8 +17,9 @@ def needed(path):
 
 
 def main():
-    corral, runner = sys.argv[1], sys.argv[2]
-    bad = [lib for lib in needed(corral) if lib.startswith(FORBIDDEN)]
+    corral, runner, jansson = sys.argv[1], sys.argv[2], sys.argv[3]
+    forbidden = FORBIDDEN + (('libjansson',) if jansson == 'static-jansson' else ())
+    bad = [lib for lib in needed(corral) if lib.startswith(forbidden)]
     if bad:
         print(f'{corral} needs {", ".join(bad)}: a client verb pulled in what only run/verify use')
         return 1

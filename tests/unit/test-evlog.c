@@ -15,13 +15,21 @@
 
 #include "evlog.h"
 
-static const char *const fields[] = {
-        "ts",         "level",       "event",      "backend",  "launch",           "pid",
-        "cgroup",     "intentional", "stop_uid",   "stop_pid", "kill_signal",      "kill_uid",
-        "kill_pid",   "how",         "exit_code",  "signal",   "core_dumped",      "escalated",
-        "oom_killed", "leftover",    "runtime_ms", "attempt",  "restart_delay_ms", "message",
-        "stderr",     "cause"
-};
+static const char *const fields[] = { "ts",          "level",
+                                      "event",       "backend",
+                                      "launch",      "pid",
+                                      "cgroup",      "intentional",
+                                      "stop_uid",    "stop_pid",
+                                      "kill_signal", "kill_uid",
+                                      "kill_pid",    "reload_uid",
+                                      "reload_pid",  "health",
+                                      "how",         "exit_code",
+                                      "signal",      "core_dumped",
+                                      "escalated",   "oom_killed",
+                                      "leftover",    "runtime_ms",
+                                      "attempt",     "restart_delay_ms",
+                                      "message",     "stderr",
+                                      "cause" };
 
 static corral_event stopped(void) {
         return (corral_event){ .type = CORRAL_EVENT_STOPPED,
@@ -170,8 +178,23 @@ static corral_event base(corral_event_type t, corral_level l, const char *messag
                                .pid = 2301,
                                .cgroup = "/corral/model-server.0123456789ab",
                                .stop_uid = (uid_t) -1,
+                               .reload_uid = (uid_t) -1,
                                .exit_code = -1,
                                .message = message };
+}
+
+static corral_event reload_by(corral_event_type t, corral_level l, const char *message, uid_t uid,
+                              pid_t pid) {
+        corral_event ev = base(t, l, message);
+
+        ev.reload_uid = uid;
+        ev.reload_pid = pid;
+        return ev;
+}
+
+static corral_event health(corral_event ev, corral_health h) {
+        ev.health = h;
+        return ev;
 }
 
 static corral_event ended(corral_event_type t, corral_level l, const char *message, corral_how how, int code,
@@ -186,6 +209,44 @@ static corral_event ended(corral_event_type t, corral_level l, const char *messa
         ev.core_dumped = how == CORRAL_HOW_DUMPED;
         ev.runtime_usec = runtime_usec;
         return ev;
+}
+
+/* A reload's end names who asked for it (the library's own reload: nobody); health and unhealthy
+ * carry the health as a field, in every form. */
+static void test_reload_and_health_fields(void **state) {
+        corral_event ev =
+                reload_by(CORRAL_EVENT_RELOADED, CORRAL_LEVEL_INFO, "backend reloaded (x)", 1000, 4242);
+        char *s = NULL, bufs[EVLOG_JOURNAL_FIELDS][EVLOG_JOURNAL_FIELD_MAX];
+        int n;
+
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
+        assert_non_null(
+                strstr(s, "\"kill_pid\":null,\"reload_uid\":1000,\"reload_pid\":4242,\"health\":null"));
+        free(s);
+        ev.reload_uid = (uid_t) -1;
+        ev.reload_pid = 0;
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
+        assert_null(strstr(s, "reload_uid")); /* null: left out */
+        free(s);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &s), 0);
+        assert_null(strstr(s, "asked by"));
+        free(s);
+        ev = health(base(CORRAL_EVENT_HEALTH, CORRAL_LEVEL_INFO, "backend healthy"), CORRAL_HEALTH_HEALTHY);
+        ev.reload_uid = 0; /* only a reload's end says who asked for it */
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_JSON, &s), 0);
+        assert_non_null(strstr(s, "\"reload_uid\":null,\"reload_pid\":null,\"health\":\"healthy\""));
+        free(s);
+        ev = health(base(CORRAL_EVENT_UNHEALTHY, CORRAL_LEVEL_WARNING, "backend unhealthy"),
+                    CORRAL_HEALTH_UNHEALTHY);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_LOGFMT, &s), 0);
+        assert_non_null(strstr(s, " health=unhealthy "));
+        free(s);
+        n = evlog_journal_fields(&ev, bufs, EVLOG_JOURNAL_FIELDS);
+        assert_true(n > 0);
+        bool found = false;
+        for (int i = 0; i < n; i++)
+                found = found || strcmp(bufs[i], "CORRAL_HEALTH=unhealthy") == 0;
+        assert_true(found);
 }
 
 static void assert_text(const corral_event *ev, const char *want) {
@@ -279,20 +340,25 @@ static void test_text_line_of_every_event(void **state) {
           "main process lives on");
         T(base(CORRAL_EVENT_ADOPTED, CORRAL_LEVEL_INFO, "backend taken back: supervised again"),
           "02:48:27.123 model-server adopted (info): taken back: supervised again, pid 2301");
-        T(base(CORRAL_EVENT_RELOADED, CORRAL_LEVEL_INFO,
-               "backend reloaded (SIGHUP delivered to its main process)"),
-          "02:48:27.123 model-server reloaded (info): reloaded (SIGHUP delivered to its main process)");
-        T(base(CORRAL_EVENT_RELOAD_FAILED, CORRAL_LEVEL_WARNING,
-               "reload failed: ExecReload=/usr/sbin/nginx -s reload: exited with status 1"),
+        T(reload_by(CORRAL_EVENT_RELOADED, CORRAL_LEVEL_INFO,
+                    "backend reloaded (SIGHUP delivered to its main process)", 0, 2271),
+          "02:48:27.123 model-server reloaded (info): reloaded (SIGHUP delivered to its main process), "
+          "asked "
+          "by uid 0 (pid 2271)");
+        T(reload_by(CORRAL_EVENT_RELOAD_FAILED, CORRAL_LEVEL_WARNING,
+                    "reload failed: ExecReload=/usr/sbin/nginx -s reload: exited with status 1", 1000, 77),
           "02:48:27.123 model-server reload-failed (warning): reload failed: ExecReload=/usr/sbin/nginx -s "
-          "reload: exited with status 1");
-        T(ended(CORRAL_EVENT_UNHEALTHY, CORRAL_LEVEL_WARNING,
-                "backend unhealthy: 3 health checks failed in a row (last: HTTP 503)", CORRAL_HOW_KILLED,
-                SIGKILL, 650000),
+          "reload: exited with status 1, asked by uid 1000 (pid 77)");
+        T(health(ended(CORRAL_EVENT_UNHEALTHY, CORRAL_LEVEL_WARNING,
+                       "backend unhealthy: 3 health checks failed in a row (last: HTTP 503)",
+                       CORRAL_HOW_KILLED, SIGKILL, 650000),
+                 CORRAL_HEALTH_UNHEALTHY),
           "02:48:27.123 model-server unhealthy (warning): unhealthy: 3 health checks failed in a row (last: "
           "HTTP "
           "503), killed by SIGKILL, after 650 ms");
-        T(base(CORRAL_EVENT_HEALTH, CORRAL_LEVEL_WARNING, "health check failed (1 of 3 in a row): HTTP 503"),
+        T(health(base(CORRAL_EVENT_HEALTH, CORRAL_LEVEL_WARNING,
+                      "health check failed (1 of 3 in a row): HTTP 503"),
+                 CORRAL_HEALTH_UNHEALTHY),
           "02:48:27.123 model-server health (warning): health check failed (1 of 3 in a row): HTTP 503");
 #undef T
         assert_int_equal(seen, (1u << _CORRAL_EVENT_MAX) - 1); /* every type has its line here */
@@ -349,6 +415,32 @@ static void test_text_from_json(void **state) {
         json_object_set_new(j, "event", json_string("from-the-future"));
         assert_int_equal(evlog_event_from_json(j, &back), -EINVAL);
         json_decref(j);
+
+        /* and every fact the line shows: a cause, who asked for a reload, a Kill, the health */
+        ev.cause = "redis killed";
+        j = evlog_event_to_json(&ev);
+        assert_int_equal(evlog_event_from_json(j, &back), 0);
+        assert_string_equal(back.cause, "redis killed");
+        json_decref(j);
+        ev = health(reload_by(CORRAL_EVENT_RELOADED, CORRAL_LEVEL_INFO, "backend reloaded (x)", 1000, 77),
+                    CORRAL_HEALTH_HEALTHY);
+        ev.kill_signal = SIGUSR1;
+        ev.kill_uid = 0;
+        ev.kill_pid = 9;
+        j = evlog_event_to_json(&ev);
+        assert_int_equal(evlog_event_from_json(j, &back), 0);
+        assert_int_equal(back.reload_uid, 1000);
+        assert_int_equal(back.reload_pid, 77);
+        assert_int_equal(back.health, CORRAL_HEALTH_HEALTHY);
+        assert_int_equal(back.kill_signal, SIGUSR1);
+        assert_int_equal(back.kill_uid, 0);
+        assert_int_equal(back.kill_pid, 9);
+        assert_int_equal(evlog_format_event(&ev, EVLOG_FORMAT_TEXT, &a), 0);
+        assert_int_equal(evlog_format_event(&back, EVLOG_FORMAT_TEXT, &b), 0);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        json_decref(j);
 }
 
 static void test_priorities_and_ids(void **state) {
@@ -385,6 +477,7 @@ int main(void) {
                 cmocka_unit_test(test_text_quotes_and_escapes),
                 cmocka_unit_test(test_cause),
                 cmocka_unit_test(test_kill_fields),
+                cmocka_unit_test(test_reload_and_health_fields),
                 cmocka_unit_test(test_priorities_and_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

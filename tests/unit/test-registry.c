@@ -265,6 +265,8 @@ static void test_reload_backends(void **state) {
         assert_non_null(
                 registry_reload_backends(f->registry, &who, (char *[]){ "c", "a", "a" }, 3, on_done, &o));
         assert_int_equal(ba->reloads, 2); /* the second joined the first (-EBUSY) */
+        assert_int_equal(ba->reload_uid, who.uid); /* the caller, for its events */
+        assert_int_equal(ba->reload_pid, who.pid);
         fake_reload_end(&f->fake, ba, true, 0);
         assert_int_equal(o.calls, 0); /* c's is not done */
         fake_reload_end(&f->fake, bc, false, ETIMEDOUT);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-varlink-names: every method and error name the code and the tests spell is one the
 # interface files declare; and the code (src/) spells no error name at all: errors reach it only
-# as the macros of varlink-names.h, generated from those files (tools/varlink-names.py).
+# as the macros of varlink-names.h, generated from those files (tools/varlink-names.py). And every
+# error declared is one the code uses: an error no one ever sends is a promise nobody keeps.
 import importlib.util
 import pathlib
 import re
@@ -25,6 +26,10 @@ short = re.compile(r'\b(IFACE|SERVICE)\s+"\.?([A-Z][A-Za-z0-9]*)"')
 prefix = {'IFACE': 'io.corral.Supervisor', 'SERVICE': 'org.varlink.service'}
 # Named on purpose although no interface declares them: what an unknown method is answered with.
 undeclared_on_purpose = {'io.corral.Supervisor.Frob'}
+# Declared although corrald never sends them: the standard org.varlink.service interface's, as
+# every service declares it.
+unsent_on_purpose = {'org.varlink.service.MethodNotImplemented'}
+macros = set()
 
 bad = []
 for d in ('src', 'tests'):
@@ -40,6 +45,11 @@ for d in ('src', 'tests'):
         if d == 'src':
             for n in sorted(used & errors):
                 bad.append('%s spells the error %s: use its macro from varlink-names.h' % (rel, n))
+            macros |= set(re.findall(r'\bVARLINK_ERROR_([A-Z0-9_]+)\b', text))
+for n in sorted(errors - unsent_on_purpose):
+    if names.macro(n.rsplit('.', 1)[1]) not in macros:
+        bad.append('%s is declared, but src/ never sends it (VARLINK_ERROR_%s): send it where it '
+                   'belongs or remove it from the interface' % (n, names.macro(n.rsplit('.', 1)[1])))
 for b in bad:
     print('not ok - ' + b)
 if not bad:

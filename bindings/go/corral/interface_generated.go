@@ -37,6 +37,11 @@ type Backend struct {
 	HealthFailures *int64  `json:"healthFailures,omitempty"`
 	// The definition file it is declared in, or null if it was started over varlink.
 	Definition *string `json:"definition,omitempty"`
+	// A declared backend's After= (with the names its Requires= implies) and Requires=; null when it names none (and for backends started over varlink, which cannot).
+	After    []string `json:"after,omitempty"`
+	Requires []string `json:"requires,omitempty"`
+	// While its start is queued (corral start, or corrald's start of the definitions): the backends it waits for, those it is ordered after that are being started and are not ready yet (empty for the moment between one's readiness and its own launch); null when no start of it waits.
+	WaitingFor []string `json:"waitingFor,omitempty"`
 	// CLOCK_REALTIME in microseconds of the start of its current launch (kept in its record, so also after corrald took it back); null while it has no launch.
 	Started *int64 `json:"started,omitempty"`
 	// With readiness to report (ready notify or tcp): true once it did, false while it has not yet; null without (ready none) or without a launch.
@@ -364,7 +369,6 @@ var (
 	ErrNoSuchBackend        = &Error{Name: "io.corral.Supervisor.NoSuchBackend"}
 	ErrNotPermitted         = &Error{Name: "io.corral.Supervisor.NotPermitted"}
 	ErrOutOfMemory          = &Error{Name: "io.corral.Supervisor.OutOfMemory"}
-	ErrReloadFailed         = &Error{Name: "io.corral.Supervisor.ReloadFailed"}
 	ErrReloadNotSupported   = &Error{Name: "io.corral.Supervisor.ReloadNotSupported"}
 	ErrShuttingDown         = &Error{Name: "io.corral.Supervisor.ShuttingDown"}
 	ErrStartFailed          = &Error{Name: "io.corral.Supervisor.StartFailed"}
@@ -413,11 +417,6 @@ type StartFailedParameters struct {
 
 // ShuttingDownParameters: the parameters of the error io.corral.Supervisor.ShuttingDown (Error.Decode).
 type ShuttingDownParameters struct {
-}
-
-// ReloadFailedParameters: the parameters of the error io.corral.Supervisor.ReloadFailed (Error.Decode).
-type ReloadFailedParameters struct {
-	Message string `json:"message"`
 }
 
 // ReloadNotSupportedParameters: the parameters of the error io.corral.Supervisor.ReloadNotSupported (Error.Decode).

@@ -20,7 +20,6 @@ import (
 var notProvoked = map[string]string{
 	"ShuttingDown": "only while corrald stops, between SIGTERM and its exit",
 	"OutOfMemory":  "only when corrald's allocations fail",
-	"ReloadFailed": "declared, but corrald answers a broken file in Reload's problems instead",
 }
 
 var (
