@@ -184,6 +184,10 @@ static int launch_creds(const corral_spec *s, launch_prep *p, char **ret_what) {
                 creds_done(&p->creds);
                 return r < 0 ? -ENOMEM : -EPERM;
         }
+        if (geteuid() != 0) { /* its own user and group: nothing to switch (setgroups() would fail) */
+                creds_done(&p->creds);
+                return 0;
+        }
         p->have_creds = true;
         return 0;
 }

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,7 +61,14 @@ static int cgroup2_mount(char *buf, size_t size) {
                 return -errno;
         while (fgets(line, sizeof(line), f)) {
                 char mnt[1024];
-                if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %*s %1023s", mnt) == 1) {
+                unsigned maj, min;
+                struct stat st;
+
+                /* A mount hidden under a later one (systemd-ns mounts its own cgroup2 over the
+                 * host's /sys/fs/cgroup, whose unified/ stays listed) is not where cgroups go. */
+                if (strstr(line, " - cgroup2 ") &&
+                    sscanf(line, "%*s %*s %u:%u %*s %1023s", &maj, &min, mnt) == 3 && stat(mnt, &st) == 0 &&
+                    st.st_dev == makedev(maj, min)) {
                         snprintf(buf, size, "%s", mnt);
                         r = 0;
                         break;

@@ -252,6 +252,10 @@ static void test_root_only_refused(void **state) {
         /* Nothing left of them: no leaf but the supervisor's. */
         assert_started(start(u, "after", NULL));
         stop_info(u, "after");
+        /* Its own user, named: nothing to switch (setgroups(2) would need root). */
+        assert_started(start(u, "named", json_pack("{s:s, s:s}", "user", "nobody", "group", "nogroup")));
+        assert_int_equal(pid_uid(backend_pid(u, "named")), NOBODY);
+        stop_info(u, "named");
 }
 
 /* The first verdict of backend name on the Watch w (the caller decrefs it). */
@@ -584,6 +588,55 @@ static void test_own_user_is_privileged(void **state) {
         stop_info(u, "mine");
 }
 
+/* A member of the allowed group (uid 1, in nogroup here) is not corrald's user: its own backend
+ * would run as itself, which this corrald cannot do. Its Start is NotPermitted, saying what it may
+ * ask, before anything is tried (no start-failed record of it). */
+static void test_member_start_refused(void **state) {
+        unpriv *u = *state;
+        const char *extra[] = { "--own-leaf", "yes",      "--state-dir",   u->state,
+                                "--definitions", u->defs, "--allow-group", "nogroup", NULL };
+        siginfo_t si = { 0 };
+        pid_t pid;
+        int pidfd;
+
+        daemon_start(u->d, extra);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                gid_t nogroup = NOBODY;
+                varlink_conn c;
+                json_t *r = NULL;
+                const char *m;
+                int fd;
+                if (setgroups(1, &nogroup) < 0 || setresgid(1, 1, 1) < 0 || setresuid(1, 1, 1) < 0)
+                        _exit(10);
+                fd = varlink_connect(u->d->sock);
+                if (fd < 0)
+                        _exit(11);
+                varlink_conn_init(&c, fd, 0, 0);
+                if (varlink_call(
+                            &c, IFACE "Start",
+                            json_pack("{s:s, s:[s, s]}", "name", "theirs", "command", "/bin/sleep", "1000"),
+                            false, &r) < 0)
+                        _exit(12);
+                m = json_string_value(param(r, "message"));
+                if (!error_of(r) || !strstr(error_of(r), "NotPermitted") || !m ||
+                    !strstr(m, "this corrald runs without root (as uid 65534): it runs backends only as "
+                               "itself")) {
+                        fprintf(stderr, "Start as a member: %s: %s\n", error_of(r) ?: "started", m ?: "");
+                        _exit(13);
+                }
+                _exit(0);
+        }
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pidfd >= 0);
+        harness_pidfd_wait(pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) pidfd, &si, WEXITED), 0);
+        close(pidfd);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        assert_int_equal(si.si_status, 0);
+}
+
 int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "--userns-off") == 0)
                 return userns_off_wrapper(argv);
@@ -604,6 +657,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_sandbox_in_user_namespace, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sandbox_kept_after_readopt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_userns_refused_by_kernel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_member_start_refused, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
