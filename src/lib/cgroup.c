@@ -274,10 +274,14 @@ static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup
 int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
         _cleanup_free_ pid_t *pids = NULL;
         struct stat st;
-        int r, count = cgroup_signal_children(leaf, sig, caps);
+        int r, count = 0;
 
         if (fstat(leaf->fd, &st) < 0)
                 return negative_errno();
+        /* A cgroupfs directory links 2 + its sub-groups: with none (as most of the time), no
+         * listing of the leaf's files to look for them. */
+        if (st.st_nlink != 2)
+                count = cgroup_signal_children(leaf, sig, caps);
         r = cgroup_read_procs(leaf->fd, &pids);
         if (r < 0)
                 return r;
