@@ -261,7 +261,14 @@ int corral_exit(corral *c, int code);
 
 /* Backend specs: what to start and how to stop it. */
 int corral_spec_new(corral_spec **ret);
+/** corral_spec_free() - drop the caller's spec; a frozen one lives on in the backends spawned from it. */
 corral_spec *corral_spec_free(corral_spec *s);
+/**
+ * corral_spec_freeze() - @s is not changed again: a backend spawned from it keeps a reference to it
+ * rather than a copy of its own, so that a supervisor that keeps every spec for its restarts (as
+ * corrald does) does not hold each twice. No setter may be called on @s afterwards. Return: @s.
+ */
+corral_spec *corral_spec_freeze(corral_spec *s);
 /** corral_spec_set_name() - 1-64 chars of [A-Za-z0-9_.@-], not "." or "..". -EINVAL otherwise. */
 int corral_spec_set_name(corral_spec *s, const char *name);
 /** corral_spec_set_argv() - the command; argv[0] is looked up in $PATH if it has no '/'. */

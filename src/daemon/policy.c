@@ -116,6 +116,20 @@ static const char *refuse(char **ret_message, const char *param, const char *fmt
         return param;
 }
 
+/* A corrald without root runs backends as its own user only, never as the caller. */
+static const char *refuse_unprivileged(const struct ucred *cred, char **ret_message) {
+        uid_t self = geteuid();
+        const struct passwd *pw = getpwuid(self);
+        char num[16];
+
+        (void) snprintf(num, sizeof(num), "%u", (unsigned) self);
+        return refuse(ret_message, "user",
+                      "uid %u may start backends as itself only, and this corrald runs without root (as "
+                      "uid %u): it runs backends only as itself (User=%s, if corrald --allow-user-switch "
+                      "names it)",
+                      (unsigned) cred->uid, (unsigned) self, pw ? pw->pw_name : num);
+}
+
 /* As whom: the caller itself unless a user is named and the policy lets it switch to that one. */
 static const char *check_user(const policy *p, const struct ucred *cred, json_t *params,
                               char **ret_message) {
@@ -126,6 +140,8 @@ static const char *check_user(const policy *p, const struct ucred *cred, json_t 
         gid_t gid;
         char num[16];
 
+        if (!user && geteuid() != 0) /* corrald could not switch to the caller: say what it may ask */
+                return refuse_unprivileged(cred, ret_message);
         if (!user) { /* its own backend runs as itself */
                 (void) snprintf(num, sizeof(num), "%u", (unsigned) cred->uid);
                 if (json_object_set_new(params, "user", json_string(num)) < 0)

@@ -410,7 +410,8 @@ static int registry_spawn(registry *r, entry *e, bool restart) {
         e->failed = false;
         e->resume = false;
         gone_unlink(r, e);
-        k = r->ops->spawn(r->sup, e->spec, e->last, restart, &e->backend);
+        /* An entry never changes its spec (a new one replaces it): the backend shares it, not copies it. */
+        k = r->ops->spawn(r->sup, corral_spec_freeze(e->spec), e->last, restart, &e->backend);
         if (k >= 0) {
                 if (e->last)
                         r->ops->unref(e->last);

@@ -40,7 +40,7 @@ int backend_new(corral *c, const corral_spec *s, corral_backend **ret) {
                 .last_exit = -1,
         };
         b->name = strdup(s->name);
-        if (!b->name || corral_spec_copy(s, &b->spec) < 0) {
+        if (!b->name || corral_spec_share(s, &b->spec) < 0) {
                 free(b->name);
                 free(b);
                 return -ENOMEM;
@@ -105,7 +105,23 @@ static void backend_notify_close(corral_backend *b) {
         r->notify_fd = safe_close(r->notify_fd);
 }
 
-static void backend_pidfd_close(backend_run *r) {
+/* The sweep finds a backend by its main pid while its pidfd is open (a pid without one may be reused). */
+static void backend_pid_index(corral_backend *b) {
+        if (b->corral && b->run.pid > 0 && hashmap_put(&b->corral->by_pid, INT_TO_PTR(b->run.pid), b) < 0)
+                b->corral->by_pid_partial = true; /* the sweep looks through the list instead */
+}
+
+static void backend_pid_unindex(corral_backend *b) {
+        corral *c = b->corral;
+
+        if (c && b->run.pid > 0 && hashmap_get(&c->by_pid, INT_TO_PTR(b->run.pid)) == b)
+                (void) hashmap_remove(&c->by_pid, INT_TO_PTR(b->run.pid));
+}
+
+static void backend_pidfd_close(corral_backend *b) {
+        backend_run *r = &b->run;
+
+        backend_pid_unindex(b);
         r->pidfd_source = sd_event_source_disable_unref(r->pidfd_source);
         r->pidfd = safe_close(r->pidfd);
 }
@@ -118,7 +134,7 @@ static void backend_run_close(corral_backend *b) {
         backend_run *r = &b->run;
 
         backend_notify_close(b);
-        backend_pidfd_close(r);
+        backend_pidfd_close(b);
         backend_unwatch(b, &r->events_wd);
         backend_unwatch(b, &r->memevents_wd);
         backend_probe_done(r);
@@ -163,6 +179,7 @@ corral_backend *corral_backend_unref(corral_backend *b) {
         corral_spec_free(b->spec);
         output_done(&b->out);
         free(b->verdicts);
+        free(b->restart_times);
         free(b);
         return NULL;
 }
@@ -186,6 +203,7 @@ void backend_unlink(corral_backend *b) {
 
         if (!b->linked)
                 return;
+        backend_pid_unindex(b);
         *(b->prev ? &b->prev->next : &c->live) = b->next;
         if (b->next)
                 b->next->prev = b->prev;
@@ -434,7 +452,8 @@ static void backend_to_record(const corral_backend *b, record_state *st) {
                               .attempt = b->attempt,
                               .n_restart_times = b->n_restart_times,
                               .next_restart_usec = b->next_restart_usec };
-        memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
+        if (b->restart_times)
+                memcpy(st->restart_times, b->restart_times, sizeof(st->restart_times));
         if (r->intent.cause)
                 (void) snprintf(st->stop_cause, sizeof(st->stop_cause), "%s", r->intent.cause);
         backend_counters_to_record(b, &st->counters);
@@ -493,7 +512,7 @@ static void backend_release(corral_backend *b, corral_state s) {
         if (s != CORRAL_STATE_RUNNING) /* never checked while it starts or stops */
                 backend_health_done(r);
         if (s == CORRAL_STATE_EXITED) { /* the main process is gone: nothing more to hear from it */
-                backend_pidfd_close(r);
+                backend_pidfd_close(b);
                 backend_notify_close(b);
         }
         if (s != CORRAL_STATE_RESTARTING)
@@ -1130,6 +1149,8 @@ static bool restart_allowed(corral_backend *b, uint64_t now) {
                 recent += now - b->restart_times[i] < p->limit_interval_usec;
         if (p->limit_burst > 0 && recent >= p->limit_burst)
                 return false;
+        if (!b->restart_times && !(b->restart_times = calloc(RECORD_RESTART_HISTORY, sizeof(uint64_t))))
+                return true; /* without memory for the ring: this restart is not counted against the limit */
         b->restart_times[b->n_restart_times++ % RECORD_RESTART_HISTORY] = now;
         return true;
 }
@@ -1232,7 +1253,7 @@ static void backend_finish(corral_backend *b) {
         in = backend_verdict_input(b, oom);
         v = verdict_decide(&in);
         backend_conclude(b, &v, 0, true);
-        backend_reap_orphans(c);
+        backend_reap_orphans_later(c);
 }
 
 /* --- A launch: the first, and each restart. --- */
@@ -1256,6 +1277,7 @@ static int backend_attach(corral_backend *b, launch *l) {
         r->cgroup = TAKE_PTR(l->cgroup);
         r->pid = l->pid;
         r->pidfd = TAKE_FD(l->pidfd);
+        backend_pid_index(b);
         r->v1 = l->v1;
         l->v1 = CGROUP_V1_LEAF_INIT;
         r->notify_fd = TAKE_FD(l->notify_fd);
@@ -1753,8 +1775,9 @@ int backend_adopt(corral *c, const corral_spec *spec, const char *id, const reco
                 r->start_usec = r->exit_usec - st->runtime_usec;
         }
         b->attempt = st->attempt;
-        memcpy(b->restart_times, st->restart_times, sizeof(b->restart_times));
-        b->n_restart_times = st->n_restart_times;
+        if (st->n_restart_times > 0 && (b->restart_times = calloc(RECORD_RESTART_HISTORY, sizeof(uint64_t))))
+                memcpy(b->restart_times, st->restart_times, sizeof(st->restart_times));
+        b->n_restart_times = b->restart_times ? st->n_restart_times : 0;
         b->next_restart_usec = st->next_restart_usec;
         backend_counters_from_record(b, &st->counters);
         (void) cgroup_limits_reopen(&c->limits_host, &c->root, r->cgroup, &b->spec->limits, &r->v1);
@@ -1779,6 +1802,7 @@ int backend_adopt_live(corral_backend *b, launch *l, int leaf_fd) {
         int k;
 
         r->pidfd = TAKE_FD(l->pidfd);
+        backend_pid_index(b);
         r->notify_fd = TAKE_FD(l->notify_fd);
         for (int i = 0; i < 2; i++)
                 b->out.pipe_fd[i] = TAKE_FD(l->out_fd[i]);
@@ -1855,7 +1879,13 @@ int backend_adopt_lost(corral_backend *b, const siginfo_t *exit_si) {
 /* --- The children a subreaper gets. --- */
 
 static corral_backend *backend_find_unreaped(corral *c, pid_t pid) {
-        for (corral_backend *b = c->live; b; b = b->next)
+        corral_backend *b = hashmap_get(&c->by_pid, INT_TO_PTR(pid));
+
+        if (b && b->run.pid == pid && !b->run.reaped)
+                return b;
+        if (!c->by_pid_partial)
+                return NULL;
+        for (b = c->live; b; b = b->next)
                 if (b->run.pid == pid && !b->run.reaped)
                         return b;
         return NULL;
@@ -1897,6 +1927,24 @@ void backend_reap_orphans(corral *c) {
                 safe_close(pidfd);
         }
         c->sweeping = false;
+}
+
+static int backend_on_sweep(sd_event_source *s _unused_, void *userdata) {
+        backend_reap_orphans(userdata);
+        return 0;
+}
+
+void backend_reap_orphans_later(corral *c) {
+        if (!c || !c->subreaper)
+                return;
+        if (!c->sweep_source &&
+            (sd_event_add_defer(c->event, &c->sweep_source, backend_on_sweep, c) < 0 ||
+             sd_event_source_set_priority(c->sweep_source, SD_EVENT_PRIORITY_IDLE) < 0)) {
+                c->sweep_source = sd_event_source_disable_unref(c->sweep_source);
+                backend_reap_orphans(c); /* without the source: at once, as it always could be */
+                return;
+        }
+        (void) sd_event_source_set_enabled(c->sweep_source, SD_EVENT_ONESHOT);
 }
 
 static int backend_on_told_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {

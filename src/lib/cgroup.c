@@ -274,10 +274,17 @@ typedef int (*cgroup_leaf_fn)(const cgroup_leaf *leaf, void *userdata);
 /* fn on each command group ("cmd.N", command.c) of the leaf, as a leaf of its own (no deeper: a
  * command's group has no groups). Returns the sum of fn's positive results. */
 static int cgroup_for_each_command(const cgroup_leaf *leaf, cgroup_leaf_fn fn, void *userdata) {
-        int fd = openat(leaf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), count = 0;
-        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        struct stat st;
+        int fd, count = 0;
+        DIR *d;
         struct dirent *de;
 
+        /* A cgroupfs directory links 2 + its sub-groups: with none (as most of the time), no
+         * listing of the leaf's files to look for them. */
+        if (fstat(leaf->fd, &st) < 0 || st.st_nlink == 2)
+                return 0;
+        fd = openat(leaf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d = fd < 0 ? NULL : fdopendir(fd);
         if (!d)
                 return safe_close(fd), 0;
         while ((de = readdir(d))) {

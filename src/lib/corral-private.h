@@ -60,6 +60,9 @@ struct corral {
         int inotify_fd;   /* every backend's cgroup.events and memory.events: one fd for all */
         sd_event_source *inotify_source;
         hashmap watches; /* inotify watch -> backend */
+        hashmap by_pid;  /* main pid -> backend, while its pidfd is open: the sweep's lookup */
+        bool by_pid_partial;           /* an index failed for want of memory: by_pid is not all */
+        sd_event_source *sweep_source; /* the orphan sweep, once per turn of the loop */
         bool nofile_raised;
         struct rlimit nofile; /* what backends get, where we raised our own */
         struct given_fd {
@@ -190,7 +193,8 @@ struct corral_backend {
         backend_output out;  /* its output, kept across launches */
         /* The restart policy's memory, which outlives a launch. */
         unsigned attempt; /* restarts in a row, since the last reset */
-        uint64_t restart_times[RECORD_RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
+        uint64_t *restart_times; /* CLOCK_MONOTONIC of recent restarts, a ring of RECORD_RESTART_HISTORY;
+                                    from the first */
         unsigned n_restart_times;
         uint64_t next_restart_usec; /* CLOCK_MONOTONIC, 0 if none */
         uint64_t restart_delay_usec;
@@ -203,6 +207,8 @@ struct corral_backend {
 };
 
 struct corral_spec {
+        unsigned n_ref; /* the owner's, and each backend's that shares a frozen spec */
+        bool frozen;    /* corral_spec_freeze(): shared by the backends spawned from it, not copied */
         char *name;
         char **argv;
         char **envp;        /* NULL: the supervisor's environment */
@@ -240,6 +246,8 @@ struct corral_spec {
 };
 
 int corral_spec_copy(const corral_spec *s, corral_spec **ret);
+/* A reference to a frozen spec (corral_spec_freeze()), else a copy. 0 or -ENOMEM. */
+int corral_spec_share(const corral_spec *s, corral_spec **ret);
 
 /* It reports readiness or has a watchdog: it gets a notify socket of its own. */
 static inline bool corral_spec_wants_notify(const corral_spec *s) {
@@ -282,6 +290,9 @@ void backend_on_watch(corral_backend *b, int wd);
 int backend_on_exit(corral_backend *b);
 /* The zombies of a subreaper's orphans, reaped (a backend's main process: its exit). */
 void backend_reap_orphans(corral *c);
+/* The same, once whatever else the loop has pending is done: one waitid(P_ALL) walk of every
+ * child for a whole burst of exits, not one per exit. */
+void backend_reap_orphans_later(corral *c);
 /*
  * Run a command of b (command.h) in a sub-group of its current leaf, as its main process runs,
  * with $MAINPID set while the main process lives. timeout_usec 0: no deadline. 0 with *ret, or

@@ -124,7 +124,7 @@ static int corral_probe(corral *c) {
 
 static int corral_on_sigchld(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
                              void *userdata) {
-        backend_reap_orphans(userdata);
+        backend_reap_orphans_later(userdata);
         return 0;
 }
 
@@ -208,6 +208,7 @@ int corral_new(corral **ret, const char *root_path, uint64_t flags) {
         c->inotify_fd = -EBADF;
         c->records = (record_store){ .root = &c->root, .dir_fd = -EBADF };
         c->watches = HASHMAP_INIT(&hashmap_int_ops);
+        c->by_pid = HASHMAP_INIT(&hashmap_int_ops);
         (void) sigemptyset(&c->signals);
         r = cgroup_root_open(root_path, &c->root);
         if (r >= 0 && (flags & CORRAL_NEW_OWN_LEAF))
@@ -248,6 +249,8 @@ corral *corral_free(corral *c) {
         c->inotify_fd = safe_close(c->inotify_fd);
         record_store_done(&c->records);
         hashmap_done(&c->watches);
+        hashmap_done(&c->by_pid);
+        c->sweep_source = sd_event_source_disable_unref(c->sweep_source);
         free(c->fallbacks);
         cgroup_limits_host_done(&c->limits_host, &c->root);
         for (size_t i = 0; i < c->n_given; i++) /* given for an adoption that never came */
@@ -289,7 +292,14 @@ int corral_get_fd(corral *c) {
 }
 
 int corral_dispatch(corral *c) {
-        int r = sd_event_run(c->event, 0);
+        int r = sd_event_run(c->event, 0), on = SD_EVENT_OFF;
+
+        /* The sweep waits for the loop's next turn, which the caller's poll of our fd does not see. */
+        if (c->sweep_source && sd_event_source_get_enabled(c->sweep_source, &on) >= 0 &&
+            on != SD_EVENT_OFF) {
+                (void) sd_event_source_set_enabled(c->sweep_source, SD_EVENT_OFF);
+                backend_reap_orphans(c);
+        }
         return r < 0 ? r : 0;
 }
 

@@ -122,14 +122,17 @@ static void ring_append(output_ring *r, int stream, uint64_t ts, const char *p, 
                               .ts_hi = (uint32_t) (ts >> 32) };
 }
 
+/* The tail is allocated by the first stderr it keeps: most backends never write any. */
 static void tail_append(backend_output *o, const char *p, size_t n) {
-        if (n >= sizeof(o->tail)) {
-                memcpy(o->tail, p + n - sizeof(o->tail), sizeof(o->tail));
-                o->tail_len = sizeof(o->tail);
+        if (!o->tail && !(o->tail = malloc(OUTPUT_TAIL_SIZE)))
+                return; /* only the failure message's last lines are lost */
+        if (n >= OUTPUT_TAIL_SIZE) {
+                memcpy(o->tail, p + n - OUTPUT_TAIL_SIZE, OUTPUT_TAIL_SIZE);
+                o->tail_len = OUTPUT_TAIL_SIZE;
                 return;
         }
-        if (o->tail_len + n > sizeof(o->tail)) {
-                size_t drop = o->tail_len + n - sizeof(o->tail);
+        if (o->tail_len + n > OUTPUT_TAIL_SIZE) {
+                size_t drop = o->tail_len + n - OUTPUT_TAIL_SIZE;
                 memmove(o->tail, o->tail + drop, o->tail_len - drop);
                 o->tail_len -= drop;
         }
@@ -449,7 +452,7 @@ void output_drain(corral_backend *b) {
 }
 
 void output_stderr_tail(const corral_backend *b, char *buf, size_t size) {
-        output_tail_lines(b->out.tail, b->out.tail_len, buf, size);
+        output_tail_lines(b->out.tail ?: "", b->out.tail_len, buf, size);
 }
 
 void output_tail_lines(const char *t, size_t n, char *buf, size_t size) {
@@ -483,6 +486,7 @@ void output_done(backend_output *o) {
         output_file_done(&o->file);
         free(o->ring.buf);
         free(o->ring.rec);
+        free(o->tail);
         *o = BACKEND_OUTPUT_INIT;
 }
 

@@ -50,7 +50,7 @@ typedef struct backend_output {
         int pipe_fd[2]; /* read ends, for stdout and stderr of the current launch; -1 */
         sd_event_source *source[2];
         output_ring ring;
-        char tail[OUTPUT_TAIL_SIZE]; /* last bytes of stderr in this launch */
+        char *tail; /* last bytes of stderr in this launch (OUTPUT_TAIL_SIZE): from its first, else NULL */
         size_t tail_len;
         output_file file;
         int journal_fd; /* a journald stream named after the backend, or -1 */

@@ -19,6 +19,7 @@ int corral_spec_new(corral_spec **ret) {
 
         if (!s)
                 return -ENOMEM;
+        s->n_ref = 1;
         s->type = CORRAL_TYPE_SERVICE;
         s->stop_signal = SIGTERM;
         s->grace_usec = GRACE_DEFAULT_USEC;
@@ -44,8 +45,16 @@ int corral_spec_new(corral_spec **ret) {
         return 0;
 }
 
+corral_spec *corral_spec_freeze(corral_spec *s) {
+        if (s)
+                s->frozen = true;
+        return s;
+}
+
 corral_spec *corral_spec_free(corral_spec *s) {
-        if (s) {
+        if (s && s->n_ref > 1)
+                s->n_ref--;
+        else if (s) {
                 free(s->name);
                 strv_free(s->argv);
                 strv_free(s->envp);
@@ -260,6 +269,14 @@ int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec) {
         return 0;
 }
 
+int corral_spec_share(const corral_spec *s, corral_spec **ret) {
+        if (!s->frozen)
+                return corral_spec_copy(s, ret);
+        *ret = (corral_spec *) s; /* frozen: what it points to is never changed again */
+        (*ret)->n_ref++;
+        return 0;
+}
+
 int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         corral_spec *c = malloc(sizeof(*c));
         int r = c ? 0 : -ENOMEM;
@@ -267,6 +284,8 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         if (r < 0)
                 return r;
         *c = *s; /* every scalar and array; each pointer is replaced by a copy of its own below */
+        c->n_ref = 1;
+        c->frozen = false;
         c->name = c->cwd = c->user = c->group = c->log_file = NULL;
         c->argv = c->envp = NULL;
         c->ready_check.text = c->health.text = NULL;

@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,7 +61,14 @@ static int cgroup2_mount(char *buf, size_t size) {
                 return -errno;
         while (fgets(line, sizeof(line), f)) {
                 char mnt[1024];
-                if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %*s %1023s", mnt) == 1) {
+                unsigned maj, min;
+                struct stat st;
+
+                /* A mount hidden under a later one (systemd-ns mounts its own cgroup2 over the
+                 * host's /sys/fs/cgroup, whose unified/ stays listed) is not where cgroups go. */
+                if (strstr(line, " - cgroup2 ") &&
+                    sscanf(line, "%*s %*s %u:%u %*s %1023s", &maj, &min, mnt) == 3 && stat(mnt, &st) == 0 &&
+                    st.st_dev == makedev(maj, min)) {
                         snprintf(buf, size, "%s", mnt);
                         r = 0;
                         break;
@@ -411,4 +422,16 @@ const recorded_event *harness_wait_events(harness *h, const char *name, corral_e
                 fail_msg("fewer than %u %s events for %s (hang guard)", n, corral_event_type_to_string(type),
                          name);
         return r;
+}
+
+unsigned harness_free_port(void) {
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sin);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+        close(fd);
+        return ntohs(sin.sin_port);
 }

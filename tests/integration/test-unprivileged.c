@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,10 @@ static void test_root_only_refused(void **state) {
         /* Nothing left of them: no leaf but the supervisor's. */
         assert_started(start(u, "after", NULL));
         stop_info(u, "after");
+        /* Its own user, named: nothing to switch (setgroups(2) would need root). */
+        assert_started(start(u, "named", json_pack("{s:s, s:s}", "user", "nobody", "group", "nogroup")));
+        assert_int_equal(pid_uid(backend_pid(u, "named")), NOBODY);
+        stop_info(u, "named");
 }
 
 /* The first verdict of backend name on the Watch w (the caller decrefs it). */
@@ -274,15 +279,40 @@ static json_t *watch_verdict(varlink_conn *w, const char *name) {
         }
 }
 
+/* Whether nobody may make a user namespace here (a child of ours tries); if not, the test is
+ * skipped, saying so: the refusal itself is test_userns_refused_by_kernel's. */
+static bool nobody_gets_user_namespaces(void) {
+        siginfo_t si = { 0 };
+        pid_t pid = fork();
+        int pidfd;
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+                      setresuid(NOBODY, NOBODY, NOBODY) < 0 || unshare(CLONE_NEWUSER) < 0);
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pidfd >= 0);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) pidfd, &si, WEXITED), 0);
+        close(pidfd);
+        if (si.si_code == CLD_EXITED && si.si_status == 0)
+                return true;
+        printf("skipped: this kernel gives unprivileged users no user namespace\n");
+        return false;
+}
+
 /* A task that tries its sandbox from inside, as nobody under a corrald that is nobody: /usr is
  * read-only (EROFS, not EACCES), /tmp is its own and empty, only lo, no capability in any set,
- * no_new_privs. What it leaves in its /tmp is gone once it ended. */
+ * no_new_privs, no /dev/kmsg, an inaccessible file, no further user namespace. What it leaves in
+ * its /tmp is gone once it ended. */
 static void test_sandbox_in_user_namespace(void **state) {
         unpriv *u = *state;
         char mark[128], script[1400];
         varlink_conn w;
         json_t *r, *v;
 
+        if (!nobody_gets_user_namespaces())
+                skip();
+        assert_int_equal(access("/etc/hostname", R_OK), 0); /* the control for InaccessiblePaths= */
         snprintf(mark, sizeof(mark), "/tmp/corral-userns-inside.%d", (int) getpid());
         snprintf(
                 script, sizeof(script),
@@ -294,18 +324,20 @@ static void test_sandbox_in_user_namespace(void **state) {
                 "grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status || exit 6; "
                 "test \"$(id -u)\" = 65534 || exit 7; test ! -e /root/. || test -z \"$(ls -A /root)\" || "
                 "exit 8; "
-                "test ! -e /dev/kmsg && echo x > /dev/null || exit 9",
+                "test ! -e /dev/kmsg && echo x > /dev/null || exit 9; "
+                "! cat /etc/hostname > /dev/null 2>&1 || exit 10; ! unshare -U true 2>/dev/null || exit 11",
                 mark);
         start_daemon(u);
         conn_open(u->d, &w);
         assert_int_equal(varlink_call(&w, IFACE "Watch", NULL, true, &r), 0);
         json_decref(r);
         r = call(u->d, IFACE "Start",
-                 json_pack("{s:s, s:[s, s, s], s:s, s:s, s:b, s:b, s:b, s:s, s:b, s:b, s:b}", "name",
-                           "probe", "command", "/bin/sh", "-c", script, "type", "task", "protectSystem",
-                           "strict", "privateTmp", 1, "privateNetwork", 1, "privateDevices", 1,
-                           "protectHome", "yes", "protectKernelTunables", 1, "protectKernelModules", 1,
-                           "protectControlGroups", 1));
+                 json_pack("{s:s, s:[s, s, s], s:s, s:s, s:b, s:b, s:b, s:s, s:b, s:b, s:b, s:[s], s:s}",
+                           "name", "probe", "command", "/bin/sh", "-c", script, "type", "task",
+                           "protectSystem", "strict", "privateTmp", 1, "privateNetwork", 1, "privateDevices",
+                           1, "protectHome", "yes", "protectKernelTunables", 1, "protectKernelModules", 1,
+                           "protectControlGroups", 1, "inaccessiblePaths", "/etc/hostname",
+                           "restrictNamespaces", "yes"));
         if (error_of(r)) {
                 char *t = json_dumps(r, 0);
                 fail_msg("Start failed: %s", t);
@@ -412,10 +444,13 @@ static void assert_boxed(pid_t pid) {
  * in its namespaces, without capabilities; the host's mount table never changed. */
 static void test_sandbox_kept_after_readopt(void **state) {
         unpriv *u = *state;
-        char *before = read_all("/proc/self/mountinfo"), *after;
+        char *before, *after;
         ino_t mnt;
         pid_t pid;
 
+        if (!nobody_gets_user_namespaces())
+                skip();
+        before = read_all("/proc/self/mountinfo");
         start_daemon(u);
         assert_started(start(u, "boxed",
                              json_pack("{s:s, s:b, s:b}", "protectSystem", "strict", "privateTmp", 1,
@@ -447,7 +482,7 @@ static void test_sandbox_kept_after_readopt(void **state) {
  * delegated leaf, then a user namespace of its own (identity-mapped by a helper child, as only a
  * writer outside it may map more than itself) whose user.max_user_namespaces is 0, then nobody,
  * then corrald. The host's sysctls are not touched: that limit is the namespace's own. */
-static int userns_off_wrapper(char **argv) {
+static int userns_off_wrapper(char **argv, const char *max) {
         pid_t parent = getpid(), helper;
         siginfo_t si = { 0 };
         int go[2], pidfd, fd;
@@ -480,7 +515,7 @@ static int userns_off_wrapper(char **argv) {
             si.si_status != 0)
                 return 122;
         fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "0\n", 2) != 2)
+        if (fd < 0 || write(fd, max, strlen(max)) != (ssize_t) strlen(max))
                 return 123;
         close(fd);
         if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
@@ -507,6 +542,60 @@ static void test_userns_refused_by_kernel(void **state) {
         stop_info(u, "plain");
         assert_started(start(u, "filtered", json_pack("{s:s}", "systemCallFilter", "@system-service")));
         stop_info(u, "filtered");
+}
+
+/* user.max_user_namespaces of corrald's own user namespace set to max, by a child of ours that
+ * joins it (we made it: root owns it). */
+static void set_userns_max(unpriv *u, const char *max) {
+        siginfo_t si = { 0 };
+        char path[64];
+        pid_t pid;
+        int pidfd;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) u->d->pid);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int ns = open(path, O_RDONLY | O_CLOEXEC), fd;
+                if (ns < 0 || setns(ns, CLONE_NEWUSER) < 0)
+                        _exit(10);
+                fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+                _exit(fd < 0 || write(fd, max, strlen(max)) != (ssize_t) strlen(max) ? 11 : 0);
+        }
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pidfd >= 0);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) pidfd, &si, WEXITED), 0);
+        close(pidfd);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        assert_int_equal(si.si_status, 0);
+}
+
+/* The kernel's limit is asked at each Start, not once: raised after a refusal, the next Start
+ * makes its user namespace; reached (the check passes, unshare(2) says ENOSPC), the verdict names
+ * the sysctl and its value rather than a bare errno; lowered to 0, refused again, naming it. */
+static void test_userns_limit_changes(void **state) {
+        unpriv *u = *state;
+
+        if (!nobody_gets_user_namespaces())
+                skip();
+        u->prefix[0] = u->self;
+        u->prefix[1] = "--userns-off";
+        u->prefix[2] = u->procs;
+        u->prefix[3] = NULL;
+        start_daemon(u);
+        assert_refused(start(u, "first", json_pack("{s:b}", "privateTmp", 1)), "first",
+                       "this kernel refuses them to unprivileged users: user.max_user_namespaces = 0");
+        set_userns_max(u, "1\n");
+        assert_started(start(u, "one", json_pack("{s:b}", "privateTmp", 1)));
+        assert_refused(start(u, "two", json_pack("{s:b}", "privateTmp", 1)), "two",
+                       "user.max_user_namespaces = 1 reached");
+        stop_info(u, "one");
+        set_userns_max(u, "0\n");
+        assert_refused(start(u, "three", json_pack("{s:b}", "privateTmp", 1)), "three",
+                       "PrivateTmp= needs a user namespace (this supervisor runs as uid 65534, not root), "
+                       "and this kernel refuses them to unprivileged users: user.max_user_namespaces = 0");
+        assert_started(start(u, "plain", NULL));
+        stop_info(u, "plain");
 }
 
 /* corrald's own user may Start and Stop, as root may of a root corrald: a client of uid 65534
@@ -553,9 +642,60 @@ static void test_own_user_is_privileged(void **state) {
         stop_info(u, "mine");
 }
 
+/* A member of the allowed group (uid 1, in nogroup here) is not corrald's user: its own backend
+ * would run as itself, which this corrald cannot do. Its Start is NotPermitted, saying what it may
+ * ask, before anything is tried (no start-failed record of it). */
+static void test_member_start_refused(void **state) {
+        unpriv *u = *state;
+        const char *extra[] = { "--own-leaf", "yes",      "--state-dir",   u->state,
+                                "--definitions", u->defs, "--allow-group", "nogroup", NULL };
+        siginfo_t si = { 0 };
+        pid_t pid;
+        int pidfd;
+
+        daemon_start(u->d, extra);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                gid_t nogroup = NOBODY;
+                varlink_conn c;
+                json_t *r = NULL;
+                const char *m;
+                int fd;
+                if (setgroups(1, &nogroup) < 0 || setresgid(1, 1, 1) < 0 || setresuid(1, 1, 1) < 0)
+                        _exit(10);
+                fd = varlink_connect(u->d->sock);
+                if (fd < 0)
+                        _exit(11);
+                varlink_conn_init(&c, fd, 0, 0);
+                if (varlink_call(
+                            &c, IFACE "Start",
+                            json_pack("{s:s, s:[s, s]}", "name", "theirs", "command", "/bin/sleep", "1000"),
+                            false, &r) < 0)
+                        _exit(12);
+                m = json_string_value(param(r, "message"));
+                if (!error_of(r) || !strstr(error_of(r), "NotPermitted") || !m ||
+                    !strstr(m, "this corrald runs without root (as uid 65534): it runs backends only as "
+                               "itself")) {
+                        fprintf(stderr, "Start as a member: %s: %s\n", error_of(r) ?: "started", m ?: "");
+                        _exit(13);
+                }
+                _exit(0);
+        }
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pidfd >= 0);
+        harness_pidfd_wait(pidfd);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) pidfd, &si, WEXITED), 0);
+        close(pidfd);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        assert_int_equal(si.si_status, 0);
+}
+
 int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "--userns-off") == 0)
-                return userns_off_wrapper(argv);
+                return userns_off_wrapper(argv, "0");
+        if (argc > 1 && strncmp(argv[1], "--userns-max=", 13) == 0)
+                return userns_off_wrapper(argv, argv[1] + 13);
         harness_require_root_cgroup2();
         if (access(setpriv, X_OK) < 0) {
                 setpriv = "/bin/setpriv";
@@ -573,6 +713,8 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_sandbox_in_user_namespace, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sandbox_kept_after_readopt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_userns_refused_by_kernel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_userns_limit_changes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_member_start_refused, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
