@@ -478,6 +478,44 @@ static void test_sandbox_kept_after_readopt(void **state) {
         free(after);
 }
 
+/* The subdirectories of the harness's root other than corrald's own: the leaves left. */
+static int leaves_left(unpriv *u) {
+        DIR *dir = opendir(u->d->h->root);
+        struct dirent *de;
+        int n = 0;
+
+        assert_non_null(dir);
+        while ((de = readdir(dir)))
+                n += de->d_type == DT_DIR && de->d_name[0] != '.' && strcmp(de->d_name, "supervisor") != 0;
+        closedir(dir);
+        return n;
+}
+
+/* A sandboxed start that fails inside its user namespace (a ReadOnlyPaths= that does not exist,
+ * after the user, network and mount namespaces were made) is a StartFailed naming the key and the
+ * errno, and leaves nothing: no leaf, no mount in the host's table, no process (the teardown's
+ * leak checks); the next start works. */
+static void test_sandbox_step_failure_leaves_nothing(void **state) {
+        unpriv *u = *state;
+        char *before, *after;
+
+        if (!nobody_gets_user_namespaces())
+                skip();
+        before = read_all("/proc/self/mountinfo");
+        start_daemon(u);
+        assert_refused(start(u, "broken",
+                             json_pack("{s:s, s:b, s:[s]}", "protectSystem", "strict", "privateNetwork", 1,
+                                       "readOnlyPaths", "/nonexistent-corral-test")),
+                       "broken", "ReadOnlyPaths=/nonexistent-corral-test: No such file or directory");
+        assert_int_equal(leaves_left(u), 0);
+        after = read_all("/proc/self/mountinfo");
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+        assert_started(start(u, "after", json_pack("{s:b}", "privateTmp", 1)));
+        stop_info(u, "after");
+}
+
 /* The wrapper for test_userns_refused_by_kernel, run as root where corrald would be: into the
  * delegated leaf, then a user namespace of its own (identity-mapped by a helper child, as only a
  * writer outside it may map more than itself) whose user.max_user_namespaces is 0, then nobody,
@@ -712,6 +750,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_own_user_is_privileged, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sandbox_in_user_namespace, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sandbox_kept_after_readopt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sandbox_step_failure_leaves_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_userns_refused_by_kernel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_userns_limit_changes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_member_start_refused, setup, teardown),
