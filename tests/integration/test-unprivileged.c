@@ -302,11 +302,13 @@ static bool nobody_gets_user_namespaces(void) {
 
 /* A task that tries its sandbox from inside, as nobody under a corrald that is nobody: /usr is
  * read-only (EROFS, not EACCES), /tmp is its own and empty, only lo, no capability in any set,
- * no_new_privs, no /dev/kmsg, an inaccessible file, no further user namespace. What it leaves in
- * its /tmp is gone once it ended. */
+ * no_new_privs, no /dev/kmsg, an inaccessible file, no further user namespace, no way into corrald's
+ * mount namespace through /proc/<corrald>/root (same uid, but another user namespace: the kernel
+ * wants CAP_SYS_PTRACE in corrald's), no fd but 0, 1 and 2 (and ls's own). What it leaves in its
+ * /tmp is gone once it ended. */
 static void test_sandbox_in_user_namespace(void **state) {
         unpriv *u = *state;
-        char mark[128], script[1400];
+        char mark[128], script[1600];
         varlink_conn w;
         json_t *r, *v;
 
@@ -325,7 +327,9 @@ static void test_sandbox_in_user_namespace(void **state) {
                 "test \"$(id -u)\" = 65534 || exit 7; test ! -e /root/. || test -z \"$(ls -A /root)\" || "
                 "exit 8; "
                 "test ! -e /dev/kmsg && echo x > /dev/null || exit 9; "
-                "! cat /etc/hostname > /dev/null 2>&1 || exit 10; ! unshare -U true 2>/dev/null || exit 11",
+                "! cat /etc/hostname > /dev/null 2>&1 || exit 10; ! unshare -U true 2>/dev/null || exit 11; "
+                "! ls /proc/$PPID/root/ > /dev/null 2>&1 || exit 12; "
+                "test \"$(ls /proc/self/fd | tr '\\n' ' ')\" = '0 1 2 3 ' || exit 13",
                 mark);
         start_daemon(u);
         conn_open(u->d, &w);
