@@ -354,8 +354,7 @@ static void backend_emit_in(corral *c, corral_backend *b, corral_event_type type
         corral_emit(c, &ev);
 }
 
-static void backend_emit(corral_backend *b, corral_event_type type, corral_level level,
-                         const char *message) {
+static void backend_emit(corral_backend *b, corral_event_type type, corral_level level, const char *message) {
         backend_emit_in(b->corral, b, type, level, message, 0);
 }
 
@@ -609,9 +608,10 @@ static bool backend_listens(corral_backend *b, const spec_check *c, bool say_non
         _cleanup_close_ int leaf = backend_leaf_open(b);
         char *why = b->run.check->why, where[80];
         size_t size = sizeof(b->run.check->why);
-        int k = leaf < 0 ? leaf
-                         : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup,
-                                          backend_netns(b), b->run.pid, b->corral->features.sock_diag);
+        int k = leaf < 0
+                ? leaf
+                : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup, backend_netns(b),
+                                 b->run.pid, b->corral->features.sock_diag);
 
         (void) check_format_addr(c, where, sizeof(where));
         why[0] = '\0';
@@ -706,8 +706,8 @@ static void backend_probe_later(corral_backend *b) {
         r->probe_delay_usec = r->probe_delay_usec ? r->probe_delay_usec * 2 : 10 * USEC_PER_MSEC;
         if (r->probe_delay_usec > 500 * USEC_PER_MSEC)
                 r->probe_delay_usec = 500 * USEC_PER_MSEC;
-        (void) sd_event_add_time_relative(b->corral->event, &r->probe_timer, CLOCK_MONOTONIC,
-                                          r->probe_delay_usec, 1000, backend_on_probe_timer, b);
+        (void) sd_event_add_time_relative(b->corral->event, &r->probe_timer, CLOCK_MONOTONIC, r->probe_delay_usec,
+                                          1000, backend_on_probe_timer, b);
 }
 
 static void backend_on_ready_check(void *userdata, bool ok, const char *why) {
@@ -870,8 +870,7 @@ static int backend_on_start_timer(sd_event_source *s _unused_, uint64_t usec _un
 static void backend_on_stopping(corral_backend *b) {
         b->run.self_stopping = true;
         backend_set_state(b, CORRAL_STATE_STOPPING);
-        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO,
-                     "backend is stopping on its own (STOPPING=1)");
+        backend_emit(b, CORRAL_EVENT_STOPPING, CORRAL_LEVEL_INFO, "backend is stopping on its own (STOPPING=1)");
 }
 
 /* A message from inside the backend's cgroup: READY=1 ends its start; STATUS= is kept. */
@@ -903,14 +902,12 @@ static void backend_on_notify(corral_backend *b, const char *text) {
 
 /* A few datagrams per wake-up: the loop comes back for the rest after the others' turn. Only a
  * process in its own cgroup is believed (its user may have processes elsewhere too). */
-static int backend_on_notify_io(sd_event_source *s _unused_, int fd, uint32_t revents _unused_,
-                                void *userdata) {
+static int backend_on_notify_io(sd_event_source *s _unused_, int fd, uint32_t revents _unused_, void *userdata) {
         corral_backend *b = corral_backend_ref(userdata);
         char buf[4096], where[4096];
         pid_t pid;
 
-        for (int i = 0; i < 16 && b->run.notify_fd >= 0 && notify_receive(fd, buf, sizeof(buf), &pid) > 0;
-             i++) {
+        for (int i = 0; i < 16 && b->run.notify_fd >= 0 && notify_receive(fd, buf, sizeof(buf), &pid) > 0; i++) {
                 const char *cg = cgroup_pid_path(pid, where, sizeof(where));
                 if (cg && b->run.cgroup && strcmp(cg, b->run.cgroup) == 0)
                         backend_on_notify(b, buf);
@@ -992,8 +989,7 @@ int backend_on_exit(corral_backend *b) {
         return 1;
 }
 
-static int backend_on_pidfd(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_,
-                            void *userdata) {
+static int backend_on_pidfd(sd_event_source *s _unused_, int fd _unused_, uint32_t revents _unused_, void *userdata) {
         corral_backend *b = corral_backend_ref(userdata);
 
         (void) backend_on_exit(b);
@@ -1028,8 +1024,7 @@ static void backend_on_memory_events(corral_backend *b) {
         if (syscall_pid_sigkill_pending(r->pid) != 0) /* the main process is the one being killed */
                 return;
         (void) snprintf(msg, sizeof(msg),
-                        "the OOM killer killed %" PRIu64
-                        " process(es) of the backend; its main process lives on",
+                        "the OOM killer killed %" PRIu64 " process(es) of the backend; its main process lives on",
                         now - r->oom_seen);
         b->oom_kills += (unsigned) (now - r->oom_seen);
         r->oom_seen = now;
@@ -1058,13 +1053,11 @@ static int backend_watch(corral_backend *b, int cgroup_fd) {
         if (!r->adopted)
                 r->oom_seen = oom;
         if (r->have_oom && r->v1.memory_fd < 0)
-                (void) backend_watch_file(b, "memory.events",
-                                          &r->memevents_wd); /* the verdict has the count */
+                (void) backend_watch_file(b, "memory.events", &r->memevents_wd); /* the verdict has the count */
         if (r->pidfd >= 0)
                 k = sd_event_add_io(c->event, &r->pidfd_source, r->pidfd, EPOLLIN, backend_on_pidfd, b);
         if (k >= 0 && r->notify_fd >= 0)
-                k = sd_event_add_io(c->event, &r->notify_source, r->notify_fd, EPOLLIN, backend_on_notify_io,
-                                    b);
+                k = sd_event_add_io(c->event, &r->notify_source, r->notify_fd, EPOLLIN, backend_on_notify_io, b);
         if (k >= 0) /* after the watch, a check: what changed before it was there is seen too */
                 k = backend_watch_file(b, "cgroup.events", &r->events_wd);
         return k;
@@ -1150,8 +1143,7 @@ static bool restart_wanted(const corral_backend *b, corral_event_type outcome) {
 static bool restart_allowed(corral_backend *b, uint64_t now) {
         const restart_policy *p = &b->spec->restart;
         unsigned recent = 0,
-                 n = b->n_restart_times < RECORD_RESTART_HISTORY ? b->n_restart_times
-                                                                 : RECORD_RESTART_HISTORY;
+                 n = b->n_restart_times < RECORD_RESTART_HISTORY ? b->n_restart_times : RECORD_RESTART_HISTORY;
 
         for (unsigned i = 0; p->limit_burst > 0 && i < n; i++)
                 recent += now - b->restart_times[i] < p->limit_interval_usec;
@@ -1708,7 +1700,7 @@ int corral_backend_reload_by(corral_backend *b, uid_t uid, pid_t pid) {
 }
 
 int backend_launch(corral_backend *b) {
-        backend_link(b);                /* from here the record owns what the launch makes */
+        backend_link(b); /* from here the record owns what the launch makes */
         return backend_start(b, false); /* a first start that fails is the caller's to retry */
 }
 
@@ -1726,7 +1718,7 @@ static int backend_on_restart_timer(sd_event_source *s _unused_, uint64_t usec _
         b->restarts_total++;
         backend_run_done(b);
         (void) backend_start(b, true); /* restarting until the launch says what comes next */
-        if (placeholder[0]) {          /* also if the restart failed for good and b is unlinked now */
+        if (placeholder[0]) { /* also if the restart failed for good and b is unlinked now */
                 (void) cgroup_leaf_remove(&c->root, b->name, placeholder);
                 record_forget(&c->records, b->name, placeholder);
         }
@@ -1823,10 +1815,9 @@ int backend_adopt_live(corral_backend *b, launch *l, int leaf_fd) {
                 k = output_attach(b);
         if (k < 0)
                 return k;
-        backend_set_state(b,
-                          r->intent.stop || r->self_stopping ? CORRAL_STATE_STOPPING
-                                  : r->ready_pending         ? CORRAL_STATE_STARTING
-                                                             : CORRAL_STATE_RUNNING);
+        backend_set_state(b, r->intent.stop || r->self_stopping ? CORRAL_STATE_STOPPING
+                             : r->ready_pending                  ? CORRAL_STATE_STARTING
+                                                                 : CORRAL_STATE_RUNNING);
         if (r->intent.stop && !r->stop_signalled && backend_signal_stop(b, b->spec->stop_signal) >= 0) {
                 r->stop_signalled = true;
                 backend_persist(b);
@@ -2018,8 +2009,7 @@ static int backend_stop_restarting(corral_backend *b, uint64_t base_usec, uid_t 
         corral_backend_ref(b);
         backend_set_state(b, CORRAL_STATE_GONE);
         backend_unlink(b);
-        backend_emit_in(c, b, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped (restart cancelled)",
-                        0);
+        backend_emit_in(c, b, CORRAL_EVENT_STOPPED, CORRAL_LEVEL_INFO, "backend stopped (restart cancelled)", 0);
         corral_backend_unref(b);
         return CORRAL_STOP_STARTED;
 }
