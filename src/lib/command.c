@@ -253,9 +253,11 @@ static int command_make_group(command *cmd, int leaf_fd, const char *leaf_path) 
         return cmd->group_fd < 0 ? negative_errno() : 0;
 }
 
-static char *command_step_what(const corral_spec *s, const command_params *p, const char *step) {
-        char *w = NULL;
+static char *command_step_what(const corral_spec *s, const command_params *p, const char *step, int err) {
+        char *w = sandbox_step_what(step, err);
 
+        if (w)
+                return w;
         if (!step || strcmp(step, "execve") == 0)
                 return strdup(p->argv[0]);
         if (strcmp(step, "chdir") == 0 && asprintf(&w, "working directory %s", s->cwd) >= 0)
@@ -300,7 +302,7 @@ static int command_spawn(corral *c, const corral_spec *s, const command_params *
         r = spawn_start(&sp, &c->stack, &cmd->pid, &cmd->pidfd, &step);
         safe_close(wr);
         if (r < 0)
-                *ret_what = command_step_what(s, p, step);
+                *ret_what = command_step_what(s, p, step, -r);
         if (sp.sandbox)
                 sandbox_plan_done(&plan);
         return r;

@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "notify.h"
 #include "safepath.h"
+#include "sandbox.h"
 #include "strv.h"
 
 extern char **environ;
@@ -370,9 +371,11 @@ static int launch_leaf(corral *c, const corral_spec *s, launch_prep *p, launch *
 }
 
 /* Words for the step of the child that failed. */
-static char *step_what(const corral_spec *s, const char *step) {
-        char *w = NULL;
+static char *step_what(const corral_spec *s, const char *step, int err) {
+        char *w = sandbox_step_what(step, err);
 
+        if (w)
+                return w;
         if (!step || strcmp(step, "execve") == 0)
                 return strdup(s->argv[0]);
         if (strcmp(step, "chdir") == 0 && asprintf(&w, "working directory %s", s->cwd) >= 0)
@@ -411,7 +414,7 @@ static int launch_spawn(corral *c, const corral_spec *s, const launch_prep *p, l
         }
         r = spawn_start(&sp, &c->stack, &l->pid, &l->pidfd, &step);
         if (r < 0)
-                *ret_what = step_what(s, step);
+                *ret_what = step_what(s, step, -r);
         if (sp.sandbox)
                 sandbox_plan_done(&plan);
         return r;

@@ -419,8 +419,6 @@ void sandbox_cache_done(sandbox_cache *c) {
         for (size_t i = 0; i < ELEMENTSOF(c->e); i++)
                 cache_entry_done(&c->e[i]);
         c->next = 0;
-        c->userns = 0;
-        c->userns_refusal = NULL;
 }
 
 /* What the filters are made of, as a key: the settings with all but the filters' left out. */
@@ -519,9 +517,20 @@ static const char *key_needing_root(const sandbox_settings *s) {
         return NULL;
 }
 
+/* The number in a sysctl's file, or -1. */
+static long read_sysctl(const char *path) {
+        char buf[32] = { 0 };
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+        safe_close(fd);
+        return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
 /* Why this kernel refuses unprivileged users a user namespace (the sysctl that says so), or NULL.
  * Debian's kernel.unprivileged_userns_clone, and user.max_user_namespaces (of our own user
- * namespace: a container may have its own). */
+ * namespace: a container may have its own). Read at each Start that needs one: either may be
+ * changed while the supervisor runs (two small reads, for a sandboxed start only). */
 static const char *userns_refusal(void) {
         static const struct {
                 const char *path, *why;
@@ -530,30 +539,45 @@ static const char *userns_refusal(void) {
                 { "/proc/sys/user/max_user_namespaces", "user.max_user_namespaces = 0" },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(knobs); i++) {
-                char buf[32] = { 0 };
-                int fd = open(knobs[i].path, O_RDONLY | O_CLOEXEC);
-                ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-
-                safe_close(fd);
-                if (n > 0 && strtol(buf, NULL, 10) == 0)
+        for (size_t i = 0; i < ELEMENTSOF(knobs); i++)
+                if (read_sysctl(knobs[i].path) == 0)
                         return knobs[i].why;
-        }
+        return NULL;
+}
+
+char *sandbox_step_what(const char *step, int err) {
+        const char *refusal;
+        char *w = NULL;
+        long max;
+
+        if (!step || strcmp(step, SPAWN_STEP_USER_NS) != 0)
+                return NULL;
+        /* Changed between the check and the clone. */
+        if ((refusal = userns_refusal()))
+                return asprintf(&w, "%s (this kernel refuses them to unprivileged users: %s)", step, refusal) < 0
+                        ? NULL
+                        : w;
+        /* The kernel's count of them, per user, in each user namespace up from ours. */
+        if (err == ENOSPC && (max = read_sysctl("/proc/sys/user/max_user_namespaces")) > 0)
+                return asprintf(&w,
+                                "%s (user.max_user_namespaces = %ld reached: this user has that many "
+                                "already, or 32 nested levels)",
+                                step, max) < 0
+                        ? NULL
+                        : w;
         return NULL;
 }
 
 /* A supervisor that is not root: @key's namespaces inside a user namespace of the child's own,
- * where it has every capability until it drops them all before exec. Asked once of the kernel. */
-static int plan_user_ns(sandbox_plan *p, const char *key, sandbox_cache *cache, char **ret_what) {
-        if (cache->userns == 0) {
-                cache->userns_refusal = userns_refusal();
-                cache->userns = cache->userns_refusal ? -1 : 1;
-        }
-        if (cache->userns < 0)
+ * where it has every capability until it drops them all before exec. */
+static int plan_user_ns(sandbox_plan *p, const char *key, char **ret_what) {
+        const char *refusal = userns_refusal();
+
+        if (refusal)
                 return asprintf(ret_what,
                                 "%s needs a user namespace (this supervisor runs as uid %u, not root), and "
                                 "this kernel refuses them to unprivileged users: %s",
-                                key, (unsigned) geteuid(), cache->userns_refusal) < 0
+                                key, (unsigned) geteuid(), refusal) < 0
                         ? -ENOMEM
                         : -EPERM;
         (void) snprintf(p->uid_map, sizeof(p->uid_map), "%u %u 1\n", (unsigned) geteuid(),
@@ -585,7 +609,7 @@ int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cach
                         ? -ENOMEM
                         : -EPERM;
         if (geteuid() != 0 && (key = key_needing_root(s)))
-                r = plan_user_ns(p, key, cache, ret_what);
+                r = plan_user_ns(p, key, ret_what);
         if (r < 0)
                 return r;
         p->sb.active = true;

@@ -71,10 +71,6 @@ typedef struct sandbox_cache_entry {
 typedef struct sandbox_cache {
         sandbox_cache_entry e[8];
         unsigned next; /* the slot to fill or replace next */
-        /* Whether this kernel gives unprivileged users a user namespace, read once: 0 not yet
-         * known, 1 yes, -1 no (userns_refusal says why). */
-        int userns;
-        const char *userns_refusal;
 } sandbox_cache;
 
 void sandbox_cache_done(sandbox_cache *c);
@@ -95,6 +91,13 @@ typedef struct sandbox_plan {
  * plan, or none: ret->sb.active false), or -errno with *ret_what naming the option that could
  * not be made (malloc'ed). The plan is good until the next call with the same cache.
  */
+/*
+ * Words for a failed step of the child (spawn_start()'s *ret_step) that say more than its errno
+ * @err: for the user namespace, the sysctl that refused it (changed since the check at Start, or
+ * its count reached). NULL where there is nothing more to say (or no memory); else malloc'ed.
+ */
+char *sandbox_step_what(const char *step, int err);
+
 int sandbox_plan_make(const sandbox_settings *s, bool becomes_root, sandbox_cache *cache, sandbox_plan *ret,
                       char **ret_what);
 void sandbox_plan_done(sandbox_plan *p);

@@ -77,7 +77,7 @@ static const char *const spawn_steps[] = {
         [STEP_STDIO] = "output redirection",
         [STEP_BOUNDING] = "CapabilityBoundingSet=",
         [STEP_AMBIENT] = "AmbientCapabilities=",
-        [STEP_USER_NS] = "the sandbox's user namespace",
+        [STEP_USER_NS] = SPAWN_STEP_USER_NS,
         [STEP_CAPS_CLEAR] = "dropping the user namespace's capabilities",
         [STEP_MOUNT_NS] = "the sandbox's mount namespace",
         [STEP_NET_NS] = "PrivateNetwork=",

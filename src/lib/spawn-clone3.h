@@ -60,6 +60,9 @@ typedef struct spawn_mount {
 #define SPAWN_FILTERS_MAX 6
 struct sock_fprog;
 
+/* The step of the child that makes the user namespace, as spawn_start() names it. */
+#define SPAWN_STEP_USER_NS "the sandbox's user namespace"
+
 /* What a sandboxed child does besides, prepared by the parent: syscalls only in the child. */
 typedef struct spawn_sandbox {
         bool active;

@@ -1087,60 +1087,87 @@ const option_def *options_from_getopt(int code) {
 #define HELP_COLUMN 27
 #define HELP_WIDTH  100
 
-/* "  --left    text", the text wrapped at HELP_WIDTH and indented to HELP_COLUMN. */
+/* "  --left    text", the text wrapped at HELP_WIDTH and indented to HELP_COLUMN, put together in
+ * a buffer and written at once: `corral --help` prints every row, and printf() and a stdio call per
+ * word were most of its cost (docs/benchmarks.md, §7). The buffer holds the longest entry: left is
+ * under 128 bytes, text under 512, and each of its at most 256 words adds at most HELP_COLUMN + 1. */
 static void help_entry(FILE *f, const char *left, const char *text) {
-        size_t col = strlen(left);
+        char out[128 + 512 + 256 * (HELP_COLUMN + 1)];
+        size_t col = strlen(left), n = col;
 
-        fputs(left, f);
+        memcpy(out, left, col);
         if (col >= HELP_COLUMN - 1) {
-                fputc('\n', f);
+                out[n++] = '\n';
                 col = 0;
         }
         for (const char *w = text; *w;) {
-                size_t len = strcspn(w, " ");
+                size_t len = 0;
+                while (w[len] && w[len] != ' ')
+                        len++;
                 if (col > HELP_COLUMN && col + 1 + len > HELP_WIDTH) {
-                        fputc('\n', f);
+                        out[n++] = '\n';
                         col = 0;
                 }
                 if (col < HELP_COLUMN) {
-                        fprintf(f, "%*s", (int) (HELP_COLUMN - col), "");
+                        memset(out + n, ' ', HELP_COLUMN - col);
+                        n += HELP_COLUMN - col;
                         col = HELP_COLUMN;
                 } else {
-                        fputc(' ', f);
+                        out[n++] = ' ';
                         col++;
                 }
-                fwrite(w, 1, len, f);
+                memcpy(out + n, w, len);
+                n += len;
                 col += len;
                 w += len;
-                w += strspn(w, " ");
+                while (*w == ' ')
+                        w++;
         }
-        fputc('\n', f);
+        out[n++] = '\n';
+        fwrite(out, 1, n, f);
+}
+
+/* Append @s to @buf (@size bytes, of which *n are used), cut as snprintf() cuts. */
+static void help_append(char *buf, size_t size, size_t *n, const char *s) {
+        size_t len = strlen(s);
+
+        if (*n + 1 >= size)
+                return;
+        if (len > size - 1 - *n)
+                len = size - 1 - *n;
+        memcpy(buf + *n, s, len);
+        *n += len;
+        buf[*n] = '\0';
 }
 
 /* "help (default 15s; also --grace)": a note more in the parentheses at the end. */
-static void help_note(char *text, size_t size, const char *what, const char *value) {
-        size_t n = strlen(text);
-        bool first = n == 0 || text[n - 1] != ')';
+static void help_note(char *text, size_t size, size_t *n, const char *what, const char *value) {
+        bool first = *n == 0 || text[*n - 1] != ')';
 
         if (!first)
-                text[--n] = '\0';
-        (void) snprintf(text + n, size - n, "%s%s%s)", first ? " (" : "; ", what, value);
+                text[--*n] = '\0';
+        help_append(text, size, n, first ? " (" : "; ");
+        help_append(text, size, n, what);
+        help_append(text, size, n, value);
+        help_append(text, size, n, ")");
 }
 
 void options_help_row(FILE *f, const option_def *o) {
-        char left[128], text[512];
+        char left[128] = "", text[512] = "";
+        size_t nl = 0, nt = 0;
 
-        if (o->kind == OPTION_BOOL)
-                (void) snprintf(left, sizeof(left), "  --%s[=BOOL]", o->cli);
-        else
-                (void) snprintf(left, sizeof(left), "  --%s %s", o->cli, o->arg ?: kinds[o->kind].arg);
-        (void) snprintf(text, sizeof(text), "%s", o->help);
+        help_append(left, sizeof(left), &nl, "  --");
+        help_append(left, sizeof(left), &nl, o->cli);
+        help_append(left, sizeof(left), &nl, o->kind == OPTION_BOOL ? "[=BOOL]" : " ");
+        if (o->kind != OPTION_BOOL)
+                help_append(left, sizeof(left), &nl, o->arg ?: kinds[o->kind].arg);
+        help_append(text, sizeof(text), &nt, o->help);
         if (o->dflt)
-                help_note(text, sizeof(text), "default ", o->dflt);
+                help_note(text, sizeof(text), &nt, "default ", o->dflt);
         if (o->kind == OPTION_LIST)
-                help_note(text, sizeof(text), "repeatable", "");
+                help_note(text, sizeof(text), &nt, "repeatable", "");
         if (o->cli_alias)
-                help_note(text, sizeof(text), "also --", o->cli_alias);
+                help_note(text, sizeof(text), &nt, "also --", o->cli_alias);
         help_entry(f, left, text);
 }
 

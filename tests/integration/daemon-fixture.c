@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -353,6 +354,123 @@ void assert_error(json_t *reply, const char *error, const char *key, const char 
         if (key)
                 assert_string_equal(json_string_value(param(reply, key)), value);
         json_decref(reply);
+}
+
+json_t *status_of(daemon_fixture *d, const char *name) {
+        json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", name));
+        json_t *b = json_incref(param(r, "backend"));
+
+        json_decref(r);
+        return b;
+}
+
+const char *jstr(json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key)) ?: "";
+}
+
+json_int_t pid_of(daemon_fixture *d, const char *name) {
+        json_t *b = status_of(d, name);
+        json_int_t pid = b && strcmp(jstr(b, "state"), "running") == 0
+                ? json_integer_value(json_object_get(b, "pid"))
+                : 0;
+
+        json_decref(b);
+        return pid;
+}
+
+bool state_is(daemon_fixture *d, const char *name, const char *state) {
+        json_t *b = status_of(d, name);
+        bool is = b && strcmp(jstr(b, "state"), state) == 0;
+
+        json_decref(b);
+        return is;
+}
+
+json_t *last_verdict(daemon_fixture *d, const char *name) {
+        json_t *b = status_of(d, name);
+        json_t *v = json_object_get(b, "lastVerdict");
+
+        v = json_is_object(v) ? json_incref(v) : NULL;
+        json_decref(b);
+        return v;
+}
+
+int nobody_call(daemon_fixture *d, const char *method, json_t *params, char *out, size_t size) {
+        size_t len = 0;
+        int p[2], status;
+        ssize_t n;
+        pid_t pid;
+
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                varlink_conn c;
+                json_t *r = NULL;
+                char *s;
+                int fd;
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(120);
+                if ((fd = varlink_connect(d->sock)) < 0)
+                        _exit(11);
+                varlink_conn_init(&c, fd, 0, 0);
+                if (varlink_call(&c, method, params, false, &r) < 0)
+                        _exit(12);
+                s = json_dumps(r, JSON_COMPACT);
+                if (!s || write(p[1], s, strlen(s)) != (ssize_t) strlen(s))
+                        _exit(13);
+                _exit(0);
+        }
+        json_decref(params);
+        close(p[1]);
+        while (len < size - 1 && (n = read(p[0], out + len, size - 1 - len)) > 0)
+                len += (size_t) n;
+        close(p[0]);
+        out[len] = '\0';
+        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_capture(daemon_fixture *d, const char *const *argv, char *out, size_t size) {
+        posix_spawn_file_actions_t fa;
+        char path[320];
+        int status;
+        pid_t pid;
+
+        snprintf(path, sizeof(path), "%s/client.out", d->h->tmpdir);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
+        FILE *f = fopen(path, "re");
+        assert_non_null(f);
+        size_t k = fread(out, 1, size - 1, f);
+        out[k] = '\0';
+        fclose(f);
+        unlink(path);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int client(daemon_fixture *d, const char *const *args, char *out, size_t size) {
+        const char *argv[24] = { getenv("CORRAL_BIN"), args[0], "--address", d->sock };
+        size_t n;
+
+        for (n = 4; *++args; n++) /* the verb first, then --address */
+                argv[n] = *args;
+        argv[n] = NULL;
+        return run_capture(d, argv, out, size);
+}
+
+int client_raw(daemon_fixture *d, const char *const *args, char *out, size_t size) {
+        const char *argv[24] = { getenv("CORRAL_BIN") };
+        size_t n;
+
+        for (n = 1; *args; n++)
+                argv[n] = *args++;
+        argv[n] = NULL;
+        return run_capture(d, argv, out, size);
 }
 
 json_t *start_params(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec) {

@@ -60,3 +60,30 @@ void assert_error(json_t *reply, const char *error, const char *key, const char 
 /* Start parameters for the helper in a mode; start_ready also waits for it to say ready. */
 json_t *start_params(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec);
 void start_ready(daemon_fixture *d, const char *name, const char *mode, json_int_t grace_usec);
+
+/* A backend as Status shows it (the caller decrefs), or NULL if corrald has none of that name. */
+json_t *status_of(daemon_fixture *d, const char *name);
+/* Its main pid while it is running, else 0. */
+json_int_t pid_of(daemon_fixture *d, const char *name);
+/* Whether it is in that state now. */
+bool state_is(daemon_fixture *d, const char *name, const char *state);
+/* Its last verdict (the caller decrefs), or NULL if it has none. */
+json_t *last_verdict(daemon_fixture *d, const char *name);
+/* A string member of o, "" if there is none. */
+const char *jstr(json_t *o, const char *key);
+
+/* One call as uid 65534 (nobody, nogroup: a caller who may look but not touch), in a child of the
+ * test, on a connection of its own: the whole reply as compact JSON in out ("" if none came).
+ * Consumes params. 0, or the child's exit status: 11 no connection, 12 the call failed, 13 the
+ * reply could not be passed on, 120 it could not become nobody. corrald's socket must be
+ * reachable by nobody (the harness's tmpdir 0755). */
+int nobody_call(daemon_fixture *d, const char *method, json_t *params, char *out, size_t size);
+
+/* The arguments of a command, NULL-terminated. */
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+/* Run argv to its end; its stdout and stderr in out, its exit status returned (-1 if killed). */
+int run_capture(daemon_fixture *d, const char *const *argv, char *out, size_t size);
+/* The real client against our corrald: the verb (args[0]), then --address, then the rest. */
+int client(daemon_fixture *d, const char *const *args, char *out, size_t size);
+/* The real client with args as given (no --address added). */
+int client_raw(daemon_fixture *d, const char *const *args, char *out, size_t size);

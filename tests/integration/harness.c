@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -419,4 +422,16 @@ const recorded_event *harness_wait_events(harness *h, const char *name, corral_e
                 fail_msg("fewer than %u %s events for %s (hang guard)", n, corral_event_type_to_string(type),
                          name);
         return r;
+}
+
+unsigned harness_free_port(void) {
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sin);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+        close(fd);
+        return ntohs(sin.sin_port);
 }

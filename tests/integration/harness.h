@@ -105,6 +105,9 @@ const recorded_event *harness_wait_event(harness *h, corral_backend *b, corral_e
 /* How many events of this type were recorded. */
 unsigned harness_count(harness *h, corral_event_type type);
 
+/* A TCP port on 127.0.0.1 nobody listens on right now: the kernel's pick (bound, then closed). */
+unsigned harness_free_port(void);
+
 /* Whether a pidfd's process has exited (its pidfd polls readable). */
 bool harness_pidfd_exited(int pidfd);
 

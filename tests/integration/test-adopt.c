@@ -55,18 +55,13 @@ static void start(daemon_fixture *d, const char *name, const char *mode, const c
         json_decref(r);
 }
 
+/* status_of(), for a backend that must be there. */
 static json_t *status(daemon_fixture *d, const char *name) {
-        json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", name));
-        json_t *b = json_incref(param(r, "backend"));
+        json_t *b = status_of(d, name);
 
         if (!b)
-                fail_msg("no Status for %s: %s", name, error_of(r) ?: "?");
-        json_decref(r);
+                fail_msg("no Status for %s", name);
         return b;
-}
-
-static const char *jstr(json_t *o, const char *key) {
-        return json_string_value(json_object_get(o, key)) ?: "";
 }
 
 /* Lines of corrald's log (all its lives) that are events of this backend; the last in *ret. */

@@ -131,36 +131,18 @@ static void test_watch_streams_every_event(void **state) {
 /* A client that setuid()s to nobody may look but not touch, and is logged. */
 static void test_unprivileged_caller_is_refused(void **state) {
         daemon_fixture *d = *state;
-        int status;
-        pid_t pid;
+        char out[8192];
 
         start_ready(d, "guarded", "pause", 10000000);
         assert_int_equal(chmod(d->h->tmpdir, 0755), 0); /* so that nobody can reach the socket */
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                varlink_conn c;
-                json_t *r = NULL;
-                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-                        _exit(10);
-                c.fd = varlink_connect(d->sock);
-                if (c.fd < 0)
-                        _exit(11);
-                varlink_conn_init(&c, c.fd, 0, 0);
-                if (varlink_call(&c, IFACE "Stop", json_pack("{s:s}", "name", "guarded"), false, &r) < 0)
-                        _exit(12);
-                if (!error_of(r) || strcmp(error_of(r), "org.varlink.service.PermissionDenied") != 0)
-                        _exit(13);
-                if (varlink_call(&c, IFACE "List", NULL, false, &r) < 0 || error_of(r))
-                        _exit(14);
-                if (varlink_call(&c, IFACE "Start", start_params(d, "x", "pause", 1), false, &r) < 0 ||
-                    !error_of(r) || strcmp(error_of(r), "org.varlink.service.PermissionDenied") != 0)
-                        _exit(15);
-                _exit(0);
-        }
-        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_int_equal(
+                nobody_call(d, IFACE "Stop", json_pack("{s:s}", "name", "guarded"), out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "\"error\":\"org.varlink.service.PermissionDenied\""));
+        assert_int_equal(nobody_call(d, IFACE "List", NULL, out, sizeof(out)), 0);
+        assert_null(strstr(out, "\"error\""));
+        assert_int_equal(nobody_call(d, IFACE "Start", start_params(d, "x", "pause", 1), out, sizeof(out)),
+                         0);
+        assert_non_null(strstr(out, "\"error\":\"org.varlink.service.PermissionDenied\""));
         assert_non_null(strstr(read_log(d), "refused io.corral.Supervisor.Stop from uid=65534"));
         json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", "guarded"));
         assert_string_equal(json_string_value(json_object_get(param(r, "backend"), "state")), "running");
@@ -457,11 +439,6 @@ static void test_restart_policy_over_varlink(void **state) {
                      "org.varlink.service.InvalidParameter", "parameter", "restartLimit");
 }
 
-static int client(daemon_fixture *d, const char *const *args, char *out, size_t size);
-#ifndef ARGS
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-#endif
-
 /* The privileges of Start, through the real client: the backend runs as nobody, as asked. */
 static void test_start_as_another_user(void **state) {
         daemon_fixture *d = *state;
@@ -603,38 +580,6 @@ static void test_sigterm_stops_every_backend_at_info(void **state) {
         harness_assert_no_leftovers(d->h->root); /* and teardown checks again */
 }
 
-/* Run a binary to its end; its stdout and stderr in out, its exit status returned. */
-static int run_capture(daemon_fixture *d, const char *const *argv, char *out, size_t size) {
-        posix_spawn_file_actions_t fa;
-        char path[320];
-        int status;
-        pid_t pid;
-
-        snprintf(path, sizeof(path), "%s/client.out", d->h->tmpdir);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
-        posix_spawn_file_actions_destroy(&fa);
-        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
-        FILE *f = fopen(path, "re");
-        size_t k = fread(out, 1, size - 1, f);
-        out[k] = '\0';
-        fclose(f);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* The real client against the real daemon. */
-static int client(daemon_fixture *d, const char *const *args, char *out, size_t size) {
-        const char *argv[24] = { getenv("CORRAL_BIN"), args[0], "--address", d->sock };
-        size_t n;
-
-        for (n = 4; *++args; n++) /* the verb first, then --address */
-                argv[n] = *args;
-        argv[n] = NULL;
-        return run_capture(d, argv, out, size);
-}
-
 static void test_client_verbs_and_exit_codes(void **state) {
         daemon_fixture *d = *state;
         char out[8192];
@@ -684,17 +629,6 @@ static void test_client_verbs_and_exit_codes(void **state) {
         assert_non_null(strstr(out, "cannot reach corrald at "));
         assert_non_null(strstr(out, "no-such.sock"));
         snprintf(d->sock, sizeof(d->sock), "%s/sock", d->h->tmpdir);
-}
-
-/* The real client with argv as given (no --address added). */
-static int client_raw(daemon_fixture *d, const char *const *args, char *out, size_t size) {
-        const char *argv[24] = { getenv("CORRAL_BIN") };
-        size_t n;
-
-        for (n = 1; *args; n++)
-                argv[n] = *args++;
-        argv[n] = NULL;
-        return run_capture(d, argv, out, size);
 }
 
 /* Global options before the verb as after it; --version of both programs; restart --wait-ready

@@ -49,60 +49,6 @@ static void wait_rs(daemon_fixture *d, int n) {
         harness_wait_said(d->h, 'R', n);
 }
 
-static json_t *status(daemon_fixture *d, const char *name) {
-        json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", name));
-        json_t *b = json_incref(param(r, "backend"));
-
-        json_decref(r);
-        return b;
-}
-
-static const char *jstr(json_t *o, const char *key) {
-        return json_string_value(json_object_get(o, key)) ?: "";
-}
-
-static json_int_t pid_of(daemon_fixture *d, const char *name) {
-        json_t *b = status(d, name);
-        json_int_t pid = b && strcmp(jstr(b, "state"), "running") == 0
-                ? json_integer_value(json_object_get(b, "pid"))
-                : 0;
-
-        json_decref(b);
-        return pid;
-}
-
-/* `corral daemon-reload`; its exit status, its output in out. */
-static int corral_reload(daemon_fixture *d, char *out, size_t size) {
-        const char *argv[] = { getenv("CORRAL_BIN"), "daemon-reload", "--address", d->sock, NULL };
-        posix_spawn_file_actions_t fa;
-        char path[400];
-        int status;
-        pid_t pid;
-
-        snprintf(path, sizeof(path), "%s/reload.out", d->h->tmpdir);
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
-        posix_spawn_file_actions_destroy(&fa);
-        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
-        FILE *f = fopen(path, "re");
-        size_t k = fread(out, 1, size - 1, f);
-        out[k] = '\0';
-        fclose(f);
-        unlink(path);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Whether the backend is in that state now. */
-static bool state_is(daemon_fixture *d, const char *name, const char *state) {
-        json_t *b = status(d, name);
-        bool is = b && strcmp(jstr(b, "state"), state) == 0;
-
-        json_decref(b);
-        return is;
-}
-
 static void test_declared_backends_and_reload(void **state) {
         daemon_fixture *d = *state;
         const char *extra[] = { "--definitions", defs, NULL };
@@ -128,7 +74,7 @@ static void test_declared_backends_and_reload(void **state) {
         change = pid_of(d, "change");
         breaks = pid_of(d, "breaks");
         assert_true(keep > 0 && change > 0 && breaks > 0 && pid_of(d, "drop") > 0);
-        b = status(d, "keep");
+        b = status_of(d, "keep");
         assert_non_null(strstr(jstr(b, "definition"), "/defs/keep.backend"));
         json_decref(b);
         assert_error(call(d, IFACE "Status", json_pack("{s:s}", "name", "bad")), IFACE "NoSuchBackend",
@@ -142,7 +88,7 @@ static void test_declared_backends_and_reload(void **state) {
         assert_null(error_of(r));
         json_decref(r);
         wait_rs(d, 1);
-        b = status(d, "adhoc");
+        b = status_of(d, "adhoc");
         assert_true(json_is_null(json_object_get(b, "definition")));
         json_decref(b);
 
@@ -152,7 +98,8 @@ static void test_declared_backends_and_reload(void **state) {
         write_def(d, "breaks", "Bogus=2\n");
         write_def(d, "fresh", NULL);
         write_def(d, "adhoc", "Environment=OTHER=1\n");
-        assert_int_equal(corral_reload(d, out, sizeof(out)), 1); /* there are problems to see */
+        assert_int_equal(client(d, ARGS("daemon-reload"), out, sizeof(out)),
+                         1); /* there are problems to see */
         assert_non_null(strstr(out, "started: fresh\n"));
         assert_non_null(strstr(out, "stopped: drop\n"));
         assert_non_null(strstr(out, "restarted: change\n"));
@@ -169,7 +116,7 @@ static void test_declared_backends_and_reload(void **state) {
         /* the reload asked for drop's stop; its verdict comes when drop is gone, under load later */
         if (!harness_wait_until(state_is(d, "drop", "gone")))
                 fail_msg("drop was never gone after the reload stopped it (hang guard)");
-        b = status(d, "drop");
+        b = status_of(d, "drop");
         assert_string_equal(jstr(json_object_get(b, "lastVerdict"), "event"), "stopped");
         assert_string_equal(jstr(json_object_get(b, "lastVerdict"), "level"), "info");
         json_decref(b);

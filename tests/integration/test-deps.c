@@ -41,77 +41,12 @@ static void write_def(daemon_fixture *d, const char *name, const char *mode, con
         fclose(f);
 }
 
-/* A TCP port nobody listens on now: the kernel's pick. */
-static int free_port(void) {
-        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sin);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-        close(fd);
-        return ntohs(sin.sin_port);
-}
-
-/* `corral ARGS...` against our corrald; its exit status, its output (stdout and stderr) in out. */
-static int corral_cli(daemon_fixture *d, char *out, size_t size, const char *const *args) {
-        const char *argv[16] = { getenv("CORRAL_BIN") };
-        posix_spawn_file_actions_t fa;
-        char path[400];
-        int status, n = 1;
-        pid_t pid;
-
-        for (const char *const *a = args; *a; a++)
-                argv[n++] = *a;
-        if (d) {
-                argv[n++] = "--address";
-                argv[n++] = d->sock;
-        }
-        argv[n] = NULL;
-        snprintf(path, sizeof(path), "/tmp/corral-test-deps-%d.out", (int) getpid());
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-        assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *) argv, environ), 0);
-        posix_spawn_file_actions_destroy(&fa);
-        assert_int_equal(waitpid(pid, &status, 0), pid); /* the test's own child */
-        FILE *f = fopen(path, "re");
-        size_t k = fread(out, 1, size - 1, f);
-        out[k] = '\0';
-        fclose(f);
-        unlink(path);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static json_t *status(daemon_fixture *d, const char *name) {
-        json_t *r = call(d, IFACE "Status", json_pack("{s:s}", "name", name));
-        json_t *b = json_incref(param(r, "backend"));
-
-        json_decref(r);
-        return b;
-}
-
-static const char *jstr(json_t *o, const char *key) {
-        return json_string_value(json_object_get(o, key)) ?: "";
-}
-
 static char *state_of(daemon_fixture *d, const char *name, char *buf, size_t size) {
-        json_t *b = status(d, name);
+        json_t *b = status_of(d, name);
 
         snprintf(buf, size, "%s", b ? jstr(b, "state") : "none");
         json_decref(b);
         return buf;
-}
-
-static json_int_t pid_of(daemon_fixture *d, const char *name) {
-        json_t *b = status(d, name);
-        json_int_t pid = b && strcmp(jstr(b, "state"), "running") == 0
-                ? json_integer_value(json_object_get(b, "pid"))
-                : 0;
-
-        json_decref(b);
-        return pid;
 }
 
 /* Read the Watch w until event ev of backend; the event (the caller decrefs). */
@@ -179,13 +114,13 @@ static void test_verify_cycles_and_unknown_names(void **state) {
         snprintf(a, sizeof(a), "%s/a.backend", defs);
         snprintf(b, sizeof(b), "%s/b.backend", defs);
         snprintf(c, sizeof(c), "%s/c.backend", defs);
-        assert_int_equal(corral_cli(NULL, out, sizeof(out), (const char *[]){ "verify", a, b, c, NULL }), 1);
+        assert_int_equal(client_raw(d, ARGS("verify", a, b, c), out, sizeof(out)), 1);
         assert_non_null(strstr(out, "/a.backend:4: After=: ordering cycle: a -> b -> c -> a"));
         assert_non_null(strstr(out, "/b.backend:4: Requires=: ordering cycle"));
         assert_non_null(strstr(out, "/c.backend:4: Requires=: ordering cycle"));
         assert_non_null(strstr(out, "/c.backend:4: Requires=: no backend 'nope' is declared"));
         /* one file alone: its directory says what the names are */
-        assert_int_equal(corral_cli(NULL, out, sizeof(out), (const char *[]){ "verify", b, NULL }), 1);
+        assert_int_equal(client_raw(d, ARGS("verify", b), out, sizeof(out)), 1);
         assert_non_null(strstr(out, "/b.backend:4: Requires=: ordering cycle"));
         assert_null(strstr(out, "nope"));
 }
@@ -196,7 +131,7 @@ static void test_order_stop_cause_and_start(void **state) {
         char out[4096], ready[128], st[32], *log;
         json_t *r, *e, *b;
         varlink_conn w;
-        int port = free_port();
+        int port = harness_free_port();
 
         snprintf(defs, sizeof(defs), "%s/defs", d->h->tmpdir);
         assert_int_equal(mkdir(defs, 0755), 0);
@@ -234,7 +169,7 @@ static void test_order_stop_cause_and_start(void **state) {
         assert_null(error_of(r));
         assert_string_equal(jstr(param(r, "verdict"), "event"), "stopped");
         json_decref(r);
-        b = status(d, "web");
+        b = status_of(d, "web");
         assert_string_equal(jstr(b, "state"), "gone");
         e = json_object_get(b, "lastVerdict");
         assert_string_equal(jstr(e, "event"), "stopped");
@@ -248,9 +183,7 @@ static void test_order_stop_cause_and_start(void **state) {
         assert_true(pid_of(d, "cron") > 0);
 
         /* corral start web: redis first, web once it is ready */
-        assert_int_equal(
-                corral_cli(d, out, sizeof(out), (const char *[]){ "start", "web", "--wait-ready", NULL }),
-                0);
+        assert_int_equal(client(d, ARGS("start", "web", "--wait-ready"), out, sizeof(out)), 0);
         assert_true(pid_of(d, "redis") > 0);
         assert_true(pid_of(d, "web") > 0);
         log = read_log(d);
@@ -314,7 +247,7 @@ static void test_reload_changes_dependencies(void **state) {
         r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "db"));
         assert_null(error_of(r));
         json_decref(r);
-        b = status(d, "app");
+        b = status_of(d, "app");
         assert_string_equal(jstr(b, "state"), "gone");
         assert_string_equal(jstr(json_object_get(b, "lastVerdict"), "cause"), "db stopped");
         json_decref(b);
@@ -324,10 +257,10 @@ static void test_reload_changes_dependencies(void **state) {
         r = call(d, IFACE "Reload", NULL); /* daemon-reload */
         assert_null(error_of(r));
         json_decref(r);
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "start", "app", NULL }), 0);
+        assert_int_equal(client(d, ARGS("start", "app"), out, sizeof(out)), 0);
         assert_string_equal(state_of(d, "db", st, sizeof(st)), "gone");
         assert_true(pid_of(d, "app") > 0);
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "start", "db", NULL }), 0);
+        assert_int_equal(client(d, ARGS("start", "db"), out, sizeof(out)), 0);
         r = call(d, IFACE "Stop", json_pack("{s:s}", "name", "db"));
         json_decref(r);
         assert_true(pid_of(d, "app") > 0);
@@ -375,17 +308,17 @@ static void test_status_says_what_a_start_waits_for(void **state) {
         write_def(d, "cron", "pause", "After=app\n");
         daemon_start(d, extra);
 
-        b = status(d, "app");
+        b = status_of(d, "app");
         assert_true(names_are(json_object_get(b, "waitingFor"), (const char *[]){ "slow", NULL }));
         assert_true(names_are(json_object_get(b, "requires"), (const char *[]){ "slow", NULL }));
         assert_true(names_are(json_object_get(b, "after"), (const char *[]){ "slow", NULL }));
         json_decref(b);
-        b = status(d, "cron");
+        b = status_of(d, "cron");
         assert_true(names_are(json_object_get(b, "waitingFor"), (const char *[]){ "app", NULL }));
         assert_true(names_are(json_object_get(b, "after"), (const char *[]){ "app", NULL }));
         assert_true(json_is_null(json_object_get(b, "requires")));
         json_decref(b);
-        b = status(d, "slow");
+        b = status_of(d, "slow");
         assert_string_equal(jstr(b, "state"), "starting");
         assert_true(json_is_null(json_object_get(b, "waitingFor")));
         assert_true(json_is_null(json_object_get(b, "after")));
@@ -400,20 +333,20 @@ static void test_status_says_what_a_start_waits_for(void **state) {
         assert_int_equal(seen, 1);
         json_decref(r);
 
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "app", NULL }), 0);
+        assert_int_equal(client(d, ARGS("status", "app"), out, sizeof(out)), 0);
         assert_non_null(strstr(out, "\nafter      slow\n"));
         assert_non_null(strstr(out, "\nrequires   slow\n"));
         assert_non_null(strstr(out, "\nwaiting    to start once ready: slow\n"));
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "cron", NULL }), 0);
+        assert_int_equal(client(d, ARGS("status", "cron"), out, sizeof(out)), 0);
         assert_non_null(strstr(out, "\nrequires   -\n"));
         assert_non_null(strstr(out, "\nwaiting    to start once ready: app\n"));
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "slow", NULL }), 0);
+        assert_int_equal(client(d, ARGS("status", "slow"), out, sizeof(out)), 0);
         assert_null(strstr(out, "waiting ")); /* no dependencies: no lines for them */
         assert_null(strstr(out, "\nafter "));
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "list", NULL }), 0);
+        assert_int_equal(client(d, ARGS("list"), out, sizeof(out)), 0);
         assert_non_null(strstr(list_line(out, "app", line, sizeof(line)), " waiting "));
         assert_non_null(strstr(list_line(out, "slow", line, sizeof(line)), " starting "));
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "list", "--json", NULL }), 0);
+        assert_int_equal(client(d, ARGS("list", "--json"), out, sizeof(out)), 0);
         assert_non_null(strstr(out, "waitingFor"));
 
         /* slow stopped: app's start cannot go (it requires slow), cron's may (After= only) */
@@ -421,15 +354,15 @@ static void test_status_says_what_a_start_waits_for(void **state) {
         assert_null(error_of(r));
         json_decref(r);
         harness_wait_said(d->h, 'R', 1); /* cron runs */
-        b = status(d, "app");
+        b = status_of(d, "app");
         assert_true(json_is_null(json_object_get(b, "waitingFor")));
         assert_true(names_are(json_object_get(b, "requires"), (const char *[]){ "slow", NULL }));
         json_decref(b);
-        b = status(d, "cron");
+        b = status_of(d, "cron");
         assert_string_equal(jstr(b, "state"), "running");
         assert_true(json_is_null(json_object_get(b, "waitingFor")));
         json_decref(b);
-        assert_int_equal(corral_cli(d, out, sizeof(out), (const char *[]){ "status", "app", NULL }), 0);
+        assert_int_equal(client(d, ARGS("status", "app"), out, sizeof(out)), 0);
         assert_null(strstr(out, "waiting "));
         daemon_restart_plain(d);
 }

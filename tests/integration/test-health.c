@@ -18,19 +18,6 @@
 #define MSEC 1000ULL
 #define SEC  1000000ULL
 
-/* A port nobody listens on right now (the test's own socket, closed). */
-static unsigned free_port(void) {
-        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sin);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-        close(fd);
-        return ntohs(sin.sin_port);
-}
-
 /* The helper's HTTP server answering every request with status; ready (and, with health, checked)
  * by GET /healthz. */
 static corral_spec *http_spec(harness *h, const char *name, int status, unsigned port, char *arg,
@@ -84,7 +71,7 @@ static void stop(harness *h, corral_backend *b) {
 static void test_http_ready(void **state) {
         harness *h = *state;
         char arg[32];
-        corral_backend *b = spawn(h, http_spec(h, "web", 204, free_port(), arg, sizeof(arg)));
+        corral_backend *b = spawn(h, http_spec(h, "web", 204, harness_free_port(), arg, sizeof(arg)));
 
         harness_wait_event(h, b, CORRAL_EVENT_READY);
         assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
@@ -96,7 +83,7 @@ static void test_http_ready(void **state) {
 static void test_http_500_is_not_ready(void **state) {
         harness *h = *state;
         char arg[32];
-        corral_spec *s = http_spec(h, "broken", 500, free_port(), arg, sizeof(arg));
+        corral_spec *s = http_spec(h, "broken", 500, harness_free_port(), arg, sizeof(arg));
 
         assert_int_equal(corral_spec_set_start_timeout(s, 2 * SEC), 0);
         corral_backend *b = spawn(h, s);
@@ -154,7 +141,8 @@ static corral_spec *checked_spec(harness *h, const char *name, unsigned port, ch
 static void test_stopped_server_is_unhealthy_and_restarted(void **state) {
         harness *h = *state;
         char arg[32];
-        corral_spec *s = checked_spec(h, "frozen", free_port(), arg, sizeof(arg), 100 * MSEC, 1 * SEC, 2);
+        corral_spec *s =
+                checked_spec(h, "frozen", harness_free_port(), arg, sizeof(arg), 100 * MSEC, 1 * SEC, 2);
         unsigned failures = 99;
         int pidfd;
 
@@ -196,8 +184,8 @@ static void test_healthy_server_stays(void **state) {
         harness *h = *state;
         char arg[32];
         unsigned failures = 99;
-        corral_backend *b =
-                spawn(h, checked_spec(h, "steady", free_port(), arg, sizeof(arg), 20 * MSEC, 30 * SEC, 3));
+        corral_backend *b = spawn(
+                h, checked_spec(h, "steady", harness_free_port(), arg, sizeof(arg), 20 * MSEC, 30 * SEC, 3));
 
         harness_wait_event(h, b, CORRAL_EVENT_READY);
         wait_answers(h, 20); /* the GET of its readiness, and health checks */

@@ -30,19 +30,6 @@ typedef struct metrics_fixture {
         int port;
 } metrics_fixture;
 
-/* A port the kernel says is free now. */
-static int free_port(void) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
-
 static void start_with_metrics(daemon_fixture *d, metrics_fixture *m, const char *const *more) {
         const char *argv[16] = { "--metrics-listen", m->listen,           "--metrics-textfile",
                                  m->textfile,        "--request-timeout", "1s" };
@@ -56,7 +43,7 @@ static void start_with_metrics(daemon_fixture *d, metrics_fixture *m, const char
 static void metrics_init(daemon_fixture *d, metrics_fixture *m) {
         char dir[350];
 
-        m->port = free_port();
+        m->port = harness_free_port();
         snprintf(m->listen, sizeof(m->listen), "127.0.0.1:%d", m->port);
         snprintf(dir, sizeof(dir), "%s/textfile", d->h->tmpdir);
         assert_int_equal(mkdir(dir, 0755), 0);

@@ -291,8 +291,6 @@ static int corral_client(daemon_fixture *d, const char *const *args, char *out, 
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
-
 static void assert_entry(json_t *e, const char *stream, const char *line, const char *before,
                          const char *after) {
         const char *ts = json_string_value(json_object_get(e, "ts"));

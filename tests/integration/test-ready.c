@@ -214,19 +214,6 @@ static void test_missed_watchdog(void **state) {
         }
 }
 
-/* A port nobody listens on right now (the test's own socket, closed). */
-static unsigned free_port(void) {
-        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sin);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-        close(fd);
-        return ntohs(sin.sin_port);
-}
-
 static corral_backend *spawn_tcp(harness *h, const char *name, unsigned port, const char *arg,
                                  uint64_t timeout) {
         char *argv[] = { (char *) harness_helper(), "listen-after", h->fifo, (char *) arg, NULL };
@@ -246,7 +233,7 @@ static corral_backend *spawn_tcp(harness *h, const char *name, unsigned port, co
  * probes until then never read the environment again. */
 static void test_tcp_ready(void **state) {
         harness *h = *state;
-        unsigned port = free_port();
+        unsigned port = harness_free_port();
         unsigned reads = disable_reads;
         char arg[32];
 
@@ -264,7 +251,7 @@ static void test_tcp_ready(void **state) {
 
 static void test_tcp_never_listening_times_out(void **state) {
         harness *h = *state;
-        unsigned port = free_port();
+        unsigned port = harness_free_port();
         corral_backend *b = spawn_tcp(h, "deaf", port, "100000:1", 300 * MSEC);
         corral_spec *s = NULL;
 
@@ -338,7 +325,7 @@ static void test_tcp_bind_failure_is_start_failed(void **state) {
  * still the backend's: it is in its cgroup. */
 static void test_tcp_grandchild_listener_counts(void **state) {
         harness *h = *state;
-        unsigned port = free_port();
+        unsigned port = harness_free_port();
         char *argv[] = { (char *) harness_helper(), "listen-grandchild", h->fifo, NULL, NULL };
         char arg[16];
         corral_backend *b = NULL;

@@ -46,37 +46,6 @@ static int child_status(pid_t pid) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* One call as nobody, in a child: its error name (or "" if none) written to out. 0, or why not. */
-static int nobody_call(daemon_fixture *d, const char *method, json_t *params, char *out, size_t size) {
-        int p[2];
-        pid_t pid;
-        ssize_t n;
-
-        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid = fork_as_nobody();
-        if (pid == 0) {
-                varlink_conn c;
-                json_t *r = NULL;
-                char *s;
-                int fd = varlink_connect(d->sock);
-                if (fd < 0)
-                        _exit(11);
-                varlink_conn_init(&c, fd, 0, 0);
-                if (varlink_call(&c, method, params, false, &r) < 0)
-                        _exit(12);
-                s = json_dumps(r, JSON_COMPACT);
-                if (!s || write(p[1], s, strlen(s)) < 0)
-                        _exit(13);
-                _exit(0);
-        }
-        json_decref(params);
-        close(p[1]);
-        n = read(p[0], out, size - 1);
-        close(p[0]);
-        out[n > 0 ? n : 0] = '\0';
-        return child_status(pid);
-}
-
 /* Run corrald with these extra arguments and no readiness wait: for a corrald that must refuse to
  * start. Its exit status (a hang guard of 60 s kills it: it must not have started). */
 static int corrald_refuses(daemon_fixture *d, const char *const *extra) {

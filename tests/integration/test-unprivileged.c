@@ -482,7 +482,7 @@ static void test_sandbox_kept_after_readopt(void **state) {
  * delegated leaf, then a user namespace of its own (identity-mapped by a helper child, as only a
  * writer outside it may map more than itself) whose user.max_user_namespaces is 0, then nobody,
  * then corrald. The host's sysctls are not touched: that limit is the namespace's own. */
-static int userns_off_wrapper(char **argv) {
+static int userns_off_wrapper(char **argv, const char *max) {
         pid_t parent = getpid(), helper;
         siginfo_t si = { 0 };
         int go[2], pidfd, fd;
@@ -515,7 +515,7 @@ static int userns_off_wrapper(char **argv) {
             si.si_status != 0)
                 return 122;
         fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "0\n", 2) != 2)
+        if (fd < 0 || write(fd, max, strlen(max)) != (ssize_t) strlen(max))
                 return 123;
         close(fd);
         if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
@@ -542,6 +542,60 @@ static void test_userns_refused_by_kernel(void **state) {
         stop_info(u, "plain");
         assert_started(start(u, "filtered", json_pack("{s:s}", "systemCallFilter", "@system-service")));
         stop_info(u, "filtered");
+}
+
+/* user.max_user_namespaces of corrald's own user namespace set to max, by a child of ours that
+ * joins it (we made it: root owns it). */
+static void set_userns_max(unpriv *u, const char *max) {
+        siginfo_t si = { 0 };
+        char path[64];
+        pid_t pid;
+        int pidfd;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) u->d->pid);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int ns = open(path, O_RDONLY | O_CLOEXEC), fd;
+                if (ns < 0 || setns(ns, CLONE_NEWUSER) < 0)
+                        _exit(10);
+                fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+                _exit(fd < 0 || write(fd, max, strlen(max)) != (ssize_t) strlen(max) ? 11 : 0);
+        }
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        assert_true(pidfd >= 0);
+        assert_int_equal(waitid((idtype_t) 3 /* P_PIDFD */, (id_t) pidfd, &si, WEXITED), 0);
+        close(pidfd);
+        assert_int_equal(si.si_code, CLD_EXITED);
+        assert_int_equal(si.si_status, 0);
+}
+
+/* The kernel's limit is asked at each Start, not once: raised after a refusal, the next Start
+ * makes its user namespace; reached (the check passes, unshare(2) says ENOSPC), the verdict names
+ * the sysctl and its value rather than a bare errno; lowered to 0, refused again, naming it. */
+static void test_userns_limit_changes(void **state) {
+        unpriv *u = *state;
+
+        if (!nobody_gets_user_namespaces())
+                skip();
+        u->prefix[0] = u->self;
+        u->prefix[1] = "--userns-off";
+        u->prefix[2] = u->procs;
+        u->prefix[3] = NULL;
+        start_daemon(u);
+        assert_refused(start(u, "first", json_pack("{s:b}", "privateTmp", 1)), "first",
+                       "this kernel refuses them to unprivileged users: user.max_user_namespaces = 0");
+        set_userns_max(u, "1\n");
+        assert_started(start(u, "one", json_pack("{s:b}", "privateTmp", 1)));
+        assert_refused(start(u, "two", json_pack("{s:b}", "privateTmp", 1)), "two",
+                       "user.max_user_namespaces = 1 reached");
+        stop_info(u, "one");
+        set_userns_max(u, "0\n");
+        assert_refused(start(u, "three", json_pack("{s:b}", "privateTmp", 1)), "three",
+                       "PrivateTmp= needs a user namespace (this supervisor runs as uid 65534, not root), "
+                       "and this kernel refuses them to unprivileged users: user.max_user_namespaces = 0");
+        assert_started(start(u, "plain", NULL));
+        stop_info(u, "plain");
 }
 
 /* corrald's own user may Start and Stop, as root may of a root corrald: a client of uid 65534
@@ -639,7 +693,9 @@ static void test_member_start_refused(void **state) {
 
 int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "--userns-off") == 0)
-                return userns_off_wrapper(argv);
+                return userns_off_wrapper(argv, "0");
+        if (argc > 1 && strncmp(argv[1], "--userns-max=", 13) == 0)
+                return userns_off_wrapper(argv, argv[1] + 13);
         harness_require_root_cgroup2();
         if (access(setpriv, X_OK) < 0) {
                 setpriv = "/bin/setpriv";
@@ -657,6 +713,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_sandbox_in_user_namespace, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sandbox_kept_after_readopt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_userns_refused_by_kernel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_userns_limit_changes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_member_start_refused, setup, teardown),
         };
 
