@@ -181,6 +181,27 @@ static void test_no_mount_leaks_to_host(void **state) {
         free(after);
 }
 
+/* A supervisor running as root makes no user namespace: the sandbox's namespaces are owned by
+ * ours, the backend keeps its capabilities (no CapabilityBoundingSet= given) and no_new_privs
+ * stays off (no filter asks for it), as before sandboxing without root existed. */
+static void test_root_makes_no_user_namespace(void **state) {
+        harness *h = *state;
+        char script[512], ns[64];
+        ssize_t n = readlink("/proc/self/ns/user", ns, sizeof(ns) - 1);
+
+        assert_true(n > 0);
+        ns[n] = '\0';
+        snprintf(script, sizeof(script),
+                 "test \"$(readlink /proc/self/ns/user)\" = '%s' || exit 1; "
+                 "test \"$(readlink /proc/self/ns/mnt)\" != \"$(readlink /proc/$PPID/ns/mnt)\" || exit 2; "
+                 "! grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status || exit 3; "
+                 "! grep -q '^CapBnd:[[:space:]]*0*$' /proc/self/status || exit 4; "
+                 "grep -q '^NoNewPrivs:[[:space:]]*0$' /proc/self/status || exit 5",
+                 ns);
+        assert_script_passes(h, script,
+                             (const char *[]){ "ProtectSystem=strict", "PrivateTmp=yes", "PrivateNetwork=yes", NULL });
+}
+
 /* PrivateDevices=yes: only the harmless nodes; no disk, no kmsg; CAP_MKNOD gone. The node that
  * must be hidden is one the host has and the private /dev lacks: /dev/kmsg, or /dev/console where
  * there is none (systemd-ns's minimal /dev, under test-systemd). */
@@ -439,6 +460,7 @@ int main(void) {
                 T(test_restrict_address_families),
                 T(test_restrict_namespaces_and_memory),
                 T(test_setup_failure_is_start_failed),
+                T(test_root_makes_no_user_namespace),
                 T(test_unprivileged_supervisor_plans_a_user_namespace),
         };
 

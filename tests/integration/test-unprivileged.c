@@ -302,11 +302,13 @@ static bool nobody_gets_user_namespaces(void) {
 
 /* A task that tries its sandbox from inside, as nobody under a corrald that is nobody: /usr is
  * read-only (EROFS, not EACCES), /tmp is its own and empty, only lo, no capability in any set,
- * no_new_privs, no /dev/kmsg, an inaccessible file, no further user namespace. What it leaves in
- * its /tmp is gone once it ended. */
+ * no_new_privs, no /dev/kmsg, an inaccessible file, no further user namespace, no way into corrald's
+ * mount namespace through /proc/<corrald>/root (same uid, but another user namespace: the kernel
+ * wants CAP_SYS_PTRACE in corrald's), no fd but 0, 1 and 2 (and ls's own). What it leaves in its
+ * /tmp is gone once it ended. */
 static void test_sandbox_in_user_namespace(void **state) {
         unpriv *u = *state;
-        char mark[128], script[1400];
+        char mark[128], script[1600];
         varlink_conn w;
         json_t *r, *v;
 
@@ -325,7 +327,9 @@ static void test_sandbox_in_user_namespace(void **state) {
                 "test \"$(id -u)\" = 65534 || exit 7; test ! -e /root/. || test -z \"$(ls -A /root)\" || "
                 "exit 8; "
                 "test ! -e /dev/kmsg && echo x > /dev/null || exit 9; "
-                "! cat /etc/hostname > /dev/null 2>&1 || exit 10; ! unshare -U true 2>/dev/null || exit 11",
+                "! cat /etc/hostname > /dev/null 2>&1 || exit 10; ! unshare -U true 2>/dev/null || exit 11; "
+                "! ls /proc/$PPID/root/ > /dev/null 2>&1 || exit 12; "
+                "test \"$(ls /proc/self/fd | tr '\\n' ' ')\" = '0 1 2 3 ' || exit 13",
                 mark);
         start_daemon(u);
         conn_open(u->d, &w);
@@ -476,6 +480,44 @@ static void test_sandbox_kept_after_readopt(void **state) {
         assert_string_equal(before, after);
         free(before);
         free(after);
+}
+
+/* The subdirectories of the harness's root other than corrald's own: the leaves left. */
+static int leaves_left(unpriv *u) {
+        DIR *dir = opendir(u->d->h->root);
+        struct dirent *de;
+        int n = 0;
+
+        assert_non_null(dir);
+        while ((de = readdir(dir)))
+                n += de->d_type == DT_DIR && de->d_name[0] != '.' && strcmp(de->d_name, "supervisor") != 0;
+        closedir(dir);
+        return n;
+}
+
+/* A sandboxed start that fails inside its user namespace (a ReadOnlyPaths= that does not exist,
+ * after the user, network and mount namespaces were made) is a StartFailed naming the key and the
+ * errno, and leaves nothing: no leaf, no mount in the host's table, no process (the teardown's
+ * leak checks); the next start works. */
+static void test_sandbox_step_failure_leaves_nothing(void **state) {
+        unpriv *u = *state;
+        char *before, *after;
+
+        if (!nobody_gets_user_namespaces())
+                skip();
+        before = read_all("/proc/self/mountinfo");
+        start_daemon(u);
+        assert_refused(start(u, "broken",
+                             json_pack("{s:s, s:b, s:[s]}", "protectSystem", "strict", "privateNetwork", 1,
+                                       "readOnlyPaths", "/nonexistent-corral-test")),
+                       "broken", "ReadOnlyPaths=/nonexistent-corral-test: No such file or directory");
+        assert_int_equal(leaves_left(u), 0);
+        after = read_all("/proc/self/mountinfo");
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+        assert_started(start(u, "after", json_pack("{s:b}", "privateTmp", 1)));
+        stop_info(u, "after");
 }
 
 /* The wrapper for test_userns_refused_by_kernel, run as root where corrald would be: into the
@@ -712,6 +754,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_own_user_is_privileged, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sandbox_in_user_namespace, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sandbox_kept_after_readopt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_sandbox_step_failure_leaves_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_userns_refused_by_kernel, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_userns_limit_changes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_member_start_refused, setup, teardown),
