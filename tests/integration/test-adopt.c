@@ -479,6 +479,8 @@ static void start_limited(daemon_fixture *d, const char *name, char *mirror, siz
         wait_rs(d, 1);
         b = status(d, name);
         cg = jstr(b, "cgroup");
+        if (!cg || !strrchr(cg, '/'))
+                fail_msg("%s has no cgroup", name);
         snprintf(mirror, size, "/sys/fs/cgroup/memory%.*s", (int) (strrchr(cg, '/') - cg), cg);
         json_decref(b);
 }
