@@ -125,10 +125,13 @@ static void adopt_reopen(corral_backend *b, launch *l) {
         if (s->output == CORRAL_OUTPUT_CAPTURE && s->log_file && (r = launch_log_reopen(s, &l->log, &what)) < 0)
                 corral_log(b->corral, CORRAL_LEVEL_WARNING, "%s taken back without its %s: %s", b->name,
                            what ?: "log file", strerror(-r));
-        if (corral_spec_wants_notify(s) && (r = launch_notify_rebind(b->corral, s, b->run.id)) < 0)
+        if (!corral_spec_wants_notify(s))
+                return;
+        r = launch_notify_rebind(b->corral, s, b->run.id);
+        if (r < 0)
                 corral_log(b->corral, CORRAL_LEVEL_WARNING, "%s taken back without its notify socket: %s", b->name,
                            strerror(-r));
-        else if (corral_spec_wants_notify(s))
+        else
                 l->notify_fd = r;
 }
 

@@ -480,7 +480,7 @@ static void start_limited(daemon_fixture *d, const char *name, char *mirror, siz
         b = status(d, name);
         cg = jstr(b, "cgroup");
         if (!cg || !strrchr(cg, '/'))
-                fail_msg("%s has no cgroup", name);
+                fail_msg("Status %s: no cgroup path", name);
         snprintf(mirror, size, "/sys/fs/cgroup/memory%.*s", (int) (strrchr(cg, '/') - cg), cg);
         json_decref(b);
 }
