@@ -2107,22 +2107,32 @@ static void wait_fd(int fd, short events) {
                 ;
 }
 
-/* cgroup.kill, and wait until the main process is reaped and the leaf is empty. */
+/* cgroup.kill, and wait until the main process is reaped, the leaf is empty and every process that
+ * was in it has ended. The leaf empties as its last process starts to exit, which on 6.1 is before
+ * that process is a zombie: an orphan of ours could then become one only after corral_free()'s last
+ * sweep, and be left unreaped. Their pidfds, opened before the kill, say when each has ended. */
 static void backend_kill_wait(corral_backend *b) {
         backend_run *r = &b->run;
+        _cleanup_free_ int *dying = NULL;
+        int leaf = backend_leaf_open(b), events, n = 0;
+        cgroup_leaf l = { .fd = leaf, .path = r->cgroup };
         siginfo_t si;
-        int leaf, events;
 
+        if (leaf >= 0)
+                n = cgroup_open_pidfds(&l, &b->corral->features.cgroup, &dying);
         (void) backend_kill(b);
         if (!r->reaped && r->pidfd >= 0)
                 (void) syscall_waitid_pidfd(r->pidfd, WEXITED, &si);
         r->reaped = true;
-        leaf = backend_leaf_open(b);
         if (cgroup_is_populated(leaf) > 0) { /* the loop's watch cannot be waited on here */
                 events = cgroup_events_open(leaf);
                 while (events >= 0 && cgroup_is_populated(leaf) > 0)
                         wait_fd(events, POLLPRI);
                 safe_close(events);
+        }
+        for (int i = 0; i < n; i++) {
+                wait_fd(dying[i], POLLIN);
+                safe_close(dying[i]);
         }
         safe_close(leaf);
         output_drain(b);

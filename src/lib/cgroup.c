@@ -269,40 +269,22 @@ static int pidfd_in_leaf(int pidfd, pid_t pid, uint64_t cgid, const cgroup_leaf 
         return cgroup_pid_in(pid, leaf->path) && syscall_pidfd_send_signal(pidfd, 0) >= 0;
 }
 
-static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps);
+typedef int (*cgroup_leaf_fn)(const cgroup_leaf *leaf, void *userdata);
 
-int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
-        _cleanup_free_ pid_t *pids = NULL;
+/* fn on each command group ("cmd.N", command.c) of the leaf, as a leaf of its own (no deeper: a
+ * command's group has no groups). Returns the sum of fn's positive results. */
+static int cgroup_for_each_command(const cgroup_leaf *leaf, cgroup_leaf_fn fn, void *userdata) {
         struct stat st;
-        int r, count = 0;
-
-        if (fstat(leaf->fd, &st) < 0)
-                return negative_errno();
-        /* A cgroupfs directory links 2 + its sub-groups: with none (as most of the time), no
-         * listing of the leaf's files to look for them. */
-        if (st.st_nlink != 2)
-                count = cgroup_signal_children(leaf, sig, caps);
-        r = cgroup_read_procs(leaf->fd, &pids);
-        if (r < 0)
-                return r;
-        for (pid_t *p = pids; *p; p++) {
-                _cleanup_close_ int pidfd = syscall_pidfd_open(*p);
-                if (pidfd < 0)
-                        continue; /* exited meanwhile */
-                if (pidfd_in_leaf(pidfd, *p, (uint64_t) st.st_ino, leaf, caps) <= 0)
-                        continue;
-                if (syscall_pidfd_send_signal(pidfd, sig) >= 0)
-                        count++;
-        }
-        return count;
-}
-
-/* The groups of a leaf's commands (command.c) are part of it: what is signalled is signalled there too. */
-static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
-        int fd = openat(leaf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), count = 0;
-        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        int fd, count = 0;
+        DIR *d;
         struct dirent *de;
 
+        /* A cgroupfs directory links 2 + its sub-groups: with none (as most of the time), no
+         * listing of the leaf's files to look for them. */
+        if (fstat(leaf->fd, &st) < 0 || st.st_nlink == 2)
+                return 0;
+        fd = openat(leaf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        d = fd < 0 ? NULL : fdopendir(fd);
         if (!d)
                 return safe_close(fd), 0;
         while ((de = readdir(d))) {
@@ -318,12 +300,107 @@ static int cgroup_signal_children(const cgroup_leaf *leaf, int sig, const cgroup
                 };
                 if (child.fd < 0)
                         continue;
-                k = cgroup_signal_all(&child, sig, caps); /* no deeper: a command's group has no groups */
+                k = fn(&child, userdata);
                 count += k > 0 ? k : 0;
                 safe_close(child.fd);
         }
         closedir(d);
         return count;
+}
+
+/* Each process of the leaf itself (not of its command groups) as a pidfd checked to be in it, to
+ * fn(pidfd, userdata), which owns the pidfd from then on. Returns how many fn took, or -errno. */
+static int cgroup_each_pidfd(const cgroup_leaf *leaf, const cgroup_caps *caps, int (*fn)(int, void *),
+                             void *userdata) {
+        _cleanup_free_ pid_t *pids = NULL;
+        struct stat st;
+        int r, count = 0;
+
+        if (fstat(leaf->fd, &st) < 0)
+                return negative_errno();
+        r = cgroup_read_procs(leaf->fd, &pids);
+        if (r < 0)
+                return r;
+        for (pid_t *p = pids; *p; p++) {
+                int pidfd = syscall_pidfd_open(*p);
+                if (pidfd < 0)
+                        continue; /* exited meanwhile */
+                if (pidfd_in_leaf(pidfd, *p, (uint64_t) st.st_ino, leaf, caps) <= 0)
+                        safe_close(pidfd);
+                else
+                        count += fn(pidfd, userdata) >= 0;
+        }
+        return count;
+}
+
+typedef struct cgroup_signal_ctx {
+        int sig;
+        const cgroup_caps *caps;
+} cgroup_signal_ctx;
+
+static int cgroup_signal_pidfd(int pidfd, void *userdata) {
+        const cgroup_signal_ctx *x = userdata;
+        int r = syscall_pidfd_send_signal(pidfd, x->sig);
+
+        safe_close(pidfd);
+        return r;
+}
+
+static int cgroup_signal_leaf(const cgroup_leaf *leaf, void *userdata) {
+        const cgroup_signal_ctx *x = userdata;
+
+        return cgroup_each_pidfd(leaf, x->caps, cgroup_signal_pidfd, userdata);
+}
+
+/* The groups of a leaf's commands (command.c) are part of it: what is signalled is signalled there too. */
+int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps) {
+        cgroup_signal_ctx x = { .sig = sig, .caps = caps };
+        int count = cgroup_for_each_command(leaf, cgroup_signal_leaf, &x);
+        int r = cgroup_signal_leaf(leaf, &x);
+
+        return r < 0 ? r : count + r;
+}
+
+typedef struct cgroup_pidfds {
+        int *fds;
+        size_t n, allocated;
+        const cgroup_caps *caps;
+} cgroup_pidfds;
+
+static int cgroup_pidfds_put(int pidfd, void *userdata) {
+        cgroup_pidfds *s = userdata;
+
+        if (s->n == s->allocated) {
+                size_t want = s->allocated ? s->allocated * 2 : 8;
+                int *more = reallocarray(s->fds, want, sizeof(int));
+                if (!more)
+                        return safe_close(pidfd), -ENOMEM;
+                s->fds = more;
+                s->allocated = want;
+        }
+        s->fds[s->n++] = pidfd;
+        return 0;
+}
+
+static int cgroup_pidfds_leaf(const cgroup_leaf *leaf, void *userdata) {
+        cgroup_pidfds *s = userdata;
+
+        return cgroup_each_pidfd(leaf, s->caps, cgroup_pidfds_put, s);
+}
+
+int cgroup_open_pidfds(const cgroup_leaf *leaf, const cgroup_caps *caps, int **ret) {
+        cgroup_pidfds s = { .caps = caps };
+        int r = cgroup_pidfds_leaf(leaf, &s);
+
+        (void) cgroup_for_each_command(leaf, cgroup_pidfds_leaf, &s);
+        if (r < 0) {
+                for (size_t i = 0; i < s.n; i++)
+                        safe_close(s.fds[i]);
+                free(s.fds);
+                return r;
+        }
+        *ret = s.fds;
+        return (int) s.n;
 }
 
 int cgroup_id(int leaf_fd, uint64_t *ret) {

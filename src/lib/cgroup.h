@@ -55,6 +55,11 @@ void cgroup_watch_remove(int inotify_fd, int wd);
  * Returns the number of processes signalled or -errno. */
 int cgroup_signal_all(const cgroup_leaf *leaf, int sig, const cgroup_caps *caps);
 
+/* A pidfd of each process in the leaf and in its commands' groups, checked to be there, in *ret
+ * (malloc'ed; the caller closes them): their number, or -errno. Opened before a kill, they tell when
+ * each of those processes has ended, which an empty leaf does not: a process leaves its cgroup as
+ * it exits, before it is a zombie (on 6.1; not on 6.18). */
+int cgroup_open_pidfds(const cgroup_leaf *leaf, const cgroup_caps *caps, int **ret);
 /* cgroup.procs of the leaf as a 0-terminated array of pids (malloc'ed): 0 or -errno. */
 int cgroup_read_procs(int leaf_fd, pid_t **ret);
 /* The leaf's cgroup id (what INET_DIAG_CGROUP_ID and bpf name it by): its inode on cgroup2. */

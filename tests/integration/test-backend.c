@@ -151,7 +151,7 @@ static void test_setsid_grandchild_does_not_survive_stop(void **state) {
         assert_stopped(r, CORRAL_LEVEL_NOTICE, true);
         assert_int_equal(r->ev.signal, SIGTERM); /* the main process obeyed */
         assert_int_equal(r->ev.leftover, 1);     /* the grandchild did not */
-        assert_true(harness_pidfd_exited(gfd));
+        harness_pidfd_wait(gfd);                 /* ended, if not yet a zombie (harness.h) */
         close(gfd);
         corral_backend_unref(b);
 }
@@ -167,7 +167,7 @@ static void test_leftovers_after_own_exit_are_killed(void **state) {
         assert_int_equal(r->ev.exit_code, 0);
         assert_int_equal(r->ev.leftover, 1);
         assert_true(r->ev.escalated);
-        assert_true(harness_pidfd_exited(gfd));
+        harness_pidfd_wait(gfd); /* ended, if not yet a zombie (harness.h) */
         close(gfd);
         corral_backend_unref(b);
 }
@@ -359,7 +359,8 @@ static void test_stop_all_under_one_deadline(void **state) {
         assert_int_equal(corral_count(h->c), 0);
 }
 
-/* corral_free() with backends still running leaves nothing behind (teardown checks). */
+/* corral_free() with backends still running leaves nothing behind (teardown checks): it returns
+ * once every process of theirs has ended and is reaped, not only once their leaves are empty. */
 static void test_free_kills_live_backends(void **state) {
         harness *h = *state;
         corral_backend *b = harness_spawn(h, "left", CORRAL_TYPE_SERVICE, 10 * SEC, "grandchild", NULL);
@@ -412,6 +413,71 @@ static void test_orphans_are_reaped_while_backend_runs(void **state) {
         assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
         assert_stopped(harness_wait_event(h, b, CORRAL_EVENT_STOPPED), CORRAL_LEVEL_INFO, false);
         corral_backend_unref(b);
+}
+
+/* A spec of its rlimit (kept apart from the spec's fixed part): frozen, or copied by corral_spawn(). */
+static corral_spec *spec_with_rlimit(bool frozen) {
+        char *argv[] = { "/bin/sh", "-c", "test \"$(ulimit -n)\" = 77", NULL };
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, frozen ? "frozen" : "copied"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_type(s, CORRAL_TYPE_TASK), 0);
+        assert_int_equal(corral_spec_set_rlimit(s, RLIMIT_NOFILE, 77, 77), 0);
+        if (frozen)
+                assert_ptr_equal(corral_spec_freeze(s), s);
+        return s;
+}
+
+/* A frozen spec is shared by the backends spawned from it, not copied: it outlives its owner's
+ * free, and what it says reaches each child, as a copied spec's does. */
+static void test_frozen_spec_is_shared_and_outlives_its_owner(void **state) {
+        harness *h = *state;
+        corral_backend *b[3] = { NULL };
+        corral_spec *frozen = spec_with_rlimit(true), *copied = spec_with_rlimit(false);
+
+        assert_int_equal(corral_spawn(h->c, frozen, &b[0]), 0);
+        assert_int_equal(corral_spawn(h->c, frozen, &b[1]), 0);
+        assert_int_equal(corral_spawn(h->c, copied, &b[2]), 0);
+        corral_spec_free(frozen); /* the backends keep it */
+        corral_spec_free(copied);
+        for (int i = 0; i < 3; i++) {
+                const recorded_event *r = harness_wait_event(h, b[i], CORRAL_EVENT_FINISHED);
+                assert_int_equal(r->ev.exit_code, 0);
+                assert_string_equal(corral_backend_get_name(b[i]), i < 2 ? "frozen" : "copied");
+                corral_backend_unref(b[i]);
+        }
+}
+
+/* corral_free() returns once the processes it killed have ended and are reaped. On 6.1 a killed
+ * orphan leaves its leaf before it is a zombie: before corral_free() waited for their pidfds, a
+ * zombie was left after it in 33 of 600 rounds in tests/system/test-vm (0 of 600 since; never on
+ * 6.18, where the leaf empties after). Rounds, as one is a race. */
+static void test_free_leaves_no_zombie(void **state) {
+        harness *h = *state;
+        char *argv[] = { (char *) harness_helper(), "grandchild", h->fifo, NULL };
+
+        for (int i = 0; i < 50; i++) {
+                corral *c = NULL;
+                corral_spec *s = NULL;
+                corral_backend *b = NULL;
+                int gfd;
+
+                assert_int_equal(corral_new(&c, h->root, CORRAL_NEW_SUBREAPER), 0);
+                assert_int_equal(corral_spec_new(&s), 0);
+                assert_int_equal(corral_spec_set_name(s, "round"), 0);
+                assert_int_equal(corral_spec_set_argv(s, argv), 0);
+                assert_int_equal(corral_spawn(c, s, &b), 0);
+                corral_spec_free(s);
+                gfd = harness_wait_ready(h, true);
+                corral_backend_unref(b);
+                corral_free(c);
+                assert_true(harness_pidfd_exited(gfd));
+                if (have_zombie())
+                        fail_msg("a zombie is left after corral_free() (round %d)", i);
+                close(gfd);
+        }
 }
 
 static corral_backend *spawn_sh(harness *h, const char *script, char *const *envp, const char *cwd,
@@ -574,6 +640,8 @@ int main(void) {
                 T(test_free_kills_live_backends),
                 T(test_leaf_is_in_the_given_root),
                 T(test_orphans_are_reaped_while_backend_runs),
+                T(test_frozen_spec_is_shared_and_outlives_its_owner),
+                T(test_free_leaves_no_zombie),
                 T(test_environment_and_working_directory),
                 T(test_stop_by_records_the_requester),
                 T(test_runs_as_an_unprivileged_user),

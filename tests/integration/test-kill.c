@@ -88,8 +88,8 @@ static void test_mixed_leftover_killed_when_main_exits(void **state) {
         assert_int_equal(e->ev.leftover, 1);
         assert_int_equal(e->ev.how, CORRAL_HOW_EXITED);
         assert_int_equal(e->ev.exit_code, 0);
-        assert_true(harness_pidfd_exited(worker)); /* the verdict comes once the leaf is empty */
-        assert_false(harness_fifo_has(h, 'X'));    /* it never got SIGTERM */
+        harness_pidfd_wait(worker);             /* ended, if not yet a zombie (harness.h) */
+        assert_false(harness_fifo_has(h, 'X')); /* it never got SIGTERM */
         close(worker);
         corral_backend_unref(b);
 }
@@ -110,7 +110,7 @@ static void test_mixed_deadline(void **state) {
         assert_int_equal(e->ev.how, CORRAL_HOW_KILLED);
         assert_int_equal(e->ev.signal, SIGKILL);
         assert_int_equal(e->ev.leftover, 1);
-        assert_true(harness_pidfd_exited(worker));
+        harness_pidfd_wait(worker); /* ended, if not yet a zombie (harness.h) */
         assert_false(harness_fifo_has(h, 'X'));
         close(worker);
         corral_backend_unref(b);
@@ -169,7 +169,7 @@ static void test_kill_all_reaches_setsid_grandchild(void **state) {
 
         assert_int_equal(corral_backend_kill(b, SIGHUP, CORRAL_KILL_ALL), 2);
         e = harness_wait_event(h, b, CORRAL_EVENT_KILLED);
-        assert_true(harness_pidfd_exited(grandchild)); /* the verdict comes once the leaf is empty */
+        harness_pidfd_wait(grandchild); /* ended, if not yet a zombie (harness.h) */
         assert_int_equal(e->ev.level, CORRAL_LEVEL_WARNING);
         assert_false(e->ev.intentional);
         assert_int_equal(e->ev.signal, SIGHUP);
