@@ -206,6 +206,8 @@ struct corral_backend {
         uint32_t (*verdicts)[RECORD_LEVELS];
 };
 
+#define SPEC_RLIMITS_MAX 16
+
 struct corral_spec {
         unsigned n_ref; /* the owner's, and each backend's that shares a frozen spec */
         bool frozen;    /* corral_spec_freeze(): shared by the backends spawned from it, not copied */
@@ -217,7 +219,7 @@ struct corral_spec {
         char *user, *group; /* names or numbers; NULL: the supervisor's */
         bool no_new_privs;
         int umask; /* -1: inherit */
-        spawn_rlimit rlimits[16];
+        spawn_rlimit *rlimits; /* n_rlimits of them, at most SPEC_RLIMITS_MAX; NULL while none */
         size_t n_rlimits;
         corral_type type;
         int stop_signal;

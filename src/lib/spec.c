@@ -68,6 +68,7 @@ corral_spec *corral_spec_free(corral_spec *s) {
                 strv_free(s->exec_stop_post);
                 strv_free(s->exec_reload);
                 strv_free(s->env_files);
+                free(s->rlimits);
                 sandbox_settings_done(&s->sandbox);
                 free(s);
         }
@@ -194,8 +195,10 @@ int corral_spec_set_rlimit(corral_spec *s, int resource, uint64_t soft, uint64_t
                 return -EINVAL;
         while (i < s->n_rlimits && s->rlimits[i].resource != resource)
                 i++;
-        if (i == ELEMENTSOF(s->rlimits))
+        if (i == SPEC_RLIMITS_MAX)
                 return -E2BIG;
+        if (!s->rlimits && !(s->rlimits = calloc(SPEC_RLIMITS_MAX, sizeof(*s->rlimits))))
+                return -ENOMEM; /* allocated by the first: most specs set none */
         s->rlimits[i] =
                 (spawn_rlimit){ .resource = resource, .limit = { .rlim_cur = soft, .rlim_max = hard } };
         if (i == s->n_rlimits)
@@ -288,6 +291,7 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
         c->frozen = false;
         c->name = c->cwd = c->user = c->group = c->log_file = NULL;
         c->argv = c->envp = NULL;
+        c->rlimits = NULL;
         c->ready_check.text = c->health.text = NULL;
         c->exec_start_pre = c->exec_stop_post = c->exec_reload = c->env_files = NULL;
         r = sandbox_settings_copy(&c->sandbox, &s->sandbox);
@@ -323,6 +327,10 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
                 r = strv_copy(s->exec_reload, &c->exec_reload);
         if (r >= 0 && s->env_files)
                 r = strv_copy(s->env_files, &c->env_files);
+        if (r >= 0 && s->rlimits && !(c->rlimits = malloc(SPEC_RLIMITS_MAX * sizeof(*c->rlimits))))
+                r = -ENOMEM;
+        else if (r >= 0 && s->rlimits)
+                memcpy(c->rlimits, s->rlimits, SPEC_RLIMITS_MAX * sizeof(*c->rlimits));
         if (r < 0) {
                 corral_spec_free(c);
                 return r;

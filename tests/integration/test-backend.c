@@ -415,6 +415,41 @@ static void test_orphans_are_reaped_while_backend_runs(void **state) {
         corral_backend_unref(b);
 }
 
+/* A spec of its rlimit (kept apart from the spec's fixed part): frozen, or copied by corral_spawn(). */
+static corral_spec *spec_with_rlimit(bool frozen) {
+        char *argv[] = { "/bin/sh", "-c", "test \"$(ulimit -n)\" = 77", NULL };
+        corral_spec *s = NULL;
+
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, frozen ? "frozen" : "copied"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_type(s, CORRAL_TYPE_TASK), 0);
+        assert_int_equal(corral_spec_set_rlimit(s, RLIMIT_NOFILE, 77, 77), 0);
+        if (frozen)
+                assert_ptr_equal(corral_spec_freeze(s), s);
+        return s;
+}
+
+/* A frozen spec is shared by the backends spawned from it, not copied: it outlives its owner's
+ * free, and what it says reaches each child, as a copied spec's does. */
+static void test_frozen_spec_is_shared_and_outlives_its_owner(void **state) {
+        harness *h = *state;
+        corral_backend *b[3] = { NULL };
+        corral_spec *frozen = spec_with_rlimit(true), *copied = spec_with_rlimit(false);
+
+        assert_int_equal(corral_spawn(h->c, frozen, &b[0]), 0);
+        assert_int_equal(corral_spawn(h->c, frozen, &b[1]), 0);
+        assert_int_equal(corral_spawn(h->c, copied, &b[2]), 0);
+        corral_spec_free(frozen); /* the backends keep it */
+        corral_spec_free(copied);
+        for (int i = 0; i < 3; i++) {
+                const recorded_event *r = harness_wait_event(h, b[i], CORRAL_EVENT_FINISHED);
+                assert_int_equal(r->ev.exit_code, 0);
+                assert_string_equal(corral_backend_get_name(b[i]), i < 2 ? "frozen" : "copied");
+                corral_backend_unref(b[i]);
+        }
+}
+
 /* corral_free() returns once the processes it killed have ended and are reaped. On 6.1 a killed
  * orphan leaves its leaf before it is a zombie: before corral_free() waited for their pidfds, a
  * zombie was left after it in 33 of 600 rounds in tests/system/test-vm (0 of 600 since; never on
@@ -605,6 +640,7 @@ int main(void) {
                 T(test_free_kills_live_backends),
                 T(test_leaf_is_in_the_given_root),
                 T(test_orphans_are_reaped_while_backend_runs),
+                T(test_frozen_spec_is_shared_and_outlives_its_owner),
                 T(test_free_leaves_no_zombie),
                 T(test_environment_and_working_directory),
                 T(test_stop_by_records_the_requester),
