@@ -76,6 +76,8 @@ typedef struct daemon_state {
         metrics metrics;
         http_server *http; /* --metrics-listen */
         bool leaving;      /* systemd restarts us: the backends stay for the next corrald */
+        systemd_job *asking;         /* PID 1's SIGTERM: whether it restarts us, asked; the answer decides */
+        registry_caller term_caller; /* who sent that SIGTERM */
 } daemon_state;
 
 /* Not root: under $XDG_RUNTIME_DIR (a user manager's), as the other defaults; root's otherwise. */
@@ -444,8 +446,38 @@ static void on_shutdown_done(void *userdata) {
         (void) sd_event_exit(corral_get_event(d->corral), 0);
 }
 
+/* Stop every backend, with the intent of whoever sent the signal. */
+static void daemon_stop_all(daemon_state *d, int signo, const registry_caller *caller) {
+        daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)", strsignal(signo),
+                   (unsigned) caller->pid, registry_count_running(d->registry));
+        registry_shutdown(d->registry, caller, on_shutdown_done, d);
+}
+
+/* PID 1's answer to its SIGTERM: a restart (systemctl restart, a package upgrade) leaves the
+ * backends, as after a crash but with nothing half done, for the next corrald to take back; a stop,
+ * or no answer, stops them. */
+static void on_restart_answer(int restarting, void *userdata) {
+        daemon_state *d = userdata;
+
+        d->asking = systemd_job_free(d->asking);
+        if (restarting > 0) {
+                daemon_log(LOG_INFO,
+                           "SIGTERM from systemd for a restart: leaving %u backend(s) running for "
+                           "the next corrald",
+                           registry_count_running(d->registry));
+                d->leaving = true;
+                (void) sd_event_exit(corral_get_event(d->corral), 0);
+                return;
+        }
+        if (restarting < 0)
+                daemon_log(LOG_NOTICE, "cannot tell whether systemd restarts corrald: %s",
+                           strerror(-restarting));
+        daemon_stop_all(d, SIGTERM, &d->term_caller);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         daemon_state *d = userdata;
+        registry_caller caller = { .uid = si->ssi_uid, .pid = (pid_t) si->ssi_pid };
 
         if (si->ssi_signo == SIGHUP) {
                 if (!registry_shutting_down(d->registry)) {
@@ -456,22 +488,22 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 }
                 return 0;
         }
-        if (registry_shutting_down(d->registry)) /* a second signal: the stop under way goes on */
+        /* a second signal: the stop under way, or the question to PID 1, goes on */
+        if (registry_shutting_down(d->registry) || d->asking)
                 return 0;
-        /* systemd's SIGTERM of a restart (systemctl restart, a package upgrade): the backends stay,
-         * as after a crash but with nothing half done, and the next corrald takes them back. */
-        if (si->ssi_signo == SIGTERM && si->ssi_pid == 1 && systemd_restarting() > 0) {
-                daemon_log(LOG_INFO,
-                           "SIGTERM from systemd for a restart: leaving %u backend(s) running for "
-                           "the next corrald",
-                           registry_count_running(d->registry));
-                d->leaving = true;
-                return sd_event_exit(corral_get_event(d->corral), 0);
+        /* systemd's SIGTERM: asked on the loop, which serves the clients meanwhile */
+        if (si->ssi_signo == SIGTERM && si->ssi_pid == 1) {
+                int r = systemd_restarting_ask(corral_get_event(d->corral), on_restart_answer, d,
+                                               &d->asking);
+                if (r > 0) {
+                        d->term_caller = caller;
+                        return 0;
+                }
+                if (r < 0)
+                        daemon_log(LOG_NOTICE, "cannot ask systemd whether it restarts corrald: %s",
+                                   strerror(-r));
         }
-        daemon_log(LOG_INFO, "%s from pid %u: stopping %u backend(s)", strsignal((int) si->ssi_signo),
-                   si->ssi_pid, registry_count_running(d->registry));
-        registry_shutdown(d->registry, &(registry_caller){ .uid = si->ssi_uid, .pid = (pid_t) si->ssi_pid },
-                          on_shutdown_done, d);
+        daemon_stop_all(d, (int) si->ssi_signo, &caller);
         return 0;
 }
 
@@ -678,6 +710,7 @@ int main(int argc, char **argv) {
         if (r >= 0 && !d.leaving)
                 socket_file_remove(&d.socket); /* a crash leaves it: the next corrald replaces it */
         free(d.socket.path);
+        d.asking = systemd_job_free(d.asking);
         d.http = http_server_free(d.http);
         metrics_done(&d.metrics);
         d.server = server_free(d.server);

@@ -611,7 +611,7 @@ static bool backend_listens(corral_backend *b, const spec_check *c, bool say_non
         int k = leaf < 0
                 ? leaf
                 : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup, backend_netns(b),
-                                 b->corral->features.sock_diag);
+                                 b->run.pid, b->corral->features.sock_diag);
 
         (void) check_format_addr(c, where, sizeof(where));
         why[0] = '\0';

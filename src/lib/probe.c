@@ -3,18 +3,23 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/netlink.h>
+#include <linux/openat2.h>
+#include <poll.h>
 #include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "macro.h"
 #include "probe.h"
 #include "sockdiag.h"
+#include "syscall.h"
 
 #define PROBE_INODES_MAX 64
 
@@ -111,13 +116,50 @@ static bool leaf_holds(int leaf_fd, const char *leaf_path, const listener_scan *
 
 /* A NETLINK_SOCK_DIAG socket in the namespace, or -1 for the /proc/net fallback. */
 static int probe_diag_socket(int netns_pidfd, bool sock_diag) {
-        return sock_diag ? probe_socket(netns_pidfd, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
-                         : -1;
+        return sock_diag
+                ? probe_socket(netns_pidfd, AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+                : -1;
 }
 
-int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd, bool sock_diag) {
+/* /proc/PID/net, which shows PID's network namespace: from a procfs, following no symlink (nor
+ * /proc/net's "self/net"). Whether PID is still the process meant is for the caller to check
+ * after reading it. */
+static int probe_net_dir(pid_t pid) {
+        _cleanup_close_ int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct statfs sfs;
+        char path[32];
+
+        if (proc < 0)
+                return -errno;
+        if (fstatfs(proc, &sfs) < 0)
+                return -errno;
+        if (sfs.f_type != PROC_SUPER_MAGIC)
+                return -ENOTDIR;
+        (void) snprintf(path, sizeof(path), "%d/net", (int) pid);
+        return syscall_openat2(proc, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+/* Whether the process of @pidfd has not exited yet: then its pid named it all along. */
+static bool probe_pidfd_alive(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        return poll(&p, 1, 0) == 0;
+}
+
+static int probe_listeners(int netns_pidfd, int net_dir, int family, uint16_t port, bool sock_diag,
+                           listener_scan *s) {
+        _cleanup_close_ int fd = probe_diag_socket(netns_pidfd, sock_diag);
+
+        if (fd < 0 && sock_diag)
+                return fd;
+        return sockdiag_listeners(fd, net_dir, family, port, listener_scan_one, s);
+}
+
+int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd,
+                   pid_t netns_pid, bool sock_diag) {
         listener_scan s = { .to = to };
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int net_dir = -EBADF;
         uint16_t port;
         int r;
 
@@ -128,15 +170,16 @@ int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path
         r = cgroup_id(leaf_fd, &s.cgroup_id);
         if (r < 0)
                 return r;
-        fd = probe_diag_socket(netns_pidfd, sock_diag);
-        if (fd < 0 && sock_diag)
-                return fd;
-        r = sockdiag_listeners(fd, to->sa_family, port, listener_scan_one, &s);
-        if (r >= 0 && to->sa_family == AF_INET && !s.own) { /* a dual-stack IPv6 listener takes it too */
-                fd = safe_close(fd);
-                fd = probe_diag_socket(netns_pidfd, sock_diag);
-                r = fd < 0 && sock_diag ? fd : sockdiag_listeners(fd, AF_INET6, port, listener_scan_one, &s);
+        if (netns_pidfd >= 0) { /* for a kernel without inet_diag: its namespace's /proc/net */
+                net_dir = probe_net_dir(netns_pid);
+                if (net_dir < 0)
+                        return net_dir;
         }
+        r = probe_listeners(netns_pidfd, net_dir, to->sa_family, port, sock_diag, &s);
+        if (r >= 0 && to->sa_family == AF_INET && !s.own) /* a dual-stack IPv6 listener takes it too */
+                r = probe_listeners(netns_pidfd, net_dir, AF_INET6, port, sock_diag, &s);
+        if (r >= 0 && netns_pidfd >= 0 && !probe_pidfd_alive(netns_pidfd))
+                r = -ESRCH; /* its pid may have named another process by the time it was read */
         if (r < 0)
                 return r;
         if (s.own || leaf_holds(leaf_fd, leaf_path, &s))

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 /* What a look at the listeners found. */
@@ -22,10 +23,13 @@ typedef enum probe_listener_result {
  * the fallback, and a socket handed in from outside). Asked of the kernel (NETLINK_SOCK_DIAG) in
  * the network namespace of @netns_pidfd's process (-1: the caller's); never connects, never blocks.
  * @leaf_path: the leaf below the cgroup2 mount. @sock_diag: false to read /proc/net/tcp{,6}
- * instead (the fallback, forced by $CORRAL_DISABLE=sock-diag). Return: a probe_listener_result,
- * or -errno (-EPROTONOSUPPORT: no inet_diag).
+ * instead (the fallback, forced by $CORRAL_DISABLE=sock-diag; also taken without inet_diag): for
+ * @netns_pidfd, /proc/@netns_pid/net/tcp{,6}, believed only if the process has not exited after
+ * the read. Return: a probe_listener_result, or -errno (-EPROTONOSUPPORT: no inet_diag, -ESRCH:
+ * @netns_pidfd's process exited).
  */
-int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd, bool sock_diag);
+int probe_listener(const struct sockaddr *to, int leaf_fd, const char *leaf_path, int netns_pidfd,
+                   pid_t netns_pid, bool sock_diag);
 
 /* A socket in the network namespace of the process of @netns_pidfd (a backend with
  * PrivateNetwork=: setns() there and back, 5.8, root), or in ours for -1: an fd or -errno. */

@@ -2,6 +2,7 @@
 /* sockdiag.c: the TCP sockets listening on a port, and the cgroup of whoever made them, from
  * NETLINK_SOCK_DIAG. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "safepath.h"
 #include "sockdiag.h"
 
 static int sockdiag_request(int fd, int family) {
@@ -110,23 +112,48 @@ static int proc_net_one(const char *line, int family, uint16_t port, sockdiag_li
         return fn(&l, userdata);
 }
 
+/* /proc/net/tcp{,6} (ours), or tcp{,6} in @net_dir_fd (a /proc/PID/net: that process's network
+ * namespace), neither following a symlink: a stream or -errno. */
+static FILE *proc_net_open(int net_dir_fd, int family) {
+        const char *name = family == AF_INET ? "tcp" : "tcp6";
+        int fd = -EBADF;
+        FILE *f;
+
+        if (net_dir_fd >= 0)
+                fd = safepath_open_regular_at(net_dir_fd, name, O_RDONLY | O_CLOEXEC, 0);
+        else {
+                fd = open(family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6", O_RDONLY | O_CLOEXEC);
+                fd = fd < 0 ? -errno : fd;
+        }
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        f = fdopen(fd, "re");
+        if (!f)
+                safe_close(fd);
+        return f;
+}
+
 /* The same from /proc/net/tcp{,6}, for kernels without inet_diag (a module: an initramfs or a
  * container may not load it). Neither the maker's cgroup nor IPV6_V6ONLY is there: the caller
  * matches inodes, and an IPv6 wildcard is taken to accept IPv4 too, as it does by default. */
-static int proc_net_listeners(int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
-        FILE *f = fopen(family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6", "re");
+static int proc_net_listeners(int net_dir_fd, int family, uint16_t port, sockdiag_listener_fn fn,
+                              void *userdata) {
+        FILE *f = proc_net_open(net_dir_fd, family);
         char line[512];
         int r = 0;
 
         if (!f)
-                return errno == ENOENT ? 0 : -errno; /* no /proc/net/tcp6: no IPv6, no listener */
+                return errno == ENOENT ? 0 : -errno; /* no tcp6: no IPv6, no listener */
         while (r >= 0 && fgets(line, sizeof(line), f))
                 r = proc_net_one(line, family, port, fn, userdata);
         fclose(f);
         return r;
 }
 
-int sockdiag_listeners(int fd, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata) {
+int sockdiag_listeners(int fd, int net_dir_fd, int family, uint16_t port, sockdiag_listener_fn fn,
+                       void *userdata) {
         int r = -EPROTONOSUPPORT;
 
         if (fd >= 0)
@@ -134,7 +161,7 @@ int sockdiag_listeners(int fd, int family, uint16_t port, sockdiag_listener_fn f
         /* inet_diag missing: the kernel has no handler for the family (ENOENT once it failed to
          * load the module) */
         if (r == -ENOENT || r == -EPROTONOSUPPORT || r == -EOPNOTSUPP)
-                r = proc_net_listeners(family, port, fn, userdata);
+                r = proc_net_listeners(net_dir_fd, family, port, fn, userdata);
         return r;
 }
 

@@ -21,11 +21,14 @@ typedef int (*sockdiag_listener_fn)(const sockdiag_listener *l, void *userdata);
 
 /*
  * sockdiag_listeners() - every TCP socket of @family in LISTEN state on local @port, in the network
- * namespace of @diag_fd (a NETLINK_SOCK_DIAG socket; -1: read /proc/net/tcp{,6}). The kernel answers at once (a dump of its
- * own tables): nothing here waits on anyone. Return: 0, or -errno (-EPROTONOSUPPORT without
- * inet_diag).
+ * namespace of @diag_fd (a NETLINK_SOCK_DIAG socket). Without inet_diag (or for @diag_fd -1), from
+ * tcp{,6} in @net_dir_fd instead: a /proc/PID/net directory, which shows PID's network namespace
+ * (the caller makes sure PID was the process it meant all along); -1 for /proc/net/tcp{,6}, ours.
+ * The kernel answers at once (a dump of its own tables): nothing here waits on anyone. Return: 0,
+ * or -errno (-EPROTONOSUPPORT without inet_diag).
  */
-int sockdiag_listeners(int diag_fd, int family, uint16_t port, sockdiag_listener_fn fn, void *userdata);
+int sockdiag_listeners(int diag_fd, int net_dir_fd, int family, uint16_t port, sockdiag_listener_fn fn,
+                       void *userdata);
 
 /*
  * sockdiag_addr_accepts() - whether a listener bound to (@family, @addr) takes connections to

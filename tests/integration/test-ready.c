@@ -303,6 +303,46 @@ static void test_tcp_port_held_outside_is_not_ready(void **state) {
         corral_backend_unref(b);
 }
 
+/* PrivateNetwork=: its listener is in a network namespace of its own, where readiness looks, with
+ * inet_diag or from /proc/PID/net/tcp of its process without it (test-ready-no-sockdiag). The same
+ * port in ours, held by the test, neither makes a backend that never listens ready nor stops one
+ * that does from being ready. */
+static void test_tcp_private_network(void **state) {
+        harness *h = *state;
+        unsigned port;
+        int fd = listen_outside(&port);
+        char arg[32];
+        corral_backend *b = NULL;
+        corral_spec *s = NULL;
+        char *argv[] = { (char *) harness_helper(), "listen-after", h->fifo, arg, NULL };
+
+        snprintf(arg, sizeof(arg), "100000:%u", port); /* it would bind only much later */
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_name(s, "deaf"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_private_network(s, true), 0);
+        assert_int_equal(corral_spec_set_ready_tcp(s, "127.0.0.1", port, 2 * SEC), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        const recorded_event *r = harness_wait_event(h, b, CORRAL_EVENT_START_FAILED);
+        assert_string_equal(r->message, "backend failed to start: not ready within 2000 ms");
+        assert_int_equal(harness_count(h, CORRAL_EVENT_READY), 0);
+        corral_backend_unref(b);
+
+        snprintf(arg, sizeof(arg), "150:%u", port);
+        assert_int_equal(corral_spec_set_name(s, "isolated"), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_int_equal(corral_spec_set_ready_tcp(s, "127.0.0.1", port, 60 * SEC), 0);
+        assert_int_equal(corral_spawn(h->c, s, &b), 0);
+        corral_spec_free(s);
+        harness_wait_event(h, b, CORRAL_EVENT_READY);
+        assert_int_equal(corral_backend_get_state(b), CORRAL_STATE_RUNNING);
+        harness_wait_ready(h, false);
+        assert_int_equal(corral_stop(b, CORRAL_GRACE_DEFAULT), CORRAL_STOP_STARTED);
+        harness_wait_event(h, b, CORRAL_EVENT_STOPPED);
+        corral_backend_unref(b);
+        close(fd);
+}
+
 /* The same, as it happens with nginx: the second server tries to bind for a while, fails and
  * exits; it was never ready (it used to be, at the first look, connecting to the first one). */
 static void test_tcp_bind_failure_is_start_failed(void **state) {
@@ -362,6 +402,7 @@ int main(void) {
                 T(test_tcp_port_held_outside_is_not_ready),
                 T(test_tcp_bind_failure_is_start_failed),
                 T(test_tcp_grandchild_listener_counts),
+                T(test_tcp_private_network),
         };
 
         harness_require_root_cgroup2();

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -464,6 +465,47 @@ static void test_priorities_and_ids(void **state) {
         assert_null(corral_event_type_to_string(_CORRAL_EVENT_MAX));
 }
 
+/* docs/events.md's journal table: a row "| <event> | <MESSAGE_ID> |" for each event type, the id
+ * the journal writer sends, and no other row. */
+static void test_message_ids_documented(void **state) {
+        const char *root = getenv("CORRAL_SOURCE_ROOT");
+        char path[4096], line[256], want[128];
+        bool in_table = false, seen[_CORRAL_EVENT_MAX] = { false };
+        unsigned rows = 0;
+        FILE *f;
+
+        if (!root)
+                fail_msg("CORRAL_SOURCE_ROOT is not set (meson test sets it)");
+        snprintf(path, sizeof(path), "%s/docs/events.md", root);
+        f = fopen(path, "re");
+        if (!f)
+                fail_msg("cannot read %s", path);
+        while (fgets(line, sizeof(line), f)) {
+                if (strcmp(line, "| event | MESSAGE_ID |\n") == 0) {
+                        in_table = true;
+                        continue;
+                }
+                if (!in_table || strncmp(line, "|---", 4) == 0)
+                        continue;
+                if (line[0] != '|')
+                        break;
+                rows++;
+                for (int i = 0; i < _CORRAL_EVENT_MAX; i++) {
+                        snprintf(want, sizeof(want), "| %s | %s |\n", corral_event_type_to_string(i),
+                                 evlog_message_id(i));
+                        if (strcmp(line, want) == 0)
+                                seen[i] = true;
+                }
+        }
+        fclose(f);
+        assert_true(in_table);
+        for (int i = 0; i < _CORRAL_EVENT_MAX; i++)
+                if (!seen[i])
+                        fail_msg("docs/events.md has no row '| %s | %s |'", corral_event_type_to_string(i),
+                                 evlog_message_id(i));
+        assert_int_equal(rows, _CORRAL_EVENT_MAX);
+}
+
 int main(void) {
         setenv("TZ", "UTC", 1); /* the text line's time is local time */
         tzset();
@@ -479,6 +521,7 @@ int main(void) {
                 cmocka_unit_test(test_kill_fields),
                 cmocka_unit_test(test_reload_and_health_fields),
                 cmocka_unit_test(test_priorities_and_ids),
+                cmocka_unit_test(test_message_ids_documented),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
