@@ -114,12 +114,13 @@ static void test_protect_system_strict(void **state) {
         assert_script_passes(h, script, props);
         snprintf(script, sizeof(script), "%s/inside", h->tmpdir);
         assert_int_equal(unlink(script), 0);
-        /* yes: /usr read-only, /etc not */
-        assert_script_passes(
-                h,
-                "{ : > /usr/.corral-sandbox-test; } 2>&1 | grep -q 'Read-only file system' || exit 1; "
-                "mkdir /etc/.corral-sandbox-test && rmdir /etc/.corral-sandbox-test",
-                (const char *[]){ "ProtectSystem=yes", NULL });
+        /* yes: /usr read-only, /etc not (the host's /etc: a name of this run's own, as another run of
+         * this test, or of its -fallbacks variant, may be doing the same at the same time) */
+        snprintf(script, sizeof(script),
+                 "{ : > /usr/.corral-sandbox-test; } 2>&1 | grep -q 'Read-only file system' || exit 1; "
+                 "mkdir /etc/.corral-sandbox-test.%d && rmdir /etc/.corral-sandbox-test.%d",
+                 (int) getpid(), (int) getpid());
+        assert_script_passes(h, script, (const char *[]){ "ProtectSystem=yes", NULL });
 }
 
 /* ProtectHome=yes: /root is empty and unwritable inside, whatever the host has there. */
