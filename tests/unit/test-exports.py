@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # test-exports: libcorral.so exports exactly the functions include/corral.h declares, and needs
-# not libinih, which only the binaries' definition files need.
+# not libinih, which only the binaries' definition files need; debian/libcorral0.symbols (given as
+# a third argument) lists exactly those functions, so a new export cannot first fail the package.
 import re
 import subprocess
 import sys
@@ -18,6 +19,12 @@ if exported - declared:
     bad.append('exported but not declared in corral.h: ' + ' '.join(sorted(exported - declared)))
 if declared - exported:
     bad.append('declared in corral.h but not exported: ' + ' '.join(sorted(declared - exported)))
+if len(sys.argv) > 3:
+    listed = set(re.findall(r'^ (corral_[a-z0-9_]+)@', open(sys.argv[3]).read(), flags=re.M))
+    if exported - listed:
+        bad.append('exported but not in %s: %s' % (sys.argv[3], ' '.join(sorted(exported - listed))))
+    if listed - exported:
+        bad.append('in %s but not exported: %s' % (sys.argv[3], ' '.join(sorted(listed - exported))))
 for lib_name in ('libinih',):
     if lib_name in needed:
         bad.append('libcorral.so needs %s, which only the binaries use' % lib_name)
