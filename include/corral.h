@@ -266,7 +266,8 @@ corral_spec *corral_spec_free(corral_spec *s);
 /**
  * corral_spec_freeze() - @s is not changed again: a backend spawned from it keeps a reference to it
  * rather than a copy of its own, so that a supervisor that keeps every spec for its restarts (as
- * corrald does) does not hold each twice. No setter may be called on @s afterwards. Return: @s.
+ * corrald does) does not hold each twice. Every setter on @s fails with -EBUSY afterwards, and
+ * @s is left as it was. Return: @s.
  */
 corral_spec *corral_spec_freeze(corral_spec *s);
 /** corral_spec_set_name() - 1-64 chars of [A-Za-z0-9_.@-], not "." or "..". -EINVAL otherwise. */

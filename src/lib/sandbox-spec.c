@@ -142,6 +142,8 @@ static int caps_parse(const char *v, uint64_t *ret, bool *ret_invert) {
 /* As systemd: several assignments add up; "~" takes away from all (or from what is there); empty
  * is the empty set (no capability at all); NULL: not set (all of them). */
 int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         sandbox_settings *x = &s->sandbox;
         uint64_t m;
         bool inv;
@@ -163,6 +165,8 @@ int corral_spec_set_capability_bounding_set(corral_spec *s, const char *caps) {
 }
 
 int corral_spec_set_ambient_capabilities(corral_spec *s, const char *caps) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         uint64_t m = 0;
         bool inv = false;
         int r = caps && *caps ? caps_parse(caps, &m, &inv) : 0;
@@ -195,6 +199,8 @@ static int strv_add_unique(char ***v, const char *w) {
 /* As systemd: the first assignment says allow list or (~) deny list; more of the same sense add
  * to it, one of the other sense takes its names away; empty: no filter. */
 int corral_spec_set_system_call_filter(corral_spec *s, const char *list) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         sandbox_settings *x = &s->sandbox;
         char **words = NULL;
         bool inv;
@@ -224,6 +230,8 @@ int corral_spec_set_system_call_filter(corral_spec *s, const char *list) {
 }
 
 int corral_spec_set_system_call_error_number(corral_spec *s, const char *v) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         char *end;
         long n;
 
@@ -244,6 +252,8 @@ int corral_spec_set_system_call_error_number(corral_spec *s, const char *v) {
 }
 
 int corral_spec_set_system_call_architectures(corral_spec *s, const char *v) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (v && *v && strcmp(v, "native") != 0)
                 return -EINVAL;
         s->sandbox.native_only = v && *v;
@@ -260,6 +270,8 @@ static int pick(const char *v, const char *const *names, size_t n, int *ret) {
 }
 
 int corral_spec_set_protect_system(corral_spec *s, const char *v) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         static const char *const names[] = { "no", "yes", "full", "strict" };
         int r = pick(v ?: "no", names, ELEMENTSOF(names), &s->sandbox.protect_system);
 
@@ -271,6 +283,8 @@ int corral_spec_set_protect_system(corral_spec *s, const char *v) {
 }
 
 int corral_spec_set_protect_home(corral_spec *s, const char *v) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         static const char *const names[] = { "no", "yes", "read-only", "tmpfs" };
         int r = pick(v ?: "no", names, ELEMENTSOF(names), &s->sandbox.protect_home);
 
@@ -292,14 +306,20 @@ static int add_path(char ***v, const char *path) {
 }
 
 int corral_spec_add_read_only_path(corral_spec *s, const char *path) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return add_path(&s->sandbox.read_only, path);
 }
 
 int corral_spec_add_read_write_path(corral_spec *s, const char *path) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return add_path(&s->sandbox.read_write, path);
 }
 
 int corral_spec_add_inaccessible_path(corral_spec *s, const char *path) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return add_path(&s->sandbox.inaccessible, path);
 }
 
@@ -329,6 +349,8 @@ static int family_parse(const char *name, int *ret) {
 /* As systemd: "none" allows none; the first assignment says allow or (~) deny list, more of the
  * same sense add, the other sense takes away; empty: no restriction. */
 int corral_spec_set_restrict_address_families(corral_spec *s, const char *list) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         sandbox_settings *x = &s->sandbox;
         char **words = NULL;
         uint64_t m = 0;
@@ -361,6 +383,8 @@ int corral_spec_set_restrict_address_families(corral_spec *s, const char *list) 
 }
 
 int corral_spec_set_restrict_namespaces(corral_spec *s, const char *v) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         sandbox_settings *x = &s->sandbox;
         char **words = NULL;
         uint64_t m = 0;

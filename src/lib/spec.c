@@ -76,6 +76,8 @@ corral_spec *corral_spec_free(corral_spec *s) {
 }
 
 int corral_spec_set_name(corral_spec *s, const char *name) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         char *n;
 
         if (!name_is_valid(name))
@@ -89,6 +91,8 @@ int corral_spec_set_name(corral_spec *s, const char *name) {
 }
 
 int corral_spec_set_argv(corral_spec *s, char *const *argv) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         char **v;
         int r;
 
@@ -103,6 +107,8 @@ int corral_spec_set_argv(corral_spec *s, char *const *argv) {
 }
 
 int corral_spec_set_environment(corral_spec *s, char *const *envp) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         char **v = NULL;
         int r;
 
@@ -118,6 +124,8 @@ int corral_spec_set_environment(corral_spec *s, char *const *envp) {
 }
 
 int corral_spec_add_environment(corral_spec *s, char *const *envp) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         int r = corral_spec_set_environment(s, envp);
 
         if (r >= 0)
@@ -133,6 +141,8 @@ int corral_spec_append_environment(corral_spec *s, const char *assignment) {
         char *c;
         int r;
 
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (!assignment || !strchr(assignment, '=') || assignment[0] == '=')
                 return -EINVAL;
         c = strdup(assignment);
@@ -145,6 +155,8 @@ int corral_spec_append_environment(corral_spec *s, const char *assignment) {
 }
 
 int corral_spec_set_clear_environment(corral_spec *s, bool clear) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (clear) {
                 if (!s->envp && strv_copy(NULL, &s->envp) < 0)
                         return -ENOMEM;
@@ -169,19 +181,27 @@ static int set_string(char **field, const char *v) {
 }
 
 int corral_spec_set_user(corral_spec *s, const char *user) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return user && !*user ? -EINVAL : set_string(&s->user, user);
 }
 
 int corral_spec_set_group(corral_spec *s, const char *group) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return group && !*group ? -EINVAL : set_string(&s->group, group);
 }
 
 int corral_spec_set_no_new_privileges(corral_spec *s, bool enable) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->no_new_privs = enable;
         return 0;
 }
 
 int corral_spec_set_umask(corral_spec *s, int mask) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (mask < -1 || mask > 0777)
                 return -EINVAL;
         s->umask = mask;
@@ -189,6 +209,8 @@ int corral_spec_set_umask(corral_spec *s, int mask) {
 }
 
 int corral_spec_set_rlimit(corral_spec *s, int resource, uint64_t soft, uint64_t hard) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         size_t i = 0;
 
         if (resource < 0 || resource >= RLIMIT_NLIMITS || soft > hard)
@@ -207,6 +229,8 @@ int corral_spec_set_rlimit(corral_spec *s, int resource, uint64_t soft, uint64_t
 }
 
 int corral_spec_set_working_directory(corral_spec *s, const char *path) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         char *p = NULL;
 
         if (path && *path != '/')
@@ -220,6 +244,8 @@ int corral_spec_set_working_directory(corral_spec *s, const char *path) {
 
 int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t initial_usec, unsigned factor,
                             uint64_t max_usec, uint64_t reset_usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (!corral_restart_to_string(policy) || factor == 0 || max_usec < initial_usec)
                 return -EINVAL;
         (void) corral_spec_set_restart_policy(s, policy);
@@ -231,6 +257,8 @@ int corral_spec_set_restart(corral_spec *s, corral_restart policy, uint64_t init
 }
 
 int corral_spec_set_restart_policy(corral_spec *s, corral_restart policy) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (!corral_restart_to_string(policy))
                 return -EINVAL;
         s->restart.policy = policy;
@@ -238,21 +266,29 @@ int corral_spec_set_restart_policy(corral_spec *s, corral_restart policy) {
 }
 
 int corral_spec_set_restart_delay(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->restart.initial_usec = usec;
         return 0;
 }
 
 int corral_spec_set_restart_max_delay(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->restart.max_usec = usec;
         return 0;
 }
 
 int corral_spec_set_restart_reset(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->restart.reset_usec = usec;
         return 0;
 }
 
 int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t interval_usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         int r = corral_spec_set_restart_limit_burst(s, burst);
 
         if (r >= 0)
@@ -261,6 +297,8 @@ int corral_spec_set_restart_limit(corral_spec *s, unsigned burst, uint64_t inter
 }
 
 int corral_spec_set_restart_limit_burst(corral_spec *s, unsigned burst) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (burst > RECORD_RESTART_HISTORY)
                 return -ERANGE;
         s->restart.limit_burst = burst;
@@ -268,6 +306,8 @@ int corral_spec_set_restart_limit_burst(corral_spec *s, unsigned burst) {
 }
 
 int corral_spec_set_restart_limit_interval(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->restart.limit_interval_usec = usec;
         return 0;
 }
@@ -340,6 +380,8 @@ int corral_spec_copy(const corral_spec *s, corral_spec **ret) {
 }
 
 int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_timeout_usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (mode != CORRAL_READY_NONE && mode != CORRAL_READY_NOTIFY)
                 return -EINVAL;
         check_done(&s->ready_check);
@@ -349,6 +391,8 @@ int corral_spec_set_ready(corral_spec *s, corral_ready mode, uint64_t start_time
 }
 
 int corral_spec_set_ready_tcp(corral_spec *s, const char *host, unsigned port, uint64_t start_timeout_usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         spec_check c = { .kind = CHECK_TCP };
         int r = check_addr(host, port, &c.addr, &c.addr_len);
         bool v6 = c.addr.ss_family == AF_INET6;
@@ -371,6 +415,8 @@ static const corral_ready ready_of_check[] = {
 };
 
 int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t start_timeout_usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         spec_check c;
         int r;
 
@@ -393,10 +439,14 @@ int corral_spec_set_ready_string(corral_spec *s, const char *ready, uint64_t sta
 }
 
 int corral_spec_set_readiness(corral_spec *s, const char *ready) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return corral_spec_set_ready_string(s, ready, s->start_timeout_usec);
 }
 
 int corral_spec_set_health_check(corral_spec *s, const char *check) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         spec_check c = { 0 };
         int r = check && *check && strcmp(check, "none") != 0 ? check_parse(check, &c) : 0;
 
@@ -408,6 +458,8 @@ int corral_spec_set_health_check(corral_spec *s, const char *check) {
 }
 
 int corral_spec_set_health_check_interval(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (usec == 0 || usec == UINT64_MAX)
                 return -EINVAL;
         s->health_interval_usec = usec;
@@ -415,6 +467,8 @@ int corral_spec_set_health_check_interval(corral_spec *s, uint64_t usec) {
 }
 
 int corral_spec_set_health_check_timeout(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (usec == 0 || usec == UINT64_MAX)
                 return -EINVAL;
         s->health_timeout_usec = usec;
@@ -422,6 +476,8 @@ int corral_spec_set_health_check_timeout(corral_spec *s, uint64_t usec) {
 }
 
 int corral_spec_set_health_check_failures(corral_spec *s, unsigned n) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (n == 0 || n > 1000)
                 return -ERANGE;
         s->health_failures = n;
@@ -429,6 +485,8 @@ int corral_spec_set_health_check_failures(corral_spec *s, unsigned n) {
 }
 
 int corral_spec_set_start_timeout(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->start_timeout_usec = usec;
         return 0;
 }
@@ -454,11 +512,15 @@ corral_restart corral_spec_get_restart(const corral_spec *s) {
 }
 
 int corral_spec_set_watchdog(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->watchdog_usec = usec;
         return 0;
 }
 
 int corral_spec_set_type(corral_spec *s, corral_type type) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (type != CORRAL_TYPE_SERVICE && type != CORRAL_TYPE_TASK)
                 return -EINVAL;
         s->type = type;
@@ -466,6 +528,8 @@ int corral_spec_set_type(corral_spec *s, corral_type type) {
 }
 
 int corral_spec_set_stop_signal(corral_spec *s, int sig) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (!signal_to_name(sig))
                 return -EINVAL;
         s->stop_signal = sig;
@@ -473,6 +537,8 @@ int corral_spec_set_stop_signal(corral_spec *s, int sig) {
 }
 
 int corral_spec_set_grace(corral_spec *s, uint64_t usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (usec == CORRAL_GRACE_DEFAULT)
                 return -EINVAL;
         s->grace_usec = usec;
@@ -480,6 +546,8 @@ int corral_spec_set_grace(corral_spec *s, uint64_t usec) {
 }
 
 int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (!corral_kill_mode_to_string(mode))
                 return -EINVAL;
         s->kill_mode = mode;
@@ -487,6 +555,8 @@ int corral_spec_set_kill_mode(corral_spec *s, corral_kill_mode mode) {
 }
 
 int corral_spec_set_memory_max(corral_spec *s, uint64_t bytes) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (bytes == 0)
                 return -EINVAL;
         s->limits.memory_max = bytes;
@@ -494,6 +564,8 @@ int corral_spec_set_memory_max(corral_spec *s, uint64_t bytes) {
 }
 
 int corral_spec_set_pids_max(corral_spec *s, uint64_t n) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (n == 0)
                 return -EINVAL;
         s->limits.pids_max = n;
@@ -501,6 +573,8 @@ int corral_spec_set_pids_max(corral_spec *s, uint64_t n) {
 }
 
 int corral_spec_set_cpu_max(corral_spec *s, uint64_t quota_usec, uint64_t period_usec) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         /* the kernel's bounds for cpu.max and cpu.cfs_period_us */
         if (quota_usec != CORRAL_LIMIT_NONE &&
             (quota_usec < 1000 || period_usec < 1000 || period_usec > 1000000))
@@ -511,6 +585,8 @@ int corral_spec_set_cpu_max(corral_spec *s, uint64_t quota_usec, uint64_t period
 }
 
 int corral_spec_set_cpu_weight(corral_spec *s, uint64_t weight) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (weight != CORRAL_LIMIT_NONE && (weight < 1 || weight > 10000))
                 return -ERANGE;
         s->limits.cpu_weight = weight;
@@ -518,6 +594,8 @@ int corral_spec_set_cpu_weight(corral_spec *s, uint64_t weight) {
 }
 
 int corral_spec_set_output(corral_spec *s, corral_output output) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (output != CORRAL_OUTPUT_CAPTURE && output != CORRAL_OUTPUT_INHERIT)
                 return -EINVAL;
         s->output = output;
@@ -525,6 +603,8 @@ int corral_spec_set_output(corral_spec *s, corral_output output) {
 }
 
 int corral_spec_set_log_buffer(corral_spec *s, uint64_t bytes) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (bytes > (uint64_t) 1 << 30) /* a supervisor that holds more output than this is a log store */
                 return -ERANGE;
         s->log_buffer = bytes;
@@ -532,6 +612,8 @@ int corral_spec_set_log_buffer(corral_spec *s, uint64_t bytes) {
 }
 
 int corral_spec_set_log_file(corral_spec *s, const char *path, uint64_t max_bytes) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (path && path[0] != '/')
                 return -EINVAL;
         if (set_string(&s->log_file, path) < 0)
@@ -542,6 +624,8 @@ int corral_spec_set_log_file(corral_spec *s, const char *path, uint64_t max_byte
 }
 
 int corral_spec_set_log_file_max(corral_spec *s, uint64_t bytes) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (bytes < 4096 || bytes > (uint64_t) 1 << 40)
                 return -ERANGE;
         s->log_file_max = bytes;
@@ -549,6 +633,8 @@ int corral_spec_set_log_file_max(corral_spec *s, uint64_t bytes) {
 }
 
 int corral_spec_set_log_file_keep(corral_spec *s, unsigned n) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (n > 100)
                 return -ERANGE;
         s->log_file_keep = n;
@@ -556,6 +642,8 @@ int corral_spec_set_log_file_keep(corral_spec *s, unsigned n) {
 }
 
 int corral_spec_set_log_journal(corral_spec *s, bool enable) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         s->log_journal = enable;
         return 0;
 }
@@ -595,18 +683,26 @@ static int spec_add_command(char ***list, const char *line) {
 }
 
 int corral_spec_add_exec_start_pre(corral_spec *s, const char *line) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return spec_add_command(&s->exec_start_pre, line);
 }
 
 int corral_spec_add_exec_stop_post(corral_spec *s, const char *line) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return spec_add_command(&s->exec_stop_post, line);
 }
 
 int corral_spec_add_exec_reload(corral_spec *s, const char *line) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         return spec_add_command(&s->exec_reload, line);
 }
 
 int corral_spec_set_reload_signal(corral_spec *s, int sig) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         if (sig < 0 || sig >= _NSIG || (sig > 0 && !signal_to_name(sig)))
                 return -EINVAL;
         s->reload_signal = sig;
@@ -614,6 +710,8 @@ int corral_spec_set_reload_signal(corral_spec *s, int sig) {
 }
 
 int corral_spec_add_environment_file(corral_spec *s, const char *path) {
+        if (s->frozen)
+                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
         const char *p = path && path[0] == '-' ? path + 1 : path;
 
         if (!path)

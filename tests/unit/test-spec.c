@@ -118,11 +118,37 @@ static void test_environment_one_by_one(void **state) {
         corral_spec_free(fresh);
 }
 
+/* A frozen spec is shared by the backends spawned from it: every setter refuses it, unchanged. */
+static void test_frozen_spec_refuses_setters(void **state) {
+        corral_spec *s;
+        char *const argv[] = {"/bin/true", NULL}, *const other[] = {"/bin/false", NULL};
+        char *const env[] = {"A=1", NULL};
+        char *const *got;
+
+        (void) state;
+        assert_int_equal(corral_spec_new(&s), 0);
+        assert_int_equal(corral_spec_set_argv(s, argv), 0);
+        assert_ptr_equal(corral_spec_freeze(s), s);
+        assert_int_equal(corral_spec_set_argv(s, other), -EBUSY);
+        assert_int_equal(corral_spec_set_name(s, "x"), -EBUSY);
+        assert_int_equal(corral_spec_set_environment(s, env), -EBUSY);
+        assert_int_equal(corral_spec_add_environment(s, env), -EBUSY);
+        assert_int_equal(corral_spec_append_environment(s, "B=2"), -EBUSY);
+        assert_int_equal(corral_spec_set_user(s, "nobody"), -EBUSY);
+        assert_int_equal(corral_spec_set_restart_policy(s, CORRAL_RESTART_ALWAYS), -EBUSY);
+        assert_int_equal(corral_spec_set_protect_system(s, "strict"), -EBUSY);
+        got = corral_spec_get_argv(s);
+        assert_non_null(got);
+        assert_string_equal(got[0], "/bin/true");
+        corral_spec_free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_restart_at_once_is_one_by_one),
                 cmocka_unit_test(test_ready_at_once_is_one_by_one),
                 cmocka_unit_test(test_environment_one_by_one),
+                cmocka_unit_test(test_frozen_spec_refuses_setters),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
