@@ -128,6 +128,36 @@ static uint64_t one_corral(corral *c, corral_spec *s, bench_state *st, uint64_t 
         return first > t ? first - t : 0;
 }
 
+/* bench-stamp copied into dir (the same program, where a private /tmp cannot hide it). */
+static int copy_stamp(const char *from, const char *dir) {
+        char to[256], buf[65536];
+        int in, out, r = 0;
+        ssize_t n;
+
+        snprintf(to, sizeof(to), "%s/bench-stamp", dir);
+        in = open(from, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return -1;
+        out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+        if (out < 0) {
+                close(in);
+                return -1;
+        }
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+                if (write(out, buf, (size_t) n) != n) {
+                        r = -1;
+                        break;
+                }
+        if (n < 0)
+                r = -1;
+        close(in);
+        if (close(out) < 0)
+                r = -1;
+        if (r < 0)
+                (void) unlink(to);
+        return r;
+}
+
 /* The row's corral_spawn with sbx (a sandboxed spec) too, if there is one. */
 static int run_row(corral *c, corral_spec *s, corral_spec *sbx, bench_state *st, int rounds, const char *mem,
                    uint64_t *exits) {
@@ -214,14 +244,21 @@ int main(int argc, char **argv) {
         if (!exits || !realpath("/proc/self/exe", exe) || !(slash = strrchr(exe, '/')))
                 return 1;
         *slash = '\0';
-        snprintf(stamp_bin, sizeof(stamp_bin), "%.1000s/bench-stamp", exe);
-        /* not in /tmp: the sandboxed backend has its own */
+        /* not in /tmp: the sandboxed backend has its own (the stamp, and bench-stamp itself: a build
+         * under /tmp, as CI's clone is, would be hidden from it) */
         snprintf(stamp_dir, sizeof(stamp_dir), "/run/corral-bench.%d", (int) getpid());
         snprintf(stamp_file, sizeof(stamp_file), "%s/stamp", stamp_dir);
         if (mkdir(stamp_dir, 0700) < 0) {
                 fprintf(stderr, "bench-spawn: cannot create %s: %s\n", stamp_dir, strerror(errno));
                 return 1;
         }
+        snprintf(stamp_bin, sizeof(stamp_bin), "%.1000s/bench-stamp", exe);
+        if (copy_stamp(stamp_bin, stamp_dir) < 0) {
+                fprintf(stderr, "bench-spawn: cannot copy %s to %s: %s\n", stamp_bin, stamp_dir, strerror(errno));
+                rmdir(stamp_dir);
+                return 1;
+        }
+        snprintf(stamp_bin, sizeof(stamp_bin), "%s/bench-stamp", stamp_dir);
         if (mkdir(root, 0755) < 0) {
                 fprintf(stderr, "bench-spawn: cannot create %s: %s\n", root, strerror(errno));
                 return 1;
@@ -274,6 +311,7 @@ int main(int argc, char **argv) {
         corral_spec_free(sbx);
         corral_free(c);
         rmdir(root);
+        (void) unlink(stamp_bin);
         rmdir(stamp_dir);
         return r < 0 ? 1 : 0;
 }
