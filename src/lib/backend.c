@@ -957,6 +957,15 @@ static int backend_exit_status(backend_run *r, siginfo_t *ret_si) {
         return 1;
 }
 
+/* The pidfd is watched edge-triggered: it turns readable once, and a level-triggered pidfd would
+ * be handed back by every epoll_wait() until its backend is finished (sd-event dispatches one
+ * source per turn: 10,000 stopped at once made StopAll quadratic). An exit that cannot be judged
+ * yet goes back to level-triggered, so that it is seen again. */
+static void backend_pidfd_level(backend_run *r) {
+        if (r->pidfd_source)
+                (void) sd_event_source_set_io_events(r->pidfd_source, EPOLLIN);
+}
+
 int backend_on_exit(corral_backend *b) {
         backend_run *r = &b->run;
         siginfo_t si;
@@ -968,12 +977,13 @@ int backend_on_exit(corral_backend *b) {
          * is (a service manager signals the supervisor before the rest of its cgroup): it is
          * handled first, and the exit judged after it, from its pidfd, which stays readable. */
         if (!r->intent.stop && b->corral && corral_signal_pending(b->corral))
-                return 0;
+                return backend_pidfd_level(r), 0;
         k = backend_exit_status(r, &si);
         if (k <= 0)
-                return k;
+                return backend_pidfd_level(r), k;
         r->exit_si = si;
         r->reaped = true;
+        r->pidfd_source = sd_event_source_disable_unref(r->pidfd_source); /* it stays readable */
         r->exit_usec = now_usec(CLOCK_MONOTONIC);
         backend_set_state(b, CORRAL_STATE_EXITED);
         if (r->reloading)
@@ -1055,7 +1065,7 @@ static int backend_watch(corral_backend *b, int cgroup_fd) {
         if (r->have_oom && r->v1.memory_fd < 0)
                 (void) backend_watch_file(b, "memory.events", &r->memevents_wd); /* the verdict has the count */
         if (r->pidfd >= 0)
-                k = sd_event_add_io(c->event, &r->pidfd_source, r->pidfd, EPOLLIN, backend_on_pidfd, b);
+                k = sd_event_add_io(c->event, &r->pidfd_source, r->pidfd, EPOLLIN | EPOLLET, backend_on_pidfd, b);
         if (k >= 0 && r->notify_fd >= 0)
                 k = sd_event_add_io(c->event, &r->notify_source, r->notify_fd, EPOLLIN, backend_on_notify_io, b);
         if (k >= 0) /* after the watch, a check: what changed before it was there is seen too */
