@@ -608,10 +608,9 @@ static bool backend_listens(corral_backend *b, const spec_check *c, bool say_non
         _cleanup_close_ int leaf = backend_leaf_open(b);
         char *why = b->run.check->why, where[80];
         size_t size = sizeof(b->run.check->why);
-        int k = leaf < 0
-                ? leaf
-                : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup, backend_netns(b),
-                                 b->run.pid, b->corral->features.sock_diag);
+        int k = leaf < 0 ? leaf
+                         : probe_listener((const struct sockaddr *) &c->addr, leaf, b->run.cgroup,
+                                          backend_netns(b), b->run.pid, b->corral->features.sock_diag);
 
         (void) check_format_addr(c, where, sizeof(where));
         why[0] = '\0';
@@ -1065,7 +1064,8 @@ static int backend_watch(corral_backend *b, int cgroup_fd) {
         if (r->have_oom && r->v1.memory_fd < 0)
                 (void) backend_watch_file(b, "memory.events", &r->memevents_wd); /* the verdict has the count */
         if (r->pidfd >= 0)
-                k = sd_event_add_io(c->event, &r->pidfd_source, r->pidfd, EPOLLIN | EPOLLET, backend_on_pidfd, b);
+                k = sd_event_add_io(c->event, &r->pidfd_source, r->pidfd, EPOLLIN | EPOLLET,
+                                    backend_on_pidfd, b);
         if (k >= 0 && r->notify_fd >= 0)
                 k = sd_event_add_io(c->event, &r->notify_source, r->notify_fd, EPOLLIN, backend_on_notify_io, b);
         if (k >= 0) /* after the watch, a check: what changed before it was there is seen too */

@@ -554,7 +554,8 @@ char *sandbox_step_what(const char *step, int err) {
                 return NULL;
         /* Changed between the check and the clone. */
         if ((refusal = userns_refusal()))
-                return asprintf(&w, "%s (this kernel refuses them to unprivileged users: %s)", step, refusal) < 0
+                return asprintf(&w, "%s (this kernel refuses them to unprivileged users: %s)", step,
+                                refusal) < 0
                         ? NULL
                         : w;
         /* The kernel's count of them, per user, in each user namespace up from ours. */

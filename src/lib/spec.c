@@ -604,7 +604,7 @@ int corral_spec_set_output(corral_spec *s, corral_output output) {
 
 int corral_spec_set_log_buffer(corral_spec *s, uint64_t bytes) {
         if (s->frozen)
-                return -EBUSY; /* corral_spec_freeze(): shared, never changed again */
+                return -EBUSY;          /* corral_spec_freeze(): shared, never changed again */
         if (bytes > (uint64_t) 1 << 30) /* a supervisor that holds more output than this is a log store */
                 return -ERANGE;
         s->log_buffer = bytes;
